@@ -1,0 +1,233 @@
+//! The configuration file: serde types, loading with located errors, validation.
+
+mod load;
+mod validate;
+
+pub use load::{ConfigError, KeyFiles};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{AuthMethod, GrantType, SigningAlg};
+
+/// A tenant: issuer, keys, clients, users and token policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer URL. Its origin follows the bound address unless pinned (see the README).
+    pub issuer: String,
+    /// Algorithm of ID tokens and JWT access tokens unless a client asks for another.
+    #[serde(default)]
+    pub signing_alg: SigningAlg,
+    /// Token and session lifetimes.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    /// Where groups are placed in tokens.
+    #[serde(default)]
+    pub groups: Groups,
+    /// Endpoint paths, relative to the server root.
+    #[serde(default)]
+    pub endpoints: Endpoints,
+    /// Signing keys.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    /// Registered clients.
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    /// The directory's users.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+/// Lifetimes in seconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifetimes {
+    /// Authorization codes.
+    pub code: u64,
+    /// Access tokens.
+    pub access_token: u64,
+    /// ID tokens.
+    pub id_token: u64,
+    /// Refresh tokens (absolute, from issue).
+    pub refresh_token: u64,
+    /// The IdP's own login session (its cookie).
+    pub session: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: 60,
+            access_token: 3600,
+            id_token: 3600,
+            refresh_token: 30 * 24 * 3600,
+            session: 24 * 3600,
+        }
+    }
+}
+
+/// Group claims.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Groups {
+    /// Every place the user's groups are written to.
+    #[serde(default)]
+    pub placements: Vec<Placement>,
+}
+
+/// One place a user's groups appear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    /// Which token (or the userinfo response).
+    pub token: TokenKind,
+    /// An RFC 6901 JSON pointer, e.g. `/resource_access/reinfer.io/roles`.
+    pub pointer: String,
+    /// Write a single group as a string instead of a one-element array (as AD FS does).
+    #[serde(default)]
+    pub single_as_string: bool,
+}
+
+/// Where claims can be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// The ID token.
+    IdToken,
+    /// The access token (JWT format only; opaque tokens carry no claims).
+    AccessToken,
+    /// The userinfo response.
+    Userinfo,
+}
+
+/// Endpoint paths. Defaults put every endpoint under the issuer's path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    /// Authorization endpoint (default `<issuer path>/authorize`).
+    pub authorization: Option<String>,
+    /// Token endpoint (default `<issuer path>/token`).
+    pub token: Option<String>,
+    /// Userinfo endpoint (default `<issuer path>/userinfo`).
+    pub userinfo: Option<String>,
+    /// Introspection endpoint (default `<issuer path>/introspect`).
+    pub introspection: Option<String>,
+    /// Revocation endpoint (default `<issuer path>/revoke`).
+    pub revocation: Option<String>,
+    /// RP-initiated logout (default `<issuer path>/end_session`).
+    pub end_session: Option<String>,
+    /// JWKS (default `<issuer path>/jwks`).
+    pub jwks: Option<String>,
+}
+
+/// A signing key loaded from a PEM file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Key id, published in the JWKS and every token header.
+    pub kid: String,
+    /// The algorithm this key signs with.
+    pub alg: SigningAlg,
+    /// PKCS#8 (or PKCS#1 for RSA) PEM file, relative to the config file.
+    pub pem_file: String,
+}
+
+/// When a client gets refresh tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshPolicy {
+    /// On every authorization_code grant.
+    Always,
+    /// Only when the scope includes `offline_access`.
+    #[default]
+    WithOfflineAccess,
+    /// Never.
+    Never,
+}
+
+/// Access token format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// RFC 9068 JWT.
+    #[default]
+    Jwt,
+    /// A random string; claims only through userinfo and introspection.
+    Opaque,
+}
+
+/// A registered client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// client_id.
+    pub id: String,
+    /// client_secret (absent for public clients).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Registered redirect URIs. A loopback URI without a port matches any port.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where end_session may send the browser.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Client authentication methods accepted at the token, introspection and revocation endpoints.
+    #[serde(default = "default_auth_methods")]
+    pub auth_methods: Vec<AuthMethod>,
+    /// Grant types this client may use.
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    /// Access token format.
+    #[serde(default)]
+    pub access_token_format: AccessTokenFormat,
+    /// When refresh tokens are issued.
+    #[serde(default)]
+    pub refresh_tokens: RefreshPolicy,
+    /// Overrides the tenant's `signing_alg` for this client's tokens.
+    #[serde(default)]
+    pub signing_alg: Option<SigningAlg>,
+    /// `aud` of JWT access tokens (default: the client id).
+    #[serde(default)]
+    pub access_token_audience: Option<String>,
+}
+
+fn default_auth_methods() -> Vec<AuthMethod> {
+    vec![AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic]
+}
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+}
+
+/// A user of the directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Login name; also `preferred_username` unless overridden.
+    pub username: String,
+    /// Stable subject identifier.
+    pub sub: String,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `email_verified` (default true when there is an email).
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `preferred_username` when it differs from the login name.
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    /// Group names.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// When set, the login page asks for it.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Extra claims added to the ID token and userinfo (`given_name`, `locale`, anything).
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}

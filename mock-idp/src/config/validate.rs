@@ -1,0 +1,231 @@
+//! Checks a parsed config for what types cannot say: uniqueness, URLs, keys for every algorithm.
+
+use super::load::{Seg, first_duplicate};
+use super::{Config, Endpoints};
+use crate::types::{AuthMethod, GrantType};
+
+type Invalid = (Vec<Seg>, String);
+
+fn bad(path: Vec<Seg>, message: impl Into<String>) -> Result<(), Invalid> {
+    Err((path, message.into()))
+}
+
+impl Config {
+    /// Validates the config; the error is the field's path and what is wrong with it.
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
+        self.validate_issuer()?;
+        self.validate_lifetimes()?;
+        self.validate_endpoints()?;
+        self.validate_placements()?;
+        self.validate_keys()?;
+        self.validate_clients()?;
+        self.validate_users()
+    }
+
+    fn validate_issuer(&self) -> Result<(), Invalid> {
+        let path = vec![Seg::Key("issuer")];
+        match url::Url::parse(&self.issuer) {
+            Err(e) => bad(path, format!("not a URL: {e}")),
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                bad(path, "the issuer must be an http or https URL")
+            }
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+                bad(path, "the issuer must not have a query or fragment (OIDC Discovery §3)")
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
+    fn validate_lifetimes(&self) -> Result<(), Invalid> {
+        let l = &self.lifetimes;
+        for (name, value) in [
+            ("code", l.code),
+            ("access_token", l.access_token),
+            ("id_token", l.id_token),
+            ("refresh_token", l.refresh_token),
+            ("session", l.session),
+        ] {
+            if value == 0 {
+                return bad(
+                    vec![Seg::Key("lifetimes"), Seg::Key(name)],
+                    "a lifetime must be at least 1 second",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_endpoints(&self) -> Result<(), Invalid> {
+        let Endpoints {
+            authorization,
+            token,
+            userinfo,
+            introspection,
+            revocation,
+            end_session,
+            jwks,
+        } = &self.endpoints;
+        for (name, value) in [
+            ("authorization", authorization),
+            ("token", token),
+            ("userinfo", userinfo),
+            ("introspection", introspection),
+            ("revocation", revocation),
+            ("end_session", end_session),
+            ("jwks", jwks),
+        ] {
+            if let Some(p) = value
+                && (!p.starts_with('/') || p.contains(['?', '#']))
+            {
+                return bad(
+                    vec![Seg::Key("endpoints"), Seg::Key(name)],
+                    format!("{p:?} must be an absolute path starting with '/', without query"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_placements(&self) -> Result<(), Invalid> {
+        for (i, p) in self.groups.placements.iter().enumerate() {
+            if !p.pointer.starts_with('/') || p.pointer.len() < 2 {
+                return bad(
+                    vec![
+                        Seg::Key("groups"),
+                        Seg::Key("placements"),
+                        Seg::Index(i),
+                        Seg::Key("pointer"),
+                    ],
+                    format!(
+                        "{:?} is not an RFC 6901 pointer to a member (it must start with '/', e.g. \"/groups\")",
+                        p.pointer
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_keys(&self) -> Result<(), Invalid> {
+        if self.keys.is_empty() {
+            return bad(vec![Seg::Key("keys")], "at least one signing key is required");
+        }
+        if let Some((i, kid)) = first_duplicate(self.keys.iter().map(|k| k.kid.as_str())) {
+            return bad(
+                vec![Seg::Key("keys"), Seg::Index(i), Seg::Key("kid")],
+                format!("duplicate kid {kid:?}"),
+            );
+        }
+        let has_key = |alg| self.keys.iter().any(|k| k.alg == alg);
+        if !has_key(self.signing_alg) {
+            return bad(
+                vec![Seg::Key("signing_alg")],
+                format!("no key in [[keys]] has alg = {:?}", self.signing_alg.as_str()),
+            );
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            if let Some(alg) = c.signing_alg
+                && !has_key(alg)
+            {
+                return bad(
+                    vec![Seg::Key("clients"), Seg::Index(i), Seg::Key("signing_alg")],
+                    format!("no key in [[keys]] has alg = {:?}", alg.as_str()),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_clients(&self) -> Result<(), Invalid> {
+        if let Some((i, id)) = first_duplicate(self.clients.iter().map(|c| c.id.as_str())) {
+            return bad(
+                vec![Seg::Key("clients"), Seg::Index(i), Seg::Key("id")],
+                format!("duplicate client id {id:?}"),
+            );
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            let at = |field| vec![Seg::Key("clients"), Seg::Index(i), Seg::Key(field)];
+            if c.id.is_empty() {
+                return bad(at("id"), "the client id must not be empty");
+            }
+            if c.auth_methods.is_empty() {
+                return bad(at("auth_methods"), "at least one method is required");
+            }
+            let confidential = c.auth_methods.iter().any(|m| *m != AuthMethod::None);
+            if confidential && c.secret.as_deref().is_none_or(str::is_empty) {
+                return bad(
+                    at("secret"),
+                    "a client with client_secret_post or client_secret_basic needs a secret",
+                );
+            }
+            if !confidential && c.grant_types.contains(&GrantType::ClientCredentials) {
+                return bad(
+                    at("grant_types"),
+                    "client_credentials needs a confidential client (auth_methods other than none)",
+                );
+            }
+            if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+                return bad(
+                    at("redirect_uris"),
+                    "authorization_code needs at least one redirect URI",
+                );
+            }
+            for (field, uris) in [
+                ("redirect_uris", &c.redirect_uris),
+                ("post_logout_redirect_uris", &c.post_logout_redirect_uris),
+            ] {
+                for (j, uri) in uris.iter().enumerate() {
+                    let mut path = at(field);
+                    path.push(Seg::Index(j));
+                    match url::Url::parse(uri) {
+                        Err(e) => return bad(path, format!("{uri:?} is not a URL: {e}")),
+                        Ok(u) if u.fragment().is_some() => {
+                            return bad(path, format!("{uri:?} must not have a fragment"));
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_users(&self) -> Result<(), Invalid> {
+        if let Some((i, name)) = first_duplicate(self.users.iter().map(|u| u.username.as_str())) {
+            return bad(
+                vec![Seg::Key("users"), Seg::Index(i), Seg::Key("username")],
+                format!("duplicate username {name:?}"),
+            );
+        }
+        if let Some((i, sub)) = first_duplicate(self.users.iter().map(|u| u.sub.as_str())) {
+            return bad(
+                vec![Seg::Key("users"), Seg::Index(i), Seg::Key("sub")],
+                format!("duplicate sub {sub:?}"),
+            );
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            let at = |field| vec![Seg::Key("users"), Seg::Index(i), Seg::Key(field)];
+            if u.username.is_empty() {
+                return bad(at("username"), "must not be empty");
+            }
+            if u.sub.is_empty() || u.sub.len() > 255 {
+                return bad(at("sub"), "must be 1 to 255 characters (OIDC Core §2)");
+            }
+            for reserved in RESERVED_CLAIMS {
+                if u.claims.contains_key(*reserved) {
+                    return bad(
+                        at("claims"),
+                        format!("{reserved:?} is set by the IdP and cannot be an extra claim"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Claims the IdP computes; a user's extra claims may not override them.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "azp", "at_hash", "sid",
+    "jti", "client_id", "scope",
+];

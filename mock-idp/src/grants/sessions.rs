@@ -1,0 +1,53 @@
+//! The IdP's own login sessions (its cookie) and authorization requests waiting at the login page.
+
+use super::Grants;
+use crate::clock::UnixTime;
+
+/// A browser session at the IdP.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who logged in.
+    pub username: String,
+    /// When.
+    pub auth_time: UnixTime,
+    /// Until when the session lasts.
+    pub expires_at: UnixTime,
+}
+
+/// An authorization request shown the login page, waiting for the form.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    /// The validated authorization request's parameters, replayed after login.
+    pub params: Vec<(String, String)>,
+    /// Until when the form may be posted.
+    pub expires_at: UnixTime,
+}
+
+impl Grants {
+    /// Starts a session.
+    pub fn insert_session(&mut self, sid: String, session: Session, now: UnixTime) {
+        self.sessions.insert(sid, session);
+        self.note_insert(now);
+    }
+
+    /// A live session.
+    pub fn session(&self, sid: &str, now: UnixTime) -> Option<&Session> {
+        self.sessions.get(sid).filter(|s| now < s.expires_at)
+    }
+
+    /// Ends a session; whether it existed.
+    pub fn end_session(&mut self, sid: &str) -> bool {
+        self.sessions.remove(sid).is_some()
+    }
+
+    /// Parks an authorization request behind the login page.
+    pub fn insert_pending(&mut self, id: String, pending: PendingLogin, now: UnixTime) {
+        self.pending.insert(id, pending);
+        self.note_insert(now);
+    }
+
+    /// Takes a parked request (once).
+    pub fn take_pending(&mut self, id: &str, now: UnixTime) -> Option<PendingLogin> {
+        self.pending.remove(id).filter(|p| now < p.expires_at)
+    }
+}

@@ -1,0 +1,92 @@
+//! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use super::{at, with};
+use crate::tenant::Tenant;
+
+/// The provider metadata, fields in a stable order.
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    end_session_endpoint: String,
+    response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
+    grant_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    scopes_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
+    code_challenge_methods_supported: Vec<&'static str>,
+    prompt_values_supported: Vec<&'static str>,
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// The metadata of a tenant.
+pub fn metadata(t: &Tenant) -> Metadata {
+    let origin = origin(&t.issuer);
+    let url = |path: &str| format!("{origin}{path}");
+    let auth_methods = vec!["client_secret_post", "client_secret_basic", "none"];
+    Metadata {
+        issuer: t.issuer.clone(),
+        authorization_endpoint: url(&t.paths.authorization),
+        token_endpoint: url(&t.paths.token),
+        userinfo_endpoint: url(&t.paths.userinfo),
+        jwks_uri: url(&t.paths.jwks),
+        introspection_endpoint: url(&t.paths.introspection),
+        revocation_endpoint: url(&t.paths.revocation),
+        end_session_endpoint: url(&t.paths.end_session),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: t.keys.algs().into_iter().map(|a| a.as_str()).collect(),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        introspection_endpoint_auth_methods_supported: auth_methods.clone(),
+        revocation_endpoint_auth_methods_supported: auth_methods,
+        scopes_supported: vec!["openid", "profile", "email", "offline_access"],
+        claims_supported: vec![
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid",
+            "preferred_username", "name", "email", "email_verified",
+        ],
+        code_challenge_methods_supported: vec!["S256", "plain"],
+        prompt_values_supported: vec!["none", "login", "consent"],
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        authorization_response_iss_parameter_supported: true,
+    }
+}
+
+/// `scheme://host:port` of a URL.
+pub(crate) fn origin(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// GET the discovery document.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    at(&tenant.paths.discovery)
+        .and(warp::get())
+        .and(with(tenant))
+        .map(|t: Arc<Tenant>| warp::reply::json(&metadata(&t)).into_response())
+        .boxed()
+}

@@ -1,0 +1,113 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the IdP session and
+//! returns to a registered `post_logout_redirect_uri` with `state`.
+
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use super::authorize::{SESSION_COOKIE, session_cookie};
+use super::errors::{OAuthError, error_page};
+use super::html::page;
+use super::params::Params;
+use super::{at, form, query, redirect, with};
+use crate::tenant::Tenant;
+
+/// GET or POST end_session.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    let get = warp::get().and(query());
+    let post = warp::post().and(form());
+    at(&tenant.paths.end_session)
+        .and(get.or(post).unify())
+        .and(warp::header::headers_cloned())
+        .and(with(tenant))
+        .map(|params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
+            match params.and_then(|p| end_session(&t, &p, &headers)) {
+                Ok(res) => res,
+                Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+            }
+        })
+        .boxed()
+}
+
+/// The `aud` of an ID token this tenant signed, expired or not.
+fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
+    let bad = |why: String| OAuthError::invalid_request(format!("id_token_hint: {why}"));
+    let header = jsonwebtoken::decode_header(id_token).map_err(|e| bad(e.to_string()))?;
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| t.keys.by_kid(kid))
+        .ok_or_else(|| bad("not signed by a key of this IdP".into()))?;
+    let mut v = jsonwebtoken::Validation::new(key.alg.jwt());
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    v.set_issuer(&[&t.issuer]);
+    let decoding = key.decoding_key().map_err(bad)?;
+    let data = jsonwebtoken::decode::<serde_json::Value>(id_token, &decoding, &v)
+        .map_err(|e| bad(e.to_string()))?;
+    match &data.claims["aud"] {
+        serde_json::Value::String(a) => Ok(a.clone()),
+        serde_json::Value::Array(a) => a
+            .first()
+            .and_then(|a| a.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| bad("empty aud".into())),
+        _ => Err(bad("no aud".into())),
+    }
+}
+
+fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Response, OAuthError> {
+    let from_hint = params
+        .get("id_token_hint")?
+        .map(|h| hinted_client(t, h))
+        .transpose()?;
+    let client_id = match (from_hint, params.get("client_id")?) {
+        (Some(h), Some(c)) if h != c => {
+            return Err(OAuthError::invalid_request(
+                "client_id differs from the id_token_hint's audience",
+            ));
+        }
+        (Some(h), _) => Some(h),
+        (None, c) => c.map(str::to_owned),
+    };
+    let target = match params.get("post_logout_redirect_uri")? {
+        None => None,
+        Some(uri) => {
+            let client = client_id
+                .as_deref()
+                .and_then(|id| t.client(id))
+                .ok_or_else(|| {
+                    OAuthError::invalid_request(
+                        "post_logout_redirect_uri needs a known client: send id_token_hint or client_id",
+                    )
+                })?;
+            if !redirect::allowed(&client.post_logout_redirect_uris, uri) {
+                return Err(OAuthError::invalid_request(format!(
+                    "post_logout_redirect_uri {uri:?} is not registered for client {:?}",
+                    client.id
+                )));
+            }
+            let mut p = Vec::new();
+            if let Some(s) = params.get("state")? {
+                p.push(("state", s));
+            }
+            Some(redirect::with_params(uri, &p))
+        }
+    };
+    if let Some(sid) = session_cookie(headers) {
+        t.lock_grants().end_session(&sid);
+    }
+    let mut res = match target {
+        Some(location) => redirect::found(&location),
+        None => page("Signed out", "<h1>You are signed out</h1>\n<p>You can close this window.</p>").into_response(),
+    };
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,81 @@
+//! Token introspection (RFC 7662), for authenticated clients.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use warp::filters::BoxedFilter;
+use warp::http::HeaderMap;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::client_auth::authenticate;
+use super::errors::OAuthError;
+use super::params::Params;
+use super::{at, form, json_no_store, reply, with};
+use crate::grants::Grant;
+use crate::tenant::Tenant;
+
+/// POST an introspection request.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    at(&tenant.paths.introspection)
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(form())
+        .and(with(tenant))
+        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+            reply(form.and_then(|f| introspect(&t, &headers, &f)))
+        })
+        .boxed()
+}
+
+fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+    authenticate(t, headers, form)?;
+    let token = form.require("token")?;
+    let now = t.clock.now();
+    let found = {
+        let grants = t.lock_grants();
+        let access = grants
+            .check_access(token, now)
+            .ok()
+            .map(|a| ("access_token", a.grant.clone(), a.issued_at, a.expires_at, Some(a.jti.clone())));
+        access.or_else(|| {
+            grants
+                .refresh
+                .get(token)
+                .filter(|r| !r.revoked && now < r.expires_at)
+                .map(|r| ("refresh_token", r.grant.clone(), r.issued_at, r.expires_at, None))
+        })
+    };
+    let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
+    let body = match active {
+        None => json!({"active": false}),
+        Some((kind, grant, iat, exp, jti)) => {
+            let mut m = Map::new();
+            m.insert("active".into(), json!(true));
+            m.insert("token_type".into(), json!(if kind == "access_token" { "Bearer" } else { "refresh_token" }));
+            m.insert("scope".into(), json!(grant.scope_string()));
+            m.insert("client_id".into(), json!(grant.client_id));
+            if let Some(u) = &grant.username {
+                m.insert("username".into(), json!(u));
+            }
+            m.insert("sub".into(), json!(grant.sub));
+            m.insert("aud".into(), json!(grant.client_id));
+            m.insert("iss".into(), json!(t.issuer));
+            m.insert("iat".into(), json!(iat));
+            m.insert("exp".into(), json!(exp));
+            if let Some(jti) = jti {
+                m.insert("jti".into(), json!(jti));
+            }
+            Value::Object(m)
+        }
+    };
+    Ok(json_no_store(&body))
+}
+
+/// Client-credentials tokens have no user; user tokens die with their user.
+fn user_exists(t: &Tenant, grant: &Grant) -> bool {
+    match &grant.username {
+        None => true,
+        Some(u) => t.directory().get(u).is_some_and(|u| u.sub == grant.sub),
+    }
+}

@@ -1,0 +1,82 @@
+//! POST of the login form: checks the user (and password), then completes the parked
+//! authorization request.
+
+use std::sync::Arc;
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::authorize::{Who, run};
+use super::errors::{OAuthError, error_page};
+use super::params::Params;
+use super::{at, form, login_page, with};
+use crate::grants::PendingLogin;
+use crate::tenant::Tenant;
+
+/// POST the login form.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    at(&tenant.paths.login)
+        .and(warp::post())
+        .and(form())
+        .and(with(tenant))
+        .map(|form: Result<Params, OAuthError>, t: Arc<Tenant>| match form {
+            Ok(f) => login(&t, &f),
+            Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+        })
+        .boxed()
+}
+
+fn login(t: &Tenant, form: &Params) -> Response {
+    let now = t.clock.now();
+    let pending = form
+        .get("request")
+        .ok()
+        .flatten()
+        .and_then(|id| t.lock_grants().take_pending(id, now));
+    let Some(pending) = pending else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "this login form expired or was already used; start again from the application",
+        );
+    };
+    let params = Params(pending.params.clone());
+    if form.has("cancel") {
+        return run(t, &params, Who::Cancelled);
+    }
+    let username = form.get("username").ok().flatten().unwrap_or("");
+    let password = form.get("password").ok().flatten().unwrap_or("");
+    let failure = {
+        let dir = t.directory();
+        match dir.get(username) {
+            None if username.is_empty() => Some("Enter a username.".to_owned()),
+            None => Some(format!("There is no user {username:?}.")),
+            Some(u) => match &u.password {
+                Some(p) if verify_slices_are_equal(p.as_bytes(), password.as_bytes()).is_err() => {
+                    Some("Wrong password.".to_owned())
+                }
+                _ => None,
+            },
+        }
+    };
+    match failure {
+        None => run(t, &params, Who::Fresh(username.to_owned())),
+        Some(message) => {
+            let id = t.random_token(16);
+            let client_id = params.get("client_id").ok().flatten().unwrap_or("").to_owned();
+            let hint = Some(username).filter(|u| !u.is_empty());
+            t.lock_grants().insert_pending(
+                id.clone(),
+                PendingLogin {
+                    params: pending.params,
+                    expires_at: now + 600,
+                },
+                now,
+            );
+            login_page::render(t, &id, &client_id, hint, Some(&message))
+        }
+    }
+}

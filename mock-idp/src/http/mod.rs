@@ -1,0 +1,172 @@
+//! warp filters: one file per endpoint, one `recover` for rejections.
+
+mod authorize;
+mod client_auth;
+mod discovery;
+mod end_session;
+mod errors;
+mod html;
+mod introspect;
+mod jwks;
+mod login;
+mod login_page;
+mod params;
+mod redirect;
+mod revoke;
+mod token;
+mod userinfo;
+
+pub use errors::OAuthError;
+pub use params::Params;
+pub(crate) use discovery::origin;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, StatusCode};
+use warp::path::FullPath;
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+use crate::tenant::Tenant;
+
+/// Largest accepted form body.
+const BODY_LIMIT: u64 = 64 * 1024;
+
+/// Every endpoint of a tenant, with request logging and error recovery.
+pub fn routes(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    discovery::filter(tenant.clone())
+        .or(jwks::filter(tenant.clone()))
+        .unify()
+        .or(authorize::filter(tenant.clone()))
+        .unify()
+        .or(login::filter(tenant.clone()))
+        .unify()
+        .or(token::filter(tenant.clone()))
+        .unify()
+        .or(userinfo::filter(tenant.clone()))
+        .unify()
+        .or(introspect::filter(tenant.clone()))
+        .unify()
+        .or(revoke::filter(tenant.clone()))
+        .unify()
+        .or(end_session::filter(tenant))
+        .unify()
+        .recover(recover)
+        .unify()
+        .with(warp::log::custom(|info| {
+            tracing::info!(
+                target: "mock_idp::http",
+                method = %info.method(),
+                path = info.path(),
+                status = info.status().as_u16(),
+                elapsed_us = info.elapsed().as_micros() as u64,
+                "request"
+            );
+        }))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// Matches exactly this path (endpoint paths are configurable, so they are data).
+fn at(path: &str) -> impl Filter<Extract = (), Error = Rejection> + Clone + use<> {
+    let path = path.to_owned();
+    warp::path::full()
+        .and_then(move |full: FullPath| {
+            let ok = full.as_str() == path;
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(warp::reject::not_found())
+                }
+            }
+        })
+        .untuple_one()
+}
+
+/// The tenant, for handlers.
+fn with(tenant: Arc<Tenant>) -> impl Filter<Extract = (Arc<Tenant>,), Error = Infallible> + Clone {
+    warp::any().map(move || tenant.clone())
+}
+
+/// The query string's parameters (none when there is no query).
+fn query() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .map(|q: String| Params::parse(q.as_bytes()))
+}
+
+/// A form body's parameters; another content type is an `invalid_request`.
+fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(BODY_LIMIT)
+        .and(warp::header::headers_cloned())
+        .and(warp::body::bytes())
+        .map(|headers: HeaderMap, body: bytes::Bytes| {
+            let form = headers
+                .get(warp::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|ct| {
+                    ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(
+                        "application/x-www-form-urlencoded",
+                    )
+                });
+            if !form {
+                return Err(OAuthError::invalid_request(
+                    "the body must be application/x-www-form-urlencoded",
+                ));
+            }
+            Params::parse(&body)
+        })
+}
+
+/// Turns a handler's result into a response.
+fn reply(result: Result<Response, OAuthError>) -> Response {
+    result.unwrap_or_else(Reply::into_response)
+}
+
+/// JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
+fn json_no_store<T: serde::Serialize>(value: &T) -> Response {
+    let mut res = warp::reply::json(value).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        warp::http::header::CACHE_CONTROL,
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        warp::http::header::PRAGMA,
+        warp::http::HeaderValue::from_static("no-cache"),
+    );
+    res
+}
+
+async fn recover(r: Rejection) -> Result<Response, Infallible> {
+    use warp::reject::{LengthRequired, MethodNotAllowed, PayloadTooLarge};
+    let err = if r.is_not_found() {
+        OAuthError {
+            status: StatusCode::NOT_FOUND,
+            ..OAuthError::invalid_request("no endpoint at this path")
+        }
+    } else if r.find::<MethodNotAllowed>().is_some() {
+        OAuthError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            ..OAuthError::invalid_request("this endpoint does not accept that HTTP method")
+        }
+    } else if r.find::<PayloadTooLarge>().is_some() {
+        OAuthError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
+        }
+    } else if r.find::<LengthRequired>().is_some() {
+        OAuthError {
+            status: StatusCode::LENGTH_REQUIRED,
+            ..OAuthError::invalid_request("a Content-Length header is required")
+        }
+    } else {
+        tracing::warn!(target: "mock_idp::http", rejection = ?r, "unhandled rejection");
+        OAuthError::invalid_request(format!("malformed request: {r:?}"))
+    };
+    Ok(err.into_response())
+}

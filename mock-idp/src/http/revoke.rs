@@ -1,0 +1,38 @@
+//! Token revocation (RFC 7009).
+
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::http::HeaderMap;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use super::client_auth::authenticate;
+use super::errors::OAuthError;
+use super::params::Params;
+use super::{at, form, reply, with};
+use crate::tenant::Tenant;
+
+/// POST a revocation request.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    at(&tenant.paths.revocation)
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(form())
+        .and(with(tenant))
+        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+            reply(form.and_then(|f| revoke(&t, &headers, &f)))
+        })
+        .boxed()
+}
+
+fn revoke(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+    let (client, _) = authenticate(t, headers, form)?;
+    let token = form.require("token")?;
+    // token_type_hint is only a hint (RFC 7009 §2.1): both kinds are searched.
+    t.lock_grants()
+        .revoke(token, &client.id)
+        .map_err(|r| OAuthError::bad_request("unauthorized_client", r.0))?;
+    // RFC 7009 §2.2: 200 whether or not the token was known.
+    Ok(warp::reply().into_response())
+}

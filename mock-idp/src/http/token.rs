@@ -1,0 +1,166 @@
+//! The token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials.
+
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::http::HeaderMap;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::client_auth::authenticate;
+use super::errors::OAuthError;
+use super::params::Params;
+use super::{at, form, json_no_store, reply, with};
+use crate::config::{ClientConfig, RefreshPolicy};
+use crate::grants::{Grant, Redemption};
+use crate::tenant::Tenant;
+use crate::tokens::Mint;
+use crate::types::GrantType;
+
+/// POST a token request.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    at(&tenant.paths.token)
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(form())
+        .and(with(tenant))
+        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+            reply(form.and_then(|f| token(&t, &headers, &f)))
+        })
+        .boxed()
+}
+
+fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    let Some(grant_type) = GrantType::parse(grant_type) else {
+        return Err(OAuthError::bad_request(
+            "unsupported_grant_type",
+            format!("grant_type {grant_type:?} is not supported"),
+        ));
+    };
+    let (client, _method) = authenticate(t, headers, form)?;
+    if !client.grant_types.contains(&grant_type) {
+        return Err(OAuthError::bad_request(
+            "unauthorized_client",
+            format!("client {:?} may not use the {} grant", client.id, grant_type.as_str()),
+        ));
+    }
+    let body = match grant_type {
+        GrantType::AuthorizationCode => authorization_code(t, client, form)?,
+        GrantType::RefreshToken => refresh_token(t, client, form)?,
+        GrantType::ClientCredentials => client_credentials(t, client, form)?,
+    };
+    Ok(json_no_store(&body))
+}
+
+fn authorization_code(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let code = form.require("code")?;
+    let now = t.clock.now();
+    let record = t
+        .lock_grants()
+        .redeem_code(
+            code,
+            &Redemption {
+                client_id: &client.id,
+                redirect_uri: form.get("redirect_uri")?,
+                code_verifier: form.get("code_verifier")?,
+            },
+            now,
+        )
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    let user = user_of(t, &record.grant)?;
+    let refresh = match client.refresh_tokens {
+        RefreshPolicy::Always => true,
+        RefreshPolicy::WithOfflineAccess => record.grant.has_scope("offline_access"),
+        RefreshPolicy::Never => false,
+    };
+    t.mint(&Mint {
+        client,
+        grant: &record.grant,
+        user: Some(&user),
+        nonce: record.nonce.as_deref(),
+        origin: Some(code),
+        refresh_token: refresh && client.grant_types.contains(&GrantType::RefreshToken),
+    })
+    .map_err(OAuthError::server_error)
+}
+
+fn refresh_token(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let token = form.require("refresh_token")?;
+    let now = t.clock.now();
+    let mut grant = t
+        .lock_grants()
+        .check_refresh(token, &client.id, now)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?
+        .grant
+        .clone();
+    let requested = form.list("scope")?;
+    if !requested.is_empty() {
+        if let Some(extra) = requested.iter().find(|s| !grant.has_scope(s)) {
+            return Err(OAuthError::bad_request(
+                "invalid_scope",
+                format!("scope {extra:?} was not granted originally (RFC 6749 §6)"),
+            ));
+        }
+        grant.scope = requested;
+    }
+    let user = user_of(t, &grant)?;
+    t.mint(&Mint {
+        client,
+        grant: &grant,
+        user: Some(&user),
+        nonce: None,
+        origin: Some(token),
+        refresh_token: false,
+    })
+    .map_err(OAuthError::server_error)
+}
+
+fn client_credentials(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let scope = form.list("scope")?;
+    if let Some(s) = scope.iter().find(|s| *s == "openid" || *s == "offline_access") {
+        return Err(OAuthError::bad_request(
+            "invalid_scope",
+            format!("scope {s:?} needs a user; client_credentials has none"),
+        ));
+    }
+    let grant = Grant {
+        client_id: client.id.clone(),
+        username: None,
+        sub: client.id.clone(),
+        scope,
+        auth_time: t.clock.now(),
+        sid: None,
+    };
+    t.mint(&Mint {
+        client,
+        grant: &grant,
+        user: None,
+        nonce: None,
+        origin: None,
+        refresh_token: false,
+    })
+    .map_err(OAuthError::server_error)
+}
+
+/// The grant's user as the directory has it now.
+fn user_of(t: &Tenant, grant: &Grant) -> Result<crate::directory::User, OAuthError> {
+    let username = grant.username.as_deref().unwrap_or("");
+    t.directory()
+        .get(username)
+        .filter(|u| u.sub == grant.sub)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))
+}

@@ -1,0 +1,95 @@
+//! The userinfo endpoint (OIDC Core §5.3): GET or POST with a bearer token (RFC 6750).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use warp::filters::BoxedFilter;
+use warp::http::HeaderMap;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::errors::OAuthError;
+use super::params::Params;
+use super::{at, form, json_no_store, reply, with};
+use crate::config::TokenKind;
+use crate::tenant::Tenant;
+use crate::tokens::{place_groups, user_claims};
+
+/// GET or POST userinfo.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    let get = warp::get().map(|| Ok(Params::default()));
+    let post = warp::post().and(form());
+    at(&tenant.paths.userinfo)
+        .and(get.or(post).unify())
+        .and(warp::header::headers_cloned())
+        .and(with(tenant))
+        .map(|form: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
+            reply(form.and_then(|f| userinfo(&t, &headers, &f)))
+        })
+        .boxed()
+}
+
+/// The bearer token of a request: the Authorization header, or `access_token` in a form
+/// body (RFC 6750 §2.1, §2.2); both at once is an error.
+pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> {
+    let header = match headers.get(warp::http::header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| OAuthError::invalid_token("the Authorization header is not ASCII"))?;
+            match v.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                    Some(token.trim().to_owned())
+                }
+                _ => {
+                    return Err(OAuthError::invalid_token(
+                        "the Authorization header must be `Bearer <access token>`",
+                    ));
+                }
+            }
+        }
+    };
+    let body = form.get("access_token")?;
+    match (header, body) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "the access token was sent in both the header and the body (RFC 6750 §2)",
+        )),
+        (Some(h), None) => Ok(h),
+        (None, Some(b)) => Ok(b.to_owned()),
+        (None, None) => Err(OAuthError {
+            challenge: Some("Bearer realm=\"mock-idp\"".into()),
+            ..OAuthError::invalid_token("no access token: send Authorization: Bearer <token>")
+        }),
+    }
+}
+
+fn userinfo(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+    let token = bearer(headers, form)?;
+    let now = t.clock.now();
+    let grant = t
+        .lock_grants()
+        .check_access(&token, now)
+        .map_err(|r| OAuthError::invalid_token(r.0))?
+        .grant
+        .clone();
+    if !grant.has_scope("openid") {
+        return Err(OAuthError::insufficient_scope(
+            "userinfo needs an access token with the openid scope",
+        ));
+    }
+    let user = grant
+        .username
+        .as_deref()
+        .and_then(|u| t.directory().get(u).filter(|u| u.sub == grant.sub).cloned())
+        .ok_or_else(|| OAuthError::invalid_token("the token's user no longer exists"))?;
+    let mut claims = user_claims(&user, &grant);
+    claims.insert("sub".into(), json!(grant.sub));
+    place_groups(
+        &mut claims,
+        &t.config.groups.placements,
+        TokenKind::Userinfo,
+        &user.groups,
+    );
+    Ok(json_no_store(&Value::Object(claims)))
+}

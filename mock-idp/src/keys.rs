@@ -1,0 +1,205 @@
+//! Signing keys: loaded once from PEM, held parsed, published as a JWKS.
+//!
+//! jsonwebtoken's `encode` re-parses the private key on every call, which costs more
+//! than the signature itself; we hold aws-lc-rs key pairs and let jsonwebtoken do
+//! only what it is for here: the header type and the JWK of each key.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::config::{KeyConfig, KeyFiles};
+use crate::types::SigningAlg;
+
+/// One signing key.
+pub struct SigningKey {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub alg: SigningAlg,
+    jwk: Jwk,
+    pair: KeyPair,
+}
+
+enum KeyPair {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Parses a PEM private key for `alg`.
+    pub fn from_pem(kid: &str, alg: SigningAlg, pem: &str) -> Result<SigningKey, String> {
+        let (encoding, pair) = match alg {
+            SigningAlg::RS256 | SigningAlg::PS256 => {
+                let key = EncodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|e| format!("not an RSA private key PEM: {e}"))?;
+                let pair = RsaKeyPair::from_der(key.as_bytes())
+                    .map_err(|e| format!("RSA key rejected: {e}"))?;
+                if pair.public_modulus_len() < 256 {
+                    return Err("RSA keys must be at least 2048 bits".into());
+                }
+                (key, KeyPair::Rsa(pair))
+            }
+            SigningAlg::ES256 => {
+                let key = EncodingKey::from_ec_pem(pem.as_bytes())
+                    .map_err(|e| format!("not an EC private key PEM (PKCS#8): {e}"))?;
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
+                    .map_err(|e| format!("not a P-256 key: {e}"))?;
+                (key, KeyPair::Ec(pair))
+            }
+        };
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt())
+            .map_err(|e| format!("cannot derive the public JWK: {e}"))?;
+        jwk.common.key_id = Some(kid.to_owned());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk.common.key_algorithm = Some(match alg {
+            SigningAlg::RS256 => KeyAlgorithm::RS256,
+            SigningAlg::PS256 => KeyAlgorithm::PS256,
+            SigningAlg::ES256 => KeyAlgorithm::ES256,
+        });
+        Ok(SigningKey {
+            kid: kid.to_owned(),
+            alg,
+            jwk,
+            pair,
+        })
+    }
+
+    /// The public key as a JWK (with `kid`, `use` and `alg`).
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// Raw signature over `message`.
+    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        let rng = SystemRandom::new();
+        match (&self.pair, self.alg) {
+            (KeyPair::Rsa(pair), alg) => {
+                let padding = if alg == SigningAlg::PS256 {
+                    &RSA_PSS_SHA256
+                } else {
+                    &RSA_PKCS1_SHA256
+                };
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(padding, &rng, message, &mut sig)
+                    .map_err(|e| format!("signing failed: {e}"))?;
+                Ok(sig)
+            }
+            (KeyPair::Ec(pair), _) => pair
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|e| format!("signing failed: {e}")),
+        }
+    }
+
+    /// A compact JWS of `claims` with this key's `alg` and `kid`, and the given `typ`.
+    pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, String> {
+        let mut header = Header::new(self.alg.jwt());
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
+        let mut message = b64_json(&header)?;
+        message.push('.');
+        message.push_str(&b64_json(claims)?);
+        let sig = self.sign_bytes(message.as_bytes())?;
+        message.push('.');
+        message.push_str(&URL_SAFE_NO_PAD.encode(sig));
+        Ok(message)
+    }
+
+    /// A key to verify this key's signatures.
+    pub fn decoding_key(&self) -> Result<DecodingKey, String> {
+        DecodingKey::from_jwk(&self.jwk).map_err(|e| e.to_string())
+    }
+}
+
+fn b64_json<T: Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_vec(value)
+        .map(|v| URL_SAFE_NO_PAD.encode(v))
+        .map_err(|e| format!("cannot serialise JWT part: {e}"))
+}
+
+/// The tenant's keys.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl KeySet {
+    /// Loads every configured key.
+    pub fn load(configs: &[KeyConfig], files: &KeyFiles) -> Result<KeySet, String> {
+        let keys = configs
+            .iter()
+            .map(|k| {
+                let pem = files.read(&k.pem_file)?;
+                SigningKey::from_pem(&k.kid, k.alg, &pem)
+                    .map_err(|e| format!("key {:?} ({}): {e}", k.kid, k.pem_file))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(KeySet { keys })
+    }
+
+    /// The key that signs with `alg` (the first one configured).
+    pub fn for_alg(&self, alg: SigningAlg) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.alg == alg)
+    }
+
+    /// The key with this `kid`.
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// Every algorithm a key exists for, in configuration order, without repeats.
+    pub fn algs(&self) -> Vec<SigningAlg> {
+        let mut algs = Vec::new();
+        for k in &self.keys {
+            if !algs.contains(&k.alg) {
+                algs.push(k.alg);
+            }
+        }
+        algs
+    }
+
+    /// The public JWKS.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
+        }
+    }
+}
+
+/// Generates a new private key as PKCS#8 PEM (`mock-idp keys generate`).
+pub fn generate_pem(alg: SigningAlg) -> Result<String, String> {
+    use aws_lc_rs::encoding::AsDer;
+    let der = match alg {
+        SigningAlg::RS256 | SigningAlg::PS256 => {
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(|e| format!("RSA key generation failed: {e}"))?;
+            pair.as_der()
+                .map_err(|e| format!("cannot encode the RSA key: {e}"))?
+                .as_ref()
+                .to_vec()
+        }
+        SigningAlg::ES256 => {
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|e| format!("EC key generation failed: {e}"))?
+                .as_ref()
+                .to_vec()
+        }
+    };
+    Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", der)))
+}

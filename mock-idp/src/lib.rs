@@ -1,0 +1,41 @@
+//! # mock-idp
+//!
+//! A mock OpenID Provider for testing relying parties: authorization code flow with PKCE,
+//! client_secret_post / client_secret_basic / none, refresh tokens, userinfo,
+//! introspection, revocation and logout, with groups placed anywhere in the tokens.
+//!
+//! Embedded in a test, on a random port, with the built-in demo tenant
+//! (users alice, bob, carol; client `demo-rp` / `demo-secret`):
+//!
+//! ```no_run
+//! # async fn example() {
+//! let idp = mock_idp::MockIdp::start().await;
+//! let discovery = format!("{}/.well-known/openid-configuration", idp.issuer());
+//! // Point the relying party under test at `idp.issuer()`...
+//! idp.clock().advance(3600); // ...and let an hour pass without sleeping.
+//! # }
+//! ```
+//!
+//! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
+
+mod clock;
+pub mod config;
+mod directory;
+pub mod grants;
+mod http;
+pub mod keys;
+mod server;
+mod tenant;
+pub mod tokens;
+mod types;
+
+pub use clock::{Clock, UnixTime};
+pub use config::{
+    AccessTokenFormat, ClientConfig, Config, ConfigError, Placement, RefreshPolicy, TokenKind,
+    UserConfig,
+};
+pub use directory::{Directory, User};
+pub use http::{OAuthError, Params, routes};
+pub use server::{Builder, MockIdp, StartError};
+pub use tenant::{Paths, Tenant};
+pub use types::{AuthMethod, GrantType, SigningAlg};

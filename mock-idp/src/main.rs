@@ -1,0 +1,119 @@
+//! The `mock-idp` command: `serve` and `keys generate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mock_idp::{MockIdp, SigningAlg};
+
+/// A mock OpenID Provider for testing relying parties.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the IdP until interrupted.
+    Serve {
+        /// Config file (default: the built-in demo tenant, fixtures/idp.toml).
+        #[arg(long, env = "MOCK_IDP_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, env = "MOCK_IDP_ADDR", default_value = "127.0.0.1:9400")]
+        addr: SocketAddr,
+        /// Pin the issuer URL (default: the config's issuer path on the bound address).
+        #[arg(long, env = "MOCK_IDP_ISSUER")]
+        issuer: Option<String>,
+    },
+    /// Check a config file and exit.
+    Check {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Write a new private key (PKCS#8 PEM) for the config's [[keys]].
+    Generate {
+        /// Algorithm: RS256 and PS256 make an RSA 2048 key, ES256 a P-256 key.
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mock-idp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve { config, addr, issuer } => {
+            let mut b = MockIdp::builder().addr(addr);
+            if let Some(path) = config {
+                b = b.config_file(path);
+            }
+            if let Some(i) = issuer {
+                b = b.issuer(i);
+            }
+            let idp = b.start().await.map_err(|e| e.to_string())?;
+            println!("mock-idp ready issuer={} addr={}", idp.issuer(), idp.addr());
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+            idp.shutdown().await;
+            Ok(())
+        }
+        Command::Check { config } => {
+            let c = mock_idp::Config::from_file(&config).map_err(|e| e.to_string())?;
+            println!(
+                "{}: ok ({} clients, {} users, {} keys)",
+                config.display(),
+                c.clients.len(),
+                c.users.len(),
+                c.keys.len()
+            );
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Generate { alg, out },
+        } => {
+            let alg = match alg.as_str() {
+                "RS256" => SigningAlg::RS256,
+                "PS256" => SigningAlg::PS256,
+                "ES256" => SigningAlg::ES256,
+                other => return Err(format!("unknown --alg {other:?}: use RS256, PS256 or ES256")),
+            };
+            let pem = mock_idp::keys::generate_pem(alg)?;
+            std::fs::write(&out, pem).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            println!("wrote {} ({alg} private key, PKCS#8 PEM)", out.display());
+            Ok(())
+        }
+    }
+}

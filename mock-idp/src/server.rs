@@ -1,0 +1,286 @@
+//! `MockIdp`: a running IdP on a socket, started from a builder, stopped on drop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, UnixTime};
+use crate::config::{ClientConfig, Config, ConfigError, KeyFiles, UserConfig};
+use crate::tenant::Tenant;
+
+/// Why the IdP could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config file is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The keys or issuer are unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Configures a [`MockIdp`] before it starts.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `.start().await`"]
+pub struct Builder {
+    config: Option<Config>,
+    config_file: Option<PathBuf>,
+    key_files: Option<KeyFiles>,
+    addr: SocketAddr,
+    issuer: Option<String>,
+    clock: Clock,
+    seed: Option<u64>,
+    extra_users: Vec<UserConfig>,
+    extra_clients: Vec<ClientConfig>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            config: None,
+            config_file: None,
+            key_files: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            issuer: None,
+            clock: Clock::system(),
+            seed: None,
+            extra_users: Vec::new(),
+            extra_clients: Vec::new(),
+        }
+    }
+}
+
+impl Builder {
+    /// Uses this configuration instead of the built-in one. Relative `pem_file`s are read
+    /// from the current directory unless [`Builder::key_dir`] says otherwise.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Reads the configuration from a file (keys relative to it).
+    pub fn config_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.config_file = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Where `pem_file`s are read from.
+    pub fn key_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.key_files = Some(KeyFiles::Dir(dir.as_ref().to_owned()));
+        self
+    }
+
+    /// Listens here (default `127.0.0.1:0`, a random port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Pins the issuer URL (default: the config's issuer path on the bound address).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Uses this clock (keep a clone to move time).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Stops the clock at `now`, and seeds every random value: byte-identical tokens.
+    pub fn deterministic(mut self, now: UnixTime, seed: u64) -> Self {
+        self.clock = Clock::fixed(now);
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Adds (or replaces, by username) a user.
+    pub fn user(mut self, user: UserConfig) -> Self {
+        self.extra_users.push(user);
+        self
+    }
+
+    /// Adds (or replaces, by id) a client.
+    pub fn client(mut self, client: ClientConfig) -> Self {
+        self.extra_clients.push(client);
+        self
+    }
+
+    fn resolve_config(&self) -> Result<(Config, KeyFiles), StartError> {
+        let (mut config, files) = match (&self.config, &self.config_file) {
+            (Some(c), _) => (c.clone(), KeyFiles::Dir(PathBuf::from("."))),
+            (None, Some(path)) => {
+                let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+                (Config::from_file(path)?, KeyFiles::Dir(dir))
+            }
+            (None, None) => (Config::builtin(), KeyFiles::BuiltIn),
+        };
+        for u in &self.extra_users {
+            config.users.retain(|x| x.username != u.username);
+            config.users.push(u.clone());
+        }
+        for c in &self.extra_clients {
+            config.clients.retain(|x| x.id != c.id);
+            config.clients.push(c.clone());
+        }
+        if !self.extra_users.is_empty() || !self.extra_clients.is_empty() || self.config.is_some() {
+            config.validate().map_err(|(path, message)| {
+                StartError::Setup(format!("invalid configuration at {path:?}: {message}"))
+            })?;
+        }
+        Ok((config, self.key_files.clone().unwrap_or(files)))
+    }
+
+    /// Binds, builds the tenant and serves until the [`MockIdp`] is dropped.
+    pub async fn start(self) -> Result<MockIdp, StartError> {
+        let (config, files) = self.resolve_config()?;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let issuer = match &self.issuer {
+            Some(i) => i.clone(),
+            None => issuer_on(&config.issuer, bound),
+        };
+        let tenant = Arc::new(
+            Tenant::new(config, issuer, &files, self.clock.clone(), self.seed)
+                .map_err(StartError::Setup)?,
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        let routes = crate::http::routes(tenant.clone());
+        let task = tokio::spawn(
+            warp::serve(routes)
+                .incoming(listener)
+                .graceful(async move {
+                    let _ = stopped.await;
+                })
+                .run(),
+        );
+        Ok(MockIdp {
+            addr: bound,
+            tenant,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// The configured issuer's path on the bound address (an unspecified IP becomes 127.0.0.1).
+fn issuer_on(configured: &str, bound: SocketAddr) -> String {
+    let host = if bound.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], bound.port()))
+    } else {
+        bound
+    };
+    let path = url::Url::parse(configured)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("http://{host}{path}")
+}
+
+/// A running mock OpenID Provider. Dropping it stops the server.
+#[derive(Debug)]
+pub struct MockIdp {
+    addr: SocketAddr,
+    tenant: Arc<Tenant>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl MockIdp {
+    /// The built-in demo tenant on a random loopback port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound; use [`MockIdp::builder`] to handle that.
+    pub async fn start() -> MockIdp {
+        MockIdp::builder()
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("mock-idp failed to start: {e}"))
+    }
+
+    /// A builder for everything else.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The issuer URL (discovery is at `{issuer}/.well-known/openid-configuration`).
+    pub fn issuer(&self) -> &str {
+        &self.tenant.issuer
+    }
+
+    /// The discovery document's URL.
+    pub fn discovery_url(&self) -> String {
+        format!("{}{}", crate::http::origin(self.issuer()), self.tenant.paths.discovery)
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The clock; advance it to expire codes, tokens and sessions.
+    pub fn clock(&self) -> &Clock {
+        &self.tenant.clock
+    }
+
+    /// The tenant's state.
+    pub fn tenant(&self) -> &Arc<Tenant> {
+        &self.tenant
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for MockIdp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Open keep-alive connections would hold a graceful shutdown forever.
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_follows_the_bound_address_and_keeps_the_path() {
+        let bound = SocketAddr::from(([127, 0, 0, 1], 5555));
+        assert_eq!(issuer_on("http://127.0.0.1:9400", bound), "http://127.0.0.1:5555");
+        assert_eq!(
+            issuer_on("https://idp.example/realms/demo/", bound),
+            "http://127.0.0.1:5555/realms/demo"
+        );
+        let any = SocketAddr::from(([0, 0, 0, 0], 80));
+        assert_eq!(issuer_on("http://x", any), "http://127.0.0.1:80");
+    }
+}

@@ -1,0 +1,142 @@
+//! A tenant: one issuer with its keys, clients, directory, grants and clock.
+
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::clock::Clock;
+use crate::config::{ClientConfig, Config, KeyFiles};
+use crate::directory::Directory;
+use crate::grants::Grants;
+use crate::keys::{KeySet, SigningKey};
+
+/// The resolved endpoint paths of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// `/.well-known/openid-configuration` under the issuer path.
+    pub discovery: String,
+    /// Authorization endpoint.
+    pub authorization: String,
+    /// The login form's target.
+    pub login: String,
+    /// Token endpoint.
+    pub token: String,
+    /// Userinfo endpoint.
+    pub userinfo: String,
+    /// Introspection endpoint.
+    pub introspection: String,
+    /// Revocation endpoint.
+    pub revocation: String,
+    /// RP-initiated logout.
+    pub end_session: String,
+    /// JWKS.
+    pub jwks: String,
+}
+
+impl Paths {
+    fn resolve(config: &Config, issuer_path: &str) -> Paths {
+        let base = issuer_path.trim_end_matches('/');
+        let or = |p: &Option<String>, default: &str| {
+            p.clone().unwrap_or_else(|| format!("{base}/{default}"))
+        };
+        let e = &config.endpoints;
+        Paths {
+            discovery: format!("{base}/.well-known/openid-configuration"),
+            login: format!("{base}/login"),
+            authorization: or(&e.authorization, "authorize"),
+            token: or(&e.token, "token"),
+            userinfo: or(&e.userinfo, "userinfo"),
+            introspection: or(&e.introspection, "introspect"),
+            revocation: or(&e.revocation, "revoke"),
+            end_session: or(&e.end_session, "end_session"),
+            jwks: or(&e.jwks, "jwks"),
+        }
+    }
+}
+
+/// A tenant's state. Shared by the HTTP handlers through an `Arc`.
+#[derive(Debug)]
+pub struct Tenant {
+    /// The issuer URL (no trailing slash unless configured so).
+    pub issuer: String,
+    /// The configuration it was built from.
+    pub config: Config,
+    /// Signing keys.
+    pub keys: KeySet,
+    /// The clock every lifetime follows.
+    pub clock: Clock,
+    /// Endpoint paths.
+    pub paths: Paths,
+    directory: RwLock<Directory>,
+    grants: Mutex<Grants>,
+    rng: Mutex<StdRng>,
+}
+
+impl Tenant {
+    /// Builds a tenant; `issuer` is the final issuer URL.
+    pub fn new(
+        config: Config,
+        issuer: String,
+        key_files: &KeyFiles,
+        clock: Clock,
+        seed: Option<u64>,
+    ) -> Result<Tenant, String> {
+        let keys = KeySet::load(&config.keys, key_files)?;
+        let path = url::Url::parse(&issuer)
+            .map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?
+            .path()
+            .to_owned();
+        let rng = match seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        };
+        Ok(Tenant {
+            paths: Paths::resolve(&config, &path),
+            directory: RwLock::new(Directory::new(config.users.iter().cloned())),
+            grants: Mutex::new(Grants::default()),
+            rng: Mutex::new(rng),
+            issuer,
+            config,
+            keys,
+            clock,
+        })
+    }
+
+    /// A registered client.
+    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+        self.config.clients.iter().find(|c| c.id == id)
+    }
+
+    /// The key that signs this client's tokens.
+    pub fn signing_key(&self, client: &ClientConfig) -> &SigningKey {
+        let alg = client.signing_alg.unwrap_or(self.config.signing_alg);
+        // Validation guarantees a key for every configured algorithm.
+        self.keys
+            .for_alg(alg)
+            .or_else(|| self.keys.for_alg(self.config.signing_alg))
+            .unwrap_or_else(|| unreachable!("config validation requires a key for {alg}"))
+    }
+
+    /// `bytes` random bytes, base64url (32 bytes → 43 characters).
+    pub fn random_token(&self, bytes: usize) -> String {
+        let mut buf = vec![0u8; bytes];
+        self.rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fill_bytes(&mut buf);
+        URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    /// The directory, for reading.
+    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+        self.directory.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The grants. Never held across an `.await` nor while taking the directory lock.
+    pub fn lock_grants(&self) -> MutexGuard<'_, Grants> {
+        self.grants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,173 @@
+//! Issues a token response: access token (JWT or opaque), ID token, refresh token.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::claims::{place_groups, user_claims};
+use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
+use crate::directory::User;
+use crate::grants::{AccessRecord, Grant, RefreshRecord};
+use crate::tenant::Tenant;
+
+/// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// A refresh token, per the client's policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The granted scope.
+    pub scope: String,
+}
+
+/// What to issue.
+#[derive(Debug)]
+pub struct Mint<'a> {
+    /// The client.
+    pub client: &'a ClientConfig,
+    /// What was granted.
+    pub grant: &'a Grant,
+    /// The user (none for client_credentials).
+    pub user: Option<&'a User>,
+    /// The authorization request's nonce (code grant only).
+    pub nonce: Option<&'a str>,
+    /// The code or refresh token these tokens come from.
+    pub origin: Option<&'a str>,
+    /// Whether to issue a refresh token.
+    pub refresh_token: bool,
+}
+
+impl Tenant {
+    /// Signs and records the tokens of one token response.
+    pub fn mint(&self, m: &Mint<'_>) -> Result<TokenResponse, String> {
+        let now = self.clock.now();
+        let life = &self.config.lifetimes;
+        let jti = self.random_token(16);
+        let access_token = match m.client.access_token_format {
+            AccessTokenFormat::Opaque => self.random_token(32),
+            AccessTokenFormat::Jwt => self.access_jwt(m, &jti, now)?,
+        };
+        let id_token = match (m.grant.has_scope("openid"), m.user) {
+            (true, Some(user)) => Some(self.id_token(m, user, &access_token, now)?),
+            _ => None,
+        };
+        let refresh_token = m.refresh_token.then(|| self.random_token(32));
+
+        let mut grants = self.lock_grants();
+        grants.insert_access(
+            access_token.clone(),
+            AccessRecord {
+                grant: m.grant.clone(),
+                jti,
+                issued_at: now,
+                expires_at: now + life.access_token as i64,
+                revoked: false,
+                origin: m.origin.map(str::to_owned),
+            },
+            now,
+        );
+        if let Some(rt) = &refresh_token {
+            grants.insert_refresh(
+                rt.clone(),
+                RefreshRecord {
+                    grant: m.grant.clone(),
+                    issued_at: now,
+                    expires_at: now + life.refresh_token as i64,
+                    revoked: false,
+                    origin: m.origin.map(str::to_owned),
+                },
+                now,
+            );
+        }
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: life.access_token,
+            id_token,
+            refresh_token,
+            scope: m.grant.scope_string(),
+        })
+    }
+
+    fn access_jwt(&self, m: &Mint<'_>, jti: &str, now: i64) -> Result<String, String> {
+        let mut c = Map::new();
+        c.insert("iss".into(), json!(self.issuer));
+        c.insert("sub".into(), json!(m.grant.sub));
+        let aud = m.client.access_token_audience.as_ref().unwrap_or(&m.client.id);
+        c.insert("aud".into(), json!(aud));
+        c.insert("client_id".into(), json!(m.client.id));
+        c.insert("iat".into(), json!(now));
+        c.insert(
+            "exp".into(),
+            json!(now + self.config.lifetimes.access_token as i64),
+        );
+        c.insert("jti".into(), json!(jti));
+        c.insert("scope".into(), json!(m.grant.scope_string()));
+        if let Some(user) = m.user {
+            c.insert("auth_time".into(), json!(m.grant.auth_time));
+            if let Some(sid) = &m.grant.sid {
+                c.insert("sid".into(), json!(sid));
+            }
+            place_groups(
+                &mut c,
+                &self.config.groups.placements,
+                TokenKind::AccessToken,
+                &user.groups,
+            );
+        }
+        self.signing_key(m.client)
+            .sign_jwt("at+jwt", &Value::Object(c))
+    }
+
+    fn id_token(
+        &self,
+        m: &Mint<'_>,
+        user: &User,
+        access_token: &str,
+        now: i64,
+    ) -> Result<String, String> {
+        let mut c = user_claims(user, m.grant);
+        c.insert("iss".into(), json!(self.issuer));
+        c.insert("sub".into(), json!(m.grant.sub));
+        c.insert("aud".into(), json!(m.client.id));
+        c.insert("azp".into(), json!(m.client.id));
+        c.insert("iat".into(), json!(now));
+        c.insert(
+            "exp".into(),
+            json!(now + self.config.lifetimes.id_token as i64),
+        );
+        c.insert("auth_time".into(), json!(m.grant.auth_time));
+        if let Some(nonce) = m.nonce {
+            c.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(sid) = &m.grant.sid {
+            c.insert("sid".into(), json!(sid));
+        }
+        c.insert("at_hash".into(), json!(at_hash(access_token)));
+        place_groups(
+            &mut c,
+            &self.config.groups.placements,
+            TokenKind::IdToken,
+            &user.groups,
+        );
+        self.signing_key(m.client)
+            .sign_jwt("JWT", &Value::Object(c))
+    }
+}
+
+/// OIDC Core §3.1.3.6: the left half of SHA-256 of the token, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    let d = digest(&SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}

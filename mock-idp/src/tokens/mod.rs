@@ -1,0 +1,8 @@
+//! Claims assembly and placement, token formats, signing.
+
+mod claims;
+mod mint;
+pub mod placement;
+
+pub use claims::{place_groups, user_claims};
+pub use mint::{Mint, TokenResponse, at_hash};

@@ -1,0 +1,106 @@
+//! Protocol values as types: client authentication methods, grant types, algorithms.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Client authentication at the token endpoint (OIDC Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// HTTP Basic with the URL-encoded id and secret.
+    ClientSecretBasic,
+    /// A public client: `client_id` only.
+    None,
+}
+
+impl AuthMethod {
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Grant types of the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a `grant_type` parameter.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+    }
+}
+
+/// JWS algorithms the mock signs with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    #[default]
+    RS256,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+}
+
+impl SigningAlg {
+    /// The JWA name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::PS256 => "PS256",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+
+    /// The matching jsonwebtoken algorithm.
+    pub fn jwt(self) -> jsonwebtoken::Algorithm {
+        match self {
+            SigningAlg::RS256 => jsonwebtoken::Algorithm::RS256,
+            SigningAlg::PS256 => jsonwebtoken::Algorithm::PS256,
+            SigningAlg::ES256 => jsonwebtoken::Algorithm::ES256,
+        }
+    }
+}
+
+impl fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
