@@ -1,0 +1,8 @@
+//! mock-idp's integration tests, one binary (faster to link on two cores).
+
+mod config_errors;
+mod errors;
+mod flows;
+mod fuzz;
+mod snapshots;
+mod support;

@@ -1,0 +1,180 @@
+//! Helpers: a tenant on a fixed clock, requests through `warp::test` (no sockets).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use mock_idp::config::KeyFiles;
+use mock_idp::{Clock, Config, Tenant};
+use serde_json::Value;
+use warp::filters::BoxedFilter;
+use warp::http::Response;
+use bytes::Bytes;
+use warp::reply::Response as Reply;
+
+pub const ISSUER: &str = "http://idp.test";
+pub const REDIRECT: &str = "http://127.0.0.1:8081/login/oauth2/callback";
+pub const T0: i64 = 1_800_000_000;
+
+pub struct Idp {
+    pub tenant: Arc<Tenant>,
+    pub routes: BoxedFilter<(Reply,)>,
+}
+
+pub fn idp() -> Idp {
+    idp_with(|_| {})
+}
+
+pub fn idp_with(edit: impl FnOnce(&mut Config)) -> Idp {
+    let mut config = Config::builtin();
+    edit(&mut config);
+    let tenant = Arc::new(
+        Tenant::new(config, ISSUER.into(), &KeyFiles::BuiltIn, Clock::fixed(T0), Some(7))
+            .expect("tenant"),
+    );
+    Idp {
+        routes: mock_idp::routes(tenant.clone()),
+        tenant,
+    }
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+impl Idp {
+    pub async fn get(&self, path_and_query: &str, cookie: Option<&str>) -> Response<Bytes> {
+        let mut r = warp::test::request().method("GET").path(path_and_query);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.reply(&self.routes).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response<Bytes> {
+        let mut r = warp::test::request()
+            .method("POST")
+            .path(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(pairs));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.reply(&self.routes).await
+    }
+
+    /// An authorization request for `demo-rp`, with these extra parameters.
+    pub async fn authorize(&self, extra: &[(&str, &str)], cookie: Option<&str>) -> Response<Bytes> {
+        let mut p = vec![
+            ("client_id", "demo-rp"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid profile email offline_access"),
+            ("state", "st"),
+            ("nonce", "no"),
+        ];
+        for (k, v) in extra {
+            p.retain(|(pk, _)| pk != k);
+            p.push((k, v));
+        }
+        self.get(&format!("/authorize?{}", form(&p)), cookie).await
+    }
+
+    /// A code for `user` via login_hint.
+    pub async fn code(&self, user: &str, extra: &[(&str, &str)]) -> String {
+        let mut e = vec![("login_hint", user)];
+        e.extend_from_slice(extra);
+        let res = self.authorize(&e, None).await;
+        assert_eq!(res.status(), 302, "{}", body(&res));
+        param(&location(&res), "code").expect("a code in the redirect")
+    }
+
+    /// Exchanges a code with client_secret_post.
+    pub async fn exchange(&self, code: &str, extra: &[(&str, &str)]) -> Response<Bytes> {
+        let mut p = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ];
+        p.extend_from_slice(extra);
+        self.post("/token", &p, &[]).await
+    }
+
+    /// A full login of `user`: the token response.
+    pub async fn tokens(&self, user: &str) -> Value {
+        let code = self.code(user, &[]).await;
+        let res = self.exchange(&code, &[]).await;
+        assert_eq!(res.status(), 200, "{}", body(&res));
+        json(&res)
+    }
+}
+
+pub fn body(res: &Response<Bytes>) -> String {
+    String::from_utf8_lossy(res.body()).into_owned()
+}
+
+pub fn json(res: &Response<Bytes>) -> Value {
+    serde_json::from_slice(res.body()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", body(res)))
+}
+
+pub fn location(res: &Response<Bytes>) -> String {
+    res.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location; status {} body {}", res.status(), body(res)))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The `mockidp_session=...` pair of a response's Set-Cookie.
+pub fn session_cookie(res: &Response<Bytes>) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("mockidp_session="))
+        .expect("a session cookie")
+}
+
+/// The decoded payload of a JWT (no verification).
+pub fn claims(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// The decoded header of a JWT.
+pub fn header(jwt: &str) -> Value {
+    let part = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// Asserts an RFC 6749 error body with a description.
+pub fn assert_error(res: &Response<Bytes>, status: u16, error: &str) -> String {
+    assert_eq!(res.status(), status, "{}", body(res));
+    let v = json(res);
+    assert_eq!(v["error"], error, "{v}");
+    let d = v["error_description"].as_str().unwrap_or_default().to_owned();
+    assert!(!d.is_empty(), "no error_description: {v}");
+    d
+}
