@@ -58,8 +58,9 @@ impl SigningKey {
             SigningAlg::ES256 => {
                 let key = EncodingKey::from_ec_pem(pem.as_bytes())
                     .map_err(|e| format!("not an EC private key PEM (PKCS#8): {e}"))?;
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
-                    .map_err(|e| format!("not a P-256 key: {e}"))?;
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
+                        .map_err(|e| format!("not a P-256 key: {e}"))?;
                 (key, KeyPair::Ec(pair))
             }
         };

@@ -58,8 +58,7 @@ enum KeysCommand {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -74,7 +73,11 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Serve { config, addr, issuer } => {
+        Command::Serve {
+            config,
+            addr,
+            issuer,
+        } => {
             let mut b = MockIdp::builder().addr(addr);
             if let Some(path) = config {
                 b = b.config_file(path);
@@ -108,10 +111,15 @@ async fn run(command: Command) -> Result<(), String> {
                 "RS256" => SigningAlg::RS256,
                 "PS256" => SigningAlg::PS256,
                 "ES256" => SigningAlg::ES256,
-                other => return Err(format!("unknown --alg {other:?}: use RS256, PS256 or ES256")),
+                other => {
+                    return Err(format!(
+                        "unknown --alg {other:?}: use RS256, PS256 or ES256"
+                    ));
+                }
             };
             let pem = mock_idp::keys::generate_pem(alg)?;
-            std::fs::write(&out, pem).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            std::fs::write(&out, pem)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             println!("wrote {} ({alg} private key, PKCS#8 PEM)", out.display());
             Ok(())
         }

@@ -230,7 +230,11 @@ impl MockIdp {
 
     /// The discovery document's URL.
     pub fn discovery_url(&self) -> String {
-        format!("{}{}", crate::http::origin(self.issuer()), self.tenant.paths.discovery)
+        format!(
+            "{}{}",
+            crate::http::origin(self.issuer()),
+            self.tenant.paths.discovery
+        )
     }
 
     /// The bound socket address.
@@ -275,7 +279,10 @@ mod tests {
     #[test]
     fn issuer_follows_the_bound_address_and_keeps_the_path() {
         let bound = SocketAddr::from(([127, 0, 0, 1], 5555));
-        assert_eq!(issuer_on("http://127.0.0.1:9400", bound), "http://127.0.0.1:5555");
+        assert_eq!(
+            issuer_on("http://127.0.0.1:9400", bound),
+            "http://127.0.0.1:5555"
+        );
         assert_eq!(
             issuer_on("https://idp.example/realms/demo/", bound),
             "http://127.0.0.1:5555/realms/demo"

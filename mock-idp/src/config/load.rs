@@ -47,8 +47,14 @@ pub enum KeyFiles {
 }
 
 const BUILT_IN_KEYS: &[(&str, &str)] = &[
-    ("keys/rsa-1.pem", include_str!("../../../fixtures/keys/rsa-1.pem")),
-    ("keys/rsa-2.pem", include_str!("../../../fixtures/keys/rsa-2.pem")),
+    (
+        "keys/rsa-1.pem",
+        include_str!("../../../fixtures/keys/rsa-1.pem"),
+    ),
+    (
+        "keys/rsa-2.pem",
+        include_str!("../../../fixtures/keys/rsa-2.pem"),
+    ),
     (
         "keys/ec-p256-1.pem",
         include_str!("../../../fixtures/keys/ec-p256-1.pem"),
@@ -144,7 +150,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The key whose value starts at `offset`, when the parser's error points into a `key = value` line.
 fn field_at(text: &str, offset: usize) -> Option<String> {
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = &text[start..];
     let line = &line[..line.find('\n').unwrap_or(line.len())];
     let (key, _) = line.split_once('=')?;
@@ -196,7 +204,9 @@ fn locate(text: &str, path: &[Seg]) -> Option<usize> {
 }
 
 /// Duplicate names in a list, for validation.
-pub(crate) fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<(usize, &'a str)> {
+pub(crate) fn first_duplicate<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> Option<(usize, &'a str)> {
     let mut seen = HashMap::new();
     for (i, n) in names.enumerate() {
         if seen.insert(n, i).is_some() {

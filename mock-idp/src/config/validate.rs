@@ -29,9 +29,10 @@ impl Config {
             Ok(u) if !matches!(u.scheme(), "http" | "https") => {
                 bad(path, "the issuer must be an http or https URL")
             }
-            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
-                bad(path, "the issuer must not have a query or fragment (OIDC Discovery §3)")
-            }
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => bad(
+                path,
+                "the issuer must not have a query or fragment (OIDC Discovery §3)",
+            ),
             Ok(_) => Ok(()),
         }
     }
@@ -108,7 +109,10 @@ impl Config {
 
     fn validate_keys(&self) -> Result<(), Invalid> {
         if self.keys.is_empty() {
-            return bad(vec![Seg::Key("keys")], "at least one signing key is required");
+            return bad(
+                vec![Seg::Key("keys")],
+                "at least one signing key is required",
+            );
         }
         if let Some((i, kid)) = first_duplicate(self.keys.iter().map(|k| k.kid.as_str())) {
             return bad(
@@ -120,7 +124,10 @@ impl Config {
         if !has_key(self.signing_alg) {
             return bad(
                 vec![Seg::Key("signing_alg")],
-                format!("no key in [[keys]] has alg = {:?}", self.signing_alg.as_str()),
+                format!(
+                    "no key in [[keys]] has alg = {:?}",
+                    self.signing_alg.as_str()
+                ),
             );
         }
         for (i, c) in self.clients.iter().enumerate() {
@@ -226,6 +233,18 @@ impl Config {
 
 /// Claims the IdP computes; a user's extra claims may not override them.
 const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "azp", "at_hash", "sid",
-    "jti", "client_id", "scope",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "azp",
+    "at_hash",
+    "sid",
+    "jti",
+    "client_id",
+    "scope",
 ];

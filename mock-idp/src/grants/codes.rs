@@ -121,8 +121,7 @@ impl Grants {
                 .filter(|t| t.origin.as_deref() == Some(code))
                 .for_each(|t| t.revoked = true);
             return Err(Refused(
-                "the authorization code was already used; tokens issued with it are revoked"
-                    .into(),
+                "the authorization code was already used; tokens issued with it are revoked".into(),
             ));
         }
         if now >= record.expires_at {

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
-use warp::Filter;
 
 use super::errors::{OAuthError, error_page};
 use super::params::Params;
 use super::{form, login_page, query, redirect, with};
 use crate::config::ClientConfig;
-use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
 use crate::grants::valid_pkce_string;
+use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
 use crate::tenant::Tenant;
 use crate::types::{AuthMethod, GrantType};
 
@@ -39,12 +39,12 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
         .and(with(tenant))
-        .map(|params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
-            match params {
+        .map(
+            |params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| match params {
                 Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers))),
                 Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
-            }
-        })
+            },
+        )
         .boxed()
 }
 
@@ -121,7 +121,10 @@ pub fn run(t: &Tenant, params: &Params, who: Who) -> Response {
         Who::Cookie(cookie) => match current_session(t, cookie.as_deref(), &req, now) {
             Some((sid, s)) => (s.username, s.auth_time, sid, None),
             None if req.prompt.iter().any(|p| p == "none") => {
-                return back("login_required", "prompt=none, and there is no usable session");
+                return back(
+                    "login_required",
+                    "prompt=none, and there is no usable session",
+                );
             }
             None => match hinted_user(t, req.login_hint) {
                 Some(username) => {
@@ -182,7 +185,10 @@ fn validate<'a>(
         }
     }
     if !client.grant_types.contains(&GrantType::AuthorizationCode) {
-        return bad("unauthorized_client", "this client may not use the authorization code grant");
+        return bad(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        );
     }
     if params.has("request") {
         return bad("request_not_supported", "request objects are not supported");
@@ -193,11 +199,17 @@ fn validate<'a>(
     if let Some(mode) = params.get("response_mode")?
         && mode != "query"
     {
-        return bad("invalid_request", &format!("response_mode {mode:?} is not supported; use query"));
+        return bad(
+            "invalid_request",
+            &format!("response_mode {mode:?} is not supported; use query"),
+        );
     }
     let scope = params.list("scope")?;
     if scope.is_empty() {
-        return bad("invalid_scope", "missing scope (OpenID Connect requests need at least `openid`)");
+        return bad(
+            "invalid_scope",
+            "missing scope (OpenID Connect requests need at least `openid`)",
+        );
     }
     let pkce = pkce(params, client)?;
     let prompt = params.list("prompt")?;
@@ -208,13 +220,21 @@ fn validate<'a>(
         return bad("invalid_request", &format!("unknown prompt value {p:?}"));
     }
     if prompt.len() > 1 && prompt.iter().any(|p| p == "none") {
-        return bad("invalid_request", "prompt=none cannot be combined with other values");
+        return bad(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
     }
     let max_age = match params.get("max_age")? {
         None => None,
         Some(s) => match s.parse::<i64>() {
             Ok(v) if v >= 0 => Some(v),
-            _ => return bad("invalid_request", &format!("max_age {s:?} is not a number of seconds")),
+            _ => {
+                return bad(
+                    "invalid_request",
+                    &format!("max_age {s:?} is not a number of seconds"),
+                );
+            }
         },
     };
     Ok(Request {
@@ -232,7 +252,9 @@ fn pkce(params: &Params, client: &ClientConfig) -> Result<Option<Pkce>, OAuthErr
     let method = params.get("code_challenge_method")?;
     let Some(challenge) = params.get("code_challenge")? else {
         if method.is_some() {
-            return Err(OAuthError::invalid_request("code_challenge_method without code_challenge"));
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method without code_challenge",
+            ));
         }
         let public = client.auth_methods.iter().all(|m| *m == AuthMethod::None);
         if public {
@@ -265,7 +287,11 @@ fn current_session(
 ) -> Option<(String, Session)> {
     let sid = sid?;
     let session = t.lock_grants().session(sid, now)?.clone();
-    if req.prompt.iter().any(|p| p == "login" || p == "select_account") {
+    if req
+        .prompt
+        .iter()
+        .any(|p| p == "login" || p == "select_account")
+    {
         return None;
     }
     if req.max_age.is_some_and(|m| now - session.auth_time > m) {
@@ -301,7 +327,13 @@ fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) 
 }
 
 /// Parks the request and shows the login page.
-fn park(t: &Tenant, params: &Params, client: &ClientConfig, hint: Option<&str>, now: i64) -> Response {
+fn park(
+    t: &Tenant,
+    params: &Params,
+    client: &ClientConfig,
+    hint: Option<&str>,
+    now: i64,
+) -> Response {
     let id = t.random_token(16);
     t.lock_grants().insert_pending(
         id.clone(),

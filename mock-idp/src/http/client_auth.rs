@@ -17,7 +17,8 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = headers.get(warp::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let bad = |why: &str| OAuthError::invalid_client(format!("malformed Basic credentials: {why}"), true);
+    let bad =
+        |why: &str| OAuthError::invalid_client(format!("malformed Basic credentials: {why}"), true);
     let value = value.to_str().map_err(|_| bad("not ASCII"))?;
     let Some((scheme, rest)) = value.split_once(' ') else {
         return Err(bad("expected `Basic <base64>`"));
@@ -28,9 +29,13 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
             true,
         ));
     }
-    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad("not base64"))?;
+    let decoded = STANDARD
+        .decode(rest.trim())
+        .map_err(|_| bad("not base64"))?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad("not UTF-8"))?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(|| bad("no ':' between id and secret"))?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| bad("no ':' between id and secret"))?;
     let unescape = |s: &str| -> String {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
@@ -62,7 +67,11 @@ pub fn authenticate<'t>(
                     true,
                 ));
             }
-            (id.as_str(), Some(secret.as_str()), AuthMethod::ClientSecretBasic)
+            (
+                id.as_str(),
+                Some(secret.as_str()),
+                AuthMethod::ClientSecretBasic,
+            )
         }
         (None, Some(secret)) => {
             let id = body_id.ok_or_else(|| {

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
-use warp::Filter;
 
 use super::{at, with};
 use crate::tenant::Tenant;
@@ -57,14 +57,31 @@ pub fn metadata(t: &Tenant) -> Metadata {
         response_modes_supported: vec!["query"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported: vec!["public"],
-        id_token_signing_alg_values_supported: t.keys.algs().into_iter().map(|a| a.as_str()).collect(),
+        id_token_signing_alg_values_supported: t
+            .keys
+            .algs()
+            .into_iter()
+            .map(|a| a.as_str())
+            .collect(),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
         introspection_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         claims_supported: vec![
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid",
-            "preferred_username", "name", "email", "email_verified",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "azp",
+            "at_hash",
+            "sid",
+            "preferred_username",
+            "name",
+            "email",
+            "email_verified",
         ],
         code_challenge_methods_supported: vec!["S256", "plain"],
         prompt_values_supported: vec!["none", "login", "consent"],

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
-use warp::Filter;
 
 use super::authorize::{SESSION_COOKIE, session_cookie};
 use super::errors::{OAuthError, error_page};
@@ -23,12 +23,14 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
         .and(with(tenant))
-        .map(|params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
-            match params.and_then(|p| end_session(&t, &p, &headers)) {
+        .map(
+            |params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| match params
+                .and_then(|p| end_session(&t, &p, &headers))
+            {
                 Ok(res) => res,
                 Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
-            }
-        })
+            },
+        )
         .boxed()
 }
 
@@ -103,7 +105,11 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
     }
     let mut res = match target {
         Some(location) => redirect::found(&location),
-        None => page("Signed out", "<h1>You are signed out</h1>\n<p>You can close this window.</p>").into_response(),
+        None => page(
+            "Signed out",
+            "<h1>You are signed out</h1>\n<p>You can close this window.</p>",
+        )
+        .into_response(),
     };
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&clear) {

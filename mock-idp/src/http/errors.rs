@@ -103,7 +103,8 @@ impl Reply for OAuthError {
             error: self.error,
             error_description: &self.description,
         };
-        let mut res = warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        let mut res =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.challenge

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
@@ -22,9 +22,11 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(form())
         .and(with(tenant))
-        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-            reply(form.and_then(|f| introspect(&t, &headers, &f)))
-        })
+        .map(
+            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+                reply(form.and_then(|f| introspect(&t, &headers, &f)))
+            },
+        )
         .boxed()
 }
 
@@ -34,16 +36,29 @@ fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response
     let now = t.clock.now();
     let found = {
         let grants = t.lock_grants();
-        let access = grants
-            .check_access(token, now)
-            .ok()
-            .map(|a| ("access_token", a.grant.clone(), a.issued_at, a.expires_at, Some(a.jti.clone())));
+        let access = grants.check_access(token, now).ok().map(|a| {
+            (
+                "access_token",
+                a.grant.clone(),
+                a.issued_at,
+                a.expires_at,
+                Some(a.jti.clone()),
+            )
+        });
         access.or_else(|| {
             grants
                 .refresh
                 .get(token)
                 .filter(|r| !r.revoked && now < r.expires_at)
-                .map(|r| ("refresh_token", r.grant.clone(), r.issued_at, r.expires_at, None))
+                .map(|r| {
+                    (
+                        "refresh_token",
+                        r.grant.clone(),
+                        r.issued_at,
+                        r.expires_at,
+                        None,
+                    )
+                })
         })
     };
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
@@ -52,7 +67,14 @@ fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response
         Some((kind, grant, iat, exp, jti)) => {
             let mut m = Map::new();
             m.insert("active".into(), json!(true));
-            m.insert("token_type".into(), json!(if kind == "access_token" { "Bearer" } else { "refresh_token" }));
+            m.insert(
+                "token_type".into(),
+                json!(if kind == "access_token" {
+                    "Bearer"
+                } else {
+                    "refresh_token"
+                }),
+            );
             m.insert("scope".into(), json!(grant.scope_string()));
             m.insert("client_id".into(), json!(grant.client_id));
             if let Some(u) = &grant.username {

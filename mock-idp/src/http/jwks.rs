@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
-use warp::Filter;
 
 use super::{at, with};
 use crate::tenant::Tenant;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::authorize::{Who, run};
 use super::errors::{OAuthError, error_page};
@@ -22,10 +22,12 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(form())
         .and(with(tenant))
-        .map(|form: Result<Params, OAuthError>, t: Arc<Tenant>| match form {
-            Ok(f) => login(&t, &f),
-            Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
-        })
+        .map(
+            |form: Result<Params, OAuthError>, t: Arc<Tenant>| match form {
+                Ok(f) => login(&t, &f),
+                Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+            },
+        )
         .boxed()
 }
 
@@ -66,7 +68,12 @@ fn login(t: &Tenant, form: &Params) -> Response {
         None => run(t, &params, Who::Fresh(username.to_owned())),
         Some(message) => {
             let id = t.random_token(16);
-            let client_id = params.get("client_id").ok().flatten().unwrap_or("").to_owned();
+            let client_id = params
+                .get("client_id")
+                .ok()
+                .flatten()
+                .unwrap_or("")
+                .to_owned();
             let hint = Some(username).filter(|u| !u.is_empty());
             t.lock_grants().insert_pending(
                 id.clone(),

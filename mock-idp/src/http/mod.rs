@@ -16,9 +16,9 @@ mod revoke;
 mod token;
 mod userinfo;
 
+pub(crate) use discovery::origin;
 pub use errors::OAuthError;
 pub use params::Params;
-pub(crate) use discovery::origin;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -109,9 +109,11 @@ fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Reject
                 .get(warp::http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_none_or(|ct| {
-                    ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(
-                        "application/x-www-form-urlencoded",
-                    )
+                    ct.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
                 });
             if !form {
                 return Err(OAuthError::invalid_request(

@@ -53,7 +53,12 @@ impl Params {
     pub fn list(&self, name: &str) -> Result<Vec<String>, OAuthError> {
         Ok(self
             .get(name)?
-            .map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+            .map(|s| {
+                s.split(' ')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }
@@ -74,7 +79,10 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_refused() {
-        assert!(Params::parse(b"a=%ff").is_ok(), "percent-escapes decode lossily by design");
+        assert!(
+            Params::parse(b"a=%ff").is_ok(),
+            "percent-escapes decode lossily by design"
+        );
         assert!(Params::parse(&[b'a', b'=', 0xff]).is_err());
     }
 }

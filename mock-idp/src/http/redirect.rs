@@ -67,10 +67,22 @@ mod tests {
         let reg = vec!["http://127.0.0.1/login/oauth2/callback".to_owned()];
         assert!(allowed(&reg, "http://127.0.0.1:8081/login/oauth2/callback"));
         assert!(allowed(&reg, "http://127.0.0.1/login/oauth2/callback"));
-        assert!(!allowed(&reg, "http://127.0.0.1:8081/login/oauth2/callbackX"));
-        assert!(!allowed(&reg, "http://localhost:8081/login/oauth2/callback"));
-        assert!(!allowed(&reg, "https://127.0.0.1:8081/login/oauth2/callback"));
-        assert!(!allowed(&reg, "http://127.0.0.1:8081/login/oauth2/callback#x"));
+        assert!(!allowed(
+            &reg,
+            "http://127.0.0.1:8081/login/oauth2/callbackX"
+        ));
+        assert!(!allowed(
+            &reg,
+            "http://localhost:8081/login/oauth2/callback"
+        ));
+        assert!(!allowed(
+            &reg,
+            "https://127.0.0.1:8081/login/oauth2/callback"
+        ));
+        assert!(!allowed(
+            &reg,
+            "http://127.0.0.1:8081/login/oauth2/callback#x"
+        ));
         assert!(!allowed(&reg, "http://evil.example/login/oauth2/callback"));
     }
 

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::{Reply, Response};
-use warp::Filter;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
@@ -20,9 +20,11 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(form())
         .and(with(tenant))
-        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-            reply(form.and_then(|f| revoke(&t, &headers, &f)))
-        })
+        .map(
+            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+                reply(form.and_then(|f| revoke(&t, &headers, &f)))
+            },
+        )
         .boxed()
 }
 

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
@@ -24,9 +24,11 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(form())
         .and(with(tenant))
-        .map(|headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-            reply(form.and_then(|f| token(&t, &headers, &f)))
-        })
+        .map(
+            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+                reply(form.and_then(|f| token(&t, &headers, &f)))
+            },
+        )
         .boxed()
 }
 
@@ -42,7 +44,11 @@ fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAu
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",
-            format!("client {:?} may not use the {} grant", client.id, grant_type.as_str()),
+            format!(
+                "client {:?} may not use the {} grant",
+                client.id,
+                grant_type.as_str()
+            ),
         ));
     }
     let body = match grant_type {
@@ -130,7 +136,10 @@ fn client_credentials(
     form: &Params,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let scope = form.list("scope")?;
-    if let Some(s) = scope.iter().find(|s| *s == "openid" || *s == "offline_access") {
+    if let Some(s) = scope
+        .iter()
+        .find(|s| *s == "openid" || *s == "offline_access")
+    {
         return Err(OAuthError::bad_request(
             "invalid_scope",
             format!("scope {s:?} needs a user; client_credentials has none"),

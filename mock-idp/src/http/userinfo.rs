@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::errors::OAuthError;
 use super::params::Params;
@@ -23,9 +23,11 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
         .and(with(tenant))
-        .map(|form: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
-            reply(form.and_then(|f| userinfo(&t, &headers, &f)))
-        })
+        .map(
+            |form: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
+                reply(form.and_then(|f| userinfo(&t, &headers, &f)))
+            },
+        )
         .boxed()
 }
 
@@ -39,7 +41,9 @@ pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> 
                 .to_str()
                 .map_err(|_| OAuthError::invalid_token("the Authorization header is not ASCII"))?;
             match v.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
                     Some(token.trim().to_owned())
                 }
                 _ => {

@@ -104,7 +104,11 @@ impl Tenant {
         let mut c = Map::new();
         c.insert("iss".into(), json!(self.issuer));
         c.insert("sub".into(), json!(m.grant.sub));
-        let aud = m.client.access_token_audience.as_ref().unwrap_or(&m.client.id);
+        let aud = m
+            .client
+            .access_token_audience
+            .as_ref()
+            .unwrap_or(&m.client.id);
         c.insert("aud".into(), json!(aud));
         c.insert("client_id".into(), json!(m.client.id));
         c.insert("iat".into(), json!(now));

@@ -24,35 +24,56 @@ fn syntax_errors_name_the_line() {
 
 #[test]
 fn unknown_and_mistyped_fields_are_named() {
-    let e = err(&format!("issuer = \"http://x\"\nsigning_algo = \"RS256\"\n{KEYS}"));
+    let e = err(&format!(
+        "issuer = \"http://x\"\nsigning_algo = \"RS256\"\n{KEYS}"
+    ));
     assert_eq!(e.line, Some(2), "{e}");
     assert!(e.message.contains("signing_algo"), "{e}");
-    let e = err(&format!("issuer = \"http://x\"\n{KEYS}[lifetimes]\ncode = \"soon\"\n"));
+    let e = err(&format!(
+        "issuer = \"http://x\"\n{KEYS}[lifetimes]\ncode = \"soon\"\n"
+    ));
     assert_eq!(e.line, Some(7), "{e}");
     assert_eq!(e.field.as_deref(), Some("code"), "{e}");
-    let e = err(&format!("issuer = \"http://x\"\n{KEYS}[[clients]]\nsecret = \"s\"\n"));
+    let e = err(&format!(
+        "issuer = \"http://x\"\n{KEYS}[[clients]]\nsecret = \"s\"\n"
+    ));
     assert!(e.message.contains("missing field `id`"), "{e}");
 }
 
 #[test]
 fn semantic_errors_name_field_and_line() {
-    let users = "[[users]]\nusername = \"a\"\nsub = \"1\"\n\n[[users]]\nusername = \"a\"\nsub = \"2\"\n";
+    let users =
+        "[[users]]\nusername = \"a\"\nsub = \"1\"\n\n[[users]]\nusername = \"a\"\nsub = \"2\"\n";
     let e = err(&format!("issuer = \"http://x\"\n{KEYS}{users}"));
     assert_eq!(e.field.as_deref(), Some("users[1].username"), "{e}");
     assert_eq!(e.line, Some(11), "{e}");
     let client = "[[clients]]\nid = \"c\"\nsecret = \"s\"\nredirect_uris = [\n  \"http://ok/cb\",\n  \"not a url\",\n]\n";
     let e = err(&format!("issuer = \"http://x\"\n{KEYS}{client}"));
-    assert_eq!(e.field.as_deref(), Some("clients[0].redirect_uris[1]"), "{e}");
+    assert_eq!(
+        e.field.as_deref(),
+        Some("clients[0].redirect_uris[1]"),
+        "{e}"
+    );
     assert_eq!(e.line, Some(11), "{e}");
-    let e = err(&format!("issuer = \"http://x\"\nsigning_alg = \"ES256\"\n{KEYS}"));
+    let e = err(&format!(
+        "issuer = \"http://x\"\nsigning_alg = \"ES256\"\n{KEYS}"
+    ));
     assert_eq!(e.field.as_deref(), Some("signing_alg"));
     assert_eq!(e.line, Some(2));
     let e = err("issuer = \"ftp://x\"\n");
     assert_eq!(e.field.as_deref(), Some("issuer"));
-    let e = err(&format!("issuer = \"http://x\"\n{KEYS}[[groups.placements]]\ntoken = \"id_token\"\npointer = \"groups\"\n"));
-    assert_eq!(e.field.as_deref(), Some("groups.placements[0].pointer"), "{e}");
+    let e = err(&format!(
+        "issuer = \"http://x\"\n{KEYS}[[groups.placements]]\ntoken = \"id_token\"\npointer = \"groups\"\n"
+    ));
+    assert_eq!(
+        e.field.as_deref(),
+        Some("groups.placements[0].pointer"),
+        "{e}"
+    );
     assert_eq!(e.line, Some(8), "{e}");
-    let e = err(&format!("issuer = \"http://x\"\n{KEYS}[[clients]]\nid = \"c\"\nredirect_uris = [\"http://a/cb\"]\n"));
+    let e = err(&format!(
+        "issuer = \"http://x\"\n{KEYS}[[clients]]\nid = \"c\"\nredirect_uris = [\"http://a/cb\"]\n"
+    ));
     assert_eq!(e.field.as_deref(), Some("clients[0].secret"), "{e}");
 }
 
@@ -68,6 +89,10 @@ async fn missing_key_files_stop_the_start() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("idp.toml");
     std::fs::write(&file, format!("issuer = \"http://x\"\n{KEYS}")).unwrap();
-    let e = mock_idp::MockIdp::builder().config_file(&file).start().await.unwrap_err();
+    let e = mock_idp::MockIdp::builder()
+        .config_file(&file)
+        .start()
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("keys/rsa-1.pem"), "{e}");
 }

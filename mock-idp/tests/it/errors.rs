@@ -33,7 +33,11 @@ async fn malformed_forms_are_invalid_request() {
     let res = idp.post("/token", &[("client_id", "demo-rp")], &[]).await;
     assert!(assert_error(&res, 400, "invalid_request").contains("grant_type"));
     let res = idp
-        .post("/token", &[("grant_type", "password"), ("grant_type", "password")], &[])
+        .post(
+            "/token",
+            &[("grant_type", "password"), ("grant_type", "password")],
+            &[],
+        )
         .await;
     assert!(assert_error(&res, 400, "invalid_request").contains("more than once"));
     let res = warp::test::request()
@@ -49,7 +53,11 @@ async fn malformed_forms_are_invalid_request() {
 #[tokio::test]
 async fn unsupported_grant_type() {
     let res = idp()
-        .post("/token", &[("grant_type", "password"), ("client_id", "demo-rp")], &[])
+        .post(
+            "/token",
+            &[("grant_type", "password"), ("client_id", "demo-rp")],
+            &[],
+        )
         .await;
     assert_error(&res, 400, "unsupported_grant_type");
 }
@@ -75,12 +83,19 @@ async fn unknown_client_and_wrong_secret_are_invalid_client() {
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
             &[("authorization", &basic("demo-rp", "wrong"))],
         )
         .await;
     assert!(assert_error(&res, 401, "invalid_client").contains("wrong client_secret"));
-    let challenge = res.headers().get("www-authenticate").expect("a Basic challenge");
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .expect("a Basic challenge");
     assert!(challenge.to_str().unwrap().starts_with("Basic"));
     // The code was not spent by the failed attempts.
     assert_eq!(idp.exchange(&code, &[]).await.status(), 200);
@@ -97,11 +112,18 @@ async fn an_undeclared_auth_method_is_refused() {
         )
         .await;
     let d = assert_error(&res, 401, "invalid_client");
-    assert!(d.contains("client_secret_post") && d.contains("client_secret_basic"), "{d}");
+    assert!(
+        d.contains("client_secret_post") && d.contains("client_secret_basic"),
+        "{d}"
+    );
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", "post-only")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_id", "post-only"),
+            ],
             &[],
         )
         .await;
@@ -113,7 +135,11 @@ async fn two_auth_methods_at_once_are_refused() {
     let res = idp()
         .post(
             "/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_secret", "demo-secret")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_secret", "demo-secret"),
+            ],
             &[("authorization", &basic("demo-rp", "demo-secret"))],
         )
         .await;
@@ -123,7 +149,10 @@ async fn two_auth_methods_at_once_are_refused() {
 #[tokio::test]
 async fn unregistered_redirect_uri_gets_a_page_not_a_redirect() {
     let idp = idp();
-    for uri in ["http://evil.example/login/oauth2/callback", "http://127.0.0.1:8081/other"] {
+    for uri in [
+        "http://evil.example/login/oauth2/callback",
+        "http://127.0.0.1:8081/other",
+    ] {
         let res = idp.authorize(&[("redirect_uri", uri)], None).await;
         assert_eq!(res.status(), 400);
         assert!(res.headers().get("location").is_none());
@@ -139,7 +168,10 @@ async fn unregistered_redirect_uri_gets_a_page_not_a_redirect() {
 async fn authorize_errors_go_back_to_the_client_with_state() {
     let idp = idp();
     for (extra, error) in [
-        (vec![("response_type", "token")], "unsupported_response_type"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
         (vec![("scope", "")], "invalid_scope"),
         (vec![("prompt", "none")], "login_required"),
         (vec![("prompt", "none login")], "invalid_request"),
@@ -154,7 +186,11 @@ async fn authorize_errors_go_back_to_the_client_with_state() {
         assert_eq!(res.status(), 302, "{extra:?}: {}", body(&res));
         let loc = location(&res);
         assert!(loc.starts_with(REDIRECT), "{loc}");
-        assert_eq!(param(&loc, "error").as_deref(), Some(error), "{extra:?}: {loc}");
+        assert_eq!(
+            param(&loc, "error").as_deref(),
+            Some(error),
+            "{extra:?}: {loc}"
+        );
         assert_eq!(param(&loc, "state").as_deref(), Some("st"));
         assert_eq!(param(&loc, "iss").as_deref(), Some(ISSUER));
         assert!(param(&loc, "error_description").is_some());
@@ -170,7 +206,9 @@ async fn public_clients_must_use_pkce() {
         public.auth_methods = vec![AuthMethod::None];
         c.clients.push(public);
     });
-    let res = idp.authorize(&[("client_id", "spa"), ("login_hint", "alice")], None).await;
+    let res = idp
+        .authorize(&[("client_id", "spa"), ("login_hint", "alice")], None)
+        .await;
     let loc = location(&res);
     assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
     assert!(param(&loc, "error_description").unwrap().contains("PKCE"));
@@ -187,7 +225,11 @@ async fn a_code_works_once() {
     let res = idp
         .post(
             "/introspect",
-            &[("token", first["access_token"].as_str().unwrap()), ("client_id", "demo-rp"), ("client_secret", "demo-secret")],
+            &[
+                ("token", first["access_token"].as_str().unwrap()),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
             &[],
         )
         .await;
@@ -207,15 +249,22 @@ async fn an_expired_code_is_refused() {
 async fn codes_are_bound_to_redirect_uri_and_client() {
     let idp = idp_with(|c| c.clients.push(post_only_client()));
     let code = idp.code("alice", &[]).await;
-    let res = idp
-        .exchange(&code, &[])
-        .await;
+    let res = idp.exchange(&code, &[]).await;
     assert_eq!(res.status(), 200);
     let code = idp.code("alice", &[]).await;
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9999/login/oauth2/callback"), ("client_id", "demo-rp"), ("client_secret", "demo-secret")],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                (
+                    "redirect_uri",
+                    "http://127.0.0.1:9999/login/oauth2/callback",
+                ),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
             &[],
         )
         .await;
@@ -223,7 +272,13 @@ async fn codes_are_bound_to_redirect_uri_and_client() {
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("client_id", "post-only"), ("client_secret", "s3cret")],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", "post-only"),
+                ("client_secret", "s3cret"),
+            ],
             &[],
         )
         .await;
@@ -234,9 +289,17 @@ async fn codes_are_bound_to_redirect_uri_and_client() {
 async fn a_wrong_or_missing_pkce_verifier_is_refused() {
     let idp = idp();
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let challenge = [("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")];
+    let challenge = [
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ];
     let code = idp.code("alice", &challenge).await;
-    let res = idp.exchange(&code, &[("code_verifier", &"x".repeat(43))]).await;
+    let res = idp
+        .exchange(&code, &[("code_verifier", &"x".repeat(43))])
+        .await;
     assert!(assert_error(&res, 400, "invalid_grant").contains("code_verifier"));
     let code = idp.code("alice", &challenge).await;
     let res = idp.exchange(&code, &[]).await;
@@ -245,7 +308,12 @@ async fn a_wrong_or_missing_pkce_verifier_is_refused() {
     let res = idp.exchange(&code, &[("code_verifier", verifier)]).await;
     assert!(assert_error(&res, 400, "invalid_grant").contains("no code_challenge"));
     let code = idp.code("alice", &challenge).await;
-    assert_eq!(idp.exchange(&code, &[("code_verifier", verifier)]).await.status(), 200);
+    assert_eq!(
+        idp.exchange(&code, &[("code_verifier", verifier)])
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -253,7 +321,10 @@ async fn bad_bearer_tokens_get_rfc6750_challenges() {
     let idp = idp();
     let res = idp.get("/userinfo", None).await;
     assert_error(&res, 401, "invalid_token");
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"mock-idp\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"mock-idp\""
+    );
     for auth in ["Bearer nonsense", "Basic abc", "Bearer"] {
         let res = warp::test::request()
             .path("/userinfo")
@@ -261,7 +332,10 @@ async fn bad_bearer_tokens_get_rfc6750_challenges() {
             .reply(&idp.routes)
             .await;
         assert_error(&res, 401, "invalid_token");
-        let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     }
 }
@@ -271,12 +345,18 @@ async fn refresh_tokens_are_checked() {
     let idp = idp_with(|c| c.clients.push(post_only_client()));
     let t = idp.tokens("alice").await;
     let rt = t["refresh_token"].as_str().unwrap();
-    let refresh = |client: &'static str, secret: &'static str, extra: Vec<(&'static str, &'static str)>| {
-        let mut p = vec![("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", client), ("client_secret", secret)];
-        p.extend(extra);
-        let idp = &idp;
-        async move { idp.post("/token", &p, &[]).await }
-    };
+    let refresh =
+        |client: &'static str, secret: &'static str, extra: Vec<(&'static str, &'static str)>| {
+            let mut p = vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", client),
+                ("client_secret", secret),
+            ];
+            p.extend(extra);
+            let idp = &idp;
+            async move { idp.post("/token", &p, &[]).await }
+        };
     let res = refresh("post-only", "s3cret", vec![]).await;
     assert!(assert_error(&res, 400, "invalid_grant").contains("another client"));
     let res = refresh("demo-rp", "demo-secret", vec![("scope", "openid admin")]).await;

@@ -6,7 +6,10 @@ use serde_json::json;
 use crate::support::*;
 
 fn hidden_request_id(html: &str) -> String {
-    let at = html.find("name=\"request\" value=\"").expect("a request field") + 22;
+    let at = html
+        .find("name=\"request\" value=\"")
+        .expect("a request field")
+        + 22;
     html[at..at + html[at..].find('"').unwrap()].to_owned()
 }
 
@@ -16,16 +19,34 @@ async fn login_page_then_silent_login_with_the_session_cookie() {
     let res = idp.authorize(&[], None).await;
     assert_eq!(res.status(), 200);
     let html = body(&res);
-    for needle in ["name=\"username\"", "value=\"alice\"", "value=\"bob\"", "value=\"carol\""] {
-        assert!(html.contains(needle), "{needle} missing from the login page");
+    for needle in [
+        "name=\"username\"",
+        "value=\"alice\"",
+        "value=\"bob\"",
+        "value=\"carol\"",
+    ] {
+        assert!(
+            html.contains(needle),
+            "{needle} missing from the login page"
+        );
     }
-    assert!(!html.contains("type=\"password\""), "no demo user has a password");
+    assert!(
+        !html.contains("type=\"password\""),
+        "no demo user has a password"
+    );
     let res = idp
-        .post("/login", &[("request", &hidden_request_id(&html)), ("username", "bob")], &[])
+        .post(
+            "/login",
+            &[("request", &hidden_request_id(&html)), ("username", "bob")],
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 302, "{}", body(&res));
     let loc = location(&res);
-    assert!(loc.starts_with(REDIRECT) && param(&loc, "code").is_some(), "{loc}");
+    assert!(
+        loc.starts_with(REDIRECT) && param(&loc, "code").is_some(),
+        "{loc}"
+    );
     let cookie = session_cookie(&res);
     // A second login is silent, as with a real provider.
     let res = idp.authorize(&[("state", "two")], Some(&cookie)).await;
@@ -34,16 +55,43 @@ async fn login_page_then_silent_login_with_the_session_cookie() {
     assert_eq!(param(&loc, "state").as_deref(), Some("two"));
     let code = param(&loc, "code").unwrap();
     let t = json(&idp.exchange(&code, &[]).await);
-    assert_eq!(claims(t["id_token"].as_str().unwrap())["preferred_username"], "bob");
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["preferred_username"],
+        "bob"
+    );
     // prompt=login and an exceeded max_age show the page again.
-    assert_eq!(idp.authorize(&[("prompt", "login")], Some(&cookie)).await.status(), 200);
+    assert_eq!(
+        idp.authorize(&[("prompt", "login")], Some(&cookie))
+            .await
+            .status(),
+        200
+    );
     idp.tenant.clock.advance(10);
-    assert_eq!(idp.authorize(&[("max_age", "5")], Some(&cookie)).await.status(), 200);
-    assert_eq!(idp.authorize(&[("max_age", "60")], Some(&cookie)).await.status(), 302);
-    assert_eq!(idp.authorize(&[("prompt", "none")], Some(&cookie)).await.status(), 302);
+    assert_eq!(
+        idp.authorize(&[("max_age", "5")], Some(&cookie))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        idp.authorize(&[("max_age", "60")], Some(&cookie))
+            .await
+            .status(),
+        302
+    );
+    assert_eq!(
+        idp.authorize(&[("prompt", "none")], Some(&cookie))
+            .await
+            .status(),
+        302
+    );
     // A login form is single-use.
     let res = idp
-        .post("/login", &[("request", &hidden_request_id(&html)), ("username", "bob")], &[])
+        .post(
+            "/login",
+            &[("request", &hidden_request_id(&html)), ("username", "bob")],
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 400);
 }
@@ -69,20 +117,46 @@ async fn passwords_and_cancel_on_the_login_page() {
     let html = body(&res);
     assert!(html.contains("type=\"password\"") && html.contains("value=\"dave\""));
     let res = idp
-        .post("/login", &[("request", &hidden_request_id(&html)), ("username", "dave"), ("password", "nope")], &[])
+        .post(
+            "/login",
+            &[
+                ("request", &hidden_request_id(&html)),
+                ("username", "dave"),
+                ("password", "nope"),
+            ],
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 401);
     let html = body(&res);
     assert!(html.contains("Wrong password"));
     let res = idp
-        .post("/login", &[("request", &hidden_request_id(&html)), ("username", "dave"), ("password", "pw")], &[])
+        .post(
+            "/login",
+            &[
+                ("request", &hidden_request_id(&html)),
+                ("username", "dave"),
+                ("password", "pw"),
+            ],
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 302);
     let res = idp.authorize(&[], None).await;
     let res = idp
-        .post("/login", &[("request", &hidden_request_id(&body(&res))), ("cancel", "1")], &[])
+        .post(
+            "/login",
+            &[
+                ("request", &hidden_request_id(&body(&res))),
+                ("cancel", "1"),
+            ],
+            &[],
+        )
         .await;
-    assert_eq!(param(&location(&res), "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("access_denied")
+    );
 }
 
 #[tokio::test]
@@ -91,13 +165,34 @@ async fn id_and_access_tokens_carry_the_required_claims() {
     let t = idp.tokens("bob").await;
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["expires_in"], 3600);
-    assert!(t["refresh_token"].is_string(), "offline_access gives a refresh token");
+    assert!(
+        t["refresh_token"].is_string(),
+        "offline_access gives a refresh token"
+    );
     let id = claims(t["id_token"].as_str().unwrap());
-    for c in ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "preferred_username", "name", "email", "email_verified"] {
+    for c in [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "azp",
+        "at_hash",
+        "sid",
+        "preferred_username",
+        "name",
+        "email",
+        "email_verified",
+    ] {
         assert!(id.get(c).is_some(), "ID token lacks {c}: {id}");
     }
     assert_eq!(id["nonce"], "no");
-    assert_eq!(id["at_hash"], mock_idp::tokens::at_hash(t["access_token"].as_str().unwrap()));
+    assert_eq!(
+        id["at_hash"],
+        mock_idp::tokens::at_hash(t["access_token"].as_str().unwrap())
+    );
     assert_eq!(id["groups"], json!(["admins", "analysts"]));
     let at = t["access_token"].as_str().unwrap();
     assert_eq!(header(at)["typ"], "at+jwt");
@@ -111,9 +206,15 @@ async fn scopes_decide_claims_and_refresh_tokens() {
     let idp = idp();
     let code = idp.code("alice", &[("scope", "openid")]).await;
     let t = json(&idp.exchange(&code, &[]).await);
-    assert!(t.get("refresh_token").is_none(), "no offline_access, no refresh token");
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
     let id = claims(t["id_token"].as_str().unwrap());
-    assert!(id.get("email").is_none() && id.get("preferred_username").is_none(), "{id}");
+    assert!(
+        id.get("email").is_none() && id.get("preferred_username").is_none(),
+        "{id}"
+    );
     let idp = idp_with(|c| c.clients[0].refresh_tokens = RefreshPolicy::Always);
     let code = idp.code("alice", &[("scope", "openid")]).await;
     assert!(json(&idp.exchange(&code, &[]).await)["refresh_token"].is_string());
@@ -140,30 +241,58 @@ async fn userinfo_get_and_post_and_refresh() {
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ],
             &[("authorization", &basic("demo-rp", "demo-secret"))],
         )
         .await;
     let r = json(&res);
     assert_eq!(claims(r["id_token"].as_str().unwrap())["sub"], u["sub"]);
-    assert!(r.get("refresh_token").is_none(), "not rotated: the RP keeps its token");
+    assert!(
+        r.get("refresh_token").is_none(),
+        "not rotated: the RP keeps its token"
+    );
 }
 
 #[tokio::test]
 async fn client_credentials_has_no_user() {
-    let idp = idp_with(|c| c.clients[0].grant_types.push(mock_idp::GrantType::ClientCredentials));
+    let idp = idp_with(|c| {
+        c.clients[0]
+            .grant_types
+            .push(mock_idp::GrantType::ClientCredentials)
+    });
     let res = idp
-        .post("/token", &[("grant_type", "client_credentials"), ("scope", "api")], &[("authorization", &basic("demo-rp", "demo-secret"))])
+        .post(
+            "/token",
+            &[("grant_type", "client_credentials"), ("scope", "api")],
+            &[("authorization", &basic("demo-rp", "demo-secret"))],
+        )
         .await;
     let t = json(&res);
-    assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none(), "{t}");
-    assert_eq!(claims(t["access_token"].as_str().unwrap())["sub"], "demo-rp");
+    assert!(
+        t.get("id_token").is_none() && t.get("refresh_token").is_none(),
+        "{t}"
+    );
+    assert_eq!(
+        claims(t["access_token"].as_str().unwrap())["sub"],
+        "demo-rp"
+    );
     let res = idp
-        .post("/token", &[("grant_type", "client_credentials"), ("scope", "openid")], &[("authorization", &basic("demo-rp", "demo-secret"))])
+        .post(
+            "/token",
+            &[("grant_type", "client_credentials"), ("scope", "openid")],
+            &[("authorization", &basic("demo-rp", "demo-secret"))],
+        )
         .await;
     assert_error(&res, 400, "invalid_scope");
     let res = crate::support::idp()
-        .post("/token", &[("grant_type", "client_credentials")], &[("authorization", &basic("demo-rp", "demo-secret"))])
+        .post(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            &[("authorization", &basic("demo-rp", "demo-secret"))],
+        )
         .await;
     assert_error(&res, 400, "unauthorized_client");
 }
@@ -195,7 +324,11 @@ async fn introspection_and_revocation() {
     assert_eq!(introspect(rt).await["active"], false);
     let mut p = vec![("token", "unknown")];
     p.extend_from_slice(&creds);
-    assert_eq!(idp.post("/revoke", &p, &[]).await.status(), 200, "RFC 7009 §2.2");
+    assert_eq!(
+        idp.post("/revoke", &p, &[]).await.status(),
+        200,
+        "RFC 7009 §2.2"
+    );
     // Expiry by the clock.
     let t = idp.tokens("alice").await;
     let at = t["access_token"].as_str().unwrap().to_owned();
@@ -220,8 +353,14 @@ async fn end_session_returns_to_the_client_and_ends_the_session() {
     assert_eq!(location(&res), "http://127.0.0.1:8081/?state=bye");
     assert!(session_cookie(&res).ends_with('='), "the cookie is cleared");
     let res = idp.authorize(&[("prompt", "none")], Some(&cookie)).await;
-    assert_eq!(param(&location(&res), "error").as_deref(), Some("login_required"));
-    let q = form(&[("client_id", "demo-rp"), ("post_logout_redirect_uri", "http://evil.example/")]);
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+    let q = form(&[
+        ("client_id", "demo-rp"),
+        ("post_logout_redirect_uri", "http://evil.example/"),
+    ]);
     let res = idp.get(&format!("/end_session?{q}"), None).await;
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
@@ -231,20 +370,44 @@ async fn end_session_returns_to_the_client_and_ends_the_session() {
 async fn groups_go_where_the_placements_say() {
     let idp = idp_with(|c| {
         c.groups.placements = vec![
-            Placement { token: TokenKind::AccessToken, pointer: "/resource_access/reinfer.io/roles".into(), single_as_string: false },
-            Placement { token: TokenKind::IdToken, pointer: "/group".into(), single_as_string: true },
-            Placement { token: TokenKind::Userinfo, pointer: "/groups".into(), single_as_string: false },
+            Placement {
+                token: TokenKind::AccessToken,
+                pointer: "/resource_access/reinfer.io/roles".into(),
+                single_as_string: false,
+            },
+            Placement {
+                token: TokenKind::IdToken,
+                pointer: "/group".into(),
+                single_as_string: true,
+            },
+            Placement {
+                token: TokenKind::Userinfo,
+                pointer: "/groups".into(),
+                single_as_string: false,
+            },
         ]
     });
     let t = idp.tokens("alice").await;
     let at = claims(t["access_token"].as_str().unwrap());
-    assert_eq!(at["resource_access"]["reinfer.io"]["roles"], json!(["analysts"]));
+    assert_eq!(
+        at["resource_access"]["reinfer.io"]["roles"],
+        json!(["analysts"])
+    );
     assert!(at.get("groups").is_none());
     let id = claims(t["id_token"].as_str().unwrap());
-    assert_eq!(id["group"], "analysts", "a single group as a string, as AD FS does");
+    assert_eq!(
+        id["group"], "analysts",
+        "a single group as a string, as AD FS does"
+    );
     let bob = claims(idp.tokens("bob").await["id_token"].as_str().unwrap());
     assert_eq!(bob["group"], json!(["admins", "analysts"]));
-    let res = idp.post("/userinfo", &[("access_token", t["access_token"].as_str().unwrap())], &[]).await;
+    let res = idp
+        .post(
+            "/userinfo",
+            &[("access_token", t["access_token"].as_str().unwrap())],
+            &[],
+        )
+        .await;
     assert_eq!(json(&res)["groups"], json!(["analysts"]));
 }
 
@@ -263,16 +426,25 @@ async fn opaque_access_tokens_and_other_algorithms() {
     assert_eq!(header(id)["alg"], "ES256");
     assert_eq!(header(id)["kid"], "mock-es256-1");
     // Verify with the published JWKS, as an RP would.
-    for (alg, kid) in [(SigningAlg::ES256, "mock-es256-1"), (SigningAlg::PS256, "mock-ps256-1"), (SigningAlg::RS256, "mock-rs256-1")] {
+    for (alg, kid) in [
+        (SigningAlg::ES256, "mock-es256-1"),
+        (SigningAlg::PS256, "mock-ps256-1"),
+        (SigningAlg::RS256, "mock-rs256-1"),
+    ] {
         let idp = idp_with(|c| c.clients[0].signing_alg = Some(alg));
-        let id = idp.tokens("bob").await["id_token"].as_str().unwrap().to_owned();
-        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(idp.get("/jwks", None).await.body()).unwrap();
+        let id = idp.tokens("bob").await["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_slice(idp.get("/jwks", None).await.body()).unwrap();
         let jwk = jwks.find(kid).expect("kid published");
         let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
         let mut v = jsonwebtoken::Validation::new(alg.jwt());
         v.set_audience(&["demo-rp"]);
         v.set_issuer(&[ISSUER]);
         v.validate_exp = false; // the tenant's clock is fixed in 2027
-        jsonwebtoken::decode::<serde_json::Value>(&id, &key, &v).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        jsonwebtoken::decode::<serde_json::Value>(&id, &key, &v)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
     }
 }

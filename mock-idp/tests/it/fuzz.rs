@@ -6,16 +6,54 @@ use proptest::prelude::*;
 use crate::support::*;
 
 const NAMES: &[&str] = &[
-    "client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
-    "code_challenge_method", "prompt", "max_age", "login_hint", "grant_type", "code",
-    "refresh_token", "code_verifier", "client_secret", "token", "token_type_hint", "access_token",
-    "id_token_hint", "post_logout_redirect_uri", "request", "username", "password", "cancel",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "grant_type",
+    "code",
+    "refresh_token",
+    "code_verifier",
+    "client_secret",
+    "token",
+    "token_type_hint",
+    "access_token",
+    "id_token_hint",
+    "post_logout_redirect_uri",
+    "request",
+    "username",
+    "password",
+    "cancel",
 ];
 
 const VALUES: &[&str] = &[
-    "demo-rp", REDIRECT, "code", "openid profile email offline_access", "S256", "plain", "none",
-    "login", "0", "-1", "alice", "authorization_code", "refresh_token", "client_credentials",
-    "demo-secret", "http://127.0.0.1:8081/", "", "%", "\u{0}", "🙂",
+    "demo-rp",
+    REDIRECT,
+    "code",
+    "openid profile email offline_access",
+    "S256",
+    "plain",
+    "none",
+    "login",
+    "0",
+    "-1",
+    "alice",
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "demo-secret",
+    "http://127.0.0.1:8081/",
+    "",
+    "%",
+    "\u{0}",
+    "🙂",
 ];
 
 fn value() -> impl Strategy<Value = String> {
@@ -29,7 +67,10 @@ fn value() -> impl Strategy<Value = String> {
 fn params() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec(
         (
-            prop_oneof![proptest::sample::select(NAMES).prop_map(str::to_owned), "[a-z_]{1,12}"],
+            prop_oneof![
+                proptest::sample::select(NAMES).prop_map(str::to_owned),
+                "[a-z_]{1,12}"
+            ],
             value(),
         ),
         0..10,

@@ -18,7 +18,10 @@ fn demo() -> Idp {
         )
         .unwrap(),
     );
-    Idp { routes: mock_idp::routes(tenant.clone()), tenant }
+    Idp {
+        routes: mock_idp::routes(tenant.clone()),
+        tenant,
+    }
 }
 
 #[tokio::test]

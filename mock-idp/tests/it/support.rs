@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bytes::Bytes;
 use mock_idp::config::KeyFiles;
 use mock_idp::{Clock, Config, Tenant};
 use serde_json::Value;
 use warp::filters::BoxedFilter;
 use warp::http::Response;
-use bytes::Bytes;
 use warp::reply::Response as Reply;
 
 pub const ISSUER: &str = "http://idp.test";
@@ -29,8 +29,14 @@ pub fn idp_with(edit: impl FnOnce(&mut Config)) -> Idp {
     let mut config = Config::builtin();
     edit(&mut config);
     let tenant = Arc::new(
-        Tenant::new(config, ISSUER.into(), &KeyFiles::BuiltIn, Clock::fixed(T0), Some(7))
-            .expect("tenant"),
+        Tenant::new(
+            config,
+            ISSUER.into(),
+            &KeyFiles::BuiltIn,
+            Clock::fixed(T0),
+            Some(7),
+        )
+        .expect("tenant"),
     );
     Idp {
         routes: mock_idp::routes(tenant.clone()),
@@ -174,7 +180,10 @@ pub fn assert_error(res: &Response<Bytes>, status: u16, error: &str) -> String {
     assert_eq!(res.status(), status, "{}", body(res));
     let v = json(res);
     assert_eq!(v["error"], error, "{v}");
-    let d = v["error_description"].as_str().unwrap_or_default().to_owned();
+    let d = v["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!d.is_empty(), "no error_description: {v}");
     d
 }

@@ -1,0 +1,3 @@
+//! End-to-end tests over real sockets.
+
+mod openidconnect_rp;
