@@ -136,11 +136,6 @@ impl Builder {
             config.clients.retain(|x| x.id != c.id);
             config.clients.push(c.clone());
         }
-        if !self.extra_users.is_empty() || !self.extra_clients.is_empty() || self.config.is_some() {
-            config.validate().map_err(|(path, message)| {
-                StartError::Setup(format!("invalid configuration at {path:?}: {message}"))
-            })?;
-        }
         Ok((config, self.key_files.clone().unwrap_or(files)))
     }
 

@@ -84,6 +84,7 @@ impl Tenant {
         clock: Clock,
         seed: Option<u64>,
     ) -> Result<Tenant, String> {
+        config.check().map_err(|e| e.to_string())?;
         let keys = KeySet::load(&config.keys, key_files)?;
         let path = url::Url::parse(&issuer)
             .map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?
@@ -113,7 +114,7 @@ impl Tenant {
     /// The key that signs this client's tokens.
     pub fn signing_key(&self, client: &ClientConfig) -> &SigningKey {
         let alg = client.signing_alg.unwrap_or(self.config.signing_alg);
-        // Validation guarantees a key for every configured algorithm.
+        // `new` validated that a key exists for every configured algorithm.
         self.keys
             .for_alg(alg)
             .or_else(|| self.keys.for_alg(self.config.signing_alg))

@@ -122,6 +122,18 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Validates a config built in code (no file, so no line numbers).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.validate().map_err(|(path, message)| ConfigError {
+            file: "<in-memory config>".into(),
+            line: None,
+            field: Some(render_path(&path)),
+            message,
+        })
+    }
+}
+
 /// A segment of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seg {

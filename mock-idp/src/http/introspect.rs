@@ -3,31 +3,20 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::json_no_store;
 use super::params::Params;
-use super::{at, form, json_no_store, reply, with};
 use crate::grants::Grant;
 use crate::tenant::Tenant;
 
 /// POST an introspection request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.introspection)
-        .and(warp::post())
-        .and(warp::header::headers_cloned())
-        .and(form())
-        .and(with(tenant))
-        .map(
-            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-                reply(form.and_then(|f| introspect(&t, &headers, &f)))
-            },
-        )
-        .boxed()
+    super::client_post(&tenant.paths.introspection.clone(), tenant, introspect)
 }
 
 fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {

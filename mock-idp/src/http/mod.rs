@@ -124,6 +124,26 @@ fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Reject
         })
 }
 
+/// A form POST endpoint whose handler authenticates a client from the headers and form
+/// (token, introspection, revocation).
+fn client_post(
+    path: &str,
+    tenant: Arc<Tenant>,
+    handler: fn(&Tenant, &HeaderMap, &Params) -> Result<Response, OAuthError>,
+) -> BoxedFilter<(Response,)> {
+    at(path)
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(form())
+        .and(with(tenant))
+        .map(
+            move |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+                reply(form.and_then(|f| handler(&t, &headers, &f)))
+            },
+        )
+        .boxed()
+}
+
 /// Turns a handler's result into a response.
 fn reply(result: Result<Response, OAuthError>) -> Response {
     result.unwrap_or_else(Reply::into_response)

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::{Reply, Response};
@@ -10,22 +9,12 @@ use warp::reply::{Reply, Response};
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
 use super::params::Params;
-use super::{at, form, reply, with};
+
 use crate::tenant::Tenant;
 
 /// POST a revocation request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.revocation)
-        .and(warp::post())
-        .and(warp::header::headers_cloned())
-        .and(form())
-        .and(with(tenant))
-        .map(
-            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-                reply(form.and_then(|f| revoke(&t, &headers, &f)))
-            },
-        )
-        .boxed()
+    super::client_post(&tenant.paths.revocation.clone(), tenant, revoke)
 }
 
 fn revoke(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {

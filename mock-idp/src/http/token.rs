@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::json_no_store;
 use super::params::Params;
-use super::{at, form, json_no_store, reply, with};
 use crate::config::{ClientConfig, RefreshPolicy};
 use crate::grants::{Grant, Redemption};
 use crate::tenant::Tenant;
@@ -19,17 +18,7 @@ use crate::types::GrantType;
 
 /// POST a token request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.token)
-        .and(warp::post())
-        .and(warp::header::headers_cloned())
-        .and(form())
-        .and(with(tenant))
-        .map(
-            |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-                reply(form.and_then(|f| token(&t, &headers, &f)))
-            },
-        )
-        .boxed()
+    super::client_post(&tenant.paths.token.clone(), tenant, token)
 }
 
 fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {

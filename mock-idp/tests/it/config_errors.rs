@@ -96,3 +96,19 @@ async fn missing_key_files_stop_the_start() {
         .unwrap_err();
     assert!(e.to_string().contains("keys/rsa-1.pem"), "{e}");
 }
+
+#[tokio::test]
+async fn configs_built_in_code_are_validated_too() {
+    let mut dup = Config::builtin().users[0].clone();
+    dup.username = "alice-2".into();
+    let e = mock_idp::MockIdp::builder()
+        .user(dup)
+        .start()
+        .await
+        .unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("users[3].sub") && e.contains("duplicate sub"),
+        "{e}"
+    );
+}
