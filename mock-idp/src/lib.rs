@@ -24,6 +24,7 @@ mod directory;
 pub mod grants;
 mod http;
 pub mod keys;
+mod lifecycle;
 mod server;
 mod tenant;
 pub mod tokens;
@@ -36,6 +37,7 @@ pub use config::{
 };
 pub use directory::{Directory, User};
 pub use http::{OAuthError, Params, routes};
+pub use lifecycle::{DirectoryError, UserPatch};
 pub use server::{Builder, MockIdp, StartError};
 pub use tenant::{Paths, Tenant};
 pub use types::{AuthMethod, GrantType, SigningAlg};

@@ -28,6 +28,9 @@ enum Command {
         /// Pin the issuer URL (default: the config's issuer path on the bound address).
         #[arg(long, env = "MOCK_IDP_ISSUER")]
         issuer: Option<String>,
+        /// Bearer token for the admin API; required to listen on a non-loopback address.
+        #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
+        admin_token: Option<String>,
     },
     /// Check a config file and exit.
     Check {
@@ -77,8 +80,12 @@ async fn run(command: Command) -> Result<(), String> {
             config,
             addr,
             issuer,
+            admin_token,
         } => {
             let mut b = MockIdp::builder().addr(addr);
+            if let Some(token) = admin_token {
+                b = b.admin_token(token);
+            }
             if let Some(path) = config {
                 b = b.config_file(path);
             }

@@ -31,6 +31,18 @@ pub enum StartError {
     },
 }
 
+/// Edits applied to the configuration before start.
+#[derive(Clone, Default)]
+struct Edits(Vec<ConfigEdit>);
+
+type ConfigEdit = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
+impl std::fmt::Debug for Edits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} config edit(s)", self.0.len())
+    }
+}
+
 /// Configures a [`MockIdp`] before it starts.
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `.start().await`"]
@@ -42,8 +54,10 @@ pub struct Builder {
     issuer: Option<String>,
     clock: Clock,
     seed: Option<u64>,
+    admin_token: Option<String>,
     extra_users: Vec<UserConfig>,
     extra_clients: Vec<ClientConfig>,
+    edits: Edits,
 }
 
 impl Default for Builder {
@@ -56,8 +70,10 @@ impl Default for Builder {
             issuer: None,
             clock: Clock::system(),
             seed: None,
+            admin_token: None,
             extra_users: Vec::new(),
             extra_clients: Vec::new(),
+            edits: Edits::default(),
         }
     }
 }
@@ -107,6 +123,30 @@ impl Builder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on the admin API. Without a token the server
+    /// only starts on a loopback address.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into()).filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Edits the configuration (the built-in one unless another was given) before start;
+    /// the built-in keys stay usable.
+    ///
+    /// ```no_run
+    /// # async fn f() {
+    /// let idp = mock_idp::MockIdp::builder()
+    ///     .edit_config(|c| c.clients[0].refresh_policy.rotate = true)
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
+    pub fn edit_config(mut self, edit: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
+        self.edits.0.push(Arc::new(edit));
+        self
+    }
+
     /// Adds (or replaces, by username) a user.
     pub fn user(mut self, user: UserConfig) -> Self {
         self.extra_users.push(user);
@@ -128,6 +168,9 @@ impl Builder {
             }
             (None, None) => (Config::builtin(), KeyFiles::BuiltIn),
         };
+        for edit in &self.edits.0 {
+            edit(&mut config);
+        }
         for u in &self.extra_users {
             config.users.retain(|x| x.username != u.username);
             config.users.push(u.clone());
@@ -142,6 +185,13 @@ impl Builder {
     /// Binds, builds the tenant and serves until the [`MockIdp`] is dropped.
     pub async fn start(self) -> Result<MockIdp, StartError> {
         let (config, files) = self.resolve_config()?;
+        if !self.addr.ip().is_loopback() && self.admin_token.is_none() {
+            return Err(StartError::Setup(format!(
+                "refusing to serve the admin API on {} (not loopback) without an admin token: \
+                 pass --admin-token (or MOCK_IDP_ADMIN_TOKEN), or bind to 127.0.0.1",
+                self.addr
+            )));
+        }
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -156,10 +206,10 @@ impl Builder {
             Some(i) => i.clone(),
             None => issuer_on(&config.issuer, bound),
         };
-        let tenant = Arc::new(
-            Tenant::new(config, issuer, &files, self.clock.clone(), self.seed)
-                .map_err(StartError::Setup)?,
-        );
+        let mut tenant = Tenant::new(config, issuer, &files, self.clock.clone(), self.seed)
+            .map_err(StartError::Setup)?;
+        tenant.admin_token = self.admin_token.clone();
+        let tenant = Arc::new(tenant);
         let (stop, stopped) = oneshot::channel::<()>();
         let routes = crate::http::routes(tenant.clone());
         let task = tokio::spawn(

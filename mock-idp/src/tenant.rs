@@ -34,6 +34,8 @@ pub struct Paths {
     pub end_session: String,
     /// JWKS.
     pub jwks: String,
+    /// The admin API's root (`<issuer path>/admin`).
+    pub admin: String,
 }
 
 impl Paths {
@@ -53,6 +55,7 @@ impl Paths {
             revocation: or(&e.revocation, "revoke"),
             end_session: or(&e.end_session, "end_session"),
             jwks: or(&e.jwks, "jwks"),
+            admin: format!("{base}/admin"),
         }
     }
 }
@@ -70,7 +73,9 @@ pub struct Tenant {
     pub clock: Clock,
     /// Endpoint paths.
     pub paths: Paths,
-    directory: RwLock<Directory>,
+    /// Bearer token the admin API requires (none: the admin API trusts its loopback callers).
+    pub admin_token: Option<String>,
+    pub(crate) directory: RwLock<Directory>,
     grants: Mutex<Grants>,
     rng: Mutex<StdRng>,
 }
@@ -96,6 +101,7 @@ impl Tenant {
         };
         Ok(Tenant {
             paths: Paths::resolve(&config, &path),
+            admin_token: None,
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
             grants: Mutex::new(Grants::default()),
             rng: Mutex::new(rng),

@@ -191,6 +191,27 @@ pub struct ClientConfig {
     /// `aud` of JWT access tokens (default: the client id).
     #[serde(default)]
     pub access_token_audience: Option<String>,
+    /// How this client's refresh tokens live, rotate and die.
+    #[serde(default)]
+    pub refresh_policy: RefreshTokenPolicy,
+}
+
+/// A client's refresh-token lifecycle (the knobs real providers expose).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefreshTokenPolicy {
+    /// Seconds a token may stay unused before it dies (none: no idle expiry).
+    pub idle: Option<u64>,
+    /// Seconds from the first issue after which the whole family dies, rotation or not
+    /// (default: `lifetimes.refresh_token`).
+    pub absolute: Option<u64>,
+    /// Every use returns a new refresh token and spends the old one.
+    pub rotate: bool,
+    /// Seconds a spent token is still accepted (Okta's grace period). Outside it, a spent
+    /// token presented again revokes its whole family (reuse detection, as Okta and Auth0).
+    pub reuse_grace: u64,
+    /// Tokens die with the IdP session (end_session) instead of outliving it (offline).
+    pub session_bound: bool,
 }
 
 fn default_auth_methods() -> Vec<AuthMethod> {
@@ -230,4 +251,7 @@ pub struct UserConfig {
     /// Extra claims added to the ID token and userinfo (`given_name`, `locale`, anything).
     #[serde(default)]
     pub claims: BTreeMap<String, serde_json::Value>,
+    /// A disabled user cannot log in, and their tokens stop working.
+    #[serde(default)]
+    pub disabled: bool,
 }

@@ -116,10 +116,15 @@ impl Grants {
         }
         if record.used {
             self.revoke_access_from(code);
-            self.refresh
-                .values_mut()
+            let families: Vec<_> = self
+                .refresh
+                .values()
                 .filter(|t| t.origin.as_deref() == Some(code))
-                .for_each(|t| t.revoked = true);
+                .map(|t| (t.family.clone(), t.expires_at))
+                .collect();
+            for (family, expires) in families {
+                self.revoke_family(&family, expires);
+            }
             return Err(Refused(
                 "the authorization code was already used; tokens issued with it are revoked".into(),
             ));

@@ -7,7 +7,7 @@ mod tokens;
 
 pub use codes::{CodeRecord, Pkce, PkceMethod, Redemption, valid_pkce_string};
 pub use sessions::{PendingLogin, Session};
-pub use tokens::{AccessRecord, RefreshRecord};
+pub use tokens::{AccessRecord, RefreshRecord, RefreshUse};
 
 use std::collections::HashMap;
 
@@ -56,6 +56,8 @@ pub struct Grants {
     pub(crate) access: HashMap<String, AccessRecord>,
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) pending: HashMap<String, PendingLogin>,
+    /// Families revoked by reuse detection or revocation, with their expiry (for purging).
+    pub(crate) revoked_families: HashMap<String, UnixTime>,
     inserts: u64,
 }
 
@@ -77,6 +79,7 @@ impl Grants {
         self.access.retain(|_, a| keep(a.expires_at));
         self.sessions.retain(|_, s| keep(s.expires_at));
         self.pending.retain(|_, p| keep(p.expires_at));
+        self.revoked_families.retain(|_, exp| keep(*exp));
     }
 
     /// Revokes every access token issued from this refresh token or code.

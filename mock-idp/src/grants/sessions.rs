@@ -40,6 +40,11 @@ impl Grants {
         self.sessions.remove(sid).is_some()
     }
 
+    /// Ends every session of a user.
+    pub fn end_user_sessions(&mut self, username: &str) {
+        self.sessions.retain(|_, s| s.username != username);
+    }
+
     /// Parks an authorization request behind the login page.
     pub fn insert_pending(&mut self, id: String, pending: PendingLogin, now: UnixTime) {
         self.pending.insert(id, pending);

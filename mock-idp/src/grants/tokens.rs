@@ -1,20 +1,28 @@
-//! Access and refresh token records.
+//! Access and refresh token records; refresh-token families with rotation, reuse detection,
+//! idle and absolute expiry.
 
 use super::{Grant, Grants, Refused};
 use crate::clock::UnixTime;
+use crate::config::RefreshTokenPolicy;
 
 /// An issued refresh token.
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
     /// What it grants.
     pub grant: Grant,
+    /// The family: every token rotated from the same first token.
+    pub family: String,
     /// Issue time.
     pub issued_at: UnixTime,
-    /// Absolute expiry.
+    /// Absolute expiry (the family's).
     pub expires_at: UnixTime,
-    /// Revoked (RFC 7009, code reuse).
+    /// Idle expiry, pushed back by each use.
+    pub idle_expires_at: Option<UnixTime>,
+    /// When it was exchanged for its successor (rotation).
+    pub spent_at: Option<UnixTime>,
+    /// Revoked (RFC 7009, code reuse, reuse detection, user revocation, logout).
     pub revoked: bool,
-    /// The code it was issued from.
+    /// The code or refresh token it was issued from.
     pub origin: Option<String>,
 }
 
@@ -35,9 +43,21 @@ pub struct AccessRecord {
     pub origin: Option<String>,
 }
 
+/// An accepted refresh token: what to issue next.
+#[derive(Debug, Clone)]
+pub struct RefreshUse {
+    /// What it grants.
+    pub grant: Grant,
+    /// Its family (a rotated successor joins it).
+    pub family: String,
+    /// The family's absolute expiry (rotation does not extend it).
+    pub family_expires_at: UnixTime,
+}
+
 impl Grants {
-    /// Stores a new refresh token.
-    pub fn insert_refresh(&mut self, token: String, record: RefreshRecord, now: UnixTime) {
+    /// Stores a new refresh token; one born into a revoked family is born revoked.
+    pub fn insert_refresh(&mut self, token: String, mut record: RefreshRecord, now: UnixTime) {
+        record.revoked |= self.revoked_families.contains_key(&record.family);
         self.refresh.insert(token, record);
         self.note_insert(now);
     }
@@ -48,13 +68,17 @@ impl Grants {
         self.note_insert(now);
     }
 
-    /// A refresh token presented by `client_id`, if it is still good.
-    pub fn check_refresh(
-        &self,
+    /// Uses a refresh token of `client_id` under its client's policy: checks it, spends it
+    /// when rotating, pushes back its idle expiry otherwise. A spent token presented again
+    /// outside the grace period revokes the whole family. Atomic: of concurrent uses of a
+    /// rotating token, exactly one succeeds.
+    pub fn use_refresh(
+        &mut self,
         token: &str,
         client_id: &str,
+        policy: &RefreshTokenPolicy,
         now: UnixTime,
-    ) -> Result<&RefreshRecord, Refused> {
+    ) -> Result<RefreshUse, Refused> {
         let record = self
             .refresh
             .get(token)
@@ -70,7 +94,61 @@ impl Grants {
         if now >= record.expires_at {
             return Err(Refused("the refresh token has expired".into()));
         }
-        Ok(record)
+        if record.idle_expires_at.is_some_and(|t| now >= t) {
+            return Err(Refused(
+                "the refresh token has expired: unused for longer than its idle lifetime".into(),
+            ));
+        }
+        let in_grace =
+            |spent: UnixTime| policy.reuse_grace > 0 && now - spent < policy.reuse_grace as i64;
+        if let Some(spent) = record.spent_at
+            && !in_grace(spent)
+        {
+            let (family, expires) = (record.family.clone(), record.expires_at);
+            self.revoke_family(&family, expires);
+            return Err(Refused(
+                "refresh token reuse detected: this token was already exchanged, so its whole family is revoked".into(),
+            ));
+        }
+        let used = RefreshUse {
+            grant: record.grant.clone(),
+            family: record.family.clone(),
+            family_expires_at: record.expires_at,
+        };
+        let record = self.refresh.get_mut(token).expect("looked up above");
+        if policy.rotate {
+            record.spent_at.get_or_insert(now);
+        } else if let Some(idle) = policy.idle {
+            record.idle_expires_at = Some(now + idle as i64);
+        }
+        Ok(used)
+    }
+
+    /// Revokes every token of a family, and the access tokens issued from them.
+    pub fn revoke_family(&mut self, family: &str, expires_at: UnixTime) {
+        self.revoked_families.insert(family.to_owned(), expires_at);
+        let tokens: Vec<String> = self
+            .refresh
+            .iter_mut()
+            .filter(|(_, r)| r.family == family)
+            .map(|(t, r)| {
+                r.revoked = true;
+                t.clone()
+            })
+            .collect();
+        for t in tokens {
+            self.revoke_access_from(&t);
+        }
+    }
+
+    /// A live refresh token (for introspection).
+    pub fn live_refresh(&self, token: &str, now: UnixTime) -> Option<&RefreshRecord> {
+        self.refresh.get(token).filter(|r| {
+            !r.revoked
+                && now < r.expires_at
+                && r.idle_expires_at.is_none_or(|t| now < t)
+                && r.spent_at.is_none()
+        })
     }
 
     /// An access token, if it is still good.
@@ -88,16 +166,17 @@ impl Grants {
         Ok(record)
     }
 
-    /// Revokes a token of `client_id` (RFC 7009). A refresh token takes the access tokens
-    /// issued from it along. Unknown tokens are not an error; another client's token is.
+    /// Revokes a token of `client_id` (RFC 7009). A refresh token takes its family and the
+    /// access tokens issued from it along. Unknown tokens are not an error; another client's
+    /// token is.
     pub fn revoke(&mut self, token: &str, client_id: &str) -> Result<(), Refused> {
         let owner = |g: &Grant| g.client_id == client_id;
-        if let Some(r) = self.refresh.get_mut(token) {
+        if let Some(r) = self.refresh.get(token) {
             if !owner(&r.grant) {
                 return Err(Refused("the token was issued to another client".into()));
             }
-            r.revoked = true;
-            self.revoke_access_from(token);
+            let (family, expires) = (r.family.clone(), r.expires_at);
+            self.revoke_family(&family, expires);
         } else if let Some(a) = self.access.get_mut(token) {
             if !owner(&a.grant) {
                 return Err(Refused("the token was issued to another client".into()));
@@ -105,5 +184,44 @@ impl Grants {
             a.revoked = true;
         }
         Ok(())
+    }
+
+    /// Revokes every token and ends every session of a user; how many tokens were live.
+    pub fn revoke_user(&mut self, username: &str) -> usize {
+        let mine = |g: &Grant| g.username.as_deref() == Some(username);
+        let families: Vec<(String, UnixTime)> = self
+            .refresh
+            .values()
+            .filter(|r| mine(&r.grant) && !r.revoked)
+            .map(|r| (r.family.clone(), r.expires_at))
+            .collect();
+        let mut n = families.len();
+        for (f, exp) in families {
+            self.revoke_family(&f, exp);
+        }
+        for a in self
+            .access
+            .values_mut()
+            .filter(|a| mine(&a.grant) && !a.revoked)
+        {
+            a.revoked = true;
+            n += 1;
+        }
+        self.sessions.retain(|_, s| s.username != username);
+        n
+    }
+
+    /// Revokes the refresh tokens of a session for which `bound(client_id)` holds
+    /// (session-bound, not offline, tokens).
+    pub fn revoke_session_tokens(&mut self, sid: &str, bound: impl Fn(&str) -> bool) {
+        let families: Vec<(String, UnixTime)> = self
+            .refresh
+            .values()
+            .filter(|r| r.grant.sid.as_deref() == Some(sid) && bound(&r.grant.client_id))
+            .map(|r| (r.family.clone(), r.expires_at))
+            .collect();
+        for (f, exp) in families {
+            self.revoke_family(&f, exp);
+        }
     }
 }

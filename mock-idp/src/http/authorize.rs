@@ -136,8 +136,10 @@ pub fn run(t: &Tenant, params: &Params, who: Who) -> Response {
         },
         Who::Cancelled => unreachable!("answered above"),
     };
-    let Some(sub) = t.directory().get(&username).map(|u| u.sub.clone()) else {
-        return back("access_denied", "the user no longer exists");
+    let sub = match t.directory().get(&username) {
+        None => return back("access_denied", "the user no longer exists"),
+        Some(u) if u.disabled => return back("access_denied", "the user is disabled"),
+        Some(u) => u.sub.clone(),
     };
     let code = t.random_token(32);
     let record = CodeRecord {
@@ -297,7 +299,9 @@ fn current_session(
     if req.max_age.is_some_and(|m| now - session.auth_time > m) {
         return None;
     }
-    t.directory().get(&session.username)?;
+    t.directory()
+        .get(&session.username)
+        .filter(|u| !u.disabled)?;
     Some((sid.to_owned(), session))
 }
 
@@ -305,7 +309,7 @@ fn current_session(
 fn hinted_user(t: &Tenant, hint: Option<&str>) -> Option<String> {
     let dir = t.directory();
     let user = dir.get(hint?)?;
-    user.password.is_none().then(|| user.username.clone())
+    (user.password.is_none() && !user.disabled).then(|| user.username.clone())
 }
 
 fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) {

@@ -101,7 +101,12 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
         }
     };
     if let Some(sid) = session_cookie(headers) {
-        t.lock_grants().end_session(&sid);
+        let mut grants = t.lock_grants();
+        grants.end_session(&sid);
+        grants.revoke_session_tokens(&sid, |client| {
+            t.client(client)
+                .is_some_and(|c| c.refresh_policy.session_bound)
+        });
     }
     let mut res = match target {
         Some(location) => redirect::found(&location),

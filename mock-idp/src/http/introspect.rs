@@ -35,19 +35,15 @@ fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response
             )
         });
         access.or_else(|| {
-            grants
-                .refresh
-                .get(token)
-                .filter(|r| !r.revoked && now < r.expires_at)
-                .map(|r| {
-                    (
-                        "refresh_token",
-                        r.grant.clone(),
-                        r.issued_at,
-                        r.expires_at,
-                        None,
-                    )
-                })
+            grants.live_refresh(token, now).map(|r| {
+                (
+                    "refresh_token",
+                    r.grant.clone(),
+                    r.issued_at,
+                    r.expires_at,
+                    None,
+                )
+            })
         })
     };
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
@@ -85,8 +81,5 @@ fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response
 
 /// Client-credentials tokens have no user; user tokens die with their user.
 fn user_exists(t: &Tenant, grant: &Grant) -> bool {
-    match &grant.username {
-        None => true,
-        Some(u) => t.directory().get(u).is_some_and(|u| u.sub == grant.sub),
-    }
+    grant.username.is_none() || t.active_user(grant).is_ok()
 }

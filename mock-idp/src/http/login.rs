@@ -56,6 +56,7 @@ fn login(t: &Tenant, form: &Params) -> Response {
         match dir.get(username) {
             None if username.is_empty() => Some("Enter a username.".to_owned()),
             None => Some(format!("There is no user {username:?}.")),
+            Some(u) if u.disabled => Some(format!("The user {username:?} is disabled.")),
             Some(u) => match &u.password {
                 Some(p) if verify_slices_are_equal(p.as_bytes(), password.as_bytes()).is_err() => {
                     Some("Wrong password.".to_owned())

@@ -1,5 +1,6 @@
 //! warp filters: one file per endpoint, one `recover` for rejections.
 
+mod admin;
 mod authorize;
 mod client_auth;
 mod discovery;
@@ -51,7 +52,9 @@ pub fn routes(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(revoke::filter(tenant.clone()))
         .unify()
-        .or(end_session::filter(tenant))
+        .or(end_session::filter(tenant.clone()))
+        .unify()
+        .or(admin::filter(tenant))
         .unify()
         .recover(recover)
         .unify()
@@ -99,12 +102,46 @@ fn query() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Infal
         .map(|q: String| Params::parse(q.as_bytes()))
 }
 
+/// The request body, up to [`BODY_LIMIT`] bytes, with or without Content-Length (chunked
+/// bodies too). A larger body is an `invalid_request` (413), not a rejection.
+fn bounded_body()
+-> impl Filter<Extract = (Result<bytes::Bytes, OAuthError>,), Error = Rejection> + Clone {
+    warp::body::stream().then(collect_body)
+}
+
+async fn collect_body<S, B>(stream: S) -> Result<bytes::Bytes, OAuthError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use futures_util::TryStreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while let Some(mut chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| OAuthError::invalid_request(format!("cannot read the body: {e}")))?
+    {
+        if body.len() + chunk.remaining() > BODY_LIMIT as usize {
+            return Err(OAuthError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                ..OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
+            });
+        }
+        while chunk.has_remaining() {
+            let n = chunk.chunk().len();
+            body.extend_from_slice(chunk.chunk());
+            chunk.advance(n);
+        }
+    }
+    Ok(bytes::Bytes::from(body))
+}
+
 /// A form body's parameters; another content type is an `invalid_request`.
 fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(BODY_LIMIT)
-        .and(warp::header::headers_cloned())
-        .and(warp::body::bytes())
-        .map(|headers: HeaderMap, body: bytes::Bytes| {
+    warp::header::headers_cloned().and(bounded_body()).map(
+        |headers: HeaderMap, body: Result<bytes::Bytes, OAuthError>| {
+            let body = body?;
             let form = headers
                 .get(warp::http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
@@ -121,7 +158,8 @@ fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Reject
                 ));
             }
             Params::parse(&body)
-        })
+        },
+    )
 }
 
 /// A form POST endpoint whose handler authenticates a client from the headers and form
@@ -165,7 +203,7 @@ fn json_no_store<T: serde::Serialize>(value: &T) -> Response {
 }
 
 async fn recover(r: Rejection) -> Result<Response, Infallible> {
-    use warp::reject::{LengthRequired, MethodNotAllowed, PayloadTooLarge};
+    use warp::reject::MethodNotAllowed;
     let err = if r.is_not_found() {
         OAuthError {
             status: StatusCode::NOT_FOUND,
@@ -175,16 +213,6 @@ async fn recover(r: Rejection) -> Result<Response, Infallible> {
         OAuthError {
             status: StatusCode::METHOD_NOT_ALLOWED,
             ..OAuthError::invalid_request("this endpoint does not accept that HTTP method")
-        }
-    } else if r.find::<PayloadTooLarge>().is_some() {
-        OAuthError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            ..OAuthError::invalid_request(format!("the body is larger than {BODY_LIMIT} bytes"))
-        }
-    } else if r.find::<LengthRequired>().is_some() {
-        OAuthError {
-            status: StatusCode::LENGTH_REQUIRED,
-            ..OAuthError::invalid_request("a Content-Length header is required")
         }
     } else {
         tracing::warn!(target: "mock_idp::http", rejection = ?r, "unhandled rejection");

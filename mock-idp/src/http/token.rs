@@ -13,7 +13,7 @@ use super::params::Params;
 use crate::config::{ClientConfig, RefreshPolicy};
 use crate::grants::{Grant, Redemption};
 use crate::tenant::Tenant;
-use crate::tokens::Mint;
+use crate::tokens::{Mint, NewRefresh};
 use crate::types::GrantType;
 
 /// POST a token request.
@@ -67,7 +67,9 @@ fn authorization_code(
             now,
         )
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
-    let user = user_of(t, &record.grant)?;
+    let user = t
+        .active_user(&record.grant)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
     let refresh = match client.refresh_tokens {
         RefreshPolicy::Always => true,
         RefreshPolicy::WithOfflineAccess => record.grant.has_scope("offline_access"),
@@ -79,7 +81,15 @@ fn authorization_code(
         user: Some(&user),
         nonce: record.nonce.as_deref(),
         origin: Some(code),
-        refresh_token: refresh && client.grant_types.contains(&GrantType::RefreshToken),
+        refresh: (refresh && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
+            let policy = &client.refresh_policy;
+            NewRefresh {
+                family: None,
+                expires_at: now
+                    + policy.absolute.unwrap_or(t.config.lifetimes.refresh_token) as i64,
+                idle: policy.idle,
+            }
+        }),
     })
     .map_err(OAuthError::server_error)
 }
@@ -91,12 +101,12 @@ fn refresh_token(
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let token = form.require("refresh_token")?;
     let now = t.clock.now();
-    let mut grant = t
+    let policy = &client.refresh_policy;
+    let used = t
         .lock_grants()
-        .check_refresh(token, &client.id, now)
-        .map_err(|r| OAuthError::invalid_grant(r.0))?
-        .grant
-        .clone();
+        .use_refresh(token, &client.id, policy, now)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    let mut grant = used.grant;
     let requested = form.list("scope")?;
     if !requested.is_empty() {
         if let Some(extra) = requested.iter().find(|s| !grant.has_scope(s)) {
@@ -107,14 +117,20 @@ fn refresh_token(
         }
         grant.scope = requested;
     }
-    let user = user_of(t, &grant)?;
+    let user = t
+        .active_user(&grant)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
     t.mint(&Mint {
         client,
         grant: &grant,
         user: Some(&user),
         nonce: None,
         origin: Some(token),
-        refresh_token: false,
+        refresh: policy.rotate.then_some(NewRefresh {
+            family: Some(used.family),
+            expires_at: used.family_expires_at,
+            idle: policy.idle,
+        }),
     })
     .map_err(OAuthError::server_error)
 }
@@ -148,17 +164,7 @@ fn client_credentials(
         user: None,
         nonce: None,
         origin: None,
-        refresh_token: false,
+        refresh: None,
     })
     .map_err(OAuthError::server_error)
-}
-
-/// The grant's user as the directory has it now.
-fn user_of(t: &Tenant, grant: &Grant) -> Result<crate::directory::User, OAuthError> {
-    let username = grant.username.as_deref().unwrap_or("");
-    t.directory()
-        .get(username)
-        .filter(|u| u.sub == grant.sub)
-        .cloned()
-        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))
 }

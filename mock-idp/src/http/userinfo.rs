@@ -82,11 +82,9 @@ fn userinfo(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, 
             "userinfo needs an access token with the openid scope",
         ));
     }
-    let user = grant
-        .username
-        .as_deref()
-        .and_then(|u| t.directory().get(u).filter(|u| u.sub == grant.sub).cloned())
-        .ok_or_else(|| OAuthError::invalid_token("the token's user no longer exists"))?;
+    let user = t
+        .active_user(&grant)
+        .map_err(|r| OAuthError::invalid_token(r.0))?;
     let mut claims = user_claims(&user, &grant);
     claims.insert("sub".into(), json!(grant.sub));
     place_groups(

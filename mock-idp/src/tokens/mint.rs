@@ -44,8 +44,19 @@ pub struct Mint<'a> {
     pub nonce: Option<&'a str>,
     /// The code or refresh token these tokens come from.
     pub origin: Option<&'a str>,
-    /// Whether to issue a refresh token.
-    pub refresh_token: bool,
+    /// The refresh token to issue, if any.
+    pub refresh: Option<NewRefresh>,
+}
+
+/// A refresh token to issue.
+#[derive(Debug, Clone)]
+pub struct NewRefresh {
+    /// The family it joins (a rotation), or `None` for a new family.
+    pub family: Option<String>,
+    /// The family's absolute expiry.
+    pub expires_at: i64,
+    /// Idle lifetime in seconds.
+    pub idle: Option<u64>,
 }
 
 impl Tenant {
@@ -62,7 +73,11 @@ impl Tenant {
             (true, Some(user)) => Some(self.id_token(m, user, &access_token, now)?),
             _ => None,
         };
-        let refresh_token = m.refresh_token.then(|| self.random_token(32));
+        let refresh_token = m.refresh.as_ref().map(|_| self.random_token(32));
+        let family = m
+            .refresh
+            .as_ref()
+            .map(|r| r.family.clone().unwrap_or_else(|| self.random_token(16)));
 
         let mut grants = self.lock_grants();
         grants.insert_access(
@@ -77,13 +92,16 @@ impl Tenant {
             },
             now,
         );
-        if let Some(rt) = &refresh_token {
+        if let (Some(rt), Some(new), Some(family)) = (&refresh_token, &m.refresh, family) {
             grants.insert_refresh(
                 rt.clone(),
                 RefreshRecord {
                     grant: m.grant.clone(),
+                    family,
                     issued_at: now,
-                    expires_at: now + life.refresh_token as i64,
+                    expires_at: new.expires_at,
+                    idle_expires_at: new.idle.map(|i| now + i as i64),
+                    spent_at: None,
                     revoked: false,
                     origin: m.origin.map(str::to_owned),
                 },

@@ -5,4 +5,4 @@ mod mint;
 pub mod placement;
 
 pub use claims::{place_groups, user_claims};
-pub use mint::{Mint, TokenResponse, at_hash};
+pub use mint::{Mint, NewRefresh, TokenResponse, at_hash};

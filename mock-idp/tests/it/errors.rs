@@ -16,6 +16,7 @@ fn post_only_client() -> ClientConfig {
         refresh_tokens: Default::default(),
         signing_alg: None,
         access_token_audience: None,
+        refresh_policy: Default::default(),
     }
 }
 

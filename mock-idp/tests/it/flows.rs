@@ -109,6 +109,7 @@ async fn passwords_and_cancel_on_the_login_page() {
             groups: vec![],
             password: Some("pw".into()),
             claims: Default::default(),
+            disabled: false,
         })
     });
     // login_hint does not bypass a password.

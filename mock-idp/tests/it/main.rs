@@ -1,8 +1,10 @@
 //! mock-idp's integration tests, one binary (faster to link on two cores).
 
+mod admin;
 mod config_errors;
 mod errors;
 mod flows;
 mod fuzz;
+mod lifecycle;
 mod snapshots;
 mod support;

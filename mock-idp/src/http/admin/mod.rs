@@ -1,0 +1,116 @@
+//! The admin API, JSON under `<issuer path>/admin`: the test's hand on the IdP.
+//! Loopback-only unless the server was started with an admin token (then: bearer).
+
+mod clock;
+mod users;
+
+use std::sync::Arc;
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::path::FullPath;
+use warp::reply::{Reply, Response};
+
+use super::errors::OAuthError;
+use super::{bounded_body, with};
+use crate::tenant::Tenant;
+
+/// Every admin route.
+pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+    let admin = tenant.paths.admin.clone();
+    // The path is matched before the body is read.
+    let under_admin = warp::path::full().and_then(move |path: FullPath| {
+        let rest = path
+            .as_str()
+            .strip_prefix(admin.as_str())
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .map(str::to_owned);
+        async move { rest.ok_or_else(warp::reject::not_found) }
+    });
+    under_admin
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(bounded_body())
+        .and(with(tenant))
+        .map(
+            |rest: String,
+             method: Method,
+             headers: HeaderMap,
+             body: Result<Bytes, OAuthError>,
+             t: Arc<Tenant>| {
+                authorize(&t, &headers)
+                    .and_then(|()| route(&t, &method, &rest, &body?))
+                    .unwrap_or_else(Reply::into_response)
+            },
+        )
+        .boxed()
+}
+
+fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
+    let Some(expected) = &t.admin_token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(warp::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).map_err(|_| {
+        OAuthError::invalid_token("the admin API needs Authorization: Bearer <admin token>")
+    })
+}
+
+fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Response, OAuthError> {
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["users"]) => users::list(t),
+        ("GET", ["users", u]) => users::get(t, u),
+        ("PUT", ["users", u]) => users::put(t, u, body),
+        ("PATCH", ["users", u]) => users::patch(t, u, body),
+        ("DELETE", ["users", u]) => users::delete(t, u),
+        ("POST", ["users", u, "revoke"]) => users::revoke(t, u),
+        ("GET", ["clock"]) => clock::get(t),
+        ("POST", ["clock"]) => clock::post(t, body),
+        (_, ["users"] | ["users", _] | ["users", _, "revoke"] | ["clock"]) => Err(status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            format!("{method} is not allowed on {}{rest}", t.paths.admin),
+        )),
+        _ => Err(status(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no admin route {rest:?}: see the README's admin API reference"),
+        )),
+    }
+}
+
+/// An error with any status.
+fn status(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
+    OAuthError {
+        status,
+        ..OAuthError::bad_request(error, description)
+    }
+}
+
+/// Parses a JSON body; the error names the line, column and field serde saw.
+fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, OAuthError> {
+    serde_json::from_slice(body)
+        .map_err(|e| OAuthError::invalid_request(format!("invalid JSON body: {e}")))
+}
+
+fn json_status<T: serde::Serialize>(value: &T, code: StatusCode) -> Response {
+    warp::reply::with_status(warp::reply::json(value), code).into_response()
+}

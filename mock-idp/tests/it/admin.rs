@@ -1,0 +1,191 @@
+//! The admin API over HTTP (through the routes, no sockets).
+
+use serde_json::json;
+
+use crate::support::*;
+
+async fn admin(
+    idp: &Idp,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> warp::http::Response<bytes::Bytes> {
+    let mut r = warp::test::request()
+        .method(method)
+        .path(&format!("/admin{path}"));
+    if let Some(b) = body {
+        r = r
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    r.reply(&idp.routes).await
+}
+
+#[tokio::test]
+async fn users_can_be_listed_created_changed_and_deleted() {
+    let idp = idp();
+    let res = admin(&idp, "GET", "/users", None).await;
+    let names: Vec<_> = json(&res)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("alice"), json!("bob"), json!("carol")]);
+
+    let res = admin(
+        &idp,
+        "PUT",
+        "/users/dave%40corp",
+        Some(json!({"sub": "d-1", "email": "dave@corp.example", "groups": ["ops"]})),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "{}", body(&res));
+    let t = idp.tokens("dave@corp").await;
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["groups"],
+        json!(["ops"])
+    );
+
+    let res = admin(
+        &idp,
+        "PATCH",
+        "/users/dave%40corp",
+        Some(json!({"groups": ["ops", "admins"], "claims": {"locale": "fr"}})),
+    )
+    .await;
+    assert_eq!(json(&res)["groups"], json!(["ops", "admins"]));
+    let res = admin(&idp, "GET", "/users/dave%40corp", None).await;
+    assert_eq!(json(&res)["claims"]["locale"], "fr");
+
+    let res = admin(&idp, "POST", "/users/dave%40corp/revoke", None).await;
+    assert_eq!(json(&res)["revoked"], 2);
+    let res = admin(&idp, "DELETE", "/users/dave%40corp", None).await;
+    assert_eq!(res.status(), 204);
+    assert_error(
+        &admin(&idp, "DELETE", "/users/dave%40corp", None).await,
+        404,
+        "not_found",
+    );
+}
+
+#[tokio::test]
+async fn bad_admin_requests_get_clear_errors() {
+    let idp = idp();
+    let d = assert_error(
+        &admin(&idp, "PATCH", "/users/alice", Some(json!({"groupz": []}))).await,
+        400,
+        "invalid_request",
+    );
+    assert!(d.contains("groupz"), "{d}");
+    let res = warp::test::request()
+        .method("PUT")
+        .path("/admin/users/x")
+        .body("{not json")
+        .reply(&idp.routes)
+        .await;
+    assert!(assert_error(&res, 400, "invalid_request").contains("line 1"));
+    let d = assert_error(
+        &admin(
+            &idp,
+            "PUT",
+            "/users/x",
+            Some(json!({"sub": "a1b2c3d4-0000-4000-8000-000000000001"})),
+        )
+        .await,
+        409,
+        "invalid_request",
+    );
+    assert!(d.contains("alice"), "a sub belongs to one user: {d}");
+    assert_error(
+        &admin(
+            &idp,
+            "PUT",
+            "/users/x",
+            Some(json!({"username": "y", "sub": "s"})),
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &admin(&idp, "PATCH", "/users/nobody", Some(json!({}))).await,
+        404,
+        "not_found",
+    );
+    assert_error(&admin(&idp, "GET", "/nope", None).await, 404, "not_found");
+    assert_error(
+        &admin(&idp, "DELETE", "/clock", None).await,
+        405,
+        "invalid_request",
+    );
+}
+
+#[tokio::test]
+async fn the_clock_can_be_read_advanced_and_set() {
+    let idp = idp();
+    assert_eq!(
+        json(&admin(&idp, "GET", "/clock", None).await),
+        json!({"now": T0, "fixed": true})
+    );
+    let res = admin(&idp, "POST", "/clock", Some(json!({"advance": 90}))).await;
+    assert_eq!(json(&res)["now"], T0 + 90);
+    let res = admin(&idp, "POST", "/clock", Some(json!({"set": 5}))).await;
+    assert_eq!(json(&res)["now"], 5);
+    assert_error(
+        &admin(
+            &idp,
+            "POST",
+            "/clock",
+            Some(json!({"advance": 1, "set": 2})),
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+}
+
+#[tokio::test]
+async fn an_admin_token_is_required_when_set() {
+    let mut idp = idp();
+    let mut tenant = mock_idp::Tenant::new(
+        mock_idp::Config::builtin(),
+        ISSUER.into(),
+        &mock_idp::config::KeyFiles::BuiltIn,
+        mock_idp::Clock::fixed(T0),
+        None,
+    )
+    .unwrap();
+    tenant.admin_token = Some("s3cret".into());
+    let tenant = std::sync::Arc::new(tenant);
+    idp.routes = mock_idp::routes(tenant.clone());
+    idp.tenant = tenant;
+    assert_error(
+        &admin(&idp, "GET", "/users", None).await,
+        401,
+        "invalid_token",
+    );
+    let res = warp::test::request()
+        .path("/admin/users")
+        .header("authorization", "Bearer s3cret")
+        .reply(&idp.routes)
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_non_loopback_admin_api_needs_a_token() {
+    let e = mock_idp::MockIdp::builder()
+        .addr("0.0.0.0:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("--admin-token"), "{e}");
+    let idp = mock_idp::MockIdp::builder()
+        .addr("0.0.0.0:0".parse().unwrap())
+        .admin_token("t")
+        .start()
+        .await
+        .unwrap();
+    assert!(idp.issuer().starts_with("http://127.0.0.1:"));
+}

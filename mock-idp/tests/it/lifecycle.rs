@@ -1,0 +1,232 @@
+//! The live directory and refresh-token lifecycles: every token reflects the directory at
+//! issue time; deleted and disabled users lose access; rotation, reuse detection, idle and
+//! absolute expiry, session-bound tokens.
+
+use mock_idp::UserPatch;
+use serde_json::json;
+
+use crate::support::*;
+
+async fn refresh(idp: &Idp, rt: &str) -> warp::http::Response<bytes::Bytes> {
+    idp.post(
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ],
+        &[],
+    )
+    .await
+}
+
+fn rt(v: &serde_json::Value) -> String {
+    v["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn new_tokens_carry_the_directory_as_it_is_now() {
+    let idp = idp();
+    let t = idp.tokens("alice").await;
+    idp.tenant
+        .patch_user(
+            "alice",
+            UserPatch {
+                groups: Some(vec!["admins".into()]),
+                name: Some("Alice Admin".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let r = json(&refresh(&idp, &rt(&t)).await);
+    let id = claims(r["id_token"].as_str().unwrap());
+    assert_eq!(id["groups"], json!(["admins"]));
+    assert_eq!(id["name"], "Alice Admin");
+    assert_eq!(
+        claims(r["access_token"].as_str().unwrap())["groups"],
+        json!(["admins"])
+    );
+    // The tokens issued before the change still say what was true then.
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["groups"],
+        json!(["analysts"])
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_user_loses_every_token() {
+    let idp = idp();
+    let t = idp.tokens("bob").await;
+    idp.tenant.delete_user("bob").unwrap();
+    let d = assert_error(&refresh(&idp, &rt(&t)).await, 400, "invalid_grant");
+    assert!(d.contains("no longer exists"), "{d}");
+    let res = idp
+        .post(
+            "/userinfo",
+            &[("access_token", t["access_token"].as_str().unwrap())],
+            &[],
+        )
+        .await;
+    assert_error(&res, 401, "invalid_token");
+    for token in [t["access_token"].as_str().unwrap(), &rt(&t)] {
+        let res = idp
+            .post(
+                "/introspect",
+                &[
+                    ("token", token),
+                    ("client_id", "demo-rp"),
+                    ("client_secret", "demo-secret"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(json(&res)["active"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_refresh_or_log_in_until_enabled() {
+    let idp = idp();
+    let res = idp.authorize(&[("login_hint", "alice")], None).await;
+    let cookie = session_cookie(&res);
+    let code = param(&location(&res), "code").unwrap();
+    let t = json(&idp.exchange(&code, &[]).await);
+    let disable = |d: bool| UserPatch {
+        disabled: Some(d),
+        ..Default::default()
+    };
+    idp.tenant.patch_user("alice", disable(true)).unwrap();
+    let d = assert_error(&refresh(&idp, &rt(&t)).await, 400, "invalid_grant");
+    assert!(d.contains("disabled"), "{d}");
+    // The session ended with the disabling; login_hint no longer bypasses the page.
+    let res = idp.authorize(&[("prompt", "none")], Some(&cookie)).await;
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(
+        idp.authorize(&[("login_hint", "alice")], None)
+            .await
+            .status(),
+        200
+    );
+    idp.tenant.patch_user("alice", disable(false)).unwrap();
+    assert_eq!(
+        refresh(&idp, &rt(&t)).await.status(),
+        200,
+        "an enabled user's tokens work again"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_user_ends_tokens_and_sessions() {
+    let idp = idp();
+    let a = idp.tokens("alice").await;
+    let b = idp.tokens("bob").await;
+    assert_eq!(idp.tenant.revoke_user("alice").unwrap(), 2);
+    assert_error(&refresh(&idp, &rt(&a)).await, 400, "invalid_grant");
+    assert_eq!(
+        refresh(&idp, &rt(&b)).await.status(),
+        200,
+        "others are unaffected"
+    );
+}
+
+#[tokio::test]
+async fn rotation_spends_the_old_token_and_reuse_revokes_the_family() {
+    let idp = idp_with(|c| c.clients[0].refresh_policy.rotate = true);
+    let t = idp.tokens("alice").await;
+    let first = rt(&t);
+    let r1 = json(&refresh(&idp, &first).await);
+    let second = rt(&r1);
+    assert_ne!(first, second);
+    let r2 = json(&refresh(&idp, &second).await);
+    let third = rt(&r2);
+    // Replaying a spent token: refused, and the family (including the newest) dies.
+    let d = assert_error(&refresh(&idp, &first).await, 400, "invalid_grant");
+    assert!(d.contains("reuse detected"), "{d}");
+    assert!(assert_error(&refresh(&idp, &third).await, 400, "invalid_grant").contains("revoked"));
+    let res = idp
+        .post(
+            "/userinfo",
+            &[("access_token", r2["access_token"].as_str().unwrap())],
+            &[],
+        )
+        .await;
+    assert_error(&res, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn a_grace_period_tolerates_a_retry() {
+    let idp = idp_with(|c| {
+        c.clients[0].refresh_policy.rotate = true;
+        c.clients[0].refresh_policy.reuse_grace = 30;
+    });
+    let first = rt(&idp.tokens("alice").await);
+    let second = rt(&json(&refresh(&idp, &first).await));
+    idp.tenant.clock.advance(10);
+    assert_eq!(
+        refresh(&idp, &first).await.status(),
+        200,
+        "within the grace period"
+    );
+    idp.tenant.clock.advance(30);
+    assert_error(&refresh(&idp, &first).await, 400, "invalid_grant");
+    assert_error(&refresh(&idp, &second).await, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn idle_and_absolute_lifetimes() {
+    let idp = idp_with(|c| {
+        c.clients[0].refresh_policy.idle = Some(100);
+        c.clients[0].refresh_policy.absolute = Some(250);
+    });
+    let token = rt(&idp.tokens("alice").await);
+    for _ in 0..2 {
+        idp.tenant.clock.advance(99);
+        assert_eq!(
+            refresh(&idp, &token).await.status(),
+            200,
+            "each use pushes the idle expiry back"
+        );
+    }
+    idp.tenant.clock.advance(99);
+    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("expired"));
+    let token = rt(&idp.tokens("bob").await);
+    idp.tenant.clock.advance(100);
+    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("idle"));
+}
+
+#[tokio::test]
+async fn rotation_does_not_extend_the_absolute_lifetime() {
+    let idp = idp_with(|c| {
+        c.clients[0].refresh_policy.rotate = true;
+        c.clients[0].refresh_policy.absolute = Some(100);
+    });
+    let mut token = rt(&idp.tokens("alice").await);
+    idp.tenant.clock.advance(60);
+    token = rt(&json(&refresh(&idp, &token).await));
+    idp.tenant.clock.advance(40);
+    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("expired"));
+}
+
+#[tokio::test]
+async fn session_bound_tokens_die_at_logout_offline_ones_do_not() {
+    for bound in [true, false] {
+        let idp = idp_with(|c| c.clients[0].refresh_policy.session_bound = bound);
+        let res = idp.authorize(&[("login_hint", "alice")], None).await;
+        let cookie = session_cookie(&res);
+        let t = json(
+            &idp.exchange(&param(&location(&res), "code").unwrap(), &[])
+                .await,
+        );
+        let res = idp.get("/end_session", Some(&cookie)).await;
+        assert_eq!(res.status(), 200);
+        let status = refresh(&idp, &rt(&t)).await.status();
+        assert_eq!(status == 200, !bound, "session_bound = {bound}: {status}");
+    }
+}
