@@ -1,3 +1,4 @@
 //! End-to-end tests over real sockets.
 
+mod lifecycle;
 mod openidconnect_rp;
