@@ -23,6 +23,7 @@ pub mod config;
 mod directory;
 pub mod grants;
 mod http;
+pub mod journal;
 pub mod keys;
 mod lifecycle;
 mod server;

@@ -292,7 +292,12 @@ impl MockIdp {
         &self.tenant.clock
     }
 
-    /// The tenant's state.
+    /// Every protocol request so far (the newest `journal_capacity`), oldest first.
+    pub fn journal(&self) -> Vec<crate::journal::Entry> {
+        self.tenant.journal(0)
+    }
+
+    /// The tenant: users (`patch_user`, `delete_user`, `revoke_user`…), grants, keys.
     pub fn tenant(&self) -> &Arc<Tenant> {
         &self.tenant
     }

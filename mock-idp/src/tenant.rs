@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
 use crate::directory::Directory;
 use crate::grants::Grants;
+use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
 
 /// The resolved endpoint paths of a tenant.
@@ -77,6 +78,7 @@ pub struct Tenant {
     pub admin_token: Option<String>,
     pub(crate) directory: RwLock<Directory>,
     grants: Mutex<Grants>,
+    journal: Mutex<Journal>,
     rng: Mutex<StdRng>,
 }
 
@@ -104,6 +106,7 @@ impl Tenant {
             admin_token: None,
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
             grants: Mutex::new(Grants::default()),
+            journal: Mutex::new(Journal::new(config.journal_capacity)),
             rng: Mutex::new(rng),
             issuer,
             config,
@@ -140,6 +143,31 @@ impl Tenant {
     /// The directory, for reading.
     pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
         self.directory.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a protocol request (stamped with the tenant's clock).
+    pub fn record(&self, mut entry: Entry) {
+        entry.time = self.clock.now();
+        self.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+    }
+
+    /// The journal's entries after sequence number `since` (0: all kept), oldest first.
+    pub fn journal(&self, since: u64) -> Vec<Entry> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .since(since)
+    }
+
+    /// Forgets the journal's entries.
+    pub fn clear_journal(&self) {
+        self.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The grants. Never held across an `.await` nor while taking the directory lock.

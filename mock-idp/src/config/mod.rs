@@ -38,6 +38,13 @@ pub struct Config {
     /// The directory's users.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// How many requests the journal keeps (oldest dropped first).
+    #[serde(default = "default_journal_capacity")]
+    pub journal_capacity: usize,
+}
+
+fn default_journal_capacity() -> usize {
+    crate::journal::DEFAULT_CAPACITY
 }
 
 /// Lifetimes in seconds.

@@ -14,6 +14,7 @@ use super::{form, login_page, query, redirect, with};
 use crate::config::ClientConfig;
 use crate::grants::valid_pkce_string;
 use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 use crate::types::{AuthMethod, GrantType};
 
@@ -31,18 +32,31 @@ pub enum Who {
     Cancelled,
 }
 
-/// GET (query) and POST (form) authorization requests.
+/// GET (query) and POST (form) authorization requests, journaled.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    let get = warp::get().and(query());
-    let post = warp::post().and(form());
+    let get = warp::get().and(query()).map(|p| ("GET", p));
+    let post = warp::post().and(form()).map(|p| ("POST", p));
     super::at(&tenant.paths.authorization)
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
         .and(with(tenant))
         .map(
-            |params: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| match params {
-                Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers))),
-                Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+            |(method, params): (&str, Result<Params, OAuthError>),
+             headers: HeaderMap,
+             t: Arc<Tenant>| {
+                let p = params.clone().unwrap_or_default();
+                let none = Params::default();
+                let (query, form) = if method == "GET" {
+                    (&p, &none)
+                } else {
+                    (&none, &p)
+                };
+                let mut entry = Entry::new(Endpoint::Authorize, method, query, form);
+                let res = match params {
+                    Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers)), &mut entry),
+                    Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+                };
+                super::journaled(&t, entry, Ok(res))
             },
         )
         .boxed()
@@ -71,8 +85,9 @@ struct Request<'a> {
     login_hint: Option<&'a str>,
 }
 
-/// Handles an authorization request (also replayed by the login form).
-pub fn run(t: &Tenant, params: &Params, who: Who) -> Response {
+/// Handles an authorization request (also replayed by the login form); notes the user in
+/// the journal entry.
+pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response {
     let client_id = match params.require("client_id") {
         Ok(id) => id,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
@@ -141,6 +156,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who) -> Response {
         Some(u) if u.disabled => return back("access_denied", "the user is disabled"),
         Some(u) => u.sub.clone(),
     };
+    entry.user = Some(username.clone());
     let code = t.random_token(32);
     let record = CodeRecord {
         grant: Grant {

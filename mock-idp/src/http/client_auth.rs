@@ -9,6 +9,7 @@ use warp::http::HeaderMap;
 use super::errors::OAuthError;
 use super::params::Params;
 use crate::config::ClientConfig;
+use crate::journal::{Entry, Lint};
 use crate::tenant::Tenant;
 use crate::types::AuthMethod;
 
@@ -50,6 +51,7 @@ pub fn authenticate<'t>(
     tenant: &'t Tenant,
     headers: &HeaderMap,
     params: &Params,
+    entry: &mut Entry,
 ) -> Result<(&'t ClientConfig, AuthMethod), OAuthError> {
     let header = basic(headers)?;
     let body_id = params.get("client_id")?;
@@ -89,11 +91,14 @@ pub fn authenticate<'t>(
             (id, None, AuthMethod::None)
         }
     };
+    entry.client_id = Some(id.to_owned());
+    entry.auth_method = Some(method);
     let is_basic = method == AuthMethod::ClientSecretBasic;
     let client = tenant
         .client(id)
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), is_basic))?;
     if !client.auth_methods.contains(&method) {
+        entry.lints.push(Lint::UndeclaredAuthMethod);
         let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
         return Err(OAuthError::invalid_client(
             format!(

@@ -116,6 +116,10 @@ impl Reply for OAuthError {
     }
 }
 
+/// The OAuth error code of an HTML error page, carried to the journal (never sent).
+#[derive(Debug, Clone)]
+pub struct PageError(pub String);
+
 /// An HTML error page, for errors that must not redirect (unknown client, unregistered
 /// redirect_uri: RFC 6749 §4.1.2.1).
 pub fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
@@ -125,5 +129,7 @@ pub fn error_page(status: StatusCode, error: &str, description: &str) -> Respons
         escape(error),
         escape(description)
     );
-    warp::reply::with_status(page("Error", &body), status).into_response()
+    let mut res = warp::reply::with_status(page("Error", &body), status).into_response();
+    res.extensions_mut().insert(PageError(error.to_owned()));
+    res
 }

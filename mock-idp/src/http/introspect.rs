@@ -12,15 +12,26 @@ use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
 use crate::grants::Grant;
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
 /// POST an introspection request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(&tenant.paths.introspection.clone(), tenant, introspect)
+    super::client_post(
+        &tenant.paths.introspection.clone(),
+        Endpoint::Introspect,
+        tenant,
+        introspect,
+    )
 }
 
-fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
-    authenticate(t, headers, form)?;
+fn introspect(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<Response, OAuthError> {
+    authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     let now = t.clock.now();
     let found = {
@@ -47,6 +58,7 @@ fn introspect(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response
         })
     };
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
+    entry.user = active.as_ref().and_then(|(_, g, ..)| g.username.clone());
     let body = match active {
         None => json!({"active": false}),
         Some((kind, grant, iat, exp, jti)) => {

@@ -14,6 +14,7 @@ use super::errors::{OAuthError, error_page};
 use super::params::Params;
 use super::{at, form, login_page, with};
 use crate::grants::PendingLogin;
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
 /// POST the login form.
@@ -22,16 +23,19 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(form())
         .and(with(tenant))
-        .map(
-            |form: Result<Params, OAuthError>, t: Arc<Tenant>| match form {
-                Ok(f) => login(&t, &f),
+        .map(|form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+            let none = Params::default();
+            let mut entry = Entry::new(Endpoint::Login, "POST", &none, &none);
+            let res = match form {
+                Ok(f) => login(&t, &f, &mut entry),
                 Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
-            },
-        )
+            };
+            super::journaled(&t, entry, Ok(res))
+        })
         .boxed()
 }
 
-fn login(t: &Tenant, form: &Params) -> Response {
+fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
     let now = t.clock.now();
     let pending = form
         .get("request")
@@ -46,8 +50,10 @@ fn login(t: &Tenant, form: &Params) -> Response {
         );
     };
     let params = Params(pending.params.clone());
+    entry.client_id = params.get("client_id").ok().flatten().map(str::to_owned);
+    entry.redirect_uri = params.get("redirect_uri").ok().flatten().map(str::to_owned);
     if form.has("cancel") {
-        return run(t, &params, Who::Cancelled);
+        return run(t, &params, Who::Cancelled, entry);
     }
     let username = form.get("username").ok().flatten().unwrap_or("");
     let password = form.get("password").ok().flatten().unwrap_or("");
@@ -66,7 +72,7 @@ fn login(t: &Tenant, form: &Params) -> Response {
         }
     };
     match failure {
-        None => run(t, &params, Who::Fresh(username.to_owned())),
+        None => run(t, &params, Who::Fresh(username.to_owned()), entry),
         Some(message) => {
             let id = t.random_token(16);
             let client_id = params

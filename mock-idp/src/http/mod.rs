@@ -30,6 +30,7 @@ use warp::path::FullPath;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
 /// Largest accepted form body.
@@ -162,24 +163,74 @@ fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Reject
     )
 }
 
+/// A handler that fills in its journal entry.
+type Handler = fn(&Tenant, &HeaderMap, &Params, &mut Entry) -> Result<Response, OAuthError>;
+
 /// A form POST endpoint whose handler authenticates a client from the headers and form
-/// (token, introspection, revocation).
+/// (token, introspection, revocation), journaled.
 fn client_post(
     path: &str,
+    endpoint: Endpoint,
     tenant: Arc<Tenant>,
-    handler: fn(&Tenant, &HeaderMap, &Params) -> Result<Response, OAuthError>,
+    handler: Handler,
 ) -> BoxedFilter<(Response,)> {
     at(path)
         .and(warp::post())
+        .and(query())
         .and(warp::header::headers_cloned())
         .and(form())
         .and(with(tenant))
         .map(
-            move |headers: HeaderMap, form: Result<Params, OAuthError>, t: Arc<Tenant>| {
-                reply(form.and_then(|f| handler(&t, &headers, &f)))
+            move |query: Result<Params, OAuthError>,
+                  headers: HeaderMap,
+                  form: Result<Params, OAuthError>,
+                  t: Arc<Tenant>| {
+                let query = query.unwrap_or_default();
+                let (entry, result) = match form {
+                    Ok(f) => {
+                        let mut entry = Entry::new(endpoint, "POST", &query, &f);
+                        let result = handler(&t, &headers, &f, &mut entry);
+                        (entry, result)
+                    }
+                    Err(e) => (
+                        Entry::new(endpoint, "POST", &query, &Params::default()),
+                        Err(e),
+                    ),
+                };
+                journaled(&t, entry, result)
             },
         )
         .boxed()
+}
+
+/// Completes a journal entry with the outcome, records it, and answers.
+fn journaled(t: &Tenant, mut entry: Entry, result: Result<Response, OAuthError>) -> Response {
+    entry.error = match &result {
+        Err(e) => Some(e.error.to_owned()),
+        Ok(res) => res
+            .extensions()
+            .get::<errors::PageError>()
+            .map(|e| e.0.clone())
+            .or_else(|| redirect_error(res)),
+    };
+    let res = reply(result);
+    entry.status = res.status().as_u16();
+    t.record(entry);
+    res
+}
+
+/// The `error` parameter of a redirect's Location.
+fn redirect_error(res: &Response) -> Option<String> {
+    let location = res
+        .headers()
+        .get(warp::http::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    url::Url::parse(location)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Turns a handler's result into a response.

@@ -10,15 +10,26 @@ use super::client_auth::authenticate;
 use super::errors::OAuthError;
 use super::params::Params;
 
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
 /// POST a revocation request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(&tenant.paths.revocation.clone(), tenant, revoke)
+    super::client_post(
+        &tenant.paths.revocation.clone(),
+        Endpoint::Revoke,
+        tenant,
+        revoke,
+    )
 }
 
-fn revoke(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
-    let (client, _) = authenticate(t, headers, form)?;
+fn revoke(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<Response, OAuthError> {
+    let (client, _) = authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     // token_type_hint is only a hint (RFC 7009 §2.1): both kinds are searched.
     t.lock_grants()

@@ -12,16 +12,22 @@ use super::json_no_store;
 use super::params::Params;
 use crate::config::{ClientConfig, RefreshPolicy};
 use crate::grants::{Grant, Redemption};
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 use crate::tokens::{Mint, NewRefresh};
 use crate::types::GrantType;
 
 /// POST a token request.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(&tenant.paths.token.clone(), tenant, token)
+    super::client_post(&tenant.paths.token.clone(), Endpoint::Token, tenant, token)
 }
 
-fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+fn token(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<Response, OAuthError> {
     let grant_type = form.require("grant_type")?;
     let Some(grant_type) = GrantType::parse(grant_type) else {
         return Err(OAuthError::bad_request(
@@ -29,7 +35,7 @@ fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAu
             format!("grant_type {grant_type:?} is not supported"),
         ));
     };
-    let (client, _method) = authenticate(t, headers, form)?;
+    let (client, _method) = authenticate(t, headers, form, entry)?;
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",
@@ -41,8 +47,8 @@ fn token(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAu
         ));
     }
     let body = match grant_type {
-        GrantType::AuthorizationCode => authorization_code(t, client, form)?,
-        GrantType::RefreshToken => refresh_token(t, client, form)?,
+        GrantType::AuthorizationCode => authorization_code(t, client, form, entry)?,
+        GrantType::RefreshToken => refresh_token(t, client, form, entry)?,
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
     };
     Ok(json_no_store(&body))
@@ -52,6 +58,7 @@ fn authorization_code(
     t: &Tenant,
     client: &ClientConfig,
     form: &Params,
+    entry: &mut Entry,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let code = form.require("code")?;
     let now = t.clock.now();
@@ -67,6 +74,7 @@ fn authorization_code(
             now,
         )
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    entry.user = record.grant.username.clone();
     let user = t
         .active_user(&record.grant)
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
@@ -98,6 +106,7 @@ fn refresh_token(
     t: &Tenant,
     client: &ClientConfig,
     form: &Params,
+    entry: &mut Entry,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let token = form.require("refresh_token")?;
     let now = t.clock.now();
@@ -107,6 +116,7 @@ fn refresh_token(
         .use_refresh(token, &client.id, policy, now)
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
     let mut grant = used.grant;
+    entry.user = grant.username.clone();
     let requested = form.list("scope")?;
     if !requested.is_empty() {
         if let Some(extra) = requested.iter().find(|s| !grant.has_scope(s)) {

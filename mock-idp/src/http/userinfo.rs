@@ -10,26 +10,38 @@ use warp::reply::Response;
 
 use super::errors::OAuthError;
 use super::params::Params;
-use super::{at, form, json_no_store, reply, with};
+use super::{at, form, json_no_store, with};
 use crate::config::TokenKind;
+use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 use crate::tokens::{place_groups, user_claims};
 
 /// GET or POST userinfo.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    let get = warp::get().map(|| Ok(Params::default()));
-    let post = warp::post().and(form());
+    let get = warp::get().map(|| ("GET", Ok(Params::default())));
+    let post = warp::post().and(form()).map(|p| ("POST", p));
     at(&tenant.paths.userinfo)
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
         .and(with(tenant))
         .map(
-            |form: Result<Params, OAuthError>, headers: HeaderMap, t: Arc<Tenant>| {
-                reply(form.and_then(|f| userinfo(&t, &headers, &f)))
+            |(method, form): Method, headers: HeaderMap, t: Arc<Tenant>| {
+                let none = Params::default();
+                let mut entry = Entry::new(
+                    Endpoint::Userinfo,
+                    method,
+                    &none,
+                    form.as_ref().unwrap_or(&none),
+                );
+                let result = form.and_then(|f| userinfo(&t, &headers, &f, &mut entry));
+                super::journaled(&t, entry, result)
             },
         )
         .boxed()
 }
+
+/// The HTTP method and the form (empty for GET).
+type Method = (&'static str, Result<Params, OAuthError>);
 
 /// The bearer token of a request: the Authorization header, or `access_token` in a form
 /// body (RFC 6750 §2.1, §2.2); both at once is an error.
@@ -68,7 +80,12 @@ pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> 
     }
 }
 
-fn userinfo(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, OAuthError> {
+fn userinfo(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<Response, OAuthError> {
     let token = bearer(headers, form)?;
     let now = t.clock.now();
     let grant = t
@@ -77,6 +94,8 @@ fn userinfo(t: &Tenant, headers: &HeaderMap, form: &Params) -> Result<Response, 
         .map_err(|r| OAuthError::invalid_token(r.0))?
         .grant
         .clone();
+    entry.client_id = Some(grant.client_id.clone());
+    entry.user = grant.username.clone();
     if !grant.has_scope("openid") {
         return Err(OAuthError::insufficient_scope(
             "userinfo needs an access token with the openid scope",

@@ -5,6 +5,7 @@ mod config_errors;
 mod errors;
 mod flows;
 mod fuzz;
+mod journal;
 mod lifecycle;
 mod snapshots;
 mod support;

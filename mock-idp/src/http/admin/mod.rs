@@ -82,13 +82,20 @@ fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Respons
         ("PATCH", ["users", u]) => users::patch(t, u, body),
         ("DELETE", ["users", u]) => users::delete(t, u),
         ("POST", ["users", u, "revoke"]) => users::revoke(t, u),
+        ("GET", ["journal"]) => Ok(json_status(&t.journal(0), StatusCode::OK)),
+        ("DELETE", ["journal"]) => {
+            t.clear_journal();
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
         ("GET", ["clock"]) => clock::get(t),
         ("POST", ["clock"]) => clock::post(t, body),
-        (_, ["users"] | ["users", _] | ["users", _, "revoke"] | ["clock"]) => Err(status(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request",
-            format!("{method} is not allowed on {}{rest}", t.paths.admin),
-        )),
+        (_, ["users"] | ["users", _] | ["users", _, "revoke"] | ["clock"] | ["journal"]) => {
+            Err(status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                format!("{method} is not allowed on {}{rest}", t.paths.admin),
+            ))
+        }
         _ => Err(status(
             StatusCode::NOT_FOUND,
             "not_found",

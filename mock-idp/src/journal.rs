@@ -1,0 +1,231 @@
+//! The journal: a typed record of every protocol request, bounded (a ring), with lints of
+//! what the relying party did that it should not have.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::clock::UnixTime;
+use crate::http::Params;
+use crate::types::AuthMethod;
+
+/// Default number of entries kept.
+pub const DEFAULT_CAPACITY: usize = 1000;
+
+/// Which endpoint a request hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// Authorization endpoint.
+    Authorize,
+    /// The login form.
+    Login,
+    /// Token endpoint.
+    Token,
+    /// Userinfo.
+    Userinfo,
+    /// Introspection.
+    Introspect,
+    /// Revocation.
+    Revoke,
+    /// RP-initiated logout.
+    EndSession,
+}
+
+/// Something the relying party did that a careful one would not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lint {
+    /// `client_secret` in a URL's query (it ends up in logs and browser history).
+    ClientSecretInUrl,
+    /// An authorization request without `state` (CSRF, RFC 9700 §4.7).
+    NoState,
+    /// An OpenID authorization request without `nonce`.
+    NoNonce,
+    /// An authorization request without PKCE (RFC 9700 §2.1.1).
+    NoPkce,
+    /// PKCE with the `plain` method instead of `S256`.
+    PkcePlain,
+    /// Client authentication with a method the client did not declare.
+    UndeclaredAuthMethod,
+}
+
+/// One protocol request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Sequence number, from 1, never reused.
+    pub seq: u64,
+    /// When, by the tenant's clock.
+    pub time: UnixTime,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The HTTP method.
+    pub method: String,
+    /// The client, as identified by the request.
+    pub client_id: Option<String>,
+    /// How the client authenticated (token, introspection, revocation).
+    pub auth_method: Option<AuthMethod>,
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// Whether `state` was sent.
+    pub state: bool,
+    /// Whether `nonce` was sent.
+    pub nonce: bool,
+    /// PKCE: the challenge method (`S256`, `plain`) or the presence of `code_verifier`.
+    pub pkce: Option<String>,
+    /// The user the request concerned, when known.
+    pub user: Option<String>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// The OAuth error code, when it failed.
+    pub error: Option<String>,
+    /// What the RP should not have done.
+    pub lints: Vec<Lint>,
+}
+
+impl Entry {
+    /// An entry from the request's parameters (query and form together).
+    pub fn new(endpoint: Endpoint, method: &str, query: &Params, params: &Params) -> Entry {
+        let get = |name: &str| {
+            params
+                .0
+                .iter()
+                .chain(&query.0)
+                .find(|(k, v)| k == name && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        let mut lints = Vec::new();
+        if query.has("client_secret") {
+            lints.push(Lint::ClientSecretInUrl);
+        }
+        let challenge = get("code_challenge")
+            .map(|_| get("code_challenge_method").unwrap_or_else(|| "plain".to_owned()));
+        if endpoint == Endpoint::Authorize {
+            if get("state").is_none() {
+                lints.push(Lint::NoState);
+            }
+            let openid = get("scope").is_some_and(|s| s.split(' ').any(|x| x == "openid"));
+            if openid && get("nonce").is_none() {
+                lints.push(Lint::NoNonce);
+            }
+            match challenge.as_deref() {
+                None => lints.push(Lint::NoPkce),
+                Some("plain") => lints.push(Lint::PkcePlain),
+                Some(_) => {}
+            }
+        }
+        let pkce = challenge.or_else(|| get("code_verifier").map(|_| "code_verifier".to_owned()));
+        Entry {
+            seq: 0,
+            time: 0,
+            endpoint,
+            method: method.to_owned(),
+            client_id: get("client_id"),
+            auth_method: None,
+            grant_type: get("grant_type"),
+            scope: get("scope"),
+            redirect_uri: get("redirect_uri"),
+            state: get("state").is_some(),
+            nonce: get("nonce").is_some(),
+            pkce,
+            user: None,
+            status: 0,
+            error: None,
+            lints,
+        }
+    }
+}
+
+/// The ring of entries.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    next: u64,
+    entries: VecDeque<Entry>,
+}
+
+impl Journal {
+    /// An empty journal keeping at most `capacity` entries (at least 1).
+    pub fn new(capacity: usize) -> Journal {
+        Journal {
+            capacity: capacity.max(1),
+            next: 1,
+            entries: VecDeque::new(),
+        }
+    }
+
+    /// Appends an entry, numbering it; the oldest is dropped when full.
+    pub fn push(&mut self, mut entry: Entry) {
+        entry.seq = self.next;
+        self.next += 1;
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// Entries with a sequence number above `since`, oldest first.
+    pub fn since(&self, since: u64) -> Vec<Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.seq > since)
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets every entry (numbering goes on).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_is_bounded_and_numbered() {
+        let mut j = Journal::new(3);
+        for _ in 0..5 {
+            j.push(Entry::new(
+                Endpoint::Token,
+                "POST",
+                &Params::default(),
+                &Params::default(),
+            ));
+        }
+        let seqs: Vec<_> = j.since(0).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![3, 4, 5]);
+        assert_eq!(j.since(4).len(), 1);
+        j.clear();
+        assert!(j.since(0).is_empty());
+    }
+
+    #[test]
+    fn authorize_lints() {
+        let q = Params::parse(b"scope=openid&client_secret=x&code_challenge=abc").unwrap();
+        let e = Entry::new(Endpoint::Authorize, "GET", &q, &Params::default());
+        assert_eq!(
+            e.lints,
+            vec![
+                Lint::ClientSecretInUrl,
+                Lint::NoState,
+                Lint::NoNonce,
+                Lint::PkcePlain
+            ]
+        );
+        let q = Params::parse(
+            b"scope=openid&state=s&nonce=n&code_challenge=c&code_challenge_method=S256",
+        )
+        .unwrap();
+        assert!(
+            Entry::new(Endpoint::Authorize, "GET", &q, &Params::default())
+                .lints
+                .is_empty()
+        );
+    }
+}
