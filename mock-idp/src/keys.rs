@@ -14,6 +14,9 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use crate::clock::UnixTime;
 use crate::config::{KeyConfig, KeyFiles};
 use crate::types::SigningAlg;
 
@@ -134,40 +137,54 @@ fn b64_json<T: Serialize>(value: &T) -> Result<String, String> {
         .map_err(|e| format!("cannot serialise JWT part: {e}"))
 }
 
-/// The tenant's keys.
+/// The tenant's keys: active ones sign, retired ones are still published until their time.
 #[derive(Debug)]
 pub struct KeySet {
-    keys: Vec<SigningKey>,
+    active: Vec<Arc<SigningKey>>,
+    retired: Vec<(Arc<SigningKey>, UnixTime)>,
 }
 
 impl KeySet {
     /// Loads every configured key.
     pub fn load(configs: &[KeyConfig], files: &KeyFiles) -> Result<KeySet, String> {
-        let keys = configs
+        let active = configs
             .iter()
             .map(|k| {
                 let pem = files.read(&k.pem_file)?;
                 SigningKey::from_pem(&k.kid, k.alg, &pem)
+                    .map(Arc::new)
                     .map_err(|e| format!("key {:?} ({}): {e}", k.kid, k.pem_file))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(KeySet { keys })
+        Ok(KeySet {
+            active,
+            retired: Vec::new(),
+        })
     }
 
-    /// The key that signs with `alg` (the first one configured).
-    pub fn for_alg(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.alg == alg)
+    /// The key that signs with `alg` (the newest active one).
+    pub fn for_alg(&self, alg: SigningAlg) -> Option<Arc<SigningKey>> {
+        self.active.iter().find(|k| k.alg == alg).cloned()
     }
 
-    /// The key with this `kid`.
-    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+    /// A published key with this `kid` (active, or retired and still within its grace).
+    pub fn by_kid(&self, kid: &str, now: UnixTime) -> Option<Arc<SigningKey>> {
+        self.published(now).find(|k| k.kid == kid).cloned()
     }
 
-    /// Every algorithm a key exists for, in configuration order, without repeats.
+    fn published(&self, now: UnixTime) -> impl Iterator<Item = &Arc<SigningKey>> {
+        self.active.iter().chain(
+            self.retired
+                .iter()
+                .filter(move |(_, until)| now < *until)
+                .map(|(k, _)| k),
+        )
+    }
+
+    /// Every algorithm an active key exists for, in configuration order, without repeats.
     pub fn algs(&self) -> Vec<SigningAlg> {
         let mut algs = Vec::new();
-        for k in &self.keys {
+        for k in &self.active {
             if !algs.contains(&k.alg) {
                 algs.push(k.alg);
             }
@@ -175,11 +192,25 @@ impl KeySet {
         algs
     }
 
-    /// The public JWKS.
-    pub fn jwks(&self) -> JwkSet {
+    /// The public JWKS at `now`.
+    pub fn jwks(&self, now: UnixTime) -> JwkSet {
         JwkSet {
-            keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
+            keys: self.published(now).map(|k| k.jwk.clone()).collect(),
         }
+    }
+
+    /// Puts `key` in front for its algorithm; the previous keys of that algorithm stay
+    /// published until `retire_at` (`retire_at <= now`: removed at once).
+    pub fn rotate_in(&mut self, key: SigningKey, now: UnixTime, retire_at: UnixTime) {
+        let alg = key.alg;
+        let (old, keep): (Vec<_>, Vec<_>) = self.active.drain(..).partition(|k| k.alg == alg);
+        self.active = std::iter::once(Arc::new(key)).chain(keep).collect();
+        self.retired.retain(|(_, until)| now < *until);
+        self.retired.extend(
+            old.into_iter()
+                .filter(|_| retire_at > now)
+                .map(|k| (k, retire_at)),
+        );
     }
 }
 

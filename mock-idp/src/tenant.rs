@@ -1,6 +1,6 @@
 //! A tenant: one issuer with its keys, clients, directory, grants and clock.
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +13,7 @@ use crate::directory::Directory;
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
+use crate::types::SigningAlg;
 
 /// The resolved endpoint paths of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +69,7 @@ pub struct Tenant {
     pub issuer: String,
     /// The configuration it was built from.
     pub config: Config,
-    /// Signing keys.
-    pub keys: KeySet,
+    keys: RwLock<KeySet>,
     /// The clock every lifetime follows.
     pub clock: Clock,
     /// Endpoint paths.
@@ -110,7 +110,7 @@ impl Tenant {
             rng: Mutex::new(rng),
             issuer,
             config,
-            keys,
+            keys: RwLock::new(keys),
             clock,
         })
     }
@@ -121,13 +121,40 @@ impl Tenant {
     }
 
     /// The key that signs this client's tokens.
-    pub fn signing_key(&self, client: &ClientConfig) -> &SigningKey {
+    pub fn signing_key(&self, client: &ClientConfig) -> Arc<SigningKey> {
         let alg = client.signing_alg.unwrap_or(self.config.signing_alg);
-        // `new` validated that a key exists for every configured algorithm.
-        self.keys
-            .for_alg(alg)
-            .or_else(|| self.keys.for_alg(self.config.signing_alg))
+        let keys = self.keys();
+        // `new` validated that a key exists for every configured algorithm, and rotation
+        // replaces a key, never removes the last one.
+        keys.for_alg(alg)
+            .or_else(|| keys.for_alg(self.config.signing_alg))
             .unwrap_or_else(|| unreachable!("config validation requires a key for {alg}"))
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rotates the key of `alg`: the new one signs from now on; the old one stays in the
+    /// JWKS for `grace` seconds (0: removed at once). The new `kid`.
+    pub fn rotate_key(&self, alg: SigningAlg, grace: u64) -> Result<String, String> {
+        if self.keys().for_alg(alg).is_none() {
+            return Err(format!("the tenant has no {alg} key to rotate"));
+        }
+        let kid = format!(
+            "mock-{}-{}",
+            alg.as_str().to_lowercase(),
+            self.random_token(6)
+        );
+        // Generated outside the lock: an RSA key takes a while.
+        let key = SigningKey::from_pem(&kid, alg, &crate::keys::generate_pem(alg)?)?;
+        let now = self.clock.now();
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .rotate_in(key, now, now + grace as i64);
+        Ok(kid)
     }
 
     /// `bytes` random bytes, base64url (32 bytes → 43 characters).

@@ -45,6 +45,17 @@ async fn rp(idp: &MockIdp, http: &reqwest::Client) -> Client {
 
 /// Logs `user` in; the refresh token.
 async fn login(client: &Client, http: &reqwest::Client, user: &str) -> RefreshToken {
+    try_login(client, http, user)
+        .await
+        .expect("a valid ID token")
+}
+
+/// Logs `user` in; the refresh token, or why the ID token failed validation.
+async fn try_login(
+    client: &Client,
+    http: &reqwest::Client,
+    user: &str,
+) -> Result<RefreshToken, String> {
     let (url, _, nonce) = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -74,8 +85,8 @@ async fn login(client: &Client, http: &reqwest::Client, user: &str) -> RefreshTo
         .id_token()
         .unwrap()
         .claims(&client.id_token_verifier(), &nonce)
-        .unwrap();
-    tokens.refresh_token().unwrap().clone()
+        .map_err(|e| e.to_string())?;
+    Ok(tokens.refresh_token().unwrap().clone())
 }
 
 /// Refreshes; the groups in the new ID token, or the OAuth error code.
@@ -273,4 +284,25 @@ async fn of_64_concurrent_refreshes_of_a_rotating_token_exactly_one_succeeds() {
         63,
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn an_rp_logs_in_again_after_a_key_rotation() {
+    let idp = MockIdp::start().await;
+    let http = http();
+    let client = rp(&idp, &http).await;
+    login(&client, &http, "alice").await;
+    let res = http
+        .post(format!("{}/admin/keys/rotate", idp.issuer()))
+        .json(&json!({"remove_old": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The RP's cached JWKS no longer knows the signing key…
+    let stale = try_login(&client, &http, "alice").await;
+    assert!(stale.is_err(), "a stale JWKS must fail validation");
+    // …and after refetching it (what an RP does on an unknown kid), the login works.
+    let client = rp(&idp, &http).await;
+    login(&client, &http, "alice").await;
 }

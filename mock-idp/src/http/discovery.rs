@@ -58,7 +58,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: t
-            .keys
+            .keys()
             .algs()
             .into_iter()
             .map(|a| a.as_str())

@@ -53,7 +53,7 @@ fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| t.keys.by_kid(kid))
+        .and_then(|kid| t.keys().by_kid(kid, t.clock.now()))
         .ok_or_else(|| bad("not signed by a key of this IdP".into()))?;
     let mut v = jsonwebtoken::Validation::new(key.alg.jwt());
     v.validate_exp = false;

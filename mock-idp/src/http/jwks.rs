@@ -14,6 +14,6 @@ pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
     at(&tenant.paths.jwks)
         .and(warp::get())
         .and(with(tenant))
-        .map(|t: Arc<Tenant>| warp::reply::json(&t.keys.jwks()).into_response())
+        .map(|t: Arc<Tenant>| warp::reply::json(&t.keys().jwks(t.clock.now())).into_response())
         .boxed()
 }

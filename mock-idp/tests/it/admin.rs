@@ -189,3 +189,51 @@ async fn a_non_loopback_admin_api_needs_a_token() {
         .unwrap();
     assert!(idp.issuer().starts_with("http://127.0.0.1:"));
 }
+
+#[tokio::test]
+async fn key_rotation_publishes_the_new_kid_and_retires_the_old() {
+    let idp = idp();
+    async fn kids(idp: &Idp) -> Vec<String> {
+        let j = json(&idp.get("/jwks", None).await);
+        j["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    let res = admin(&idp, "POST", "/keys/rotate", Some(json!({"grace": 60}))).await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let new = json(&res)["kid"].as_str().unwrap().to_owned();
+    let published = kids(&idp).await;
+    assert!(
+        published.contains(&new) && published.contains(&"mock-rs256-1".to_owned()),
+        "{published:?}"
+    );
+    let t = idp.tokens("alice").await;
+    assert_eq!(header(t["id_token"].as_str().unwrap())["kid"], new.as_str());
+    idp.tenant.clock.advance(60);
+    assert!(
+        !kids(&idp).await.contains(&"mock-rs256-1".to_owned()),
+        "the grace period is over"
+    );
+
+    let res = admin(
+        &idp,
+        "POST",
+        "/keys/rotate",
+        Some(json!({"remove_old": true})),
+    )
+    .await;
+    let newer = json(&res)["kid"].as_str().unwrap().to_owned();
+    let published = kids(&idp).await;
+    assert!(
+        published.contains(&newer) && !published.contains(&new),
+        "{published:?}"
+    );
+    assert_error(
+        &admin(&idp, "POST", "/keys/rotate", Some(json!({"alg": "HS256"}))).await,
+        400,
+        "invalid_request",
+    );
+}

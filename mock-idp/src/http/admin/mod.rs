@@ -2,6 +2,7 @@
 //! Loopback-only unless the server was started with an admin token (then: bearer).
 
 mod clock;
+mod keys;
 mod users;
 
 use std::sync::Arc;
@@ -87,15 +88,22 @@ fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Respons
             t.clear_journal();
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+        ("POST", ["keys", "rotate"]) => keys::rotate(t, body),
         ("GET", ["clock"]) => clock::get(t),
         ("POST", ["clock"]) => clock::post(t, body),
-        (_, ["users"] | ["users", _] | ["users", _, "revoke"] | ["clock"] | ["journal"]) => {
-            Err(status(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request",
-                format!("{method} is not allowed on {}{rest}", t.paths.admin),
-            ))
-        }
+        (
+            _,
+            ["users"]
+            | ["users", _]
+            | ["users", _, "revoke"]
+            | ["clock"]
+            | ["journal"]
+            | ["keys", "rotate"],
+        ) => Err(status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            format!("{method} is not allowed on {}{rest}", t.paths.admin),
+        )),
         _ => Err(status(
             StatusCode::NOT_FOUND,
             "not_found",
