@@ -91,14 +91,6 @@ impl Grants {
         if record.revoked {
             return Err(Refused("the refresh token has been revoked".into()));
         }
-        if now >= record.expires_at {
-            return Err(Refused("the refresh token has expired".into()));
-        }
-        if record.idle_expires_at.is_some_and(|t| now >= t) {
-            return Err(Refused(
-                "the refresh token has expired: unused for longer than its idle lifetime".into(),
-            ));
-        }
         let in_grace =
             |spent: UnixTime| policy.reuse_grace > 0 && now - spent < policy.reuse_grace as i64;
         if let Some(spent) = record.spent_at
@@ -108,6 +100,14 @@ impl Grants {
             self.revoke_family(&family, expires);
             return Err(Refused(
                 "refresh token reuse detected: this token was already exchanged, so its whole family is revoked".into(),
+            ));
+        }
+        if now >= record.expires_at {
+            return Err(Refused("the refresh token has expired".into()));
+        }
+        if record.idle_expires_at.is_some_and(|t| now >= t) {
+            return Err(Refused(
+                "the refresh token has expired: unused for longer than its idle lifetime".into(),
             ));
         }
         let used = RefreshUse {

@@ -7,5 +7,6 @@ mod flows;
 mod fuzz;
 mod journal;
 mod lifecycle;
+mod model;
 mod snapshots;
 mod support;
