@@ -197,7 +197,8 @@ impl Tenant {
             .clear();
     }
 
-    /// The grants. Never held across an `.await` nor while taking the directory lock.
+    /// The grants. Never held across an `.await`. The directory may be read while holding
+    /// them (refresh checks the user atomically); never take them while holding the directory.
     pub fn lock_grants(&self) -> MutexGuard<'_, Grants> {
         self.grants.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -68,8 +68,9 @@ impl Grants {
         self.note_insert(now);
     }
 
-    /// Uses a refresh token of `client_id` under its client's policy: checks it, spends it
-    /// when rotating, pushes back its idle expiry otherwise. A spent token presented again
+    /// Uses a refresh token of `client_id` under its client's policy: checks it, then
+    /// `accept` (the user is still active), then spends it when rotating or pushes back its
+    /// idle expiry otherwise; a refused use spends nothing. A spent token presented again
     /// outside the grace period revokes the whole family. Atomic: of concurrent uses of a
     /// rotating token, exactly one succeeds.
     pub fn use_refresh(
@@ -78,6 +79,7 @@ impl Grants {
         client_id: &str,
         policy: &RefreshTokenPolicy,
         now: UnixTime,
+        accept: impl FnOnce(&Grant) -> Result<(), Refused>,
     ) -> Result<RefreshUse, Refused> {
         let record = self
             .refresh
@@ -110,6 +112,7 @@ impl Grants {
                 "the refresh token has expired: unused for longer than its idle lifetime".into(),
             ));
         }
+        accept(&record.grant)?;
         let used = RefreshUse {
             grant: record.grant.clone(),
             family: record.family.clone(),

@@ -10,7 +10,7 @@ use warp::reply::Response;
 
 use super::errors::{OAuthError, error_page};
 use super::params::Params;
-use super::{form, login_page, query, redirect, with};
+use super::{login_page, redirect, with};
 use crate::config::ClientConfig;
 use crate::grants::valid_pkce_string;
 use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
@@ -34,24 +34,15 @@ pub enum Who {
 
 /// GET (query) and POST (form) authorization requests, journaled.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    let get = warp::get().and(query()).map(|p| ("GET", p));
-    let post = warp::post().and(form()).map(|p| ("POST", p));
     super::at(&tenant.paths.authorization)
-        .and(get.or(post).unify())
+        .and(super::query_or_form(Endpoint::Authorize))
         .and(warp::header::headers_cloned())
         .and(with(tenant))
         .map(
-            |(method, params): (&str, Result<Params, OAuthError>),
+            |params: Result<Params, OAuthError>,
+             mut entry: Entry,
              headers: HeaderMap,
              t: Arc<Tenant>| {
-                let p = params.clone().unwrap_or_default();
-                let none = Params::default();
-                let (query, form) = if method == "GET" {
-                    (&p, &none)
-                } else {
-                    (&none, &p)
-                };
-                let mut entry = Entry::new(Endpoint::Authorize, method, query, form);
                 let res = match params {
                     Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers)), &mut entry),
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),

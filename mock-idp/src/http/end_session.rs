@@ -12,30 +12,21 @@ use super::authorize::{SESSION_COOKIE, session_cookie};
 use super::errors::{OAuthError, error_page};
 use super::html::page;
 use super::params::Params;
-use super::{at, form, query, redirect, with};
+use super::{at, redirect, with};
 use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
 /// GET or POST end_session.
 pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    let get = warp::get().and(query()).map(|p| ("GET", p));
-    let post = warp::post().and(form()).map(|p| ("POST", p));
     at(&tenant.paths.end_session)
-        .and(get.or(post).unify())
+        .and(super::query_or_form(Endpoint::EndSession))
         .and(warp::header::headers_cloned())
         .and(with(tenant))
         .map(
-            |(method, params): (&str, Result<Params, OAuthError>),
+            |params: Result<Params, OAuthError>,
+             entry: Entry,
              headers: HeaderMap,
              t: Arc<Tenant>| {
-                let p = params.clone().unwrap_or_default();
-                let none = Params::default();
-                let (query, form) = if method == "GET" {
-                    (&p, &none)
-                } else {
-                    (&none, &p)
-                };
-                let entry = Entry::new(Endpoint::EndSession, method, query, form);
                 let res = match params.and_then(|p| end_session(&t, &p, &headers)) {
                     Ok(res) => res,
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),

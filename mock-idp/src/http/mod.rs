@@ -138,6 +138,36 @@ where
     Ok(bytes::Bytes::from(body))
 }
 
+/// The parameters of a request that may come as GET (query) or POST (form), with a
+/// journal entry for it (so a secret in the URL is told from one in the body).
+fn query_or_form(
+    endpoint: Endpoint,
+) -> impl Filter<Extract = (Result<Params, OAuthError>, Entry), Error = Rejection> + Clone {
+    let get = warp::get()
+        .and(query())
+        .map(move |p: Result<Params, OAuthError>| {
+            let entry = Entry::new(
+                endpoint,
+                "GET",
+                p.as_ref().unwrap_or(&Params::default()),
+                &Params::default(),
+            );
+            (p, entry)
+        });
+    let post = warp::post()
+        .and(form())
+        .map(move |p: Result<Params, OAuthError>| {
+            let entry = Entry::new(
+                endpoint,
+                "POST",
+                &Params::default(),
+                p.as_ref().unwrap_or(&Params::default()),
+            );
+            (p, entry)
+        });
+    get.or(post).unify().untuple_one()
+}
+
 /// A form body's parameters; another content type is an `invalid_request`.
 fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Rejection> + Clone {
     warp::header::headers_cloned().and(bounded_body()).map(

@@ -113,7 +113,9 @@ fn refresh_token(
     let policy = &client.refresh_policy;
     let used = t
         .lock_grants()
-        .use_refresh(token, &client.id, policy, now)
+        .use_refresh(token, &client.id, policy, now, |g| {
+            t.active_user(g).map(|_| ())
+        })
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
     let mut grant = used.grant;
     entry.user = grant.username.clone();
