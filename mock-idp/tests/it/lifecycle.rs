@@ -230,3 +230,21 @@ async fn session_bound_tokens_die_at_logout_offline_ones_do_not() {
         assert_eq!(status == 200, !bound, "session_bound = {bound}: {status}");
     }
 }
+
+#[tokio::test]
+async fn a_refused_refresh_does_not_spend_a_rotating_token() {
+    let idp = idp_with(|c| c.clients[0].refresh_policy.rotate = true);
+    let token = rt(&idp.tokens("alice").await);
+    let disable = |d: bool| UserPatch {
+        disabled: Some(d),
+        ..Default::default()
+    };
+    idp.tenant.patch_user("alice", disable(true)).unwrap();
+    assert_error(&refresh(&idp, &token).await, 400, "invalid_grant");
+    idp.tenant.patch_user("alice", disable(false)).unwrap();
+    assert_eq!(
+        refresh(&idp, &token).await.status(),
+        200,
+        "the token was not spent by the refusal"
+    );
+}
