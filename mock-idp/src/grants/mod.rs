@@ -90,15 +90,4 @@ impl Grants {
             }
         }
     }
-
-    /// Number of live records of each kind (codes, refresh, access, sessions, pending).
-    pub fn counts(&self) -> [usize; 5] {
-        [
-            self.codes.len(),
-            self.refresh.len(),
-            self.access.len(),
-            self.sessions.len(),
-            self.pending.len(),
-        ]
-    }
 }
