@@ -113,16 +113,43 @@ impl SigningKey {
 
     /// A compact JWS of `claims` with this key's `alg` and `kid`, and the given `typ`.
     pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, String> {
+        self.sign_with_header(&self.header(typ), claims)
+    }
+
+    /// The header this key signs with: its `alg` and `kid`, and `typ`.
+    pub fn header(&self, typ: &str) -> Header {
         let mut header = Header::new(self.alg.jwt());
         header.kid = Some(self.kid.clone());
         header.typ = Some(typ.to_owned());
-        let mut message = b64_json(&header)?;
+        header
+    }
+
+    /// A compact JWS of `claims` under `header`, signed with this key whatever the header
+    /// says (fault injection relies on that).
+    pub fn sign_with_header<T: Serialize>(
+        &self,
+        header: &impl Serialize,
+        claims: &T,
+    ) -> Result<String, String> {
+        let mut message = b64_json(header)?;
         message.push('.');
         message.push_str(&b64_json(claims)?);
         let sig = self.sign_bytes(message.as_bytes())?;
         message.push('.');
         message.push_str(&URL_SAFE_NO_PAD.encode(sig));
         Ok(message)
+    }
+
+    /// The public key as PEM (X.509 SubjectPublicKeyInfo), as an RP would hold it.
+    pub fn public_key_pem(&self) -> Result<String, String> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::KeyPair as _;
+        let der = match &self.pair {
+            KeyPair::Rsa(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            KeyPair::Ec(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        }
+        .map_err(|e| format!("cannot encode the public key: {e}"))?;
+        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der)))
     }
 
     /// A key to verify this key's signatures.

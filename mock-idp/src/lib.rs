@@ -21,6 +21,7 @@
 mod clock;
 pub mod config;
 mod directory;
+pub mod faults;
 pub mod grants;
 mod http;
 pub mod journal;

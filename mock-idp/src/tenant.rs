@@ -10,6 +10,7 @@ use rand::{RngCore, SeedableRng};
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
 use crate::directory::Directory;
+use crate::faults::{Armed, Fault, FaultScope, Faults};
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
@@ -79,6 +80,7 @@ pub struct Tenant {
     pub(crate) directory: RwLock<Directory>,
     grants: Mutex<Grants>,
     journal: Mutex<Journal>,
+    faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
 }
 
@@ -107,6 +109,7 @@ impl Tenant {
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
             grants: Mutex::new(Grants::default()),
             journal: Mutex::new(Journal::new(config.journal_capacity)),
+            faults: Mutex::new(Faults::default()),
             rng: Mutex::new(rng),
             issuer,
             config,
@@ -195,6 +198,35 @@ impl Tenant {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+
+    /// Arms a fault; its id.
+    pub fn arm_fault(&self, fault: Fault, scope: FaultScope) -> u64 {
+        self.lock_faults().arm(fault, scope)
+    }
+
+    /// Clears one fault or all; how many.
+    pub fn clear_faults(&self, id: Option<u64>) -> usize {
+        self.lock_faults().clear(id)
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> Vec<Armed> {
+        self.lock_faults().list()
+    }
+
+    /// Fires the faults for this client and user that `pick` selects.
+    pub(crate) fn fire_faults(
+        &self,
+        client_id: &str,
+        user: Option<&str>,
+        pick: impl Fn(&Fault) -> bool,
+    ) -> Vec<Fault> {
+        self.lock_faults().fire(client_id, user, pick)
+    }
+
+    fn lock_faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The grants. Never held across an `.await`. The directory may be read while holding

@@ -183,8 +183,14 @@ impl Tenant {
             TokenKind::IdToken,
             &user.groups,
         );
-        self.signing_key(m.client)
-            .sign_jwt("JWT", &Value::Object(c))
+        let faults = self.fire_faults(&m.client.id, m.grant.username.as_deref(), |_| true);
+        super::faulty::break_claims(&mut c, &faults, now);
+        super::faulty::sign(
+            &self.signing_key(m.client),
+            "JWT",
+            &Value::Object(c),
+            &faults,
+        )
     }
 }
 

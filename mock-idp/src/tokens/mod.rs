@@ -1,6 +1,7 @@
 //! Claims assembly and placement, token formats, signing.
 
 mod claims;
+mod faulty;
 mod mint;
 pub mod placement;
 

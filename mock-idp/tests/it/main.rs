@@ -3,6 +3,7 @@
 mod admin;
 mod config_errors;
 mod errors;
+mod faults;
 mod flows;
 mod fuzz;
 mod journal;

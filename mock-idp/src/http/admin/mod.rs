@@ -2,6 +2,7 @@
 //! Loopback-only unless the server was started with an admin token (then: bearer).
 
 mod clock;
+mod faults;
 mod keys;
 mod users;
 
@@ -89,6 +90,10 @@ fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Respons
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         ("POST", ["keys", "rotate"]) => keys::rotate(t, body),
+        ("GET", ["faults"]) => faults::list(t),
+        ("POST", ["faults"]) => faults::arm(t, body),
+        ("DELETE", ["faults"]) => faults::clear(t, None),
+        ("DELETE", ["faults", id]) => faults::clear(t, Some(id)),
         ("GET", ["clock"]) => clock::get(t),
         ("POST", ["clock"]) => clock::post(t, body),
         (
@@ -98,7 +103,9 @@ fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Respons
             | ["users", _, "revoke"]
             | ["clock"]
             | ["journal"]
-            | ["keys", "rotate"],
+            | ["keys", "rotate"]
+            | ["faults"]
+            | ["faults", _],
         ) => Err(status(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",

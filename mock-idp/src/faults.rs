@@ -1,0 +1,161 @@
+//! Scoped fault injection: break a token or a response on purpose, for the next N
+//! responses, one client, one user, or until cleared.
+
+use serde::{Deserialize, Serialize};
+
+/// Something to break.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// The ID token's signature does not verify.
+    IdTokenBadSignature,
+    /// `alg: none` and no signature.
+    IdTokenAlgNone,
+    /// HS256, keyed with the RSA public key (the algorithm-confusion attack).
+    IdTokenHs256PublicKey,
+    /// A `kid` the JWKS does not have.
+    IdTokenUnknownKid,
+    /// No `kid` in the header.
+    IdTokenNoKid,
+    /// `iss` of another issuer.
+    IdTokenWrongIss,
+    /// `aud` of another client.
+    IdTokenWrongAud,
+    /// `aud` also names an untrusted audience (and `azp` stays the client).
+    IdTokenExtraAud,
+    /// Expired an hour ago.
+    IdTokenExpired,
+    /// No `iat`.
+    IdTokenNoIat,
+    /// `iat` an hour in the future.
+    IdTokenFutureIat,
+    /// A `nonce` other than the request's.
+    IdTokenNonceMismatch,
+    /// A different `sub` (on a refresh, OIDC Core §12.2 forbids it).
+    IdTokenSubChanged,
+    /// A claim removed from the ID token (`email`, `sub`, `preferred_username`…).
+    RemoveClaim {
+        /// The claim.
+        claim: String,
+    },
+}
+
+/// Where a fault applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultScope {
+    /// Only this many times (none: until cleared).
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Only for this client.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Only for this user.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// An armed fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Armed {
+    /// Its id, to clear it alone.
+    pub id: u64,
+    /// What breaks.
+    pub fault: Fault,
+    /// Where.
+    pub scope: FaultScope,
+    /// How often it has fired.
+    pub fired: u32,
+}
+
+/// The tenant's armed faults.
+#[derive(Debug, Default)]
+pub struct Faults {
+    armed: Vec<Armed>,
+    next: u64,
+}
+
+impl Faults {
+    /// Arms a fault; its id.
+    pub fn arm(&mut self, fault: Fault, scope: FaultScope) -> u64 {
+        self.next += 1;
+        self.armed.push(Armed {
+            id: self.next,
+            fault,
+            scope,
+            fired: 0,
+        });
+        self.next
+    }
+
+    /// Clears one fault (`Some(id)`) or all; how many were cleared.
+    pub fn clear(&mut self, id: Option<u64>) -> usize {
+        let before = self.armed.len();
+        self.armed.retain(|a| id.is_some_and(|id| a.id != id));
+        before - self.armed.len()
+    }
+
+    /// The armed faults.
+    pub fn list(&self) -> Vec<Armed> {
+        self.armed.clone()
+    }
+
+    /// Fires the faults that `pick` selects and whose scope matches this client and user,
+    /// counting them down; exhausted ones are disarmed.
+    pub fn fire(
+        &mut self,
+        client_id: &str,
+        user: Option<&str>,
+        pick: impl Fn(&Fault) -> bool,
+    ) -> Vec<Fault> {
+        let mut fired = Vec::new();
+        for a in &mut self.armed {
+            let s = &a.scope;
+            let applies = pick(&a.fault)
+                && s.client_id.as_deref().is_none_or(|c| c == client_id)
+                && s.user.as_deref().is_none_or(|u| Some(u) == user)
+                && s.times.is_none_or(|n| a.fired < n);
+            if applies {
+                a.fired += 1;
+                fired.push(a.fault.clone());
+            }
+        }
+        self.armed
+            .retain(|a| a.scope.times.is_none_or(|n| a.fired < n));
+        fired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_counts() {
+        let mut f = Faults::default();
+        f.arm(
+            Fault::IdTokenNoIat,
+            FaultScope {
+                times: Some(2),
+                ..Default::default()
+            },
+        );
+        f.arm(
+            Fault::IdTokenExpired,
+            FaultScope {
+                user: Some("bob".into()),
+                ..Default::default()
+            },
+        );
+        let all = |_: &Fault| true;
+        assert_eq!(f.fire("c", Some("alice"), all), vec![Fault::IdTokenNoIat]);
+        assert_eq!(
+            f.fire("c", Some("bob"), all),
+            vec![Fault::IdTokenNoIat, Fault::IdTokenExpired]
+        );
+        assert_eq!(f.fire("c", Some("bob"), all), vec![Fault::IdTokenExpired]);
+        assert_eq!(f.list().len(), 1, "the counted fault is disarmed");
+        assert_eq!(f.clear(None), 1);
+        assert!(f.fire("c", Some("bob"), all).is_empty());
+    }
+}
