@@ -38,6 +38,52 @@ pub enum Fault {
         /// The claim.
         claim: String,
     },
+    /// The token response has no `refresh_token` (one is still recorded, as if lost).
+    NoRefreshToken,
+    /// A refresh is answered `invalid_grant` (the token itself stays good).
+    RefreshInvalidGrant,
+    /// The token endpoint answers this HTTP status (500, 503…) without processing.
+    HttpStatus {
+        /// The status.
+        status: u16,
+    },
+    /// The token endpoint answers this much later.
+    Latency {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// The token endpoint's success body is cut short: malformed JSON.
+    MalformedJson,
+    /// The authorization response's `state` is not the request's.
+    StateAltered,
+    /// The authorization response is `error=access_denied` instead of a code.
+    AccessDenied,
+}
+
+/// Where a fault takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// While minting an ID token.
+    IdToken,
+    /// At the token endpoint, around the grant.
+    TokenEndpoint,
+    /// In the authorization response.
+    Authorize,
+}
+
+impl Fault {
+    /// Where this fault takes effect.
+    pub fn point(&self) -> FaultPoint {
+        match self {
+            Fault::NoRefreshToken
+            | Fault::RefreshInvalidGrant
+            | Fault::HttpStatus { .. }
+            | Fault::Latency { .. }
+            | Fault::MalformedJson => FaultPoint::TokenEndpoint,
+            Fault::StateAltered | Fault::AccessDenied => FaultPoint::Authorize,
+            _ => FaultPoint::IdToken,
+        }
+    }
 }
 
 /// Where a fault applies.
@@ -102,16 +148,11 @@ impl Faults {
 
     /// Fires the faults that `pick` selects and whose scope matches this client and user,
     /// counting them down; exhausted ones are disarmed.
-    pub fn fire(
-        &mut self,
-        client_id: &str,
-        user: Option<&str>,
-        pick: impl Fn(&Fault) -> bool,
-    ) -> Vec<Fault> {
+    pub fn fire(&mut self, client_id: &str, user: Option<&str>, point: FaultPoint) -> Vec<Fault> {
         let mut fired = Vec::new();
         for a in &mut self.armed {
             let s = &a.scope;
-            let applies = pick(&a.fault)
+            let applies = a.fault.point() == point
                 && s.client_id.as_deref().is_none_or(|c| c == client_id)
                 && s.user.as_deref().is_none_or(|u| Some(u) == user)
                 && s.times.is_none_or(|n| a.fired < n);
@@ -147,12 +188,13 @@ mod tests {
                 ..Default::default()
             },
         );
-        let all = |_: &Fault| true;
+        let all = FaultPoint::IdToken;
         assert_eq!(f.fire("c", Some("alice"), all), vec![Fault::IdTokenNoIat]);
         assert_eq!(
             f.fire("c", Some("bob"), all),
             vec![Fault::IdTokenNoIat, Fault::IdTokenExpired]
         );
+        assert!(f.fire("c", Some("bob"), FaultPoint::Authorize).is_empty());
         assert_eq!(f.fire("c", Some("bob"), all), vec![Fault::IdTokenExpired]);
         assert_eq!(f.list().len(), 1, "the counted fault is disarmed");
         assert_eq!(f.clear(None), 1);

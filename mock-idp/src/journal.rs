@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::faults::Fault;
 use crate::http::Params;
 use crate::types::AuthMethod;
 
@@ -85,6 +86,8 @@ pub struct Entry {
     pub error: Option<String>,
     /// What the RP should not have done.
     pub lints: Vec<Lint>,
+    /// Faults injected into this request's answer.
+    pub faults: Vec<Fault>,
 }
 
 impl Entry {
@@ -136,6 +139,7 @@ impl Entry {
             status: 0,
             error: None,
             lints,
+            faults: Vec::new(),
         }
     }
 }

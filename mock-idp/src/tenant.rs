@@ -10,7 +10,7 @@ use rand::{RngCore, SeedableRng};
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
 use crate::directory::Directory;
-use crate::faults::{Armed, Fault, FaultScope, Faults};
+use crate::faults::{Armed, Fault, FaultPoint, FaultScope, Faults};
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
@@ -215,14 +215,14 @@ impl Tenant {
         self.lock_faults().list()
     }
 
-    /// Fires the faults for this client and user that `pick` selects.
+    /// Fires the faults armed for this point, client and user.
     pub(crate) fn fire_faults(
         &self,
         client_id: &str,
         user: Option<&str>,
-        pick: impl Fn(&Fault) -> bool,
+        point: FaultPoint,
     ) -> Vec<Fault> {
-        self.lock_faults().fire(client_id, user, pick)
+        self.lock_faults().fire(client_id, user, point)
     }
 
     fn lock_faults(&self) -> MutexGuard<'_, Faults> {

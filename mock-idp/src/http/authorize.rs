@@ -12,6 +12,7 @@ use super::errors::{OAuthError, error_page};
 use super::params::Params;
 use super::{login_page, redirect, with};
 use crate::config::ClientConfig;
+use crate::faults::{Fault, FaultPoint};
 use crate::grants::valid_pkce_string;
 use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
 use crate::journal::{Endpoint, Entry};
@@ -148,6 +149,18 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         Some(u) => u.sub.clone(),
     };
     entry.user = Some(username.clone());
+    entry.faults = t.fire_faults(&client.id, Some(&username), FaultPoint::Authorize);
+    if entry.faults.contains(&Fault::AccessDenied) {
+        return back(
+            "access_denied",
+            "the user or the provider refused (injected fault)",
+        );
+    }
+    let altered = entry
+        .faults
+        .contains(&Fault::StateAltered)
+        .then(|| format!("altered-{}", state.unwrap_or("")));
+    let state = altered.as_deref().or(state);
     let code = t.random_token(32);
     let record = CodeRecord {
         grant: Grant {

@@ -210,13 +210,13 @@ fn client_post(
         .and(warp::header::headers_cloned())
         .and(form())
         .and(with(tenant))
-        .map(
+        .then(
             move |query: Result<Params, OAuthError>,
                   headers: HeaderMap,
                   form: Result<Params, OAuthError>,
-                  t: Arc<Tenant>| {
+                  t: Arc<Tenant>| async move {
                 let query = query.unwrap_or_default();
-                let (entry, result) = match form {
+                let (entry, result): (Entry, Result<Response, OAuthError>) = match form {
                     Ok(f) => {
                         let mut entry = Entry::new(endpoint, "POST", &query, &f);
                         let result = handler(&t, &headers, &f, &mut entry);
@@ -227,6 +227,13 @@ fn client_post(
                         Err(e),
                     ),
                 };
+                let latency = entry.faults.iter().find_map(|f| match f {
+                    crate::faults::Fault::Latency { ms } => Some(*ms),
+                    _ => None,
+                });
+                if let Some(ms) = latency {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
                 journaled(&t, entry, result)
             },
         )

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
-use warp::reply::Response;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
 use crate::config::{ClientConfig, RefreshPolicy};
+use crate::faults::{Fault, FaultPoint};
 use crate::grants::{Grant, Redemption};
 use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
@@ -46,12 +48,60 @@ fn token(
             ),
         ));
     }
-    let body = match grant_type {
+    let user = presented_user(t, grant_type, form);
+    entry.faults = t.fire_faults(&client.id, user.as_deref(), FaultPoint::TokenEndpoint);
+    let fault = |f: &Fault| entry.faults.contains(f);
+    if let Some(status) = entry.faults.iter().find_map(|f| match f {
+        Fault::HttpStatus { status } => StatusCode::from_u16(*status).ok(),
+        _ => None,
+    }) {
+        return Err(OAuthError {
+            status,
+            ..OAuthError::bad_request(
+                "temporarily_unavailable",
+                "the server is unavailable (injected fault)",
+            )
+        });
+    }
+    if grant_type == GrantType::RefreshToken && fault(&Fault::RefreshInvalidGrant) {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or expired",
+        ));
+    }
+    let mut body = match grant_type {
         GrantType::AuthorizationCode => authorization_code(t, client, form, entry)?,
         GrantType::RefreshToken => refresh_token(t, client, form, entry)?,
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
     };
+    if entry.faults.contains(&Fault::NoRefreshToken) {
+        body.refresh_token = None;
+    }
+    if entry.faults.contains(&Fault::MalformedJson) {
+        let json = serde_json::to_string(&body).unwrap_or_default();
+        let cut = &json[..json.len() / 2];
+        let mut res = warp::reply::with_header(cut.to_owned(), "content-type", "application/json")
+            .into_response();
+        res.headers_mut().insert(
+            "cache-control",
+            warp::http::HeaderValue::from_static("no-store"),
+        );
+        return Ok(res);
+    }
     Ok(json_no_store(&body))
+}
+
+/// The user behind the presented code or refresh token, for faults scoped by user.
+fn presented_user(t: &Tenant, grant_type: GrantType, form: &Params) -> Option<String> {
+    let grants = t.lock_grants();
+    let grant = match grant_type {
+        GrantType::AuthorizationCode => grants.codes.get(form.get("code").ok()??).map(|c| &c.grant),
+        GrantType::RefreshToken => grants
+            .refresh
+            .get(form.get("refresh_token").ok()??)
+            .map(|r| &r.grant),
+        GrantType::ClientCredentials => None,
+    };
+    grant.and_then(|g| g.username.clone())
 }
 
 fn authorization_code(

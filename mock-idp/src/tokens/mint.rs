@@ -183,7 +183,11 @@ impl Tenant {
             TokenKind::IdToken,
             &user.groups,
         );
-        let faults = self.fire_faults(&m.client.id, m.grant.username.as_deref(), |_| true);
+        let faults = self.fire_faults(
+            &m.client.id,
+            m.grant.username.as_deref(),
+            crate::faults::FaultPoint::IdToken,
+        );
         super::faulty::break_claims(&mut c, &faults, now);
         super::faulty::sign(
             &self.signing_key(m.client),

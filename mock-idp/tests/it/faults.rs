@@ -226,3 +226,101 @@ async fn faults_through_the_admin_api() {
     assert_error(&del(format!("/admin/faults/{id}")).await, 404, "not_found");
     assert_eq!(del("/admin/faults".into()).await.status(), 204);
 }
+
+async fn refresh(idp: &Idp, rt: &str) -> warp::http::Response<bytes::Bytes> {
+    idp.post(
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ],
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn token_endpoint_faults() {
+    let idp = idp();
+    let t = idp.tokens("alice").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+
+    idp.tenant
+        .arm_fault(Fault::HttpStatus { status: 503 }, once());
+    let res = refresh(&idp, rt).await;
+    assert_error(&res, 503, "temporarily_unavailable");
+    assert_eq!(
+        refresh(&idp, rt).await.status(),
+        200,
+        "an outage is not a revocation: the token still works"
+    );
+
+    idp.tenant.arm_fault(Fault::RefreshInvalidGrant, once());
+    assert_error(&refresh(&idp, rt).await, 400, "invalid_grant");
+    assert_eq!(refresh(&idp, rt).await.status(), 200);
+
+    idp.tenant.arm_fault(Fault::MalformedJson, once());
+    let res = refresh(&idp, rt).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        serde_json::from_slice::<Value>(res.body()).is_err(),
+        "{}",
+        body(&res)
+    );
+
+    idp.tenant.arm_fault(Fault::NoRefreshToken, once());
+    let code = idp.code("alice", &[]).await;
+    let res = json(&idp.exchange(&code, &[]).await);
+    assert!(
+        res.get("refresh_token").is_none() && res.get("id_token").is_some(),
+        "{res}"
+    );
+
+    idp.tenant.arm_fault(Fault::Latency { ms: 150 }, once());
+    let started = std::time::Instant::now();
+    assert_eq!(refresh(&idp, rt).await.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+
+    let j = idp.tenant.journal(0);
+    let fired: Vec<_> = j
+        .iter()
+        .filter(|e| !e.faults.is_empty())
+        .map(|e| e.faults[0].clone())
+        .collect();
+    assert_eq!(
+        fired,
+        vec![
+            Fault::HttpStatus { status: 503 },
+            Fault::RefreshInvalidGrant,
+            Fault::MalformedJson,
+            Fault::NoRefreshToken,
+            Fault::Latency { ms: 150 }
+        ],
+        "the journal says which faults fired"
+    );
+}
+
+#[tokio::test]
+async fn authorize_faults() {
+    let idp = idp();
+    idp.tenant.arm_fault(Fault::StateAltered, once());
+    let res = idp.authorize(&[("login_hint", "alice")], None).await;
+    let loc = location(&res);
+    assert_eq!(param(&loc, "state").as_deref(), Some("altered-st"));
+    assert!(param(&loc, "code").is_some());
+
+    idp.tenant.arm_fault(
+        Fault::AccessDenied,
+        FaultScope {
+            user: Some("bob".into()),
+            ..Default::default()
+        },
+    );
+    let loc = location(&idp.authorize(&[("login_hint", "bob")], None).await);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("st"));
+    let loc = location(&idp.authorize(&[("login_hint", "alice")], None).await);
+    assert!(param(&loc, "code").is_some(), "only bob is refused");
+}

@@ -118,7 +118,7 @@ proptest! {
         let (method, path, json_errors) = endpoint;
         let idp = idp();
         let q = form(&query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let res = rt.block_on(async {
             let mut r = warp::test::request().method(method).path(&format!("{path}?{q}")).body(body);
             for (k, v) in headers.into_iter().flatten() {
