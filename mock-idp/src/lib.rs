@@ -27,6 +27,7 @@ mod http;
 pub mod journal;
 pub mod keys;
 mod lifecycle;
+mod registry;
 mod server;
 mod tenant;
 pub mod tokens;
@@ -40,6 +41,7 @@ pub use config::{
 pub use directory::{Directory, User};
 pub use http::{OAuthError, Params, routes};
 pub use lifecycle::{DirectoryError, UserPatch};
+pub use registry::Registry;
 pub use server::{Builder, MockIdp, StartError};
 pub use tenant::{Paths, Tenant};
 pub use types::{AuthMethod, GrantType, SigningAlg};

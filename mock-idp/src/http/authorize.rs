@@ -10,12 +10,13 @@ use warp::reply::Response;
 
 use super::errors::{OAuthError, error_page};
 use super::params::Params;
-use super::{login_page, redirect, with};
+use super::{login_page, redirect};
 use crate::config::ClientConfig;
 use crate::faults::{Fault, FaultPoint};
 use crate::grants::valid_pkce_string;
 use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 use crate::types::{AuthMethod, GrantType};
 
@@ -34,16 +35,15 @@ pub enum Who {
 }
 
 /// GET (query) and POST (form) authorization requests, journaled.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::at(&tenant.paths.authorization)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    super::at(reg, |p| &p.authorization)
         .and(super::query_or_form(Endpoint::Authorize))
         .and(warp::header::headers_cloned())
-        .and(with(tenant))
         .map(
-            |params: Result<Params, OAuthError>,
+            |t: Arc<Tenant>,
+             params: Result<Params, OAuthError>,
              mut entry: Entry,
-             headers: HeaderMap,
-             t: Arc<Tenant>| {
+             headers: HeaderMap| {
                 let res = match params {
                     Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers)), &mut entry),
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),

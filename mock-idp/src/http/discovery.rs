@@ -7,7 +7,8 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 
-use super::{at, with};
+use super::at;
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// The provider metadata, fields in a stable order.
@@ -100,10 +101,9 @@ pub(crate) fn origin(issuer: &str) -> String {
 }
 
 /// GET the discovery document.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.discovery)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    at(reg, |p| &p.discovery)
         .and(warp::get())
-        .and(with(tenant))
         .map(|t: Arc<Tenant>| warp::reply::json(&metadata(&t)).into_response())
         .boxed()
 }

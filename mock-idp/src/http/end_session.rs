@@ -12,21 +12,21 @@ use super::authorize::{SESSION_COOKIE, session_cookie};
 use super::errors::{OAuthError, error_page};
 use super::html::page;
 use super::params::Params;
-use super::{at, redirect, with};
+use super::{at, redirect};
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// GET or POST end_session.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.end_session)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    at(reg, |p| &p.end_session)
         .and(super::query_or_form(Endpoint::EndSession))
         .and(warp::header::headers_cloned())
-        .and(with(tenant))
         .map(
-            |params: Result<Params, OAuthError>,
+            |t: Arc<Tenant>,
+             params: Result<Params, OAuthError>,
              entry: Entry,
-             headers: HeaderMap,
-             t: Arc<Tenant>| {
+             headers: HeaderMap| {
                 let res = match params.and_then(|p| end_session(&t, &p, &headers)) {
                     Ok(res) => res,
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),

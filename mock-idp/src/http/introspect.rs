@@ -13,16 +13,12 @@ use super::json_no_store;
 use super::params::Params;
 use crate::grants::Grant;
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// POST an introspection request.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(
-        &tenant.paths.introspection.clone(),
-        Endpoint::Introspect,
-        tenant,
-        introspect,
-    )
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    super::client_post(reg, |p| &p.introspection, Endpoint::Introspect, introspect)
 }
 
 fn introspect(

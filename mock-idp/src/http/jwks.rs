@@ -6,14 +6,14 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 
-use super::{at, with};
+use super::at;
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// GET the JWKS.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.jwks)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    at(reg, |p| &p.jwks)
         .and(warp::get())
-        .and(with(tenant))
         .map(|t: Arc<Tenant>| warp::reply::json(&t.keys().jwks(t.clock.now())).into_response())
         .boxed()
 }

@@ -12,18 +12,18 @@ use warp::reply::Response;
 use super::authorize::{Who, run};
 use super::errors::{OAuthError, error_page};
 use super::params::Params;
-use super::{at, form, login_page, with};
+use super::{at, form, login_page};
 use crate::grants::PendingLogin;
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// POST the login form.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    at(&tenant.paths.login)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    at(reg, |p| &p.login)
         .and(warp::post())
         .and(form())
-        .and(with(tenant))
-        .map(|form: Result<Params, OAuthError>, t: Arc<Tenant>| {
+        .map(|t: Arc<Tenant>, form: Result<Params, OAuthError>| {
             let none = Params::default();
             let mut entry = Entry::new(Endpoint::Login, "POST", &none, &none);
             let res = match form {

@@ -31,6 +31,7 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// Largest accepted form body.
@@ -38,24 +39,29 @@ const BODY_LIMIT: u64 = 64 * 1024;
 
 /// Every endpoint of a tenant, with request logging and error recovery.
 pub fn routes(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    discovery::filter(tenant.clone())
-        .or(jwks::filter(tenant.clone()))
+    routes_for(Arc::new(Registry::new(tenant)))
+}
+
+/// Every endpoint of every tenant of a registry: each request finds its tenant by path.
+pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
+    discovery::filter(&reg)
+        .or(jwks::filter(&reg))
         .unify()
-        .or(authorize::filter(tenant.clone()))
+        .or(authorize::filter(&reg))
         .unify()
-        .or(login::filter(tenant.clone()))
+        .or(login::filter(&reg))
         .unify()
-        .or(token::filter(tenant.clone()))
+        .or(token::filter(&reg))
         .unify()
-        .or(userinfo::filter(tenant.clone()))
+        .or(userinfo::filter(&reg))
         .unify()
-        .or(introspect::filter(tenant.clone()))
+        .or(introspect::filter(&reg))
         .unify()
-        .or(revoke::filter(tenant.clone()))
+        .or(revoke::filter(&reg))
         .unify()
-        .or(end_session::filter(tenant.clone()))
+        .or(end_session::filter(&reg))
         .unify()
-        .or(admin::filter(tenant))
+        .or(admin::filter(&reg))
         .unify()
         .recover(recover)
         .unify()
@@ -73,26 +79,17 @@ pub fn routes(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Matches exactly this path (endpoint paths are configurable, so they are data).
-fn at(path: &str) -> impl Filter<Extract = (), Error = Rejection> + Clone + use<> {
-    let path = path.to_owned();
-    warp::path::full()
-        .and_then(move |full: FullPath| {
-            let ok = full.as_str() == path;
-            async move {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(warp::reject::not_found())
-                }
-            }
-        })
-        .untuple_one()
-}
-
-/// The tenant, for handlers.
-fn with(tenant: Arc<Tenant>) -> impl Filter<Extract = (Arc<Tenant>,), Error = Infallible> + Clone {
-    warp::any().map(move || tenant.clone())
+/// Matches the tenant whose `select`ed endpoint path is exactly the request's path
+/// (endpoint paths are configurable and tenants come and go, so paths are data).
+fn at(
+    reg: &Arc<Registry>,
+    select: fn(&crate::tenant::Paths) -> &String,
+) -> impl Filter<Extract = (Arc<Tenant>,), Error = Rejection> + Clone + use<> {
+    let reg = reg.clone();
+    warp::path::full().and_then(move |full: FullPath| {
+        let tenant = reg.at(full.as_str(), select);
+        async move { tenant.ok_or_else(warp::reject::not_found) }
+    })
 }
 
 /// The query string's parameters (none when there is no query).
@@ -199,22 +196,21 @@ type Handler = fn(&Tenant, &HeaderMap, &Params, &mut Entry) -> Result<Response, 
 /// A form POST endpoint whose handler authenticates a client from the headers and form
 /// (token, introspection, revocation), journaled.
 fn client_post(
-    path: &str,
+    reg: &Arc<Registry>,
+    select: fn(&crate::tenant::Paths) -> &String,
     endpoint: Endpoint,
-    tenant: Arc<Tenant>,
     handler: Handler,
 ) -> BoxedFilter<(Response,)> {
-    at(path)
+    at(reg, select)
         .and(warp::post())
         .and(query())
         .and(warp::header::headers_cloned())
         .and(form())
-        .and(with(tenant))
         .then(
-            move |query: Result<Params, OAuthError>,
+            move |t: Arc<Tenant>,
+                  query: Result<Params, OAuthError>,
                   headers: HeaderMap,
-                  form: Result<Params, OAuthError>,
-                  t: Arc<Tenant>| async move {
+                  form: Result<Params, OAuthError>| async move {
                 let query = query.unwrap_or_default();
                 let (entry, result): (Entry, Result<Response, OAuthError>) = match form {
                     Ok(f) => {

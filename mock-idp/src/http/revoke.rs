@@ -11,16 +11,12 @@ use super::errors::OAuthError;
 use super::params::Params;
 
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// POST a revocation request.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(
-        &tenant.paths.revocation.clone(),
-        Endpoint::Revoke,
-        tenant,
-        revoke,
-    )
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    super::client_post(reg, |p| &p.revocation, Endpoint::Revoke, revoke)
 }
 
 fn revoke(

@@ -15,13 +15,14 @@ use crate::config::{ClientConfig, RefreshPolicy};
 use crate::faults::{Fault, FaultPoint};
 use crate::grants::{Grant, Redemption};
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 use crate::tokens::{Mint, NewRefresh};
 use crate::types::GrantType;
 
 /// POST a token request.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    super::client_post(&tenant.paths.token.clone(), Endpoint::Token, tenant, token)
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    super::client_post(reg, |p| &p.token, Endpoint::Token, token)
 }
 
 fn token(

@@ -10,22 +10,22 @@ use warp::reply::Response;
 
 use super::errors::OAuthError;
 use super::params::Params;
-use super::{at, form, json_no_store, with};
+use super::{at, form, json_no_store};
 use crate::config::TokenKind;
 use crate::journal::{Endpoint, Entry};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 use crate::tokens::{place_groups, user_claims};
 
 /// GET or POST userinfo.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     let get = warp::get().map(|| ("GET", Ok(Params::default())));
     let post = warp::post().and(form()).map(|p| ("POST", p));
-    at(&tenant.paths.userinfo)
+    at(reg, |p| &p.userinfo)
         .and(get.or(post).unify())
         .and(warp::header::headers_cloned())
-        .and(with(tenant))
         .map(
-            |(method, form): Method, headers: HeaderMap, t: Arc<Tenant>| {
+            |t: Arc<Tenant>, (method, form): Method, headers: HeaderMap| {
                 let none = Params::default();
                 let mut entry = Entry::new(
                     Endpoint::Userinfo,

@@ -17,35 +17,31 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::path::FullPath;
 use warp::reply::{Reply, Response};
 
+use super::bounded_body;
 use super::errors::OAuthError;
-use super::{bounded_body, with};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
-/// Every admin route.
-pub fn filter(tenant: Arc<Tenant>) -> BoxedFilter<(Response,)> {
-    let admin = tenant.paths.admin.clone();
-    // The path is matched before the body is read.
+/// Every admin route of every tenant (`<issuer path>/admin/...`).
+pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
+    let lookup = reg.clone();
+    // The tenant and path are matched before the body is read.
     let under_admin = warp::path::full().and_then(move |path: FullPath| {
-        let rest = path
-            .as_str()
-            .strip_prefix(admin.as_str())
-            .filter(|r| r.is_empty() || r.starts_with('/'))
-            .map(str::to_owned);
-        async move { rest.ok_or_else(warp::reject::not_found) }
+        let found = lookup.admin(path.as_str());
+        async move { found.ok_or_else(warp::reject::not_found) }
     });
+    let reg = reg.clone();
     under_admin
         .and(warp::method())
         .and(warp::header::headers_cloned())
         .and(bounded_body())
-        .and(with(tenant))
         .map(
-            |rest: String,
-             method: Method,
-             headers: HeaderMap,
-             body: Result<Bytes, OAuthError>,
-             t: Arc<Tenant>| {
+            move |(t, rest): (Arc<Tenant>, String),
+                  method: Method,
+                  headers: HeaderMap,
+                  body: Result<Bytes, OAuthError>| {
                 authorize(&t, &headers)
-                    .and_then(|()| route(&t, &method, &rest, &body?))
+                    .and_then(|()| route(&reg, &t, &method, &rest, &body?))
                     .unwrap_or_else(Reply::into_response)
             },
         )
@@ -66,7 +62,13 @@ fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
     })
 }
 
-fn route(t: &Tenant, method: &Method, rest: &str, body: &[u8]) -> Result<Response, OAuthError> {
+fn route(
+    _reg: &Arc<Registry>,
+    t: &Tenant,
+    method: &Method,
+    rest: &str,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let segs: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
