@@ -39,7 +39,7 @@ pub use config::{
     UserConfig,
 };
 pub use directory::{Directory, User};
-pub use http::{OAuthError, Params, routes};
+pub use http::{OAuthError, Params, routes, routes_for};
 pub use lifecycle::{DirectoryError, UserPatch};
 pub use registry::Registry;
 pub use server::{Builder, MockIdp, StartError};

@@ -3,6 +3,9 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::clock::Clock;
+use crate::config::{Config, KeyFiles};
+use crate::keys::generate_pem;
 use crate::tenant::{Paths, Tenant};
 
 /// The tenants of one server; requests find theirs by path.
@@ -74,4 +77,78 @@ impl Registry {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Tenant>>> {
         self.tenants.read().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Tenants created at runtime live at `<origin>/t/{name}`.
+const TENANT_PREFIX: &str = "/t/";
+
+impl Registry {
+    fn origin(&self) -> String {
+        crate::http::origin(&self.read()[0].issuer)
+    }
+
+    fn issuer_of(&self, name: &str) -> Result<String, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(format!("tenant name {name:?}: use 1 to 40 of [a-z0-9-]"));
+        }
+        Ok(format!("{}{TENANT_PREFIX}{name}", self.origin()))
+    }
+
+    /// Creates an isolated tenant at `<origin>/t/{name}` with its own users, clients, clock
+    /// and freshly generated keys; `config` defaults to the built-in demo tenant.
+    pub fn create(&self, name: &str, config: Option<Config>) -> Result<Arc<Tenant>, String> {
+        let issuer = self.issuer_of(name)?;
+        let config = config.unwrap_or_else(Config::builtin);
+        let files = fresh_keys(&config)?;
+        let mut tenant = Tenant::new(config, issuer, &files, Clock::system(), None)?;
+        tenant.admin_token = self.read()[0].admin_token.clone();
+        let tenant = Arc::new(tenant);
+        self.add(tenant.clone())?;
+        Ok(tenant)
+    }
+
+    /// Puts a created tenant back as it was created: its directory, grants, journal,
+    /// faults, clock and keys.
+    pub fn reset(&self, name: &str) -> Result<Arc<Tenant>, String> {
+        let issuer = self.issuer_of(name)?;
+        let old = self
+            .read()
+            .iter()
+            .skip(1)
+            .find(|t| t.issuer == issuer)
+            .cloned()
+            .ok_or_else(|| format!("no tenant {name:?}"))?;
+        let (config, files) = old.origin.clone();
+        let mut tenant = Tenant::new(config, issuer, &files, Clock::system(), None)?;
+        tenant.admin_token = old.admin_token.clone();
+        let tenant = Arc::new(tenant);
+        self.replace(tenant.clone());
+        Ok(tenant)
+    }
+
+    /// Deletes a created tenant.
+    pub fn delete(&self, name: &str) -> Result<(), String> {
+        let issuer = self.issuer_of(name)?;
+        if self.remove(&issuer) {
+            Ok(())
+        } else {
+            Err(format!("no tenant {name:?}"))
+        }
+    }
+}
+
+/// New keys for every configured key file (one key per file, as configured).
+fn fresh_keys(config: &Config) -> Result<KeyFiles, String> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for k in &config.keys {
+        if !files.iter().any(|(n, _)| *n == k.pem_file) {
+            files.push((k.pem_file.clone(), generate_pem(k.alg)?));
+        }
+    }
+    Ok(KeyFiles::Memory(files))
 }

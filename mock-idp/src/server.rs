@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, UnixTime};
 use crate::config::{ClientConfig, Config, ConfigError, KeyFiles, UserConfig};
+use crate::registry::Registry;
 use crate::tenant::Tenant;
 
 /// Why the IdP could not start.
@@ -211,7 +212,8 @@ impl Builder {
         tenant.admin_token = self.admin_token.clone();
         let tenant = Arc::new(tenant);
         let (stop, stopped) = oneshot::channel::<()>();
-        let routes = crate::http::routes(tenant.clone());
+        let registry = Arc::new(Registry::new(tenant.clone()));
+        let routes = crate::http::routes_for(registry.clone());
         let task = tokio::spawn(
             warp::serve(routes)
                 .incoming(listener)
@@ -223,6 +225,7 @@ impl Builder {
         Ok(MockIdp {
             addr: bound,
             tenant,
+            registry,
             stop: Some(stop),
             task,
         })
@@ -247,6 +250,7 @@ fn issuer_on(configured: &str, bound: SocketAddr) -> String {
 pub struct MockIdp {
     addr: SocketAddr,
     tenant: Arc<Tenant>,
+    registry: Arc<Registry>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -300,6 +304,22 @@ impl MockIdp {
     /// The tenant: users (`patch_user`, `delete_user`, `revoke_user`…), grants, keys.
     pub fn tenant(&self) -> &Arc<Tenant> {
         &self.tenant
+    }
+
+    /// Creates an isolated tenant at `{origin}/t/{name}`: its own users, clients, clock and
+    /// freshly generated keys (the built-in demo configuration unless `config` is given).
+    pub fn create_tenant(&self, name: &str, config: Option<Config>) -> Result<Arc<Tenant>, String> {
+        self.registry.create(name, config)
+    }
+
+    /// Puts a created tenant back as it was created.
+    pub fn reset_tenant(&self, name: &str) -> Result<Arc<Tenant>, String> {
+        self.registry.reset(name)
+    }
+
+    /// Deletes a created tenant.
+    pub fn delete_tenant(&self, name: &str) -> Result<(), String> {
+        self.registry.delete(name)
     }
 
     /// Stops the server and waits for it to finish.

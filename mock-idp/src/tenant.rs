@@ -75,6 +75,8 @@ pub struct Tenant {
     pub clock: Clock,
     /// Endpoint paths.
     pub paths: Paths,
+    /// What it was built from, for a reset.
+    pub(crate) origin: (Config, KeyFiles),
     /// Bearer token the admin API requires (none: the admin API trusts its loopback callers).
     pub admin_token: Option<String>,
     pub(crate) directory: RwLock<Directory>,
@@ -106,6 +108,7 @@ impl Tenant {
         Ok(Tenant {
             paths: Paths::resolve(&config, &path),
             admin_token: None,
+            origin: (config.clone(), key_files.clone()),
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
             grants: Mutex::new(Grants::default()),
             journal: Mutex::new(Journal::new(config.journal_capacity)),

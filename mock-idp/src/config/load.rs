@@ -44,6 +44,8 @@ pub enum KeyFiles {
     Dir(PathBuf),
     /// The test keys compiled into the binary (for the built-in config).
     BuiltIn,
+    /// Keys held in memory, by file name (tenants created at runtime).
+    Memory(Vec<(String, String)>),
 }
 
 const BUILT_IN_KEYS: &[(&str, &str)] = &[
@@ -70,6 +72,11 @@ impl KeyFiles {
                 std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))
             }
+            KeyFiles::Memory(files) => files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, pem)| pem.clone())
+                .ok_or_else(|| format!("no key file {name:?} in this tenant's keys")),
             KeyFiles::BuiltIn => BUILT_IN_KEYS
                 .iter()
                 .find(|(n, _)| *n == name)

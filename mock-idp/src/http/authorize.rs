@@ -20,8 +20,18 @@ use crate::registry::Registry;
 use crate::tenant::Tenant;
 use crate::types::{AuthMethod, GrantType};
 
-/// The IdP's session cookie.
-pub const SESSION_COOKIE: &str = "mockidp_session";
+/// The name of a tenant's session cookie: `mockidp_session`, suffixed by the issuer path
+/// (`/t/acme` → `mockidp_session_t_acme`) so tenants on one host keep their own sessions.
+pub fn cookie_name(t: &Tenant) -> String {
+    let path = url::Url::parse(&t.issuer)
+        .map(|u| {
+            u.path()
+                .trim_end_matches('/')
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        })
+        .unwrap_or_default();
+    format!("mockidp_session{path}")
+}
 
 /// Who the browser is, as far as this request knows.
 #[derive(Debug)]
@@ -45,7 +55,12 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
              mut entry: Entry,
              headers: HeaderMap| {
                 let res = match params {
-                    Ok(p) => run(&t, &p, Who::Cookie(session_cookie(&headers)), &mut entry),
+                    Ok(p) => run(
+                        &t,
+                        &p,
+                        Who::Cookie(session_cookie(&t, &headers)),
+                        &mut entry,
+                    ),
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
                 };
                 super::journaled(&t, entry, Ok(res))
@@ -54,15 +69,16 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// The session id in the request's cookies.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The tenant's session id in the request's cookies.
+pub fn session_cookie(t: &Tenant, headers: &HeaderMap) -> Option<String> {
+    let name = cookie_name(t);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
@@ -344,7 +360,10 @@ fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) 
         },
         now,
     );
-    let cookie = format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={life}");
+    let cookie = format!(
+        "{}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={life}",
+        cookie_name(t)
+    );
     // The sid is base64url, always a valid header value.
     let value = HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
     (sid, value)

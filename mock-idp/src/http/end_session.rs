@@ -8,7 +8,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
-use super::authorize::{SESSION_COOKIE, session_cookie};
+use super::authorize::{cookie_name, session_cookie};
 use super::errors::{OAuthError, error_page};
 use super::html::page;
 use super::params::Params;
@@ -103,7 +103,7 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
             Some(redirect::with_params(uri, &p))
         }
     };
-    if let Some(sid) = session_cookie(headers) {
+    if let Some(sid) = session_cookie(t, headers) {
         let mut grants = t.lock_grants();
         grants.end_session(&sid);
         grants.revoke_session_tokens(&sid, |client| {
@@ -119,7 +119,10 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
         )
         .into_response(),
     };
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        cookie_name(t)
+    );
     if let Ok(v) = HeaderValue::from_str(&clear) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -11,3 +11,4 @@ mod lifecycle;
 mod model;
 mod snapshots;
 mod support;
+mod tenants;

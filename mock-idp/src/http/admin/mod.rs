@@ -4,6 +4,7 @@
 mod clock;
 mod faults;
 mod keys;
+mod tenants;
 mod users;
 
 use std::sync::Arc;
@@ -63,7 +64,7 @@ fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
 }
 
 fn route(
-    _reg: &Arc<Registry>,
+    reg: &Arc<Registry>,
     t: &Tenant,
     method: &Method,
     rest: &str,
@@ -96,6 +97,10 @@ fn route(
         ("POST", ["faults"]) => faults::arm(t, body),
         ("DELETE", ["faults"]) => faults::clear(t, None),
         ("DELETE", ["faults", id]) => faults::clear(t, Some(id)),
+        ("GET", ["tenants"]) if is_default(reg, t) => tenants::list(reg),
+        ("POST", ["tenants"]) if is_default(reg, t) => tenants::create(reg, body),
+        ("DELETE", ["tenants", name]) if is_default(reg, t) => tenants::delete(reg, name),
+        ("POST", ["tenants", name, "reset"]) if is_default(reg, t) => tenants::reset(reg, name),
         ("GET", ["clock"]) => clock::get(t),
         ("POST", ["clock"]) => clock::post(t, body),
         (
@@ -119,6 +124,11 @@ fn route(
             format!("no admin route {rest:?}: see the README's admin API reference"),
         )),
     }
+}
+
+/// Tenants are managed from the default tenant's admin API only.
+fn is_default(reg: &Registry, t: &Tenant) -> bool {
+    reg.list().first().is_some_and(|d| d.issuer == t.issuer)
 }
 
 /// An error with any status.
