@@ -227,20 +227,6 @@ async fn faults_through_the_admin_api() {
     assert_eq!(del("/admin/faults".into()).await.status(), 204);
 }
 
-async fn refresh(idp: &Idp, rt: &str) -> warp::http::Response<bytes::Bytes> {
-    idp.post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", rt),
-            ("client_id", "demo-rp"),
-            ("client_secret", "demo-secret"),
-        ],
-        &[],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn token_endpoint_faults() {
     let idp = idp();
@@ -249,20 +235,20 @@ async fn token_endpoint_faults() {
 
     idp.tenant
         .arm_fault(Fault::HttpStatus { status: 503 }, once());
-    let res = refresh(&idp, rt).await;
+    let res = idp.refresh(rt).await;
     assert_error(&res, 503, "temporarily_unavailable");
     assert_eq!(
-        refresh(&idp, rt).await.status(),
+        idp.refresh(rt).await.status(),
         200,
         "an outage is not a revocation: the token still works"
     );
 
     idp.tenant.arm_fault(Fault::RefreshInvalidGrant, once());
-    assert_error(&refresh(&idp, rt).await, 400, "invalid_grant");
-    assert_eq!(refresh(&idp, rt).await.status(), 200);
+    assert_error(&idp.refresh(rt).await, 400, "invalid_grant");
+    assert_eq!(idp.refresh(rt).await.status(), 200);
 
     idp.tenant.arm_fault(Fault::MalformedJson, once());
-    let res = refresh(&idp, rt).await;
+    let res = idp.refresh(rt).await;
     assert_eq!(res.status(), 200);
     assert!(
         serde_json::from_slice::<Value>(res.body()).is_err(),
@@ -280,7 +266,7 @@ async fn token_endpoint_faults() {
 
     idp.tenant.arm_fault(Fault::Latency { ms: 150 }, once());
     let started = std::time::Instant::now();
-    assert_eq!(refresh(&idp, rt).await.status(), 200);
+    assert_eq!(idp.refresh(rt).await.status(), 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
 
     let j = idp.tenant.journal(0);

@@ -7,20 +7,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn refresh(idp: &Idp, rt: &str) -> warp::http::Response<bytes::Bytes> {
-    idp.post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", rt),
-            ("client_id", "demo-rp"),
-            ("client_secret", "demo-secret"),
-        ],
-        &[],
-    )
-    .await
-}
-
 fn rt(v: &serde_json::Value) -> String {
     v["refresh_token"]
         .as_str()
@@ -42,7 +28,7 @@ async fn new_tokens_carry_the_directory_as_it_is_now() {
             },
         )
         .unwrap();
-    let r = json(&refresh(&idp, &rt(&t)).await);
+    let r = json(&idp.refresh(&rt(&t)).await);
     let id = claims(r["id_token"].as_str().unwrap());
     assert_eq!(id["groups"], json!(["admins"]));
     assert_eq!(id["name"], "Alice Admin");
@@ -62,7 +48,7 @@ async fn a_deleted_user_loses_every_token() {
     let idp = idp();
     let t = idp.tokens("bob").await;
     idp.tenant.delete_user("bob").unwrap();
-    let d = assert_error(&refresh(&idp, &rt(&t)).await, 400, "invalid_grant");
+    let d = assert_error(&idp.refresh(&rt(&t)).await, 400, "invalid_grant");
     assert!(d.contains("no longer exists"), "{d}");
     let res = idp
         .post(
@@ -100,7 +86,7 @@ async fn a_disabled_user_cannot_refresh_or_log_in_until_enabled() {
         ..Default::default()
     };
     idp.tenant.patch_user("alice", disable(true)).unwrap();
-    let d = assert_error(&refresh(&idp, &rt(&t)).await, 400, "invalid_grant");
+    let d = assert_error(&idp.refresh(&rt(&t)).await, 400, "invalid_grant");
     assert!(d.contains("disabled"), "{d}");
     // The session ended with the disabling; login_hint no longer bypasses the page.
     let res = idp.authorize(&[("prompt", "none")], Some(&cookie)).await;
@@ -116,7 +102,7 @@ async fn a_disabled_user_cannot_refresh_or_log_in_until_enabled() {
     );
     idp.tenant.patch_user("alice", disable(false)).unwrap();
     assert_eq!(
-        refresh(&idp, &rt(&t)).await.status(),
+        idp.refresh(&rt(&t)).await.status(),
         200,
         "an enabled user's tokens work again"
     );
@@ -128,9 +114,9 @@ async fn revoking_a_user_ends_tokens_and_sessions() {
     let a = idp.tokens("alice").await;
     let b = idp.tokens("bob").await;
     assert_eq!(idp.tenant.revoke_user("alice").unwrap(), 2);
-    assert_error(&refresh(&idp, &rt(&a)).await, 400, "invalid_grant");
+    assert_error(&idp.refresh(&rt(&a)).await, 400, "invalid_grant");
     assert_eq!(
-        refresh(&idp, &rt(&b)).await.status(),
+        idp.refresh(&rt(&b)).await.status(),
         200,
         "others are unaffected"
     );
@@ -141,15 +127,15 @@ async fn rotation_spends_the_old_token_and_reuse_revokes_the_family() {
     let idp = idp_with(|c| c.clients[0].refresh_policy.rotate = true);
     let t = idp.tokens("alice").await;
     let first = rt(&t);
-    let r1 = json(&refresh(&idp, &first).await);
+    let r1 = json(&idp.refresh(&first).await);
     let second = rt(&r1);
     assert_ne!(first, second);
-    let r2 = json(&refresh(&idp, &second).await);
+    let r2 = json(&idp.refresh(&second).await);
     let third = rt(&r2);
     // Replaying a spent token: refused, and the family (including the newest) dies.
-    let d = assert_error(&refresh(&idp, &first).await, 400, "invalid_grant");
+    let d = assert_error(&idp.refresh(&first).await, 400, "invalid_grant");
     assert!(d.contains("reuse detected"), "{d}");
-    assert!(assert_error(&refresh(&idp, &third).await, 400, "invalid_grant").contains("revoked"));
+    assert!(assert_error(&idp.refresh(&third).await, 400, "invalid_grant").contains("revoked"));
     let res = idp
         .post(
             "/userinfo",
@@ -167,16 +153,16 @@ async fn a_grace_period_tolerates_a_retry() {
         c.clients[0].refresh_policy.reuse_grace = 30;
     });
     let first = rt(&idp.tokens("alice").await);
-    let second = rt(&json(&refresh(&idp, &first).await));
+    let second = rt(&json(&idp.refresh(&first).await));
     idp.tenant.clock.advance(10);
     assert_eq!(
-        refresh(&idp, &first).await.status(),
+        idp.refresh(&first).await.status(),
         200,
         "within the grace period"
     );
     idp.tenant.clock.advance(30);
-    assert_error(&refresh(&idp, &first).await, 400, "invalid_grant");
-    assert_error(&refresh(&idp, &second).await, 400, "invalid_grant");
+    assert_error(&idp.refresh(&first).await, 400, "invalid_grant");
+    assert_error(&idp.refresh(&second).await, 400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -189,16 +175,16 @@ async fn idle_and_absolute_lifetimes() {
     for _ in 0..2 {
         idp.tenant.clock.advance(99);
         assert_eq!(
-            refresh(&idp, &token).await.status(),
+            idp.refresh(&token).await.status(),
             200,
             "each use pushes the idle expiry back"
         );
     }
     idp.tenant.clock.advance(99);
-    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("expired"));
+    assert!(assert_error(&idp.refresh(&token).await, 400, "invalid_grant").contains("expired"));
     let token = rt(&idp.tokens("bob").await);
     idp.tenant.clock.advance(100);
-    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("idle"));
+    assert!(assert_error(&idp.refresh(&token).await, 400, "invalid_grant").contains("idle"));
 }
 
 #[tokio::test]
@@ -209,9 +195,9 @@ async fn rotation_does_not_extend_the_absolute_lifetime() {
     });
     let mut token = rt(&idp.tokens("alice").await);
     idp.tenant.clock.advance(60);
-    token = rt(&json(&refresh(&idp, &token).await));
+    token = rt(&json(&idp.refresh(&token).await));
     idp.tenant.clock.advance(40);
-    assert!(assert_error(&refresh(&idp, &token).await, 400, "invalid_grant").contains("expired"));
+    assert!(assert_error(&idp.refresh(&token).await, 400, "invalid_grant").contains("expired"));
 }
 
 #[tokio::test]
@@ -226,7 +212,7 @@ async fn session_bound_tokens_die_at_logout_offline_ones_do_not() {
         );
         let res = idp.get("/end_session", Some(&cookie)).await;
         assert_eq!(res.status(), 200);
-        let status = refresh(&idp, &rt(&t)).await.status();
+        let status = idp.refresh(&rt(&t)).await.status();
         assert_eq!(status == 200, !bound, "session_bound = {bound}: {status}");
     }
 }
@@ -240,10 +226,10 @@ async fn a_refused_refresh_does_not_spend_a_rotating_token() {
         ..Default::default()
     };
     idp.tenant.patch_user("alice", disable(true)).unwrap();
-    assert_error(&refresh(&idp, &token).await, 400, "invalid_grant");
+    assert_error(&idp.refresh(&token).await, 400, "invalid_grant");
     idp.tenant.patch_user("alice", disable(false)).unwrap();
     assert_eq!(
-        refresh(&idp, &token).await.status(),
+        idp.refresh(&token).await.status(),
         200,
         "the token was not spent by the refusal"
     );

@@ -115,6 +115,21 @@ impl Idp {
         self.post("/token", &p, &[]).await
     }
 
+    /// A refresh_token grant with client_secret_post.
+    pub async fn refresh(&self, refresh_token: &str) -> Response<Bytes> {
+        self.post(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
+            &[],
+        )
+        .await
+    }
+
     /// A full login of `user`: the token response.
     pub async fn tokens(&self, user: &str) -> Value {
         let code = self.code(user, &[]).await;
