@@ -133,7 +133,6 @@ impl Tenant {
         // `new` validated that a key exists for every configured algorithm, and rotation
         // replaces a key, never removes the last one.
         keys.for_alg(alg)
-            .or_else(|| keys.for_alg(self.config.signing_alg))
             .unwrap_or_else(|| unreachable!("config validation requires a key for {alg}"))
     }
 

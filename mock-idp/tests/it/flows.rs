@@ -303,26 +303,18 @@ async fn introspection_and_revocation() {
     let idp = idp();
     let t = idp.tokens("bob").await;
     let creds = [("client_id", "demo-rp"), ("client_secret", "demo-secret")];
-    let introspect = |token: String| {
-        let idp = &idp;
-        async move {
-            let mut p = vec![("token", token.as_str())];
-            p.extend_from_slice(&creds);
-            json(&idp.post("/introspect", &p, &[]).await)
-        }
-    };
     let at = t["access_token"].as_str().unwrap().to_owned();
     let rt = t["refresh_token"].as_str().unwrap().to_owned();
-    let i = introspect(at.clone()).await;
+    let i = idp.introspect(&at).await;
     assert_eq!(i["active"], true);
     assert_eq!(i["username"], "bob");
     assert_eq!(i["scope"], "openid profile email offline_access");
-    assert_eq!(introspect(rt.clone()).await["token_type"], "refresh_token");
-    assert_eq!(introspect("garbage".into()).await, json!({"active": false}));
+    assert_eq!(idp.introspect(&rt).await["token_type"], "refresh_token");
+    assert_eq!(idp.introspect("garbage").await, json!({"active": false}));
     let mut p = vec![("token", rt.as_str())];
     p.extend_from_slice(&creds);
     assert_eq!(idp.post("/revoke", &p, &[]).await.status(), 200);
-    assert_eq!(introspect(rt).await["active"], false);
+    assert_eq!(idp.introspect(&rt).await["active"], false);
     let mut p = vec![("token", "unknown")];
     p.extend_from_slice(&creds);
     assert_eq!(
@@ -334,16 +326,13 @@ async fn introspection_and_revocation() {
     let t = idp.tokens("alice").await;
     let at = t["access_token"].as_str().unwrap().to_owned();
     idp.tenant.clock.advance(3600);
-    assert_eq!(introspect(at).await["active"], false);
+    assert_eq!(idp.introspect(&at).await["active"], false);
 }
 
 #[tokio::test]
 async fn end_session_returns_to_the_client_and_ends_the_session() {
     let idp = idp();
-    let res = idp.authorize(&[("login_hint", "alice")], None).await;
-    let cookie = session_cookie(&res);
-    let code = param(&location(&res), "code").unwrap();
-    let t = json(&idp.exchange(&code, &[]).await);
+    let (cookie, t) = idp.login_with_session("alice").await;
     let q = form(&[
         ("id_token_hint", t["id_token"].as_str().unwrap()),
         ("post_logout_redirect_uri", "http://127.0.0.1:8081/"),

@@ -59,28 +59,14 @@ async fn a_deleted_user_loses_every_token() {
         .await;
     assert_error(&res, 401, "invalid_token");
     for token in [t["access_token"].as_str().unwrap(), &rt(&t)] {
-        let res = idp
-            .post(
-                "/introspect",
-                &[
-                    ("token", token),
-                    ("client_id", "demo-rp"),
-                    ("client_secret", "demo-secret"),
-                ],
-                &[],
-            )
-            .await;
-        assert_eq!(json(&res)["active"], false);
+        assert_eq!(idp.introspect(token).await["active"], false);
     }
 }
 
 #[tokio::test]
 async fn a_disabled_user_cannot_refresh_or_log_in_until_enabled() {
     let idp = idp();
-    let res = idp.authorize(&[("login_hint", "alice")], None).await;
-    let cookie = session_cookie(&res);
-    let code = param(&location(&res), "code").unwrap();
-    let t = json(&idp.exchange(&code, &[]).await);
+    let (cookie, t) = idp.login_with_session("alice").await;
     let disable = |d: bool| UserPatch {
         disabled: Some(d),
         ..Default::default()
@@ -204,12 +190,7 @@ async fn rotation_does_not_extend_the_absolute_lifetime() {
 async fn session_bound_tokens_die_at_logout_offline_ones_do_not() {
     for bound in [true, false] {
         let idp = idp_with(|c| c.clients[0].refresh_policy.session_bound = bound);
-        let res = idp.authorize(&[("login_hint", "alice")], None).await;
-        let cookie = session_cookie(&res);
-        let t = json(
-            &idp.exchange(&param(&location(&res), "code").unwrap(), &[])
-                .await,
-        );
+        let (cookie, t) = idp.login_with_session("alice").await;
         let res = idp.get("/end_session", Some(&cookie)).await;
         assert_eq!(res.status(), 200);
         let status = idp.refresh(&rt(&t)).await.status();

@@ -273,18 +273,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         // Invariants over every token the model knows.
         let mut live_per_family: BTreeMap<usize, usize> = BTreeMap::new();
         for t in &m.tokens {
-            let res = idp
-                .post(
-                    "/introspect",
-                    &[
-                        ("token", &t.token),
-                        ("client_id", "demo-rp"),
-                        ("client_secret", "demo-secret"),
-                    ],
-                    &[],
-                )
-                .await;
-            let active = json(&res)["active"] == json!(true);
+            let active = idp.introspect(&t.token).await["active"] == json!(true);
             prop_assert_eq!(active, m.live(t), "introspection of {:?} at {}", t, m.now);
             if active {
                 *live_per_family.entry(t.family).or_default() += 1;

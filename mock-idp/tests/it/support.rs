@@ -115,6 +115,32 @@ impl Idp {
         self.post("/token", &p, &[]).await
     }
 
+    /// Introspects a token as demo-rp (client_secret_post); the JSON answer.
+    pub async fn introspect(&self, token: &str) -> Value {
+        let res = self
+            .post(
+                "/introspect",
+                &[
+                    ("token", token),
+                    ("client_id", "demo-rp"),
+                    ("client_secret", "demo-secret"),
+                ],
+                &[],
+            )
+            .await;
+        json(&res)
+    }
+
+    /// A login of `user` via login_hint that keeps the IdP session: (cookie, token response).
+    pub async fn login_with_session(&self, user: &str) -> (String, Value) {
+        let res = self.authorize(&[("login_hint", user)], None).await;
+        let cookie = session_cookie(&res);
+        let code = param(&location(&res), "code").expect("a code in the redirect");
+        let res = self.exchange(&code, &[]).await;
+        assert_eq!(res.status(), 200, "{}", body(&res));
+        (cookie, json(&res))
+    }
+
     /// A refresh_token grant with client_secret_post.
     pub async fn refresh(&self, refresh_token: &str) -> Response<Bytes> {
         self.post(
