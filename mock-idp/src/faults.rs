@@ -58,6 +58,13 @@ pub enum Fault {
     StateAltered,
     /// The authorization response is `error=access_denied` instead of a code.
     AccessDenied,
+    /// The userinfo response names another `sub` than the tokens (OIDC Core §5.3.2).
+    UserinfoSubChanged,
+    /// A claim removed from the userinfo response.
+    UserinfoRemoveClaim {
+        /// The claim.
+        claim: String,
+    },
 }
 
 /// Where a fault takes effect.
@@ -69,6 +76,8 @@ pub enum FaultPoint {
     TokenEndpoint,
     /// In the authorization response.
     Authorize,
+    /// In the userinfo response.
+    Userinfo,
 }
 
 impl Fault {
@@ -81,6 +90,7 @@ impl Fault {
             | Fault::Latency { .. }
             | Fault::MalformedJson => FaultPoint::TokenEndpoint,
             Fault::StateAltered | Fault::AccessDenied => FaultPoint::Authorize,
+            Fault::UserinfoSubChanged | Fault::UserinfoRemoveClaim { .. } => FaultPoint::Userinfo,
             _ => FaultPoint::IdToken,
         }
     }

@@ -12,6 +12,7 @@ use super::errors::OAuthError;
 use super::params::Params;
 use super::{at, form, json_no_store};
 use crate::config::TokenKind;
+use crate::faults::{Fault, FaultPoint};
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -112,5 +113,17 @@ fn userinfo(
         TokenKind::Userinfo,
         &user.groups,
     );
+    entry.faults = t.fire_faults(&grant.client_id, Some(&user.username), FaultPoint::Userinfo);
+    for f in &entry.faults {
+        match f {
+            Fault::UserinfoSubChanged => {
+                claims.insert("sub".into(), json!(format!("{}-changed", grant.sub)));
+            }
+            Fault::UserinfoRemoveClaim { claim } => {
+                claims.remove(claim);
+            }
+            _ => {}
+        }
+    }
     Ok(json_no_store(&Value::Object(claims)))
 }

@@ -310,3 +310,32 @@ async fn authorize_faults() {
     let loc = location(&idp.authorize(&[("login_hint", "alice")], None).await);
     assert!(param(&loc, "code").is_some(), "only bob is refused");
 }
+
+#[tokio::test]
+async fn userinfo_faults() {
+    let idp = idp();
+    let tokens = idp.tokens("alice").await;
+    let at = tokens["access_token"].as_str().unwrap();
+    let userinfo = || async { json(&idp.post("/userinfo", &[("access_token", at)], &[]).await) };
+    idp.tenant.arm_fault(Fault::UserinfoSubChanged, once());
+    idp.tenant.arm_fault(
+        Fault::UserinfoRemoveClaim {
+            claim: "email".into(),
+        },
+        once(),
+    );
+    let broken = userinfo().await;
+    let sub = claims(tokens["id_token"].as_str().unwrap())["sub"].clone();
+    assert_ne!(
+        broken["sub"], sub,
+        "the userinfo sub differs from the token's"
+    );
+    assert!(broken.get("email").is_none());
+    let next = userinfo().await;
+    assert_eq!(next["sub"], sub, "armed once");
+    assert_eq!(next["email"], "alice@example.com");
+    let journal = idp.tenant.journal(0);
+    let n = journal.len();
+    assert_eq!(journal[n - 2].faults.len(), 2, "both faults are journaled");
+    assert!(journal[n - 1].faults.is_empty());
+}
