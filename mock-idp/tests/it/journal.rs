@@ -123,3 +123,22 @@ async fn the_journal_is_bounded_and_served_by_the_admin_api() {
     assert_eq!(res.status(), 204);
     assert!(idp.tenant.journal(0).is_empty());
 }
+
+#[tokio::test]
+async fn the_admin_journal_filters_by_user_and_sequence() {
+    let idp = idp();
+    idp.tokens("alice").await;
+    idp.tokens("bob").await;
+    let j = json(&idp.get("/admin/journal?user=bob", None).await);
+    let entries = j.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(entries.iter().all(|e| e["user"] == "bob"));
+    let last = entries.last().unwrap()["seq"].as_u64().unwrap();
+    let after = json(
+        &idp.get(&format!("/admin/journal?since={}", last - 1), None)
+            .await,
+    );
+    assert_eq!(after.as_array().unwrap().len(), 1);
+    let res = idp.get("/admin/journal?since=soon", None).await;
+    assert_error(&res, 400, "invalid_request");
+}

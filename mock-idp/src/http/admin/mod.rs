@@ -3,6 +3,7 @@
 
 mod clock;
 mod faults;
+mod journal;
 mod keys;
 mod tenants;
 mod users;
@@ -32,17 +33,25 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
         async move { found.ok_or_else(warp::reject::not_found) }
     });
     let reg = reg.clone();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     under_admin
         .and(warp::method())
+        .and(query)
         .and(warp::header::headers_cloned())
         .and(bounded_body())
         .map(
             move |(t, rest): (Arc<Tenant>, String),
                   method: Method,
+                  query: String,
                   headers: HeaderMap,
                   body: Result<Bytes, OAuthError>| {
+                let req = Request {
+                    method: &method,
+                    rest: &rest,
+                    query: &query,
+                };
                 authorize(&t, &headers)
-                    .and_then(|()| route(&reg, &t, &method, &rest, &body?))
+                    .and_then(|()| route(&reg, &t, &req, &body?))
                     .unwrap_or_else(Reply::into_response)
             },
         )
@@ -63,13 +72,20 @@ fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
     })
 }
 
+/// An admin request: method, path below `/admin`, raw query.
+struct Request<'a> {
+    method: &'a Method,
+    rest: &'a str,
+    query: &'a str,
+}
+
 fn route(
     reg: &Arc<Registry>,
     t: &Tenant,
-    method: &Method,
-    rest: &str,
+    req: &Request<'_>,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
+    let Request { method, rest, .. } = *req;
     let segs: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
@@ -87,7 +103,7 @@ fn route(
         ("PATCH", ["users", u]) => users::patch(t, u, body),
         ("DELETE", ["users", u]) => users::delete(t, u),
         ("POST", ["users", u, "revoke"]) => users::revoke(t, u),
-        ("GET", ["journal"]) => Ok(json_status(&t.journal(0), StatusCode::OK)),
+        ("GET", ["journal"]) => journal::get(t, req.query),
         ("DELETE", ["journal"]) => {
             t.clear_journal();
             Ok(StatusCode::NO_CONTENT.into_response())
