@@ -74,6 +74,7 @@ fn token(
         GrantType::RefreshToken => refresh_token(t, client, form, entry)?,
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
     };
+    entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
         body.refresh_token = None;
     }

@@ -29,6 +29,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The granted scope.
     pub scope: String,
+    /// Faults fired while minting (for the journal; never sent).
+    #[serde(skip)]
+    pub faults: Vec<crate::faults::Fault>,
 }
 
 /// What to issue.
@@ -69,8 +72,9 @@ impl Tenant {
             AccessTokenFormat::Opaque => self.random_token(32),
             AccessTokenFormat::Jwt => self.access_jwt(m, &jti, now)?,
         };
+        let mut faults = Vec::new();
         let id_token = match (m.grant.has_scope("openid"), m.user) {
-            (true, Some(user)) => Some(self.id_token(m, user, &access_token, now)?),
+            (true, Some(user)) => Some(self.id_token(m, user, &access_token, now, &mut faults)?),
             _ => None,
         };
         let refresh_token = m.refresh.as_ref().map(|_| self.random_token(32));
@@ -115,6 +119,7 @@ impl Tenant {
             id_token,
             refresh_token,
             scope: m.grant.scope_string(),
+            faults,
         })
     }
 
@@ -158,6 +163,7 @@ impl Tenant {
         user: &User,
         access_token: &str,
         now: i64,
+        fired: &mut Vec<crate::faults::Fault>,
     ) -> Result<String, String> {
         let mut c = user_claims(user, m.grant);
         c.insert("iss".into(), json!(self.issuer));
@@ -183,18 +189,13 @@ impl Tenant {
             TokenKind::IdToken,
             &user.groups,
         );
-        let faults = self.fire_faults(
+        *fired = self.fire_faults(
             &m.client.id,
             m.grant.username.as_deref(),
             crate::faults::FaultPoint::IdToken,
         );
-        super::faulty::break_claims(&mut c, &faults, now);
-        super::faulty::sign(
-            &self.signing_key(m.client),
-            "JWT",
-            &Value::Object(c),
-            &faults,
-        )
+        super::faulty::break_claims(&mut c, fired, now);
+        super::faulty::sign(&self.signing_key(m.client), "JWT", &Value::Object(c), fired)
     }
 }
 

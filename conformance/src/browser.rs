@@ -1,0 +1,306 @@
+//! The runner as browser: a cookie jar, redirects followed by hand so that every hop is
+//! recorded (secrets masked), and the mock IdP's login form filled in.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use reqwest::cookie::Jar;
+use url::Url;
+
+use crate::verdict::{Evidence, Hop, MeReading};
+
+/// Parameters whose values never appear in evidence.
+const MASKED: &[&str] = &[
+    "code",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_verifier",
+    "client_secret",
+    "password",
+    "request",
+    "session_state",
+];
+
+/// What the browser needs to know about the two parties.
+#[derive(Debug, Clone)]
+pub struct Sites {
+    /// The RP's base URL.
+    pub rp: String,
+    /// The IdP tenant's issuer.
+    pub idp: String,
+    /// The RP's login path.
+    pub login: String,
+    /// The RP's callback path.
+    pub callback: String,
+}
+
+/// A change the browser makes to the authorization response before delivering it.
+pub type Tamper = fn(&mut Url);
+
+/// How a login went, as the browser saw it.
+#[derive(Debug, Clone, Default)]
+pub struct Login {
+    /// The authorization request's parameters, unmasked (for the scenario's checks).
+    pub authorize: BTreeMap<String, String>,
+    /// The authorization response's parameters as delivered to the RP.
+    pub response: BTreeMap<String, String>,
+    /// The RP's answer to the callback (none when the IdP never redirected back).
+    pub callback_status: Option<u16>,
+    /// The start of the RP's callback answer body.
+    pub callback_body: String,
+}
+
+/// One browser: its own cookie jar.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    id: u32,
+    http: reqwest::Client,
+    sites: Arc<Sites>,
+    evidence: Arc<Mutex<Evidence>>,
+}
+
+impl Browser {
+    /// A fresh browser recording into `evidence`.
+    pub fn new(id: u32, sites: Arc<Sites>, evidence: Arc<Mutex<Evidence>>) -> Browser {
+        let http = reqwest::Client::builder()
+            .cookie_provider(Arc::new(Jar::default()))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Browser {
+            id,
+            http,
+            sites,
+            evidence,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sites.rp)
+    }
+
+    fn show(&self, url: &str) -> String {
+        let no_query = url.split(['?', '#']).next().unwrap_or(url);
+        if let Some(rest) = no_query.strip_prefix(&self.sites.idp) {
+            format!("{{idp}}{rest}")
+        } else if let Some(rest) = no_query.strip_prefix(&self.sites.rp) {
+            format!("{{rp}}{rest}")
+        } else {
+            no_query.to_owned()
+        }
+    }
+
+    fn record(
+        &self,
+        method: &str,
+        url: &Url,
+        form: &[(String, String)],
+        status: u16,
+        location: Option<&Url>,
+    ) {
+        let mut params: BTreeMap<String, String> = url
+            .query_pairs()
+            .chain(form.iter().map(|(k, v)| (k.into(), v.into())))
+            .map(|(k, v)| {
+                let v = if MASKED.contains(&k.as_ref()) {
+                    "•••".to_owned()
+                } else if k == "redirect_uri" {
+                    self.show(&v)
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        params.retain(|_, v| !v.is_empty());
+        let hop = Hop {
+            browser: self.id,
+            method: method.into(),
+            url: self.show(url.as_str()),
+            params,
+            status,
+            location: location.map(|l| self.show(l.as_str())),
+        };
+        lock(&self.evidence).hops.push(hop);
+    }
+
+    /// Logs `username` in: the RP's login path, the IdP (its login form filled in), back to
+    /// the RP's callback (after `tamper`), whose answer ends the login.
+    pub async fn login(&self, username: &str, tamper: Option<Tamper>) -> Result<Login, String> {
+        let mut out = Login::default();
+        let mut next = Url::parse(&self.url(&self.sites.login)).map_err(|e| e.to_string())?;
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..12 {
+            let is_callback = next.as_str().starts_with(&self.url(&self.sites.callback));
+            if is_callback {
+                if let Some(t) = tamper {
+                    t(&mut next);
+                }
+                out.response = next.query_pairs().into_owned().collect();
+            }
+            if next.as_str().starts_with(&self.sites.idp) && next.path().ends_with("/authorize") {
+                out.authorize = next.query_pairs().into_owned().collect();
+            }
+            let (method, req) = match &form {
+                Some(f) => ("POST", self.http.post(next.clone()).form(f)),
+                None => ("GET", self.http.get(next.clone())),
+            };
+            let res = req
+                .send()
+                .await
+                .map_err(|e| format!("{method} {}: {e}", self.show(next.as_str())))?;
+            let status = res.status();
+            let location = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| next.join(l).ok());
+            let sent = form.take().unwrap_or_default();
+            self.record(method, &next, &sent, status.as_u16(), location.as_ref());
+            let body = res.text().await.unwrap_or_default();
+            if is_callback {
+                out.callback_status = Some(status.as_u16());
+                out.callback_body = body.chars().take(500).collect();
+                return Ok(out);
+            }
+            if status.is_redirection() {
+                next = location.ok_or_else(|| format!("a {status} without Location"))?;
+                continue;
+            }
+            if status == StatusCode::OK
+                && next.as_str().starts_with(&self.sites.idp)
+                && let Some((action, fields)) = login_form(&body)
+            {
+                next = next.join(&action).map_err(|e| e.to_string())?;
+                let mut f = fields;
+                f.push(("username".into(), username.into()));
+                f.push(("action".into(), "login".into()));
+                form = Some(f);
+                continue;
+            }
+            return Ok(out);
+        }
+        Err("more than 12 hops without reaching the RP's callback".into())
+    }
+
+    /// Reads `/me` through the pointers.
+    pub async fn me(
+        &self,
+        path: &str,
+        record: bool,
+        read: impl Fn(&serde_json::Value) -> MeReading,
+    ) -> Result<MeReading, String> {
+        let url = self.url(path);
+        let res = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {e}", self.show(&url)))?;
+        let status = res.status().as_u16();
+        let mut reading = if status == 200 {
+            let v: serde_json::Value = res
+                .json()
+                .await
+                .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&url)))?;
+            read(&v)
+        } else {
+            MeReading::default()
+        };
+        reading.browser = self.id;
+        reading.status = status;
+        if record {
+            lock(&self.evidence).me.push(reading.clone());
+        }
+        Ok(reading)
+    }
+
+    /// A GET at the RP (logout, …); its status.
+    pub async fn get(&self, path: &str) -> Result<u16, String> {
+        let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
+        let res = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {e}", self.show(url.as_str())))?;
+        let status = res.status().as_u16();
+        self.record("GET", &url, &[], status, None);
+        Ok(status)
+    }
+
+    /// A JSON POST at the RP; its status.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<u16, String> {
+        let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
+        let res = self
+            .http
+            .post(url.clone())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {}: {e}", self.show(url.as_str())))?;
+        let status = res.status().as_u16();
+        self.record("POST", &url, &[], status, None);
+        Ok(status)
+    }
+}
+
+fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {
+    e.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The mock IdP's login form: its action and hidden fields.
+fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = html.find("<form")?;
+    let form = &html[start
+        ..html[start..]
+            .find("</form>")
+            .map_or(html.len(), |e| start + e)];
+    let action = attr(&form[..form.find('>')?], "action")?;
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input") {
+        let tag_end = rest[i..].find('>').map_or(rest.len(), |e| i + e);
+        let tag = &rest[i..tag_end];
+        if attr(tag, "type").as_deref() == Some("hidden")
+            && let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            fields.push((n, v));
+        }
+        rest = &rest[tag_end..];
+    }
+    Some((action, fields))
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let end = tag[i..].find('"')? + i;
+    Some(unescape(&tag[i..end]))
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_login_form() {
+        let html = r#"<form method="post" action="/t/x/login" id="login">
+<input type="hidden" name="request" value="a&amp;b">
+<input name="username" value=""></form>"#;
+        let (action, fields) = login_form(html).unwrap();
+        assert_eq!(action, "/t/x/login");
+        assert_eq!(fields, vec![("request".to_owned(), "a&b".to_owned())]);
+    }
+}

@@ -1,0 +1,314 @@
+//! The runner as IdP administrator: a mock IdP embedded or attached, a fresh tenant per
+//! run, and the admin API calls scenarios make (users, faults, keys, journal).
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::rp::{GroupsToken, RpDescription};
+
+/// Why the IdP could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct IdpError(pub String);
+
+/// A user the runner creates at the IdP.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestUser {
+    /// Login name (also `preferred_username`).
+    pub username: String,
+    /// Subject.
+    pub sub: String,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// One journal record, as the admin API returns it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct JournalEntry {
+    /// Sequence number.
+    pub seq: u64,
+    /// Endpoint (`authorize`, `token`, `userinfo`, …).
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: String,
+    /// Client.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Client-auth method used.
+    #[serde(default)]
+    pub auth_method: Option<String>,
+    /// Grant type.
+    #[serde(default)]
+    pub grant_type: Option<String>,
+    /// PKCE: the challenge method at authorize, `code_verifier` at the token endpoint.
+    #[serde(default)]
+    pub pkce: Option<String>,
+    /// The user concerned.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// HTTP status answered.
+    pub status: u16,
+    /// OAuth error answered.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// What the RP should not have done.
+    #[serde(default)]
+    pub lints: Vec<String>,
+    /// Faults fired.
+    #[serde(default)]
+    pub faults: Vec<Value>,
+}
+
+impl JournalEntry {
+    /// A one-line summary for evidence, e.g. `token POST authorization_code client_secret_post → 200`.
+    pub fn line(&self) -> String {
+        let mut s = format!("{} {}", self.endpoint, self.method);
+        for part in [&self.grant_type, &self.auth_method].into_iter().flatten() {
+            s.push(' ');
+            s.push_str(part);
+        }
+        s.push_str(&format!(" → {}", self.status));
+        if let Some(e) = &self.error {
+            s.push_str(&format!(" {e}"));
+        }
+        let kinds: Vec<&str> = self
+            .faults
+            .iter()
+            .filter_map(|f| f["kind"].as_str())
+            .collect();
+        if !kinds.is_empty() {
+            s.push_str(&format!(" [fault: {}]", kinds.join(", ")));
+        }
+        if !self.lints.is_empty() {
+            s.push_str(&format!(" [lint: {}]", self.lints.join(", ")));
+        }
+        s
+    }
+}
+
+/// The admin API of one tenant.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    http: reqwest::Client,
+    /// `<issuer>/admin`.
+    base: String,
+    token: Option<String>,
+}
+
+impl Admin {
+    /// The admin API under this issuer.
+    pub fn new(issuer: &str, token: Option<String>) -> Admin {
+        Admin {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            base: format!("{}/admin", issuer.trim_end_matches('/')),
+            token,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, IdpError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| IdpError(format!("{method} {url}: {e}")))?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(IdpError(format!("{method} {url}: {status} {text}")));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Creates or replaces a user.
+    pub async fn put_user(&self, u: &TestUser) -> Result<(), IdpError> {
+        let body = serde_json::to_value(u).map_err(|e| IdpError(e.to_string()))?;
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/users/{}", u.username),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Changes a user (`{"email": …, "groups": […], "disabled": true, …}`).
+    pub async fn patch_user(&self, username: &str, patch: Value) -> Result<(), IdpError> {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/users/{username}"),
+            Some(patch),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes a user.
+    pub async fn delete_user(&self, username: &str) -> Result<(), IdpError> {
+        self.call(reqwest::Method::DELETE, &format!("/users/{username}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Arms a fault for one user (`times` responses, or until cleared); its id.
+    pub async fn arm(&self, fault: Value, user: &str, times: Option<u32>) -> Result<u64, IdpError> {
+        let body = json!({ "fault": fault, "user": user, "times": times });
+        let v = self
+            .call(reqwest::Method::POST, "/faults", Some(body))
+            .await?;
+        v["id"]
+            .as_u64()
+            .ok_or_else(|| IdpError(format!("arming a fault answered {v}")))
+    }
+
+    /// Disarms a fault (already spent is fine).
+    pub async fn clear(&self, id: u64) {
+        let _ = self
+            .call(reqwest::Method::DELETE, &format!("/faults/{id}"), None)
+            .await;
+    }
+
+    /// Rotates the signing key; `remove_old` unpublishes the old one at once.
+    pub async fn rotate_key(&self, remove_old: bool) -> Result<Value, IdpError> {
+        self.call(
+            reqwest::Method::POST,
+            "/keys/rotate",
+            Some(json!({ "remove_old": remove_old })),
+        )
+        .await
+    }
+
+    /// The journal's entries about this user.
+    pub async fn journal(&self, user: &str) -> Result<Vec<JournalEntry>, IdpError> {
+        let v = self
+            .call(reqwest::Method::GET, &format!("/journal?user={user}"), None)
+            .await?;
+        serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
+    }
+}
+
+/// The IdP a run uses: embedded (owned) or attached.
+pub struct IdpServer {
+    /// The server's default issuer (its admin API manages tenants).
+    pub root: String,
+    /// Admin token.
+    pub token: Option<String>,
+    embedded: Option<mock_idp::MockIdp>,
+}
+
+impl std::fmt::Debug for IdpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdpServer")
+            .field("root", &self.root)
+            .field("embedded", &self.embedded.is_some())
+            .finish()
+    }
+}
+
+impl IdpServer {
+    /// Starts a mock IdP in this process on `addr` (port 0: any).
+    pub async fn embedded(addr: SocketAddr) -> Result<IdpServer, IdpError> {
+        let token = crate::random_hex(16);
+        let idp = mock_idp::MockIdp::builder()
+            .addr(addr)
+            .admin_token(token.clone())
+            .start()
+            .await
+            .map_err(|e| IdpError(format!("cannot start the embedded mock IdP on {addr}: {e}")))?;
+        Ok(IdpServer {
+            root: idp.issuer().to_owned(),
+            token: Some(token),
+            embedded: Some(idp),
+        })
+    }
+
+    /// A mock IdP already running at `root` (its default issuer).
+    pub fn attached(root: &str, token: Option<String>) -> IdpServer {
+        IdpServer {
+            root: root.trim_end_matches('/').to_owned(),
+            token,
+            embedded: None,
+        }
+    }
+
+    /// Whether this process runs the IdP.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Creates the run's tenant (replacing one of the same name): one RS256 key, the RP's
+    /// client, groups where the RP reads them, a journal big enough for the run.
+    pub async fn tenant(
+        &self,
+        name: &str,
+        rp: &RpDescription,
+        redirect_uri: &str,
+        secret: &str,
+    ) -> Result<Admin, IdpError> {
+        let root = Admin::new(&self.root, self.token.clone());
+        let _ = root
+            .call(reqwest::Method::DELETE, &format!("/tenants/{name}"), None)
+            .await;
+        let config = tenant_config(rp, redirect_uri, secret)?;
+        let v = root
+            .call(
+                reqwest::Method::POST,
+                "/tenants",
+                Some(json!({ "name": name, "config": config })),
+            )
+            .await?;
+        let issuer = v["issuer"]
+            .as_str()
+            .ok_or_else(|| IdpError(format!("creating the tenant answered {v}")))?;
+        Ok(Admin::new(issuer, self.token.clone()))
+    }
+}
+
+/// The tenant's configuration, in the mock IdP's config format.
+fn tenant_config(rp: &RpDescription, redirect_uri: &str, secret: &str) -> Result<Value, IdpError> {
+    let token = match rp.groups_claim.token {
+        GroupsToken::IdToken => "id_token",
+        GroupsToken::AccessToken => "access_token",
+    };
+    let config = json!({
+        "issuer": "http://conformance.invalid",
+        "journal_capacity": 200_000,
+        "groups": { "placements": [
+            { "token": token, "pointer": rp.groups_claim.pointer.0 },
+        ]},
+        "keys": [{ "kid": "conformance-rs256-1", "alg": "RS256", "pem_file": "rs256.pem" }],
+        "clients": [{
+            "id": rp.client_id,
+            "secret": secret,
+            "redirect_uris": [redirect_uri],
+            "auth_methods": ["client_secret_post", "client_secret_basic"],
+            "refresh_tokens": "always",
+        }],
+    });
+    let parsed: mock_idp::Config = serde_json::from_value(config.clone())
+        .map_err(|e| IdpError(format!("tenant config: {e}")))?;
+    parsed
+        .check()
+        .map_err(|e| IdpError(format!("tenant config: {e}")))?;
+    Ok(config)
+}

@@ -1,0 +1,119 @@
+//! `conformance`: run the relying-party conformance suite.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use conformance::{ExpectedFailures, Format, IdpChoice, Options, RpDescription};
+
+#[derive(Parser)]
+#[command(
+    name = "conformance",
+    version,
+    about = "Conformance suite for OpenID Connect relying parties"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every scenario: id, category, description.
+    List,
+    /// Run the scenarios against an RP described by an rp.toml.
+    Run(Box<Run>),
+}
+
+#[derive(clap::Args)]
+struct Run {
+    /// The RP description.
+    #[arg(long, env = "CONFORMANCE_RP")]
+    rp: PathBuf,
+    /// Only scenarios matching these globs (comma-separated), e.g. `login.*,idtoken.alg-*`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Write the report files here.
+    #[arg(long, env = "CONFORMANCE_REPORT")]
+    report: Option<PathBuf>,
+    /// Report formats to write.
+    #[arg(long, value_delimiter = ',', default_value = "json,junit,md")]
+    format: Vec<Format>,
+    /// Scenarios known to fail: `id-or-glob reason` per line.
+    #[arg(long)]
+    expected_failures: Option<PathBuf>,
+    /// Use a running mock IdP (its issuer URL) instead of an embedded one.
+    #[arg(long, env = "CONFORMANCE_IDP")]
+    idp: Option<String>,
+    /// The running mock IdP's admin token.
+    #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
+    #[arg(long)]
+    idp_addr: Option<SocketAddr>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 16)]
+    jobs: usize,
+    /// Per-scenario time limit in seconds (default: twice the sync deadline plus 30).
+    #[arg(long)]
+    scenario_timeout: Option<f64>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::List => {
+            for s in conformance::catalogue() {
+                println!("{:<40} {:<9} {}", s.id, s.category.as_str(), s.description);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run(r) => match run(*r).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+async fn run(r: Run) -> Result<bool, String> {
+    let rp = RpDescription::from_file(&r.rp).map_err(|e| e.to_string())?;
+    let catalogue = conformance::catalogue();
+    let ids: Vec<&str> = catalogue.iter().map(|s| s.id).collect();
+    for pattern in &r.only {
+        if !ids.iter().any(|id| conformance::matches(pattern, id)) {
+            return Err(format!(
+                "--only {pattern:?} matches no scenario (see `conformance list`)"
+            ));
+        }
+    }
+    let expected = match &r.expected_failures {
+        Some(path) => ExpectedFailures::from_file(path, &ids)?,
+        None => ExpectedFailures::default(),
+    };
+    let mut opts = Options::new(rp);
+    opts.only = r.only;
+    opts.jobs = r.jobs;
+    opts.expected = expected;
+    opts.report_dir = r.report.clone();
+    opts.progress = true;
+    opts.scenario_timeout = r.scenario_timeout.map(std::time::Duration::from_secs_f64);
+    opts.idp = match r.idp {
+        Some(url) => IdpChoice::Attached {
+            url,
+            token: r.admin_token,
+        },
+        None => IdpChoice::Embedded(r.idp_addr),
+    };
+    let report = conformance::run(&opts).await.map_err(|e| e.to_string())?;
+    eprint!("{}", conformance::report::summary(&report));
+    if let Some(dir) = &r.report {
+        report.write(dir, &r.format)?;
+        eprintln!("report: {}", dir.display());
+    }
+    Ok(report.ok())
+}

@@ -1,0 +1,111 @@
+//! The Markdown report: a summary table per category, then each non-passing scenario with
+//! its evidence.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::Report;
+use crate::verdict::Outcome;
+
+/// The Markdown text.
+pub fn markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let s = &report.summary;
+    let _ = writeln!(md, "# Conformance report\n");
+    let _ = writeln!(
+        md,
+        "{} · contract v{} · RP {} · IdP {} · {:.1} s\n",
+        report.suite,
+        report.contract_version,
+        report.rp.base_url,
+        report.idp.issuer,
+        report.wall_time_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        md,
+        "**{}**: {} pass, {} fail, {} warn, {} skip, {} error ({} expected failures)\n",
+        if report.ok() { "OK" } else { "FAILED" },
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error,
+        s.expected_failures
+    );
+    if !s.unexpected_passes.is_empty() {
+        let _ = writeln!(
+            md,
+            "Listed as expected failures but passing (remove them from the list): {}\n",
+            s.unexpected_passes.join(", ")
+        );
+    }
+    for run in &report.runs {
+        let _ = writeln!(md, "## Sync mode `{}`\n", run.sync_mode);
+        let mut by_cat: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+        for r in &run.results {
+            by_cat.entry(r.category.as_str()).or_default()[r.verdict as usize] += 1;
+        }
+        let _ = writeln!(
+            md,
+            "| category | pass | fail | warn | skip | error |\n|---|---|---|---|---|---|"
+        );
+        for (cat, n) in &by_cat {
+            let _ = writeln!(
+                md,
+                "| {cat} | {} | {} | {} | {} | {} |",
+                n[0], n[1], n[2], n[3], n[4]
+            );
+        }
+        let _ = writeln!(md, "\n| scenario | verdict | reason |\n|---|---|---|");
+        for r in &run.results {
+            let mark = if r.expected_failure {
+                " (expected)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {}{mark} | {} |",
+                r.id,
+                r.verdict.label(),
+                r.reason.replace('|', "\\|")
+            );
+        }
+        for r in run.results.iter().filter(|r| r.verdict != Outcome::Pass) {
+            let _ = writeln!(
+                md,
+                "\n### {} `{}`\n\n{}\n\nRequirement: {}\n",
+                r.verdict.label(),
+                r.id,
+                r.reason,
+                r.requirement
+            );
+            for step in &r.evidence.steps {
+                let _ = writeln!(md, "- {step}");
+            }
+            for h in &r.evidence.hops {
+                let _ = writeln!(
+                    md,
+                    "- browser {}: {} {} → {}",
+                    h.browser, h.method, h.url, h.status
+                );
+            }
+            for m in &r.evidence.me {
+                let _ = writeln!(
+                    md,
+                    "- browser {}: /me → {} {}",
+                    m.browser,
+                    m.status,
+                    m.sub.as_deref().unwrap_or("")
+                );
+            }
+            for j in &r.evidence.journal {
+                let _ = writeln!(md, "- IdP journal: {j}");
+            }
+        }
+        if let Some(log) = &run.rp_log {
+            let _ = writeln!(md, "\nRP log: `{log}`\n");
+        }
+    }
+    md
+}

@@ -1,0 +1,186 @@
+//! The report: JSON (stable field order, snapshot-friendly), JUnit XML, Markdown, and the
+//! terminal summary.
+
+mod junit;
+mod markdown;
+mod terminal;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use junit::junit;
+pub use markdown::markdown;
+pub use terminal::{progress_line, summary};
+
+use crate::rp::SyncMode;
+use crate::scenario::Category;
+use crate::verdict::{Evidence, Outcome};
+
+/// The version of the RP contract this suite implements (README, "Test your RP in CI").
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `conformance <version>`.
+    pub suite: String,
+    /// The RP contract version.
+    pub contract_version: u32,
+    /// This run's id (in every user name it created).
+    pub run_id: String,
+    /// The RP as described and reached.
+    pub rp: RpSummary,
+    /// The IdP.
+    pub idp: IdpSummary,
+    /// Counts.
+    pub summary: Summary,
+    /// Wall time of the whole run.
+    pub wall_time_ms: u64,
+    /// One run per sync mode.
+    pub runs: Vec<ModeRun>,
+}
+
+/// The RP.
+#[derive(Debug, Clone, Serialize)]
+pub struct RpSummary {
+    /// Where it listened (the last mode's).
+    pub base_url: String,
+    /// Launched by the runner, or attached.
+    pub launched: bool,
+    /// Declared client authentication.
+    pub client_auth: String,
+    /// Groups-claim location.
+    pub groups_claim: String,
+    /// Sync deadline in seconds.
+    pub sync_deadline_s: f64,
+}
+
+/// The IdP.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdpSummary {
+    /// The run's tenant issuer.
+    pub issuer: String,
+    /// Whether the runner embedded it.
+    pub embedded: bool,
+}
+
+/// Counts over every mode.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Scenario runs.
+    pub total: usize,
+    /// Passed.
+    pub pass: usize,
+    /// Failed (expected ones included).
+    pub fail: usize,
+    /// Warnings.
+    pub warn: usize,
+    /// Skipped.
+    pub skip: usize,
+    /// Harness errors (expected ones included).
+    pub error: usize,
+    /// Failures and errors listed as expected.
+    pub expected_failures: usize,
+    /// Listed as expected to fail, yet passed: the list is stale.
+    pub unexpected_passes: Vec<String>,
+}
+
+/// One sync mode's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeRun {
+    /// The mode the RP ran in.
+    pub sync_mode: SyncMode,
+    /// The RP's log file in the report folder (launch mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rp_log: Option<String>,
+    /// Results, in catalogue order.
+    pub results: Vec<ScenarioResult>,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// Stable id.
+    pub id: String,
+    /// Category.
+    pub category: Category,
+    /// Where the requirement comes from.
+    pub requirement: String,
+    /// What the RP must do.
+    pub description: String,
+    /// The verdict.
+    pub verdict: Outcome,
+    /// Why.
+    pub reason: String,
+    /// Listed in the expected-failures file.
+    pub expected_failure: bool,
+    /// How long it ran.
+    pub duration_ms: u64,
+    /// What the verdict rests on.
+    pub evidence: Evidence,
+}
+
+impl Report {
+    /// Whether CI should pass: no failure or error outside the expected list.
+    pub fn ok(&self) -> bool {
+        self.runs
+            .iter()
+            .flat_map(|r| &r.results)
+            .all(|r| !matches!(r.verdict, Outcome::Fail | Outcome::Error) || r.expected_failure)
+    }
+
+    /// Counts from the results.
+    pub fn count(runs: &[ModeRun]) -> Summary {
+        let mut s = Summary::default();
+        for r in runs.iter().flat_map(|m| &m.results) {
+            s.total += 1;
+            match r.verdict {
+                Outcome::Pass => s.pass += 1,
+                Outcome::Fail => s.fail += 1,
+                Outcome::Warn => s.warn += 1,
+                Outcome::Skip => s.skip += 1,
+                Outcome::Error => s.error += 1,
+            }
+            if r.expected_failure {
+                if matches!(r.verdict, Outcome::Fail | Outcome::Error) {
+                    s.expected_failures += 1;
+                } else if r.verdict == Outcome::Pass && !s.unexpected_passes.contains(&r.id) {
+                    s.unexpected_passes.push(r.id.clone());
+                }
+            }
+        }
+        s
+    }
+
+    /// The JSON report.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the requested formats (`json`, `junit`, `md`) into `dir`.
+    pub fn write(&self, dir: &Path, formats: &[Format]) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for f in formats {
+            let (name, text) = match f {
+                Format::Json => ("report.json", self.json()),
+                Format::Junit => ("junit.xml", junit(self)),
+                Format::Md => ("report.md", markdown(self)),
+            };
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `report.json`.
+    Json,
+    /// `junit.xml`.
+    Junit,
+    /// `report.md`.
+    Md,
+}

@@ -1,0 +1,415 @@
+//! The RP description (`rp.toml`): where the RP under test listens, how to read its `/me`,
+//! what it declares (client auth, sync modes, groups claim, group map, capabilities), and
+//! optionally how to launch it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A bad `rp.toml`: the file, line and what is wrong (naming the field).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct RpError {
+    /// The file.
+    pub file: String,
+    /// The line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The permission-sync modes of seed 000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Permissions are exactly the mapped groups.
+    Strict,
+    /// Mapped groups are added, never removed by sync.
+    Additive,
+    /// Groups are ignored.
+    None,
+}
+
+impl SyncMode {
+    /// The `SYNC_MODE` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Strict => "strict",
+            SyncMode::Additive => "additive",
+            SyncMode::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for SyncMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// Credentials in the form body (the seed's default).
+    #[default]
+    ClientSecretPost,
+    /// HTTP Basic.
+    ClientSecretBasic,
+}
+
+impl ClientAuth {
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
+
+/// An RFC 6901 JSON pointer (`""` or starting with `/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pointer(pub String);
+
+impl TryFrom<String> for Pointer {
+    type Error = String;
+    fn try_from(s: String) -> Result<Pointer, String> {
+        if s.is_empty() || s.starts_with('/') {
+            Ok(Pointer(s))
+        } else {
+            Err(format!("{s:?} is not a JSON pointer: it must start with /"))
+        }
+    }
+}
+
+impl From<Pointer> for String {
+    fn from(p: Pointer) -> String {
+        p.0
+    }
+}
+
+/// Which token carries the groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupsToken {
+    /// The ID token.
+    IdToken,
+    /// The access token (JWT).
+    AccessToken,
+}
+
+/// `TOKEN:/pointer`, e.g. `access_token:/resource_access/reinfer.io/roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GroupsClaim {
+    /// The token.
+    pub token: GroupsToken,
+    /// Where in it.
+    pub pointer: Pointer,
+}
+
+impl TryFrom<String> for GroupsClaim {
+    type Error = String;
+    fn try_from(s: String) -> Result<GroupsClaim, String> {
+        let (token, pointer) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?}: expected TOKEN:/json/pointer, e.g. id_token:/groups"))?;
+        let token = match token {
+            "id_token" => GroupsToken::IdToken,
+            "access_token" => GroupsToken::AccessToken,
+            _ => return Err(format!("{token:?}: the token is id_token or access_token")),
+        };
+        Ok(GroupsClaim {
+            token,
+            pointer: Pointer::try_from(pointer.to_owned())?,
+        })
+    }
+}
+
+impl From<GroupsClaim> for String {
+    fn from(g: GroupsClaim) -> String {
+        let token = match g.token {
+            GroupsToken::IdToken => "id_token",
+            GroupsToken::AccessToken => "access_token",
+        };
+        format!("{token}:{}", g.pointer.0)
+    }
+}
+
+/// Optional features of an RP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// `POST /grant {"permission": "x"}` grants a permission through the webapp.
+    Grant,
+}
+
+/// The RP's paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    /// Starts a login.
+    pub login: String,
+    /// The registered redirect URI's path.
+    pub callback: String,
+    /// The current user, JSON, or 401.
+    pub me: String,
+    /// Ends the session.
+    pub logout: String,
+    /// Grants a permission (capability `grant`).
+    pub grant: String,
+    /// 200 when ready (optional: without it, the runner waits for `/me` to answer).
+    pub health: Option<String>,
+}
+
+impl Default for Paths {
+    fn default() -> Paths {
+        Paths {
+            login: "/login".into(),
+            callback: "/login/oauth2/callback".into(),
+            me: "/me".into(),
+            logout: "/logout".into(),
+            grant: "/grant".into(),
+            health: Some("/healthz".into()),
+        }
+    }
+}
+
+/// JSON pointers into the RP's `/me` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MePointers {
+    /// The IdP subject.
+    pub sub: Pointer,
+    /// Email.
+    pub email: Pointer,
+    /// Username.
+    pub username: Pointer,
+    /// Display name.
+    pub name: Pointer,
+    /// Permissions (an array of strings).
+    pub permissions: Pointer,
+    /// The RP's own account id, if it shows one (lets `identity.*` tell accounts apart).
+    pub account: Option<Pointer>,
+}
+
+impl Default for MePointers {
+    fn default() -> MePointers {
+        let p = |s: &str| Pointer(s.into());
+        MePointers {
+            sub: p("/sub"),
+            email: p("/email"),
+            username: p("/username"),
+            name: p("/name"),
+            permissions: p("/permissions"),
+            account: None,
+        }
+    }
+}
+
+/// Where the RP expects its IdP (attach mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSection {
+    /// The issuer the RP was started with: `<mock-idp origin>/t/<tenant>`.
+    pub issuer: Option<String>,
+}
+
+/// How the runner starts the RP (launch mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Launch {
+    /// Program and arguments; a relative program path is relative to the rp.toml's folder.
+    pub command: Vec<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory (default: the rp.toml's folder).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// `SYNC_INTERVAL_S` given to the RP (default: a quarter of the sync deadline).
+    #[serde(default)]
+    pub sync_interval_s: Option<f64>,
+    /// Seconds to wait for the health URL.
+    #[serde(default = "default_startup")]
+    pub startup_timeout_s: f64,
+}
+
+fn default_startup() -> f64 {
+    60.0
+}
+
+fn default_client_id() -> String {
+    "conformance-rp".into()
+}
+
+fn default_scopes() -> String {
+    "openid profile email offline_access".into()
+}
+
+fn default_deadline() -> f64 {
+    600.0
+}
+
+fn default_modes() -> Vec<SyncMode> {
+    vec![SyncMode::Strict]
+}
+
+fn default_groups_claim() -> GroupsClaim {
+    GroupsClaim {
+        token: GroupsToken::IdToken,
+        pointer: Pointer("/groups".into()),
+    }
+}
+
+/// The RP description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpDescription {
+    /// Where the RP listens (required in attach mode; in launch mode the runner picks a port).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The client id the RP uses.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    /// The client secret (default in launch mode: a fresh one per run).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The client authentication the RP declares.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// The scopes it should request.
+    #[serde(default = "default_scopes")]
+    pub scopes: String,
+    /// The sync modes it supports.
+    #[serde(default = "default_modes")]
+    pub sync_modes: Vec<SyncMode>,
+    /// Where it reads groups.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: GroupsClaim,
+    /// IdP group → permissions.
+    #[serde(default)]
+    pub group_map: BTreeMap<String, Vec<String>>,
+    /// Seconds within which an IdP change must show at the RP (the seed's 10 minutes).
+    #[serde(default = "default_deadline")]
+    pub sync_deadline_s: f64,
+    /// Optional features.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Paths.
+    #[serde(default)]
+    pub paths: Paths,
+    /// `/me` pointers.
+    #[serde(default)]
+    pub me: MePointers,
+    /// Where the RP expects its IdP.
+    #[serde(default)]
+    pub idp: IdpSection,
+    /// How to start the RP.
+    #[serde(default)]
+    pub launch: Option<Launch>,
+    /// The folder of the rp.toml (for relative paths).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl RpDescription {
+    /// Reads and checks an rp.toml.
+    pub fn from_file(path: &Path) -> Result<RpDescription, RpError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RpError {
+            file: path.display().to_string(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut rp = RpDescription::from_toml(&text, &path.display().to_string())?;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        rp.dir = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+        Ok(rp)
+    }
+
+    /// Parses and checks rp.toml text; `file` names it in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<RpDescription, RpError> {
+        let err = |line: Option<usize>, message: String| RpError {
+            file: file.to_owned(),
+            line,
+            message,
+        };
+        let rp: RpDescription = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            err(line, e.message().to_owned())
+        })?;
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+        };
+        if rp.sync_modes.is_empty() {
+            return Err(err(
+                line_of("sync_modes"),
+                "sync_modes: name at least one mode".into(),
+            ));
+        }
+        if !(rp.sync_deadline_s.is_finite() && rp.sync_deadline_s > 0.0) {
+            return Err(err(
+                line_of("sync_deadline_s"),
+                "sync_deadline_s: a positive number of seconds".into(),
+            ));
+        }
+        if let Some(b) = &rp.base_url {
+            url::Url::parse(b)
+                .map_err(|e| err(line_of("base_url"), format!("base_url {b:?}: {e}")))?;
+        }
+        match &rp.launch {
+            None if rp.base_url.is_none() => {
+                return Err(err(
+                    None,
+                    "base_url: required unless [launch] starts the RP".into(),
+                ));
+            }
+            None if rp.client_secret.is_none() => {
+                return Err(err(
+                    None,
+                    "client_secret: required in attach mode (the RP was started with it)".into(),
+                ));
+            }
+            Some(l) if l.command.is_empty() => {
+                return Err(err(
+                    line_of("command"),
+                    "launch.command: name a program".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(i) = &rp.idp.issuer {
+            let u = url::Url::parse(i)
+                .map_err(|e| err(line_of("issuer"), format!("idp.issuer {i:?}: {e}")))?;
+            if tenant_of(&u).is_none() {
+                return Err(err(
+                    line_of("issuer"),
+                    format!("idp.issuer {i:?}: expected <mock-idp origin>/t/<tenant name>"),
+                ));
+            }
+        }
+        Ok(rp)
+    }
+
+    /// Whether the RP offers this capability.
+    pub fn can(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
+}
+
+/// The tenant name of an issuer `<origin>/t/<name>`.
+pub fn tenant_of(issuer: &url::Url) -> Option<String> {
+    let name = issuer.path().strip_prefix("/t/")?;
+    (!name.is_empty() && !name.contains('/')).then(|| name.to_owned())
+}

@@ -1,0 +1,161 @@
+//! `identity`: who is who (seed 002, "mapping must be unambiguous").
+
+use serde_json::json;
+
+use super::{login_ok, scenario};
+use crate::scenario::{Ctx, Scenario};
+use crate::verdict::{Judged, Verdict};
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario!(
+            "identity.keyed-by-sub",
+            Identity,
+            "OIDC Core §5.7 (sub is the only stable key); seed 002",
+            "after the user's email changes at the IdP, a login reaches the same account, updated",
+            keyed_by_sub
+        ),
+        scenario!(
+            "identity.email-reuse",
+            Identity,
+            "OIDC Core §5.7; seed 002 (mapping must be unambiguous)",
+            "a new user with a deleted user's email does not inherit that account",
+            email_reuse
+        ),
+        scenario!(
+            "identity.profile-sync",
+            Identity,
+            "seed 000 (profiles synchronised through refresh tokens)",
+            "name and email changes reach the RP within the sync deadline, with no user action",
+            profile_sync
+        ),
+    ]
+}
+
+async fn keyed_by_sub(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (b1, _, before) = login_ok(cx, &u).await?;
+    let email = format!("renamed-{}", u.email);
+    cx.shared
+        .admin
+        .patch_user(&u.username, json!({ "email": email }))
+        .await?;
+    cx.step(format!("changed {}'s email at the IdP", u.username));
+    b1.get(&cx.shared.rp.paths.logout).await?;
+    let (_, _, after) = login_ok(cx, &u).await?;
+    let mut problems = Vec::new();
+    if after.sub.as_ref() != Some(&u.sub) {
+        problems.push(format!("/me sub is {:?}, not the user's", after.sub));
+    }
+    if after.email.as_ref() != Some(&email) {
+        problems.push(format!(
+            "after a fresh login /me still shows email {:?}",
+            after.email.unwrap_or_default()
+        ));
+    }
+    match (&before.account, &after.account) {
+        (Some(a), Some(b)) if a != b => problems.push(format!(
+            "the login reached another account ({b}, was {a}): the RP keys accounts by email, not sub"
+        )),
+        _ => {}
+    }
+    if !problems.is_empty() {
+        return Ok(Verdict::fail(problems.join("; ")));
+    }
+    Ok(Verdict::pass(if before.account.is_some() {
+        "same account, new email"
+    } else {
+        "same sub, new email (rp.toml has no me.account pointer: accounts compared by sub only)"
+    }))
+}
+
+async fn email_reuse(cx: &Ctx) -> Judged {
+    let group = cx
+        .shared
+        .rp
+        .group_map
+        .iter()
+        .find(|(_, p)| !p.is_empty())
+        .map(|(g, _)| g.as_str());
+    let a = cx.user("a", group.as_slice()).await?;
+    let (_, _, me_a) = login_ok(cx, &a).await?;
+    cx.shared.admin.delete_user(&a.username).await?;
+    cx.step(format!("deleted {} at the IdP", a.username));
+    let mut b = cx.new_user("b", &[]);
+    b.email = a.email.clone();
+    let b = cx.create(b).await?;
+    cx.step(format!(
+        "created {} (a new sub) with {}'s email",
+        b.username, a.username
+    ));
+    let browser = cx.browser();
+    browser.login(&b.username, None).await?;
+    let me_b = cx.me(&browser).await?;
+    if !me_b.logged_in() {
+        return Ok(Verdict::pass(
+            "the RP refused the new user rather than hand over the old account",
+        ));
+    }
+    let mut problems = Vec::new();
+    if me_b.sub.as_ref() != Some(&b.sub) {
+        problems.push(format!(
+            "the new user got the account of sub {:?} (account takeover by email)",
+            me_b.sub.clone().unwrap_or_default()
+        ));
+    }
+    if let (Some(x), Some(y)) = (&me_a.account, &me_b.account)
+        && x == y
+    {
+        problems.push(format!("both users reached account {x}"));
+    }
+    let inherited: Vec<&String> = me_b
+        .permissions
+        .iter()
+        .flatten()
+        .filter(|p| me_a.permissions.iter().flatten().any(|q| q == *p))
+        .collect();
+    if !inherited.is_empty() {
+        problems.push(format!(
+            "the new user holds the old user's permissions {inherited:?}"
+        ));
+    }
+    Ok(if problems.is_empty() {
+        Verdict::pass("the new user got an account of their own")
+    } else {
+        Verdict::fail(problems.join("; "))
+    })
+}
+
+async fn profile_sync(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let name = format!("Renamed {}", u.name);
+    let email = format!("renamed-{}", u.email);
+    cx.shared
+        .admin
+        .patch_user(&u.username, json!({ "name": name, "email": email }))
+        .await?;
+    cx.step(format!(
+        "changed {}'s name and email at the IdP",
+        u.username
+    ));
+    let (last, took) = cx
+        .poll_me(&b, |m| {
+            m.name.as_ref() == Some(&name) && m.email.as_ref() == Some(&email)
+        })
+        .await?;
+    let deadline = cx.shared.deadline().as_secs_f64();
+    Ok(match took {
+        Some(t) => {
+            cx.measure("latency", t);
+            Verdict::pass(format!(
+                "name and email reached the RP within the {deadline} s deadline"
+            ))
+        }
+        None => Verdict::fail(format!(
+            "after the {deadline} s deadline /me shows name {:?} and email {:?}",
+            last.name.unwrap_or_default(),
+            last.email.unwrap_or_default()
+        )),
+    })
+}

@@ -1,0 +1,349 @@
+//! `login`: the authorization code flow (seed 000, "Preparing your OpenID Provider").
+
+use serde_json::json;
+use url::Url;
+
+use super::{fault, login_ok, refused_login, scenario, status};
+use crate::scenario::{Ctx, Scenario};
+use crate::verdict::{Judged, Verdict};
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario!(
+            "login.code-flow",
+            Login,
+            "seed 000; OIDC Core §3.1; OIDF oidcc-client-test",
+            "response_type=code, the registered redirect_uri, state and nonce; /me shows the user's claims",
+            code_flow
+        ),
+        scenario!(
+            "login.scopes",
+            Login,
+            "seed 000 (openid profile email, offline_access)",
+            "requests openid, profile, email, and offline_access when configured",
+            scopes
+        ),
+        scenario!(
+            "login.client-auth",
+            Login,
+            "seed 000 (client_secret_post); seed 002; RFC 6749 §2.3.1",
+            "the token request uses the declared client authentication; the secret is never in a URL",
+            client_auth
+        ),
+        scenario!(
+            "login.pkce",
+            Login,
+            "RFC 9700 §2.1.1; RFC 7636",
+            "sends a PKCE S256 code_challenge and its verifier (warn if not)",
+            pkce
+        ),
+        scenario!(
+            "login.state-mismatch",
+            Login,
+            "RFC 9700 §4.7; RFC 6749 §10.12",
+            "a callback whose state is not the one sent opens no session",
+            state_mismatch
+        ),
+        scenario!(
+            "login.state-missing",
+            Login,
+            "RFC 9700 §4.7; RFC 6749 §10.12",
+            "a callback without state opens no session",
+            state_missing
+        ),
+        scenario!(
+            "login.idp-error",
+            Login,
+            "RFC 6749 §4.1.2.1",
+            "error=access_denied from the IdP gives a clear error and no session",
+            idp_error
+        ),
+        scenario!(
+            "login.missing-claim.email",
+            Login,
+            "seed 000 (required claims)",
+            "no email claim: login refused, no user created",
+            missing_email
+        ),
+        scenario!(
+            "login.missing-claim.preferred_username",
+            Login,
+            "seed 000 (required claims)",
+            "no preferred_username claim: login refused, no user created",
+            missing_username
+        ),
+        scenario!(
+            "login.missing-claim.sub",
+            Login,
+            "seed 000; OIDC Core §2; OIDF oidcc-client-test-missing-sub",
+            "no sub claim in the ID token: login refused, no user created",
+            missing_sub
+        ),
+        scenario!(
+            "login.no-refresh-token",
+            Login,
+            "seed 000 (a refresh token is required)",
+            "a token response without refresh_token is refused",
+            no_refresh_token
+        ),
+        scenario!(
+            "login.userinfo",
+            Login,
+            "OIDC Core §5.3.2; OIDF oidcc-client-test-userinfo-invalid-sub",
+            "when the RP reads userinfo, a sub other than the ID token's is refused",
+            userinfo
+        ),
+    ]
+}
+
+async fn code_flow(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (_, login, me) = login_ok(cx, &u).await?;
+    let rp = &cx.shared.rp;
+    let a = &login.authorize;
+    let expected_redirect = format!("{}{}", cx.shared.sites.rp, rp.paths.callback);
+    let mut problems = Vec::new();
+    if a.get("response_type").map(String::as_str) != Some("code") {
+        problems.push(format!(
+            "response_type is {:?}, not code",
+            a.get("response_type")
+        ));
+    }
+    if a.get("client_id") != Some(&rp.client_id) {
+        problems.push(format!("client_id is {:?}", a.get("client_id")));
+    }
+    if a.get("redirect_uri") != Some(&expected_redirect) {
+        problems.push("redirect_uri is not exactly the registered one".to_owned());
+    }
+    for p in ["state", "nonce"] {
+        if a.get(p).is_none_or(String::is_empty) {
+            problems.push(format!("no {p} in the authorization request"));
+        }
+    }
+    let want = [
+        ("sub", &me.sub, &u.sub),
+        ("email", &me.email, &u.email),
+        ("username", &me.username, &u.username),
+        ("name", &me.name, &u.name),
+    ];
+    for (field, got, expected) in want {
+        if got.as_ref() != Some(expected) {
+            problems.push(format!(
+                "/me {field} is {got:?}, the claims say {expected:?}"
+            ));
+        }
+    }
+    Ok(if problems.is_empty() {
+        Verdict::pass(
+            "code flow with state and nonce; /me shows sub, email, username and name from the claims",
+        )
+    } else {
+        Verdict::fail(problems.join("; "))
+    })
+}
+
+async fn scopes(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (_, login, _) = login_ok(cx, &u).await?;
+    let sent: Vec<&str> = login
+        .authorize
+        .get("scope")
+        .map(|s| s.split(' ').collect())
+        .unwrap_or_default();
+    let configured: Vec<&str> = cx.shared.rp.scopes.split_whitespace().collect();
+    let mut need = vec!["openid", "profile", "email"];
+    if configured.contains(&"offline_access") {
+        need.push("offline_access");
+    }
+    let missing: Vec<&str> = need.into_iter().filter(|s| !sent.contains(s)).collect();
+    Ok(if missing.is_empty() {
+        Verdict::pass(format!("requested {}", sent.join(" ")))
+    } else {
+        Verdict::fail(format!(
+            "the authorization request lacks {} (sent: {:?})",
+            missing.join(", "),
+            sent.join(" ")
+        ))
+    })
+}
+
+async fn client_auth(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (_, login, _) = login_ok(cx, &u).await?;
+    let declared = cx.shared.rp.client_auth.as_str();
+    let mut problems = Vec::new();
+    if login.authorize.contains_key("client_secret") {
+        problems.push(
+            "the client_secret is in the authorization request URL (seed 002's leak)".to_owned(),
+        );
+    }
+    let journal = cx.journal(&u).await?;
+    let code_grant = journal
+        .iter()
+        .find(|e| e.endpoint == "token" && e.grant_type.as_deref() == Some("authorization_code"));
+    match code_grant {
+        None => {
+            problems.push("no authorization_code grant for this user in the IdP's journal".into())
+        }
+        Some(e) => {
+            cx.cite(e);
+            if e.auth_method.as_deref() != Some(declared) {
+                problems.push(format!(
+                    "the token request used {}, the RP declares {declared}",
+                    e.auth_method
+                        .as_deref()
+                        .unwrap_or("no client authentication")
+                ));
+            }
+        }
+    }
+    for e in journal
+        .iter()
+        .filter(|e| e.lints.iter().any(|l| l == "client_secret_in_url"))
+    {
+        cx.cite(e);
+        problems.push(format!(
+            "the client_secret was in the URL of a {} request",
+            e.endpoint
+        ));
+    }
+    Ok(if problems.is_empty() {
+        Verdict::pass(format!(
+            "the code was redeemed with {declared}; no secret in any URL"
+        ))
+    } else {
+        Verdict::fail(problems.join("; "))
+    })
+}
+
+async fn pkce(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (_, login, _) = login_ok(cx, &u).await?;
+    let method = login.authorize.get("code_challenge").map(|_| {
+        login
+            .authorize
+            .get("code_challenge_method")
+            .cloned()
+            .unwrap_or_else(|| "plain".into())
+    });
+    let journal = cx.journal(&u).await?;
+    if let Some(e) = journal
+        .iter()
+        .find(|e| e.endpoint == "token" && e.grant_type.as_deref() == Some("authorization_code"))
+    {
+        cx.cite(e);
+    }
+    Ok(match method.as_deref() {
+        Some("S256") => Verdict::pass("PKCE with S256"),
+        Some(m) => Verdict::warn(format!("PKCE with {m}; use S256 (RFC 7636 §4.2)")),
+        None => {
+            Verdict::warn("no PKCE: RFC 9700 §2.1.1 recommends it for confidential clients too")
+        }
+    })
+}
+
+async fn state_mismatch(cx: &Ctx) -> Judged {
+    refused_login(
+        cx,
+        "a callback with another state",
+        &[fault("state_altered")],
+        None,
+    )
+    .await
+}
+
+fn drop_state(url: &mut Url) {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "state")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+}
+
+async fn state_missing(cx: &Ctx) -> Judged {
+    cx.step("the browser drops state from the authorization response");
+    refused_login(cx, "a callback without state", &[], Some(drop_state)).await
+}
+
+async fn idp_error(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let id = cx.arm(fault("access_denied"), &u).await?;
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await?;
+    cx.shared.admin.clear(id).await;
+    let me = cx.me(&b).await?;
+    if me.logged_in() {
+        return Ok(Verdict::fail(
+            "after error=access_denied the RP opened a session",
+        ));
+    }
+    Ok(match login.callback_status {
+        None => Verdict::error("the IdP never redirected back to the RP"),
+        Some(s) if s >= 500 => Verdict::fail(format!(
+            "the RP answered {s} to error=access_denied: a crash, not a clear error"
+        )),
+        Some(s) => Verdict::pass(format!("the RP answered {s} and opened no session")),
+    })
+}
+
+fn remove(claim: &str) -> [serde_json::Value; 2] {
+    [
+        json!({ "kind": "remove_claim", "claim": claim }),
+        json!({ "kind": "userinfo_remove_claim", "claim": claim }),
+    ]
+}
+
+async fn missing_email(cx: &Ctx) -> Judged {
+    refused_login(cx, "tokens without email", &remove("email"), None).await
+}
+
+async fn missing_username(cx: &Ctx) -> Judged {
+    refused_login(
+        cx,
+        "tokens without preferred_username",
+        &remove("preferred_username"),
+        None,
+    )
+    .await
+}
+
+async fn missing_sub(cx: &Ctx) -> Judged {
+    let f = [json!({ "kind": "remove_claim", "claim": "sub" })];
+    refused_login(cx, "an ID token without sub", &f, None).await
+}
+
+async fn no_refresh_token(cx: &Ctx) -> Judged {
+    refused_login(
+        cx,
+        "a token response without refresh_token",
+        &[fault("no_refresh_token")],
+        None,
+    )
+    .await
+}
+
+async fn userinfo(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let id = cx.arm(fault("userinfo_sub_changed"), &u).await?;
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await?;
+    cx.shared.admin.clear(id).await;
+    let journal = cx.journal(&u).await?;
+    let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
+        return Ok(Verdict::skip("the RP does not call userinfo at login"));
+    };
+    cx.cite(call);
+    let me = cx.me(&b).await?;
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "userinfo named another sub and the RP logged the user in anyway (/me sub {:?})",
+            me.sub.unwrap_or_default()
+        )));
+    }
+    let (_, _, _) = login_ok(cx, &u).await?;
+    Ok(Verdict::pass(format!(
+        "refused a userinfo response about another sub (callback {}); unbroken, the user logs in",
+        status(login.callback_status)
+    )))
+}

@@ -1,0 +1,106 @@
+//! The catalogue: one file per category, and the helpers scenarios share.
+
+mod identity;
+mod idtoken;
+mod login;
+
+use serde_json::Value;
+
+use crate::browser::{Browser, Login, Tamper};
+use crate::idp::TestUser;
+use crate::scenario::{Ctx, Scenario};
+use crate::verdict::{Judged, MeReading, Stop, Verdict};
+
+/// Builds a [`Scenario`] from an async fn.
+macro_rules! scenario {
+    ($id:literal, $cat:ident, $req:literal, $desc:literal, $f:path $(, $excl:literal)?) => {
+        $crate::scenario::Scenario {
+            id: $id,
+            category: $crate::scenario::Category::$cat,
+            requirement: $req,
+            description: $desc,
+            exclusive: false $(|| $excl)?,
+            run: |cx| Box::pin($f(cx)),
+        }
+    };
+}
+pub(crate) use scenario;
+
+/// Every scenario, in catalogue order.
+pub fn catalogue() -> Vec<Scenario> {
+    let mut all = login::all();
+    all.extend(idtoken::all());
+    all.extend(identity::all());
+    all
+}
+
+/// A fault as the admin API takes it.
+fn fault(kind: &str) -> Value {
+    serde_json::json!({ "kind": kind })
+}
+
+/// Logs `u` in with a fresh browser; the scenario ends in `error` when that fails, since
+/// it needs a working login to judge anything else (login.code-flow judges the login).
+async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading), Stop> {
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await?;
+    let me = cx.me(&b).await?;
+    if !me.logged_in() {
+        return Err(Stop::with(Verdict::error(format!(
+            "{} could not log in (callback answered {}, /me {}): this scenario needs a working login",
+            u.username,
+            status(login.callback_status),
+            me.status
+        ))));
+    }
+    Ok((b, login, me))
+}
+
+fn status(s: Option<u16>) -> String {
+    s.map_or_else(|| "never reached".to_owned(), |s| s.to_string())
+}
+
+/// The negative-case pattern: with these faults armed once (or the callback tampered with),
+/// a login must leave no session; then the same user, unbroken, must log in (the control
+/// that tells a rejection from an RP that cannot log anyone in).
+async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Tamper>) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let mut armed = Vec::new();
+    for f in faults {
+        armed.push(cx.arm(f.clone(), &u).await?);
+    }
+    let b = cx.browser();
+    let login = b.login(&u.username, tamper).await?;
+    for id in armed {
+        cx.shared.admin.clear(id).await;
+    }
+    let me = cx.me(&b).await?;
+    for e in cx.journal(&u).await? {
+        if !e.faults.is_empty() {
+            cx.cite(&e);
+        }
+    }
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the RP accepted {what}: /me answered 200 for sub {:?}",
+            me.sub.unwrap_or_default()
+        )));
+    }
+    cx.step("control: the same user logs in again, nothing broken");
+    let b2 = cx.browser();
+    b2.login(&u.username, None).await?;
+    if !cx.me(&b2).await?.logged_in() {
+        return Ok(Verdict::error(
+            "the control login failed too: cannot tell a rejection from an RP that logs no one in",
+        ));
+    }
+    Ok(match login.callback_status {
+        None => Verdict::error("the IdP never redirected back to the RP"),
+        Some(s) if s >= 500 => Verdict::warn(format!(
+            "refused {what}, but with HTTP {s} instead of a clear error"
+        )),
+        Some(s) => Verdict::pass(format!(
+            "refused {what}: the callback answered {s}, /me 401; unbroken, the user logs in"
+        )),
+    })
+}

@@ -1,0 +1,103 @@
+//! Switchable defects: each one a realistic mistake that a conformance scenario catches.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! defects {
+    ($($variant:ident = $name:literal: $doc:literal,)*) => {
+        /// A mistake the reference RP can be told to make (`DEFECTS=a,b`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Defect {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl Defect {
+            /// Every defect.
+            pub const ALL: &[Defect] = &[$(Defect::$variant,)*];
+
+            /// Its name, as in `DEFECTS`.
+            pub fn name(self) -> &'static str {
+                match self { $(Defect::$variant => $name,)* }
+            }
+
+            /// What the RP does wrong.
+            pub fn description(self) -> &'static str {
+                match self { $(Defect::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+defects! {
+    UsernameFromEmail = "username-from-email": "shows the email as the username instead of preferred_username",
+    NoOfflineAccess = "no-offline-access": "does not request the offline_access scope",
+    ClientSecretBasic = "client-secret-basic": "authenticates with client_secret_basic instead of the declared client_secret_post",
+    SecretInAuthorize = "secret-in-authorize": "puts the client_secret into the authorization request URL",
+    NoPkce = "no-pkce": "sends no PKCE code_challenge",
+    NoStateCheck = "no-state-check": "never compares the callback's state with the one it sent",
+    StateOptional = "state-optional": "compares state only when the callback carries one",
+    CrashesOnIdpError = "crashes-on-idp-error": "answers 500 when the IdP redirects back with an error",
+    AcceptsMissingEmail = "accepts-missing-email": "logs the user in without an email claim",
+    AcceptsMissingUsername = "accepts-missing-username": "logs the user in without a preferred_username claim",
+    AcceptsMissingSub = "accepts-missing-sub": "takes the sub from userinfo when the ID token has none",
+    AcceptsNoRefreshToken = "accepts-no-refresh-token": "proceeds when the token response has no refresh_token",
+    UserinfoSubUnchecked = "userinfo-sub-unchecked": "does not compare the userinfo sub with the ID token's",
+    NoSignatureCheck = "no-signature-check": "decodes the ID token without verifying its signature",
+    AcceptsAlgNone = "accepts-alg-none": "skips verification when the header says alg none",
+    Hs256PublicKey = "hs256-public-key": "verifies HS256 tokens with the RSA public key PEM as the HMAC secret",
+    IgnoresIss = "ignores-iss": "does not check iss",
+    IgnoresAud = "ignores-aud": "does not check aud",
+    AcceptsExtraAud = "accepts-extra-aud": "accepts an aud that also names untrusted audiences",
+    IgnoresExp = "ignores-exp": "does not check exp",
+    AcceptsMissingIat = "accepts-missing-iat": "does not require iat",
+    SkipsNonceCheck = "skips-nonce-check": "sends a nonce but never compares it",
+    RequiresKid = "requires-kid": "rejects an ID token without kid even when the JWKS has one key",
+    NeverRefetchesJwks = "never-refetches-jwks": "fetches the JWKS once and never again, even on an unknown kid",
+    RefreshSubUnchecked = "refresh-sub-unchecked": "takes a refreshed ID token's sub without comparing it to the session's",
+    KeyedByEmail = "keyed-by-email": "identifies accounts by email instead of sub",
+    LinksByEmail = "links-by-email": "links an unknown sub to an existing account with the same email",
+    NoProfileSync = "no-profile-sync": "refreshes but never updates name or email from the new tokens",
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Defect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Defect, String> {
+        Defect::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Defect::ALL.iter().map(|d| d.name()).collect();
+                format!("unknown defect {s:?}; known: {}", names.join(", "))
+            })
+    }
+}
+
+/// The defects switched on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defects(pub BTreeSet<Defect>);
+
+impl Defects {
+    /// Whether this defect is on.
+    pub fn has(&self, d: Defect) -> bool {
+        self.0.contains(&d)
+    }
+
+    /// Parses `a,b,c` (empty: none).
+    pub fn parse(list: &str) -> Result<Defects, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(Defects)
+    }
+}

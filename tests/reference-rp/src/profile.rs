@@ -1,0 +1,99 @@
+//! From a token response to a [`Profile`]: the ID token validated, userinfo read and
+//! compared, the required claims (seed 000: `sub`, `email`, `preferred_username`) checked,
+//! and the groups read from the configured token and JSON pointer.
+
+use serde_json::Value;
+
+use crate::App;
+use crate::defects::Defect;
+use crate::idtoken::{Check, Claims, validate};
+use crate::provider::TokenResponse;
+use crate::settings::GroupsToken;
+use crate::store::Profile;
+
+/// The profile the tokens describe, or why they are refused.
+pub async fn load(app: &App, tokens: &TokenResponse, check: Check<'_>) -> Result<Profile, String> {
+    let s = &app.settings;
+    let d = &s.defects;
+    let id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or("the token response has no id_token")?;
+    let id = validate(&app.provider, s, id_token, check).await?;
+    // Userinfo is read at login; a refresh relies on the new ID token (and the session's sub).
+    let userinfo = match check {
+        Check::Login { .. } => app.provider.userinfo(&tokens.access_token).await?,
+        _ => None,
+    };
+    let ui = |name: &str| {
+        userinfo
+            .as_ref()
+            .and_then(|u| u.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let claim = |name: &str| id.get(name).and_then(Value::as_str).map(str::to_owned);
+    let sub = match claim("sub") {
+        Some(sub) => sub,
+        None if d.has(Defect::AcceptsMissingSub) => ui("sub").unwrap_or_default(),
+        None => return Err("the ID token has no sub".into()),
+    };
+    if userinfo.is_some()
+        && ui("sub").as_deref() != Some(&sub)
+        && !d.has(Defect::UserinfoSubUnchecked)
+    {
+        return Err(format!(
+            "userinfo is about sub {:?}, the ID token about {sub:?}",
+            ui("sub")
+        ));
+    }
+    let required = |name: &str, lenient: Defect| {
+        claim(name)
+            .or_else(|| ui(name))
+            .or_else(|| d.has(lenient).then(String::new))
+            .ok_or_else(|| format!("the required claim {name} is missing"))
+    };
+    let email = required("email", Defect::AcceptsMissingEmail)?;
+    let mut username = required("preferred_username", Defect::AcceptsMissingUsername)?;
+    if d.has(Defect::UsernameFromEmail) {
+        username = email.clone();
+    }
+    let name = claim("name").or_else(|| ui("name")).unwrap_or_default();
+    let groups = groups(app, tokens, &id).await?;
+    Ok(Profile {
+        sub,
+        email,
+        username,
+        name,
+        groups,
+    })
+}
+
+async fn groups(app: &App, tokens: &TokenResponse, id: &Claims) -> Result<Vec<String>, String> {
+    let (token, pointer) = &app.settings.groups_claim;
+    let access;
+    let claims = match token {
+        GroupsToken::IdToken => id,
+        GroupsToken::AccessToken => {
+            access = validate(
+                &app.provider,
+                &app.settings,
+                &tokens.access_token,
+                Check::AccessToken,
+            )
+            .await
+            .map_err(|e| format!("the access token (read for groups): {e}"))?;
+            &access
+        }
+    };
+    let value = Value::Object(claims.clone());
+    Ok(match value.pointer(pointer) {
+        Some(Value::String(g)) => vec![g.clone()],
+        Some(Value::Array(gs)) => gs
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    })
+}

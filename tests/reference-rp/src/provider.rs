@@ -1,0 +1,201 @@
+//! The RP's view of the OpenID Provider: discovery (fetched lazily, then cached), the
+//! JWKS cache, and the token, refresh and userinfo calls.
+
+use std::sync::Arc;
+
+use jsonwebtoken::jwk::JwkSet;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::defects::Defect;
+use crate::settings::Settings;
+
+/// The provider metadata the RP uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    /// `issuer`.
+    pub issuer: String,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: String,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `userinfo_endpoint`.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// `jwks_uri`.
+    pub jwks_uri: String,
+}
+
+/// A successful token response.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenResponse {
+    /// `access_token`.
+    pub access_token: String,
+    /// `id_token`.
+    #[serde(default)]
+    pub id_token: Option<String>,
+    /// `refresh_token`.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// A failed token request: the OAuth error code, or none for transport and server errors.
+#[derive(Debug, Clone)]
+pub struct TokenError {
+    /// `error` of an RFC 6749 error response.
+    pub error: Option<String>,
+    /// What happened.
+    pub detail: String,
+}
+
+/// Discovery and keys, shared by every request.
+#[derive(Debug)]
+pub struct Provider {
+    settings: Arc<Settings>,
+    http: reqwest::Client,
+    metadata: Mutex<Option<Metadata>>,
+    jwks: Mutex<Option<JwkSet>>,
+}
+
+impl Provider {
+    /// A provider for these settings; nothing is fetched yet.
+    pub fn new(settings: Arc<Settings>) -> Provider {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Provider {
+            settings,
+            http,
+            metadata: Mutex::new(None),
+            jwks: Mutex::new(None),
+        }
+    }
+
+    /// The discovery document, fetched on first use.
+    pub async fn metadata(&self) -> Result<Metadata, String> {
+        let mut slot = self.metadata.lock().await;
+        if let Some(m) = &*slot {
+            return Ok(m.clone());
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.issuer.trim_end_matches('/')
+        );
+        let m: Metadata = self.get_json(&url).await?;
+        if m.issuer != self.settings.issuer {
+            return Err(format!(
+                "discovery names issuer {:?}, expected {:?}",
+                m.issuer, self.settings.issuer
+            ));
+        }
+        *slot = Some(m.clone());
+        Ok(m)
+    }
+
+    /// The JWKS: cached; `refetch` asks the provider again (unless the RP is told never to).
+    pub async fn jwks(&self, refetch: bool) -> Result<JwkSet, String> {
+        let mut slot = self.jwks.lock().await;
+        let never = self.settings.defects.has(Defect::NeverRefetchesJwks);
+        match &*slot {
+            Some(k) if !refetch || never => return Ok(k.clone()),
+            _ => {}
+        }
+        let uri = self.metadata().await?.jwks_uri;
+        let set: JwkSet = self.get_json(&uri).await?;
+        *slot = Some(set.clone());
+        Ok(set)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let res = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("GET {url}: {}", res.status()));
+        }
+        res.json().await.map_err(|e| format!("GET {url}: {e}"))
+    }
+
+    /// A token request (`authorization_code` or `refresh_token`), authenticated with
+    /// client_secret_post (or basic, when that defect is on).
+    pub async fn token(&self, mut form: Vec<(&str, String)>) -> Result<TokenResponse, TokenError> {
+        let transport = |detail: String| TokenError {
+            error: None,
+            detail,
+        };
+        let m = self.metadata().await.map_err(transport)?;
+        let s = &self.settings;
+        let mut req = self.http.post(&m.token_endpoint);
+        if s.defects.has(Defect::ClientSecretBasic) {
+            req = req.basic_auth(
+                form_encode(&s.client_id),
+                Some(form_encode(&s.client_secret)),
+            );
+        } else {
+            form.push(("client_id", s.client_id.clone()));
+            form.push(("client_secret", s.client_secret.clone()));
+        }
+        let res = req
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| transport(format!("token endpoint: {e}")))?;
+        let status = res.status();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| transport(format!("token endpoint: {e}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body)
+                .map_err(|e| transport(format!("token endpoint: invalid response: {e}")));
+        }
+        let error = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .filter(|_| status.is_client_error());
+        Err(TokenError {
+            detail: format!(
+                "token endpoint answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+            error,
+        })
+    }
+
+    /// Whether the RP refuses tokens without `kid` (a defect).
+    pub fn requires_kid(&self) -> bool {
+        self.settings.defects.has(Defect::RequiresKid)
+    }
+
+    /// The userinfo response for this access token (none when there is no endpoint).
+    pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, String> {
+        let Some(url) = self.metadata().await?.userinfo_endpoint else {
+            return Ok(None);
+        };
+        let res = self
+            .http
+            .get(&url)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(|e| format!("userinfo: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("userinfo answered {}", res.status()));
+        }
+        res.json()
+            .await
+            .map(Some)
+            .map_err(|e| format!("userinfo: {e}"))
+    }
+}
+
+/// RFC 6749 §2.3.1: client_secret_basic credentials are form-encoded first.
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,129 @@
+//! The RP's settings: the conformance contract's environment variables.
+
+use std::collections::BTreeMap;
+
+use crate::defects::Defects;
+
+/// Permission sync mode (seed 000, "Synchronising Permissions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Permissions are exactly the mapped groups.
+    Strict,
+    /// Mapped groups are added; nothing is removed by sync.
+    Additive,
+    /// Groups are ignored.
+    None,
+}
+
+/// Which token carries the groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupsToken {
+    /// The ID token.
+    IdToken,
+    /// The (JWT) access token.
+    AccessToken,
+}
+
+/// Everything the RP is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ISSUER`.
+    pub issuer: String,
+    /// `CLIENT_ID`.
+    pub client_id: String,
+    /// `CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `PORT` (0: any free port).
+    pub port: u16,
+    /// `BASE_URL` (default `http://127.0.0.1:PORT`).
+    pub base_url: Option<String>,
+    /// `SCOPES`.
+    pub scopes: String,
+    /// `SYNC_MODE`.
+    pub sync_mode: SyncMode,
+    /// `GROUPS_CLAIM`: token and JSON pointer.
+    pub groups_claim: (GroupsToken, String),
+    /// `GROUP_MAP`: IdP group → permissions.
+    pub group_map: BTreeMap<String, Vec<String>>,
+    /// `SYNC_INTERVAL_S`: seconds between background refreshes.
+    pub sync_interval_s: f64,
+    /// `DEFECTS`: mistakes to make on purpose.
+    pub defects: Defects,
+}
+
+impl Settings {
+    /// Settings for this issuer and client, the contract's defaults otherwise.
+    pub fn new(issuer: &str, client_id: &str, client_secret: &str) -> Settings {
+        Settings {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            port: 0,
+            base_url: None,
+            scopes: "openid profile email offline_access".into(),
+            sync_mode: SyncMode::Strict,
+            groups_claim: (GroupsToken::IdToken, "/groups".into()),
+            group_map: BTreeMap::new(),
+            sync_interval_s: 600.0,
+            defects: Defects::default(),
+        }
+    }
+
+    /// Reads the environment variables through `var`; the error names the variable.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
+        let mut s = Settings::new(
+            &required("ISSUER")?,
+            &required("CLIENT_ID")?,
+            &required("CLIENT_SECRET")?,
+        );
+        if let Some(p) = var("PORT") {
+            s.port = p.parse().map_err(|e| format!("PORT={p:?}: {e}"))?;
+        }
+        s.base_url = var("BASE_URL");
+        if let Some(v) = var("SCOPES") {
+            s.scopes = v;
+        }
+        if let Some(v) = var("SYNC_MODE") {
+            s.sync_mode = match v.as_str() {
+                "strict" => SyncMode::Strict,
+                "additive" => SyncMode::Additive,
+                "none" => SyncMode::None,
+                _ => return Err(format!("SYNC_MODE={v:?}: use strict, additive or none")),
+            };
+        }
+        if let Some(v) = var("GROUPS_CLAIM") {
+            s.groups_claim = parse_groups_claim(&v).map_err(|e| format!("GROUPS_CLAIM: {e}"))?;
+        }
+        if let Some(v) = var("GROUP_MAP") {
+            s.group_map = serde_json::from_str(&v).map_err(|e| format!("GROUP_MAP: {e}"))?;
+        }
+        if let Some(v) = var("SYNC_INTERVAL_S") {
+            s.sync_interval_s = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| format!("SYNC_INTERVAL_S={v:?}: a positive number of seconds"))?;
+        }
+        if let Some(v) = var("DEFECTS") {
+            s.defects = Defects::parse(&v).map_err(|e| format!("DEFECTS: {e}"))?;
+        }
+        Ok(s)
+    }
+}
+
+/// `id_token:/groups` or `access_token:/resource_access/reinfer.io/roles`.
+pub fn parse_groups_claim(v: &str) -> Result<(GroupsToken, String), String> {
+    let (token, pointer) = v
+        .split_once(':')
+        .ok_or_else(|| format!("{v:?}: expected TOKEN:/json/pointer"))?;
+    let token = match token {
+        "id_token" => GroupsToken::IdToken,
+        "access_token" => GroupsToken::AccessToken,
+        _ => return Err(format!("{token:?}: use id_token or access_token")),
+    };
+    if !pointer.starts_with('/') {
+        return Err(format!("{pointer:?}: a JSON pointer starts with /"));
+    }
+    Ok((token, pointer.to_owned()))
+}

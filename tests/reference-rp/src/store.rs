@@ -1,0 +1,196 @@
+//! Accounts, sessions and logins in progress; how a login or a sync changes an account.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::defects::{Defect, Defects};
+use crate::settings::{Settings, SyncMode};
+
+/// An account of the RP.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// The RP's own id.
+    pub id: u64,
+    /// The IdP's subject.
+    pub sub: String,
+    /// Email.
+    pub email: String,
+    /// Username (`preferred_username`).
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Current permissions.
+    pub permissions: BTreeSet<String>,
+}
+
+/// A logged-in browser.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account.
+    pub account: u64,
+    /// The subject the session was established for.
+    pub sub: String,
+    /// The newest refresh token.
+    pub refresh_token: Option<String>,
+}
+
+/// A login between `/login` and the callback.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// `state` sent.
+    pub state: String,
+    /// `nonce` sent.
+    pub nonce: String,
+    /// PKCE verifier, when PKCE is used.
+    pub verifier: Option<String>,
+}
+
+/// Who the tokens say the user is.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// `sub`.
+    pub sub: String,
+    /// `email`.
+    pub email: String,
+    /// `preferred_username`.
+    pub username: String,
+    /// `name`.
+    pub name: String,
+    /// The groups at the configured place (none: the claim is absent).
+    pub groups: Vec<String>,
+}
+
+/// Everything the RP remembers.
+#[derive(Debug, Default)]
+pub struct Store {
+    accounts: BTreeMap<u64, Account>,
+    sessions: HashMap<String, Session>,
+    pending: HashMap<String, Pending>,
+    next_id: u64,
+}
+
+impl Store {
+    /// Parks a login.
+    pub fn park(&mut self, id: String, p: Pending) {
+        self.pending.insert(id, p);
+    }
+
+    /// Takes a parked login.
+    pub fn take_pending(&mut self, id: &str) -> Option<Pending> {
+        self.pending.remove(id)
+    }
+
+    /// The account a login with this profile signs into, created when new.
+    pub fn account_for(&mut self, p: &Profile, defects: &Defects) -> u64 {
+        let by_email = |a: &&Account| a.email == p.email && !p.email.is_empty();
+        let found = if defects.has(Defect::KeyedByEmail) {
+            self.accounts.values().find(by_email)
+        } else {
+            let by_sub = self.accounts.values().find(|a| a.sub == p.sub);
+            match by_sub {
+                None if defects.has(Defect::LinksByEmail) => self.accounts.values().find(by_email),
+                found => found,
+            }
+        };
+        if let Some(a) = found {
+            return a.id;
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.accounts.insert(
+            id,
+            Account {
+                id,
+                sub: p.sub.clone(),
+                email: p.email.clone(),
+                username: p.username.clone(),
+                name: p.name.clone(),
+                permissions: BTreeSet::new(),
+            },
+        );
+        id
+    }
+
+    /// Applies a profile from fresh tokens: name, email, username, and the permissions the
+    /// groups map to in this sync mode.
+    pub fn apply(&mut self, account: u64, p: &Profile, settings: &Settings, profile: bool) {
+        let Some(a) = self.accounts.get_mut(&account) else {
+            return;
+        };
+        if profile {
+            a.email = p.email.clone();
+            a.username = p.username.clone();
+            a.name = p.name.clone();
+        }
+        let mapped = p
+            .groups
+            .iter()
+            .filter_map(|g| settings.group_map.get(g))
+            .flatten()
+            .cloned();
+        match settings.sync_mode {
+            SyncMode::Strict => a.permissions = mapped.collect(),
+            SyncMode::Additive => a.permissions.extend(mapped),
+            SyncMode::None => {}
+        }
+    }
+
+    /// Switches an account to another subject (what a defective refresh does).
+    pub fn set_sub(&mut self, account: u64, sub: &str) {
+        if let Some(a) = self.accounts.get_mut(&account) {
+            a.sub = sub.to_owned();
+        }
+    }
+
+    /// Grants a permission through the webapp.
+    pub fn grant(&mut self, account: u64, permission: &str) {
+        if let Some(a) = self.accounts.get_mut(&account) {
+            a.permissions.insert(permission.to_owned());
+        }
+    }
+
+    /// Access ended at the IdP: the account loses its permissions and every session.
+    pub fn revoke(&mut self, account: u64) {
+        if let Some(a) = self.accounts.get_mut(&account) {
+            a.permissions.clear();
+        }
+        self.sessions.retain(|_, s| s.account != account);
+    }
+
+    /// Starts a session.
+    pub fn open(&mut self, cookie: String, s: Session) {
+        self.sessions.insert(cookie, s);
+    }
+
+    /// Ends a session.
+    pub fn close(&mut self, cookie: &str) -> bool {
+        self.sessions.remove(cookie).is_some()
+    }
+
+    /// The session's account.
+    pub fn me(&self, cookie: &str) -> Option<&Account> {
+        self.accounts.get(&self.sessions.get(cookie)?.account)
+    }
+
+    /// The session behind a cookie.
+    pub fn session(&self, cookie: &str) -> Option<&Session> {
+        self.sessions.get(cookie)
+    }
+
+    /// Every session with a refresh token.
+    pub fn refreshable(&self) -> Vec<(String, Session)> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.refresh_token.is_some())
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .collect()
+    }
+
+    /// Stores a rotated refresh token, unless the session ended meanwhile.
+    pub fn set_refresh_token(&mut self, cookie: &str, token: String) {
+        if let Some(s) = self.sessions.get_mut(cookie) {
+            s.refresh_token = Some(token);
+        }
+    }
+}
