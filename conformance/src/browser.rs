@@ -107,7 +107,7 @@ impl Browser {
             .map(|(k, v)| {
                 let v = if MASKED.contains(&k.as_ref()) {
                     "•••".to_owned()
-                } else if k == "redirect_uri" {
+                } else if v.starts_with(&self.sites.rp) || v.starts_with(&self.sites.idp) {
                     self.show(&v)
                 } else {
                     v.into_owned()

@@ -67,12 +67,14 @@ pub async fn launch(rp: &RpDescription, l: &Launch, env: &Env<'_>) -> Result<Lau
     let interval = l.sync_interval_s.unwrap_or(rp.sync_deadline_s / 4.0);
     let group_map = serde_json::to_string(&rp.group_map).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(&program);
+    let cwd = l
+        .cwd
+        .as_ref()
+        .map_or_else(|| rp.dir.clone(), |c| rp.dir.join(c));
+    if !cwd.as_os_str().is_empty() {
+        cmd.current_dir(cwd);
+    }
     cmd.args(&l.command[1..])
-        .current_dir(
-            l.cwd
-                .as_ref()
-                .map_or_else(|| rp.dir.clone(), |c| rp.dir.join(c)),
-        )
         .env("ISSUER", env.issuer)
         .env("CLIENT_ID", &rp.client_id)
         .env("CLIENT_SECRET", env.client_secret)

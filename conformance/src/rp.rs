@@ -344,7 +344,7 @@ impl RpDescription {
             message,
         };
         let rp: RpDescription = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
             err(line, e.message().to_owned())
         })?;
         let line_of = |key: &str| {

@@ -12,7 +12,7 @@ pub fn all() -> Vec<Scenario> {
             "identity.keyed-by-sub",
             Identity,
             "OIDC Core §5.7 (sub is the only stable key); seed 002",
-            "after the user's email changes at the IdP, a login reaches the same account, updated",
+            "after the user's email changes (even to another user's), a login reaches their own account, updated",
             keyed_by_sub
         ),
         scenario!(
@@ -33,40 +33,47 @@ pub fn all() -> Vec<Scenario> {
 }
 
 async fn keyed_by_sub(cx: &Ctx) -> Judged {
+    // Emails are neither unique nor stable (OIDC Core §5.7): give the user another user's
+    // email, who logged in first, and the RP must still find the user's own account.
+    let other = cx.user("other", &[]).await?;
+    login_ok(cx, &other).await?;
     let u = cx.user("u", &[]).await?;
     let (b1, _, before) = login_ok(cx, &u).await?;
-    let email = format!("renamed-{}", u.email);
     cx.shared
         .admin
-        .patch_user(&u.username, json!({ "email": email }))
+        .patch_user(&u.username, json!({ "email": other.email }))
         .await?;
-    cx.step(format!("changed {}'s email at the IdP", u.username));
+    cx.step(format!(
+        "changed {}'s email at the IdP to {}'s",
+        u.username, other.username
+    ));
     b1.get(&cx.shared.rp.paths.logout).await?;
     let (_, _, after) = login_ok(cx, &u).await?;
     let mut problems = Vec::new();
     if after.sub.as_ref() != Some(&u.sub) {
-        problems.push(format!("/me sub is {:?}, not the user's", after.sub));
+        problems.push(format!(
+            "the login reached the account of sub {:?}: the RP keys accounts by email, not sub",
+            after.sub.clone().unwrap_or_default()
+        ));
     }
-    if after.email.as_ref() != Some(&email) {
+    if after.email.as_ref() != Some(&other.email) {
         problems.push(format!(
             "after a fresh login /me still shows email {:?}",
-            after.email.unwrap_or_default()
+            after.email.clone().unwrap_or_default()
         ));
     }
     match (&before.account, &after.account) {
-        (Some(a), Some(b)) if a != b => problems.push(format!(
-            "the login reached another account ({b}, was {a}): the RP keys accounts by email, not sub"
-        )),
+        (Some(a), Some(b)) if a != b => {
+            problems.push(format!("the login reached another account ({b}, was {a})"))
+        }
         _ => {}
     }
     if !problems.is_empty() {
         return Ok(Verdict::fail(problems.join("; ")));
     }
-    Ok(Verdict::pass(if before.account.is_some() {
-        "same account, new email"
-    } else {
-        "same sub, new email (rp.toml has no me.account pointer: accounts compared by sub only)"
-    }))
+    Ok(Verdict::pass(
+        "with another user's email the user still reaches their own account, updated",
+    ))
 }
 
 async fn email_reuse(cx: &Ctx) -> Judged {

@@ -1,1 +1,6 @@
-//! placeholder
+//! The conformance suite against the reference RP: the correct RP passes everything, each
+//! defect is caught by exactly its scenarios, launch and attach modes, reports.
+
+mod defects;
+mod modes;
+mod support;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Wall time of the whole catalogue against the reference RP (launch mode, release builds,
+# fixtures/rp/reference-rp.toml: 2 s sync deadline, 0.25 s sync interval).
+# Usage: conformance/bench.sh [runs]   (default 5; prints each run and the median)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-5}"
+cargo build --release --quiet -p conformance -p reference-rp
+times=()
+for i in $(seq "$runs"); do
+  out=$(target/release/conformance run --rp fixtures/rp/reference-rp.toml 2>&1) || {
+    echo "$out" | tail -20
+    echo "run $i failed" >&2
+    exit 1
+  }
+  t=$(echo "$out" | sed -n 's/^wall time: \([0-9.]*\) s.*/\1/p')
+  n=$(echo "$out" | sed -n 's/^\([0-9]*\) scenario runs:.*/\1/p')
+  echo "run $i: $n scenarios in $t s"
+  times+=("$t")
+done
+printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print "median wall time: " a[int((NR+1)/2)] " s"}'

@@ -1,0 +1,82 @@
+//! rp.toml: defaults, and errors that name the line and the field.
+
+use conformance::{ClientAuth, RpDescription, SyncMode};
+
+fn err(text: &str) -> String {
+    RpDescription::from_toml(text, "rp.toml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn defaults_follow_the_contract() {
+    let rp = RpDescription::from_toml(
+        "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\n",
+        "rp.toml",
+    )
+    .unwrap();
+    assert_eq!(rp.client_auth, ClientAuth::ClientSecretPost);
+    assert_eq!(rp.sync_modes, vec![SyncMode::Strict]);
+    assert_eq!(rp.sync_deadline_s, 600.0);
+    assert_eq!(rp.paths.callback, "/login/oauth2/callback");
+    assert_eq!(rp.me.permissions.0, "/permissions");
+    assert_eq!(String::from(rp.groups_claim), "id_token:/groups");
+}
+
+#[test]
+fn errors_name_the_line_and_the_field() {
+    let base = "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\n";
+    let e = err(&format!("{base}sync_mode = [\"strict\"]\n"));
+    assert!(
+        e.starts_with("rp.toml:3: unknown field `sync_mode`, expected one of"),
+        "{e}"
+    );
+    let e = err(&format!("{base}\n[me]\nsub = \"sub\"\n"));
+    assert_eq!(
+        e,
+        "rp.toml:5: \"sub\" is not a JSON pointer: it must start with /"
+    );
+    let e = err(&format!("{base}groups_claim = \"token:/groups\"\n"));
+    assert_eq!(
+        e,
+        "rp.toml:3: \"token\": the token is id_token or access_token"
+    );
+    let e = err(&format!("{base}sync_modes = [\"sometimes\"]\n"));
+    assert!(
+        e.starts_with("rp.toml:3: unknown variant `sometimes`"),
+        "{e}"
+    );
+    let e = err(&format!("{base}sync_deadline_s = 0\n"));
+    assert_eq!(
+        e,
+        "rp.toml:3: sync_deadline_s: a positive number of seconds"
+    );
+    let e = err("client_secret = \"s\"\n");
+    assert_eq!(
+        e,
+        "rp.toml: base_url: required unless [launch] starts the RP"
+    );
+    let e = err("base_url = \"http://127.0.0.1:1\"\n");
+    assert!(e.contains("client_secret: required in attach mode"), "{e}");
+    let e = err(&format!(
+        "{base}[idp]\nissuer = \"http://127.0.0.1:9400\"\n"
+    ));
+    assert!(e.starts_with("rp.toml:4: idp.issuer"), "{e}");
+    let e = err("[launch]\ncommand = []\n");
+    assert_eq!(e, "rp.toml:2: launch.command: name a program");
+}
+
+#[test]
+fn the_catalogue_has_stable_unique_ids() {
+    let all = conformance::catalogue();
+    let mut ids: Vec<&str> = all.iter().map(|s| s.id).collect();
+    assert!(ids.iter().all(|id| id.starts_with(&format!(
+        "{}.",
+        all.iter().find(|s| s.id == *id).unwrap().category.as_str()
+    ))));
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "ids are unique");
+    assert!(ids.contains(&"login.code-flow") && ids.contains(&"idtoken.alg-none"));
+}

@@ -1,0 +1,108 @@
+//! Launch mode (the runner starts the reference-rp binary), attach mode, the report files,
+//! expected failures, and a snapshot of the JSON report.
+
+use conformance::{ExpectedFailures, Format, Options, RpDescription};
+use reference_rp::Defect;
+
+use crate::support::{INTERVAL_S, attach, attach_with, not_passing, rp_toml};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_mode_runs_the_binary_writes_reports_and_matches_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = rp_toml(
+        "",
+        &format!(
+            "[launch]\ncommand = [{:?}]\nsync_interval_s = {INTERVAL_S}",
+            env!("CARGO_BIN_EXE_reference-rp")
+        ),
+    );
+    let desc = RpDescription::from_toml(&toml, "rp.toml").unwrap();
+    let mut opts = Options::new(desc);
+    opts.report_dir = Some(dir.path().to_owned());
+    let report = conformance::run(&opts).await.unwrap();
+    assert_eq!(
+        not_passing(&report),
+        vec![],
+        "the correct RP passes everything"
+    );
+    assert!(report.ok() && report.rp.launched && report.idp.embedded);
+    assert_eq!(report.summary.pass, conformance::catalogue().len());
+
+    report
+        .write(dir.path(), &[Format::Json, Format::Junit, Format::Md])
+        .unwrap();
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(json["summary"]["pass"], report.summary.pass);
+    let junit = read("junit.xml");
+    assert_eq!(junit.matches("<testcase ").count(), report.summary.total);
+    assert!(junit.contains("failures=\"0\""));
+    assert!(read("report.md").contains("| `login.code-flow` | PASS |"));
+    let log = read("rp-strict.log");
+    assert!(
+        log.contains("reference-rp ready"),
+        "the RP's log is kept: {log}"
+    );
+
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&report.run_id, "[run]");
+    settings.add_filter(r"new kid [\w-]+", "new kid [kid]");
+    settings.bind(|| {
+        insta::assert_json_snapshot!("reference_rp_report", report, {
+            ".run_id" => "[run]",
+            ".rp.base_url" => "[rp]",
+            ".idp.issuer" => "[issuer]",
+            ".wall_time_ms" => "[ms]",
+            ".runs[].results[].duration_ms" => "[ms]",
+            ".runs[].results[].evidence.measurements" => "[measured]",
+            ".runs[].results[].evidence.me[].account" => "[account]",
+        });
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_mode_the_correct_rp_passes_everything() {
+    let report = attach(&[], "attach").await;
+    assert_eq!(not_passing(&report), vec![]);
+    assert!(!report.rp.launched && !report.idp.embedded);
+    assert!(report.idp.issuer.ends_with("/t/attach"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
+    let ids: Vec<&str> = conformance::catalogue().iter().map(|s| s.id).collect();
+    let expected = ExpectedFailures::parse(
+        "# known\nlogin.state-*   CSRF fix pending\nlogin.pkce      stale: fixed long ago\n",
+        &ids,
+    )
+    .unwrap();
+    let report = attach_with(&[Defect::NoStateCheck], "expected", |o| {
+        o.only = vec!["login.*".into()];
+        o.expected = expected;
+    })
+    .await;
+    assert_eq!(report.summary.total, 12, "--only login.*");
+    assert_eq!(
+        (report.summary.fail, report.summary.expected_failures),
+        (2, 2)
+    );
+    assert!(report.ok(), "listed failures do not fail the run");
+    assert_eq!(report.summary.unexpected_passes, vec!["login.pkce"]);
+
+    let bad = ExpectedFailures::parse("\nlogin.nope  x\n", &ids).unwrap_err();
+    assert_eq!(
+        bad,
+        "2: \"login.nope\" matches no scenario (see `conformance list`)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_defect_the_same_options_fail_the_run() {
+    let report = attach_with(&[Defect::NoStateCheck], "unexpected", |o| {
+        o.only = vec!["login.state-*".into()];
+    })
+    .await;
+    assert!(!report.ok(), "an unlisted failure fails the run");
+    let failed: Vec<_> = not_passing(&report).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(failed, vec!["login.state-mismatch", "login.state-missing"]);
+}
