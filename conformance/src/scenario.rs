@@ -158,18 +158,18 @@ impl Ctx {
 
     /// Reads `/me` in this browser (recorded as evidence).
     pub async fn me(&self, b: &Browser) -> Result<MeReading, Stop> {
-        let p = self.shared.rp.me.clone();
-        Ok(
-            b.me(&self.shared.rp.paths.me, true, move |v| read_me(&p, v))
-                .await?,
-        )
+        self.read_me(b, true).await
     }
 
     /// Reads `/me` without recording it (for polling).
     pub async fn peek(&self, b: &Browser) -> Result<MeReading, Stop> {
+        self.read_me(b, false).await
+    }
+
+    async fn read_me(&self, b: &Browser, record: bool) -> Result<MeReading, Stop> {
         let p = self.shared.rp.me.clone();
         Ok(
-            b.me(&self.shared.rp.paths.me, false, move |v| read_me(&p, v))
+            b.me(&self.shared.rp.paths.me, record, move |v| read_me(&p, v))
                 .await?,
         )
     }

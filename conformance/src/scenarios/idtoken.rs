@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{fault, login_ok, refused_login, scenario};
+use super::{fault, login_ok, login_with_faults, refused_login, scenario};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Verdict};
 
@@ -189,12 +189,7 @@ async fn nonce_mismatch(cx: &Ctx) -> Judged {
 }
 
 async fn kid_absent(cx: &Ctx) -> Judged {
-    let u = cx.user("u", &[]).await?;
-    let id = cx.arm(fault("id_token_no_kid"), &u).await?;
-    let b = cx.browser();
-    let login = b.login(&u.username, None).await?;
-    cx.shared.admin.clear(id).await;
-    let me = cx.me(&b).await?;
+    let (u, _, login, me) = login_with_faults(cx, &[fault("id_token_no_kid")], None).await?;
     if me.logged_in() && me.sub.as_ref() == Some(&u.sub) {
         return Ok(Verdict::pass(
             "accepted a validly signed ID token without kid (the JWKS has one key)",

@@ -3,7 +3,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{fault, login_ok, refused_login, scenario, status};
+use super::{fault, login_ok, login_with_faults, refused_login, scenario, status};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Verdict};
 
@@ -267,12 +267,7 @@ async fn state_missing(cx: &Ctx) -> Judged {
 }
 
 async fn idp_error(cx: &Ctx) -> Judged {
-    let u = cx.user("u", &[]).await?;
-    let id = cx.arm(fault("access_denied"), &u).await?;
-    let b = cx.browser();
-    let login = b.login(&u.username, None).await?;
-    cx.shared.admin.clear(id).await;
-    let me = cx.me(&b).await?;
+    let (_, _, login, me) = login_with_faults(cx, &[fault("access_denied")], None).await?;
     if me.logged_in() {
         return Ok(Verdict::fail(
             "after error=access_denied the RP opened a session",
@@ -324,17 +319,12 @@ async fn no_refresh_token(cx: &Ctx) -> Judged {
 }
 
 async fn userinfo(cx: &Ctx) -> Judged {
-    let u = cx.user("u", &[]).await?;
-    let id = cx.arm(fault("userinfo_sub_changed"), &u).await?;
-    let b = cx.browser();
-    let login = b.login(&u.username, None).await?;
-    cx.shared.admin.clear(id).await;
+    let (u, _, login, me) = login_with_faults(cx, &[fault("userinfo_sub_changed")], None).await?;
     let journal = cx.journal(&u).await?;
     let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
         return Ok(Verdict::skip("the RP does not call userinfo at login"));
     };
     cx.cite(call);
-    let me = cx.me(&b).await?;
     if me.logged_in() {
         return Ok(Verdict::fail(format!(
             "userinfo named another sub and the RP logged the user in anyway (/me sub {:?})",

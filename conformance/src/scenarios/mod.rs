@@ -63,7 +63,13 @@ fn status(s: Option<u16>) -> String {
 /// The negative-case pattern: with these faults armed once (or the callback tampered with),
 /// a login must leave no session; then the same user, unbroken, must log in (the control
 /// that tells a rejection from an RP that cannot log anyone in).
-async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Tamper>) -> Judged {
+/// Logs a new user in with these faults armed once (or the callback tampered with); the
+/// faults are disarmed afterwards, whether they fired or not.
+async fn login_with_faults(
+    cx: &Ctx,
+    faults: &[Value],
+    tamper: Option<Tamper>,
+) -> Result<(TestUser, Browser, Login, MeReading), Stop> {
     let u = cx.user("u", &[]).await?;
     let mut armed = Vec::new();
     for f in faults {
@@ -75,6 +81,11 @@ async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Ta
         cx.shared.admin.clear(id).await;
     }
     let me = cx.me(&b).await?;
+    Ok((u, b, login, me))
+}
+
+async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Tamper>) -> Judged {
+    let (u, _, login, me) = login_with_faults(cx, faults, tamper).await?;
     for e in cx.journal(&u).await? {
         if !e.faults.is_empty() {
             cx.cite(&e);
