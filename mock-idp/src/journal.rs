@@ -49,6 +49,9 @@ pub enum Lint {
     PkcePlain,
     /// Client authentication with a method the client did not declare.
     UndeclaredAuthMethod,
+    /// A rotated (spent) refresh token presented again, accepted only because of the
+    /// client's reuse grace period: the client did not keep the newest token.
+    RefreshTokenReused,
 }
 
 /// One protocol request.

@@ -95,6 +95,10 @@ pub struct Placement {
     /// Write a single group as a string instead of a one-element array (as AD FS does).
     #[serde(default)]
     pub single_as_string: bool,
+    /// Leave the claim out when the user is in no group (as Okta and Entra ID do), instead
+    /// of writing an empty array.
+    #[serde(default)]
+    pub omit_when_empty: bool,
 }
 
 /// Where claims can be placed.

@@ -52,6 +52,9 @@ pub struct RefreshUse {
     pub family: String,
     /// The family's absolute expiry (rotation does not extend it).
     pub family_expires_at: UnixTime,
+    /// The token had already been exchanged for a successor and was accepted only
+    /// because the reuse grace period had not passed.
+    pub reused: bool,
 }
 
 impl Grants {
@@ -117,6 +120,7 @@ impl Grants {
             grant: record.grant.clone(),
             family: record.family.clone(),
             family_expires_at: record.expires_at,
+            reused: record.spent_at.is_some(),
         };
         let record = self.refresh.get_mut(token).expect("looked up above");
         if policy.rotate {

@@ -14,7 +14,7 @@ use super::params::Params;
 use crate::config::{ClientConfig, RefreshPolicy};
 use crate::faults::{Fault, FaultPoint};
 use crate::grants::{Grant, Redemption};
-use crate::journal::{Endpoint, Entry};
+use crate::journal::{Endpoint, Entry, Lint};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
 use crate::tokens::{Mint, NewRefresh};
@@ -50,6 +50,9 @@ fn token(
         ));
     }
     let user = presented_user(t, grant_type, form);
+    // Known before the grant is checked, so that refused refreshes (a deleted or disabled
+    // user, an expired token) are journaled under their user too.
+    entry.user.clone_from(&user);
     entry.faults = t.fire_faults(&client.id, user.as_deref(), FaultPoint::TokenEndpoint);
     let fault = |f: &Fault| entry.faults.contains(f);
     if let Some(status) = entry.faults.iter().find_map(|f| match f {
@@ -171,6 +174,9 @@ fn refresh_token(
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
     let mut grant = used.grant;
     entry.user = grant.username.clone();
+    if used.reused {
+        entry.lints.push(Lint::RefreshTokenReused);
+    }
     let requested = form.list("scope")?;
     if !requested.is_empty() {
         if let Some(extra) = requested.iter().find(|s| !grant.has_scope(s)) {

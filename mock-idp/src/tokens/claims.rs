@@ -40,6 +40,34 @@ pub fn place_groups(
     groups: &[String],
 ) {
     for p in placements.iter().filter(|p| p.token == kind) {
+        if groups.is_empty() && p.omit_when_empty {
+            continue;
+        }
         place(claims, &p.pointer, groups_value(groups, p.single_as_string));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(pointer: &str, omit_when_empty: bool) -> Placement {
+        Placement {
+            token: TokenKind::IdToken,
+            pointer: pointer.into(),
+            single_as_string: false,
+            omit_when_empty,
+        }
+    }
+
+    #[test]
+    fn an_empty_group_list_is_omitted_only_when_asked() {
+        let placements = [at("/omitted", true), at("/kept", false)];
+        let mut c = Map::new();
+        place_groups(&mut c, &placements, TokenKind::IdToken, &[]);
+        assert_eq!(Value::Object(c), json!({ "kept": [] }));
+        let mut c = Map::new();
+        place_groups(&mut c, &placements, TokenKind::IdToken, &["g".into()]);
+        assert_eq!(Value::Object(c), json!({ "omitted": ["g"], "kept": ["g"] }));
     }
 }

@@ -364,16 +364,19 @@ async fn groups_go_where_the_placements_say() {
                 token: TokenKind::AccessToken,
                 pointer: "/resource_access/reinfer.io/roles".into(),
                 single_as_string: false,
+                omit_when_empty: false,
             },
             Placement {
                 token: TokenKind::IdToken,
                 pointer: "/group".into(),
                 single_as_string: true,
+                omit_when_empty: false,
             },
             Placement {
                 token: TokenKind::Userinfo,
                 pointer: "/groups".into(),
                 single_as_string: false,
+                omit_when_empty: false,
             },
         ]
     });

@@ -3,6 +3,7 @@
 //! absolute expiry, session-bound tokens.
 
 use mock_idp::UserPatch;
+use mock_idp::journal::Lint;
 use serde_json::json;
 
 use crate::support::*;
@@ -50,6 +51,12 @@ async fn a_deleted_user_loses_every_token() {
     idp.tenant.delete_user("bob").unwrap();
     let d = assert_error(&idp.refresh(&rt(&t)).await, 400, "invalid_grant");
     assert!(d.contains("no longer exists"), "{d}");
+    let refused = idp.tenant.journal(0).pop().unwrap();
+    assert_eq!(
+        refused.user.as_deref(),
+        Some("bob"),
+        "a refused refresh is journaled under its user"
+    );
     let res = idp
         .post(
             "/userinfo",
@@ -145,6 +152,18 @@ async fn a_grace_period_tolerates_a_retry() {
         idp.refresh(&first).await.status(),
         200,
         "within the grace period"
+    );
+    let lints: Vec<Vec<Lint>> = idp
+        .tenant
+        .journal(0)
+        .iter()
+        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
+        .map(|e| e.lints.clone())
+        .collect();
+    assert_eq!(
+        lints,
+        [vec![], vec![Lint::RefreshTokenReused]],
+        "the journal says the spent token came back"
     );
     idp.tenant.clock.advance(30);
     assert_error(&idp.refresh(&first).await, 400, "invalid_grant");
