@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::rp::{GroupsToken, RpDescription};
+use crate::rp::{GroupsClaim, GroupsToken, RpDescription};
 
 /// Why the IdP could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -66,6 +66,16 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// A refresh-token grant at the token endpoint.
+    pub fn is_refresh(&self) -> bool {
+        self.endpoint == "token" && self.grant_type.as_deref() == Some("refresh_token")
+    }
+
+    /// Answered successfully.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     /// A one-line summary for evidence, e.g. `token POST authorization_code client_secret_post → 200`.
     pub fn line(&self) -> String {
         let mut s = format!("{} {}", self.endpoint, self.method);
@@ -198,6 +208,17 @@ impl Admin {
         .await
     }
 
+    /// Moves the tenant's clock (negative: back).
+    pub async fn advance_clock(&self, seconds: i64) -> Result<(), IdpError> {
+        self.call(
+            reqwest::Method::POST,
+            "/clock",
+            Some(json!({ "advance": seconds })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The journal's entries about this user.
     pub async fn journal(&self, user: &str) -> Result<Vec<JournalEntry>, IdpError> {
         let v = self
@@ -258,18 +279,12 @@ impl IdpServer {
 
     /// Creates the run's tenant (replacing one of the same name): one RS256 key, the RP's
     /// client, groups where the RP reads them, a journal big enough for the run.
-    pub async fn tenant(
-        &self,
-        name: &str,
-        rp: &RpDescription,
-        redirect_uri: &str,
-        secret: &str,
-    ) -> Result<Admin, IdpError> {
+    pub async fn tenant(&self, name: &str, spec: &TenantSpec<'_>) -> Result<Admin, IdpError> {
         let root = Admin::new(&self.root, self.token.clone());
         let _ = root
             .call(reqwest::Method::DELETE, &format!("/tenants/{name}"), None)
             .await;
-        let config = tenant_config(rp, redirect_uri, secret)?;
+        let config = tenant_config(spec)?;
         let v = root
             .call(
                 reqwest::Method::POST,
@@ -284,25 +299,59 @@ impl IdpServer {
     }
 }
 
-/// The tenant's configuration, in the mock IdP's config format.
-fn tenant_config(rp: &RpDescription, redirect_uri: &str, secret: &str) -> Result<Value, IdpError> {
-    let token = match rp.groups_claim.token {
+/// A run's refresh tokens die this long after the login (a week), rotation or not;
+/// `revocation.refresh-expired` moves the tenant's clock past it.
+pub const REFRESH_LIFETIME_S: i64 = 7 * 24 * 3600;
+
+/// What a run's tenant is made of.
+#[derive(Debug, Clone)]
+pub struct TenantSpec<'a> {
+    /// The RP.
+    pub rp: &'a RpDescription,
+    /// Its redirect URI.
+    pub redirect_uri: &'a str,
+    /// Its client secret.
+    pub secret: &'a str,
+    /// Where the groups go (rp.toml's claim, or a variant).
+    pub groups: &'a GroupsClaim,
+    /// A single group as a string instead of an array (AD FS).
+    pub single_as_string: bool,
+}
+
+/// The tenant's configuration, in the mock IdP's config format: groups where the RP
+/// reads them (an empty list left out, as Okta and Entra ID do); refresh tokens on every
+/// login, rotated on every use, living a week; a spent token still accepted for a day but
+/// journaled (so that a reused token fails `sync.rotation` and nothing else); access tokens
+/// living twice the sync deadline (an RP that waits for them to expire syncs too late).
+fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
+    let rp = spec.rp;
+    let token = match spec.groups.token {
         GroupsToken::IdToken => "id_token",
         GroupsToken::AccessToken => "access_token",
     };
+    let access_lifetime = (rp.sync_deadline_s * 2.0).ceil().max(1.0) as u64;
     let config = json!({
         "issuer": "http://conformance.invalid",
         "journal_capacity": 200_000,
-        "groups": { "placements": [
-            { "token": token, "pointer": rp.groups_claim.pointer.0 },
-        ]},
+        "lifetimes": { "access_token": access_lifetime },
+        "groups": { "placements": [{
+            "token": token,
+            "pointer": spec.groups.pointer.0,
+            "single_as_string": spec.single_as_string,
+            "omit_when_empty": true,
+        }]},
         "keys": [{ "kid": "conformance-rs256-1", "alg": "RS256", "pem_file": "rs256.pem" }],
         "clients": [{
             "id": rp.client_id,
-            "secret": secret,
-            "redirect_uris": [redirect_uri],
+            "secret": spec.secret,
+            "redirect_uris": [spec.redirect_uri],
             "auth_methods": ["client_secret_post", "client_secret_basic"],
             "refresh_tokens": "always",
+            "refresh_policy": {
+                "rotate": true,
+                "absolute": REFRESH_LIFETIME_S,
+                "reuse_grace": 24 * 3600,
+            },
         }],
     });
     let parsed: mock_idp::Config = serde_json::from_value(config.clone())

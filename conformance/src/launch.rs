@@ -1,6 +1,9 @@
 //! Launch mode: the runner starts the RP with the contract's environment variables, waits
 //! for its health URL, keeps its log, and stops it afterwards.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,21 +11,20 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::rp::{Launch, RpDescription, SyncMode};
+use crate::rp::{GroupsClaim, Launch, RpDescription, SyncMode};
 
 /// Lines of RP log kept in memory.
 const LOG_LINES: usize = 20_000;
 
-/// A launched RP.
+/// An RP started from rp.toml's command.
 #[derive(Debug)]
-pub struct Launched {
+struct Launched {
     child: Child,
-    /// Where it listens.
-    pub base_url: String,
+    base_url: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// What the RP is told.
+/// What the RP is told, beyond rp.toml.
 #[derive(Debug, Clone)]
 pub struct Env<'a> {
     /// `ISSUER`.
@@ -31,7 +33,27 @@ pub struct Env<'a> {
     pub client_secret: &'a str,
     /// `SYNC_MODE`.
     pub mode: SyncMode,
+    /// `GROUPS_CLAIM` (rp.toml's, or a variant of `permissions.claim-location`).
+    pub groups_claim: &'a GroupsClaim,
 }
+
+/// An RP the runner started, however it was started.
+pub trait RunningRp: Send + Sync {
+    /// Where it listens (`BASE_URL`).
+    fn base_url(&self) -> &str;
+    /// Stops it; its log lines.
+    fn stop(self: Box<Self>) -> BoxFuture<Vec<String>>;
+}
+
+/// A boxed future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Starts an RP from the contract's environment variables (`ISSUER`, `PORT`, `SYNC_MODE`…),
+/// returning once it is ready. By default the runner runs rp.toml's `[launch]` command;
+/// a Rust test can start its RP in-process instead (`Options::launcher`).
+pub type Launcher = Arc<
+    dyn Fn(BTreeMap<String, String>) -> BoxFuture<Result<Box<dyn RunningRp>, String>> + Send + Sync,
+>;
 
 /// A free loopback port (the OS picks; the listener is closed before the RP binds it).
 fn free_port() -> Result<u16, String> {
@@ -41,8 +63,12 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
-/// Starts the RP and waits until it is healthy.
-pub async fn launch(rp: &RpDescription, l: &Launch, env: &Env<'_>) -> Result<Launched, String> {
+/// The contract's environment variables for this launch (`[launch] env` included).
+pub fn contract_vars(
+    rp: &RpDescription,
+    l: &Launch,
+    env: &Env<'_>,
+) -> Result<BTreeMap<String, String>, String> {
     let (port, base_url) = match &rp.base_url {
         Some(b) => {
             let u = url::Url::parse(b).map_err(|e| e.to_string())?;
@@ -56,6 +82,48 @@ pub async fn launch(rp: &RpDescription, l: &Launch, env: &Env<'_>) -> Result<Lau
             (p, format!("http://127.0.0.1:{p}"))
         }
     };
+    let interval = l.sync_interval_s.unwrap_or(rp.sync_deadline_s / 4.0);
+    let group_map = serde_json::to_string(&rp.group_map).map_err(|e| e.to_string())?;
+    let mut vars: BTreeMap<String, String> = [
+        ("ISSUER", env.issuer.to_owned()),
+        ("CLIENT_ID", rp.client_id.clone()),
+        ("CLIENT_SECRET", env.client_secret.to_owned()),
+        ("PORT", port.to_string()),
+        ("BASE_URL", base_url),
+        ("SCOPES", rp.scopes.clone()),
+        ("SYNC_MODE", env.mode.as_str().to_owned()),
+        ("GROUPS_CLAIM", String::from(env.groups_claim.clone())),
+        ("GROUP_MAP", group_map),
+        ("SYNC_INTERVAL_S", format!("{interval}")),
+        ("IDP_TIMEOUT_S", format!("{}", rp.idp_timeout_s)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    vars.extend(l.env.clone());
+    Ok(vars)
+}
+
+/// Starts the RP (with `custom`, or rp.toml's command) and waits until it is ready.
+pub async fn launch(
+    rp: &RpDescription,
+    l: &Launch,
+    env: &Env<'_>,
+    custom: Option<&Launcher>,
+) -> Result<Box<dyn RunningRp>, String> {
+    let vars = contract_vars(rp, l, env)?;
+    match custom {
+        Some(start) => start(vars).await,
+        None => Ok(Box::new(spawn(rp, l, vars).await?)),
+    }
+}
+
+/// Runs rp.toml's command with these variables and waits for its health URL.
+async fn spawn(
+    rp: &RpDescription,
+    l: &Launch,
+    vars: BTreeMap<String, String>,
+) -> Result<Launched, String> {
     let program = {
         let p = std::path::Path::new(&l.command[0]);
         if p.is_relative() && p.components().count() > 1 {
@@ -64,8 +132,6 @@ pub async fn launch(rp: &RpDescription, l: &Launch, env: &Env<'_>) -> Result<Lau
             p.to_path_buf()
         }
     };
-    let interval = l.sync_interval_s.unwrap_or(rp.sync_deadline_s / 4.0);
-    let group_map = serde_json::to_string(&rp.group_map).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(&program);
     let cwd = l
         .cwd
@@ -74,18 +140,9 @@ pub async fn launch(rp: &RpDescription, l: &Launch, env: &Env<'_>) -> Result<Lau
     if !cwd.as_os_str().is_empty() {
         cmd.current_dir(cwd);
     }
+    let base_url = vars.get("BASE_URL").cloned().unwrap_or_default();
     cmd.args(&l.command[1..])
-        .env("ISSUER", env.issuer)
-        .env("CLIENT_ID", &rp.client_id)
-        .env("CLIENT_SECRET", env.client_secret)
-        .env("PORT", port.to_string())
-        .env("BASE_URL", &base_url)
-        .env("SCOPES", &rp.scopes)
-        .env("SYNC_MODE", env.mode.as_str())
-        .env("GROUPS_CLAIM", String::from(rp.groups_claim.clone()))
-        .env("GROUP_MAP", group_map)
-        .env("SYNC_INTERVAL_S", format!("{interval}"))
-        .envs(&l.env)
+        .envs(&vars)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -161,10 +218,17 @@ impl Launched {
         let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         log[log.len().saturating_sub(n)..].to_vec()
     }
+}
 
-    /// Stops the RP; its whole log.
-    pub async fn stop(mut self) -> Vec<String> {
-        let _ = self.child.kill().await;
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+impl RunningRp for Launched {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn stop(mut self: Box<Self>) -> BoxFuture<Vec<String>> {
+        Box::pin(async move {
+            let _ = self.child.kill().await;
+            self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
     }
 }

@@ -24,10 +24,12 @@ mod rp;
 mod runner;
 mod scenario;
 mod scenarios;
+mod stage;
 mod verdict;
 
 pub use expected::{Expected, ExpectedFailures};
 pub use glob::matches;
+pub use launch::{BoxFuture, Launcher, RunningRp};
 pub use report::{Format, Report};
 pub use rp::{
     Capability, ClientAuth, GroupsClaim, GroupsToken, Launch, MePointers, Paths, Pointer,
@@ -35,7 +37,7 @@ pub use rp::{
 };
 pub use runner::{IdpChoice, Options, RunError, run};
 pub use scenario::{Category, Scenario};
-pub use verdict::{Evidence, Hop, MeReading, Outcome, Verdict};
+pub use verdict::{Evidence, Hop, LatencyStat, MeReading, Outcome, Verdict};
 
 /// Every scenario of the catalogue, in order.
 pub fn catalogue() -> Vec<Scenario> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use conformance::{ExpectedFailures, Format, IdpChoice, Options, RpDescription};
+use conformance::{ExpectedFailures, Format, IdpChoice, Options, RpDescription, SyncMode};
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +55,9 @@ struct Run {
     /// Scenarios run at once.
     #[arg(long, default_value_t = 16)]
     jobs: usize,
+    /// Only these sync modes (comma-separated) of those rp.toml declares.
+    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    mode: Vec<SyncMode>,
     /// Per-scenario time limit in seconds (default: twice the sync deadline plus 30).
     #[arg(long)]
     scenario_timeout: Option<f64>,
@@ -98,6 +101,7 @@ async fn run(r: Run) -> Result<bool, String> {
     let mut opts = Options::new(rp);
     opts.only = r.only;
     opts.jobs = r.jobs;
+    opts.modes = r.mode;
     opts.expected = expected;
     opts.report_dir = r.report.clone();
     opts.progress = true;
@@ -116,4 +120,13 @@ async fn run(r: Run) -> Result<bool, String> {
         eprintln!("report: {}", dir.display());
     }
     Ok(report.ok())
+}
+
+fn parse_mode(s: &str) -> Result<SyncMode, String> {
+    match s {
+        "strict" => Ok(SyncMode::Strict),
+        "additive" => Ok(SyncMode::Additive),
+        "none" => Ok(SyncMode::None),
+        _ => Err(format!("{s:?}: use strict, additive or none")),
+    }
 }

@@ -255,6 +255,10 @@ fn default_deadline() -> f64 {
     600.0
 }
 
+fn default_idp_timeout() -> f64 {
+    10.0
+}
+
 fn default_modes() -> Vec<SyncMode> {
     vec![SyncMode::Strict]
 }
@@ -297,6 +301,10 @@ pub struct RpDescription {
     /// Seconds within which an IdP change must show at the RP (the seed's 10 minutes).
     #[serde(default = "default_deadline")]
     pub sync_deadline_s: f64,
+    /// Seconds the RP waits for the IdP before giving up (its HTTP client's timeout;
+    /// `IDP_TIMEOUT_S` when launched): `sync.transient-idp-failure` hangs a refresh longer.
+    #[serde(default = "default_idp_timeout")]
+    pub idp_timeout_s: f64,
     /// Optional features.
     #[serde(default)]
     pub capabilities: Vec<Capability>,
@@ -362,6 +370,12 @@ impl RpDescription {
             return Err(err(
                 line_of("sync_deadline_s"),
                 "sync_deadline_s: a positive number of seconds".into(),
+            ));
+        }
+        if !(rp.idp_timeout_s.is_finite() && rp.idp_timeout_s > 0.0) {
+            return Err(err(
+                line_of("idp_timeout_s"),
+                "idp_timeout_s: a positive number of seconds".into(),
             ));
         }
         if let Some(b) = &rp.base_url {

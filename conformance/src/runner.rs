@@ -13,11 +13,12 @@ use crate::browser::Sites;
 use crate::expected::ExpectedFailures;
 use crate::glob::matches_any;
 use crate::idp::IdpServer;
-use crate::launch::{Env, launch};
+use crate::launch::Launcher;
 use crate::report::{IdpSummary, ModeRun, Report, RpSummary, ScenarioResult, progress_line};
-use crate::rp::{RpDescription, tenant_of};
+use crate::rp::{RpDescription, SyncMode, tenant_of};
 use crate::scenario::{Ctx, Scenario, Shared};
 use crate::scenarios::catalogue;
+use crate::stage::{GroupsAt, Stage};
 use crate::verdict::{Evidence, Stop, Verdict};
 
 /// Which IdP to use.
@@ -36,7 +37,7 @@ pub enum IdpChoice {
 }
 
 /// A run's options.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The RP.
     pub rp: RpDescription,
@@ -54,6 +55,24 @@ pub struct Options {
     pub report_dir: Option<PathBuf>,
     /// Print a line per finished scenario on stderr.
     pub progress: bool,
+    /// Only these of the RP's sync modes (empty: all it declares; attach mode: the first).
+    pub modes: Vec<SyncMode>,
+    /// Starts the RP instead of rp.toml's `[launch]` command (e.g. in-process, in a Rust
+    /// test); rp.toml must still have a `[launch]` section (its sync interval applies).
+    pub launcher: Option<Launcher>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("rp", &self.rp)
+            .field("only", &self.only)
+            .field("idp", &self.idp)
+            .field("jobs", &self.jobs)
+            .field("modes", &self.modes)
+            .field("launcher", &self.launcher.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Options {
@@ -68,6 +87,8 @@ impl Options {
             expected: ExpectedFailures::default(),
             report_dir: None,
             progress: false,
+            modes: Vec::new(),
+            launcher: None,
         }
     }
 }
@@ -108,50 +129,44 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         .client_secret
         .clone()
         .unwrap_or_else(|| crate::random_hex(16));
-    let issuer = format!("{}/t/{tenant}", origin(&server.root));
+    let modes = modes(opts)?;
+    let stage = Arc::new(Stage {
+        rp: rp.clone(),
+        server,
+        secret,
+        launcher: opts.launcher.clone(),
+    });
+    let issuer = stage.issuer(&tenant);
     let scenarios: Vec<Scenario> = catalogue()
         .into_iter()
         .filter(|s| matches_any(&opts.only, s.id))
         .collect();
     let mut runs = Vec::new();
     let mut base_url = rp.base_url.clone().unwrap_or_default();
-    // Conformance I: the login, idtoken and identity scenarios do not depend on the sync
-    // mode, so they run once, in the first mode the RP declares.
-    for &mode in rp.sync_modes.iter().take(1) {
-        let launched = match &rp.launch {
-            Some(l) => {
-                let env = Env {
-                    issuer: &issuer,
-                    client_secret: &secret,
-                    mode,
-                };
-                Some(launch(rp, l, &env).await.map_err(RunError)?)
-            }
-            None => None,
-        };
-        if let Some(l) = &launched {
-            base_url = l.base_url.clone();
-        }
-        let redirect = format!("{base_url}{}", rp.paths.callback);
-        let admin = server
-            .tenant(&tenant, rp, &redirect, &secret)
-            .await
-            .map_err(|e| RunError(e.0))?;
+    let groups = GroupsAt {
+        claim: rp.groups_claim.clone(),
+        single_as_string: false,
+    };
+    for mode in modes {
+        let up = stage.up(&tenant, mode, &groups).await.map_err(RunError)?;
+        base_url.clone_from(&up.base_url);
         let shared = Arc::new(Shared {
             rp: rp.clone(),
             sites: Arc::new(Sites {
-                rp: base_url.clone(),
-                idp: issuer.clone(),
+                rp: up.base_url.clone(),
+                idp: up.issuer.clone(),
                 login: rp.paths.login.clone(),
                 callback: rp.paths.callback.clone(),
             }),
-            admin,
+            admin: up.admin,
             run_id: run_id.clone(),
             mode,
+            tenant: tenant.clone(),
+            stage: stage.clone(),
         });
         let results = run_mode(opts, &shared, &scenarios).await;
-        let rp_log = match launched {
-            Some(l) => write_log(opts, mode.as_str(), l.stop().await),
+        let rp_log = match up.running {
+            Some(r) => write_log(opts, mode.as_str(), r.stop().await),
             None => None,
         };
         runs.push(ModeRun {
@@ -173,7 +188,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         },
         idp: IdpSummary {
             issuer,
-            embedded: server.is_embedded(),
+            embedded: stage.server.is_embedded(),
         },
         summary: Report::count(&runs),
         wall_time_ms: started.elapsed().as_millis() as u64,
@@ -181,10 +196,26 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
     })
 }
 
-fn origin(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| url.to_owned())
+/// The modes to run: those asked for, of those declared; an attached RP runs in one.
+fn modes(opts: &Options) -> Result<Vec<SyncMode>, RunError> {
+    let declared = &opts.rp.sync_modes;
+    if let Some(m) = opts.modes.iter().find(|m| !declared.contains(m)) {
+        let names: Vec<&str> = declared.iter().map(|m| m.as_str()).collect();
+        return Err(RunError(format!(
+            "sync mode {m}: rp.toml declares only {}",
+            names.join(", ")
+        )));
+    }
+    let mut modes: Vec<SyncMode> = declared
+        .iter()
+        .copied()
+        .filter(|m| opts.modes.is_empty() || opts.modes.contains(m))
+        .collect();
+    if opts.rp.launch.is_none() {
+        // An attached RP was started in one mode: the first (or the one asked for).
+        modes.truncate(1);
+    }
+    Ok(modes)
 }
 
 fn write_log(opts: &Options, mode: &str, lines: Vec<String>) -> Option<String> {
@@ -210,6 +241,14 @@ async fn run_mode(
         let gate = Arc::new(Semaphore::new(jobs));
         let mut set = JoinSet::new();
         for s in scenarios.iter().filter(|s| s.exclusive == exclusive) {
+            if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
+                let r = skipped(s, shared.mode, opts.expected.covers(s.id));
+                if opts.progress {
+                    eprintln!("{}", progress_line(shared.mode.as_str(), &r));
+                }
+                results.push(r);
+                continue;
+            }
             let (s, shared, gate) = (*s, shared.clone(), gate.clone());
             let expected = opts.expected.covers(s.id);
             set.spawn(async move {
@@ -230,6 +269,36 @@ async fn run_mode(
     let order: Vec<&str> = scenarios.iter().map(|s| s.id).collect();
     results.sort_by_key(|r| order.iter().position(|id| *id == r.id));
     results
+}
+
+/// A scenario that does not apply to this sync mode.
+fn skipped(s: &Scenario, mode: SyncMode, expected: bool) -> ScenarioResult {
+    let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
+    let v = Verdict::skip(format!(
+        "applies to sync mode {}; the RP runs in {mode}",
+        names.join(" and ")
+    ));
+    result(s, v, expected, Duration::ZERO, Evidence::default())
+}
+
+fn result(
+    s: &Scenario,
+    verdict: Verdict,
+    expected: bool,
+    took: Duration,
+    evidence: Evidence,
+) -> ScenarioResult {
+    ScenarioResult {
+        id: s.id.to_owned(),
+        category: s.category,
+        requirement: s.requirement.to_owned(),
+        description: s.description.to_owned(),
+        verdict: verdict.outcome,
+        reason: verdict.reason,
+        expected_failure: expected,
+        duration_ms: took.as_millis() as u64,
+        evidence,
+    }
 }
 
 /// One scenario, in its own task (a panic is an `error`), under a time limit.
@@ -254,15 +323,5 @@ async fn run_one(
         Err(_) => Verdict::error(format!("timed out after {:.0} s", timeout.as_secs_f64())),
     };
     let evidence: Evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
-    ScenarioResult {
-        id: s.id.to_owned(),
-        category: s.category,
-        requirement: s.requirement.to_owned(),
-        description: s.description.to_owned(),
-        verdict: verdict.outcome,
-        reason: verdict.reason,
-        expected_failure: expected,
-        duration_ms: started.elapsed().as_millis() as u64,
-        evidence,
-    }
+    result(&s, verdict, expected, started.elapsed(), evidence)
 }

@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::browser::{Browser, Sites};
 use crate::idp::{Admin, JournalEntry, TestUser};
 use crate::rp::{Pointer, RpDescription, SyncMode};
-use crate::verdict::{Evidence, Judged, MeReading, Stop};
+use crate::stage::Stage;
+use crate::verdict::{Evidence, Judged, LatencyStat, MeReading, Stop};
 
 /// A scenario's category (SCENARIOS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -25,6 +26,12 @@ pub enum Category {
     Idtoken,
     /// Who is who.
     Identity,
+    /// Group → permission sync.
+    Permissions,
+    /// Sync timing through refresh tokens.
+    Sync,
+    /// Access ends.
+    Revocation,
 }
 
 impl Category {
@@ -34,6 +41,9 @@ impl Category {
             Category::Login => "login",
             Category::Idtoken => "idtoken",
             Category::Identity => "identity",
+            Category::Permissions => "permissions",
+            Category::Sync => "sync",
+            Category::Revocation => "revocation",
         }
     }
 }
@@ -52,8 +62,10 @@ pub struct Scenario {
     pub requirement: &'static str,
     /// One line: what the RP must do.
     pub description: &'static str,
-    /// Changes the tenant for everyone (key rotation): runs alone, after the others.
+    /// Changes the tenant for everyone (key rotation, the clock): runs alone, after the others.
     pub exclusive: bool,
+    /// The sync modes it applies to (empty: all); in the others it is skipped.
+    pub modes: &'static [SyncMode],
     /// The body.
     pub run: RunFn,
 }
@@ -77,6 +89,10 @@ pub struct Shared {
     pub run_id: String,
     /// The sync mode the RP runs in.
     pub mode: SyncMode,
+    /// The tenant's name.
+    pub tenant: String,
+    /// How to bring up more RPs and tenants (`permissions.claim-location`).
+    pub stage: Arc<Stage>,
 }
 
 impl Shared {
@@ -84,6 +100,24 @@ impl Shared {
     pub fn deadline(&self) -> Duration {
         Duration::from_secs_f64(self.rp.sync_deadline_s)
     }
+
+    /// How long a scenario waits for the RP to act on a change before judging what it
+    /// has: three sync deadlines. Only `sync.background-deadline` judges *when*; the others
+    /// judge *what*, so that a slow RP fails the one scenario that names its problem.
+    pub fn patience(&self) -> Duration {
+        self.deadline() * 3
+    }
+}
+
+/// What waiting for the RP to act on a change found.
+#[derive(Debug, Clone)]
+pub struct Awaited {
+    /// The last `/me` reading (recorded).
+    pub me: MeReading,
+    /// How long until the awaited state showed, if it did.
+    pub latency: Option<Duration>,
+    /// The refresh-token grants for the user since the change, as the journal has them.
+    pub refreshes: Vec<JournalEntry>,
 }
 
 /// One scenario's run.
@@ -174,26 +208,74 @@ impl Ctx {
         )
     }
 
-    /// Polls `/me` with backoff until `done` holds or the sync deadline passes; the last
-    /// reading (recorded) and the time it took when `done` held.
-    pub async fn poll_me(
+    /// The journal's newest sequence number for this user (0: none): a mark to tell
+    /// what the RP did after a change.
+    pub async fn mark(&self, u: &TestUser) -> Result<u64, Stop> {
+        Ok(self.journal(u).await?.last().map_or(0, |e| e.seq))
+    }
+
+    /// The refresh-token grants for this user after `mark`.
+    pub async fn refreshes(&self, u: &TestUser, mark: u64) -> Result<Vec<JournalEntry>, Stop> {
+        Ok(self
+            .journal(u)
+            .await?
+            .into_iter()
+            .filter(|e| e.seq > mark && e.is_refresh())
+            .collect())
+    }
+
+    /// Waits for the RP to act on a change made after `mark`: polls `/me` with backoff
+    /// until `done` holds, the session ends, the RP has used the user's refresh token twice
+    /// since the change (its sync ran: what `/me` shows is what it made of the change), or
+    /// [`Shared::patience`] runs out. Never sleeps longer than the backoff.
+    pub async fn await_sync(
         &self,
         b: &Browser,
+        u: &TestUser,
+        mark: u64,
         done: impl Fn(&MeReading) -> bool,
-    ) -> Result<(MeReading, Option<Duration>), Stop> {
+    ) -> Result<Awaited, Stop> {
         let start = Instant::now();
-        let deadline = self.shared.deadline();
+        let patience = self.shared.patience();
         let mut wait = Duration::from_millis(20);
         loop {
             let r = self.peek(b).await?;
             let elapsed = start.elapsed();
-            if done(&r) || elapsed >= deadline {
-                let last = self.me(b).await?;
-                return Ok((last, done(&r).then_some(elapsed)));
+            if done(&r) {
+                let refreshes = self.refreshes(u, mark).await?;
+                return Ok(Awaited {
+                    me: self.me(b).await?,
+                    latency: Some(elapsed),
+                    refreshes,
+                });
             }
-            tokio::time::sleep(wait.min(deadline.saturating_sub(elapsed))).await;
-            wait = (wait * 3 / 2).min(Duration::from_millis(500));
+            let refreshes = self.refreshes(u, mark).await?;
+            if !r.logged_in() || refreshes.len() >= 2 || elapsed >= patience {
+                // Read once more: the RP may have applied the second refresh meanwhile.
+                let me = self.me(b).await?;
+                let latency = done(&me).then(|| start.elapsed());
+                return Ok(Awaited {
+                    me,
+                    latency,
+                    refreshes,
+                });
+            }
+            tokio::time::sleep(wait.min(patience.saturating_sub(elapsed))).await;
+            wait = (wait * 3 / 2).min(Duration::from_millis(250));
         }
+    }
+
+    /// Records how long a change took to show at the RP, across the scenario's users.
+    pub fn latency(&self, change: &str, samples: &[Duration]) {
+        if let Some(stat) = LatencyStat::of(change, samples, self.shared.deadline()) {
+            self.evidence().latency.push(stat);
+        }
+    }
+
+    /// Logs out in this browser (the RP's logout path).
+    pub async fn logout(&self, b: &Browser) -> Result<(), Stop> {
+        b.get(&self.shared.rp.paths.logout).await?;
+        Ok(())
     }
 
     /// Records a measurement in milliseconds.

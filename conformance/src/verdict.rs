@@ -1,6 +1,7 @@
 //! Verdicts and the evidence each one cites.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -173,4 +174,51 @@ pub struct Evidence {
     /// Measurements (milliseconds), e.g. how long a change took to reach the RP.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub measurements: BTreeMap<String, u64>,
+    /// How long each change made at the IdP took to show at the RP.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub latency: Vec<LatencyStat>,
+}
+
+/// How long one change made at the IdP took to show at the RP, across a scenario's users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LatencyStat {
+    /// The change, e.g. `groups analysts → analysts, admins`.
+    pub change: String,
+    /// Users measured.
+    pub users: usize,
+    /// Fastest (ms).
+    pub min_ms: u64,
+    /// Median (ms).
+    pub median_ms: u64,
+    /// Slowest (ms).
+    pub max_ms: u64,
+    /// The sync deadline (ms).
+    pub deadline_ms: u64,
+}
+
+impl LatencyStat {
+    /// The statistics of these samples (none when empty).
+    pub fn of(change: &str, samples: &[Duration], deadline: Duration) -> Option<LatencyStat> {
+        let mut ms: Vec<u64> = samples.iter().map(|d| d.as_millis() as u64).collect();
+        ms.sort_unstable();
+        Some(LatencyStat {
+            change: change.to_owned(),
+            users: ms.len(),
+            min_ms: *ms.first()?,
+            median_ms: ms[ms.len() / 2],
+            max_ms: *ms.last()?,
+            deadline_ms: deadline.as_millis() as u64,
+        })
+    }
+
+    /// `min 0.21 s, median 0.30 s, max 0.41 s`.
+    pub fn summary(&self) -> String {
+        let s = |ms: u64| format!("{:.2} s", ms as f64 / 1000.0);
+        format!(
+            "min {}, median {}, max {}",
+            s(self.min_ms),
+            s(self.median_ms),
+            s(self.max_ms)
+        )
+    }
 }

@@ -18,6 +18,7 @@ fn defaults_follow_the_contract() {
     assert_eq!(rp.client_auth, ClientAuth::ClientSecretPost);
     assert_eq!(rp.sync_modes, vec![SyncMode::Strict]);
     assert_eq!(rp.sync_deadline_s, 600.0);
+    assert_eq!(rp.idp_timeout_s, 10.0);
     assert_eq!(rp.paths.callback, "/login/oauth2/callback");
     assert_eq!(rp.me.permissions.0, "/permissions");
     assert_eq!(String::from(rp.groups_claim), "id_token:/groups");
@@ -51,6 +52,8 @@ fn errors_name_the_line_and_the_field() {
         e,
         "rp.toml:3: sync_deadline_s: a positive number of seconds"
     );
+    let e = err(&format!("{base}idp_timeout_s = -1\n"));
+    assert_eq!(e, "rp.toml:3: idp_timeout_s: a positive number of seconds");
     let e = err("client_secret = \"s\"\n");
     assert_eq!(
         e,

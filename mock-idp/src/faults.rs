@@ -109,6 +109,21 @@ pub struct FaultScope {
     /// Only for this user.
     #[serde(default)]
     pub user: Option<String>,
+    /// Only for token requests (and the tokens they mint) of this grant type, e.g.
+    /// `refresh_token`: an outage of background sync that leaves logins working.
+    #[serde(default)]
+    pub grant_type: Option<String>,
+}
+
+/// The request a fault may fire on.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The user, when known.
+    pub user: Option<&'a str>,
+    /// The grant type (token requests only).
+    pub grant_type: Option<&'a str>,
 }
 
 /// An armed fault.
@@ -156,15 +171,18 @@ impl Faults {
         self.armed.clone()
     }
 
-    /// Fires the faults that `pick` selects and whose scope matches this client and user,
-    /// counting them down; exhausted ones are disarmed.
-    pub fn fire(&mut self, client_id: &str, user: Option<&str>, point: FaultPoint) -> Vec<Fault> {
+    /// Fires the faults of this point whose scope matches the request, counting them
+    /// down; exhausted ones are disarmed.
+    pub fn fire(&mut self, t: Target<'_>, point: FaultPoint) -> Vec<Fault> {
         let mut fired = Vec::new();
         for a in &mut self.armed {
             let s = &a.scope;
             let applies = a.fault.point() == point
-                && s.client_id.as_deref().is_none_or(|c| c == client_id)
-                && s.user.as_deref().is_none_or(|u| Some(u) == user)
+                && s.client_id.as_deref().is_none_or(|c| c == t.client_id)
+                && s.user.as_deref().is_none_or(|u| Some(u) == t.user)
+                && s.grant_type
+                    .as_deref()
+                    .is_none_or(|g| Some(g) == t.grant_type)
                 && s.times.is_none_or(|n| a.fired < n);
             if applies {
                 a.fired += 1;
@@ -198,16 +216,37 @@ mod tests {
                 ..Default::default()
             },
         );
+        f.arm(
+            Fault::HttpStatus { status: 503 },
+            FaultScope {
+                grant_type: Some("refresh_token".into()),
+                ..Default::default()
+            },
+        );
         let all = FaultPoint::IdToken;
-        assert_eq!(f.fire("c", Some("alice"), all), vec![Fault::IdTokenNoIat]);
+        let at = |user, grant_type| Target {
+            client_id: "c",
+            user: Some(user),
+            grant_type,
+        };
+        assert_eq!(f.fire(at("alice", None), all), vec![Fault::IdTokenNoIat]);
         assert_eq!(
-            f.fire("c", Some("bob"), all),
+            f.fire(at("bob", None), all),
             vec![Fault::IdTokenNoIat, Fault::IdTokenExpired]
         );
-        assert!(f.fire("c", Some("bob"), FaultPoint::Authorize).is_empty());
-        assert_eq!(f.fire("c", Some("bob"), all), vec![Fault::IdTokenExpired]);
-        assert_eq!(f.list().len(), 1, "the counted fault is disarmed");
-        assert_eq!(f.clear(None), 1);
-        assert!(f.fire("c", Some("bob"), all).is_empty());
+        assert!(f.fire(at("bob", None), FaultPoint::Authorize).is_empty());
+        assert_eq!(f.fire(at("bob", None), all), vec![Fault::IdTokenExpired]);
+        let token = FaultPoint::TokenEndpoint;
+        assert!(
+            f.fire(at("bob", Some("authorization_code")), token)
+                .is_empty()
+        );
+        assert_eq!(
+            f.fire(at("bob", Some("refresh_token")), token),
+            vec![Fault::HttpStatus { status: 503 }]
+        );
+        assert_eq!(f.list().len(), 2, "the counted fault is disarmed");
+        assert_eq!(f.clear(None), 2);
+        assert!(f.fire(at("bob", None), all).is_empty());
     }
 }

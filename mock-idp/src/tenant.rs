@@ -10,7 +10,7 @@ use rand::{RngCore, SeedableRng};
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
 use crate::directory::Directory;
-use crate::faults::{Armed, Fault, FaultPoint, FaultScope, Faults};
+use crate::faults::{Armed, Fault, FaultPoint, FaultScope, Faults, Target};
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
@@ -217,14 +217,9 @@ impl Tenant {
         self.lock_faults().list()
     }
 
-    /// Fires the faults armed for this point, client and user.
-    pub(crate) fn fire_faults(
-        &self,
-        client_id: &str,
-        user: Option<&str>,
-        point: FaultPoint,
-    ) -> Vec<Fault> {
-        self.lock_faults().fire(client_id, user, point)
+    /// Fires the faults armed for this point and request.
+    pub(crate) fn fire_faults(&self, target: Target<'_>, point: FaultPoint) -> Vec<Fault> {
+        self.lock_faults().fire(target, point)
     }
 
     fn lock_faults(&self) -> MutexGuard<'_, Faults> {

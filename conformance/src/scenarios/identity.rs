@@ -138,6 +138,7 @@ async fn profile_sync(cx: &Ctx) -> Judged {
     let (b, _, _) = login_ok(cx, &u).await?;
     let name = format!("Renamed {}", u.name);
     let email = format!("renamed-{}", u.email);
+    let mark = cx.mark(&u).await?;
     cx.shared
         .admin
         .patch_user(&u.username, json!({ "name": name, "email": email }))
@@ -146,23 +147,30 @@ async fn profile_sync(cx: &Ctx) -> Judged {
         "changed {}'s name and email at the IdP",
         u.username
     ));
-    let (last, took) = cx
-        .poll_me(&b, |m| {
+    let got = cx
+        .await_sync(&b, &u, mark, |m| {
             m.name.as_ref() == Some(&name) && m.email.as_ref() == Some(&email)
         })
         .await?;
-    let deadline = cx.shared.deadline().as_secs_f64();
-    Ok(match took {
-        Some(t) => {
-            cx.measure("latency", t);
-            Verdict::pass(format!(
-                "name and email reached the RP within the {deadline} s deadline"
+    if let Some(t) = got.latency {
+        cx.latency("name and email", &[t]);
+        return Ok(Verdict::pass(
+            "name and email changed at the IdP reached the RP with no user action",
+        ));
+    }
+    Ok(match got.refreshes.last() {
+        Some(e) => {
+            cx.cite(e);
+            Verdict::fail(format!(
+                "the RP refreshed the user's tokens {} times after the change, yet /me shows name {:?} and email {:?}",
+                got.refreshes.len(),
+                got.me.name.unwrap_or_default(),
+                got.me.email.unwrap_or_default()
             ))
         }
         None => Verdict::fail(format!(
-            "after the {deadline} s deadline /me shows name {:?} and email {:?}",
-            last.name.unwrap_or_default(),
-            last.email.unwrap_or_default()
+            "the RP did not refresh the user's tokens within {:.0} s (three sync deadlines): profile changes never reach it",
+            cx.shared.patience().as_secs_f64()
         )),
     })
 }

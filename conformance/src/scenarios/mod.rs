@@ -11,18 +11,23 @@ use crate::idp::TestUser;
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
-/// Builds a [`Scenario`] from an async fn.
+/// Builds a [`Scenario`] from an async fn; optional `field = value` pairs set `exclusive`
+/// and `modes`.
 macro_rules! scenario {
-    ($id:literal, $cat:ident, $req:literal, $desc:literal, $f:path $(, $excl:literal)?) => {
-        $crate::scenario::Scenario {
+    ($id:literal, $cat:ident, $req:literal, $desc:literal, $f:path $(, $key:ident = $val:expr)* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut s = $crate::scenario::Scenario {
             id: $id,
             category: $crate::scenario::Category::$cat,
             requirement: $req,
             description: $desc,
-            exclusive: false $(|| $excl)?,
+            exclusive: false,
+            modes: &[],
             run: |cx| Box::pin($f(cx)),
-        }
-    };
+        };
+        $( s.$key = $val; )*
+        s
+    }};
 }
 pub(crate) use scenario;
 

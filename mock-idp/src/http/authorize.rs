@@ -12,7 +12,7 @@ use super::errors::{OAuthError, error_page};
 use super::params::Params;
 use super::{login_page, redirect};
 use crate::config::ClientConfig;
-use crate::faults::{Fault, FaultPoint};
+use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::valid_pkce_string;
 use crate::grants::{CodeRecord, Grant, PendingLogin, Pkce, PkceMethod, Session};
 use crate::journal::{Endpoint, Entry};
@@ -165,7 +165,14 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         Some(u) => u.sub.clone(),
     };
     entry.user = Some(username.clone());
-    entry.faults = t.fire_faults(&client.id, Some(&username), FaultPoint::Authorize);
+    entry.faults = t.fire_faults(
+        Target {
+            client_id: &client.id,
+            user: Some(&username),
+            grant_type: None,
+        },
+        FaultPoint::Authorize,
+    );
     if entry.faults.contains(&Fault::AccessDenied) {
         return back(
             "access_denied",

@@ -12,7 +12,7 @@ use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
 use crate::config::{ClientConfig, RefreshPolicy};
-use crate::faults::{Fault, FaultPoint};
+use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::{Grant, Redemption};
 use crate::journal::{Endpoint, Entry, Lint};
 use crate::registry::Registry;
@@ -53,7 +53,14 @@ fn token(
     // Known before the grant is checked, so that refused refreshes (a deleted or disabled
     // user, an expired token) are journaled under their user too.
     entry.user.clone_from(&user);
-    entry.faults = t.fire_faults(&client.id, user.as_deref(), FaultPoint::TokenEndpoint);
+    entry.faults = t.fire_faults(
+        Target {
+            client_id: &client.id,
+            user: user.as_deref(),
+            grant_type: Some(grant_type.as_str()),
+        },
+        FaultPoint::TokenEndpoint,
+    );
     let fault = |f: &Fault| entry.faults.contains(f);
     if let Some(status) = entry.faults.iter().find_map(|f| match f {
         Fault::HttpStatus { status } => StatusCode::from_u16(*status).ok(),
@@ -144,6 +151,7 @@ fn authorization_code(
         user: Some(&user),
         nonce: record.nonce.as_deref(),
         origin: Some(code),
+        grant_type: GrantType::AuthorizationCode,
         refresh: (refresh && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
             let policy = &client.refresh_policy;
             NewRefresh {
@@ -196,6 +204,7 @@ fn refresh_token(
         user: Some(&user),
         nonce: None,
         origin: Some(token),
+        grant_type: GrantType::RefreshToken,
         refresh: policy.rotate.then_some(NewRefresh {
             family: Some(used.family),
             expires_at: used.family_expires_at,
@@ -234,6 +243,7 @@ fn client_credentials(
         user: None,
         nonce: None,
         origin: None,
+        grant_type: GrantType::ClientCredentials,
         refresh: None,
     })
     .map_err(OAuthError::server_error)

@@ -12,7 +12,7 @@ use super::errors::OAuthError;
 use super::params::Params;
 use super::{at, form, json_no_store};
 use crate::config::TokenKind;
-use crate::faults::{Fault, FaultPoint};
+use crate::faults::{Fault, FaultPoint, Target};
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -113,7 +113,14 @@ fn userinfo(
         TokenKind::Userinfo,
         &user.groups,
     );
-    entry.faults = t.fire_faults(&grant.client_id, Some(&user.username), FaultPoint::Userinfo);
+    entry.faults = t.fire_faults(
+        Target {
+            client_id: &grant.client_id,
+            user: Some(&user.username),
+            grant_type: None,
+        },
+        FaultPoint::Userinfo,
+    );
     for f in &entry.faults {
         match f {
             Fault::UserinfoSubChanged => {

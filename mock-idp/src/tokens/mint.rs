@@ -11,6 +11,7 @@ use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
 use crate::directory::User;
 use crate::grants::{AccessRecord, Grant, RefreshRecord};
 use crate::tenant::Tenant;
+use crate::types::GrantType;
 
 /// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +48,8 @@ pub struct Mint<'a> {
     pub nonce: Option<&'a str>,
     /// The code or refresh token these tokens come from.
     pub origin: Option<&'a str>,
+    /// The grant they are minted for.
+    pub grant_type: GrantType,
     /// The refresh token to issue, if any.
     pub refresh: Option<NewRefresh>,
 }
@@ -190,8 +193,11 @@ impl Tenant {
             &user.groups,
         );
         *fired = self.fire_faults(
-            &m.client.id,
-            m.grant.username.as_deref(),
+            crate::faults::Target {
+                client_id: &m.client.id,
+                user: m.grant.username.as_deref(),
+                grant_type: Some(m.grant_type.as_str()),
+            },
             crate::faults::FaultPoint::IdToken,
         );
         super::faulty::break_claims(&mut c, fired, now);

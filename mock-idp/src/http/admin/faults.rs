@@ -10,7 +10,8 @@ use crate::faults::{Fault, FaultScope};
 use crate::http::errors::OAuthError;
 use crate::tenant::Tenant;
 
-/// `{"fault": {"kind": "id_token_expired"}, "times": 1, "client_id": "…", "user": "…"}`.
+/// `{"fault": {"kind": "id_token_expired"}, "times": 1, "client_id": "…", "user": "…",
+/// "grant_type": "refresh_token"}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Arm {
@@ -21,6 +22,8 @@ struct Arm {
     client_id: Option<String>,
     #[serde(default)]
     user: Option<String>,
+    #[serde(default)]
+    grant_type: Option<String>,
 }
 
 pub fn list(t: &Tenant) -> Result<Response, OAuthError> {
@@ -33,7 +36,15 @@ pub fn arm(t: &Tenant, body: &[u8]) -> Result<Response, OAuthError> {
         times,
         client_id,
         user,
+        grant_type,
     } = json_body(body)?;
+    if let Some(g) = &grant_type
+        && crate::types::GrantType::parse(g).is_none()
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "grant_type {g:?}: use authorization_code, refresh_token or client_credentials"
+        )));
+    }
     if times == Some(0) {
         return Err(OAuthError::invalid_request(
             "times must be at least 1 (leave it out: until cleared)",
@@ -45,6 +56,7 @@ pub fn arm(t: &Tenant, body: &[u8]) -> Result<Response, OAuthError> {
             times,
             client_id,
             user,
+            grant_type,
         },
     );
     Ok(json_status(&json!({ "id": id }), StatusCode::CREATED))

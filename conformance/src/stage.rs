@@ -1,0 +1,105 @@
+//! Bringing up an RP with its own tenant: the tenant configured for the RP, the RP
+//! launched (launch mode) or already running (attach mode). The runner does it once per
+//! sync mode; `permissions.claim-location` once per groups-claim variant.
+
+use crate::idp::{Admin, IdpServer, TenantSpec};
+use crate::launch::{Env, Launcher, RunningRp, launch};
+use crate::rp::{GroupsClaim, RpDescription, SyncMode};
+
+/// Everything needed to bring up an RP and its tenant.
+pub struct Stage {
+    /// The RP description.
+    pub rp: RpDescription,
+    /// The IdP.
+    pub server: IdpServer,
+    /// The client secret the RP is given (or was started with).
+    pub secret: String,
+    /// Starts the RP instead of rp.toml's command.
+    pub launcher: Option<Launcher>,
+}
+
+impl std::fmt::Debug for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stage")
+            .field("server", &self.server)
+            .field("launches", &self.launches())
+            .finish()
+    }
+}
+
+/// An RP and its tenant, up.
+pub struct Up {
+    /// The tenant's admin API.
+    pub admin: Admin,
+    /// The tenant's issuer.
+    pub issuer: String,
+    /// Where the RP listens.
+    pub base_url: String,
+    /// The RP, when this stage started it.
+    pub running: Option<Box<dyn RunningRp>>,
+}
+
+/// Where the groups go, and how.
+#[derive(Debug, Clone)]
+pub struct GroupsAt {
+    /// Token and pointer.
+    pub claim: GroupsClaim,
+    /// A single group as a string (AD FS).
+    pub single_as_string: bool,
+}
+
+impl Stage {
+    /// Whether the runner starts the RP (and so can start more, differently configured).
+    pub fn launches(&self) -> bool {
+        self.rp.launch.is_some()
+    }
+
+    /// The issuer of tenant `name`.
+    pub fn issuer(&self, name: &str) -> String {
+        let root = url::Url::parse(&self.server.root)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.server.root.clone());
+        format!("{root}/t/{name}")
+    }
+
+    /// Creates tenant `name` (replacing one of that name) and, in launch mode, starts the
+    /// RP in `mode` against it, reading groups at `groups`.
+    pub async fn up(&self, name: &str, mode: SyncMode, groups: &GroupsAt) -> Result<Up, String> {
+        let rp = &self.rp;
+        let issuer = self.issuer(name);
+        let running = match &rp.launch {
+            Some(l) => {
+                let env = Env {
+                    issuer: &issuer,
+                    client_secret: &self.secret,
+                    mode,
+                    groups_claim: &groups.claim,
+                };
+                Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
+            }
+            None => None,
+        };
+        let base_url = running
+            .as_ref()
+            .map(|r| r.base_url().to_owned())
+            .or_else(|| rp.base_url.clone())
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned();
+        let redirect = format!("{base_url}{}", rp.paths.callback);
+        let spec = TenantSpec {
+            rp,
+            redirect_uri: &redirect,
+            secret: &self.secret,
+            groups: &groups.claim,
+            single_as_string: groups.single_as_string,
+        };
+        let admin = self.server.tenant(name, &spec).await.map_err(|e| e.0)?;
+        Ok(Up {
+            admin,
+            issuer,
+            base_url,
+            running,
+        })
+    }
+}
