@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Wall time of the whole catalogue against the reference RP (launch mode, release builds,
-# fixtures/rp/reference-rp.toml: 2 s sync deadline, 0.25 s sync interval).
+# fixtures/rp/reference-rp.toml: 2 s sync deadline, 0.25 s sync interval, 1 s IdP timeout;
+# all six categories, all three sync modes).
 # Usage: conformance/bench.sh [runs]   (default 5; prints each run and the median)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -180,9 +180,17 @@ impl Admin {
             .map(drop)
     }
 
-    /// Arms a fault for one user (`times` responses, or until cleared); its id.
-    pub async fn arm(&self, fault: Value, user: &str, times: Option<u32>) -> Result<u64, IdpError> {
-        let body = json!({ "fault": fault, "user": user, "times": times });
+    /// Arms a fault for one user (`times` responses, or until cleared; only for token
+    /// requests of `grant_type` when given); its id.
+    pub async fn arm(
+        &self,
+        fault: Value,
+        user: &str,
+        times: Option<u32>,
+        grant_type: Option<&str>,
+    ) -> Result<u64, IdpError> {
+        let body =
+            json!({ "fault": fault, "user": user, "times": times, "grant_type": grant_type });
         let v = self
             .call(reqwest::Method::POST, "/faults", Some(body))
             .await?;

@@ -36,7 +36,7 @@ pub use rp::{
     RpDescription, RpError, SyncMode,
 };
 pub use runner::{IdpChoice, Options, RunError, run};
-pub use scenario::{Category, Scenario};
+pub use scenario::{Category, Phase, Scenario};
 pub use verdict::{Evidence, Hop, LatencyStat, MeReading, Outcome, Verdict};
 
 /// Every scenario of the catalogue, in order.

@@ -16,7 +16,7 @@ use crate::idp::IdpServer;
 use crate::launch::Launcher;
 use crate::report::{IdpSummary, ModeRun, Report, RpSummary, ScenarioResult, progress_line};
 use crate::rp::{RpDescription, SyncMode, tenant_of};
-use crate::scenario::{Ctx, Scenario, Shared};
+use crate::scenario::{Ctx, Phase, Scenario, Shared};
 use crate::scenarios::catalogue;
 use crate::stage::{GroupsAt, Stage};
 use crate::verdict::{Evidence, Stop, Verdict};
@@ -226,7 +226,7 @@ fn write_log(opts: &Options, mode: &str, lines: Vec<String>) -> Option<String> {
     Some(name)
 }
 
-/// Runs the scenarios of one mode: the concurrent ones, then the exclusive ones alone.
+/// Runs the scenarios of one mode: the concurrent ones, then those that run alone.
 async fn run_mode(
     opts: &Options,
     shared: &Arc<Shared>,
@@ -236,11 +236,15 @@ async fn run_mode(
         .scenario_timeout
         .unwrap_or_else(|| shared.deadline() * 2 + Duration::from_secs(30));
     let mut results: Vec<ScenarioResult> = Vec::new();
-    for exclusive in [false, true] {
-        let jobs = if exclusive { 1 } else { opts.jobs.max(1) };
+    for phase in [Phase::Concurrent, Phase::Alone, Phase::Last] {
+        let jobs = if phase == Phase::Concurrent {
+            opts.jobs.max(1)
+        } else {
+            1
+        };
         let gate = Arc::new(Semaphore::new(jobs));
         let mut set = JoinSet::new();
-        for s in scenarios.iter().filter(|s| s.exclusive == exclusive) {
+        for s in scenarios.iter().filter(|s| s.phase == phase) {
             if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
                 let r = skipped(s, shared.mode, opts.expected.covers(s.id));
                 if opts.progress {

@@ -48,6 +48,17 @@ impl Category {
     }
 }
 
+/// When a scenario runs within a sync mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Concurrently with the others.
+    Concurrent,
+    /// Alone, after the concurrent ones (it moves the tenant's clock).
+    Alone,
+    /// Alone, at the very end (a key rotation may leave an RP unable to verify anything).
+    Last,
+}
+
 /// A scenario's body.
 pub type RunFn = for<'a> fn(&'a Ctx) -> Pin<Box<dyn Future<Output = Judged> + Send + 'a>>;
 
@@ -62,8 +73,8 @@ pub struct Scenario {
     pub requirement: &'static str,
     /// One line: what the RP must do.
     pub description: &'static str,
-    /// Changes the tenant for everyone (key rotation, the clock): runs alone, after the others.
-    pub exclusive: bool,
+    /// When it runs: with the others, or alone because it changes the tenant for everyone.
+    pub phase: Phase,
     /// The sync modes it applies to (empty: all); in the others it is skipped.
     pub modes: &'static [SyncMode],
     /// The body.
@@ -190,6 +201,12 @@ impl Ctx {
         Browser::new(n, self.shared.sites.clone(), self.evidence.clone())
     }
 
+    /// A fresh browser for another RP and tenant (`permissions.claim-location`).
+    pub fn browser_at(&self, sites: Arc<Sites>) -> Browser {
+        let n = self.browsers.fetch_add(1, Ordering::Relaxed) + 1;
+        Browser::new(n, sites, self.evidence.clone())
+    }
+
     /// Reads `/me` in this browser (recorded as evidence).
     pub async fn me(&self, b: &Browser) -> Result<MeReading, Stop> {
         self.read_me(b, true).await
@@ -222,6 +239,28 @@ impl Ctx {
             .into_iter()
             .filter(|e| e.seq > mark && e.is_refresh())
             .collect())
+    }
+
+    /// Polls the journal with backoff until the user's refresh-token grants since `mark`
+    /// satisfy `enough`, or [`Shared::patience`] runs out; those grants.
+    pub async fn await_refreshes(
+        &self,
+        u: &TestUser,
+        mark: u64,
+        enough: impl Fn(&[JournalEntry]) -> bool,
+    ) -> Result<Vec<JournalEntry>, Stop> {
+        let start = Instant::now();
+        let patience = self.shared.patience();
+        let mut wait = Duration::from_millis(20);
+        loop {
+            let got = self.refreshes(u, mark).await?;
+            let elapsed = start.elapsed();
+            if enough(&got) || elapsed >= patience {
+                return Ok(got);
+            }
+            tokio::time::sleep(wait.min(patience.saturating_sub(elapsed))).await;
+            wait = (wait * 3 / 2).min(Duration::from_millis(250));
+        }
     }
 
     /// Waits for the RP to act on a change made after `mark`: polls `/me` with backoff
@@ -265,6 +304,20 @@ impl Ctx {
         }
     }
 
+    /// How many `/me` readings are recorded so far.
+    pub fn readings(&self) -> usize {
+        self.evidence().me.len()
+    }
+
+    /// Puts the readings recorded since `from` in browser order: concurrent waits record
+    /// them in whatever order they finish, and evidence should not depend on it.
+    pub fn order_readings(&self, from: usize) {
+        let mut e = self.evidence();
+        if from < e.me.len() {
+            e.me[from..].sort_by_key(|m| m.browser);
+        }
+    }
+
     /// Records how long a change took to show at the RP, across the scenario's users.
     pub fn latency(&self, change: &str, samples: &[Duration]) {
         if let Some(stat) = LatencyStat::of(change, samples, self.shared.deadline()) {
@@ -290,10 +343,32 @@ impl Ctx {
         let id = self
             .shared
             .admin
-            .arm(fault.clone(), &user.username, Some(1))
+            .arm(fault.clone(), &user.username, Some(1), None)
             .await?;
         self.step(format!(
             "armed fault {} once for {}",
+            kind(&fault),
+            user.username
+        ));
+        Ok(id)
+    }
+
+    /// Arms a fault on this user's refresh-token grants (`times`, or until cleared): the
+    /// IdP fails background sync while logins work; its id.
+    pub async fn arm_refresh(
+        &self,
+        fault: Value,
+        user: &TestUser,
+        times: Option<u32>,
+    ) -> Result<u64, Stop> {
+        let id = self
+            .shared
+            .admin
+            .arm(fault.clone(), &user.username, times, Some("refresh_token"))
+            .await?;
+        let how_often = times.map_or_else(|| "until cleared".to_owned(), |n| format!("{n}×"));
+        self.step(format!(
+            "armed fault {} on {}'s refresh-token grants ({how_often})",
             kind(&fault),
             user.username
         ));
@@ -311,6 +386,12 @@ pub fn kind(fault: &Value) -> String {
     let mut k = fault["kind"].as_str().unwrap_or("?").to_owned();
     if let Some(c) = fault["claim"].as_str() {
         k.push_str(&format!(" ({c})"));
+    }
+    if let Some(s) = fault["status"].as_u64() {
+        k.push_str(&format!(" ({s})"));
+    }
+    if let Some(ms) = fault["ms"].as_u64() {
+        k.push_str(&format!(" ({ms} ms)"));
     }
     k
 }

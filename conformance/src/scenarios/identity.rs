@@ -138,7 +138,6 @@ async fn profile_sync(cx: &Ctx) -> Judged {
     let (b, _, _) = login_ok(cx, &u).await?;
     let name = format!("Renamed {}", u.name);
     let email = format!("renamed-{}", u.email);
-    let mark = cx.mark(&u).await?;
     cx.shared
         .admin
         .patch_user(&u.username, json!({ "name": name, "email": email }))
@@ -147,6 +146,7 @@ async fn profile_sync(cx: &Ctx) -> Judged {
         "changed {}'s name and email at the IdP",
         u.username
     ));
+    let mark = cx.mark(&u).await?;
     let got = cx
         .await_sync(&b, &u, mark, |m| {
             m.name.as_ref() == Some(&name) && m.email.as_ref() == Some(&email)

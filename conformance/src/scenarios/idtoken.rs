@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{fault, login_ok, login_with_faults, refused_login, scenario};
-use crate::scenario::{Ctx, Scenario};
+use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, Verdict};
 
 pub fn all() -> Vec<Scenario> {
@@ -84,7 +84,7 @@ pub fn all() -> Vec<Scenario> {
             "OIDC Core §10.1.1; OIDF oidcc-client-test-signing-key-rotation",
             "after a signing-key rotation the RP refetches the JWKS and logs users in",
             key_rotation,
-            exclusive = true
+            phase = Phase::Last
         ),
         scenario!(
             "idtoken.refresh-same-sub",

@@ -1,8 +1,13 @@
 //! The catalogue: one file per category, and the helpers scenarios share.
 
+mod claims;
+mod groups;
 mod identity;
 mod idtoken;
 mod login;
+mod permissions;
+mod revocation;
+mod sync;
 
 use serde_json::Value;
 
@@ -11,7 +16,7 @@ use crate::idp::TestUser;
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
-/// Builds a [`Scenario`] from an async fn; optional `field = value` pairs set `exclusive`
+/// Builds a [`Scenario`] from an async fn; optional `field = value` pairs set `phase`
 /// and `modes`.
 macro_rules! scenario {
     ($id:literal, $cat:ident, $req:literal, $desc:literal, $f:path $(, $key:ident = $val:expr)* $(,)?) => {{
@@ -21,7 +26,7 @@ macro_rules! scenario {
             category: $crate::scenario::Category::$cat,
             requirement: $req,
             description: $desc,
-            exclusive: false,
+            phase: $crate::scenario::Phase::Concurrent,
             modes: &[],
             run: |cx| Box::pin($f(cx)),
         };
@@ -36,6 +41,9 @@ pub fn catalogue() -> Vec<Scenario> {
     let mut all = login::all();
     all.extend(idtoken::all());
     all.extend(identity::all());
+    all.extend(permissions::all());
+    all.extend(sync::all());
+    all.extend(revocation::all());
     all
 }
 
@@ -119,4 +127,9 @@ async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Ta
             "refused {what}: the callback answered {s}, /me 401; unbroken, the user logs in"
         )),
     })
+}
+
+/// The token endpoint answers this HTTP status.
+fn fault_status(status: u16) -> Value {
+    serde_json::json!({ "kind": "http_status", "status": status })
 }

@@ -227,10 +227,12 @@ fn client_post(
                     crate::faults::Fault::Latency { ms } => Some(*ms),
                     _ => None,
                 });
+                // Journaled before the delay: a client that gives up waiting still shows.
+                let res = journaled(&t, entry, result);
                 if let Some(ms) = latency {
                     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 }
-                journaled(&t, entry, result)
+                res
             },
         )
         .boxed()

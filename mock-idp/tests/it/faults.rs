@@ -286,6 +286,15 @@ async fn token_endpoint_faults() {
         ],
         "the journal says which faults fired"
     );
+
+    idp.tenant.arm_fault(Fault::Latency { ms: 60_000 }, once());
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(50), idp.refresh(rt)).await;
+    assert!(gave_up.is_err(), "the answer is held back");
+    assert_eq!(
+        idp.tenant.journal(0).last().unwrap().faults,
+        vec![Fault::Latency { ms: 60_000 }],
+        "journaled even though the client gave up waiting"
+    );
 }
 
 #[tokio::test]

@@ -58,6 +58,20 @@ defects! {
     KeyedByEmail = "keyed-by-email": "identifies accounts by email instead of sub",
     LinksByEmail = "links-by-email": "links an unknown sub to an existing account with the same email",
     NoProfileSync = "no-profile-sync": "refreshes but never updates name or email from the new tokens",
+    MapsUnknownGroups = "maps-unknown-groups": "turns a group the map does not know into a permission of the same name",
+    SyncIgnoresGroups = "sync-ignores-groups": "applies groups at login only: background sync updates the profile, not the permissions",
+    StrictAsAdditive = "strict-as-additive": "runs strict mode like additive: a sync never removes a permission",
+    NeverRemoves = "never-removes": "takes an absent groups claim for no change, so a user who leaves their last group keeps its permissions",
+    AdditiveAsStrict = "additive-as-strict": "runs additive mode like strict: a sync removes permissions",
+    NoneAppliesGroups = "none-applies-groups": "applies groups even with sync off",
+    ReloginKeepsStale = "relogin-keeps-stale": "applies groups at login only to new accounts, so logging in again does not sync",
+    GroupsFromWrongToken = "groups-from-wrong-token": "reads the groups from the ID token even when configured to read the access token",
+    SlowSync = "slow-sync": "refreshes a session only once its access token has expired, later than the sync deadline",
+    ReusesRefreshToken = "reuses-refresh-token": "keeps using the first refresh token instead of storing the rotated one",
+    RevokesOnError = "revokes-on-error": "takes any failed refresh (a 503, a timeout) for a revocation",
+    IgnoresInvalidGrant = "ignores-invalid-grant": "treats invalid_grant like an outage: the user keeps access",
+    KeepsSessions = "keeps-sessions": "on revocation removes the permissions but leaves the sessions open",
+    RevokesByEmail = "revokes-by-email": "on revocation also revokes every account with the same email",
 }
 
 impl fmt::Display for Defect {

@@ -69,11 +69,18 @@ pub async fn load(app: &App, tokens: &TokenResponse, check: Check<'_>) -> Result
     })
 }
 
-async fn groups(app: &App, tokens: &TokenResponse, id: &Claims) -> Result<Vec<String>, String> {
+/// The groups at the configured place; none when the claim is absent.
+async fn groups(
+    app: &App,
+    tokens: &TokenResponse,
+    id: &Claims,
+) -> Result<Option<Vec<String>>, String> {
     let (token, pointer) = &app.settings.groups_claim;
+    let wrong = app.settings.defects.has(Defect::GroupsFromWrongToken);
     let access;
     let claims = match token {
         GroupsToken::IdToken => id,
+        GroupsToken::AccessToken if wrong => id,
         GroupsToken::AccessToken => {
             access = validate(
                 &app.provider,
@@ -88,12 +95,14 @@ async fn groups(app: &App, tokens: &TokenResponse, id: &Claims) -> Result<Vec<St
     };
     let value = Value::Object(claims.clone());
     Ok(match value.pointer(pointer) {
-        Some(Value::String(g)) => vec![g.clone()],
-        Some(Value::Array(gs)) => gs
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
+        Some(Value::String(g)) => Some(vec![g.clone()]),
+        Some(Value::Array(gs)) => Some(
+            gs.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Some(Value::Null) | None => None,
+        Some(other) => return Err(format!("the groups claim at {pointer} is {other}")),
     })
 }

@@ -38,6 +38,17 @@ pub struct TokenResponse {
     /// `refresh_token`.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// `expires_in` (of the access token).
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+impl TokenResponse {
+    /// When the access token expires, if the provider said.
+    pub fn access_expires_at(&self) -> Option<std::time::Instant> {
+        self.expires_in
+            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s))
+    }
 }
 
 /// A failed token request: the OAuth error code, or none for transport and server errors.
@@ -63,7 +74,7 @@ impl Provider {
     pub fn new(settings: Arc<Settings>) -> Provider {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs_f64(settings.idp_timeout_s))
             .build()
             .unwrap_or_default();
         Provider {

@@ -47,6 +47,8 @@ pub struct Settings {
     pub group_map: BTreeMap<String, Vec<String>>,
     /// `SYNC_INTERVAL_S`: seconds between background refreshes.
     pub sync_interval_s: f64,
+    /// `IDP_TIMEOUT_S`: seconds to wait for the provider before giving up.
+    pub idp_timeout_s: f64,
     /// `DEFECTS`: mistakes to make on purpose.
     pub defects: Defects,
 }
@@ -65,6 +67,7 @@ impl Settings {
             groups_claim: (GroupsToken::IdToken, "/groups".into()),
             group_map: BTreeMap::new(),
             sync_interval_s: 600.0,
+            idp_timeout_s: 10.0,
             defects: Defects::default(),
         }
     }
@@ -104,6 +107,13 @@ impl Settings {
                 .ok()
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .ok_or_else(|| format!("SYNC_INTERVAL_S={v:?}: a positive number of seconds"))?;
+        }
+        if let Some(v) = var("IDP_TIMEOUT_S") {
+            s.idp_timeout_s = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| format!("IDP_TIMEOUT_S={v:?}: a positive number of seconds"))?;
         }
         if let Some(v) = var("DEFECTS") {
             s.defects = Defects::parse(&v).map_err(|e| format!("DEFECTS: {e}"))?;

@@ -1,6 +1,7 @@
 //! Accounts, sessions and logins in progress; how a login or a sync changes an account.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -33,6 +34,8 @@ pub struct Session {
     pub sub: String,
     /// The newest refresh token.
     pub refresh_token: Option<String>,
+    /// When the newest access token expires, if the provider said.
+    pub access_expires_at: Option<Instant>,
 }
 
 /// A login between `/login` and the callback.
@@ -57,8 +60,9 @@ pub struct Profile {
     pub username: String,
     /// `name`.
     pub name: String,
-    /// The groups at the configured place (none: the claim is absent).
-    pub groups: Vec<String>,
+    /// The groups at the configured place (none: the claim is absent, which is how
+    /// Okta and Entra ID say "no groups").
+    pub groups: Option<Vec<String>>,
 }
 
 /// Everything the RP remembers.
@@ -81,8 +85,8 @@ impl Store {
         self.pending.remove(id)
     }
 
-    /// The account a login with this profile signs into, created when new.
-    pub fn account_for(&mut self, p: &Profile, defects: &Defects) -> u64 {
+    /// The account a login with this profile signs into, and whether it was created now.
+    pub fn account_for(&mut self, p: &Profile, defects: &Defects) -> (u64, bool) {
         let by_email = |a: &&Account| a.email == p.email && !p.email.is_empty();
         let found = if defects.has(Defect::KeyedByEmail) {
             self.accounts.values().find(by_email)
@@ -94,7 +98,7 @@ impl Store {
             }
         };
         if let Some(a) = found {
-            return a.id;
+            return (a.id, false);
         }
         self.next_id += 1;
         let id = self.next_id;
@@ -109,12 +113,19 @@ impl Store {
                 permissions: BTreeSet::new(),
             },
         );
-        id
+        (id, true)
     }
 
-    /// Applies a profile from fresh tokens: name, email, username, and the permissions the
-    /// groups map to in this sync mode.
-    pub fn apply(&mut self, account: u64, p: &Profile, settings: &Settings, profile: bool) {
+    /// Applies a profile from fresh tokens: name, email and username when `profile`, and
+    /// when `permissions` the permissions the groups map to in this sync mode.
+    pub fn apply(
+        &mut self,
+        account: u64,
+        p: &Profile,
+        settings: &Settings,
+        profile: bool,
+        permissions: bool,
+    ) {
         let Some(a) = self.accounts.get_mut(&account) else {
             return;
         };
@@ -123,13 +134,25 @@ impl Store {
             a.username = p.username.clone();
             a.name = p.name.clone();
         }
-        let mapped = p
-            .groups
-            .iter()
-            .filter_map(|g| settings.group_map.get(g))
-            .flatten()
-            .cloned();
-        match settings.sync_mode {
+        let d = &settings.defects;
+        let groups = match &p.groups {
+            None if d.has(Defect::NeverRemoves) => return,
+            None => &Vec::new(),
+            Some(g) => g,
+        };
+        let mapped = groups.iter().flat_map(|g| match settings.group_map.get(g) {
+            Some(ps) => ps.clone(),
+            None if d.has(Defect::MapsUnknownGroups) => vec![g.clone()],
+            None => Vec::new(),
+        });
+        let mode = match settings.sync_mode {
+            SyncMode::Strict if d.has(Defect::StrictAsAdditive) => SyncMode::Additive,
+            SyncMode::Additive if d.has(Defect::AdditiveAsStrict) => SyncMode::Strict,
+            SyncMode::None if d.has(Defect::NoneAppliesGroups) => SyncMode::Strict,
+            m => m,
+        };
+        match mode {
+            _ if !permissions => {}
             SyncMode::Strict => a.permissions = mapped.collect(),
             SyncMode::Additive => a.permissions.extend(mapped),
             SyncMode::None => {}
@@ -151,11 +174,25 @@ impl Store {
     }
 
     /// Access ended at the IdP: the account loses its permissions and every session.
-    pub fn revoke(&mut self, account: u64) {
-        if let Some(a) = self.accounts.get_mut(&account) {
-            a.permissions.clear();
+    pub fn revoke(&mut self, account: u64, defects: &Defects) {
+        let Some(email) = self.accounts.get(&account).map(|a| a.email.clone()) else {
+            return;
+        };
+        let by_email = defects.has(Defect::RevokesByEmail);
+        let hit: BTreeSet<u64> = self
+            .accounts
+            .values()
+            .filter(|a| a.id == account || (by_email && a.email == email))
+            .map(|a| a.id)
+            .collect();
+        for id in &hit {
+            if let Some(a) = self.accounts.get_mut(id) {
+                a.permissions.clear();
+            }
         }
-        self.sessions.retain(|_, s| s.account != account);
+        if !defects.has(Defect::KeepsSessions) {
+            self.sessions.retain(|_, s| !hit.contains(&s.account));
+        }
     }
 
     /// Starts a session.
@@ -187,10 +224,14 @@ impl Store {
             .collect()
     }
 
-    /// Stores a rotated refresh token, unless the session ended meanwhile.
-    pub fn set_refresh_token(&mut self, cookie: &str, token: String) {
+    /// Stores what a refresh returned (a rotated refresh token, the access token's expiry),
+    /// unless the session ended meanwhile.
+    pub fn refreshed(&mut self, cookie: &str, token: Option<String>, expires: Option<Instant>) {
         if let Some(s) = self.sessions.get_mut(cookie) {
-            s.refresh_token = Some(token);
+            if let Some(t) = token {
+                s.refresh_token = Some(t);
+            }
+            s.access_expires_at = expires;
         }
     }
 }

@@ -1,11 +1,11 @@
 //! Background sync: every `SYNC_INTERVAL_S`, each session's refresh token is used to
 //! re-read the profile and groups. `invalid_grant` ends access; other failures (an IdP
-//! outage) change nothing until the next cycle.
+//! outage, a timeout) change nothing until the next cycle. A session whose refresh is
+//! still in flight (a hanging IdP) is left out of the cycle, so it never delays the others.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::task::JoinSet;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::App;
 use crate::defects::Defect;
@@ -13,42 +13,73 @@ use crate::idtoken::Check;
 use crate::profile;
 use crate::store::Session;
 
+/// Sessions whose refresh is in flight.
+type InFlight = Arc<Mutex<HashSet<String>>>;
+
 /// The sync loop; runs until the RP stops.
 pub async fn run(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(app.settings.sync_interval_s));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let in_flight: InFlight = Arc::default();
     loop {
         tick.tick().await;
-        let mut cycle = JoinSet::new();
+        let slow = app.settings.defects.has(Defect::SlowSync);
         for (cookie, session) in app.store().refreshable() {
-            cycle.spawn(refresh(app.clone(), cookie, session));
+            if slow
+                && session
+                    .access_expires_at
+                    .is_some_and(|t| t > Instant::now())
+            {
+                continue;
+            }
+            if !lock(&in_flight).insert(cookie.clone()) {
+                continue;
+            }
+            let (app, in_flight) = (app.clone(), in_flight.clone());
+            tokio::spawn(async move {
+                refresh(&app, &cookie, session).await;
+                lock(&in_flight).remove(&cookie);
+            });
         }
-        while cycle.join_next().await.is_some() {}
     }
 }
 
-async fn refresh(app: Arc<App>, cookie: String, session: Session) {
+fn lock(s: &InFlight) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn refresh(app: &App, cookie: &str, session: Session) {
     let Some(token) = session.refresh_token.clone() else {
         return;
     };
+    let d = &app.settings.defects;
     let form = vec![
         ("grant_type", "refresh_token".to_owned()),
         ("refresh_token", token),
     ];
     let tokens = match app.provider.token(form).await {
         Ok(t) => t,
-        Err(e) if e.error.as_deref() == Some("invalid_grant") => {
-            app.store().revoke(session.account);
+        Err(e) => {
+            let revoked = e.error.as_deref() == Some("invalid_grant");
+            let revoke = if revoked {
+                !d.has(Defect::IgnoresInvalidGrant)
+            } else {
+                d.has(Defect::RevokesOnError)
+            };
+            if revoke {
+                app.store().revoke(session.account, d);
+            }
             return;
         }
-        Err(_) => return,
     };
-    if let Some(rt) = &tokens.refresh_token {
-        app.store().set_refresh_token(&cookie, rt.clone());
-    }
-    let d = &app.settings.defects;
-    let Ok(p) = profile::load(&app, &tokens, Check::Refresh).await else {
+    let rotated = tokens
+        .refresh_token
+        .clone()
+        .filter(|_| !d.has(Defect::ReusesRefreshToken));
+    app.store()
+        .refreshed(cookie, rotated, tokens.access_expires_at());
+    let Ok(p) = profile::load(app, &tokens, Check::Refresh).await else {
         return;
     };
     let mut store = app.store();
@@ -57,7 +88,7 @@ async fn refresh(app: Arc<App>, cookie: String, session: Session) {
             store.set_sub(session.account, &p.sub);
         } else {
             // OIDC Core §12.2: another subject in a refresh is not this session's user.
-            store.close(&cookie);
+            store.close(cookie);
             return;
         }
     }
@@ -66,5 +97,6 @@ async fn refresh(app: Arc<App>, cookie: String, session: Session) {
         &p,
         &app.settings,
         !d.has(Defect::NoProfileSync),
+        !d.has(Defect::SyncIgnoresGroups),
     );
 }

@@ -96,13 +96,16 @@ async fn callback(
     let session = random();
     {
         let mut store = app.store();
-        let account = store.account_for(&p, d);
-        store.apply(account, &p, &app.settings, true);
+        let (account, created) = store.account_for(&p, d);
+        // A login syncs: the seed's "log out and in again to force a sync".
+        let permissions = created || !d.has(Defect::ReloginKeepsStale);
+        store.apply(account, &p, &app.settings, true, permissions);
         store.open(
             session.clone(),
             Session {
                 account,
                 sub: p.sub.clone(),
+                access_expires_at: tokens.access_expires_at(),
                 refresh_token: tokens.refresh_token,
             },
         );

@@ -8,13 +8,17 @@ use reference_rp::Defect;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::support::{attach, not_passing};
+use crate::support::{launch, not_passing};
 
-/// Defect → the scenarios that catch it (`login.pkce` warns; every other one fails).
+/// Defect → the scenarios that catch it in some sync mode (`login.pkce` warns; every other
+/// one fails).
 const TABLE: &[(&str, &[&str])] = &[
     ("username-from-email", &["login.code-flow"]),
     ("no-offline-access", &["login.scopes"]),
-    ("client-secret-basic", &["login.client-auth"]),
+    (
+        "client-secret-basic",
+        &["login.client-auth", "sync.uses-refresh-token"],
+    ),
     ("secret-in-authorize", &["login.client-auth"]),
     ("no-pkce", &["login.pkce"]),
     (
@@ -55,10 +59,72 @@ const TABLE: &[(&str, &[&str])] = &[
     ("refresh-sub-unchecked", &["idtoken.refresh-same-sub"]),
     (
         "keyed-by-email",
-        &["identity.keyed-by-sub", "identity.email-reuse"],
+        &[
+            "identity.keyed-by-sub",
+            "identity.email-reuse",
+            "revocation.others-unaffected",
+        ],
     ),
-    ("links-by-email", &["identity.email-reuse"]),
+    (
+        "links-by-email",
+        &["identity.email-reuse", "revocation.others-unaffected"],
+    ),
     ("no-profile-sync", &["identity.profile-sync"]),
+    ("maps-unknown-groups", &["permissions.initial"]),
+    (
+        "sync-ignores-groups",
+        &[
+            "permissions.strict.add",
+            "permissions.strict.remove",
+            "permissions.strict.webapp-grant-wiped",
+            "permissions.additive.add",
+            "sync.background-deadline",
+        ],
+    ),
+    (
+        "strict-as-additive",
+        &[
+            "permissions.strict.remove",
+            "permissions.strict.webapp-grant-wiped",
+        ],
+    ),
+    ("never-removes", &["permissions.strict.remove"]),
+    (
+        "additive-as-strict",
+        &[
+            "permissions.additive.remove-kept",
+            "permissions.additive.webapp-grant-kept",
+        ],
+    ),
+    ("none-applies-groups", &["permissions.none.ignored"]),
+    (
+        "relogin-keeps-stale",
+        &[
+            "permissions.relogin-forces-sync",
+            "revocation.relogin-restores",
+        ],
+    ),
+    ("groups-from-wrong-token", &["permissions.claim-location"]),
+    ("slow-sync", &["sync.background-deadline"]),
+    ("reuses-refresh-token", &["sync.rotation"]),
+    ("revokes-on-error", &["sync.transient-idp-failure"]),
+    (
+        "ignores-invalid-grant",
+        &[
+            "revocation.deleted-user",
+            "revocation.refresh-expired",
+            "revocation.disabled-user",
+        ],
+    ),
+    (
+        "keeps-sessions",
+        &[
+            "revocation.deleted-user",
+            "revocation.refresh-expired",
+            "revocation.disabled-user",
+        ],
+    ),
+    ("revokes-by-email", &["revocation.others-unaffected"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,15 +139,15 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
         "every scenario catches at least one defect"
     );
 
-    let gate = Arc::new(Semaphore::new(4));
+    let gate = Arc::new(Semaphore::new(8));
     let mut runs = JoinSet::new();
-    // The correct RP passing everything is `modes::attach_mode_the_correct_rp_passes_everything`.
-    for (i, (name, expected)) in TABLE.iter().enumerate() {
+    // The correct RP passing everything is `modes::in_process_launch_the_correct_rp_passes_every_mode`.
+    for (name, expected) in TABLE {
         let gate = gate.clone();
         runs.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let defect: Defect = name.parse().unwrap();
-            let report = attach(&[defect], &format!("d{i}")).await;
+            let report = launch(&[defect]).await;
             (*name, *expected, not_passing(&report))
         });
     }

@@ -1,15 +1,16 @@
 //! Launch mode (the runner starts the reference-rp binary), attach mode, the report files,
 //! expected failures, and a snapshot of the JSON report.
 
-use conformance::{ExpectedFailures, Format, Options, RpDescription};
+use conformance::{ExpectedFailures, Format, Options, RpDescription, SyncMode};
 use reference_rp::Defect;
 
-use crate::support::{INTERVAL_S, attach, attach_with, not_passing, rp_toml};
+use crate::support::{INTERVAL_S, attach, attach_with, launch, not_passing, odd_skips, rp_toml};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn launch_mode_runs_the_binary_writes_reports_and_matches_the_snapshot() {
+async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_the_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     let toml = rp_toml(
+        r#"["strict", "additive", "none"]"#,
         "",
         &format!(
             "[launch]\ncommand = [{:?}]\nsync_interval_s = {INTERVAL_S}",
@@ -25,8 +26,15 @@ async fn launch_mode_runs_the_binary_writes_reports_and_matches_the_snapshot() {
         vec![],
         "the correct RP passes everything"
     );
+    assert_eq!(odd_skips(&report), vec![], "skips are for other modes only");
     assert!(report.ok() && report.rp.launched && report.idp.embedded);
-    assert_eq!(report.summary.pass, conformance::catalogue().len());
+    let modes: Vec<SyncMode> = report.runs.iter().map(|r| r.sync_mode).collect();
+    assert_eq!(
+        modes,
+        [SyncMode::Strict, SyncMode::Additive, SyncMode::None],
+        "one run per declared mode"
+    );
+    assert_eq!(report.summary.total, 3 * conformance::catalogue().len());
 
     report
         .write(dir.path(), &[Format::Json, Format::Junit, Format::Md])
@@ -38,25 +46,37 @@ async fn launch_mode_runs_the_binary_writes_reports_and_matches_the_snapshot() {
     assert_eq!(junit.matches("<testcase ").count(), report.summary.total);
     assert!(junit.contains("failures=\"0\""));
     assert!(read("report.md").contains("| `login.code-flow` | PASS |"));
-    let log = read("rp-strict.log");
-    assert!(
-        log.contains("reference-rp ready"),
-        "the RP's log is kept: {log}"
-    );
+    for mode in ["strict", "additive", "none"] {
+        let log = read(&format!("rp-{mode}.log"));
+        assert!(
+            log.contains("reference-rp ready"),
+            "the RP's log is kept: {log}"
+        );
+    }
 
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&report.run_id, "[run]");
     settings.add_filter(r"new kid [\w-]+", "new kid [kid]");
     settings.bind(|| {
-        insta::assert_json_snapshot!("reference_rp_report", report, {
+        let mut head = report.clone();
+        head.runs.clear();
+        insta::assert_json_snapshot!("reference_rp_report", head, {
             ".run_id" => "[run]",
             ".rp.base_url" => "[rp]",
             ".idp.issuer" => "[issuer]",
             ".wall_time_ms" => "[ms]",
-            ".runs[].results[].duration_ms" => "[ms]",
-            ".runs[].results[].evidence.measurements" => "[measured]",
-            ".runs[].results[].evidence.me[].account" => "[account]",
         });
+        for run in &report.runs {
+            let name = format!("reference_rp_report_{}", run.sync_mode);
+            insta::assert_json_snapshot!(name, run, {
+                ".results[].duration_ms" => "[ms]",
+                ".results[].evidence.measurements" => "[measured]",
+                ".results[].evidence.latency[].min_ms" => "[ms]",
+                ".results[].evidence.latency[].median_ms" => "[ms]",
+                ".results[].evidence.latency[].max_ms" => "[ms]",
+                ".results[].evidence.me[].account" => "[account]",
+            });
+        }
     });
 }
 
@@ -64,6 +84,7 @@ async fn launch_mode_runs_the_binary_writes_reports_and_matches_the_snapshot() {
 async fn attach_mode_the_correct_rp_passes_everything() {
     let report = attach(&[], "attach").await;
     assert_eq!(not_passing(&report), vec![]);
+    assert_eq!(odd_skips(&report), vec![]);
     assert!(!report.rp.launched && !report.idp.embedded);
     assert!(report.idp.issuer.ends_with("/t/attach"));
 }
@@ -105,4 +126,12 @@ async fn without_the_defect_the_same_options_fail_the_run() {
     assert!(!report.ok(), "an unlisted failure fails the run");
     let failed: Vec<_> = not_passing(&report).into_iter().map(|(id, _)| id).collect();
     assert_eq!(failed, vec!["login.state-mismatch", "login.state-missing"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_launch_the_correct_rp_passes_every_mode() {
+    let report = launch(&[]).await;
+    assert_eq!(not_passing(&report), vec![]);
+    assert_eq!(odd_skips(&report), vec![]);
+    assert_eq!(report.runs.len(), 3);
 }

@@ -1,29 +1,82 @@
-//! Running the suite against an in-process reference RP (attach mode) or the binary
-//! (launch mode).
+//! Running the suite against the reference RP: started by the runner in this process
+//! (launch mode through `Options::launcher`, every sync mode), attached (already running),
+//! or as the `reference-rp` binary.
 
-use conformance::{IdpChoice, Options, Report, RpDescription};
+use std::sync::Arc;
+
+use conformance::{BoxFuture, IdpChoice, Launcher, Options, Outcome, Report, RpDescription};
 use mock_idp::MockIdp;
 use reference_rp::{Defect, Defects, Settings};
 
-/// Sync deadline in these tests (seconds) and the RP's sync interval.
-pub const DEADLINE_S: f64 = 5.0;
+/// Sync deadline in these tests (seconds), the RP's sync interval and its IdP timeout.
+pub const DEADLINE_S: f64 = 2.0;
 pub const INTERVAL_S: f64 = 0.2;
+pub const IDP_TIMEOUT_S: f64 = 1.5;
 
-/// The rp.toml shared by the tests; `extra` adds top-level keys and tables.
-pub fn rp_toml(head: &str, tail: &str) -> String {
+/// The rp.toml shared by the tests: `head` adds top-level keys, `tail` tables.
+pub fn rp_toml(modes: &str, head: &str, tail: &str) -> String {
     format!(
         r#"{head}
 client_auth = "client_secret_post"
-sync_modes = ["strict"]
+sync_modes = {modes}
 groups_claim = "id_token:/groups"
 group_map = {{ analysts = ["read"], admins = ["read", "write"] }}
 sync_deadline_s = {DEADLINE_S}
+idp_timeout_s = {IDP_TIMEOUT_S}
 capabilities = ["grant"]
 
 [me]
 account = "/id"
 {tail}"#
     )
+}
+
+/// The reference RP, started in this process from the contract's variables.
+pub fn in_process() -> Launcher {
+    Arc::new(|vars| {
+        Box::pin(async move {
+            let s = Settings::from_vars(|k| vars.get(k).cloned())?;
+            let rp = reference_rp::start(s).await?;
+            Ok(Box::new(InProcess(rp)) as Box<dyn conformance::RunningRp>)
+        })
+    })
+}
+
+struct InProcess(reference_rp::RunningRp);
+
+impl conformance::RunningRp for InProcess {
+    fn base_url(&self) -> &str {
+        self.0.base_url()
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<Vec<String>> {
+        drop(self);
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// Runs the suite in launch mode, every sync mode, the reference RP in this process with
+/// these defects, the IdP embedded.
+pub async fn launch(defects: &[Defect]) -> Report {
+    launch_with(defects, |_| {}).await
+}
+
+/// [`launch`], with the runner's options edited.
+pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) -> Report {
+    let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
+    let toml = rp_toml(
+        r#"["strict", "additive", "none"]"#,
+        "",
+        &format!(
+            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?} }}",
+            names.join(",")
+        ),
+    );
+    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
+    let mut opts = Options::new(desc);
+    opts.launcher = Some(in_process());
+    edit(&mut opts);
+    conformance::run(&opts).await.expect("the run completes")
 }
 
 /// Runs the suite in attach mode: a standalone mock IdP, the reference RP in this
@@ -42,6 +95,7 @@ pub async fn attach_with(
     let issuer = format!("{}/t/{tenant}", idp.issuer());
     let mut s = Settings::new(&issuer, "conformance-rp", "attach-secret");
     s.sync_interval_s = INTERVAL_S;
+    s.idp_timeout_s = IDP_TIMEOUT_S;
     s.group_map = [
         ("analysts", vec!["read"]),
         ("admins", vec!["read", "write"]),
@@ -54,6 +108,7 @@ pub async fn attach_with(
         .await
         .expect("the reference RP starts");
     let toml = rp_toml(
+        r#"["strict"]"#,
         &format!(
             "base_url = \"{}\"\nclient_secret = \"attach-secret\"",
             rp.base_url()
@@ -70,12 +125,27 @@ pub async fn attach_with(
     conformance::run(&opts).await.expect("the run completes")
 }
 
-/// `(scenario id, verdict)` of every result that did not pass.
+/// `(scenario id, "Verdict (mode): reason")` of every result that failed, warned or erred.
 pub fn not_passing(r: &Report) -> Vec<(String, String)> {
     r.runs
         .iter()
+        .flat_map(|m| m.results.iter().map(move |x| (m.sync_mode, x)))
+        .filter(|(_, x)| !matches!(x.verdict, Outcome::Pass | Outcome::Skip))
+        .map(|(mode, x)| {
+            (
+                x.id.clone(),
+                format!("{:?} ({mode}): {}", x.verdict, x.reason),
+            )
+        })
+        .collect()
+}
+
+/// Skips other than "does not apply to this sync mode".
+pub fn odd_skips(r: &Report) -> Vec<(String, String)> {
+    r.runs
+        .iter()
         .flat_map(|m| &m.results)
-        .filter(|x| x.verdict != conformance::Outcome::Pass)
-        .map(|x| (x.id.clone(), format!("{:?}: {}", x.verdict, x.reason)))
+        .filter(|x| x.verdict == Outcome::Skip && !x.reason.starts_with("applies to sync mode"))
+        .map(|x| (x.id.clone(), x.reason.clone()))
         .collect()
 }

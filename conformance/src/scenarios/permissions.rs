@@ -1,0 +1,377 @@
+//! `permissions`: group → permission sync in strict, additive and no-sync mode (seed 000,
+//! "Synchronising Permissions").
+
+use super::groups::{UNMAPPED, differs, mapped, not_synced, pair, shown};
+use super::{claims, login_ok, scenario};
+use crate::rp::{Capability, SyncMode};
+use crate::scenario::{Ctx, Scenario};
+use crate::verdict::{Judged, Stop, Verdict};
+
+const SYNCING: &[SyncMode] = &[SyncMode::Strict, SyncMode::Additive];
+const STRICT: &[SyncMode] = &[SyncMode::Strict];
+const ADDITIVE: &[SyncMode] = &[SyncMode::Additive];
+const NONE: &[SyncMode] = &[SyncMode::None];
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario!(
+            "permissions.initial",
+            Permissions,
+            "seed 000 (permissions derived from group membership)",
+            "groups at first login become exactly the mapped permissions; an unmapped group gives none",
+            initial,
+            modes = SYNCING
+        ),
+        scenario!(
+            "permissions.strict.add",
+            Permissions,
+            "seed 000 (strict: permissions specified exactly by the group membership)",
+            "strict: a group added at the IdP adds its permissions",
+            adds,
+            modes = STRICT
+        ),
+        scenario!(
+            "permissions.strict.remove",
+            Permissions,
+            "seed 000 (strict: permissions specified exactly by the group membership)",
+            "strict: a group removed at the IdP takes its permissions away, the last group too",
+            strict_remove,
+            modes = STRICT
+        ),
+        scenario!(
+            "permissions.strict.webapp-grant-wiped",
+            Permissions,
+            "seed 000 (strict: permissions cannot be edited via the webapp)",
+            "strict: a permission granted in the webapp does not survive a sync (or is refused)",
+            strict_grant_wiped,
+            modes = STRICT
+        ),
+        scenario!(
+            "permissions.additive.add",
+            Permissions,
+            "seed 000 (additive: same as strict mode, but…)",
+            "additive: a group added at the IdP adds its permissions",
+            adds,
+            modes = ADDITIVE
+        ),
+        scenario!(
+            "permissions.additive.remove-kept",
+            Permissions,
+            "seed 000 (additive: existing permissions will not be removed during sync)",
+            "additive: a group removed at the IdP leaves its permissions in place",
+            additive_remove_kept,
+            modes = ADDITIVE
+        ),
+        scenario!(
+            "permissions.additive.webapp-grant-kept",
+            Permissions,
+            "seed 000 (additive: permissions granted via the webapp are not wiped on a sync)",
+            "additive: a permission granted in the webapp survives a sync",
+            additive_grant_kept,
+            modes = ADDITIVE
+        ),
+        scenario!(
+            "permissions.none.ignored",
+            Permissions,
+            "seed 000 (none: permissions entirely managed on the webapp)",
+            "sync off: group changes at the IdP change no permission",
+            none_ignored,
+            modes = NONE
+        ),
+        scenario!(
+            "permissions.relogin-forces-sync",
+            Permissions,
+            "seed 000 (log out and in again to force a sync immediately)",
+            "after logging out and in, a group change shows at once, with background sync failing",
+            relogin_forces_sync,
+            modes = SYNCING
+        ),
+        scenario!(
+            "permissions.claim-location",
+            Permissions,
+            "seed 000 (a list of groups in the ID token or access token, at a configured location)",
+            "groups are read at the configured token and pointer: id_token:/groups, a key with dots in the access token, a single string",
+            claims::claim_location,
+            modes = SYNCING
+        ),
+    ]
+}
+
+/// The user's permissions right after login must be the mapped ones (`permissions.initial`
+/// judges that; the others need it to start from a known state).
+fn started_with(got: &[String], want: &[String]) -> Result<(), Stop> {
+    if got == want {
+        return Ok(());
+    }
+    Err(Stop::with(Verdict::error(format!(
+        "at login {} (permissions.initial judges this): cannot observe the change from an unknown state",
+        differs(got, want)
+    ))))
+}
+
+async fn initial(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a, UNMAPPED]).await?;
+    let (_, _, me) = login_ok(cx, &u).await?;
+    let want = mapped(rp, &[&p.a]);
+    let got = shown(&me);
+    Ok(if got == want {
+        Verdict::pass(format!(
+            "groups [{}, {UNMAPPED}] became exactly {want:?}; the unmapped group gave nothing",
+            p.a
+        ))
+    } else {
+        Verdict::fail(format!("after the first login {}", differs(&got, &want)))
+    })
+}
+
+/// `.strict.add` and `.additive.add`: a group added shows within the sync.
+async fn adds(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    started_with(&shown(&me), &mapped(rp, &[&p.a]))?;
+    let mark = cx.set_groups(&u, &[&p.a, &p.b], None).await?;
+    let want = mapped(rp, &[&p.a, &p.b]);
+    let got = cx.await_sync(&b, &u, mark, |m| shown(m) == want).await?;
+    Ok(match got.latency {
+        Some(t) => {
+            cx.latency(&format!("group {} added", p.b), &[t]);
+            Verdict::pass(format!(
+                "the added group's permissions reached the RP: {want:?}"
+            ))
+        }
+        None => not_synced(cx, &got, &want, "the added group did not take effect"),
+    })
+}
+
+async fn strict_remove(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a, &p.b]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    started_with(&shown(&me), &mapped(rp, &[&p.a, &p.b]))?;
+    let mark = cx.set_groups(&u, &[&p.a], None).await?;
+    let want = mapped(rp, &[&p.a]);
+    let got = cx.await_sync(&b, &u, mark, |m| shown(m) == want).await?;
+    let Some(t1) = got.latency else {
+        return Ok(not_synced(
+            cx,
+            &got,
+            &want,
+            "strict mode must take a removed group's permissions away",
+        ));
+    };
+    cx.latency(&format!("group {} removed", p.b), &[t1]);
+    let mark = cx.set_groups(&u, &[], None).await?;
+    cx.step("the IdP now leaves the groups claim out, as Okta and Entra ID do for no groups");
+    let got = cx.await_sync(&b, &u, mark, |m| shown(m).is_empty()).await?;
+    Ok(match got.latency {
+        Some(t2) => {
+            cx.latency(&format!("last group {} removed", p.a), &[t2]);
+            Verdict::pass(
+                "removed groups took their permissions away, the last one too (claim absent)",
+            )
+        }
+        None => not_synced(
+            cx,
+            &got,
+            &[],
+            "an absent groups claim means no groups, not \"no change\"",
+        ),
+    })
+}
+
+/// Skips when the RP cannot grant through its webapp.
+fn needs_grant(cx: &Ctx) -> Result<(), Stop> {
+    if cx.shared.rp.can(Capability::Grant) {
+        return Ok(());
+    }
+    Err(Stop::with(Verdict::skip(
+        "needs capability grant (POST /grant): rp.toml declares none",
+    )))
+}
+
+async fn strict_grant_wiped(cx: &Ctx) -> Judged {
+    needs_grant(cx)?;
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    let want = mapped(rp, &[&p.a]);
+    started_with(&shown(&me), &want)?;
+    let status = cx.grant(&b, &p.extra).await?;
+    let mark = cx.mark(&u).await?;
+    if !(200..300).contains(&status) {
+        return Ok(Verdict::pass(format!(
+            "the RP refused to grant {:?} in strict mode (HTTP {status}): permissions come from groups only",
+            p.extra
+        )));
+    }
+    let got = cx.await_sync(&b, &u, mark, |m| shown(m) == want).await?;
+    Ok(match got.latency {
+        Some(t) => {
+            cx.latency("webapp grant wiped", &[t]);
+            Verdict::pass(format!(
+                "the next sync set the permissions back to exactly the groups' {want:?}"
+            ))
+        }
+        None => not_synced(
+            cx,
+            &got,
+            &want,
+            "in strict mode a sync must wipe what the webapp granted",
+        ),
+    })
+}
+
+async fn additive_remove_kept(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a, &p.b]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    let before = mapped(rp, &[&p.a, &p.b]);
+    started_with(&shown(&me), &before)?;
+    let name = format!("Synced {}", u.name);
+    let mark = cx.set_groups(&u, &[&p.a], Some(&name)).await?;
+    let got = cx
+        .await_sync(&b, &u, mark, |m| {
+            m.name.as_deref() == Some(&name) || shown(m) != before
+        })
+        .await?;
+    kept(cx, &got, &before, "the removed group's")
+}
+
+/// Additive verdicts: after a sync (the marker name showed, or two refreshes), `/me` still
+/// shows `want`.
+fn kept(cx: &Ctx, got: &crate::scenario::Awaited, want: &[String], what: &str) -> Judged {
+    if !got.me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the session ended (/me answered {}) after the sync",
+            got.me.status
+        )));
+    }
+    if got.latency.is_none() && got.refreshes.is_empty() {
+        return Ok(not_synced(cx, got, want, ""));
+    }
+    let have = shown(&got.me);
+    if want.iter().all(|p| have.contains(p)) {
+        return Ok(Verdict::pass(format!(
+            "after the sync {what} permissions are still there: {have:?}"
+        )));
+    }
+    if let Some(last) = got.refreshes.last() {
+        cx.cite(last);
+    }
+    Ok(Verdict::fail(format!(
+        "a sync removed {what} permissions: {}; additive mode never removes",
+        differs(&have, want)
+    )))
+}
+
+async fn additive_grant_kept(cx: &Ctx) -> Judged {
+    needs_grant(cx)?;
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    started_with(&shown(&me), &mapped(rp, &[&p.a]))?;
+    let status = cx.grant(&b, &p.extra).await?;
+    let granted = cx.me(&b).await?;
+    let before = shown(&granted);
+    if !before.contains(&p.extra) {
+        return Ok(Verdict::fail(format!(
+            "the RP declares capability grant, but granting {:?} answered HTTP {status} and /me shows {before:?}",
+            p.extra
+        )));
+    }
+    let name = format!("Synced {}", u.name);
+    cx.shared
+        .admin
+        .patch_user(&u.username, serde_json::json!({ "name": name }))
+        .await?;
+    cx.step(format!(
+        "changed {}'s name at the IdP (a marker that shows when the RP has synced)",
+        u.username
+    ));
+    let mark = cx.mark(&u).await?;
+    let got = cx
+        .await_sync(&b, &u, mark, |m| {
+            m.name.as_deref() == Some(&name) || shown(m) != before
+        })
+        .await?;
+    kept(cx, &got, &before, "the webapp-granted")
+}
+
+async fn none_ignored(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    if rp.can(Capability::Grant) {
+        cx.grant(&b, &p.extra).await?;
+    }
+    let before = shown(&cx.me(&b).await?);
+    let name = format!("Synced {}", u.name);
+    // Every group removed: whatever the groups gave (they should have given nothing) goes.
+    let mark = cx.set_groups(&u, &[], Some(&name)).await?;
+    let got = cx
+        .await_sync(&b, &u, mark, |m| {
+            m.name.as_deref() == Some(&name) || shown(m) != before
+        })
+        .await?;
+    if !got.me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the session ended (/me answered {}) after a group change",
+            got.me.status
+        )));
+    }
+    if got.latency.is_none() && got.refreshes.is_empty() {
+        return Ok(not_synced(cx, &got, &before, ""));
+    }
+    let after = shown(&got.me);
+    if after == before {
+        return Ok(Verdict::pass(format!(
+            "with sync off the permissions stayed {before:?} through a sync"
+        )));
+    }
+    if let Some(last) = got.refreshes.last() {
+        cx.cite(last);
+    }
+    Ok(Verdict::fail(format!(
+        "with sync off a group change changed the permissions: {}",
+        differs(&after, &before)
+    )))
+}
+
+async fn relogin_forces_sync(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let (b1, _, me) = login_ok(cx, &u).await?;
+    started_with(&shown(&me), &mapped(rp, &[&p.a]))?;
+    // Background sync fails from now on, so only the login itself can bring the change.
+    let outage = cx.arm_refresh(super::fault_status(503), &u, None).await?;
+    let mark = cx.set_groups(&u, &[&p.a, &p.b], None).await?;
+    cx.logout(&b1).await?;
+    cx.step("logged out and in again");
+    let relogin = login_ok(cx, &u).await;
+    cx.shared.admin.clear(outage).await;
+    let (_, _, me) = relogin?;
+    let want = mapped(rp, &[&p.a, &p.b]);
+    let got = shown(&me);
+    if got == want {
+        return Ok(Verdict::pass(format!(
+            "right after logging in again /me shows the new groups' {want:?}"
+        )));
+    }
+    for e in cx.refreshes(&u, mark).await? {
+        cx.cite(&e);
+    }
+    Ok(Verdict::fail(format!(
+        "right after logging in again {}: a login must read the groups afresh",
+        differs(&got, &want)
+    )))
+}

@@ -1,0 +1,258 @@
+//! `revocation`: access ends when the IdP says so (seed 000: "prevents users which have
+//! left your organisation from continuing to access data").
+
+use serde_json::json;
+
+use super::groups::{differs, mapped, pair, shown};
+use super::{login_ok, scenario};
+use crate::browser::Browser;
+use crate::idp::{REFRESH_LIFETIME_S, TestUser};
+use crate::rp::SyncMode;
+use crate::scenario::{Awaited, Ctx, Phase, Scenario};
+use crate::verdict::{Judged, MeReading, Verdict};
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario!(
+            "revocation.deleted-user",
+            Revocation,
+            "seed 000 (the refresh token expires when the user is deleted; permissions removed)",
+            "a user deleted at the IdP loses permissions and sessions at the next refresh",
+            deleted_user
+        ),
+        scenario!(
+            "revocation.refresh-expired",
+            Revocation,
+            "seed 000 (a refresh token may expire; then permissions are removed)",
+            "when the refresh token's lifetime passes, the user loses permissions and sessions",
+            refresh_expired,
+            phase = Phase::Alone
+        ),
+        scenario!(
+            "revocation.disabled-user",
+            Revocation,
+            "seed 000 (users who have left the organisation lose access)",
+            "a user disabled at the IdP loses permissions and sessions at the next refresh",
+            disabled_user
+        ),
+        scenario!(
+            "revocation.relogin-restores",
+            Revocation,
+            "seed 000 (permissions follow group membership)",
+            "after a revocation, a fresh login restores exactly the group-mapped permissions",
+            relogin_restores
+        ),
+        scenario!(
+            "revocation.others-unaffected",
+            Revocation,
+            "OIDC Core §5.7 (sub identifies the user); seed 000",
+            "revoking one user leaves other users' access alone, even one sharing the email",
+            others_unaffected
+        ),
+    ]
+}
+
+/// A logged-in user with two mapped groups.
+async fn logged_in(cx: &Ctx) -> Result<(TestUser, Browser, MeReading), crate::verdict::Stop> {
+    let p = pair(&cx.shared.rp)?;
+    let u = cx.user("u", &[&p.a, &p.b]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    Ok((u, b, me))
+}
+
+/// Judges what the RP did after the IdP stopped honouring the user's refresh token
+/// (changed after journal mark `pre`).
+async fn ended(cx: &Ctx, u: &TestUser, pre: u64, got: &Awaited, cause: &str) -> Judged {
+    // From before the change: the refused refresh may precede the mark taken after it.
+    let since = cx.refreshes(u, pre).await?;
+    let refused = since.iter().find(|e| !e.ok());
+    if let Some(e) = refused {
+        cx.cite(e);
+    }
+    Ok(judge(cx, got, refused, cause))
+}
+
+fn judge(
+    cx: &Ctx,
+    got: &Awaited,
+    refused: Option<&crate::idp::JournalEntry>,
+    cause: &str,
+) -> Verdict {
+    if let Some(t) = got.latency {
+        cx.latency(cause, &[t]);
+        return Verdict::pass(format!(
+            "{cause}: the refresh was refused and the RP ended the session"
+        ));
+    }
+    let Some(refused) = refused else {
+        return Verdict::fail(format!(
+            "{cause}: the RP did not use the refresh token within {:.0} s (three sync deadlines), so access never ends",
+            cx.shared.patience().as_secs_f64()
+        ));
+    };
+    let have = shown(&got.me);
+    let with = if have.is_empty() {
+        " (no permissions left)".to_owned()
+    } else {
+        format!(" with {have:?}")
+    };
+    Verdict::fail(format!(
+        "{cause}: the refresh answered {} {}, yet /me still answers 200{with}: access outlives the revocation",
+        refused.status,
+        refused.error.as_deref().unwrap_or("")
+    ))
+}
+
+async fn deleted_user(cx: &Ctx) -> Judged {
+    let (u, b, _) = logged_in(cx).await?;
+    let pre = cx.mark(&u).await?;
+    cx.shared.admin.delete_user(&u.username).await?;
+    cx.step(format!("deleted {} at the IdP", u.username));
+    let mark = cx.mark(&u).await?;
+    let got = cx.await_sync(&b, &u, mark, |m| !m.logged_in()).await?;
+    ended(cx, &u, pre, &got, "user deleted").await
+}
+
+async fn disabled_user(cx: &Ctx) -> Judged {
+    let (u, b, _) = logged_in(cx).await?;
+    let pre = cx.mark(&u).await?;
+    cx.shared
+        .admin
+        .patch_user(&u.username, json!({ "disabled": true }))
+        .await?;
+    cx.step(format!("disabled {} at the IdP", u.username));
+    let mark = cx.mark(&u).await?;
+    let got = cx.await_sync(&b, &u, mark, |m| !m.logged_in()).await?;
+    ended(cx, &u, pre, &got, "user disabled").await
+}
+
+async fn refresh_expired(cx: &Ctx) -> Judged {
+    let (u, b, _) = logged_in(cx).await?;
+    let pre = cx.mark(&u).await?;
+    let jump = REFRESH_LIFETIME_S + 3600;
+    cx.shared.admin.advance_clock(jump).await?;
+    cx.step(format!(
+        "moved the IdP's clock {} days ahead, past the refresh token's {}-day lifetime",
+        jump / 86_400,
+        REFRESH_LIFETIME_S / 86_400
+    ));
+    let mark = cx.mark(&u).await?;
+    let got = cx.await_sync(&b, &u, mark, |m| !m.logged_in()).await;
+    cx.shared.admin.advance_clock(-jump).await?;
+    cx.step("moved the IdP's clock back");
+    ended(cx, &u, pre, &got?, "refresh token expired").await
+}
+
+async fn relogin_restores(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let p = pair(rp)?;
+    let (u, b, me) = logged_in(cx).await?;
+    let before = shown(&me);
+    cx.shared
+        .admin
+        .patch_user(&u.username, json!({ "disabled": true }))
+        .await?;
+    cx.step(format!("disabled {} at the IdP", u.username));
+    let mark = cx.mark(&u).await?;
+    // Access ended: the session, or at least every permission the user had.
+    let got = cx
+        .await_sync(&b, &u, mark, |m| {
+            !m.logged_in() || (!before.is_empty() && shown(m).is_empty())
+        })
+        .await?;
+    if got.latency.is_none() {
+        return Ok(Verdict::skip(
+            "the RP did not end the disabled user's access (revocation.disabled-user judges that)",
+        ));
+    }
+    cx.shared
+        .admin
+        .patch_user(&u.username, json!({ "disabled": false, "groups": [p.a] }))
+        .await?;
+    cx.step(format!(
+        "enabled {} again, now only in group {:?}",
+        u.username, p.a
+    ));
+    let b2 = cx.browser();
+    b2.login(&u.username, None).await?;
+    let me = cx.me(&b2).await?;
+    if !me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the re-enabled user cannot log in again (/me answered {})",
+            me.status
+        )));
+    }
+    if cx.shared.mode == SyncMode::None {
+        return Ok(Verdict::pass(
+            "the re-enabled user logged in again (sync off: permissions are the webapp's)",
+        ));
+    }
+    let want = mapped(rp, &[&p.a]);
+    let have = shown(&me);
+    Ok(if have == want {
+        Verdict::pass(format!(
+            "the fresh login restored exactly the current groups' {want:?}"
+        ))
+    } else {
+        Verdict::fail(format!(
+            "after the revocation and a fresh login {}",
+            differs(&have, &want)
+        ))
+    })
+}
+
+async fn others_unaffected(cx: &Ctx) -> Judged {
+    let p = pair(&cx.shared.rp)?;
+    let a = cx.user("a", &[&p.a]).await?;
+    let mut shared_mailbox = cx.new_user("b", &[&p.a]);
+    shared_mailbox.email = a.email.clone();
+    let b = cx.create(shared_mailbox).await?;
+    cx.step(format!(
+        "{} shares {}'s email (a team mailbox)",
+        b.username, a.username
+    ));
+    let c = cx.user("c", &[&p.a]).await?;
+    let (ba, _, _) = login_ok(cx, &a).await?;
+    let mut others = Vec::new();
+    for u in [b, c] {
+        let (browser, _, me) = login_ok(cx, &u).await?;
+        others.push((u, browser, me));
+    }
+    cx.shared.admin.delete_user(&a.username).await?;
+    cx.step(format!("deleted {} at the IdP", a.username));
+    let mark = cx.mark(&a).await?;
+    let got = cx.await_sync(&ba, &a, mark, |m| !m.logged_in()).await?;
+    if got.latency.is_none() {
+        return Ok(Verdict::skip(
+            "the RP did not end the deleted user's session (revocation.deleted-user judges that)",
+        ));
+    }
+    let gone = cx.journal(&a).await?.last().map_or(mark, |e| e.seq);
+    let mut problems = Vec::new();
+    for (u, browser, before) in &others {
+        // Their own sync after the revocation: what /me shows then is what stays.
+        cx.await_refreshes(u, gone, |r| r.iter().any(|e| e.ok()))
+            .await?;
+        let now = cx.me(browser).await?;
+        if !now.logged_in() {
+            problems.push(format!("{} lost their session", u.username));
+        } else if shown(&now) != shown(before) {
+            problems.push(format!(
+                "{}: {}",
+                u.username,
+                differs(&shown(&now), &shown(before))
+            ));
+        }
+    }
+    Ok(if problems.is_empty() {
+        Verdict::pass(
+            "the deleted user lost access; the others, one with the same email, kept theirs",
+        )
+    } else {
+        Verdict::fail(format!(
+            "revoking {} hurt others: {}",
+            a.username,
+            problems.join("; ")
+        ))
+    })
+}
