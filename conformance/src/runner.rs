@@ -329,3 +329,44 @@ async fn run_one(
     let evidence: Evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
     result(&s, verdict, expected, started.elapsed(), evidence)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(toml: &str, modes: &[SyncMode]) -> Options {
+        let mut o = Options::new(RpDescription::from_toml(toml, "rp.toml").unwrap());
+        o.modes = modes.to_vec();
+        o
+    }
+
+    const LAUNCHED: &str =
+        "sync_modes = [\"strict\", \"additive\", \"none\"]\n[launch]\ncommand = [\"rp\"]\n";
+    const ATTACHED: &str = "sync_modes = [\"additive\", \"strict\"]\nbase_url = \"http://127.0.0.1:1\"\nclient_secret = \"s\"\n";
+
+    #[test]
+    fn launch_mode_runs_every_declared_mode_or_those_asked_for() {
+        let all = [SyncMode::Strict, SyncMode::Additive, SyncMode::None];
+        assert_eq!(modes(&opts(LAUNCHED, &[])).unwrap(), all);
+        let some = [SyncMode::None, SyncMode::Strict];
+        assert_eq!(
+            modes(&opts(LAUNCHED, &some)).unwrap(),
+            [SyncMode::Strict, SyncMode::None],
+            "in declaration order"
+        );
+    }
+
+    #[test]
+    fn an_attached_rp_runs_in_one_mode() {
+        assert_eq!(modes(&opts(ATTACHED, &[])).unwrap(), [SyncMode::Additive]);
+        assert_eq!(
+            modes(&opts(ATTACHED, &[SyncMode::Strict])).unwrap(),
+            [SyncMode::Strict]
+        );
+        let e = modes(&opts(ATTACHED, &[SyncMode::None])).unwrap_err();
+        assert_eq!(
+            e.0,
+            "sync mode none: rp.toml declares only additive, strict"
+        );
+    }
+}

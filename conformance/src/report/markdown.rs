@@ -1,5 +1,5 @@
-//! The Markdown report: a summary table per category, then each non-passing scenario with
-//! its evidence.
+//! The Markdown report: a summary table per category, the sync latencies, then each
+//! failing, warning or erring scenario with its evidence.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -71,7 +71,34 @@ pub fn markdown(report: &Report) -> String {
                 r.reason.replace('|', "\\|")
             );
         }
-        for r in run.results.iter().filter(|r| r.verdict != Outcome::Pass) {
+        let latencies: Vec<_> = run
+            .results
+            .iter()
+            .flat_map(|r| r.evidence.latency.iter().map(move |l| (r, l)))
+            .collect();
+        if !latencies.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nHow long changes at the IdP took to show at the RP:\n\n| scenario | change | users | min | median | max | deadline |\n|---|---|---|---|---|---|---|"
+            );
+            let s = |ms: u64| format!("{:.2} s", ms as f64 / 1000.0);
+            for (r, l) in latencies {
+                let _ = writeln!(
+                    md,
+                    "| `{}` | {} | {} | {} | {} | {} | {} |",
+                    r.id,
+                    l.change,
+                    l.users,
+                    s(l.min_ms),
+                    s(l.median_ms),
+                    s(l.max_ms),
+                    s(l.deadline_ms)
+                );
+            }
+        }
+        let judged =
+            |r: &&super::ScenarioResult| !matches!(r.verdict, Outcome::Pass | Outcome::Skip);
+        for r in run.results.iter().filter(judged) {
             let _ = writeln!(
                 md,
                 "\n### {} `{}`\n\n{}\n\nRequirement: {}\n",

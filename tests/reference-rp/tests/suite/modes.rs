@@ -45,7 +45,12 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
     let junit = read("junit.xml");
     assert_eq!(junit.matches("<testcase ").count(), report.summary.total);
     assert!(junit.contains("failures=\"0\""));
-    assert!(read("report.md").contains("| `login.code-flow` | PASS |"));
+    let md = read("report.md");
+    assert!(md.contains("| `login.code-flow` | PASS |"));
+    assert!(
+        md.contains("| `sync.background-deadline` | group admins added | 3 |"),
+        "the Markdown report lists the sync latencies"
+    );
     for mode in ["strict", "additive", "none"] {
         let log = read(&format!("rp-{mode}.log"));
         assert!(
