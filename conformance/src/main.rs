@@ -58,7 +58,7 @@ struct Run {
     /// Only these sync modes (comma-separated) of those rp.toml declares.
     #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
     mode: Vec<SyncMode>,
-    /// Per-scenario time limit in seconds (default: twice the sync deadline plus 30).
+    /// Per-scenario time limit in seconds (default: seven sync deadlines plus 30).
     #[arg(long)]
     scenario_timeout: Option<f64>,
 }

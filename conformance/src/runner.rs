@@ -47,7 +47,8 @@ pub struct Options {
     pub idp: IdpChoice,
     /// Scenarios run at once.
     pub jobs: usize,
-    /// Per-scenario time limit (default: twice the sync deadline plus 30 s).
+    /// Per-scenario time limit (default: seven sync deadlines plus 30 s, as a scenario may
+    /// wait three deadlines twice).
     pub scenario_timeout: Option<Duration>,
     /// Known failures.
     pub expected: ExpectedFailures,
@@ -234,7 +235,7 @@ async fn run_mode(
 ) -> Vec<ScenarioResult> {
     let timeout = opts
         .scenario_timeout
-        .unwrap_or_else(|| shared.deadline() * 2 + Duration::from_secs(30));
+        .unwrap_or_else(|| shared.deadline() * 7 + Duration::from_secs(30));
     let mut results: Vec<ScenarioResult> = Vec::new();
     for phase in [Phase::Concurrent, Phase::Alone, Phase::Last] {
         let jobs = if phase == Phase::Concurrent {
