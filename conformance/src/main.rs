@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print every scenario: id, category, description.
+    /// Print every scenario: id, category, sync modes, description.
     List,
     /// Run the scenarios against an RP described by an rp.toml.
     Run(Box<Run>),
@@ -68,7 +68,19 @@ async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::List => {
             for s in conformance::catalogue() {
-                println!("{:<40} {:<9} {}", s.id, s.category.as_str(), s.description);
+                let modes = if s.modes.is_empty() {
+                    "all".to_owned()
+                } else {
+                    let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
+                    names.join(",")
+                };
+                println!(
+                    "{:<40} {:<11} {:<15} {}",
+                    s.id,
+                    s.category.as_str(),
+                    modes,
+                    s.description
+                );
             }
             ExitCode::SUCCESS
         }

@@ -1,4 +1,5 @@
-//! The terminal: a line per finished scenario, then a summary table.
+//! The terminal: a line per finished scenario, then a summary table, the slowest sync
+//! per mode and the wall time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -19,7 +20,8 @@ pub fn progress_line(mode: &str, r: &ScenarioResult) -> String {
         r.id,
         r.duration_ms as f64 / 1000.0
     );
-    if r.verdict != Outcome::Pass {
+    // A skip's reason is in the report; most are "another sync mode".
+    if !matches!(r.verdict, Outcome::Pass | Outcome::Skip) {
         let _ = write!(s, "\n      {}", r.reason);
     }
     s
@@ -59,6 +61,24 @@ pub fn summary(report: &Report) -> String {
             "listed as expected failures but passing (remove them): {}",
             s.unexpected_passes.join(", ")
         );
+    }
+    for run in &report.runs {
+        let slowest = run
+            .results
+            .iter()
+            .flat_map(|r| r.evidence.latency.iter().map(move |l| (r, l)))
+            .max_by_key(|(_, l)| l.max_ms);
+        if let Some((r, l)) = slowest {
+            let _ = writeln!(
+                out,
+                "slowest sync ({}): {:.2} s for {} ({}), deadline {:.0} s",
+                run.sync_mode,
+                l.max_ms as f64 / 1000.0,
+                r.id,
+                l.change,
+                l.deadline_ms as f64 / 1000.0
+            );
+        }
     }
     let _ = writeln!(
         out,

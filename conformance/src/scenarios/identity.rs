@@ -26,7 +26,7 @@ pub fn all() -> Vec<Scenario> {
             "identity.profile-sync",
             Identity,
             "seed 000 (profiles synchronised through refresh tokens)",
-            "name and email changes reach the RP within the sync deadline, with no user action",
+            "name and email changes reach the RP through background sync, with no user action",
             profile_sync
         ),
     ]

@@ -45,6 +45,13 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
     let junit = read("junit.xml");
     assert_eq!(junit.matches("<testcase ").count(), report.summary.total);
     assert!(junit.contains("failures=\"0\""));
+    let summary = conformance::report::summary(&report);
+    for mode in ["strict", "additive"] {
+        assert!(
+            summary.contains(&format!("slowest sync ({mode}): ")),
+            "the terminal summary names the slowest sync: {summary}"
+        );
+    }
     let md = read("report.md");
     assert!(md.contains("| `login.code-flow` | PASS |"));
     assert!(
