@@ -27,6 +27,7 @@ mod http;
 pub mod journal;
 pub mod keys;
 mod lifecycle;
+pub mod profiles;
 mod registry;
 mod server;
 mod tenant;

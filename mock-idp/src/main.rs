@@ -1,4 +1,4 @@
-//! The `mock-idp` command: `serve` and `keys generate`.
+//! The `mock-idp` command: `serve`, `check`, `profiles` and `keys generate`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,12 +31,21 @@ enum Command {
         /// Bearer token for the admin API; required to listen on a non-loopback address.
         #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
         admin_token: Option<String>,
+        /// Shape the tenant like a real provider (see `mock-idp profiles`); a config
+        /// file's own keys win over it.
+        #[arg(long, env = "MOCK_IDP_PROFILE")]
+        profile: Option<String>,
     },
     /// Check a config file and exit.
     Check {
         /// The config file.
         config: PathBuf,
+        /// Check it shaped like this provider profile.
+        #[arg(long)]
+        profile: Option<String>,
     },
+    /// List the provider profiles, one line each.
+    Profiles,
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -81,8 +90,12 @@ async fn run(command: Command) -> Result<(), String> {
             addr,
             issuer,
             admin_token,
+            profile,
         } => {
             let mut b = MockIdp::builder().addr(addr);
+            if let Some(p) = profile {
+                b = b.profile(p);
+            }
             if let Some(token) = admin_token {
                 b = b.admin_token(token);
             }
@@ -100,8 +113,18 @@ async fn run(command: Command) -> Result<(), String> {
             idp.shutdown().await;
             Ok(())
         }
-        Command::Check { config } => {
-            let c = mock_idp::Config::from_file(&config).map_err(|e| e.to_string())?;
+        Command::Profiles => {
+            for p in mock_idp::profiles::PROFILES {
+                println!("{:<13} {}", p.name, p.description);
+            }
+            Ok(())
+        }
+        Command::Check { config, profile } => {
+            let c = match profile {
+                Some(p) => mock_idp::Config::from_file_with_profile(&config, &p),
+                None => mock_idp::Config::from_file(&config),
+            }
+            .map_err(|e| e.to_string())?;
             println!(
                 "{}: ok ({} clients, {} users, {} keys)",
                 config.display(),

@@ -87,7 +87,7 @@ impl Registry {
         crate::http::origin(&self.read()[0].issuer)
     }
 
-    fn issuer_of(&self, name: &str) -> Result<String, String> {
+    pub(crate) fn issuer_of(&self, name: &str) -> Result<String, String> {
         let ok = !name.is_empty()
             && name.len() <= 40
             && name

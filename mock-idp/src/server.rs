@@ -50,6 +50,7 @@ impl std::fmt::Debug for Edits {
 pub struct Builder {
     config: Option<Config>,
     config_file: Option<PathBuf>,
+    profile: Option<String>,
     key_files: Option<KeyFiles>,
     addr: SocketAddr,
     issuer: Option<String>,
@@ -66,6 +67,7 @@ impl Default for Builder {
         Builder {
             config: None,
             config_file: None,
+            profile: None,
             key_files: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             issuer: None,
@@ -90,6 +92,14 @@ impl Builder {
     /// Reads the configuration from a file (keys relative to it).
     pub fn config_file(mut self, path: impl AsRef<Path>) -> Self {
         self.config_file = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Shapes the tenant like a real provider (`okta`, `keycloak`…, see
+    /// [`crate::profiles::PROFILES`]): over a config file, the file's own keys win; over
+    /// the built-in demo tenant or a [`Builder::config`], the profile wins.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
         self
     }
 
@@ -161,13 +171,27 @@ impl Builder {
     }
 
     fn resolve_config(&self) -> Result<(Config, KeyFiles), StartError> {
+        let profile = self.profile.as_deref();
         let (mut config, files) = match (&self.config, &self.config_file) {
-            (Some(c), _) => (c.clone(), KeyFiles::Dir(PathBuf::from("."))),
+            (Some(c), _) => {
+                let c = match profile {
+                    Some(p) => c.with_profile(p)?,
+                    None => c.clone(),
+                };
+                (c, KeyFiles::Dir(PathBuf::from(".")))
+            }
             (None, Some(path)) => {
                 let dir = path.parent().map(Path::to_owned).unwrap_or_default();
-                (Config::from_file(path)?, KeyFiles::Dir(dir))
+                let c = match profile {
+                    Some(p) => Config::from_file_with_profile(path, p)?,
+                    None => Config::from_file(path)?,
+                };
+                (c, KeyFiles::Dir(dir))
             }
-            (None, None) => (Config::builtin(), KeyFiles::BuiltIn),
+            (None, None) => match profile {
+                Some(p) => (Config::builtin_with_profile(p)?, KeyFiles::BuiltIn),
+                None => (Config::builtin(), KeyFiles::BuiltIn),
+            },
         };
         for edit in &self.edits.0 {
             edit(&mut config);

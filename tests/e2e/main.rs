@@ -2,3 +2,4 @@
 
 mod lifecycle;
 mod openidconnect_rp;
+mod profiles;

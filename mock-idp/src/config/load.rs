@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use crate::profiles::{self, Precedence};
 
 /// The built-in defaults, `fixtures/idp.toml`, compiled in.
 pub(crate) const DEFAULT_CONFIG: &str = include_str!("../../../fixtures/idp.toml");
@@ -97,6 +98,41 @@ impl Config {
             .unwrap_or_else(|e| panic!("built-in config is invalid: {e}"))
     }
 
+    /// The built-in demo tenant's clients, users and keys, shaped like provider `profile`.
+    pub fn builtin_with_profile(profile: &str) -> Result<Config, ConfigError> {
+        Config::builtin_with_profile_at(profile, None)
+    }
+
+    /// [`Config::builtin_with_profile`] at this issuer (a tenant's): the profile's paths
+    /// follow it.
+    pub fn builtin_with_profile_at(
+        profile: &str,
+        issuer: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let file = format!("<built-in> with profile {profile}");
+        let p = profiles::get(profile).map_err(|m| located(&file, Some("profile"), m))?;
+        let mut table: toml::Table = DEFAULT_CONFIG
+            .parse()
+            .map_err(|e| located(&file, None, format!("{e}")))?;
+        if let Some(i) = issuer {
+            table.insert("issuer".into(), toml::Value::String(i.to_owned()));
+        }
+        shape(p, &table, Precedence::Profile, file)
+    }
+
+    /// Reads and validates a config file, shaped like `profile` (which replaces the
+    /// file's own `profile` key); the file's keys win over the profile's.
+    pub fn from_file_with_profile(path: &Path, profile: &str) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        let file = path.display().to_string();
+        Config::profiled(&text, &file, Some(profile), Precedence::Config)
+    }
+
     /// Reads and validates a config file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -108,8 +144,74 @@ impl Config {
         Config::from_toml(&text, &path.display().to_string())
     }
 
-    /// Parses and validates TOML text; `file` names it in errors.
+    /// Parses and validates TOML text, applying the `profile` it names; `file` names it
+    /// in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
+        Config::profiled(text, file, None, Precedence::Config)
+    }
+
+    /// The file checked on its own (errors located in it), then, with a profile (this
+    /// one, or the file's), the profile applied and the result checked again.
+    fn profiled(
+        text: &str,
+        file: &str,
+        profile: Option<&str>,
+        precedence: Precedence,
+    ) -> Result<Config, ConfigError> {
+        let own = Config::plain(text, file)?;
+        let Some(name) = profile.or(own.profile.as_deref()) else {
+            return Ok(own);
+        };
+        let p = profiles::get(name).map_err(|message| ConfigError {
+            file: file.to_owned(),
+            line: locate(text, &[Seg::Key("profile")]),
+            field: Some("profile".into()),
+            message,
+        })?;
+        let table: toml::Table = text.parse().map_err(|e| ConfigError {
+            file: file.to_owned(),
+            line: None,
+            field: None,
+            message: format!("{e}"),
+        })?;
+        shape(p, &table, precedence, format!("{file} with profile {name}"))
+    }
+
+    /// This config shaped like `profile`, the profile winning (as over the built-in demo
+    /// tenant): for configs built in code, where set and default cannot be told apart.
+    pub fn with_profile(&self, profile: &str) -> Result<Config, ConfigError> {
+        let file = format!("<in-memory config> with profile {profile}");
+        let p = profiles::get(profile).map_err(|m| located(&file, Some("profile"), m))?;
+        let table = toml::Table::try_from(self).map_err(|e| located(&file, None, e.to_string()))?;
+        shape(p, &table, Precedence::Profile, file)
+    }
+
+    /// A config as JSON (the admin API's tenants), shaped like `profile` or the one it
+    /// names; its own keys win over the profile's.
+    pub fn from_json(
+        value: serde_json::Value,
+        profile: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let file = "<config JSON>";
+        let own: Config = serde_json::from_value(value.clone())
+            .map_err(|e| located(file, None, e.to_string()))?;
+        own.check()?;
+        let Some(name) = profile.or(own.profile.as_deref()) else {
+            return Ok(own);
+        };
+        let p = profiles::get(name).map_err(|m| located(file, Some("profile"), m))?;
+        let table: toml::Table =
+            serde_json::from_value(value).map_err(|e| located(file, None, e.to_string()))?;
+        shape(
+            p,
+            &table,
+            Precedence::Config,
+            format!("{file} with profile {name}"),
+        )
+    }
+
+    /// Parses and validates TOML text as it is.
+    fn plain(text: &str, file: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             ConfigError {
@@ -139,6 +241,36 @@ impl Config {
             message,
         })
     }
+}
+
+/// An error without a line (documents that were merged or never were text).
+fn located(file: &str, field: Option<&str>, message: String) -> ConfigError {
+    ConfigError {
+        file: file.to_owned(),
+        line: None,
+        field: field.map(str::to_owned),
+        message,
+    }
+}
+
+/// The profile applied to a config document, deserialized and validated; errors name
+/// `file` (which says which profile).
+fn shape(
+    p: &profiles::Profile,
+    table: &toml::Table,
+    precedence: Precedence,
+    file: String,
+) -> Result<Config, ConfigError> {
+    let merged = p
+        .apply(table, precedence)
+        .map_err(|m| located(&file, None, m))?;
+    let config: Config = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| located(&file, None, e.message().trim().to_owned()))?;
+    config
+        .validate()
+        .map_err(|(path, message)| located(&file, Some(&render_path(&path)), message))?;
+    Ok(config)
 }
 
 /// A segment of a field path.

@@ -15,6 +15,10 @@ use crate::types::{AuthMethod, GrantType, SigningAlg};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// A provider profile this tenant is shaped like (`okta`, `keycloak`…; see
+    /// [`crate::profiles`]); the file's own keys win over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The issuer URL. Its origin follows the bound address unless pinned (see the README).
     pub issuer: String,
     /// Algorithm of ID tokens and JWT access tokens unless a client asks for another.

@@ -9,6 +9,7 @@ mod fuzz;
 mod journal;
 mod lifecycle;
 mod model;
+mod profiles;
 mod snapshots;
 mod support;
 mod tenants;

@@ -12,13 +12,16 @@ use crate::config::Config;
 use crate::http::errors::OAuthError;
 use crate::registry::Registry;
 
-/// `{"name": "t1"}`, optionally with a whole `config` (the config file's shape, as JSON).
+/// `{"name": "t1"}`, optionally with a whole `config` (the config file's shape, as JSON)
+/// and a `profile` (over the config, or over the built-in demo tenant).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Create {
     name: String,
     #[serde(default)]
-    config: Option<Config>,
+    config: Option<serde_json::Value>,
+    #[serde(default)]
+    profile: Option<String>,
 }
 
 fn conflict(e: String) -> OAuthError {
@@ -41,11 +44,24 @@ pub fn list(reg: &Arc<Registry>) -> Result<Response, OAuthError> {
 }
 
 pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> {
-    let Create { name, config } = json_body(body)?;
-    if let Some(c) = &config {
-        c.check()
-            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    }
+    let Create {
+        name,
+        config,
+        profile,
+    } = json_body(body)?;
+    let bad = |e: crate::config::ConfigError| OAuthError::invalid_request(e.to_string());
+    // A profile's endpoint paths follow the issuer, which is the tenant's.
+    let issuer = reg.issuer_of(&name).map_err(conflict)?;
+    let config = match (config, profile) {
+        (Some(mut c), p) => {
+            if let Some(obj) = c.as_object_mut() {
+                obj.insert("issuer".into(), json!(issuer));
+            }
+            Some(Config::from_json(c, p.as_deref()).map_err(bad)?)
+        }
+        (None, Some(p)) => Some(Config::builtin_with_profile_at(&p, Some(&issuer)).map_err(bad)?),
+        (None, None) => None,
+    };
     let t = reg.create(&name, config).map_err(conflict)?;
     Ok(json_status(
         &json!({ "name": name, "issuer": t.issuer }),

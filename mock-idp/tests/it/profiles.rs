@@ -1,0 +1,188 @@
+//! Provider profiles: per profile, a snapshot of the discovery document and of the demo
+//! users' decoded tokens (fixed clock and seed); config files and the admin API apply them.
+
+use std::sync::Arc;
+
+use mock_idp::config::KeyFiles;
+use mock_idp::profiles::PROFILES;
+use mock_idp::{Clock, Config, Tenant};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn shaped(profile: &str) -> Idp {
+    let config = Config::builtin_with_profile(profile).unwrap();
+    let issuer = config.issuer.clone();
+    let tenant = Arc::new(
+        Tenant::new(
+            config,
+            issuer,
+            &KeyFiles::BuiltIn,
+            Clock::fixed(T0),
+            Some(1),
+        )
+        .unwrap(),
+    );
+    Idp {
+        routes: mock_idp::routes(tenant.clone()),
+        tenant,
+    }
+}
+
+fn path(url: &Value) -> String {
+    url::Url::parse(url.as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned()
+}
+
+/// A token as a snapshot shows it: a JWT decoded, an opaque one by its length.
+fn decoded(token: &Value) -> Value {
+    let t = token.as_str().unwrap();
+    if t.split('.').count() == 3 {
+        json!({ "header": header(t), "claims": claims(t) })
+    } else {
+        json!({ "opaque": true, "length": t.len() })
+    }
+}
+
+async fn tokens(idp: &Idp, discovery: &Value, user: &str) -> Value {
+    let q = form(&[
+        ("client_id", "demo-rp"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile email offline_access"),
+        ("state", "st"),
+        ("nonce", "no"),
+        ("login_hint", user),
+    ]);
+    let authorize = path(&discovery["authorization_endpoint"]);
+    let res = idp.get(&format!("{authorize}?{q}"), None).await;
+    let code = param(&location(&res), "code").expect("a code");
+    let res = idp
+        .post(
+            &path(&discovery["token_endpoint"]),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let t = json(&res);
+    json!({
+        "id_token": decoded(&t["id_token"]),
+        "access_token": decoded(&t["access_token"]),
+        "expires_in": t["expires_in"],
+        "has_refresh_token": t["refresh_token"].is_string(),
+    })
+}
+
+#[tokio::test]
+async fn each_profile_shapes_discovery_and_tokens() {
+    for p in PROFILES {
+        let idp = shaped(p.name);
+        let well_known = format!(
+            "{}/.well-known/openid-configuration",
+            url::Url::parse(&idp.tenant.issuer)
+                .unwrap()
+                .path()
+                .trim_end_matches('/')
+        );
+        let res = idp.get(&well_known, None).await;
+        assert_eq!(res.status(), 200, "{}: {well_known}", p.name);
+        let discovery = json(&res);
+        let shown = json!({
+            "profile": p.name,
+            "discovery": discovery,
+            "alice": tokens(&idp, &discovery, "alice").await,
+            "bob": tokens(&idp, &discovery, "bob").await,
+        });
+        insta::assert_json_snapshot!(format!("profile_{}", p.name), shown, {
+            ".**.iat" => "[iat]",
+            ".**.exp" => "[exp]",
+            ".**.auth_time" => "[auth_time]",
+            ".**.jti" => "[jti]",
+            ".**.sid" => "[sid]",
+            ".**.at_hash" => "[at_hash]",
+        });
+    }
+}
+
+#[test]
+fn a_config_file_names_its_profile_and_wins_over_it() {
+    let text = r#"
+profile = "keycloak"
+issuer = "http://idp.test/realms/acme"
+
+[lifetimes]
+access_token = 60
+
+[[keys]]
+kid = "k"
+alg = "RS256"
+pem_file = "k.pem"
+"#;
+    let c = Config::from_toml(text, "idp.toml").unwrap();
+    assert_eq!(c.profile.as_deref(), Some("keycloak"));
+    assert_eq!(c.lifetimes.access_token, 60, "the file's own key wins");
+    assert_eq!(
+        c.lifetimes.refresh_token, 36000,
+        "the profile fills the rest"
+    );
+    assert_eq!(
+        c.endpoints.token.as_deref(),
+        Some("/realms/acme/protocol/openid-connect/token")
+    );
+    let e = Config::from_toml(&text.replace("keycloak", "okra"), "idp.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("idp.toml:2: field `profile`: unknown profile \"okra\"; known: okta"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_creates_a_tenant_with_a_profile() {
+    let idp = mock_idp::MockIdp::start().await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/admin/tenants", idp.issuer()))
+        .json(&json!({ "name": "kc", "profile": "keycloak" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let issuer = res.json::<Value>().await.unwrap()["issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(issuer.ends_with("/t/kc"), "{issuer}");
+    let d: Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        d["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/t/kc/protocol/openid-connect/token"),
+        "{d}"
+    );
+    let res = http
+        .post(format!("{}/admin/tenants", idp.issuer()))
+        .json(&json!({ "name": "x", "profile": "nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

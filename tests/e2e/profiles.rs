@@ -1,0 +1,192 @@
+//! Every provider profile, over real sockets, through the `openidconnect` crate as the RP:
+//! discovery at the profile's issuer path, a login whose ID token validates, the groups
+//! where (and in the form) the provider puts them, and a refresh as the provider does it.
+
+use base64::Engine;
+use mock_idp::MockIdp;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::reqwest;
+use openidconnect::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::{Value, json};
+
+const REDIRECT: &str = "http://127.0.0.1:8081/login/oauth2/callback";
+
+/// What one login and one refresh showed.
+#[derive(Debug)]
+struct Seen {
+    issuer: String,
+    issuer_path: String,
+    token_path: String,
+    id_claims: Value,
+    /// The access token's claims when it is a JWT.
+    access_claims: Option<Value>,
+    access_len: usize,
+    refresh_len: usize,
+    /// Whether the refresh answered a new refresh token.
+    rotated: bool,
+}
+
+fn payload(jwt: &str) -> Option<Value> {
+    let p = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(p)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+async fn login_and_refresh(profile: &str, user: &str) -> Seen {
+    let idp = MockIdp::builder().profile(profile).start().await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let md =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(idp.issuer().into()).unwrap(), &http)
+            .await
+            .unwrap_or_else(|e| panic!("{profile}: discovery: {e:?}"));
+    let token_path = url::Url::parse(md.token_endpoint().unwrap().as_str())
+        .unwrap()
+        .path()
+        .to_owned();
+    let client = CoreClient::from_provider_metadata(
+        md,
+        ClientId::new("demo-rp".into()),
+        Some(ClientSecret::new("demo-secret".into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+    .set_auth_type(AuthType::RequestBody);
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("offline_access".into()))
+        .add_extra_param("login_hint", user)
+        .url();
+    let res = http.get(url.as_str()).send().await.unwrap();
+    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc.query_pairs().find(|(k, _)| k == "code").unwrap().1;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.into_owned()))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("{profile}: code exchange: {e:?}"));
+    let id = tokens.id_token().unwrap();
+    id.claims(&client.id_token_verifier(), &nonce)
+        .unwrap_or_else(|e| panic!("{profile}: the ID token does not validate: {e}"));
+    let rt = tokens.refresh_token().expect("a refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&rt)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("{profile}: refresh: {e:?}"));
+    Seen {
+        issuer: idp.issuer().to_owned(),
+        issuer_path: url::Url::parse(idp.issuer()).unwrap().path().to_owned(),
+        token_path,
+        id_claims: payload(&id.to_string()).unwrap(),
+        access_claims: payload(tokens.access_token().secret()),
+        access_len: tokens.access_token().secret().len(),
+        refresh_len: rt.secret().len(),
+        rotated: refreshed.refresh_token().is_some(),
+    }
+}
+
+#[tokio::test]
+async fn every_profile_logs_in_an_openidconnect_rp() {
+    for p in mock_idp::profiles::PROFILES {
+        let seen = login_and_refresh(p.name, "bob").await;
+        assert_eq!(seen.id_claims["iss"], seen.issuer.as_str(), "{}", p.name);
+    }
+}
+
+#[tokio::test]
+async fn okta_groups_in_both_tokens_rotation() {
+    let s = login_and_refresh("okta", "bob").await;
+    assert_eq!(s.issuer_path, "/oauth2/default");
+    assert_eq!(s.token_path, "/oauth2/default/v1/token");
+    assert_eq!(s.id_claims["groups"], json!(["admins", "analysts"]));
+    assert_eq!(
+        s.access_claims.unwrap()["groups"],
+        json!(["admins", "analysts"])
+    );
+    assert!(s.rotated);
+}
+
+#[tokio::test]
+async fn keycloak_roles_only_in_the_access_token() {
+    let s = login_and_refresh("keycloak", "bob").await;
+    assert_eq!(s.token_path, "/realms/demo/protocol/openid-connect/token");
+    assert!(s.id_claims.get("groups").is_none() && s.id_claims.get("realm_access").is_none());
+    let at = s.access_claims.unwrap();
+    assert_eq!(at["realm_access"]["roles"], json!(["admins", "analysts"]));
+    assert!(
+        !s.rotated,
+        "Keycloak keeps the refresh token unless told to revoke it"
+    );
+}
+
+#[tokio::test]
+async fn adfs_one_group_is_a_string_in_the_access_token() {
+    let s = login_and_refresh("adfs", "alice").await;
+    assert_eq!(s.token_path, "/adfs/oauth2/token/");
+    assert_eq!(s.access_claims.unwrap()["group"], "analysts");
+    assert!(s.id_claims.get("group").is_none());
+    let s = login_and_refresh("adfs", "bob").await;
+    assert_eq!(
+        s.access_claims.unwrap()["group"],
+        json!(["admins", "analysts"])
+    );
+}
+
+#[tokio::test]
+async fn google_has_no_groups_and_never_rotates() {
+    let s = login_and_refresh("google", "bob").await;
+    assert_eq!(s.issuer_path, "/");
+    assert!(s.id_claims.get("groups").is_none());
+    assert!(s.access_claims.unwrap().get("groups").is_none());
+    assert!(!s.rotated);
+}
+
+#[tokio::test]
+async fn auth0_roles_in_a_namespaced_claim() {
+    let s = login_and_refresh("auth0", "bob").await;
+    assert_eq!(s.token_path, "/oauth/token");
+    assert_eq!(
+        s.id_claims["https://example.com/roles"],
+        json!(["admins", "analysts"])
+    );
+    assert!(s.rotated);
+}
+
+#[tokio::test]
+async fn pingfederate_paths_outside_the_issuer() {
+    let s = login_and_refresh("pingfederate", "bob").await;
+    assert_eq!(s.token_path, "/as/token.oauth2");
+}
+
+#[tokio::test]
+async fn entra_tenant_paths() {
+    let s = login_and_refresh("entra", "alice").await;
+    assert_eq!(s.issuer_path, "/00000000-0000-0000-0000-0000000000e1/v2.0");
+    assert_eq!(
+        s.token_path,
+        "/00000000-0000-0000-0000-0000000000e1/oauth2/v2.0/token"
+    );
+    assert_eq!(s.id_claims["groups"], json!(["analysts"]));
+}
+
+#[tokio::test]
+async fn seed_002_tokens_are_opaque_and_short() {
+    let s = login_and_refresh("seed-002", "alice").await;
+    assert!(s.access_claims.is_none(), "opaque, not a JWT");
+    assert!(s.access_len <= 400 && s.refresh_len <= 400, "{s:?}");
+}
