@@ -31,6 +31,8 @@ pub enum Endpoint {
     Revoke,
     /// RP-initiated logout.
     EndSession,
+    /// The groups of an overage (`_claim_sources`).
+    Groups,
 }
 
 /// Something the relying party did that a careful one would not.

@@ -37,8 +37,22 @@ pub struct Paths {
     pub end_session: String,
     /// JWKS.
     pub jwks: String,
+    /// The groups of an overage.
+    pub groups: String,
     /// The admin API's root (`<issuer path>/admin`).
     pub admin: String,
+}
+
+impl Tenant {
+    /// The absolute URL of one of this tenant's paths.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", crate::http::origin(&self.issuer))
+    }
+
+    /// The `sub` this client sees for this grant (pairwise when the quirk says so).
+    pub fn subject(&self, grant: &crate::grants::Grant) -> String {
+        crate::tokens::subject(&self.config.quirks, &grant.client_id, &grant.sub)
+    }
 }
 
 impl Paths {
@@ -58,6 +72,7 @@ impl Paths {
             revocation: or(&e.revocation, "revoke"),
             end_session: or(&e.end_session, "end_session"),
             jwks: or(&e.jwks, "jwks"),
+            groups: or(&e.groups, "groups"),
             admin: format!("{base}/admin"),
         }
     }

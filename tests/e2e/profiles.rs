@@ -174,14 +174,127 @@ async fn pingfederate_paths_outside_the_issuer() {
 }
 
 #[tokio::test]
-async fn entra_tenant_paths() {
+async fn entra_identity_and_group_ids() {
     let s = login_and_refresh("entra", "alice").await;
     assert_eq!(s.issuer_path, "/00000000-0000-0000-0000-0000000000e1/v2.0");
     assert_eq!(
         s.token_path,
         "/00000000-0000-0000-0000-0000000000e1/oauth2/v2.0/token"
     );
-    assert_eq!(s.id_claims["groups"], json!(["analysts"]));
+    let alice = "a1b2c3d4-0000-4000-8000-000000000001";
+    let c = &s.id_claims;
+    assert_ne!(c["sub"], alice, "sub is pairwise");
+    assert_eq!(c["oid"], alice, "oid is the user's own id");
+    assert_eq!(c["tid"], "00000000-0000-0000-0000-0000000000e1");
+    assert!(c.get("email").is_none(), "no email claim");
+    let quirks = mock_idp::config::Quirks {
+        group_ids: true,
+        ..Default::default()
+    };
+    let ids = mock_idp::tokens::group_names(&quirks, &["analysts".to_owned()]);
+    assert_eq!(c["groups"], json!(ids));
+    assert!(
+        ids[0].len() == 36 && ids[0].matches('-').count() == 4,
+        "{ids:?}"
+    );
+}
+
+#[tokio::test]
+async fn entra_groups_overage_points_at_the_groups_endpoint() {
+    let mut groups: Vec<String> = (0..201).map(|i| format!("g{i:03}")).collect();
+    groups.sort();
+    let idp = MockIdp::builder()
+        .profile("entra")
+        .user(mock_idp::UserConfig {
+            username: "many".into(),
+            sub: "sub-many".into(),
+            email: None,
+            email_verified: None,
+            name: None,
+            preferred_username: None,
+            groups: groups.clone(),
+            password: None,
+            claims: Default::default(),
+            disabled: false,
+        })
+        .start()
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let d: Value = http
+        .get(idp.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let q = [
+        ("client_id", "demo-rp"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "s"),
+        ("nonce", "n"),
+        ("login_hint", "many"),
+    ];
+    let res = http
+        .get(d["authorization_endpoint"].as_str().unwrap())
+        .query(&q)
+        .send()
+        .await
+        .unwrap();
+    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let t: Value = http
+        .post(d["token_endpoint"].as_str().unwrap())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = payload(t["id_token"].as_str().unwrap()).unwrap();
+    assert!(
+        id.get("groups").is_none(),
+        "over 200 groups: no groups claim"
+    );
+    assert_eq!(id["_claim_names"]["groups"], "src1");
+    let endpoint = id["_claim_sources"]["src1"]["endpoint"].as_str().unwrap();
+    let listed: Value = http
+        .get(endpoint)
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let quirks = mock_idp::config::Quirks {
+        group_ids: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        listed["value"],
+        json!(mock_idp::tokens::group_names(&quirks, &groups))
+    );
+    let refused = http.get(endpoint).send().await.unwrap();
+    assert_eq!(refused.status(), 401, "the groups need the access token");
 }
 
 #[tokio::test]

@@ -45,6 +45,30 @@ pub struct Config {
     /// How many requests the journal keeps (oldest dropped first).
     #[serde(default = "default_journal_capacity")]
     pub journal_capacity: usize,
+    /// Provider behaviours beyond the standard (profiles switch them on).
+    #[serde(default)]
+    pub quirks: Quirks,
+}
+
+/// Provider behaviours a profile switches on (a config file may too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quirks {
+    /// `sub` differs per client (a hash of client and user), the user's own id goes in
+    /// `oid` (Entra ID's pairwise subject).
+    pub pairwise_sub: bool,
+    /// A `tid` claim with this tenant id (Entra ID).
+    pub tenant_id: Option<String>,
+    /// No `email` claim even with scope `email` (Entra ID without the optional claim).
+    pub omit_email: bool,
+    /// Groups as stable object ids (UUIDs derived from the names) instead of names
+    /// (Entra ID).
+    pub group_ids: bool,
+    /// Over this many groups, no groups claim: `_claim_names` / `_claim_sources` point at
+    /// the groups endpoint, which answers them to the access token (Entra ID: 200).
+    pub groups_overage: Option<usize>,
+    /// The `error_description` of every refused refresh, as the provider words it.
+    pub invalid_grant_description: Option<String>,
 }
 
 fn default_journal_capacity() -> usize {
@@ -135,6 +159,8 @@ pub struct Endpoints {
     pub end_session: Option<String>,
     /// JWKS (default `<issuer path>/jwks`).
     pub jwks: Option<String>,
+    /// The groups of an overage (`quirks.groups_overage`; default `<issuer path>/groups`).
+    pub groups: Option<String>,
 }
 
 /// A signing key loaded from a PEM file.

@@ -65,6 +65,7 @@ impl Config {
             revocation,
             end_session,
             jwks,
+            groups,
         } = &self.endpoints;
         for (name, value) in [
             ("authorization", authorization),
@@ -74,6 +75,7 @@ impl Config {
             ("revocation", revocation),
             ("end_session", end_session),
             ("jwks", jwks),
+            ("groups", groups),
         ] {
             if let Some(p) = value
                 && (!p.starts_with('/') || p.contains(['?', '#']))

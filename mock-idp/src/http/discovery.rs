@@ -57,7 +57,11 @@ pub fn metadata(t: &Tenant) -> Metadata {
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
-        subject_types_supported: vec!["public"],
+        subject_types_supported: vec![if t.config.quirks.pairwise_sub {
+            "pairwise"
+        } else {
+            "public"
+        }],
         id_token_signing_alg_values_supported: t
             .keys()
             .algs()

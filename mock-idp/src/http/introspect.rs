@@ -73,7 +73,7 @@ fn introspect(
             if let Some(u) = &grant.username {
                 m.insert("username".into(), json!(u));
             }
-            m.insert("sub".into(), json!(grant.sub));
+            m.insert("sub".into(), json!(t.subject(&grant)));
             m.insert("aud".into(), json!(grant.client_id));
             m.insert("iss".into(), json!(t.issuer));
             m.insert("iat".into(), json!(iat));

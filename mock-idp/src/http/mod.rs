@@ -6,6 +6,7 @@ mod client_auth;
 mod discovery;
 mod end_session;
 mod errors;
+mod groups;
 mod html;
 mod introspect;
 mod jwks;
@@ -60,6 +61,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(revoke::filter(&reg))
         .unify()
         .or(end_session::filter(&reg))
+        .unify()
+        .or(groups::filter(&reg))
         .unify()
         .or(admin::filter(&reg))
         .unify()

@@ -75,8 +75,9 @@ fn token(
         });
     }
     if grant_type == GrantType::RefreshToken && fault(&Fault::RefreshInvalidGrant) {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token is invalid or expired",
+        return Err(refused_refresh(
+            t,
+            "the refresh token is invalid or expired".into(),
         ));
     }
     let mut body = match grant_type {
@@ -165,6 +166,13 @@ fn authorization_code(
     .map_err(OAuthError::server_error)
 }
 
+/// A refused refresh, worded as the provider words it (`quirks.invalid_grant_description`)
+/// or with the mock's own explanation.
+fn refused_refresh(t: &Tenant, detail: String) -> OAuthError {
+    let described = t.config.quirks.invalid_grant_description.clone();
+    OAuthError::invalid_grant(described.unwrap_or(detail))
+}
+
 fn refresh_token(
     t: &Tenant,
     client: &ClientConfig,
@@ -179,7 +187,7 @@ fn refresh_token(
         .use_refresh(token, &client.id, policy, now, |g| {
             t.active_user(g).map(|_| ())
         })
-        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+        .map_err(|r| refused_refresh(t, r.0))?;
     let mut grant = used.grant;
     entry.user = grant.username.clone();
     if used.reused {
@@ -195,9 +203,7 @@ fn refresh_token(
         }
         grant.scope = requested;
     }
-    let user = t
-        .active_user(&grant)
-        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    let user = t.active_user(&grant).map_err(|r| refused_refresh(t, r.0))?;
     t.mint(&Mint {
         client,
         grant: &grant,

@@ -16,7 +16,7 @@ use crate::faults::{Fault, FaultPoint, Target};
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
-use crate::tokens::{place_groups, user_claims};
+use crate::tokens::{identity_claims, place_groups_of, user_claims};
 
 /// GET or POST userinfo.
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
@@ -105,13 +105,18 @@ fn userinfo(
     let user = t
         .active_user(&grant)
         .map_err(|r| OAuthError::invalid_token(r.0))?;
-    let mut claims = user_claims(&user, &grant);
-    claims.insert("sub".into(), json!(grant.sub));
-    place_groups(
+    let quirks = &t.config.quirks;
+    let mut claims = user_claims(&user, &grant, quirks);
+    let sub = t.subject(&grant);
+    claims.insert("sub".into(), json!(sub));
+    identity_claims(&mut claims, quirks, &grant.sub);
+    place_groups_of(
         &mut claims,
         &t.config.groups.placements,
         TokenKind::Userinfo,
         &user.groups,
+        quirks,
+        &t.url(&t.paths.groups),
     );
     entry.faults = t.fire_faults(
         Target {
@@ -124,7 +129,7 @@ fn userinfo(
     for f in &entry.faults {
         match f {
             Fault::UserinfoSubChanged => {
-                claims.insert("sub".into(), json!(format!("{}-changed", grant.sub)));
+                claims.insert("sub".into(), json!(format!("{sub}-changed")));
             }
             Fault::UserinfoRemoveClaim { claim } => {
                 claims.remove(claim);

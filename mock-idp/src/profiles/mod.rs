@@ -29,7 +29,7 @@ pub const PROFILES: &[Profile] = &[
     },
     Profile {
         name: "entra",
-        description: "Microsoft Entra ID v2.0: /{tenant}/oauth2/v2.0/*, groups in the ID token, a new refresh token on every use",
+        description: "Microsoft Entra ID v2.0: pairwise sub with oid/tid, no email, group ids, overage past 200 groups, /{tenant}/oauth2/v2.0/*",
         data: include_str!("entra.toml"),
     },
     Profile {

@@ -2,13 +2,17 @@
 
 use serde_json::{Map, Value, json};
 
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use super::placement::{groups_value, place};
-use crate::config::{Placement, TokenKind};
+use crate::config::{Placement, Quirks, TokenKind};
 use crate::directory::User;
 use crate::grants::Grant;
 
 /// The profile and email claims the granted scope allows, plus the user's extra claims.
-pub fn user_claims(user: &User, grant: &Grant) -> Map<String, Value> {
+pub fn user_claims(user: &User, grant: &Grant, quirks: &Quirks) -> Map<String, Value> {
     let mut c = Map::new();
     if grant.has_scope("profile") {
         let preferred = user.preferred_username.as_ref().unwrap_or(&user.username);
@@ -18,6 +22,7 @@ pub fn user_claims(user: &User, grant: &Grant) -> Map<String, Value> {
         }
     }
     if grant.has_scope("email")
+        && !quirks.omit_email
         && let Some(email) = &user.email
     {
         c.insert("email".into(), json!(email));
@@ -30,6 +35,75 @@ pub fn user_claims(user: &User, grant: &Grant) -> Map<String, Value> {
         c.insert(k.clone(), v.clone());
     }
     c
+}
+
+/// The `sub` a client sees: the user's own, or with `pairwise_sub` one per client (a
+/// stable hash of the client and the user, as Entra ID does).
+pub fn subject(quirks: &Quirks, client_id: &str, sub: &str) -> String {
+    if !quirks.pairwise_sub {
+        return sub.to_owned();
+    }
+    let d = digest(&SHA256, format!("{client_id}\n{sub}").as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+/// The claims that identify the user beyond `sub`: `oid` (the user's own id, when `sub`
+/// is pairwise) and `tid`.
+pub fn identity_claims(claims: &mut Map<String, Value>, quirks: &Quirks, sub: &str) {
+    if quirks.pairwise_sub {
+        claims.insert("oid".into(), json!(sub));
+    }
+    if let Some(tid) = &quirks.tenant_id {
+        claims.insert("tid".into(), json!(tid));
+    }
+}
+
+/// The groups as the provider names them: names, or with `group_ids` stable UUID-shaped
+/// object ids derived from the names.
+pub fn group_names(quirks: &Quirks, groups: &[String]) -> Vec<String> {
+    if !quirks.group_ids {
+        return groups.to_vec();
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let d = digest(&SHA256, g.as_bytes());
+            let h: String = d.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!(
+                "{}-{}-4{}-8{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[13..16],
+                &h[17..20],
+                &h[20..32]
+            )
+        })
+        .collect()
+}
+
+/// Writes the user's groups into every placement for `kind`; over the overage limit,
+/// `_claim_names` / `_claim_sources` point at `groups_url` instead (OIDC Core §5.6.2).
+pub fn place_groups_of(
+    claims: &mut Map<String, Value>,
+    placements: &[Placement],
+    kind: TokenKind,
+    groups: &[String],
+    quirks: &Quirks,
+    groups_url: &str,
+) {
+    let over = quirks.groups_overage.is_some_and(|n| groups.len() > n);
+    if over && placements.iter().any(|p| p.token == kind) {
+        claims.insert("_claim_names".into(), json!({ "groups": "src1" }));
+        claims.insert(
+            "_claim_sources".into(),
+            json!({ "src1": { "endpoint": groups_url } }),
+        );
+        return;
+    }
+    place_groups(claims, placements, kind, &group_names(quirks, groups));
 }
 
 /// Writes the user's groups into every placement for `kind`.

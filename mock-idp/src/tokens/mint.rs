@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::claims::{place_groups, user_claims};
+use super::claims::{identity_claims, place_groups_of, user_claims};
 use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
 use crate::directory::User;
 use crate::grants::{AccessRecord, Grant, RefreshRecord};
@@ -129,7 +129,7 @@ impl Tenant {
     fn access_jwt(&self, m: &Mint<'_>, jti: &str, now: i64) -> Result<String, String> {
         let mut c = Map::new();
         c.insert("iss".into(), json!(self.issuer));
-        c.insert("sub".into(), json!(m.grant.sub));
+        c.insert("sub".into(), json!(self.subject(m.grant)));
         let aud = m
             .client
             .access_token_audience
@@ -149,11 +149,14 @@ impl Tenant {
             if let Some(sid) = &m.grant.sid {
                 c.insert("sid".into(), json!(sid));
             }
-            place_groups(
+            identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
+            place_groups_of(
                 &mut c,
                 &self.config.groups.placements,
                 TokenKind::AccessToken,
                 &user.groups,
+                &self.config.quirks,
+                &self.url(&self.paths.groups),
             );
         }
         self.signing_key(m.client)
@@ -168,9 +171,10 @@ impl Tenant {
         now: i64,
         fired: &mut Vec<crate::faults::Fault>,
     ) -> Result<String, String> {
-        let mut c = user_claims(user, m.grant);
+        let mut c = user_claims(user, m.grant, &self.config.quirks);
         c.insert("iss".into(), json!(self.issuer));
-        c.insert("sub".into(), json!(m.grant.sub));
+        c.insert("sub".into(), json!(self.subject(m.grant)));
+        identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
         c.insert("aud".into(), json!(m.client.id));
         c.insert("azp".into(), json!(m.client.id));
         c.insert("iat".into(), json!(now));
@@ -186,11 +190,13 @@ impl Tenant {
             c.insert("sid".into(), json!(sid));
         }
         c.insert("at_hash".into(), json!(at_hash(access_token)));
-        place_groups(
+        place_groups_of(
             &mut c,
             &self.config.groups.placements,
             TokenKind::IdToken,
             &user.groups,
+            &self.config.quirks,
+            &self.url(&self.paths.groups),
         );
         *fired = self.fire_faults(
             crate::faults::Target {

@@ -5,5 +5,7 @@ mod faulty;
 mod mint;
 pub mod placement;
 
-pub use claims::{place_groups, user_claims};
+pub use claims::{
+    group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
+};
 pub use mint::{Mint, NewRefresh, TokenResponse, at_hash};

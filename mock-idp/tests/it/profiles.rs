@@ -186,3 +186,63 @@ async fn the_admin_api_creates_a_tenant_with_a_profile() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn a_refused_refresh_is_worded_as_the_provider_words_it() {
+    for (profile, words) in [
+        ("okta", "The refresh token is invalid or expired."),
+        ("keycloak", "Token is not active"),
+        ("google", "Token has been expired or revoked."),
+        ("auth0", "Unknown or invalid refresh token."),
+        ("entra", "AADSTS700082: "),
+    ] {
+        let idp = shaped(profile);
+        let discovery = json(
+            &idp.get(
+                &format!(
+                    "{}/.well-known/openid-configuration",
+                    url::Url::parse(&idp.tenant.issuer)
+                        .unwrap()
+                        .path()
+                        .trim_end_matches('/')
+                ),
+                None,
+            )
+            .await,
+        );
+        let q = form(&[
+            ("client_id", "demo-rp"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid offline_access"),
+            ("login_hint", "bob"),
+        ]);
+        let authorize = path(&discovery["authorization_endpoint"]);
+        let code = param(
+            &location(&idp.get(&format!("{authorize}?{q}"), None).await),
+            "code",
+        )
+        .unwrap();
+        let token = path(&discovery["token_endpoint"]);
+        let creds = [("client_id", "demo-rp"), ("client_secret", "demo-secret")];
+        let mut exchange = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ];
+        exchange.extend(creds);
+        let t = json(&idp.post(&token, &exchange, &[]).await);
+        idp.tenant.delete_user("bob").unwrap();
+        let rt = t["refresh_token"].as_str().unwrap();
+        let mut refresh = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+        refresh.extend(creds);
+        let res = idp.post(&token, &refresh, &[]).await;
+        assert_eq!(res.status(), 400, "{profile}");
+        let e = json(&res);
+        assert_eq!(e["error"], "invalid_grant", "{profile}");
+        assert!(
+            e["error_description"].as_str().unwrap().starts_with(words),
+            "{profile}: {e}"
+        );
+    }
+}
