@@ -133,6 +133,13 @@ impl Browser {
         let mut out = Login::default();
         let mut next = Url::parse(&self.url(&self.sites.login)).map_err(|e| e.to_string())?;
         let mut form: Option<Vec<(String, String)>> = None;
+        // Providers put their endpoints anywhere on their host (PingFederate's
+        // /as/authorization.oauth2): the IdP is its origin, the authorization request the
+        // first request there that names a client.
+        let idp_origin = Url::parse(&self.sites.idp)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| e.to_string())?;
+        let at_idp = |u: &Url| u.origin().ascii_serialization() == idp_origin;
         for _ in 0..12 {
             let is_callback = next.as_str().starts_with(&self.url(&self.sites.callback));
             if is_callback {
@@ -141,7 +148,10 @@ impl Browser {
                 }
                 out.response = next.query_pairs().into_owned().collect();
             }
-            if next.as_str().starts_with(&self.sites.idp) && next.path().ends_with("/authorize") {
+            if out.authorize.is_empty()
+                && at_idp(&next)
+                && next.query_pairs().any(|(k, _)| k == "client_id")
+            {
                 out.authorize = next.query_pairs().into_owned().collect();
             }
             let (method, req) = match &form {
@@ -171,7 +181,7 @@ impl Browser {
                 continue;
             }
             if status == StatusCode::OK
-                && next.as_str().starts_with(&self.sites.idp)
+                && at_idp(&next)
                 && let Some((action, fields)) = login_form(&body)
             {
                 next = next.join(&action).map_err(|e| e.to_string())?;

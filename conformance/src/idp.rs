@@ -297,7 +297,7 @@ impl IdpServer {
             .call(
                 reqwest::Method::POST,
                 "/tenants",
-                Some(json!({ "name": name, "config": config })),
+                Some(json!({ "name": name, "config": config, "profile": spec.profile })),
             )
             .await?;
         let issuer = v["issuer"]
@@ -324,6 +324,9 @@ pub struct TenantSpec<'a> {
     pub groups: &'a GroupsClaim,
     /// A single group as a string instead of an array (AD FS).
     pub single_as_string: bool,
+    /// A provider profile shaping the tenant instead (its groups, lifetimes and refresh
+    /// policy; the RP's client is still this run's).
+    pub profile: Option<&'a str>,
 }
 
 /// The tenant's configuration, in the mock IdP's config format: groups where the RP
@@ -362,10 +365,20 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
             },
         }],
     });
-    let parsed: mock_idp::Config = serde_json::from_value(config.clone())
-        .map_err(|e| IdpError(format!("tenant config: {e}")))?;
-    parsed
-        .check()
+    let mut config = config;
+    if spec.profile.is_some()
+        && let Some(obj) = config.as_object_mut()
+    {
+        // The profile decides these; the config's own keys would win over it.
+        for key in ["lifetimes", "groups"] {
+            obj.remove(key);
+        }
+        if let Some(Value::Object(c)) = obj["clients"].get_mut(0) {
+            c.remove("refresh_tokens");
+            c.remove("refresh_policy");
+        }
+    }
+    mock_idp::Config::from_json(config.clone(), spec.profile)
         .map_err(|e| IdpError(format!("tenant config: {e}")))?;
     Ok(config)
 }

@@ -19,6 +19,7 @@ mod expected;
 mod glob;
 mod idp;
 mod launch;
+mod profile;
 pub mod report;
 mod rp;
 mod runner;

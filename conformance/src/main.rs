@@ -58,6 +58,11 @@ struct Run {
     /// Only these sync modes (comma-separated) of those rp.toml declares.
     #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
     mode: Vec<SyncMode>,
+    /// Run against these provider profiles of the mock IdP (comma-separated, or `all`; see
+    /// `mock-idp profiles`), one after the other, and print the scenario × profile matrix.
+    /// Launch mode only.
+    #[arg(long, value_delimiter = ',')]
+    idp_profile: Vec<String>,
     /// Per-scenario time limit in seconds (default: seven sync deadlines plus 30).
     #[arg(long)]
     scenario_timeout: Option<f64>,
@@ -114,6 +119,7 @@ async fn run(r: Run) -> Result<bool, String> {
     opts.only = r.only;
     opts.jobs = r.jobs;
     opts.modes = r.mode;
+    opts.idp_profiles = profiles(&r.idp_profile)?;
     opts.expected = expected;
     opts.report_dir = r.report.clone();
     opts.progress = true;
@@ -132,6 +138,18 @@ async fn run(r: Run) -> Result<bool, String> {
         eprintln!("report: {}", dir.display());
     }
     Ok(report.ok())
+}
+
+/// `all`, or names checked against the mock IdP's profiles.
+fn profiles(asked: &[String]) -> Result<Vec<String>, String> {
+    let known = mock_idp::profiles::PROFILES;
+    if asked.iter().any(|p| p == "all") {
+        return Ok(known.iter().map(|p| p.name.to_owned()).collect());
+    }
+    for p in asked {
+        mock_idp::profiles::get(p).map_err(|e| format!("--idp-profile: {e}"))?;
+    }
+    Ok(asked.to_vec())
 }
 
 fn parse_mode(s: &str) -> Result<SyncMode, String> {

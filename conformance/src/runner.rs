@@ -14,6 +14,7 @@ use crate::expected::ExpectedFailures;
 use crate::glob::matches_any;
 use crate::idp::IdpServer;
 use crate::launch::Launcher;
+use crate::profile::IdpShape;
 use crate::report::{IdpSummary, ModeRun, Report, RpSummary, ScenarioResult, progress_line};
 use crate::rp::{RpDescription, SyncMode, tenant_of};
 use crate::scenario::{Ctx, Phase, Scenario, Shared};
@@ -58,6 +59,9 @@ pub struct Options {
     pub progress: bool,
     /// Only these of the RP's sync modes (empty: all it declares; attach mode: the first).
     pub modes: Vec<SyncMode>,
+    /// Provider profiles of the mock IdP to run the catalogue against, one after the other
+    /// (empty: the run's own tenant). Launch mode only: the RP is configured for each.
+    pub idp_profiles: Vec<String>,
     /// Starts the RP instead of rp.toml's `[launch]` command (e.g. in-process, in a Rust
     /// test); rp.toml must still have a `[launch]` section (its sync interval applies).
     pub launcher: Option<Launcher>,
@@ -89,6 +93,7 @@ impl Options {
             report_dir: None,
             progress: false,
             modes: Vec::new(),
+            idp_profiles: Vec::new(),
             launcher: None,
         }
     }
@@ -144,37 +149,61 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         .collect();
     let mut runs = Vec::new();
     let mut base_url = rp.base_url.clone().unwrap_or_default();
-    let groups = GroupsAt {
-        claim: rp.groups_claim.clone(),
-        single_as_string: false,
-    };
-    for mode in modes {
-        let up = stage.up(&tenant, mode, &groups).await.map_err(RunError)?;
-        base_url.clone_from(&up.base_url);
-        let shared = Arc::new(Shared {
-            rp: rp.clone(),
-            sites: Arc::new(Sites {
-                rp: up.base_url.clone(),
-                idp: up.issuer.clone(),
-                login: rp.paths.login.clone(),
-                callback: rp.paths.callback.clone(),
-            }),
-            admin: up.admin,
-            run_id: run_id.clone(),
-            mode,
-            tenant: tenant.clone(),
-            stage: stage.clone(),
-        });
-        let results = run_mode(opts, &shared, &scenarios).await;
-        let rp_log = match up.running {
-            Some(r) => write_log(opts, mode.as_str(), r.stop().await),
-            None => None,
+    if !opts.idp_profiles.is_empty() && rp.launch.is_none() {
+        return Err(RunError(
+            "--idp-profile needs launch mode: the RP is configured anew for each provider".into(),
+        ));
+    }
+    let mut shapes = Vec::new();
+    if opts.idp_profiles.is_empty() {
+        shapes.push((IdpShape::standard(), rp.clone(), rp.clone()));
+    }
+    for name in &opts.idp_profiles {
+        shapes.push(IdpShape::of(name, rp).map_err(RunError)?);
+    }
+    for (shape, scenario_rp, launch_rp) in shapes {
+        let groups = GroupsAt {
+            claim: scenario_rp.groups_claim.clone(),
+            single_as_string: false,
         };
-        runs.push(ModeRun {
-            sync_mode: mode,
-            rp_log,
-            results,
-        });
+        for &mode in &modes {
+            let profile = shape.profile.as_deref();
+            let up = stage
+                .up(&launch_rp, &tenant, mode, &groups, profile)
+                .await
+                .map_err(RunError)?;
+            base_url.clone_from(&up.base_url);
+            let shared = Arc::new(Shared {
+                rp: scenario_rp.clone(),
+                sites: Arc::new(Sites {
+                    rp: up.base_url.clone(),
+                    idp: up.issuer.clone(),
+                    login: rp.paths.login.clone(),
+                    callback: rp.paths.callback.clone(),
+                }),
+                admin: up.admin,
+                run_id: run_id.clone(),
+                mode,
+                tenant: tenant.clone(),
+                stage: stage.clone(),
+                idp: shape.clone(),
+            });
+            let results = run_mode(opts, &shared, &scenarios).await;
+            let log_name = match profile {
+                Some(p) => format!("{p}-{mode}"),
+                None => mode.to_string(),
+            };
+            let rp_log = match up.running {
+                Some(r) => write_log(opts, &log_name, r.stop().await),
+                None => None,
+            };
+            runs.push(ModeRun {
+                idp_profile: shape.profile.clone(),
+                sync_mode: mode,
+                rp_log,
+                results,
+            });
+        }
     }
     Ok(Report {
         suite: format!("conformance {}", env!("CARGO_PKG_VERSION")),
@@ -246,6 +275,19 @@ async fn run_mode(
         let gate = Arc::new(Semaphore::new(jobs));
         let mut set = JoinSet::new();
         for s in scenarios.iter().filter(|s| s.phase == phase) {
+            if s.needs_groups
+                && let Some(why) = &shared.idp.no_groups
+            {
+                let r = result(
+                    s,
+                    Verdict::skip(format!("{why}: no group claim for the RP to read")),
+                    opts.expected.covers(s.id),
+                    Duration::ZERO,
+                    Evidence::default(),
+                );
+                results.push(r);
+                continue;
+            }
             if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
                 let r = skipped(s, shared.mode, opts.expected.covers(s.id));
                 if opts.progress {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::browser::{Browser, Sites};
 use crate::idp::{Admin, JournalEntry, TestUser};
+use crate::profile::IdpShape;
 use crate::rp::{Pointer, RpDescription, SyncMode};
 use crate::stage::Stage;
 use crate::verdict::{Evidence, Judged, LatencyStat, MeReading, Stop};
@@ -77,6 +78,9 @@ pub struct Scenario {
     pub phase: Phase,
     /// The sync modes it applies to (empty: all); in the others it is skipped.
     pub modes: &'static [SyncMode],
+    /// It changes users' groups and reads permissions: skipped against a provider profile
+    /// that puts no groups where an RP can read them.
+    pub needs_groups: bool,
     /// The body.
     pub run: RunFn,
 }
@@ -104,6 +108,8 @@ pub struct Shared {
     pub tenant: String,
     /// How to bring up more RPs and tenants (`permissions.claim-location`).
     pub stage: Arc<Stage>,
+    /// The IdP's shape: the run's own tenant, or a provider profile.
+    pub idp: IdpShape,
 }
 
 impl Shared {

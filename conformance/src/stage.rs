@@ -62,10 +62,17 @@ impl Stage {
         format!("{root}/t/{name}")
     }
 
-    /// Creates tenant `name` (replacing one of that name) and, in launch mode, starts the
-    /// RP in `mode` against it, reading groups at `groups`.
-    pub async fn up(&self, name: &str, mode: SyncMode, groups: &GroupsAt) -> Result<Up, String> {
-        let rp = &self.rp;
+    /// Creates tenant `name` (replacing one of that name), shaped like `profile` if given,
+    /// and, in launch mode, starts `rp` (rp.toml's, or adapted to the profile) in `mode`
+    /// against it, reading groups at `groups`.
+    pub async fn up(
+        &self,
+        rp: &RpDescription,
+        name: &str,
+        mode: SyncMode,
+        groups: &GroupsAt,
+        profile: Option<&str>,
+    ) -> Result<Up, String> {
         let issuer = self.issuer(name);
         let running = match &rp.launch {
             Some(l) => {
@@ -93,6 +100,7 @@ impl Stage {
             secret: &self.secret,
             groups: &groups.claim,
             single_as_string: groups.single_as_string,
+            profile,
         };
         let admin = self.server.tenant(name, &spec).await.map_err(|e| e.0)?;
         Ok(Up {

@@ -27,7 +27,10 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
     w.write_event(Event::Start(suites))?;
     for run in &report.runs {
         let count = |o: Outcome| run.results.iter().filter(|r| r.verdict == o).count();
-        let name = format!("conformance.{}", run.sync_mode);
+        let name = match &run.idp_profile {
+            Some(p) => format!("conformance.{p}.{}", run.sync_mode),
+            None => format!("conformance.{}", run.sync_mode),
+        };
         let mut suite = BytesStart::new("testsuite");
         suite.push_attribute(("name", name.as_str()));
         suite.push_attribute(("tests", run.results.len().to_string().as_str()));

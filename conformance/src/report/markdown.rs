@@ -40,7 +40,14 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     for run in &report.runs {
-        let _ = writeln!(md, "## Sync mode `{}`\n", run.sync_mode);
+        match &run.idp_profile {
+            Some(p) => {
+                let _ = writeln!(md, "## Profile `{p}`, sync mode `{}`\n", run.sync_mode);
+            }
+            None => {
+                let _ = writeln!(md, "## Sync mode `{}`\n", run.sync_mode);
+            }
+        }
         let mut by_cat: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
         for r in &run.results {
             by_cat.entry(r.category.as_str()).or_default()[r.verdict as usize] += 1;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use junit::junit;
 pub use markdown::markdown;
-pub use terminal::{progress_line, summary};
+pub use terminal::{matrix, progress_line, summary};
 
 use crate::rp::SyncMode;
 use crate::scenario::Category;
@@ -89,6 +89,9 @@ pub struct Summary {
 /// One sync mode's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeRun {
+    /// The mock IdP's provider profile (`--idp-profile`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_profile: Option<String>,
     /// The mode the RP ran in.
     pub sync_mode: SyncMode,
     /// The RP's log file in the report folder (launch mode).

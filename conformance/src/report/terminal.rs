@@ -32,23 +32,28 @@ pub fn summary(report: &Report) -> String {
     let mut out = String::new();
     let mut rows: BTreeMap<(String, &str), [usize; 5]> = BTreeMap::new();
     for run in &report.runs {
+        let label = match &run.idp_profile {
+            Some(p) => format!("{p}/{}", run.sync_mode),
+            None => run.sync_mode.to_string(),
+        };
         for r in &run.results {
-            rows.entry((run.sync_mode.to_string(), r.category.as_str()))
+            rows.entry((label.clone(), r.category.as_str()))
                 .or_default()[r.verdict as usize] += 1;
         }
     }
     let _ = writeln!(
         out,
-        "\n{:<10} {:<10} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "\n{:<21} {:<11} {:>5} {:>5} {:>5} {:>5} {:>5}",
         "mode", "category", "pass", "fail", "warn", "skip", "error"
     );
     for ((mode, cat), n) in &rows {
         let _ = writeln!(
             out,
-            "{mode:<10} {cat:<10} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            "{mode:<21} {cat:<11} {:>5} {:>5} {:>5} {:>5} {:>5}",
             n[0], n[1], n[2], n[3], n[4]
         );
     }
+    out.push_str(&matrix(report));
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -86,5 +91,56 @@ pub fn summary(report: &Report) -> String {
         report.wall_time_ms as f64 / 1000.0,
         if report.ok() { "OK" } else { "FAILED" }
     );
+    out
+}
+
+/// With provider profiles, the scenario × profile matrix: each cell the worst verdict
+/// across the sync modes (fail, error, warn, pass, then skip). Empty without profiles.
+pub fn matrix(report: &Report) -> String {
+    let mut profiles: Vec<&str> = Vec::new();
+    for p in report.runs.iter().filter_map(|r| r.idp_profile.as_deref()) {
+        if !profiles.contains(&p) {
+            profiles.push(p);
+        }
+    }
+    if profiles.is_empty() {
+        return String::new();
+    }
+    let rank = |o: Outcome| match o {
+        Outcome::Fail => 4,
+        Outcome::Error => 3,
+        Outcome::Warn => 2,
+        Outcome::Pass => 1,
+        Outcome::Skip => 0,
+    };
+    let mut ids: Vec<&str> = Vec::new();
+    let mut cells: BTreeMap<(&str, &str), Outcome> = BTreeMap::new();
+    for run in &report.runs {
+        let Some(p) = run.idp_profile.as_deref() else {
+            continue;
+        };
+        for r in &run.results {
+            if !ids.contains(&r.id.as_str()) {
+                ids.push(&r.id);
+            }
+            let cell = cells.entry((r.id.as_str(), p)).or_insert(r.verdict);
+            if rank(r.verdict) > rank(*cell) {
+                *cell = r.verdict;
+            }
+        }
+    }
+    let mut out = format!("\n{:<40}", "scenario \\ profile");
+    for p in &profiles {
+        let _ = write!(out, " {p:>12}");
+    }
+    out.push('\n');
+    for id in ids {
+        let _ = write!(out, "{id:<40}");
+        for p in &profiles {
+            let label = cells.get(&(id, *p)).map_or("-", |o| o.label());
+            let _ = write!(out, " {label:>12}");
+        }
+        out.push('\n');
+    }
     out
 }

@@ -31,6 +31,11 @@ struct Location<'a> {
 
 pub async fn claim_location(cx: &Ctx) -> Judged {
     let shared = &cx.shared;
+    if let Some(p) = &shared.idp.profile {
+        return Ok(Verdict::skip(format!(
+            "profile {p} decides where the groups go; its location is what every other scenario reads"
+        )));
+    }
     let configured = GroupsAt {
         claim: shared.rp.groups_claim.clone(),
         single_as_string: false,
@@ -70,7 +75,7 @@ pub async fn claim_location(cx: &Ctx) -> Judged {
             ));
             let up = shared
                 .stage
-                .up(&tenant, shared.mode, &at)
+                .up(&shared.stage.rp, &tenant, shared.mode, &at, None)
                 .await
                 .map_err(|e| Stop::Harness(format!("starting the RP for {tenant}: {e}")))?;
             let there = Location {

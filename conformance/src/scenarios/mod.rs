@@ -28,6 +28,7 @@ macro_rules! scenario {
             description: $desc,
             phase: $crate::scenario::Phase::Concurrent,
             modes: &[],
+            needs_groups: false,
             run: |cx| Box::pin($f(cx)),
         };
         $( s.$key = $val; )*

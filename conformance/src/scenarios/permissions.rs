@@ -13,7 +13,7 @@ const ADDITIVE: &[SyncMode] = &[SyncMode::Additive];
 const NONE: &[SyncMode] = &[SyncMode::None];
 
 pub fn all() -> Vec<Scenario> {
-    vec![
+    let all = vec![
         scenario!(
             "permissions.initial",
             Permissions,
@@ -94,7 +94,13 @@ pub fn all() -> Vec<Scenario> {
             claims::claim_location,
             modes = SYNCING
         ),
-    ]
+    ];
+    all.into_iter()
+        .map(|s| Scenario {
+            needs_groups: true,
+            ..s
+        })
+        .collect()
 }
 
 /// The user's permissions right after login must be the mapped ones (`permissions.initial`

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::groups::{differs, mapped, pair, shown};
 use super::{login_ok, scenario};
 use crate::browser::Browser;
-use crate::idp::{REFRESH_LIFETIME_S, TestUser};
+use crate::idp::TestUser;
 use crate::rp::SyncMode;
 use crate::scenario::{Awaited, Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Verdict};
@@ -40,7 +40,8 @@ pub fn all() -> Vec<Scenario> {
             Revocation,
             "seed 000 (permissions follow group membership)",
             "after a revocation, a fresh login restores exactly the group-mapped permissions",
-            relogin_restores
+            relogin_restores,
+            needs_groups = true
         ),
         scenario!(
             "revocation.others-unaffected",
@@ -129,12 +130,13 @@ async fn disabled_user(cx: &Ctx) -> Judged {
 async fn refresh_expired(cx: &Ctx) -> Judged {
     let (u, b, _) = logged_in(cx).await?;
     let pre = cx.mark(&u).await?;
-    let jump = REFRESH_LIFETIME_S + 3600;
+    let lifetime = cx.shared.idp.refresh_lifetime_s;
+    let jump = lifetime + 3600;
     cx.shared.admin.advance_clock(jump).await?;
     cx.step(format!(
-        "moved the IdP's clock {} days ahead, past the refresh token's {}-day lifetime",
-        jump / 86_400,
-        REFRESH_LIFETIME_S / 86_400
+        "moved the IdP's clock {} h ahead, past the refresh token's {} h lifetime",
+        jump / 3600,
+        lifetime / 3600
     ));
     let mark = cx.mark(&u).await?;
     let got = cx.await_sync(&b, &u, mark, |m| !m.logged_in()).await;

@@ -25,7 +25,8 @@ pub fn all() -> Vec<Scenario> {
             "seed 000 (permissions synchronised within 10 minutes)",
             "a group change reaches every user's /me within the sync deadline, with no user action",
             background_deadline,
-            modes = SYNCING
+            modes = SYNCING,
+            needs_groups = true
         ),
         scenario!(
             "sync.uses-refresh-token",
@@ -137,6 +138,12 @@ async fn uses_refresh_token(cx: &Ctx) -> Judged {
 }
 
 async fn rotation(cx: &Ctx) -> Judged {
+    if !cx.shared.idp.rotates {
+        return Ok(Verdict::skip(format!(
+            "profile {} does not rotate refresh tokens",
+            cx.shared.idp.profile.as_deref().unwrap_or("?")
+        )));
+    }
     let u = cx.user("u", &[]).await?;
     login_ok(cx, &u).await?;
     cx.step("the IdP rotates refresh tokens: each use returns a new one and spends the old");
@@ -244,6 +251,17 @@ async fn outage(
         .await_refreshes(&u, faulty.seq, |r| r.iter().any(JournalEntry::ok))
         .await?;
     let during: MeReading = cx.me(&b).await?;
+    let retry_refused = later
+        .iter()
+        .chain(hit.iter())
+        .find(|e| e.seq > faulty.seq && e.error.as_deref() == Some("invalid_grant"));
+    if let (false, Some(e)) = (during.logged_in(), retry_refused) {
+        cx.cite(e);
+        return Ok(Err(format!(
+            "{what} the IdP refused the retry ({} invalid_grant: the lost answer had already rotated the token) and the session ended: with this provider's rotation and no reuse interval, a lost answer ends the session",
+            e.status
+        )));
+    }
     if !during.logged_in() {
         return Ok(Err(format!(
             "{what} the session ended (/me {}): the RP took an outage for a revocation",

@@ -61,12 +61,40 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
         }
         (None, Some(p)) => Some(Config::builtin_with_profile_at(&p, Some(&issuer)).map_err(bad)?),
         (None, None) => None,
-    };
+    }
+    .map(|c| endpoints_under(c, &issuer));
     let t = reg.create(&name, config).map_err(conflict)?;
     Ok(json_status(
         &json!({ "name": name, "issuer": t.issuer }),
         StatusCode::CREATED,
     ))
+}
+
+/// A tenant answers only under its own path: endpoints a profile puts elsewhere on the
+/// host (PingFederate's `/as/token.oauth2`) move under it.
+fn endpoints_under(mut c: Config, issuer: &str) -> Config {
+    let base = url::Url::parse(issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let e = &mut c.endpoints;
+    for p in [
+        &mut e.authorization,
+        &mut e.token,
+        &mut e.userinfo,
+        &mut e.introspection,
+        &mut e.revocation,
+        &mut e.end_session,
+        &mut e.jwks,
+        &mut e.groups,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !p.starts_with(&format!("{base}/")) {
+            *p = format!("{base}{p}");
+        }
+    }
+    c
 }
 
 pub fn reset(reg: &Arc<Registry>, name: &str) -> Result<Response, OAuthError> {

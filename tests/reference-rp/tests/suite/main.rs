@@ -3,4 +3,5 @@
 
 mod defects;
 mod modes;
+mod profiles;
 mod support;
