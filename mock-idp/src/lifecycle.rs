@@ -9,6 +9,9 @@ use crate::directory::User;
 use crate::grants::{Grant, Refused};
 use crate::tenant::Tenant;
 
+/// Why a disabled user is refused (providers word it their own way: `quirks`).
+pub(crate) const DISABLED: &str = "the user is disabled";
+
 /// A partial update of a user (`PATCH /admin/users/{username}`); absent fields stay.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +54,7 @@ impl Tenant {
             .filter(|u| u.sub == grant.sub)
             .ok_or_else(|| Refused("the user no longer exists".into()))?;
         if user.disabled {
-            return Err(Refused("the user is disabled".into()));
+            return Err(Refused(DISABLED.into()));
         }
         Ok(user.clone())
     }

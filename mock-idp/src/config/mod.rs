@@ -69,6 +69,16 @@ pub struct Quirks {
     pub groups_overage: Option<usize>,
     /// The `error_description` of every refused refresh, as the provider words it.
     pub invalid_grant_description: Option<String>,
+    /// The HTTP status of a refresh refused because the user is disabled (Auth0: 403).
+    pub disabled_user_status: Option<u16>,
+    /// A wrong client secret is 401 `unauthorized_client`, not `invalid_client` (Keycloak).
+    pub bad_secret_unauthorized_client: bool,
+    /// A `typ` claim in the ID token (Keycloak: `ID`).
+    pub id_token_typ: Option<String>,
+    /// An `hd` claim with the email's domain (Google Workspace users).
+    pub hosted_domain: bool,
+    /// Userinfo answers `sub` and nothing else (AD FS).
+    pub userinfo_sub_only: bool,
 }
 
 fn default_journal_capacity() -> usize {

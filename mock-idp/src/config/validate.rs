@@ -16,6 +16,7 @@ impl Config {
         self.validate_issuer()?;
         self.validate_lifetimes()?;
         self.validate_endpoints()?;
+        self.validate_quirks()?;
         self.validate_placements()?;
         self.validate_keys()?;
         self.validate_clients()?;
@@ -52,6 +53,18 @@ impl Config {
                     "a lifetime must be at least 1 second",
                 );
             }
+        }
+        Ok(())
+    }
+
+    fn validate_quirks(&self) -> Result<(), Invalid> {
+        if let Some(s) = self.quirks.disabled_user_status
+            && !(400..600).contains(&s)
+        {
+            return bad(
+                vec![Seg::Key("quirks"), Seg::Key("disabled_user_status")],
+                format!("{s} is not an HTTP error status (400-599)"),
+            );
         }
         Ok(())
     }

@@ -111,10 +111,15 @@ pub fn authenticate<'t>(
     if let Some(given) = secret {
         let expected = client.secret.as_deref().unwrap_or("");
         if verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_err() {
-            return Err(OAuthError::invalid_client(
+            let mut e = OAuthError::invalid_client(
                 format!("wrong client_secret for client {id:?}"),
                 is_basic,
-            ));
+            );
+            if tenant.config.quirks.bad_secret_unauthorized_client {
+                e.error = "unauthorized_client";
+                e.description = "Invalid client or Invalid client credentials".into();
+            }
+            return Err(e);
         }
     }
     Ok((client, method))

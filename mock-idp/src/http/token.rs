@@ -167,10 +167,17 @@ fn authorization_code(
 }
 
 /// A refused refresh, worded as the provider words it (`quirks.invalid_grant_description`)
-/// or with the mock's own explanation.
+/// or with the mock's own explanation; a disabled user's with the provider's status.
 fn refused_refresh(t: &Tenant, detail: String) -> OAuthError {
-    let described = t.config.quirks.invalid_grant_description.clone();
-    OAuthError::invalid_grant(described.unwrap_or(detail))
+    let q = &t.config.quirks;
+    let disabled = detail == crate::lifecycle::DISABLED;
+    if let (true, Some(status)) = (disabled, q.disabled_user_status) {
+        return OAuthError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+            ..OAuthError::invalid_grant("user is blocked")
+        };
+    }
+    OAuthError::invalid_grant(q.invalid_grant_description.clone().unwrap_or(detail))
 }
 
 fn refresh_token(

@@ -126,6 +126,9 @@ fn userinfo(
         },
         FaultPoint::Userinfo,
     );
+    if quirks.userinfo_sub_only {
+        claims.retain(|k, _| k == "sub");
+    }
     for f in &entry.faults {
         match f {
             Fault::UserinfoSubChanged => {

@@ -31,6 +31,11 @@ pub fn user_claims(user: &User, grant: &Grant, quirks: &Quirks) -> Map<String, V
             json!(user.email_verified.unwrap_or(true)),
         );
     }
+    if quirks.hosted_domain
+        && let Some((_, domain)) = user.email.as_deref().and_then(|e| e.rsplit_once('@'))
+    {
+        c.insert("hd".into(), json!(domain));
+    }
     for (k, v) in &user.claims {
         c.insert(k.clone(), v.clone());
     }

@@ -175,6 +175,9 @@ impl Tenant {
         c.insert("iss".into(), json!(self.issuer));
         c.insert("sub".into(), json!(self.subject(m.grant)));
         identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
+        if let Some(typ) = &self.config.quirks.id_token_typ {
+            c.insert("typ".into(), json!(typ));
+        }
         c.insert("aud".into(), json!(m.client.id));
         c.insert("azp".into(), json!(m.client.id));
         c.insert("iat".into(), json!(now));

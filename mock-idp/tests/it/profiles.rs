@@ -47,33 +47,7 @@ fn decoded(token: &Value) -> Value {
 }
 
 async fn tokens(idp: &Idp, discovery: &Value, user: &str) -> Value {
-    let q = form(&[
-        ("client_id", "demo-rp"),
-        ("redirect_uri", REDIRECT),
-        ("response_type", "code"),
-        ("scope", "openid profile email offline_access"),
-        ("state", "st"),
-        ("nonce", "no"),
-        ("login_hint", user),
-    ]);
-    let authorize = path(&discovery["authorization_endpoint"]);
-    let res = idp.get(&format!("{authorize}?{q}"), None).await;
-    let code = param(&location(&res), "code").expect("a code");
-    let res = idp
-        .post(
-            &path(&discovery["token_endpoint"]),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("client_id", "demo-rp"),
-                ("client_secret", "demo-secret"),
-            ],
-            &[],
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", body(&res));
-    let t = json(&res);
+    let t = code_tokens(idp, discovery, user).await;
     json!({
         "id_token": decoded(&t["id_token"]),
         "access_token": decoded(&t["access_token"]),
@@ -86,16 +60,8 @@ async fn tokens(idp: &Idp, discovery: &Value, user: &str) -> Value {
 async fn each_profile_shapes_discovery_and_tokens() {
     for p in PROFILES {
         let idp = shaped(p.name);
-        let well_known = format!(
-            "{}/.well-known/openid-configuration",
-            url::Url::parse(&idp.tenant.issuer)
-                .unwrap()
-                .path()
-                .trim_end_matches('/')
-        );
-        let res = idp.get(&well_known, None).await;
-        assert_eq!(res.status(), 200, "{}: {well_known}", p.name);
-        let discovery = json(&res);
+        let discovery = discover(&idp).await;
+        assert!(discovery["issuer"].is_string(), "{}", p.name);
         let shown = json!({
             "profile": p.name,
             "discovery": discovery,
@@ -187,6 +153,68 @@ async fn the_admin_api_creates_a_tenant_with_a_profile() {
     assert_eq!(res.status(), 400);
 }
 
+/// The tenant's discovery document.
+async fn discover(idp: &Idp) -> Value {
+    let issuer_path = url::Url::parse(&idp.tenant.issuer)
+        .unwrap()
+        .path()
+        .to_owned();
+    let well_known = format!(
+        "{}/.well-known/openid-configuration",
+        issuer_path.trim_end_matches('/')
+    );
+    json(&idp.get(&well_known, None).await)
+}
+
+/// A code grant for `user` (login_hint): the raw token response.
+async fn code_tokens(idp: &Idp, d: &Value, user: &str) -> Value {
+    let q = form(&[
+        ("client_id", "demo-rp"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile email offline_access"),
+        ("state", "st"),
+        ("nonce", "no"),
+        ("login_hint", user),
+    ]);
+    let authorize = path(&d["authorization_endpoint"]);
+    let code = param(
+        &location(&idp.get(&format!("{authorize}?{q}"), None).await),
+        "code",
+    )
+    .expect("a code");
+    let res = idp
+        .post(
+            &path(&d["token_endpoint"]),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    json(&res)
+}
+
+/// A refresh with the demo client's credentials.
+async fn refresh(idp: &Idp, d: &Value, rt: &str) -> warp::http::Response<bytes::Bytes> {
+    idp.post(
+        &path(&d["token_endpoint"]),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ],
+        &[],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_refused_refresh_is_worded_as_the_provider_words_it() {
     for (profile, words) in [
@@ -197,46 +225,10 @@ async fn a_refused_refresh_is_worded_as_the_provider_words_it() {
         ("entra", "AADSTS700082: "),
     ] {
         let idp = shaped(profile);
-        let discovery = json(
-            &idp.get(
-                &format!(
-                    "{}/.well-known/openid-configuration",
-                    url::Url::parse(&idp.tenant.issuer)
-                        .unwrap()
-                        .path()
-                        .trim_end_matches('/')
-                ),
-                None,
-            )
-            .await,
-        );
-        let q = form(&[
-            ("client_id", "demo-rp"),
-            ("redirect_uri", REDIRECT),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-            ("login_hint", "bob"),
-        ]);
-        let authorize = path(&discovery["authorization_endpoint"]);
-        let code = param(
-            &location(&idp.get(&format!("{authorize}?{q}"), None).await),
-            "code",
-        )
-        .unwrap();
-        let token = path(&discovery["token_endpoint"]);
-        let creds = [("client_id", "demo-rp"), ("client_secret", "demo-secret")];
-        let mut exchange = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-        ];
-        exchange.extend(creds);
-        let t = json(&idp.post(&token, &exchange, &[]).await);
+        let d = discover(&idp).await;
+        let t = code_tokens(&idp, &d, "bob").await;
         idp.tenant.delete_user("bob").unwrap();
-        let rt = t["refresh_token"].as_str().unwrap();
-        let mut refresh = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
-        refresh.extend(creds);
-        let res = idp.post(&token, &refresh, &[]).await;
+        let res = refresh(&idp, &d, t["refresh_token"].as_str().unwrap()).await;
         assert_eq!(res.status(), 400, "{profile}");
         let e = json(&res);
         assert_eq!(e["error"], "invalid_grant", "{profile}");
@@ -245,4 +237,60 @@ async fn a_refused_refresh_is_worded_as_the_provider_words_it() {
             "{profile}: {e}"
         );
     }
+}
+
+#[tokio::test]
+async fn provider_quirks_of_errors_and_claims() {
+    // Auth0: a blocked user's refresh is 403.
+    let idp = shaped("auth0");
+    let d = discover(&idp).await;
+    let t = code_tokens(&idp, &d, "bob").await;
+    let blocked = mock_idp::UserPatch {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    idp.tenant.patch_user("bob", blocked).unwrap();
+    let res = refresh(&idp, &d, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(json(&res)["error_description"], "user is blocked");
+
+    // Keycloak: a wrong secret is 401 unauthorized_client; ID tokens say typ ID.
+    let idp = shaped("keycloak");
+    let d = discover(&idp).await;
+    let t = code_tokens(&idp, &d, "alice").await;
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["typ"], "ID");
+    let res = idp
+        .post(
+            &path(&d["token_endpoint"]),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+                ("client_id", "demo-rp"),
+                ("client_secret", "wrong"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(json(&res)["error"], "unauthorized_client");
+
+    // Google: hd, the email's domain.
+    let idp = shaped("google");
+    let t = code_tokens(&idp, &discover(&idp).await, "alice").await;
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["hd"], "example.com");
+
+    // AD FS: userinfo answers sub only.
+    let idp = shaped("adfs");
+    let d = discover(&idp).await;
+    let t = code_tokens(&idp, &d, "alice").await;
+    let res = idp
+        .post(
+            &path(&d["userinfo_endpoint"]),
+            &[("access_token", t["access_token"].as_str().unwrap())],
+            &[],
+        )
+        .await;
+    let info = json(&res);
+    assert_eq!(info.as_object().unwrap().len(), 1, "{info}");
+    assert!(info["sub"].is_string());
 }
