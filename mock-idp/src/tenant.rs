@@ -44,9 +44,14 @@ pub struct Paths {
 }
 
 impl Tenant {
-    /// The absolute URL of one of this tenant's paths.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", crate::http::origin(&self.issuer))
+    /// Where this tenant writes groups for this client.
+    pub fn groups_for<'a>(&'a self, client_id: &'a str) -> crate::tokens::GroupsFor<'a> {
+        crate::tokens::GroupsFor {
+            placements: &self.config.groups.placements,
+            quirks: &self.config.quirks,
+            groups_url: &self.groups_url,
+            client_id,
+        }
     }
 
     /// The `sub` this client sees for this grant (pairwise when the quirk says so).
@@ -85,6 +90,8 @@ pub struct Tenant {
     pub issuer: String,
     /// The configuration it was built from.
     pub config: Config,
+    /// Where a groups overage points (`_claim_sources`).
+    pub groups_url: String,
     keys: RwLock<KeySet>,
     /// The clock every lifetime follows.
     pub clock: Clock,
@@ -120,8 +127,10 @@ impl Tenant {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_os_rng(),
         };
+        let paths = Paths::resolve(&config, &path);
         Ok(Tenant {
-            paths: Paths::resolve(&config, &path),
+            groups_url: format!("{}{}", crate::http::origin(&issuer), paths.groups),
+            paths,
             admin_token: None,
             origin: (config.clone(), key_files.clone()),
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),

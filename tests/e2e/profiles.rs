@@ -128,6 +128,11 @@ async fn keycloak_roles_only_in_the_access_token() {
     assert!(s.id_claims.get("groups").is_none() && s.id_claims.get("realm_access").is_none());
     let at = s.access_claims.unwrap();
     assert_eq!(at["realm_access"]["roles"], json!(["admins", "analysts"]));
+    assert_eq!(
+        at["resource_access"]["demo-rp"]["roles"],
+        json!(["admins", "analysts"]),
+        "client roles under the client id"
+    );
     assert!(
         !s.rotated,
         "Keycloak keeps the refresh token unless told to revoke it"

@@ -112,11 +112,9 @@ fn userinfo(
     identity_claims(&mut claims, quirks, &grant.sub);
     place_groups_of(
         &mut claims,
-        &t.config.groups.placements,
+        &t.groups_for(&grant.client_id),
         TokenKind::Userinfo,
         &user.groups,
-        quirks,
-        &t.url(&t.paths.groups),
     );
     entry.faults = t.fire_faults(
         Target {

@@ -89,26 +89,47 @@ pub fn group_names(quirks: &Quirks, groups: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Where a tenant writes a user's groups, for one client.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupsFor<'a> {
+    /// The configured placements.
+    pub placements: &'a [Placement],
+    /// The provider's quirks.
+    pub quirks: &'a Quirks,
+    /// Where an overage points.
+    pub groups_url: &'a str,
+    /// The client (`{client_id}` in a pointer, as Keycloak's
+    /// `/resource_access/{client_id}/roles`).
+    pub client_id: &'a str,
+}
+
 /// Writes the user's groups into every placement for `kind`; over the overage limit,
-/// `_claim_names` / `_claim_sources` point at `groups_url` instead (OIDC Core §5.6.2).
+/// `_claim_names` / `_claim_sources` point at the groups URL instead (OIDC Core §5.6.2).
 pub fn place_groups_of(
     claims: &mut Map<String, Value>,
-    placements: &[Placement],
+    at: &GroupsFor<'_>,
     kind: TokenKind,
     groups: &[String],
-    quirks: &Quirks,
-    groups_url: &str,
 ) {
+    let (placements, quirks) = (at.placements, at.quirks);
     let over = quirks.groups_overage.is_some_and(|n| groups.len() > n);
     if over && placements.iter().any(|p| p.token == kind) {
         claims.insert("_claim_names".into(), json!({ "groups": "src1" }));
         claims.insert(
             "_claim_sources".into(),
-            json!({ "src1": { "endpoint": groups_url } }),
+            json!({ "src1": { "endpoint": at.groups_url } }),
         );
         return;
     }
-    place_groups(claims, placements, kind, &group_names(quirks, groups));
+    let client = at.client_id.replace('~', "~0").replace('/', "~1");
+    let placements: Vec<Placement> = placements
+        .iter()
+        .map(|p| Placement {
+            pointer: p.pointer.replace("{client_id}", &client),
+            ..p.clone()
+        })
+        .collect();
+    place_groups(claims, &placements, kind, &group_names(quirks, groups));
 }
 
 /// Writes the user's groups into every placement for `kind`.

@@ -152,11 +152,9 @@ impl Tenant {
             identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
             place_groups_of(
                 &mut c,
-                &self.config.groups.placements,
+                &self.groups_for(&m.client.id),
                 TokenKind::AccessToken,
                 &user.groups,
-                &self.config.quirks,
-                &self.url(&self.paths.groups),
             );
         }
         self.signing_key(m.client)
@@ -195,11 +193,9 @@ impl Tenant {
         c.insert("at_hash".into(), json!(at_hash(access_token)));
         place_groups_of(
             &mut c,
-            &self.config.groups.placements,
+            &self.groups_for(&m.client.id),
             TokenKind::IdToken,
             &user.groups,
-            &self.config.quirks,
-            &self.url(&self.paths.groups),
         );
         *fired = self.fire_faults(
             crate::faults::Target {

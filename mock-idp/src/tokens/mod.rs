@@ -6,6 +6,6 @@ mod mint;
 pub mod placement;
 
 pub use claims::{
-    group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
+    GroupsFor, group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
 };
 pub use mint::{Mint, NewRefresh, TokenResponse, at_hash};
