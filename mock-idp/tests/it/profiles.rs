@@ -294,3 +294,40 @@ async fn provider_quirks_of_errors_and_claims() {
     assert_eq!(info.as_object().unwrap().len(), 1, "{info}");
     assert!(info["sub"].is_string());
 }
+
+#[tokio::test]
+async fn a_profile_over_a_config_built_in_code() {
+    let idp = mock_idp::MockIdp::builder()
+        .config(Config::builtin())
+        .key_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))
+        .profile("okta")
+        .start()
+        .await
+        .unwrap();
+    assert!(
+        idp.issuer().ends_with("/oauth2/default"),
+        "{}",
+        idp.issuer()
+    );
+    let d: Value = reqwest::get(idp.discovery_url())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        d["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/oauth2/default/v1/token"),
+        "{d}"
+    );
+    let unknown = mock_idp::MockIdp::builder()
+        .config(Config::builtin())
+        .profile("okra")
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("unknown profile \"okra\""), "{unknown}");
+}
