@@ -123,25 +123,14 @@ impl Config {
     /// Reads and validates a config file, shaped like `profile` (which replaces the
     /// file's own `profile` key); the file's keys win over the profile's.
     pub fn from_file_with_profile(path: &Path, profile: &str) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.display().to_string(),
-            line: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
-        let file = path.display().to_string();
+        let (text, file) = read(path)?;
         Config::profiled(&text, &file, Some(profile), Precedence::Config)
     }
 
     /// Reads and validates a config file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.display().to_string(),
-            line: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
-        Config::from_toml(&text, &path.display().to_string())
+        let (text, file) = read(path)?;
+        Config::from_toml(&text, &file)
     }
 
     /// Parses and validates TOML text, applying the `profile` it names; `file` names it
@@ -241,6 +230,14 @@ impl Config {
             message,
         })
     }
+}
+
+/// A config file's text and its name for errors.
+fn read(path: &Path) -> Result<(String, String), ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| located(&file, None, format!("cannot read: {e}")))?;
+    Ok((text, file))
 }
 
 /// An error without a line (documents that were merged or never were text).
