@@ -196,6 +196,32 @@ fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Reject
 /// A handler that fills in its journal entry.
 type Handler = fn(&Tenant, &HeaderMap, &Params, &mut Entry) -> Result<Response, OAuthError>;
 
+/// A GET or POST endpoint (a form body for POST) whose handler reads a bearer access token
+/// (userinfo, the groups of an overage), journaled.
+fn bearer_get_post(
+    reg: &Arc<Registry>,
+    select: fn(&crate::tenant::Paths) -> &String,
+    endpoint: Endpoint,
+    handler: Handler,
+) -> BoxedFilter<(Response,)> {
+    let get = warp::get().map(|| ("GET", Ok(Params::default())));
+    let post = warp::post().and(form()).map(|p| ("POST", p));
+    at(reg, select)
+        .and(get.or(post).unify())
+        .and(warp::header::headers_cloned())
+        .map(
+            move |t: Arc<Tenant>,
+                  (method, form): (&'static str, Result<Params, OAuthError>),
+                  headers: HeaderMap| {
+                let none = Params::default();
+                let mut entry = Entry::new(endpoint, method, &none, form.as_ref().unwrap_or(&none));
+                let result = form.and_then(|f| handler(&t, &headers, &f, &mut entry));
+                journaled(&t, entry, result)
+            },
+        )
+        .boxed()
+}
+
 /// A form POST endpoint whose handler authenticates a client from the headers and form
 /// (token, introspection, revocation), journaled.
 fn client_post(

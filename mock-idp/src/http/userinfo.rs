@@ -3,16 +3,16 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use super::errors::OAuthError;
+use super::json_no_store;
 use super::params::Params;
-use super::{at, form, json_no_store};
 use crate::config::TokenKind;
 use crate::faults::{Fault, FaultPoint, Target};
+use crate::grants::Grant;
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -20,29 +20,8 @@ use crate::tokens::{identity_claims, place_groups_of, user_claims};
 
 /// GET or POST userinfo.
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
-    let get = warp::get().map(|| ("GET", Ok(Params::default())));
-    let post = warp::post().and(form()).map(|p| ("POST", p));
-    at(reg, |p| &p.userinfo)
-        .and(get.or(post).unify())
-        .and(warp::header::headers_cloned())
-        .map(
-            |t: Arc<Tenant>, (method, form): Method, headers: HeaderMap| {
-                let none = Params::default();
-                let mut entry = Entry::new(
-                    Endpoint::Userinfo,
-                    method,
-                    &none,
-                    form.as_ref().unwrap_or(&none),
-                );
-                let result = form.and_then(|f| userinfo(&t, &headers, &f, &mut entry));
-                super::journaled(&t, entry, result)
-            },
-        )
-        .boxed()
+    super::bearer_get_post(reg, |p| &p.userinfo, Endpoint::Userinfo, userinfo)
 }
-
-/// The HTTP method and the form (empty for GET).
-type Method = (&'static str, Result<Params, OAuthError>);
 
 /// The bearer token of a request: the Authorization header, or `access_token` in a form
 /// body (RFC 6750 §2.1, §2.2); both at once is an error.
@@ -81,22 +60,32 @@ pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> 
     }
 }
 
+/// The grant behind a request's live bearer access token, noted in its journal entry.
+pub fn bearer_grant(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<Grant, OAuthError> {
+    let token = bearer(headers, form)?;
+    let grant = t
+        .lock_grants()
+        .check_access(&token, t.clock.now())
+        .map_err(|r| OAuthError::invalid_token(r.0))?
+        .grant
+        .clone();
+    entry.client_id = Some(grant.client_id.clone());
+    entry.user = grant.username.clone();
+    Ok(grant)
+}
+
 fn userinfo(
     t: &Tenant,
     headers: &HeaderMap,
     form: &Params,
     entry: &mut Entry,
 ) -> Result<Response, OAuthError> {
-    let token = bearer(headers, form)?;
-    let now = t.clock.now();
-    let grant = t
-        .lock_grants()
-        .check_access(&token, now)
-        .map_err(|r| OAuthError::invalid_token(r.0))?
-        .grant
-        .clone();
-    entry.client_id = Some(grant.client_id.clone());
-    entry.user = grant.username.clone();
+    let grant = bearer_grant(t, headers, form, entry)?;
     if !grant.has_scope("openid") {
         return Err(OAuthError::insufficient_scope(
             "userinfo needs an access token with the openid scope",
