@@ -3,45 +3,11 @@
 //! the admin API; concurrent refreshes of a rotating token.
 
 use mock_idp::MockIdp;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::reqwest;
-use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
-};
+use openidconnect::{Nonce, OAuth2TokenResponse, RefreshToken, RequestTokenError, TokenResponse};
 use serde_json::{Value, json};
 
-const REDIRECT: &str = "http://127.0.0.1:8081/login/oauth2/callback";
-
-type Client = CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
->;
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn rp(idp: &MockIdp, http: &reqwest::Client) -> Client {
-    let md =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(idp.issuer().into()).unwrap(), http)
-            .await
-            .unwrap();
-    CoreClient::from_provider_metadata(
-        md,
-        ClientId::new("demo-rp".into()),
-        Some(ClientSecret::new("demo-secret".into())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
-    .set_auth_type(AuthType::RequestBody)
-}
+use crate::support::{Client, hinted_login, http, payload, rp};
 
 /// Logs `user` in; the refresh token.
 async fn login(client: &Client, http: &reqwest::Client, user: &str) -> RefreshToken {
@@ -56,31 +22,7 @@ async fn try_login(
     http: &reqwest::Client,
     user: &str,
 ) -> Result<RefreshToken, String> {
-    let (url, _, nonce) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("offline_access".into()))
-        .add_extra_param("login_hint", user)
-        .url();
-    let res = http.get(url.as_str()).send().await.unwrap();
-    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let code = loc
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
-        .request_async(http)
-        .await
-        .unwrap();
+    let (tokens, nonce) = hinted_login(client, http, user).await;
     tokens
         .id_token()
         .unwrap()
@@ -106,15 +48,7 @@ async fn refresh(
             id.claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
                 .expect("a valid ID token");
             // The core claims type drops unknown claims: read `groups` from the validated JWT.
-            use base64::Engine;
-            let jwt = id.to_string();
-            let payload = jwt.split('.').nth(1).unwrap();
-            let claims: Value = serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(payload)
-                    .unwrap(),
-            )
-            .unwrap();
+            let claims = payload(&id.to_string()).unwrap();
             Ok(claims["groups"].clone())
         }
         Err(RequestTokenError::ServerResponse(e)) => Err(e.error().to_string()),
@@ -142,7 +76,7 @@ async fn admin(
 async fn an_rp_sees_group_changes_and_loses_access_when_the_idp_says_so() {
     let idp = MockIdp::start().await;
     let http = http();
-    let client = rp(&idp, &http).await;
+    let client = rp(idp.issuer(), &http).await;
 
     let alice = login(&client, &http, "alice").await;
     assert_eq!(
@@ -250,7 +184,7 @@ async fn of_64_concurrent_refreshes_of_a_rotating_token_exactly_one_succeeds() {
         .await
         .unwrap();
     let http = http();
-    let client = rp(&idp, &http).await;
+    let client = rp(idp.issuer(), &http).await;
     let token = login(&client, &http, "bob").await;
     let url = format!("{}/token", idp.issuer());
     let attempts = (0..64).map(|_| {
@@ -290,7 +224,7 @@ async fn of_64_concurrent_refreshes_of_a_rotating_token_exactly_one_succeeds() {
 async fn an_rp_logs_in_again_after_a_key_rotation() {
     let idp = MockIdp::start().await;
     let http = http();
-    let client = rp(&idp, &http).await;
+    let client = rp(idp.issuer(), &http).await;
     login(&client, &http, "alice").await;
     let res = http
         .post(format!("{}/admin/keys/rotate", idp.issuer()))
@@ -303,6 +237,6 @@ async fn an_rp_logs_in_again_after_a_key_rotation() {
     let stale = try_login(&client, &http, "alice").await;
     assert!(stale.is_err(), "a stale JWKS must fail validation");
     // …and after refetching it (what an RP does on an unknown kid), the login works.
-    let client = rp(&idp, &http).await;
+    let client = rp(idp.issuer(), &http).await;
     login(&client, &http, "alice").await;
 }

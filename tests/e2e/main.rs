@@ -3,3 +3,4 @@
 mod lifecycle;
 mod openidconnect_rp;
 mod profiles;
+mod support;

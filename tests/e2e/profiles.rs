@@ -2,17 +2,11 @@
 //! discovery at the profile's issuer path, a login whose ID token validates, the groups
 //! where (and in the form) the provider puts them, and a refresh as the provider does it.
 
-use base64::Engine;
 use mock_idp::MockIdp;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-use openidconnect::reqwest;
-use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse,
-};
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{Value, json};
 
-const REDIRECT: &str = "http://127.0.0.1:8081/login/oauth2/callback";
+use crate::support::{REDIRECT, hinted_login, http, payload, rp};
 
 /// What one login and one refresh showed.
 #[derive(Debug)]
@@ -29,55 +23,15 @@ struct Seen {
     rotated: bool,
 }
 
-fn payload(jwt: &str) -> Option<Value> {
-    let p = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(p)
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 async fn login_and_refresh(profile: &str, user: &str) -> Seen {
     let idp = MockIdp::builder().profile(profile).start().await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let md =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(idp.issuer().into()).unwrap(), &http)
-            .await
-            .unwrap_or_else(|e| panic!("{profile}: discovery: {e:?}"));
-    let token_path = url::Url::parse(md.token_endpoint().unwrap().as_str())
+    let http = http();
+    let client = rp(idp.issuer(), &http).await;
+    let token_path = url::Url::parse(client.token_uri().unwrap().as_str())
         .unwrap()
         .path()
         .to_owned();
-    let client = CoreClient::from_provider_metadata(
-        md,
-        ClientId::new("demo-rp".into()),
-        Some(ClientSecret::new("demo-secret".into())),
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
-    .set_auth_type(AuthType::RequestBody);
-    let (url, _, nonce) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("offline_access".into()))
-        .add_extra_param("login_hint", user)
-        .url();
-    let res = http.get(url.as_str()).send().await.unwrap();
-    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let code = loc.query_pairs().find(|(k, _)| k == "code").unwrap().1;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code.into_owned()))
-        .unwrap()
-        .request_async(&http)
-        .await
-        .unwrap_or_else(|e| panic!("{profile}: code exchange: {e:?}"));
+    let (tokens, nonce) = hinted_login(&client, &http, user).await;
     let id = tokens.id_token().unwrap();
     id.claims(&client.id_token_verifier(), &nonce)
         .unwrap_or_else(|e| panic!("{profile}: the ID token does not validate: {e}"));
@@ -225,10 +179,7 @@ async fn entra_groups_overage_points_at_the_groups_endpoint() {
         .start()
         .await
         .unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = http();
     let d: Value = http
         .get(idp.discovery_url())
         .send()
