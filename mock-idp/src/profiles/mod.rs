@@ -103,33 +103,15 @@ impl Profile {
                 return Err(format!("profile {}: client_defaults {other}", self.name));
             }
         };
-        let mut out = match precedence {
-            Precedence::Config => {
-                let mut out = profile;
-                merge(&mut out, config);
-                out
-            }
-            Precedence::Profile => {
-                let mut out = config.clone();
-                merge(&mut out, &profile);
-                out
-            }
+        let layered = |config: &Table, profile: &Table| match precedence {
+            Precedence::Config => layer(profile, config),
+            Precedence::Profile => layer(config, profile),
         };
+        let mut out = layered(config, &profile);
         if let Some(Value::Array(clients)) = out.get_mut("clients") {
             for c in clients.iter_mut() {
                 if let Value::Table(client) = c {
-                    *client = match precedence {
-                        Precedence::Config => {
-                            let mut t = client_defaults.clone();
-                            merge(&mut t, client);
-                            t
-                        }
-                        Precedence::Profile => {
-                            let mut t = client.clone();
-                            merge(&mut t, &client_defaults);
-                            t
-                        }
-                    };
+                    *client = layered(client, &client_defaults);
                 }
             }
         }
@@ -161,6 +143,13 @@ fn issuer_with_path(config: &mut Table, issuer_path: Option<&str>) -> String {
         *issuer = url.as_str().trim_end_matches('/').to_owned();
     }
     url.path().trim_end_matches('/').to_owned()
+}
+
+/// `top` over `under`, deeply.
+fn layer(under: &Table, top: &Table) -> Table {
+    let mut out = under.clone();
+    merge(&mut out, top);
+    out
 }
 
 /// Deep merge: tables merge key by key, anything else in `top` replaces `base`'s.

@@ -121,6 +121,11 @@ pub fn place_groups_of(
         );
         return;
     }
+    let groups = group_names(quirks, groups);
+    if !placements.iter().any(|p| p.pointer.contains("{client_id}")) {
+        place_groups(claims, placements, kind, &groups);
+        return;
+    }
     let client = at.client_id.replace('~', "~0").replace('/', "~1");
     let placements: Vec<Placement> = placements
         .iter()
@@ -129,7 +134,7 @@ pub fn place_groups_of(
             ..p.clone()
         })
         .collect();
-    place_groups(claims, &placements, kind, &group_names(quirks, groups));
+    place_groups(claims, &placements, kind, &groups);
 }
 
 /// Writes the user's groups into every placement for `kind`.
