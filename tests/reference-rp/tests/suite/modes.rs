@@ -4,7 +4,9 @@
 use conformance::{ExpectedFailures, Format, Options, RpDescription, SyncMode};
 use reference_rp::Defect;
 
-use crate::support::{INTERVAL_S, attach, attach_with, launch, not_passing, odd_skips, rp_toml};
+use crate::support::{
+    INTERVAL_S, attach, attach_with, launch, not_passing, odd_skips, rp_toml, run,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_the_snapshots() {
@@ -20,7 +22,7 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
     let desc = RpDescription::from_toml(&toml, "rp.toml").unwrap();
     let mut opts = Options::new(desc);
     opts.report_dir = Some(dir.path().to_owned());
-    let report = conformance::run(&opts).await.unwrap();
+    let report = run(&opts).await;
     assert_eq!(
         not_passing(&report),
         vec![],

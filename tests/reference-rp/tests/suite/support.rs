@@ -55,6 +55,19 @@ impl conformance::RunningRp for InProcess {
     }
 }
 
+/// Suite runs at once across this test binary. Each run's timing scenarios (a 2 s sync
+/// deadline) need the CPU they measure; on a two-core machine the defect table, the
+/// provider matrix and the mode tests together would starve one another.
+const RUNS_AT_ONCE: usize = 5;
+
+/// Runs the suite, waiting for a slot among [`RUNS_AT_ONCE`].
+pub async fn run(opts: &Options) -> Report {
+    static GATE: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let gate = GATE.get_or_init(|| tokio::sync::Semaphore::new(RUNS_AT_ONCE));
+    let _slot = gate.acquire().await.expect("the gate is never closed");
+    conformance::run(opts).await.expect("the run completes")
+}
+
 /// Runs the suite in launch mode, every sync mode, the reference RP in this process with
 /// these defects, the IdP embedded.
 pub async fn launch(defects: &[Defect]) -> Report {
@@ -76,7 +89,7 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
     let mut opts = Options::new(desc);
     opts.launcher = Some(in_process());
     edit(&mut opts);
-    conformance::run(&opts).await.expect("the run completes")
+    run(&opts).await
 }
 
 /// Runs the suite in attach mode: a standalone mock IdP, the reference RP in this
@@ -122,7 +135,7 @@ pub async fn attach_with(
         token: None,
     };
     edit(&mut opts);
-    conformance::run(&opts).await.expect("the run completes")
+    run(&opts).await
 }
 
 /// `(scenario id, "Verdict (mode): reason")` of every result that failed, warned or erred.
