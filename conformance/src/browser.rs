@@ -211,14 +211,22 @@ impl Browser {
             .await
             .map_err(|e| format!("GET {}: {e}", self.show(&url)))?;
         let status = res.status().as_u16();
-        let mut reading = if status == 200 {
-            let v: serde_json::Value = res
-                .json()
-                .await
-                .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&url)))?;
-            read(&v)
-        } else {
-            MeReading::default()
+        let mut reading = match status {
+            200 => {
+                let v: serde_json::Value = res
+                    .json()
+                    .await
+                    .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&url)))?;
+                read(&v)
+            }
+            // No session: a refusal, or a redirect to log in (as many web apps answer).
+            401 | 403 | 300..=399 => MeReading::default(),
+            _ => {
+                return Err(format!(
+                    "GET {} answered {status}: neither a session (200) nor a refusal (401, 403 or a redirect to log in), so whether the user is logged in cannot be told",
+                    self.show(&url)
+                ));
+            }
         };
         reading.browser = self.id;
         reading.status = status;

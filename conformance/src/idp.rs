@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use mock_idp::faults::Fault;
+
 use crate::rp::{GroupsClaim, GroupsToken, RpDescription};
 
 /// Why the IdP could not be used.
@@ -62,7 +64,7 @@ pub struct JournalEntry {
     pub lints: Vec<String>,
     /// Faults fired.
     #[serde(default)]
-    pub faults: Vec<Value>,
+    pub faults: Vec<Fault>,
 }
 
 impl JournalEntry {
@@ -87,11 +89,7 @@ impl JournalEntry {
         if let Some(e) = &self.error {
             s.push_str(&format!(" {e}"));
         }
-        let kinds: Vec<&str> = self
-            .faults
-            .iter()
-            .filter_map(|f| f["kind"].as_str())
-            .collect();
+        let kinds: Vec<String> = self.faults.iter().map(kind).collect();
         if !kinds.is_empty() {
             s.push_str(&format!(" [fault: {}]", kinds.join(", ")));
         }
@@ -100,6 +98,22 @@ impl JournalEntry {
         }
         s
     }
+}
+
+/// A fault's kind as the admin API names it, with its parameter: `latency (2500 ms)`.
+pub fn kind(fault: &Fault) -> String {
+    let v = serde_json::to_value(fault).unwrap_or_default();
+    let mut k = v["kind"].as_str().unwrap_or("?").to_owned();
+    if let Some(c) = v["claim"].as_str() {
+        k.push_str(&format!(" ({c})"));
+    }
+    if let Some(s) = v["status"].as_u64() {
+        k.push_str(&format!(" ({s})"));
+    }
+    if let Some(ms) = v["ms"].as_u64() {
+        k.push_str(&format!(" ({ms} ms)"));
+    }
+    k
 }
 
 /// The admin API of one tenant.
@@ -184,7 +198,7 @@ impl Admin {
     /// requests of `grant_type` when given); its id.
     pub async fn arm(
         &self,
-        fault: Value,
+        fault: &Fault,
         user: &str,
         times: Option<u32>,
         grant_type: Option<&str>,
@@ -199,11 +213,23 @@ impl Admin {
             .ok_or_else(|| IdpError(format!("arming a fault answered {v}")))
     }
 
-    /// Disarms a fault (already spent is fine).
-    pub async fn clear(&self, id: u64) {
-        let _ = self
-            .call(reqwest::Method::DELETE, &format!("/faults/{id}"), None)
-            .await;
+    /// Disarms a fault; whether it was still armed (a fault armed for a number of times
+    /// is disarmed by the IdP once it has fired that often, so `false` means it fired).
+    pub async fn clear(&self, id: u64) -> Result<bool, IdpError> {
+        let url = format!("{}/faults/{id}", self.base);
+        let mut req = self.http.delete(&url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| IdpError(format!("DELETE {url}: {e}")))?;
+        match res.status().as_u16() {
+            204 => Ok(true),
+            404 => Ok(false),
+            s => Err(IdpError(format!("DELETE {url}: {s}"))),
+        }
     }
 
     /// Rotates the signing key; `remove_old` unpublishes the old one at once.
@@ -285,19 +311,19 @@ impl IdpServer {
         self.embedded.is_some()
     }
 
-    /// Creates the run's tenant (replacing one of the same name): one RS256 key, the RP's
-    /// client, groups where the RP reads them, a journal big enough for the run.
+    /// Creates the run's tenant, or rebuilds it when it exists: one RS256 key, the RP's
+    /// client, groups where the RP reads them, a journal big enough for the run. A rebuilt
+    /// tenant keeps its issuer and signing keys (an RP started once, in attach mode, keeps
+    /// its cached discovery and JWKS across runs); users, grants, sessions, journal, faults
+    /// and clock start afresh.
     pub async fn tenant(&self, name: &str, spec: &TenantSpec<'_>) -> Result<Admin, IdpError> {
         let root = Admin::new(&self.root, self.token.clone());
-        let _ = root
-            .call(reqwest::Method::DELETE, &format!("/tenants/{name}"), None)
-            .await;
         let config = tenant_config(spec)?;
         let v = root
             .call(
-                reqwest::Method::POST,
-                "/tenants",
-                Some(json!({ "name": name, "config": config, "profile": spec.profile })),
+                reqwest::Method::PUT,
+                &format!("/tenants/{name}"),
+                Some(json!({ "config": config, "profile": spec.profile })),
             )
             .await?;
         let issuer = v["issuer"]

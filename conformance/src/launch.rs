@@ -27,6 +27,9 @@ struct Launched {
 /// What the RP is told, beyond rp.toml.
 #[derive(Debug, Clone)]
 pub struct Env<'a> {
+    /// `PORT` and `BASE_URL`: chosen before the tenant is made (its redirect URI needs
+    /// them) and before the RP starts (it may fetch discovery at start-up).
+    pub address: &'a Address,
     /// `ISSUER`.
     pub issuer: &'a str,
     /// `CLIENT_SECRET`.
@@ -63,33 +66,51 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
+/// Where a launched RP will listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// `PORT`.
+    pub port: u16,
+    /// `BASE_URL`, without a trailing slash.
+    pub base_url: String,
+}
+
+impl Address {
+    /// rp.toml's `base_url`, or a free loopback port.
+    pub fn choose(rp: &RpDescription) -> Result<Address, String> {
+        Ok(match &rp.base_url {
+            Some(b) => {
+                let u = url::Url::parse(b).map_err(|e| e.to_string())?;
+                Address {
+                    port: u.port_or_known_default().unwrap_or(80),
+                    base_url: b.trim_end_matches('/').to_owned(),
+                }
+            }
+            None => {
+                let p = free_port()?;
+                Address {
+                    port: p,
+                    base_url: format!("http://127.0.0.1:{p}"),
+                }
+            }
+        })
+    }
+}
+
 /// The contract's environment variables for this launch (`[launch] env` included).
 pub fn contract_vars(
     rp: &RpDescription,
     l: &Launch,
     env: &Env<'_>,
 ) -> Result<BTreeMap<String, String>, String> {
-    let (port, base_url) = match &rp.base_url {
-        Some(b) => {
-            let u = url::Url::parse(b).map_err(|e| e.to_string())?;
-            (
-                u.port_or_known_default().unwrap_or(80),
-                b.trim_end_matches('/').to_owned(),
-            )
-        }
-        None => {
-            let p = free_port()?;
-            (p, format!("http://127.0.0.1:{p}"))
-        }
-    };
     let interval = l.sync_interval_s.unwrap_or(rp.sync_deadline_s / 4.0);
     let group_map = serde_json::to_string(&rp.group_map).map_err(|e| e.to_string())?;
     let mut vars: BTreeMap<String, String> = [
         ("ISSUER", env.issuer.to_owned()),
         ("CLIENT_ID", rp.client_id.clone()),
         ("CLIENT_SECRET", env.client_secret.to_owned()),
-        ("PORT", port.to_string()),
-        ("BASE_URL", base_url),
+        ("PORT", env.address.port.to_string()),
+        ("BASE_URL", env.address.base_url.clone()),
         ("SCOPES", rp.scopes.clone()),
         ("SYNC_MODE", env.mode.as_str().to_owned()),
         ("GROUPS_CLAIM", String::from(env.groups_claim.clone())),

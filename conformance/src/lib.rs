@@ -34,7 +34,7 @@ pub use launch::{BoxFuture, Launcher, RunningRp};
 pub use report::{Format, Report};
 pub use rp::{
     Capability, ClientAuth, GroupsClaim, GroupsToken, Launch, MePointers, Paths, Pointer,
-    RpDescription, RpError, SyncMode,
+    RpDescription, RpError, SyncMode, default_group_map,
 };
 pub use runner::{IdpChoice, Options, RunError, run};
 pub use scenario::{Category, Phase, Scenario};

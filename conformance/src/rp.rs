@@ -86,6 +86,14 @@ impl TryFrom<String> for Pointer {
     }
 }
 
+impl Pointer {
+    /// Whether the RP shows this field: `""` in rp.toml says it does not (RFC 6901's
+    /// whole-document pointer is never a field's value).
+    pub fn shown(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
 impl From<Pointer> for String {
     fn from(p: Pointer) -> String {
         p.0
@@ -259,6 +267,19 @@ fn default_idp_timeout() -> f64 {
     10.0
 }
 
+/// The group map a launched RP gets when rp.toml names none: two groups of which one
+/// extends the other, and a third apart from both, as the permission scenarios need.
+pub fn default_group_map() -> BTreeMap<String, Vec<String>> {
+    [
+        ("analysts", &["read"][..]),
+        ("admins", &["read", "write"]),
+        ("auditors", &["audit"]),
+    ]
+    .into_iter()
+    .map(|(g, ps)| (g.to_owned(), ps.iter().map(|p| (*p).to_owned()).collect()))
+    .collect()
+}
+
 fn default_modes() -> Vec<SyncMode> {
     vec![SyncMode::Strict]
 }
@@ -382,6 +403,7 @@ impl RpDescription {
             url::Url::parse(b)
                 .map_err(|e| err(line_of("base_url"), format!("base_url {b:?}: {e}")))?;
         }
+        let mut rp = rp;
         match &rp.launch {
             None if rp.base_url.is_none() => {
                 return Err(err(
@@ -401,6 +423,18 @@ impl RpDescription {
                     "launch.command: name a program".into(),
                 ));
             }
+            _ => {}
+        }
+        match &rp.launch {
+            None if rp.group_map.is_empty() => {
+                return Err(err(
+                    None,
+                    "group_map: required in attach mode (the IdP groups the RP was started with and their permissions); without it the permission scenarios cannot run".into(),
+                ));
+            }
+            // A launched RP is given the map (`GROUP_MAP`): without one of its own, it gets
+            // a map that every permission scenario can use.
+            Some(_) if rp.group_map.is_empty() => rp.group_map = default_group_map(),
             _ => {}
         }
         if let Some(i) = &rp.idp.issuer {

@@ -385,7 +385,7 @@ mod tests {
 
     const LAUNCHED: &str =
         "sync_modes = [\"strict\", \"additive\", \"none\"]\n[launch]\ncommand = [\"rp\"]\n";
-    const ATTACHED: &str = "sync_modes = [\"additive\", \"strict\"]\nbase_url = \"http://127.0.0.1:1\"\nclient_secret = \"s\"\n";
+    const ATTACHED: &str = "sync_modes = [\"additive\", \"strict\"]\nbase_url = \"http://127.0.0.1:1\"\nclient_secret = \"s\"\ngroup_map = { a = [\"r\"] }\n";
 
     #[test]
     fn launch_mode_runs_every_declared_mode_or_those_asked_for() {

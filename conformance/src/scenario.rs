@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::browser::{Browser, Sites};
-use crate::idp::{Admin, JournalEntry, TestUser};
+use mock_idp::faults::Fault;
+
+use crate::idp::{Admin, JournalEntry, TestUser, kind};
 use crate::profile::IdpShape;
 use crate::rp::{Pointer, RpDescription, SyncMode};
 use crate::stage::Stage;
@@ -255,8 +257,20 @@ impl Ctx {
         mark: u64,
         enough: impl Fn(&[JournalEntry]) -> bool,
     ) -> Result<Vec<JournalEntry>, Stop> {
+        self.await_refreshes_within(u, mark, enough, self.shared.patience())
+            .await
+    }
+
+    /// [`Ctx::await_refreshes`] with another limit (after a hang: the RP's own timeout
+    /// plus the patience).
+    pub async fn await_refreshes_within(
+        &self,
+        u: &TestUser,
+        mark: u64,
+        enough: impl Fn(&[JournalEntry]) -> bool,
+        patience: Duration,
+    ) -> Result<Vec<JournalEntry>, Stop> {
         let start = Instant::now();
-        let patience = self.shared.patience();
         let mut wait = Duration::from_millis(20);
         loop {
             let got = self.refreshes(u, mark).await?;
@@ -345,11 +359,11 @@ impl Ctx {
     }
 
     /// Arms a fault once for this user; its id.
-    pub async fn arm(&self, fault: Value, user: &TestUser) -> Result<u64, Stop> {
+    pub async fn arm(&self, fault: Fault, user: &TestUser) -> Result<u64, Stop> {
         let id = self
             .shared
             .admin
-            .arm(fault.clone(), &user.username, Some(1), None)
+            .arm(&fault, &user.username, Some(1), None)
             .await?;
         self.step(format!(
             "armed fault {} once for {}",
@@ -363,14 +377,14 @@ impl Ctx {
     /// IdP fails background sync while logins work; its id.
     pub async fn arm_refresh(
         &self,
-        fault: Value,
+        fault: Fault,
         user: &TestUser,
         times: Option<u32>,
     ) -> Result<u64, Stop> {
         let id = self
             .shared
             .admin
-            .arm(fault.clone(), &user.username, times, Some("refresh_token"))
+            .arm(&fault, &user.username, times, Some("refresh_token"))
             .await?;
         let how_often = times.map_or_else(|| "until cleared".to_owned(), |n| format!("{n}×"));
         self.step(format!(
@@ -381,35 +395,51 @@ impl Ctx {
         Ok(id)
     }
 
+    /// Disarms a fault; whether it was still armed (a fault armed once that is gone has
+    /// fired).
+    pub async fn disarm(&self, id: u64) -> Result<bool, Stop> {
+        Ok(self.shared.admin.clear(id).await?)
+    }
+
     /// The journal's entries about this user.
     pub async fn journal(&self, user: &TestUser) -> Result<Vec<JournalEntry>, Stop> {
         Ok(self.shared.admin.journal(&user.username).await?)
     }
 }
 
-/// A fault's kind, for steps.
-pub fn kind(fault: &Value) -> String {
-    let mut k = fault["kind"].as_str().unwrap_or("?").to_owned();
-    if let Some(c) = fault["claim"].as_str() {
-        k.push_str(&format!(" ({c})"));
+impl MeReading {
+    /// Whether `/me` shows user `u`: by `sub` where it shows one, else by username, else by
+    /// email (an RP may key its users by username and show no `sub`).
+    pub fn is_user(&self, u: &TestUser) -> bool {
+        if let Some(s) = &self.sub {
+            return *s == u.sub;
+        }
+        if let Some(n) = &self.username {
+            return *n == u.username;
+        }
+        self.email.as_ref() == Some(&u.email)
     }
-    if let Some(s) = fault["status"].as_u64() {
-        k.push_str(&format!(" ({s})"));
+
+    /// Who `/me` shows, for reasons: `sub "x"`, else `username "y"`, else `email "z"`.
+    pub fn who(&self) -> String {
+        match (&self.sub, &self.username, &self.email) {
+            (Some(s), _, _) => format!("sub {s:?}"),
+            (None, Some(n), _) => format!("username {n:?}"),
+            (None, None, Some(e)) => format!("email {e:?}"),
+            _ => "a user it does not name".to_owned(),
+        }
     }
-    if let Some(ms) = fault["ms"].as_u64() {
-        k.push_str(&format!(" ({ms} ms)"));
-    }
-    k
 }
 
 fn read_me(p: &crate::rp::MePointers, v: &Value) -> MeReading {
-    let text = |ptr: &Pointer| match v.pointer(&ptr.0) {
+    let text = |ptr: &Pointer| match v.pointer(&ptr.0).filter(|_| ptr.shown()) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
     let permissions = v
         .pointer(&p.permissions.0)
+        .filter(|_| p.permissions.shown())
         .and_then(Value::as_array)
         .map(|a| {
             let mut ps: Vec<String> = a

@@ -3,7 +3,7 @@
 //! sync mode; `permissions.claim-location` once per groups-claim variant.
 
 use crate::idp::{Admin, IdpServer, TenantSpec};
-use crate::launch::{Env, Launcher, RunningRp, launch};
+use crate::launch::{Address, Env, Launcher, RunningRp, launch};
 use crate::rp::{GroupsClaim, RpDescription, SyncMode};
 
 /// Everything needed to bring up an RP and its tenant.
@@ -74,26 +74,21 @@ impl Stage {
         profile: Option<&str>,
     ) -> Result<Up, String> {
         let issuer = self.issuer(name);
-        let running = match &rp.launch {
-            Some(l) => {
-                let env = Env {
-                    issuer: &issuer,
-                    client_secret: &self.secret,
-                    mode,
-                    groups_claim: &groups.claim,
-                };
-                Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
-            }
-            None => None,
+        // The RP's address first, then its tenant (the redirect URI needs the address),
+        // then the RP: one that fetches discovery and the JWKS at start-up finds them.
+        let address = match &rp.launch {
+            Some(_) => Address::choose(rp)?,
+            None => Address {
+                port: 0,
+                base_url: rp
+                    .base_url
+                    .clone()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            },
         };
-        let base_url = running
-            .as_ref()
-            .map(|r| r.base_url().to_owned())
-            .or_else(|| rp.base_url.clone())
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_owned();
-        let redirect = format!("{base_url}{}", rp.paths.callback);
+        let redirect = format!("{}{}", address.base_url, rp.paths.callback);
         let spec = TenantSpec {
             rp,
             redirect_uri: &redirect,
@@ -103,6 +98,20 @@ impl Stage {
             profile,
         };
         let admin = self.server.tenant(name, &spec).await.map_err(|e| e.0)?;
+        let running = match &rp.launch {
+            Some(l) => {
+                let env = Env {
+                    address: &address,
+                    issuer: &issuer,
+                    client_secret: &self.secret,
+                    mode,
+                    groups_claim: &groups.claim,
+                };
+                Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
+            }
+            None => None,
+        };
+        let base_url = address.base_url;
         Ok(Up {
             admin,
             issuer,

@@ -11,7 +11,7 @@ fn err(text: &str) -> String {
 #[test]
 fn defaults_follow_the_contract() {
     let rp = RpDescription::from_toml(
-        "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\n",
+        "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\ngroup_map = { a = [\"r\"] }\n",
         "rp.toml",
     )
     .unwrap();
@@ -26,34 +26,34 @@ fn defaults_follow_the_contract() {
 
 #[test]
 fn errors_name_the_line_and_the_field() {
-    let base = "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\n";
+    let base = "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\ngroup_map = { a = [\"r\"] }\n";
     let e = err(&format!("{base}sync_mode = [\"strict\"]\n"));
     assert!(
-        e.starts_with("rp.toml:3: unknown field `sync_mode`, expected one of"),
+        e.starts_with("rp.toml:4: unknown field `sync_mode`, expected one of"),
         "{e}"
     );
     let e = err(&format!("{base}\n[me]\nsub = \"sub\"\n"));
     assert_eq!(
         e,
-        "rp.toml:5: \"sub\" is not a JSON pointer: it must start with /"
+        "rp.toml:6: \"sub\" is not a JSON pointer: it must start with /"
     );
     let e = err(&format!("{base}groups_claim = \"token:/groups\"\n"));
     assert_eq!(
         e,
-        "rp.toml:3: \"token\": the token is id_token or access_token"
+        "rp.toml:4: \"token\": the token is id_token or access_token"
     );
     let e = err(&format!("{base}sync_modes = [\"sometimes\"]\n"));
     assert!(
-        e.starts_with("rp.toml:3: unknown variant `sometimes`"),
+        e.starts_with("rp.toml:4: unknown variant `sometimes`"),
         "{e}"
     );
     let e = err(&format!("{base}sync_deadline_s = 0\n"));
     assert_eq!(
         e,
-        "rp.toml:3: sync_deadline_s: a positive number of seconds"
+        "rp.toml:4: sync_deadline_s: a positive number of seconds"
     );
     let e = err(&format!("{base}idp_timeout_s = -1\n"));
-    assert_eq!(e, "rp.toml:3: idp_timeout_s: a positive number of seconds");
+    assert_eq!(e, "rp.toml:4: idp_timeout_s: a positive number of seconds");
     let e = err("client_secret = \"s\"\n");
     assert_eq!(
         e,
@@ -64,7 +64,12 @@ fn errors_name_the_line_and_the_field() {
     let e = err(&format!(
         "{base}[idp]\nissuer = \"http://127.0.0.1:9400\"\n"
     ));
-    assert!(e.starts_with("rp.toml:4: idp.issuer"), "{e}");
+    assert!(e.starts_with("rp.toml:5: idp.issuer"), "{e}");
+    let e = err("base_url = \"http://127.0.0.1:1\"\nclient_secret = \"s\"\n");
+    assert!(
+        e.starts_with("rp.toml: group_map: required in attach mode"),
+        "{e}"
+    );
     let e = err("[launch]\ncommand = []\n");
     assert_eq!(e, "rp.toml:2: launch.command: name a program");
 }
@@ -82,4 +87,11 @@ fn the_catalogue_has_stable_unique_ids() {
     ids.dedup();
     assert_eq!(ids.len(), n, "ids are unique");
     assert!(ids.contains(&"login.code-flow") && ids.contains(&"idtoken.alg-none"));
+}
+
+#[test]
+fn a_launched_rp_without_a_group_map_gets_one_every_permission_scenario_can_use() {
+    let rp = RpDescription::from_toml("[launch]\ncommand = [\"rp\"]\n", "rp.toml").unwrap();
+    assert_eq!(rp.group_map, conformance::default_group_map());
+    assert_eq!(rp.group_map["auditors"], ["audit"]);
 }

@@ -165,7 +165,7 @@ fn b64_json<T: Serialize>(value: &T) -> Result<String, String> {
 }
 
 /// The tenant's keys: active ones sign, retired ones are still published until their time.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct KeySet {
     active: Vec<Arc<SigningKey>>,
     retired: Vec<(Arc<SigningKey>, UnixTime)>,

@@ -131,6 +131,45 @@ impl Registry {
         Ok(tenant)
     }
 
+    /// Creates tenant `name`, or rebuilds it from `config` when it exists: users, grants,
+    /// sessions, journal, faults and clock start afresh, while the issuer and, when the
+    /// configured keys are the same, the signing keys (rotated ones included) stay, so an
+    /// RP started once keeps working across many runs. Whether it was created.
+    pub fn put(&self, name: &str, config: Option<Config>) -> Result<(Arc<Tenant>, bool), String> {
+        let issuer = self.issuer_of(name)?;
+        let config = config.unwrap_or_else(Config::builtin);
+        let old = self
+            .read()
+            .iter()
+            .skip(1)
+            .find(|t| t.issuer == issuer)
+            .cloned();
+        let Some(old) = old else {
+            return Ok((self.create(name, Some(config))?, true));
+        };
+        let same_keys = |a: &Config, b: &Config| {
+            a.keys.len() == b.keys.len()
+                && a.keys
+                    .iter()
+                    .zip(&b.keys)
+                    .all(|(x, y)| x.kid == y.kid && x.alg == y.alg)
+        };
+        let keep = same_keys(&old.origin.0, &config);
+        let files = if keep {
+            old.origin.1.clone()
+        } else {
+            fresh_keys(&config)?
+        };
+        let mut tenant = Tenant::new(config, issuer, &files, Clock::system(), None)?;
+        tenant.admin_token = old.admin_token.clone();
+        if keep {
+            tenant.adopt_keys(&old);
+        }
+        let tenant = Arc::new(tenant);
+        self.replace(tenant.clone());
+        Ok((tenant, false))
+    }
+
     /// Deletes a created tenant.
     pub fn delete(&self, name: &str) -> Result<(), String> {
         let issuer = self.issuer_of(name)?;

@@ -186,6 +186,13 @@ impl Tenant {
         Ok(kid)
     }
 
+    /// Takes over `other`'s signing keys (the published ones and those retiring), so that
+    /// an RP that cached the JWKS keeps verifying across a reconfiguration.
+    pub(crate) fn adopt_keys(&self, other: &Tenant) {
+        let keys = other.keys().clone();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+    }
+
     /// `bytes` random bytes, base64url (32 bytes → 43 characters).
     pub fn random_token(&self, bytes: usize) -> String {
         let mut buf = vec![0u8; bytes];

@@ -48,6 +48,50 @@ pub fn pair(rp: &RpDescription) -> Result<Pair, Stop> {
     })
 }
 
+/// Two mapped groups, each granting a permission the other does not: a change from one to
+/// the other shows what a sync adds and what it removes (or keeps) in one step.
+#[derive(Debug, Clone)]
+pub struct Apart {
+    /// The group the user starts in.
+    pub x: String,
+    /// The group the user moves to.
+    pub y: String,
+    /// A permission `x` gives and `y` does not.
+    pub only_x: String,
+    /// A permission `y` gives and `x` does not.
+    pub only_y: String,
+    /// A permission neither gives (for a grant through the webapp), if the map has one.
+    pub neither: Option<String>,
+}
+
+/// Two such groups; the scenario is skipped (saying what the map lacks) when there are none.
+pub fn apart(rp: &RpDescription) -> Result<Apart, Stop> {
+    let map = &rp.group_map;
+    for (x, px) in map {
+        for (y, py) in map {
+            let only_x = px.iter().find(|p| !py.contains(p));
+            let only_y = py.iter().find(|p| !px.contains(p));
+            if let (Some(ox), Some(oy)) = (only_x, only_y) {
+                let neither = map
+                    .values()
+                    .flatten()
+                    .find(|p| !px.contains(p) && !py.contains(p))
+                    .cloned();
+                return Ok(Apart {
+                    x: x.clone(),
+                    y: y.clone(),
+                    only_x: ox.clone(),
+                    only_y: oy.clone(),
+                    neither,
+                });
+            }
+        }
+    }
+    Err(Stop::with(Verdict::skip(
+        "rp.toml's group_map needs two groups each granting a permission the other does not (e.g. analysts = [\"read\"], auditors = [\"audit\"]), so that one sync shows both what it adds and what it keeps",
+    )))
+}
+
 /// The permissions these groups map to, sorted.
 pub fn mapped(rp: &RpDescription, groups: &[&str]) -> Vec<String> {
     let set: BTreeSet<&String> = groups

@@ -1,9 +1,9 @@
 //! `login`: the authorization code flow (seed 000, "Preparing your OpenID Provider").
 
-use serde_json::json;
+use mock_idp::faults::Fault;
 use url::Url;
 
-use super::{fault, login_ok, login_with_faults, refused_login, scenario, status};
+use super::{control, login_ok, login_with_faults, refused_login, scenario, status};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Verdict};
 
@@ -246,7 +246,7 @@ async fn state_mismatch(cx: &Ctx) -> Judged {
     refused_login(
         cx,
         "a callback with another state",
-        &[fault("state_altered")],
+        &[Fault::StateAltered],
         None,
     )
     .await
@@ -267,12 +267,13 @@ async fn state_missing(cx: &Ctx) -> Judged {
 }
 
 async fn idp_error(cx: &Ctx) -> Judged {
-    let (_, _, login, me) = login_with_faults(cx, &[fault("access_denied")], None).await?;
+    let (u, _, login, me) = login_with_faults(cx, &[Fault::AccessDenied], None).await?;
     if me.logged_in() {
         return Ok(Verdict::fail(
             "after error=access_denied the RP opened a session",
         ));
     }
+    control(cx, &u).await?;
     Ok(match login.callback_status {
         None => Verdict::error("the IdP never redirected back to the RP"),
         Some(s) if s >= 500 => Verdict::fail(format!(
@@ -282,10 +283,15 @@ async fn idp_error(cx: &Ctx) -> Judged {
     })
 }
 
-fn remove(claim: &str) -> [serde_json::Value; 2] {
+/// The claim left out of the ID token and of userinfo (an RP may read either).
+fn remove(claim: &str) -> [Fault; 2] {
     [
-        json!({ "kind": "remove_claim", "claim": claim }),
-        json!({ "kind": "userinfo_remove_claim", "claim": claim }),
+        Fault::RemoveClaim {
+            claim: claim.into(),
+        },
+        Fault::UserinfoRemoveClaim {
+            claim: claim.into(),
+        },
     ]
 }
 
@@ -304,7 +310,9 @@ async fn missing_username(cx: &Ctx) -> Judged {
 }
 
 async fn missing_sub(cx: &Ctx) -> Judged {
-    let f = [json!({ "kind": "remove_claim", "claim": "sub" })];
+    let f = [Fault::RemoveClaim {
+        claim: "sub".into(),
+    }];
     refused_login(cx, "an ID token without sub", &f, None).await
 }
 
@@ -312,14 +320,14 @@ async fn no_refresh_token(cx: &Ctx) -> Judged {
     refused_login(
         cx,
         "a token response without refresh_token",
-        &[fault("no_refresh_token")],
+        &[Fault::NoRefreshToken],
         None,
     )
     .await
 }
 
 async fn userinfo(cx: &Ctx) -> Judged {
-    let (u, _, login, me) = login_with_faults(cx, &[fault("userinfo_sub_changed")], None).await?;
+    let (u, _, login, me) = login_with_faults(cx, &[Fault::UserinfoSubChanged], None).await?;
     let journal = cx.journal(&u).await?;
     let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
         return Ok(Verdict::skip("the RP does not call userinfo at login"));
@@ -327,11 +335,11 @@ async fn userinfo(cx: &Ctx) -> Judged {
     cx.cite(call);
     if me.logged_in() {
         return Ok(Verdict::fail(format!(
-            "userinfo named another sub and the RP logged the user in anyway (/me sub {:?})",
-            me.sub.unwrap_or_default()
+            "userinfo named another sub and the RP logged the user in anyway (/me shows {})",
+            me.who()
         )));
     }
-    let (_, _, _) = login_ok(cx, &u).await?;
+    control(cx, &u).await?;
     Ok(Verdict::pass(format!(
         "refused a userinfo response about another sub (callback {}); unbroken, the user logs in",
         status(login.callback_status)

@@ -9,10 +9,10 @@ mod permissions;
 mod revocation;
 mod sync;
 
-use serde_json::Value;
+use mock_idp::faults::{Fault, FaultPoint};
 
 use crate::browser::{Browser, Login, Tamper};
-use crate::idp::TestUser;
+use crate::idp::{TestUser, kind};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
@@ -48,11 +48,6 @@ pub fn catalogue() -> Vec<Scenario> {
     all
 }
 
-/// A fault as the admin API takes it.
-fn fault(kind: &str) -> Value {
-    serde_json::json!({ "kind": kind })
-}
-
 /// Logs `u` in with a fresh browser; the scenario ends in `error` when that fails, since
 /// it needs a working login to judge anything else (login.code-flow judges the login).
 async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading), Stop> {
@@ -74,63 +69,84 @@ fn status(s: Option<u16>) -> String {
     s.map_or_else(|| "never reached".to_owned(), |s| s.to_string())
 }
 
-/// The negative-case pattern: with these faults armed once (or the callback tampered with),
-/// a login must leave no session; then the same user, unbroken, must log in (the control
-/// that tells a rejection from an RP that cannot log anyone in).
-/// Logs a new user in with these faults armed once (or the callback tampered with); the
-/// faults are disarmed afterwards, whether they fired or not.
+/// Logs a new user in with these faults armed once (or the callback tampered with). Each
+/// fault must fire, or the login tested nothing and the scenario is an `error` (a userinfo
+/// fault fires only for an RP that calls userinfo, which `login.userinfo` judges); the
+/// journal lines of the fired faults are cited.
 async fn login_with_faults(
     cx: &Ctx,
-    faults: &[Value],
+    faults: &[Fault],
     tamper: Option<Tamper>,
 ) -> Result<(TestUser, Browser, Login, MeReading), Stop> {
     let u = cx.user("u", &[]).await?;
     let mut armed = Vec::new();
     for f in faults {
-        armed.push(cx.arm(f.clone(), &u).await?);
+        armed.push((cx.arm(f.clone(), &u).await?, f));
     }
     let b = cx.browser();
     let login = b.login(&u.username, tamper).await?;
-    for id in armed {
-        cx.shared.admin.clear(id).await;
+    let mut unfired = Vec::new();
+    for (id, f) in armed {
+        if cx.disarm(id).await? && f.point() != FaultPoint::Userinfo {
+            unfired.push(kind(f));
+        }
     }
-    let me = cx.me(&b).await?;
-    Ok((u, b, login, me))
-}
-
-async fn refused_login(cx: &Ctx, what: &str, faults: &[Value], tamper: Option<Tamper>) -> Judged {
-    let (u, _, login, me) = login_with_faults(cx, faults, tamper).await?;
     for e in cx.journal(&u).await? {
         if !e.faults.is_empty() {
             cx.cite(&e);
         }
     }
+    if !unfired.is_empty() {
+        return Err(Stop::with(Verdict::error(format!(
+            "fault {} never fired (the callback answered {}): the login did not reach the point under test",
+            unfired.join(", "),
+            status(login.callback_status)
+        ))));
+    }
+    let me = cx.me(&b).await?;
+    Ok((u, b, login, me))
+}
+
+/// The control of a negative login: the same user, nothing broken, must log in; else the
+/// refusal may be an RP that logs no one in, and the scenario is an `error`.
+async fn control(cx: &Ctx, u: &TestUser) -> Result<(), Stop> {
+    cx.step("control: the same user logs in again, nothing broken");
+    let b = cx.browser();
+    b.login(&u.username, None).await?;
+    let me = cx.me(&b).await?;
+    if me.logged_in() && me.is_user(u) {
+        return Ok(());
+    }
+    Err(Stop::with(Verdict::error(format!(
+        "the control login failed too (/me {}): cannot tell a rejection from an RP that logs no one in",
+        me.status
+    ))))
+}
+
+/// The negative-case pattern: with these faults armed once (or the callback tampered
+/// with), a login must leave no session; then the control login must succeed.
+async fn refused_login(cx: &Ctx, what: &str, faults: &[Fault], tamper: Option<Tamper>) -> Judged {
+    let (u, _, login, me) = login_with_faults(cx, faults, tamper).await?;
     if me.logged_in() {
         return Ok(Verdict::fail(format!(
-            "the RP accepted {what}: /me answered 200 for sub {:?}",
-            me.sub.unwrap_or_default()
+            "the RP accepted {what}: /me answered 200 for {}",
+            me.who()
         )));
     }
-    cx.step("control: the same user logs in again, nothing broken");
-    let b2 = cx.browser();
-    b2.login(&u.username, None).await?;
-    if !cx.me(&b2).await?.logged_in() {
-        return Ok(Verdict::error(
-            "the control login failed too: cannot tell a rejection from an RP that logs no one in",
-        ));
-    }
+    control(cx, &u).await?;
     Ok(match login.callback_status {
         None => Verdict::error("the IdP never redirected back to the RP"),
         Some(s) if s >= 500 => Verdict::warn(format!(
             "refused {what}, but with HTTP {s} instead of a clear error"
         )),
         Some(s) => Verdict::pass(format!(
-            "refused {what}: the callback answered {s}, /me 401; unbroken, the user logs in"
+            "refused {what}: the callback answered {s}, /me {}; unbroken, the user logs in",
+            me.status
         )),
     })
 }
 
 /// The token endpoint answers this HTTP status.
-fn fault_status(status: u16) -> Value {
-    serde_json::json!({ "kind": "http_status", "status": status })
+fn fault_status(status: u16) -> Fault {
+    Fault::HttpStatus { status }
 }

@@ -1,7 +1,7 @@
 //! `permissions`: group → permission sync in strict, additive and no-sync mode (seed 000,
 //! "Synchronising Permissions").
 
-use super::groups::{UNMAPPED, differs, mapped, not_synced, pair, shown};
+use super::groups::{UNMAPPED, apart, differs, mapped, not_synced, pair, shown};
 use super::{claims, login_ok, scenario};
 use crate::rp::{Capability, SyncMode};
 use crate::scenario::{Ctx, Scenario};
@@ -210,11 +210,20 @@ async fn strict_grant_wiped(cx: &Ctx) -> Judged {
     started_with(&shown(&me), &want)?;
     let status = cx.grant(&b, &p.extra).await?;
     let mark = cx.mark(&u).await?;
-    if !(200..300).contains(&status) {
-        return Ok(Verdict::pass(format!(
-            "the RP refused to grant {:?} in strict mode (HTTP {status}): permissions come from groups only",
-            p.extra
-        )));
+    match status {
+        200..=299 => {}
+        400 | 403 | 405 | 409 | 422 => {
+            return Ok(Verdict::pass(format!(
+                "the RP refused to grant {:?} in strict mode (HTTP {status}): permissions come from groups only",
+                p.extra
+            )));
+        }
+        _ => {
+            return Ok(Verdict::error(format!(
+                "POST {} answered {status}: neither a grant (2xx) nor a refusal (400, 403, 405, 409, 422), though the RP declares capability grant",
+                rp.paths.grant
+            )));
+        }
     }
     let got = cx.await_sync(&b, &u, mark, |m| shown(m) == want).await?;
     Ok(match got.latency {
@@ -235,44 +244,59 @@ async fn strict_grant_wiped(cx: &Ctx) -> Judged {
 
 async fn additive_remove_kept(cx: &Ctx) -> Judged {
     let rp = &cx.shared.rp;
-    let p = pair(rp)?;
-    let u = cx.user("u", &[&p.a, &p.b]).await?;
+    let g = apart(rp)?;
+    let u = cx.user("u", &[&g.x]).await?;
     let (b, _, me) = login_ok(cx, &u).await?;
-    let before = mapped(rp, &[&p.a, &p.b]);
+    let before = mapped(rp, &[&g.x]);
     started_with(&shown(&me), &before)?;
-    let name = format!("Synced {}", u.name);
-    let mark = cx.set_groups(&u, &[&p.a], Some(&name)).await?;
+    // One step removes x and adds y: the sync that brings y's permission is the one that
+    // would have taken x's away.
+    let mark = cx.set_groups(&u, &[&g.y], None).await?;
     let got = cx
-        .await_sync(&b, &u, mark, |m| {
-            m.name.as_deref() == Some(&name) || shown(m) != before
-        })
+        .await_sync(&b, &u, mark, |m| shown(m).contains(&g.only_y))
         .await?;
-    kept(cx, &got, &before, "the removed group's")
+    let mut want = before.clone();
+    want.extend(mapped(rp, &[&g.y]));
+    want.sort();
+    want.dedup();
+    kept(cx, &got, &g.only_y, &before, &want, "the removed group's")
 }
 
-/// Additive verdicts: after a sync (the marker name showed, or two refreshes), `/me` still
-/// shows `want`.
-fn kept(cx: &Ctx, got: &crate::scenario::Awaited, want: &[String], what: &str) -> Judged {
+/// Additive verdicts: the sync applied the added group (`/me` shows `added`), and still
+/// shows every permission of `kept_perms`.
+fn kept(
+    cx: &Ctx,
+    got: &crate::scenario::Awaited,
+    added: &str,
+    kept_perms: &[String],
+    want: &[String],
+    what: &str,
+) -> Judged {
     if !got.me.logged_in() {
         return Ok(Verdict::fail(format!(
-            "the session ended (/me answered {}) after the sync",
+            "the session ended (/me answered {}) after a group change",
             got.me.status
         )));
     }
-    if got.latency.is_none() && got.refreshes.is_empty() {
-        return Ok(not_synced(cx, got, want, ""));
-    }
     let have = shown(&got.me);
-    if want.iter().all(|p| have.contains(p)) {
+    if !have.iter().any(|p| p == added) {
+        return Ok(not_synced(
+            cx,
+            got,
+            want,
+            "the added group did not take effect, so nothing shows what a sync keeps",
+        ));
+    }
+    if kept_perms.iter().all(|p| have.contains(p)) {
         return Ok(Verdict::pass(format!(
-            "after the sync {what} permissions are still there: {have:?}"
+            "the sync added {added:?} and {what} permissions are still there: {have:?}"
         )));
     }
     if let Some(last) = got.refreshes.last() {
         cx.cite(last);
     }
     Ok(Verdict::fail(format!(
-        "a sync removed {what} permissions: {}; additive mode never removes",
+        "the sync that added {added:?} removed {what} permissions: {}; additive mode never removes",
         differs(&have, want)
     )))
 }
@@ -280,49 +304,55 @@ fn kept(cx: &Ctx, got: &crate::scenario::Awaited, want: &[String], what: &str) -
 async fn additive_grant_kept(cx: &Ctx) -> Judged {
     needs_grant(cx)?;
     let rp = &cx.shared.rp;
-    let p = pair(rp)?;
-    let u = cx.user("u", &[&p.a]).await?;
+    let g = apart(rp)?;
+    let Some(extra) = g.neither.clone() else {
+        return Ok(Verdict::skip(format!(
+            "rp.toml's group_map needs a permission that neither {:?} nor {:?} gives, to grant through the webapp",
+            g.x, g.y
+        )));
+    };
+    let u = cx.user("u", &[&g.x]).await?;
     let (b, _, me) = login_ok(cx, &u).await?;
-    started_with(&shown(&me), &mapped(rp, &[&p.a]))?;
-    let status = cx.grant(&b, &p.extra).await?;
+    started_with(&shown(&me), &mapped(rp, &[&g.x]))?;
+    let status = cx.grant(&b, &extra).await?;
     let granted = cx.me(&b).await?;
     let before = shown(&granted);
-    if !before.contains(&p.extra) {
+    if !before.contains(&extra) {
         return Ok(Verdict::fail(format!(
-            "the RP declares capability grant, but granting {:?} answered HTTP {status} and /me shows {before:?}",
-            p.extra
+            "the RP declares capability grant, but granting {extra:?} answered HTTP {status} and /me shows {before:?}"
         )));
     }
-    let name = format!("Synced {}", u.name);
-    cx.shared
-        .admin
-        .patch_user(&u.username, serde_json::json!({ "name": name }))
-        .await?;
-    cx.step(format!(
-        "changed {}'s name at the IdP (a marker that shows when the RP has synced)",
-        u.username
-    ));
-    let mark = cx.mark(&u).await?;
+    let mark = cx.set_groups(&u, &[&g.x, &g.y], None).await?;
     let got = cx
-        .await_sync(&b, &u, mark, |m| {
-            m.name.as_deref() == Some(&name) || shown(m) != before
-        })
+        .await_sync(&b, &u, mark, |m| shown(m).contains(&g.only_y))
         .await?;
-    kept(cx, &got, &before, "the webapp-granted")
+    let mut want = before.clone();
+    want.extend(mapped(rp, &[&g.y]));
+    want.sort();
+    want.dedup();
+    kept(cx, &got, &g.only_y, &before, &want, "the webapp-granted")
 }
 
 async fn none_ignored(cx: &Ctx) -> Judged {
     let rp = &cx.shared.rp;
-    let p = pair(rp)?;
-    let u = cx.user("u", &[&p.a]).await?;
-    let (b, _, _) = login_ok(cx, &u).await?;
+    let g = apart(rp)?;
+    let u = cx.user("u", &[&g.x]).await?;
+    let (b, _, me) = login_ok(cx, &u).await?;
+    if shown(&me).contains(&g.only_x) {
+        return Ok(Verdict::fail(format!(
+            "with sync off the first login applied group {:?}: /me shows {:?}",
+            g.x,
+            shown(&me)
+        )));
+    }
     if rp.can(Capability::Grant) {
-        cx.grant(&b, &p.extra).await?;
+        cx.grant(&b, &g.only_x).await?;
     }
     let before = shown(&cx.me(&b).await?);
     let name = format!("Synced {}", u.name);
-    // Every group removed: whatever the groups gave (they should have given nothing) goes.
-    let mark = cx.set_groups(&u, &[], Some(&name)).await?;
+    // One step: x removed (taking what it gave, if it gave anything), y added, and a new
+    // name, which shows when the sync has run (it still syncs the profile).
+    let mark = cx.set_groups(&u, &[&g.y], Some(&name)).await?;
     let got = cx
         .await_sync(&b, &u, mark, |m| {
             m.name.as_deref() == Some(&name) || shown(m) != before
@@ -334,21 +364,26 @@ async fn none_ignored(cx: &Ctx) -> Judged {
             got.me.status
         )));
     }
-    if got.latency.is_none() && got.refreshes.is_empty() {
-        return Ok(not_synced(cx, &got, &before, ""));
-    }
     let after = shown(&got.me);
-    if after == before {
-        return Ok(Verdict::pass(format!(
-            "with sync off the permissions stayed {before:?} through a sync"
+    if after != before {
+        if let Some(last) = got.refreshes.last() {
+            cx.cite(last);
+        }
+        return Ok(Verdict::fail(format!(
+            "with sync off a group change changed the permissions: {}",
+            differs(&after, &before)
         )));
     }
-    if let Some(last) = got.refreshes.last() {
-        cx.cite(last);
+    if got.latency.is_none() {
+        return Ok(not_synced(
+            cx,
+            &got,
+            &before,
+            "the profile sync (the new name) never showed, so nothing shows the groups were ignored rather than not yet read",
+        ));
     }
-    Ok(Verdict::fail(format!(
-        "with sync off a group change changed the permissions: {}",
-        differs(&after, &before)
+    Ok(Verdict::pass(format!(
+        "with sync off the first login gave no group permission, and a sync that renamed the user left the permissions {before:?} while the groups changed"
     )))
 }
 
@@ -364,7 +399,7 @@ async fn relogin_forces_sync(cx: &Ctx) -> Judged {
     cx.logout(&b1).await?;
     cx.step("logged out and in again");
     let relogin = login_ok(cx, &u).await;
-    cx.shared.admin.clear(outage).await;
+    cx.disarm(outage).await?;
     let (_, _, me) = relogin?;
     let want = mapped(rp, &[&p.a, &p.b]);
     let got = shown(&me);

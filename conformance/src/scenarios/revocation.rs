@@ -73,35 +73,51 @@ async fn ended(cx: &Ctx, u: &TestUser, pre: u64, got: &Awaited, cause: &str) -> 
     Ok(judge(cx, got, refused, cause))
 }
 
+/// A pass needs both halves of a revocation: the IdP refused the RP's refresh, and the
+/// session ended. A session that ended without a refresh attempt ended for another reason
+/// (an access token or session timing out), not because the RP learnt of the revocation.
 fn judge(
     cx: &Ctx,
     got: &Awaited,
     refused: Option<&crate::idp::JournalEntry>,
     cause: &str,
 ) -> Verdict {
-    if let Some(t) = got.latency {
-        cx.latency(cause, &[t]);
-        return Verdict::pass(format!(
-            "{cause}: the refresh was refused and the RP ended the session"
-        ));
-    }
-    let Some(refused) = refused else {
-        return Verdict::fail(format!(
+    let answer = |r: &crate::idp::JournalEntry| {
+        format!("{} {}", r.status, r.error.as_deref().unwrap_or(""))
+            .trim_end()
+            .to_owned()
+    };
+    match (got.me.logged_in(), refused) {
+        (false, Some(r)) => {
+            if let Some(t) = got.latency {
+                cx.latency(cause, &[t]);
+            }
+            Verdict::pass(format!(
+                "{cause}: the refresh was refused ({}) and the RP ended the session",
+                answer(r)
+            ))
+        }
+        (false, None) => Verdict::fail(format!(
+            "{cause}: the session ended (/me {}) without the RP trying its refresh token, so it did not learn of the revocation from the IdP (the session merely expired); access must end through the refused refresh, within the sync deadline",
+            got.me.status
+        )),
+        (true, None) => Verdict::fail(format!(
             "{cause}: the RP did not use the refresh token within {:.0} s (three sync deadlines), so access never ends",
             cx.shared.patience().as_secs_f64()
-        ));
-    };
-    let have = shown(&got.me);
-    let with = if have.is_empty() {
-        " (no permissions left)".to_owned()
-    } else {
-        format!(" with {have:?}")
-    };
-    Verdict::fail(format!(
-        "{cause}: the refresh answered {} {}, yet /me still answers 200{with}: access outlives the revocation",
-        refused.status,
-        refused.error.as_deref().unwrap_or("")
-    ))
+        )),
+        (true, Some(r)) => {
+            let have = shown(&got.me);
+            let with = if have.is_empty() {
+                " (no permissions left)".to_owned()
+            } else {
+                format!(" with {have:?}")
+            };
+            Verdict::fail(format!(
+                "{cause}: the refresh answered {}, yet /me still answers 200{with}: access outlives the revocation",
+                answer(r)
+            ))
+        }
+    }
 }
 
 async fn deleted_user(cx: &Ctx) -> Judged {
@@ -163,8 +179,8 @@ async fn relogin_restores(cx: &Ctx) -> Judged {
         })
         .await?;
     if got.latency.is_none() {
-        return Ok(Verdict::skip(
-            "the RP did not end the disabled user's access (revocation.disabled-user judges that)",
+        return Ok(Verdict::error(
+            "cannot judge a login after a revocation: the RP never ended the disabled user's access (revocation.disabled-user judges that)",
         ));
     }
     cx.shared
@@ -225,17 +241,25 @@ async fn others_unaffected(cx: &Ctx) -> Judged {
     let mark = cx.mark(&a).await?;
     let got = cx.await_sync(&ba, &a, mark, |m| !m.logged_in()).await?;
     if got.latency.is_none() {
-        return Ok(Verdict::skip(
-            "the RP did not end the deleted user's session (revocation.deleted-user judges that)",
+        return Ok(Verdict::error(
+            "cannot judge the other users: the RP never ended the deleted user's session (revocation.deleted-user judges that)",
         ));
     }
     let gone = cx.journal(&a).await?.last().map_or(mark, |e| e.seq);
     let mut problems = Vec::new();
     for (u, browser, before) in &others {
         // Their own sync after the revocation: what /me shows then is what stays.
-        cx.await_refreshes(u, gone, |r| r.iter().any(|e| e.ok()))
+        let synced = cx
+            .await_refreshes(u, gone, |r| r.iter().any(|e| e.ok()))
             .await?;
         let now = cx.me(browser).await?;
+        if now.logged_in() && !synced.iter().any(|e| e.ok()) {
+            return Ok(Verdict::error(format!(
+                "cannot judge: {}'s sync did not run within {:.0} s after the revocation, so what it keeps is unknown",
+                u.username,
+                cx.shared.patience().as_secs_f64()
+            )));
+        }
         if !now.logged_in() {
             problems.push(format!("{} lost their session", u.username));
         } else if shown(&now) != shown(before) {

@@ -282,3 +282,72 @@ async fn each_tenant_keeps_its_own_browser_session() {
         Some("code")
     );
 }
+
+#[tokio::test]
+async fn put_creates_then_rebuilds_a_tenant_keeping_its_issuer_and_keys() {
+    let idp = MockIdp::start().await;
+    let http = http();
+    let put = |body: Value| {
+        http.put(format!("{}/admin/tenants/ci", idp.issuer()))
+            .json(&body)
+            .send()
+    };
+    let res = put(json!({})).await.unwrap();
+    assert_eq!(res.status(), 201, "created");
+    let issuer = format!("{}/t/ci", idp.issuer());
+    let rotated = http
+        .post(format!("{issuer}/admin/keys/rotate"))
+        .json(&json!({"remove_old": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    let (_, jwks_before) = get_json(&http, format!("{issuer}/jwks")).await;
+    let tokens = login(&http, &issuer, "alice").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let res = put(json!({})).await.unwrap();
+    assert_eq!(res.status(), 200, "rebuilt");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["issuer"], issuer);
+    assert_eq!(body["created"], false);
+    let (_, jwks_after) = get_json(&http, format!("{issuer}/jwks")).await;
+    assert_eq!(
+        jwks_after, jwks_before,
+        "the signing keys (rotated one included) stay"
+    );
+    let (_, journal) = get_json(&http, format!("{issuer}/admin/journal")).await;
+    assert_eq!(journal, json!([]), "the journal starts afresh");
+    let res = http
+        .post(format!("{issuer}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "grants start afresh");
+    let again = login(&http, &issuer, "alice").await;
+    let kid = |jwt: &str| {
+        let header = jwt.split('.').next().unwrap();
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["kid"].clone()
+    };
+    assert_eq!(
+        kid(again["id_token"].as_str().unwrap()),
+        jwks_before["keys"][0]["kid"],
+        "tokens are signed with the kept key"
+    );
+
+    let res = put(json!({"config": {"issuer": "x", "keys": []}}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "a bad config is refused");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}

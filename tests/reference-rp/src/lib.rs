@@ -74,9 +74,16 @@ impl Drop for RunningRp {
     }
 }
 
-/// Starts the RP on `127.0.0.1:PORT` (any free port for 0). The provider's discovery
-/// document is fetched at the first login, so the RP may start before the IdP.
+/// Starts the RP on `127.0.0.1:PORT` (any free port for 0). Like most production RPs
+/// (Spring Security with `issuer-uri`, ASP.NET), it fetches the provider's discovery
+/// document and JWKS at start-up, and refuses to start without them.
 pub async fn start(settings: Settings) -> Result<RunningRp, String> {
+    let settings = Arc::new(settings);
+    let provider = Provider::new(settings.clone());
+    provider
+        .jwks(false)
+        .await
+        .map_err(|e| format!("the provider is not ready at {}: {e}", settings.issuer))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
@@ -85,9 +92,8 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let settings = Arc::new(settings);
     let app = Arc::new(App {
-        provider: Provider::new(settings.clone()),
+        provider,
         settings,
         base_url: base_url.trim_end_matches('/').to_owned(),
         store: Mutex::new(Store::default()),

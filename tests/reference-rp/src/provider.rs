@@ -1,4 +1,4 @@
-//! The RP's view of the OpenID Provider: discovery (fetched lazily, then cached), the
+//! The RP's view of the OpenID Provider: discovery (fetched at start-up, then cached), the
 //! JWKS cache, and the token, refresh and userinfo calls.
 
 use std::sync::Arc;

@@ -115,6 +115,7 @@ fn route(
         ("DELETE", ["faults", id]) => faults::clear(t, Some(id)),
         ("GET", ["tenants"]) if is_default(reg, t) => tenants::list(reg),
         ("POST", ["tenants"]) if is_default(reg, t) => tenants::create(reg, body),
+        ("PUT", ["tenants", name]) if is_default(reg, t) => tenants::put(reg, name, body),
         ("DELETE", ["tenants", name]) if is_default(reg, t) => tenants::delete(reg, name),
         ("POST", ["tenants", name, "reset"]) if is_default(reg, t) => tenants::reset(reg, name),
         ("GET", ["clock"]) => clock::get(t),

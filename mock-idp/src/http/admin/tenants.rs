@@ -49,9 +49,57 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
         config,
         profile,
     } = json_body(body)?;
+    let config = config_for(reg, &name, config, profile)?;
+    let t = reg.create(&name, config).map_err(conflict)?;
+    Ok(json_status(
+        &json!({ "name": name, "issuer": t.issuer }),
+        StatusCode::CREATED,
+    ))
+}
+
+/// `PUT /admin/tenants/{name}` `{"config"?, "profile"?}`: creates the tenant, or rebuilds
+/// it from this config keeping its issuer and signing keys (201 created, 200 rebuilt).
+pub fn put(reg: &Arc<Registry>, name: &str, body: &[u8]) -> Result<Response, OAuthError> {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Put {
+        #[serde(default)]
+        config: Option<serde_json::Value>,
+        #[serde(default)]
+        profile: Option<String>,
+    }
+    let Put { config, profile } = if body.is_empty() {
+        Put {
+            config: None,
+            profile: None,
+        }
+    } else {
+        json_body(body)?
+    };
+    let config = config_for(reg, name, config, profile)?;
+    let (t, created) = reg.put(name, config).map_err(conflict)?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_status(
+        &json!({ "name": name, "issuer": t.issuer, "created": created }),
+        code,
+    ))
+}
+
+/// The tenant's configuration from a request: the given config (its issuer set to the
+/// tenant's), a profile over it or over the built-in demo, or none (the demo).
+fn config_for(
+    reg: &Arc<Registry>,
+    name: &str,
+    config: Option<serde_json::Value>,
+    profile: Option<String>,
+) -> Result<Option<Config>, OAuthError> {
     let bad = |e: crate::config::ConfigError| OAuthError::invalid_request(e.to_string());
     // A profile's endpoint paths follow the issuer, which is the tenant's.
-    let issuer = reg.issuer_of(&name).map_err(conflict)?;
+    let issuer = reg.issuer_of(name).map_err(conflict)?;
     let config = match (config, profile) {
         (Some(mut c), p) => {
             if let Some(obj) = c.as_object_mut() {
@@ -61,13 +109,8 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
         }
         (None, Some(p)) => Some(Config::builtin_with_profile_at(&p, Some(&issuer)).map_err(bad)?),
         (None, None) => None,
-    }
-    .map(|c| endpoints_under(c, &issuer));
-    let t = reg.create(&name, config).map_err(conflict)?;
-    Ok(json_status(
-        &json!({ "name": name, "issuer": t.issuer }),
-        StatusCode::CREATED,
-    ))
+    };
+    Ok(config.map(|c| endpoints_under(c, &issuer)))
 }
 
 /// A tenant answers only under its own path: endpoints a profile puts elsewhere on the
