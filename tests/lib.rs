@@ -1,2 +1,3 @@
-//! End-to-end tests of the workspace live in `e2e/`; this library is empty for now and will
-//! hold the reference relying party.
+//! End-to-end tests of the workspace: `e2e/` (an independent Rust RP library against the
+//! mock IdP) and `rps/` (RPs built on other languages' OIDC libraries, judged by the
+//! conformance suite). This library itself is empty.

@@ -198,13 +198,14 @@ async fn keep(stream: impl AsyncRead + Unpin, log: Arc<Mutex<Vec<String>>>) {
 }
 
 impl Launched {
+    /// Waits for the health path to answer 2xx, or, with `health = ""` (no health
+    /// endpoint), for the RP's port to accept connections.
     async fn wait_healthy(&mut self, rp: &RpDescription, l: &Launch) -> Result<(), String> {
-        let path = rp
-            .paths
-            .health
-            .clone()
-            .unwrap_or_else(|| rp.paths.me.clone());
-        let url = format!("{}{path}", self.base_url);
+        let health = rp.paths.health.as_deref().filter(|p| !p.is_empty());
+        let url = format!("{}{}", self.base_url, health.unwrap_or(""));
+        let addr = url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
         let http = reqwest::Client::new();
         let start = Instant::now();
         let limit = Duration::from_secs_f64(l.startup_timeout_s);
@@ -216,15 +217,25 @@ impl Launched {
                     self.tail(20).join("\n")
                 ));
             }
-            if let Ok(res) = http.get(&url).send().await {
-                // Without a health path, any answer from /me means it listens.
-                if res.status().is_success() || rp.paths.health.is_none() {
-                    return Ok(());
-                }
+            let ready = match (health, &addr) {
+                (Some(_), _) => http
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success()),
+                (None, Some(a)) => tokio::net::TcpStream::connect(a.as_str()).await.is_ok(),
+                (None, None) => false,
+            };
+            if ready {
+                return Ok(());
             }
             if start.elapsed() > limit {
+                let what = match health {
+                    Some(_) => format!("healthy at {url}"),
+                    None => format!("listening at {}", self.base_url),
+                };
                 return Err(format!(
-                    "the RP was not healthy at {url} within {} s; its log:\n{}",
+                    "the RP was not {what} within {} s; its log:\n{}",
                     l.startup_timeout_s,
                     self.tail(20).join("\n")
                 ));

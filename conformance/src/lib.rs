@@ -36,13 +36,47 @@ pub use rp::{
     Capability, ClientAuth, GroupsClaim, GroupsToken, Launch, MePointers, Paths, Pointer,
     RpDescription, RpError, SyncMode, default_group_map,
 };
-pub use runner::{IdpChoice, Options, RunError, run};
+pub use runner::{IdpChoice, Options, RunError, default_timeout, run, setup};
 pub use scenario::{Category, Phase, Scenario};
 pub use verdict::{Evidence, Hop, LatencyStat, MeReading, Outcome, Verdict};
 
 /// Every scenario of the catalogue, in order.
 pub fn catalogue() -> Vec<Scenario> {
     scenarios::catalogue()
+}
+
+/// The catalogue as Markdown: what `conformance/SCENARIOS.md` holds (a test keeps the two
+/// equal), so a user can look up every scenario's requirement without this source.
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# The scenario catalogue\n\n\
+         Generated from the code by `conformance list --markdown`; a test checks that this \
+         file is current. Every scenario runs in each sync mode it names (all: every mode) \
+         and gets a verdict — pass, fail (a requirement is broken), warn (a recommendation \
+         is not followed), skip (with the reason), or error (the suite could not judge, with \
+         the reason) — and the evidence it rests on.\n",
+    );
+    let mut category = None;
+    for s in catalogue() {
+        if category != Some(s.category) {
+            category = Some(s.category);
+            out.push_str(&format!(
+                "\n## {}\n\n| id | sync modes | what the RP must do | requirement |\n|---|---|---|---|\n",
+                s.category.as_str()
+            ));
+        }
+        let modes = if s.modes.is_empty() {
+            "all".to_owned()
+        } else {
+            let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
+            names.join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {modes} | {} | {} |\n",
+            s.id, s.description, s.requirement
+        ));
+    }
+    out
 }
 
 /// `n` random bytes as lower-case hex.

@@ -21,9 +21,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print every scenario: id, category, sync modes, description.
-    List,
+    List {
+        /// The catalogue as Markdown, with each requirement (what SCENARIOS.md holds).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Run the scenarios against an RP described by an rp.toml.
     Run(Box<Run>),
+    /// Attach mode: create (or rebuild) the tenant the RP will use, on a running mock IdP,
+    /// before the RP starts; print its issuer. `run` keeps the tenant's issuer and keys.
+    Setup(Setup),
 }
 
 #[derive(clap::Args)]
@@ -63,15 +70,37 @@ struct Run {
     /// Launch mode only.
     #[arg(long, value_delimiter = ',')]
     idp_profile: Vec<String>,
-    /// Per-scenario time limit in seconds (default: seven sync deadlines plus 30).
+    /// Per-scenario time limit in seconds (default: longer than the scenario's longest
+    /// wait; see `default_timeout`).
     #[arg(long)]
     scenario_timeout: Option<f64>,
+    /// Treat a skipped scenario as a failure (exit 1), except one that does not apply to
+    /// the sync mode: no coverage is lost silently.
+    #[arg(long)]
+    fail_on_skip: bool,
+}
+
+#[derive(clap::Args)]
+struct Setup {
+    /// The RP description (its `[idp] issuer` names the tenant).
+    #[arg(long, env = "CONFORMANCE_RP")]
+    rp: PathBuf,
+    /// The running mock IdP (its default issuer URL).
+    #[arg(long, env = "CONFORMANCE_IDP")]
+    idp: String,
+    /// The running mock IdP's admin token.
+    #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
+    admin_token: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::List => {
+        Command::List { markdown: true } => {
+            print!("{}", conformance::catalogue_markdown());
+            ExitCode::SUCCESS
+        }
+        Command::List { markdown: false } => {
             for s in conformance::catalogue() {
                 let modes = if s.modes.is_empty() {
                     "all".to_owned()
@@ -88,6 +117,29 @@ async fn main() -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Command::Setup(s) => {
+            let rp = match RpDescription::from_file(&s.rp) {
+                Ok(rp) => rp,
+                Err(e) => {
+                    eprintln!("conformance: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let idp = IdpChoice::Attached {
+                url: s.idp,
+                token: s.admin_token,
+            };
+            match conformance::setup(&rp, &idp).await {
+                Ok(issuer) => {
+                    println!("ISSUER={issuer}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("conformance: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Run(r) => match run(*r).await {
             Ok(true) => ExitCode::SUCCESS,
@@ -137,7 +189,8 @@ async fn run(r: Run) -> Result<bool, String> {
         report.write(dir, &r.format)?;
         eprintln!("report: {}", dir.display());
     }
-    Ok(report.ok())
+    let lost = report.lost_coverage();
+    Ok(report.ok() && !(r.fail_on_skip && !lost.is_empty()))
 }
 
 /// `all`, or names checked against the mock IdP's profiles.

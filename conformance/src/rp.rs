@@ -20,7 +20,7 @@ pub struct RpError {
     pub message: String,
 }
 
-/// The permission-sync modes of seed 000.
+/// The permission-sync modes: strict, additive, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
@@ -53,7 +53,7 @@ impl fmt::Display for SyncMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
-    /// Credentials in the form body (the seed's default).
+    /// Credentials in the form body (the default).
     #[default]
     ClientSecretPost,
     /// HTTP Basic.
@@ -170,7 +170,8 @@ pub struct Paths {
     pub logout: String,
     /// Grants a permission (capability `grant`).
     pub grant: String,
-    /// 200 when ready (optional: without it, the runner waits for `/me` to answer).
+    /// 2xx when ready; `""`: the RP has no health endpoint, and the runner waits for its
+    /// port to accept connections.
     pub health: Option<String>,
 }
 
@@ -280,6 +281,10 @@ pub fn default_group_map() -> BTreeMap<String, Vec<String>> {
     .collect()
 }
 
+fn default_jwks_cooldown() -> f64 {
+    60.0
+}
+
 fn default_modes() -> Vec<SyncMode> {
     vec![SyncMode::Strict]
 }
@@ -319,13 +324,18 @@ pub struct RpDescription {
     /// IdP group → permissions.
     #[serde(default)]
     pub group_map: BTreeMap<String, Vec<String>>,
-    /// Seconds within which an IdP change must show at the RP (the seed's 10 minutes).
+    /// Seconds within which an IdP change must show at the RP (10 minutes by default).
     #[serde(default = "default_deadline")]
     pub sync_deadline_s: f64,
     /// Seconds the RP waits for the IdP before giving up (its HTTP client's timeout;
     /// `IDP_TIMEOUT_S` when launched): `sync.transient-idp-failure` hangs a refresh longer.
     #[serde(default = "default_idp_timeout")]
     pub idp_timeout_s: f64,
+    /// Seconds the RP may take to accept a new signing key: its JWKS refetch cooldown or
+    /// cache lifetime (the `jose` npm package refetches at most every 30 s).
+    /// `idtoken.key-rotation` retries logins this long (at least three sync deadlines).
+    #[serde(default = "default_jwks_cooldown")]
+    pub jwks_cooldown_s: f64,
     /// Optional features.
     #[serde(default)]
     pub capabilities: Vec<Capability>,
@@ -397,6 +407,12 @@ impl RpDescription {
             return Err(err(
                 line_of("idp_timeout_s"),
                 "idp_timeout_s: a positive number of seconds".into(),
+            ));
+        }
+        if !(rp.jwks_cooldown_s.is_finite() && rp.jwks_cooldown_s >= 0.0) {
+            return Err(err(
+                line_of("jwks_cooldown_s"),
+                "jwks_cooldown_s: zero or a positive number of seconds".into(),
             ));
         }
         if let Some(b) = &rp.base_url {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -48,8 +49,7 @@ pub struct Options {
     pub idp: IdpChoice,
     /// Scenarios run at once.
     pub jobs: usize,
-    /// Per-scenario time limit (default: seven sync deadlines plus 30 s, as a scenario may
-    /// wait three deadlines twice).
+    /// Per-scenario time limit (default: [`default_timeout`]).
     pub scenario_timeout: Option<Duration>,
     /// Known failures.
     pub expected: ExpectedFailures,
@@ -142,7 +142,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         secret,
         launcher: opts.launcher.clone(),
     });
-    let issuer = stage.issuer(&tenant);
+    let mut issuer = String::new();
     let scenarios: Vec<Scenario> = catalogue()
         .into_iter()
         .filter(|s| matches_any(&opts.only, s.id))
@@ -166,43 +166,69 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
             claim: scenario_rp.groups_claim.clone(),
             single_as_string: false,
         };
-        for &mode in &modes {
-            let profile = shape.profile.as_deref();
-            let up = stage
-                .up(&launch_rp, &tenant, mode, &groups, profile)
-                .await
-                .map_err(RunError)?;
-            base_url.clone_from(&up.base_url);
-            let shared = Arc::new(Shared {
-                rp: scenario_rp.clone(),
-                sites: Arc::new(Sites {
-                    rp: up.base_url.clone(),
-                    idp: up.issuer.clone(),
-                    login: rp.paths.login.clone(),
-                    callback: rp.paths.callback.clone(),
-                }),
-                admin: up.admin,
-                run_id: run_id.clone(),
-                mode,
-                tenant: tenant.clone(),
-                stage: stage.clone(),
-                idp: shape.clone(),
-            });
-            let results = run_mode(opts, &shared, &scenarios).await;
-            let log_name = match profile {
-                Some(p) => format!("{p}-{mode}"),
-                None => mode.to_string(),
+        // The modes run at once, each against its own tenant and RP: what must run alone
+        // runs alone within its tenant.
+        let per_mode = modes.iter().map(|&mode| {
+            let name = if modes.len() > 1 {
+                format!("{tenant}-{mode}")
+            } else {
+                tenant.clone()
             };
-            let rp_log = match up.running {
-                Some(r) => write_log(opts, &log_name, r.stop().await),
-                None => None,
-            };
-            runs.push(ModeRun {
-                idp_profile: shape.profile.clone(),
-                sync_mode: mode,
-                rp_log,
-                results,
-            });
+            let (shape, scenario_rp, launch_rp, groups, stage, run_id, scenarios) = (
+                &shape,
+                &scenario_rp,
+                &launch_rp,
+                &groups,
+                &stage,
+                &run_id,
+                &scenarios,
+            );
+            async move {
+                let profile = shape.profile.as_deref();
+                let up = stage
+                    .up(launch_rp, &name, mode, groups, profile)
+                    .await
+                    .map_err(RunError)?;
+                let shared = Arc::new(Shared {
+                    rp: scenario_rp.clone(),
+                    sites: Arc::new(Sites {
+                        rp: up.base_url.clone(),
+                        idp: up.issuer.clone(),
+                        login: rp.paths.login.clone(),
+                        callback: rp.paths.callback.clone(),
+                    }),
+                    admin: up.admin,
+                    run_id: run_id.clone(),
+                    mode,
+                    tenant: name,
+                    stage: stage.clone(),
+                    idp: shape.clone(),
+                });
+                let results = run_mode(opts, &shared, scenarios).await;
+                let log_name = match profile {
+                    Some(p) => format!("{p}-{mode}"),
+                    None => mode.to_string(),
+                };
+                let rp_log = match up.running {
+                    Some(r) => write_log(opts, &log_name, r.stop().await),
+                    None => None,
+                };
+                let run = ModeRun {
+                    idp_profile: shape.profile.clone(),
+                    sync_mode: mode,
+                    rp_log,
+                    results,
+                };
+                Ok::<_, RunError>((up.base_url, up.issuer, run))
+            }
+        });
+        for done in join_all(per_mode).await {
+            let (url, tenant_issuer, run) = done?;
+            base_url = url;
+            if issuer.is_empty() {
+                issuer = tenant_issuer;
+            }
+            runs.push(run);
         }
     }
     Ok(Report {
@@ -224,6 +250,48 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         wall_time_ms: started.elapsed().as_millis() as u64,
         runs,
     })
+}
+
+/// Attach mode, before the RP starts: creates (or rebuilds, keeping its issuer and signing
+/// keys) the tenant rp.toml's `[idp] issuer` names on a running mock IdP, configured for
+/// the RP exactly as `run` will configure it; its issuer. An RP that fetches discovery and
+/// the JWKS at start-up can then start, and keep running across many runs.
+pub async fn setup(rp: &RpDescription, idp: &IdpChoice) -> Result<String, RunError> {
+    let IdpChoice::Attached { url, token } = idp else {
+        return Err(RunError(
+            "setup needs a running mock IdP (--idp): an embedded one ends with the command".into(),
+        ));
+    };
+    if rp.launch.is_some() {
+        return Err(RunError(
+            "setup is for attach mode: in launch mode `run` creates the tenant before it starts the RP".into(),
+        ));
+    }
+    let tenant = rp
+        .idp
+        .issuer
+        .as_deref()
+        .and_then(|i| url::Url::parse(i).ok())
+        .as_ref()
+        .and_then(tenant_of)
+        .ok_or_else(|| {
+            RunError("rp.toml: idp.issuer: required by setup (<mock-idp origin>/t/<tenant>)".into())
+        })?;
+    let stage = Stage {
+        rp: rp.clone(),
+        server: IdpServer::attached(url, token.clone()),
+        secret: rp.client_secret.clone().unwrap_or_default(),
+        launcher: None,
+    };
+    let groups = GroupsAt {
+        claim: rp.groups_claim.clone(),
+        single_as_string: false,
+    };
+    let up = stage
+        .up(rp, &tenant, rp.sync_modes[0], &groups, None)
+        .await
+        .map_err(RunError)?;
+    Ok(up.issuer)
 }
 
 /// The modes to run: those asked for, of those declared; an attached RP runs in one.
@@ -264,7 +332,7 @@ async fn run_mode(
 ) -> Vec<ScenarioResult> {
     let timeout = opts
         .scenario_timeout
-        .unwrap_or_else(|| shared.deadline() * 7 + Duration::from_secs(30));
+        .unwrap_or_else(|| default_timeout(&shared.rp));
     let mut results: Vec<ScenarioResult> = Vec::new();
     for phase in [Phase::Concurrent, Phase::Alone, Phase::Last] {
         let jobs = if phase == Phase::Concurrent {
@@ -318,11 +386,23 @@ async fn run_mode(
     results
 }
 
+/// A scenario's default time limit: longer than its longest wait, which is two waits of
+/// three sync deadlines (one of them after a hang of the RP's own timeout), or the JWKS
+/// cooldown and a half after a key rotation; plus 30 s.
+pub fn default_timeout(rp: &RpDescription) -> Duration {
+    let deadline = rp.sync_deadline_s;
+    let waits = (deadline * 7.0 + rp.idp_timeout_s * 2.0).max(rp.jwks_cooldown_s * 1.5 + deadline);
+    Duration::from_secs_f64(waits + 30.0)
+}
+
+/// How the reason of a skip for a scenario of another sync mode starts (no coverage lost).
+pub const NOT_THIS_MODE: &str = "applies to sync mode";
+
 /// A scenario that does not apply to this sync mode.
 fn skipped(s: &Scenario, mode: SyncMode, expected: bool) -> ScenarioResult {
     let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
     let v = Verdict::skip(format!(
-        "applies to sync mode {}; the RP runs in {mode}",
+        "{NOT_THIS_MODE} {}; the RP runs in {mode}",
         names.join(" and ")
     ));
     result(s, v, expected, Duration::ZERO, Evidence::default())

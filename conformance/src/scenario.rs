@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::browser::{Browser, Sites};
-use mock_idp::faults::Fault;
+use mock_idp::faults::{Fault, FaultPoint};
 
 use crate::idp::{Admin, JournalEntry, TestUser, kind};
 use crate::profile::IdpShape;
@@ -72,7 +72,7 @@ pub struct Scenario {
     pub id: &'static str,
     /// Category.
     pub category: Category,
-    /// The requirement it comes from (seed, RFC/OIDC section, OIDF test).
+    /// The requirement, in words, with the spec section or OIDF test where one exists.
     pub requirement: &'static str,
     /// One line: what the RP must do.
     pub description: &'static str,
@@ -149,6 +149,7 @@ pub struct Ctx {
     /// Evidence so far.
     pub evidence: Arc<Mutex<Evidence>>,
     browsers: AtomicU32,
+    faulty_logins: AtomicU32,
 }
 
 impl Ctx {
@@ -159,6 +160,7 @@ impl Ctx {
             id,
             evidence: Arc::default(),
             browsers: AtomicU32::new(0),
+            faulty_logins: AtomicU32::new(0),
         }
     }
 
@@ -185,6 +187,15 @@ impl Ctx {
             name: format!("{tag} of {}", self.id),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             username,
+        }
+    }
+
+    /// The user tag of the scenario's next faulty login: `u`, then `u2`, `u3`… (each
+    /// faulty login has a user of its own, whose earlier sessions cannot take its fault).
+    pub fn faulty_login_tag(&self) -> String {
+        match self.faulty_logins.fetch_add(1, Ordering::Relaxed) + 1 {
+            1 => "u".to_owned(),
+            n => format!("u{n}"),
         }
     }
 
@@ -358,12 +369,16 @@ impl Ctx {
             .insert(name.to_owned(), d.as_millis() as u64);
     }
 
-    /// Arms a fault once for this user; its id.
+    /// Arms a fault once for this user's next login; its id. A fault in the tokens or at
+    /// the token endpoint is scoped to the authorization_code grant, so that a background
+    /// refresh of one of the user's sessions cannot take it.
     pub async fn arm(&self, fault: Fault, user: &TestUser) -> Result<u64, Stop> {
+        let grant = matches!(fault.point(), FaultPoint::IdToken | FaultPoint::TokenEndpoint)
+            .then_some("authorization_code");
         let id = self
             .shared
             .admin
-            .arm(&fault, &user.username, Some(1), None)
+            .arm(&fault, &user.username, Some(1), grant)
             .await?;
         self.step(format!(
             "armed fault {} once for {}",

@@ -95,3 +95,17 @@ fn a_launched_rp_without_a_group_map_gets_one_every_permission_scenario_can_use(
     assert_eq!(rp.group_map, conformance::default_group_map());
     assert_eq!(rp.group_map["auditors"], ["audit"]);
 }
+
+#[test]
+fn scenarios_md_is_the_catalogue() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/SCENARIOS.md");
+    let want = conformance::catalogue_markdown();
+    if std::env::var_os("UPDATE_SCENARIOS").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "conformance/SCENARIOS.md is stale: run UPDATE_SCENARIOS=1 cargo test -p conformance --test rp_toml"
+    );
+}

@@ -19,8 +19,11 @@ pub enum Fault {
     IdTokenNoKid,
     /// `iss` of another issuer.
     IdTokenWrongIss,
-    /// `aud` of another client.
+    /// Issued to another client: `aud` and `azp` both name it (what a token stolen from
+    /// another client of the same provider carries).
     IdTokenWrongAud,
+    /// Issued to another client, with `aud` naming it and no `azp`.
+    IdTokenWrongAudNoAzp,
     /// `aud` also names an untrusted audience (and `azp` stays the client).
     IdTokenExtraAud,
     /// Expired an hour ago.

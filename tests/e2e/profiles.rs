@@ -254,8 +254,8 @@ async fn entra_groups_overage_points_at_the_groups_endpoint() {
 }
 
 #[tokio::test]
-async fn seed_002_tokens_are_opaque_and_short() {
-    let s = login_and_refresh("seed-002", "alice").await;
+async fn opaque_tokens_are_opaque_and_short() {
+    let s = login_and_refresh("opaque-tokens", "alice").await;
     assert!(s.access_claims.is_none(), "opaque, not a JWT");
     assert!(s.access_len <= 400 && s.refresh_len <= 400, "{s:?}");
 }

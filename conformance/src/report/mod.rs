@@ -7,6 +7,8 @@ mod terminal;
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 pub use junit::junit;
@@ -131,6 +133,21 @@ impl Report {
             .iter()
             .flat_map(|r| &r.results)
             .all(|r| !matches!(r.verdict, Outcome::Fail | Outcome::Error) || r.expected_failure)
+    }
+
+    /// Skips that lose coverage (not those of a scenario that does not apply to the sync
+    /// mode): each reason, with the ids it skipped.
+    pub fn lost_coverage(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in self.runs.iter().flat_map(|m| &m.results) {
+            if r.verdict == Outcome::Skip && !r.reason.starts_with(crate::runner::NOT_THIS_MODE) {
+                let ids = out.entry(r.reason.clone()).or_default();
+                if !ids.contains(&r.id) {
+                    ids.push(r.id.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Counts from the results.

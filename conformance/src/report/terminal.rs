@@ -60,6 +60,17 @@ pub fn summary(report: &Report) -> String {
         "\n{} scenario runs: {} pass, {} fail, {} warn, {} skip, {} error; {} expected failures",
         s.total, s.pass, s.fail, s.warn, s.skip, s.error, s.expected_failures
     );
+    let lost = report.lost_coverage();
+    if !lost.is_empty() {
+        let n: usize = lost.values().map(Vec::len).sum();
+        let _ = writeln!(
+            out,
+            "{n} scenarios skipped, coverage lost (--fail-on-skip makes this a failure):"
+        );
+        for (reason, ids) in &lost {
+            let _ = writeln!(out, "  {}: {reason}", ids.join(", "));
+        }
+    }
     if !s.unexpected_passes.is_empty() {
         let _ = writeln!(
             out,

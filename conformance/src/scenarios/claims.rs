@@ -14,7 +14,7 @@ use crate::scenario::Ctx;
 use crate::stage::GroupsAt;
 use crate::verdict::{Judged, Stop, Verdict};
 
-/// The locations of seed 000 and IDP-PROFILES.md: `id_token:/groups` (Okta, Entra ID),
+/// Where real providers put groups: `id_token:/groups` (Okta, Entra ID),
 /// a Keycloak client role with a dot in the client id, and AD FS's single string.
 const VARIANTS: &[(&str, bool)] = &[
     ("id_token:/groups", false),

@@ -67,6 +67,7 @@ pub struct Apart {
 /// Two such groups; the scenario is skipped (saying what the map lacks) when there are none.
 pub fn apart(rp: &RpDescription) -> Result<Apart, Stop> {
     let map = &rp.group_map;
+    let mut found: Option<Apart> = None;
     for (x, px) in map {
         for (y, py) in map {
             let only_x = px.iter().find(|p| !py.contains(p));
@@ -77,15 +78,24 @@ pub fn apart(rp: &RpDescription) -> Result<Apart, Stop> {
                     .flatten()
                     .find(|p| !px.contains(p) && !py.contains(p))
                     .cloned();
-                return Ok(Apart {
+                let better = neither.is_some();
+                let a = Apart {
                     x: x.clone(),
                     y: y.clone(),
                     only_x: ox.clone(),
                     only_y: oy.clone(),
                     neither,
-                });
+                };
+                // Prefer a pair that leaves a permission for a webapp grant.
+                if better {
+                    return Ok(a);
+                }
+                found.get_or_insert(a);
             }
         }
+    }
+    if let Some(a) = found {
+        return Ok(a);
     }
     Err(Stop::with(Verdict::skip(
         "rp.toml's group_map needs two groups each granting a permission the other does not (e.g. analysts = [\"read\"], auditors = [\"audit\"]), so that one sync shows both what it adds and what it keeps",

@@ -1,4 +1,4 @@
-//! `identity`: who is who (seed 002, "mapping must be unambiguous").
+//! `identity`: who is who (users keyed by `sub`; an unambiguous account mapping).
 
 use serde_json::json;
 
@@ -11,21 +11,21 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "identity.keyed-by-sub",
             Identity,
-            "OIDC Core §5.7 (sub is the only stable key); seed 002",
+            "users are identified by sub, never by email, which may change or be reused; OIDC Core §5.7",
             "after the user's email changes (even to another user's), a login reaches their own account, updated",
             keyed_by_sub
         ),
         scenario!(
             "identity.email-reuse",
             Identity,
-            "OIDC Core §5.7; seed 002 (mapping must be unambiguous)",
+            "the mapping of IdP users to RP accounts is unambiguous: a new sub never inherits an account; OIDC Core §5.7",
             "a new user with a deleted user's email does not inherit that account",
             email_reuse
         ),
         scenario!(
             "identity.profile-sync",
             Identity,
-            "seed 000 (profiles synchronised through refresh tokens)",
+            "profile changes (name, email) reach the RP through background sync with the refresh token, within the sync deadline (10 minutes by default)",
             "name and email changes reach the RP through background sync, with no user action",
             profile_sync
         ),

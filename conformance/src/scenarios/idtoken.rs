@@ -140,13 +140,31 @@ async fn wrong_iss(cx: &Ctx) -> Judged {
 }
 
 async fn wrong_aud(cx: &Ctx) -> Judged {
-    refused_login(
+    // Issued to another client: aud and azp name it, then aud alone (no azp), so that an
+    // RP checking only one of them is caught.
+    let first = refused_login(
         cx,
-        "an ID token for another client",
+        "an ID token issued to another client (aud and azp name it)",
         &[Fault::IdTokenWrongAud],
         None,
     )
-    .await
+    .await?;
+    if first.outcome != crate::verdict::Outcome::Pass {
+        return Ok(first);
+    }
+    let second = refused_login(
+        cx,
+        "an ID token issued to another client (aud names it, no azp)",
+        &[Fault::IdTokenWrongAudNoAzp],
+        None,
+    )
+    .await?;
+    if second.outcome != crate::verdict::Outcome::Pass {
+        return Ok(second);
+    }
+    Ok(Verdict::pass(
+        "refused ID tokens issued to another client, with and without azp; unbroken, the user logs in",
+    ))
 }
 
 async fn extra_aud(cx: &Ctx) -> Judged {
@@ -200,11 +218,6 @@ async fn kid_absent(cx: &Ctx) -> Judged {
     )))
 }
 
-/// How long `idtoken.key-rotation` retries logins after a rotation: three sync deadlines,
-/// and never less than a minute, since JOSE libraries rate-limit JWKS refetches (the
-/// `jose` npm package: once per 30 s).
-const ROTATION_PATIENCE: Duration = Duration::from_secs(60);
-
 async fn key_rotation(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     login_ok(cx, &u).await?;
@@ -215,7 +228,10 @@ async fn key_rotation(cx: &Ctx) -> Judged {
     ));
     // Logins are retried until the new kid is accepted: an RP may refetch the JWKS only
     // after a cooldown, which is an outage to measure, not a failure to refetch.
-    let patience = cx.shared.patience().max(ROTATION_PATIENCE);
+    let patience = cx
+        .shared
+        .patience()
+        .max(Duration::from_secs_f64(cx.shared.rp.jwks_cooldown_s * 1.5));
     let start = Instant::now();
     let mut wait = Duration::from_millis(250);
     let mut attempts = 0u32;
@@ -242,8 +258,9 @@ async fn key_rotation(cx: &Ctx) -> Judged {
         if start.elapsed() >= patience {
             cx.me(&b).await?;
             return Ok(Verdict::fail(format!(
-                "for {:.0} s after a signing-key rotation every login failed ({attempts} attempts): the RP never accepted the new kid, so it does not refetch the JWKS",
-                patience.as_secs_f64()
+                "for {:.0} s after a signing-key rotation every login failed ({attempts} attempts), half as long again as the RP's declared JWKS cooldown ({} s): it never accepted the new kid, so it does not refetch the JWKS",
+                patience.as_secs_f64(),
+                cx.shared.rp.jwks_cooldown_s
             )));
         }
         tokio::time::sleep(wait).await;
@@ -254,7 +271,7 @@ async fn key_rotation(cx: &Ctx) -> Judged {
 async fn refresh_same_sub(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
-    let id = cx.arm(Fault::IdTokenSubChanged, &u).await?;
+    let id = cx.arm_refresh(Fault::IdTokenSubChanged, &u, Some(1)).await?;
     // The faulty refresh, then the RP's next refresh (it has dealt with the faulty one).
     let got = cx
         .await_refreshes(&u, 0, |r| {

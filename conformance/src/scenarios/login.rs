@@ -1,4 +1,4 @@
-//! `login`: the authorization code flow (seed 000, "Preparing your OpenID Provider").
+//! `login`: the authorization code flow, the scopes, client authentication and required claims.
 
 use mock_idp::faults::Fault;
 use url::Url;
@@ -12,21 +12,21 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "login.code-flow",
             Login,
-            "seed 000; OIDC Core §3.1; OIDF oidcc-client-test",
+            "log in with the authorization code flow at the registered redirect URI (/login/oauth2/callback); OIDC Core §3.1; OIDF oidcc-client-test",
             "response_type=code, the registered redirect_uri, state and nonce; /me shows the user's claims",
             code_flow
         ),
         scenario!(
             "login.scopes",
             Login,
-            "seed 000 (openid profile email, offline_access)",
+            "request the openid, profile and email scopes, and offline_access when configured for a long-lived refresh token; OIDC Core §5.4, §11",
             "requests openid, profile, email, and offline_access when configured",
             scopes
         ),
         scenario!(
             "login.client-auth",
             Login,
-            "seed 000 (client_secret_post); seed 002; RFC 6749 §2.3.1",
+            "authenticate to the token endpoint with client_secret_post (or the declared method), never with the secret in a URL; RFC 6749 §2.3.1",
             "the token request uses the declared client authentication; the secret is never in a URL",
             client_auth
         ),
@@ -61,28 +61,28 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "login.missing-claim.email",
             Login,
-            "seed 000 (required claims)",
+            "the ID token must carry iss, aud, sub, exp, preferred_username and email; a login without one is refused",
             "no email claim: login refused, no user created",
             missing_email
         ),
         scenario!(
             "login.missing-claim.preferred_username",
             Login,
-            "seed 000 (required claims)",
+            "the ID token must carry iss, aud, sub, exp, preferred_username and email; a login without one is refused",
             "no preferred_username claim: login refused, no user created",
             missing_username
         ),
         scenario!(
             "login.missing-claim.sub",
             Login,
-            "seed 000; OIDC Core §2; OIDF oidcc-client-test-missing-sub",
+            "the ID token must carry sub; OIDC Core §2; OIDF oidcc-client-test-missing-sub",
             "no sub claim in the ID token: login refused, no user created",
             missing_sub
         ),
         scenario!(
             "login.no-refresh-token",
             Login,
-            "seed 000 (a refresh token is required)",
+            "the token response must carry a refresh token (background sync depends on it)",
             "a token response without refresh_token is refused",
             no_refresh_token
         ),
@@ -174,7 +174,7 @@ async fn client_auth(cx: &Ctx) -> Judged {
     let mut problems = Vec::new();
     if login.authorize.contains_key("client_secret") {
         problems.push(
-            "the client_secret is in the authorization request URL (seed 002's leak)".to_owned(),
+            "the client_secret is in the authorization request URL, where browsers, proxies and logs keep it".to_owned(),
         );
     }
     let journal = cx.journal(&u).await?;

@@ -78,7 +78,7 @@ async fn login_with_faults(
     faults: &[Fault],
     tamper: Option<Tamper>,
 ) -> Result<(TestUser, Browser, Login, MeReading), Stop> {
-    let u = cx.user("u", &[]).await?;
+    let u = cx.user(&cx.faulty_login_tag(), &[]).await?;
     let mut armed = Vec::new();
     for f in faults {
         armed.push((cx.arm(f.clone(), &u).await?, f));

@@ -1,5 +1,4 @@
-//! `permissions`: group → permission sync in strict, additive and no-sync mode (seed 000,
-//! "Synchronising Permissions").
+//! `permissions`: group → permission sync in strict, additive and no-sync mode.
 
 use super::groups::{UNMAPPED, apart, differs, mapped, not_synced, pair, shown};
 use super::{claims, login_ok, scenario};
@@ -17,7 +16,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.initial",
             Permissions,
-            "seed 000 (permissions derived from group membership)",
+            "permissions are derived from the IdP groups through the group map; an unmapped group grants nothing",
             "groups at first login become exactly the mapped permissions; an unmapped group gives none",
             initial,
             modes = SYNCING
@@ -25,7 +24,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.strict.add",
             Permissions,
-            "seed 000 (strict: permissions specified exactly by the group membership)",
+            "strict mode: permissions are exactly those of the user's current groups",
             "strict: a group added at the IdP adds its permissions",
             adds,
             modes = STRICT
@@ -33,7 +32,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.strict.remove",
             Permissions,
-            "seed 000 (strict: permissions specified exactly by the group membership)",
+            "strict mode: permissions are exactly those of the user's current groups",
             "strict: a group removed at the IdP takes its permissions away, the last group too",
             strict_remove,
             modes = STRICT
@@ -41,7 +40,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.strict.webapp-grant-wiped",
             Permissions,
-            "seed 000 (strict: permissions cannot be edited via the webapp)",
+            "strict mode: permissions cannot be edited in the RP's own UI; a sync restores the groups' permissions",
             "strict: a permission granted in the webapp does not survive a sync (or is refused)",
             strict_grant_wiped,
             modes = STRICT
@@ -49,7 +48,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.additive.add",
             Permissions,
-            "seed 000 (additive: same as strict mode, but…)",
+            "additive mode: a group added at the IdP adds its permissions at the next sync",
             "additive: a group added at the IdP adds its permissions",
             adds,
             modes = ADDITIVE
@@ -57,7 +56,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.additive.remove-kept",
             Permissions,
-            "seed 000 (additive: existing permissions will not be removed during sync)",
+            "additive mode: a sync never removes a permission",
             "additive: a group removed at the IdP leaves its permissions in place",
             additive_remove_kept,
             modes = ADDITIVE
@@ -65,7 +64,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.additive.webapp-grant-kept",
             Permissions,
-            "seed 000 (additive: permissions granted via the webapp are not wiped on a sync)",
+            "additive mode: permissions granted in the RP's own UI survive a sync",
             "additive: a permission granted in the webapp survives a sync",
             additive_grant_kept,
             modes = ADDITIVE
@@ -73,7 +72,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.none.ignored",
             Permissions,
-            "seed 000 (none: permissions entirely managed on the webapp)",
+            "sync off: permissions are managed in the RP alone; IdP groups change nothing",
             "sync off: group changes at the IdP change no permission",
             none_ignored,
             modes = NONE
@@ -81,7 +80,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.relogin-forces-sync",
             Permissions,
-            "seed 000 (log out and in again to force a sync immediately)",
+            "logging out and in again forces a sync at once",
             "after logging out and in, a group change shows at once, with background sync failing",
             relogin_forces_sync,
             modes = SYNCING
@@ -89,7 +88,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "permissions.claim-location",
             Permissions,
-            "seed 000 (a list of groups in the ID token or access token, at a configured location)",
+            "groups are read from the configured token (ID or access token) at the configured JSON pointer, as an array or a single string; RFC 6901",
             "groups are read at the configured token and pointer: id_token:/groups, a key with dots in the access token, a single string",
             claims::claim_location,
             modes = SYNCING
@@ -375,12 +374,13 @@ async fn none_ignored(cx: &Ctx) -> Judged {
         )));
     }
     if got.latency.is_none() {
-        return Ok(not_synced(
-            cx,
-            &got,
-            &before,
-            "the profile sync (the new name) never showed, so nothing shows the groups were ignored rather than not yet read",
-        ));
+        if let Some(last) = got.refreshes.last() {
+            cx.cite(last);
+        }
+        return Ok(Verdict::error(format!(
+            "cannot judge: the new name never showed ({} refreshes since the change), so nothing tells groups ignored from groups not yet read (identity.profile-sync judges the profile sync)",
+            got.refreshes.len()
+        )));
     }
     Ok(Verdict::pass(format!(
         "with sync off the first login gave no group permission, and a sync that renamed the user left the permissions {before:?} while the groups changed"

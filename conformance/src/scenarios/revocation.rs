@@ -1,5 +1,5 @@
-//! `revocation`: access ends when the IdP says so (seed 000: "prevents users which have
-//! left your organisation from continuing to access data").
+//! `revocation`: access ends when the IdP says so (users who left the organisation keep
+//! no access).
 
 use serde_json::json;
 
@@ -9,21 +9,21 @@ use crate::browser::Browser;
 use crate::idp::TestUser;
 use crate::rp::SyncMode;
 use crate::scenario::{Awaited, Ctx, Phase, Scenario};
-use crate::verdict::{Judged, MeReading, Verdict};
+use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {
     vec![
         scenario!(
             "revocation.deleted-user",
             Revocation,
-            "seed 000 (the refresh token expires when the user is deleted; permissions removed)",
+            "a user deleted at the IdP loses access: the refused refresh ends sessions and removes permissions",
             "a user deleted at the IdP loses permissions and sessions at the next refresh",
             deleted_user
         ),
         scenario!(
             "revocation.refresh-expired",
             Revocation,
-            "seed 000 (a refresh token may expire; then permissions are removed)",
+            "when the refresh token expires, the refused refresh ends sessions and removes permissions",
             "when the refresh token's lifetime passes, the user loses permissions and sessions",
             refresh_expired,
             phase = Phase::Alone
@@ -31,14 +31,14 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "revocation.disabled-user",
             Revocation,
-            "seed 000 (users who have left the organisation lose access)",
+            "a user disabled at the IdP (who left the organisation) loses access at the next refresh",
             "a user disabled at the IdP loses permissions and sessions at the next refresh",
             disabled_user
         ),
         scenario!(
             "revocation.relogin-restores",
             Revocation,
-            "seed 000 (permissions follow group membership)",
+            "after a revocation, a fresh login gives exactly the current groups' permissions",
             "after a revocation, a fresh login restores exactly the group-mapped permissions",
             relogin_restores,
             needs_groups = true
@@ -46,7 +46,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "revocation.others-unaffected",
             Revocation,
-            "OIDC Core §5.7 (sub identifies the user); seed 000",
+            "revoking one user (by sub) leaves every other user's access alone, even one sharing the email; OIDC Core §5.7",
             "revoking one user leaves other users' access alone, even one sharing the email",
             others_unaffected
         ),
@@ -120,6 +120,25 @@ fn judge(
     }
 }
 
+/// The premise of the scenarios that look past a revocation: the IdP refused the RP's
+/// refresh and the RP then ended `who`'s access. Otherwise there was no revocation to look
+/// past (the scenario is an `error`; `revocation.deleted-user` and `.disabled-user` judge it).
+async fn revoked(cx: &Ctx, u: &TestUser, mark: u64, got: &Awaited, who: &str) -> Result<(), Stop> {
+    let refused = cx.refreshes(u, mark).await?.into_iter().find(|e| !e.ok());
+    match (got.latency, refused) {
+        (Some(_), Some(e)) => {
+            cx.cite(&e);
+            Ok(())
+        }
+        (None, _) => Err(Stop::with(Verdict::error(format!(
+            "cannot judge what follows a revocation: the RP never ended {who}'s access (revocation.deleted-user and .disabled-user judge that)"
+        )))),
+        (Some(_), None) => Err(Stop::with(Verdict::error(format!(
+            "cannot judge what follows a revocation: {who}'s access ended without a refused refresh, so the RP never learnt of a revocation (revocation.deleted-user and .disabled-user judge that)"
+        )))),
+    }
+}
+
 async fn deleted_user(cx: &Ctx) -> Judged {
     let (u, b, _) = logged_in(cx).await?;
     let pre = cx.mark(&u).await?;
@@ -166,6 +185,7 @@ async fn relogin_restores(cx: &Ctx) -> Judged {
     let p = pair(rp)?;
     let (u, b, me) = logged_in(cx).await?;
     let before = shown(&me);
+    let pre = cx.mark(&u).await?;
     cx.shared
         .admin
         .patch_user(&u.username, json!({ "disabled": true }))
@@ -178,11 +198,7 @@ async fn relogin_restores(cx: &Ctx) -> Judged {
             !m.logged_in() || (!before.is_empty() && shown(m).is_empty())
         })
         .await?;
-    if got.latency.is_none() {
-        return Ok(Verdict::error(
-            "cannot judge a login after a revocation: the RP never ended the disabled user's access (revocation.disabled-user judges that)",
-        ));
-    }
+    revoked(cx, &u, pre, &got, "the disabled user").await?;
     cx.shared
         .admin
         .patch_user(&u.username, json!({ "disabled": false, "groups": [p.a] }))
@@ -236,15 +252,12 @@ async fn others_unaffected(cx: &Ctx) -> Judged {
         let (browser, _, me) = login_ok(cx, &u).await?;
         others.push((u, browser, me));
     }
+    let pre = cx.mark(&a).await?;
     cx.shared.admin.delete_user(&a.username).await?;
     cx.step(format!("deleted {} at the IdP", a.username));
     let mark = cx.mark(&a).await?;
     let got = cx.await_sync(&ba, &a, mark, |m| !m.logged_in()).await?;
-    if got.latency.is_none() {
-        return Ok(Verdict::error(
-            "cannot judge the other users: the RP never ended the deleted user's session (revocation.deleted-user judges that)",
-        ));
-    }
+    revoked(cx, &a, pre, &got, "the deleted user").await?;
     let gone = cx.journal(&a).await?.last().map_or(mark, |e| e.seq);
     let mut problems = Vec::new();
     for (u, browser, before) in &others {

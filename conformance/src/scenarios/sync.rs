@@ -1,4 +1,4 @@
-//! `sync`: background sync through refresh tokens (seed 000: "within 10 minutes").
+//! `sync`: background sync through refresh tokens, within the sync deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "sync.background-deadline",
             Sync,
-            "seed 000 (permissions synchronised within 10 minutes)",
+            "permission changes at the IdP reach the RP within the sync deadline (10 minutes by default), with no user action",
             "a group change reaches every user's /me within the sync deadline, with no user action",
             background_deadline,
             modes = SYNCING,
@@ -32,7 +32,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "sync.uses-refresh-token",
             Sync,
-            "seed 000 (relies on OAuth2 refresh tokens); RFC 6749 §6",
+            "background sync uses the refresh token with the RP's client authentication; RFC 6749 §6",
             "background sync uses the refresh_token grant with the declared client authentication",
             uses_refresh_token
         ),
@@ -46,7 +46,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "sync.transient-idp-failure",
             Sync,
-            "seed 000 (access ends when the refresh token expires, not when the IdP is down)",
+            "access ends when the refresh token is refused, not when the IdP is briefly unreachable; one user's failing refresh delays no one else's sync",
             "a refresh answered 503, or hanging past the RP's timeout, keeps permissions and stalls no other user's sync; the next cycle recovers",
             transient_failure,
             phase = Phase::Alone

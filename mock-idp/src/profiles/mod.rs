@@ -58,9 +58,9 @@ pub const PROFILES: &[Profile] = &[
         data: include_str!("pingfederate.toml"),
     },
     Profile {
-        name: "seed-002",
-        description: "seed 002's flow: opaque access tokens, userinfo at /as/user, a check-token endpoint",
-        data: include_str!("seed-002.toml"),
+        name: "opaque-tokens",
+        description: "opaque access tokens of at most 400 characters, userinfo at /as/user, a check-token endpoint",
+        data: include_str!("opaque-tokens.toml"),
     },
 ];
 
@@ -174,7 +174,7 @@ mod tests {
             let t = p.table().unwrap();
             assert!(!t.contains_key("profile"), "{}", p.name);
             assert!(
-                p.data.contains("Source") || p.data.contains("seed"),
+                p.data.contains("Source") || p.data.contains("guides"),
                 "{} cites its sources",
                 p.name
             );

@@ -8,6 +8,9 @@ use serde_json::{Map, Value, json};
 use crate::faults::Fault;
 use crate::keys::SigningKey;
 
+/// The client a forged "wrong audience" token was issued to.
+const OTHER_CLIENT: &str = "another-client";
+
 /// Changes the claims as the faults say (before signing).
 pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
     for f in faults {
@@ -17,15 +20,28 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
                 c.insert("iss".into(), json!(format!("{iss}/not-this-issuer")));
             }
             Fault::IdTokenWrongAud => {
-                c.insert("aud".into(), json!("another-client"));
+                c.insert("aud".into(), json!(OTHER_CLIENT));
+                c.insert("azp".into(), json!(OTHER_CLIENT));
+            }
+            Fault::IdTokenWrongAudNoAzp => {
+                c.insert("aud".into(), json!(OTHER_CLIENT));
+                c.remove("azp");
             }
             Fault::IdTokenExtraAud => {
                 let aud = c["aud"].clone();
                 c.insert("aud".into(), json!([aud, "untrusted-audience"]));
             }
             Fault::IdTokenExpired => {
+                // Issued two hours ago, to a user who logged in then: every time claim agrees.
                 c.insert("iat".into(), json!(now - 7200));
                 c.insert("exp".into(), json!(now - 3600));
+                if c.contains_key("auth_time") {
+                    c.insert("auth_time".into(), json!(now - 7200));
+                }
+            }
+            Fault::IdTokenAlgNone => {
+                // An unsigned token has no hash algorithm for at_hash (OIDC Core §3.1.3.6).
+                c.remove("at_hash");
             }
             Fault::IdTokenNoIat => {
                 c.remove("iat");
@@ -93,4 +109,71 @@ pub fn sign(
         return Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig)));
     }
     Ok(jwt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ID token's claims as the tenant mints them for client `rp`.
+    fn control(now: i64) -> Map<String, Value> {
+        let v = json!({
+            "iss": "http://idp.test", "sub": "s1", "aud": "rp", "azp": "rp",
+            "iat": now, "exp": now + 3600, "auth_time": now - 10, "nonce": "n1",
+            "at_hash": "h1", "email": "a@example.test", "preferred_username": "a",
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// The claims that differ between the control and the forged token.
+    fn diff(fault: Fault) -> Vec<String> {
+        let now = 1_800_000_000;
+        let base = control(now);
+        let mut forged = base.clone();
+        break_claims(&mut forged, std::slice::from_ref(&fault), now);
+        let mut keys: Vec<String> = base.keys().chain(forged.keys()).cloned().collect();
+        keys.sort();
+        keys.dedup();
+        keys.retain(|k| base.get(k) != forged.get(k));
+        keys
+    }
+
+    #[test]
+    fn each_forged_token_differs_from_its_control_only_in_the_property_under_test() {
+        let cases: &[(Fault, &[&str])] = &[
+            (Fault::IdTokenWrongIss, &["iss"]),
+            // Issued to another client: it names that client wherever a token names its
+            // client, so an RP that checks only azp (or only aud) is still caught.
+            (Fault::IdTokenWrongAud, &["aud", "azp"]),
+            (Fault::IdTokenWrongAudNoAzp, &["aud", "azp"]),
+            (Fault::IdTokenExtraAud, &["aud"]),
+            // Expired, with iat and auth_time consistent with it.
+            (Fault::IdTokenExpired, &["auth_time", "exp", "iat"]),
+            (Fault::IdTokenNoIat, &["iat"]),
+            (Fault::IdTokenFutureIat, &["iat"]),
+            (Fault::IdTokenNonceMismatch, &["nonce"]),
+            (Fault::IdTokenSubChanged, &["sub"]),
+            // alg none has no hash algorithm for at_hash; the header and signature change in
+            // `sign`.
+            (Fault::IdTokenAlgNone, &["at_hash"]),
+            (Fault::IdTokenBadSignature, &[]),
+            (Fault::IdTokenHs256PublicKey, &[]),
+            (Fault::IdTokenNoKid, &[]),
+        ];
+        for (fault, want) in cases {
+            assert_eq!(diff(fault.clone()), *want, "{fault:?}");
+        }
+        let now = 1_800_000_000;
+        let mut expired = control(now);
+        break_claims(&mut expired, &[Fault::IdTokenExpired], now);
+        assert!(expired["iat"].as_i64() < expired["exp"].as_i64());
+        assert!(expired["auth_time"].as_i64() <= expired["iat"].as_i64());
+        assert!(expired["exp"].as_i64() < Some(now));
+        let mut other = control(now);
+        break_claims(&mut other, &[Fault::IdTokenWrongAud], now);
+        assert_eq!(other["aud"], other["azp"], "aud and azp name the same client");
+        let mut no_azp = control(now);
+        break_claims(&mut no_azp, &[Fault::IdTokenWrongAudNoAzp], now);
+        assert!(!no_azp.contains_key("azp"));
+    }
 }

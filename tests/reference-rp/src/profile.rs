@@ -1,5 +1,5 @@
 //! From a token response to a [`Profile`]: the ID token validated, userinfo read and
-//! compared, the required claims (seed 000: `sub`, `email`, `preferred_username`) checked,
+//! compared, the required claims (`sub`, `email`, `preferred_username`) checked,
 //! and the groups read from the configured token and JSON pointer.
 
 use serde_json::Value;

@@ -67,7 +67,12 @@ pub struct Provider {
     http: reqwest::Client,
     metadata: Mutex<Option<Metadata>>,
     jwks: Mutex<Option<JwkSet>>,
+    /// Since when a refetch has been wanted (defect `jwks-refetch-cooldown`).
+    unknown_since: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long defect `jwks-refetch-cooldown` waits before refetching for an unknown kid.
+const REFETCH_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Provider {
     /// A provider for these settings; nothing is fetched yet.
@@ -82,6 +87,7 @@ impl Provider {
             http,
             metadata: Mutex::new(None),
             jwks: Mutex::new(None),
+            unknown_since: Mutex::new(None),
         }
     }
 
@@ -112,6 +118,14 @@ impl Provider {
         let never = self.settings.defects.has(Defect::NeverRefetchesJwks);
         match &*slot {
             Some(k) if !refetch || never => return Ok(k.clone()),
+            Some(k) if self.settings.defects.has(Defect::JwksRefetchCooldown) => {
+                let mut since = self.unknown_since.lock().await;
+                let first = *since.get_or_insert_with(std::time::Instant::now);
+                if first.elapsed() < REFETCH_COOLDOWN {
+                    return Ok(k.clone());
+                }
+                *since = None;
+            }
             _ => {}
         }
         let uri = self.metadata().await?.jwks_uri;

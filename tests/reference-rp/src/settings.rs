@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::defects::Defects;
 
-/// Permission sync mode (seed 000, "Synchronising Permissions").
+/// Permission sync mode: strict, additive or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
     /// Permissions are exactly the mapped groups.

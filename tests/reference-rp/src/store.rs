@@ -224,6 +224,13 @@ impl Store {
             .collect()
     }
 
+    /// Ends every session whose access token has expired (what an RP that never refreshes
+    /// does).
+    pub fn close_expired(&mut self, now: Instant) {
+        self.sessions
+            .retain(|_, s| s.access_expires_at.is_none_or(|t| t > now));
+    }
+
     /// Stores what a refresh returned (a rotated refresh token, the access token's expiry),
     /// unless the session ended meanwhile.
     pub fn refreshed(&mut self, cookie: &str, token: Option<String>, expires: Option<Instant>) {

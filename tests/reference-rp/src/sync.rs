@@ -24,13 +24,23 @@ pub async fn run(app: Arc<App>) {
     let in_flight: InFlight = Arc::default();
     loop {
         tick.tick().await;
-        let slow = app.settings.defects.has(Defect::SlowSync);
-        for (cookie, session) in app.store().refreshable() {
+        let d = &app.settings.defects;
+        let slow = d.has(Defect::SlowSync);
+        if d.has(Defect::ExpiresSessions) {
+            app.store().close_expired(Instant::now());
+            continue;
+        }
+        let sessions = app.store().refreshable();
+        for (cookie, session) in sessions {
             if slow
                 && session
                     .access_expires_at
                     .is_some_and(|t| t > Instant::now())
             {
+                continue;
+            }
+            if d.has(Defect::SequentialSync) {
+                refresh(&app, &cookie, session).await;
                 continue;
             }
             if !lock(&in_flight).insert(cookie.clone()) {

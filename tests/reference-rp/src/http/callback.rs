@@ -97,7 +97,7 @@ async fn callback(
     {
         let mut store = app.store();
         let (account, created) = store.account_for(&p, d);
-        // A login syncs: the seed's "log out and in again to force a sync".
+        // A login syncs: logging out and in again forces a sync.
         let permissions = created || !d.has(Defect::ReloginKeepsStale);
         store.apply(account, &p, &app.settings, true, permissions);
         store.open(

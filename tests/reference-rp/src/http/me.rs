@@ -10,6 +10,7 @@ use warp::reply::Response;
 
 use super::{SESSION, cookie, cookies, error, json, with_app};
 use crate::App;
+use crate::defects::Defect;
 
 pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
     warp::path!("me")
@@ -29,6 +30,11 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
                         "name": a.name,
                         "permissions": a.permissions,
                     }),
+                ),
+                None if app.settings.defects.has(Defect::MeFailsLoggedOut) => error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "no user in the session",
                 ),
                 None => error(
                     StatusCode::UNAUTHORIZED,

@@ -23,7 +23,7 @@ use crate::App;
 const SESSION: &str = "rp_session";
 /// The cookie naming a login in progress.
 const LOGIN: &str = "rp_login";
-/// The callback path (the seed's redirect URI).
+/// The callback path (the registered redirect URI).
 pub const CALLBACK: &str = "/login/oauth2/callback";
 
 /// Every route.

@@ -5,3 +5,4 @@ mod defects;
 mod modes;
 mod profiles;
 mod support;
+mod scratch;

@@ -13,7 +13,7 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     (
         "entra",
         "*",
-        "Entra ID sends no email claim unless the optional claim is configured; this RP requires email (seed 000), so no one logs in",
+        "Entra ID sends no email claim unless the optional claim is configured; this RP requires email (a required claim), so no one logs in",
     ),
     (
         "auth0",

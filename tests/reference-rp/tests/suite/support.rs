@@ -11,7 +11,12 @@ use reference_rp::{Defect, Defects, Settings};
 /// Sync deadline in these tests (seconds), the RP's sync interval and its IdP timeout.
 pub const DEADLINE_S: f64 = 2.0;
 pub const INTERVAL_S: f64 = 0.2;
-pub const IDP_TIMEOUT_S: f64 = 1.5;
+/// Longer than the deadline: a hung refresh that stalls every user's sync (defect
+/// `sequential-sync`) then delays the others past the deadline, which is what the suite
+/// judges.
+pub const IDP_TIMEOUT_S: f64 = 2.5;
+/// The RP's JWKS refetch cooldown, declared (defect `jwks-refetch-cooldown` waits 2 s).
+pub const JWKS_COOLDOWN_S: f64 = 3.0;
 
 /// The rp.toml shared by the tests: `head` adds top-level keys, `tail` tables.
 pub fn rp_toml(modes: &str, head: &str, tail: &str) -> String {
@@ -20,9 +25,10 @@ pub fn rp_toml(modes: &str, head: &str, tail: &str) -> String {
 client_auth = "client_secret_post"
 sync_modes = {modes}
 groups_claim = "id_token:/groups"
-group_map = {{ analysts = ["read"], admins = ["read", "write"] }}
+group_map = {{ analysts = ["read"], admins = ["read", "write"], auditors = ["audit"] }}
 sync_deadline_s = {DEADLINE_S}
 idp_timeout_s = {IDP_TIMEOUT_S}
+jwks_cooldown_s = {JWKS_COOLDOWN_S}
 capabilities = ["grant"]
 
 [me]
@@ -112,6 +118,7 @@ pub async fn attach_with(
     s.group_map = [
         ("analysts", vec!["read"]),
         ("admins", vec!["read", "write"]),
+        ("auditors", vec!["audit"]),
     ]
     .into_iter()
     .map(|(g, p)| (g.to_owned(), p.into_iter().map(str::to_owned).collect()))

@@ -1,0 +1,125 @@
+//! Real relying parties on widely used third-party OIDC libraries in other languages, each
+//! in its own folder with an rp.toml (launch mode, every sync mode), a pinned install
+//! script, and `verdicts.md`: the table the conformance suite gives it. The suite runs
+//! against each and the table must not change: a verdict that moves is either a regression
+//! of the suite or a change of the library, and both need a look. `UPDATE_VERDICTS=1`
+//! rewrites the tables after such a look.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use conformance::{Options, Outcome, Report, RpDescription, SyncMode};
+
+/// The folder of one RP.
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rps").join(name)
+}
+
+/// Runs the RP's pinned install script (npm ci, pip into a venv): the test needs the
+/// library, so a missing tool or package fails it, saying which.
+fn install(name: &str) {
+    let script = dir(name).join("install.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed: {}{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The verdict table: one row per scenario, one column per sync mode.
+fn table(name: &str, r: &Report) -> String {
+    let modes = [SyncMode::Strict, SyncMode::Additive, SyncMode::None];
+    let mut rows: BTreeMap<(usize, String), [String; 3]> = BTreeMap::new();
+    let order: Vec<&str> = conformance::catalogue().iter().map(|s| s.id).collect();
+    for run in &r.runs {
+        let col = modes.iter().position(|m| *m == run.sync_mode).unwrap_or(0);
+        for x in &run.results {
+            let key = (
+                order.iter().position(|id| *id == x.id).unwrap_or(usize::MAX),
+                x.id.clone(),
+            );
+            rows.entry(key).or_default()[col] = label(x.verdict).to_owned();
+        }
+    }
+    let mut out = format!(
+        "# `{name}`: the conformance suite's verdicts\n\n\
+         Written by `UPDATE_VERDICTS=1 cargo test -p sso-tests --test rps`; CI fails when a \
+         verdict changes. Why each verdict that is not a pass is what it is: the README, \
+         \"What popular libraries get wrong\".\n\n\
+         | scenario | strict | additive | none |\n|---|---|---|---|\n"
+    );
+    for ((_, id), cols) in rows {
+        out.push_str(&format!("| `{id}` | {} | {} | {} |\n", cols[0], cols[1], cols[2]));
+    }
+    out
+}
+
+fn label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "**fail**",
+        Outcome::Warn => "*warn*",
+        Outcome::Skip => "skip",
+        Outcome::Error => "**error**",
+    }
+}
+
+/// Installs and judges the RP in `name`; compares its table with `verdicts.md`.
+async fn judge(name: &str) {
+    install(name);
+    let rp = RpDescription::from_file(&dir(name).join("rp.toml")).expect("its rp.toml");
+    let mut opts = Options::new(rp);
+    let report_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rps-{name}"));
+    opts.report_dir = Some(report_dir.clone());
+    let report = conformance::run(&opts).await.expect("the run completes");
+    report
+        .write(&report_dir, &[conformance::Format::Json, conformance::Format::Md])
+        .expect("the report is written");
+    let got = table(name, &report);
+    let path = dir(name).join("verdicts.md");
+    if std::env::var_os("UPDATE_VERDICTS").is_some() {
+        std::fs::write(&path, &got).expect("verdicts.md is written");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{name}: the verdicts changed (report in {}):\n{}",
+        report_dir.display(),
+        changes(&want, &got)
+    );
+}
+
+/// The rows that differ.
+fn changes(want: &str, got: &str) -> String {
+    let w: Vec<&str> = want.lines().filter(|l| l.starts_with("| `")).collect();
+    let g: Vec<&str> = got.lines().filter(|l| l.starts_with("| `")).collect();
+    let mut out = String::new();
+    for l in &w {
+        if !g.contains(l) {
+            out.push_str(&format!("- {l}\n"));
+        }
+    }
+    for l in &g {
+        if !w.contains(l) {
+            out.push_str(&format!("+ {l}\n"));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client() {
+    judge("node-openid-client").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_authlib() {
+    judge("python-authlib").await;
+}

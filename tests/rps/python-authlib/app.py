@@ -1,0 +1,216 @@
+"""A relying party as a team would write one on Authlib's Flask client: discovery at
+start-up, the code flow with PKCE, state and nonce (Authlib checks them and validates the
+ID token), and a background sync that refreshes every session with the refresh token.
+The glue only maps claims to an account, the groups to permissions, and an invalid_grant
+to the end of access."""
+
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, jsonify, redirect, request, session
+
+env = os.environ
+BASE_URL = env["BASE_URL"].rstrip("/")
+CALLBACK = "/login/oauth2/callback"
+MODE = env.get("SYNC_MODE", "strict")
+GROUP_MAP = json.loads(env.get("GROUP_MAP", "{}"))
+GROUPS_TOKEN, GROUPS_POINTER = env.get("GROUPS_CLAIM", "id_token:/groups").split(":", 1)
+SYNC_S = float(env.get("SYNC_INTERVAL_S", "600"))
+TIMEOUT_S = float(env.get("IDP_TIMEOUT_S", "10"))
+
+app = Flask(__name__)
+app.secret_key = secrets.token_hex(32)
+oauth = OAuth(app)
+oauth.register(
+    "idp",
+    client_id=env["CLIENT_ID"],
+    client_secret=env["CLIENT_SECRET"],
+    server_metadata_url=env["ISSUER"].rstrip("/") + "/.well-known/openid-configuration",
+    client_kwargs={
+        "scope": env.get("SCOPES", "openid profile email offline_access"),
+        "code_challenge_method": "S256",
+        "token_endpoint_auth_method": "client_secret_post",
+        "timeout": TIMEOUT_S,
+    },
+)
+
+lock = threading.Lock()
+accounts = {}  # sub -> account
+sessions = {}  # session id -> {"sub", "token"}
+
+
+def pointer(doc, p):
+    """RFC 6901."""
+    for key in p.split("/")[1:]:
+        key = key.replace("~1", "/").replace("~0", "~")
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+def jwt_payload(jwt):
+    import base64
+
+    try:
+        part = jwt.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except Exception:
+        return {}
+
+
+def groups_of(token, claims):
+    doc = jwt_payload(token["access_token"]) if GROUPS_TOKEN == "access_token" else claims
+    g = pointer(doc, GROUPS_POINTER)
+    if g is None:
+        return None
+    return [str(x) for x in g] if isinstance(g, list) else [str(g)]
+
+
+def apply(account, claims, groups):
+    account["email"] = claims.get("email")
+    account["username"] = claims.get("preferred_username")
+    account["name"] = claims.get("name")
+    if MODE == "none":
+        return
+    mapped = {p for g in (groups or []) for p in GROUP_MAP.get(g, [])}
+    if MODE == "strict":
+        account["permissions"] = mapped
+    else:
+        account["permissions"] |= mapped
+
+
+def revoke(sub):
+    for sid in [k for k, s in sessions.items() if s["sub"] == sub]:
+        del sessions[sid]
+    if sub in accounts:
+        accounts[sub]["permissions"] = set()
+
+
+@app.get("/healthz")
+def healthz():
+    return jsonify(ok=True)
+
+
+@app.get("/login")
+def login():
+    return oauth.idp.authorize_redirect(BASE_URL + CALLBACK)
+
+
+@app.get(CALLBACK)
+def callback():
+    try:
+        token = oauth.idp.authorize_access_token()
+    except Exception as e:  # Authlib raises for a bad state, an IdP error, a bad ID token
+        return jsonify(error="login_failed", error_description=str(e)), 401
+    claims = token.get("userinfo") or {}
+    for c in ("sub", "email", "preferred_username"):
+        if not claims.get(c):
+            return jsonify(error="login_failed", error_description=f"no {c} claim"), 401
+    if not token.get("refresh_token"):
+        return jsonify(error="login_failed", error_description="no refresh token"), 401
+    sid = secrets.token_urlsafe(32)
+    with lock:
+        account = accounts.setdefault(
+            claims["sub"], {"id": len(accounts) + 1, "sub": claims["sub"], "permissions": set()}
+        )
+        apply(account, claims, groups_of(token, claims))
+        sessions[sid] = {"sub": claims["sub"], "token": token}
+    session.clear()
+    session["sid"] = sid
+    return redirect("/me")
+
+
+def current():
+    return sessions.get(session.get("sid", ""))
+
+
+@app.get("/me")
+def me():
+    with lock:
+        s = current()
+        if not s:
+            return jsonify(error="not_logged_in"), 401
+        a = accounts[s["sub"]]
+        return jsonify(
+            id=a["id"], sub=a["sub"], email=a["email"], username=a["username"],
+            name=a["name"], permissions=sorted(a["permissions"]),
+        )
+
+
+@app.get("/logout")
+def logout():
+    with lock:
+        sessions.pop(session.get("sid", ""), None)
+    session.clear()
+    return redirect("/")
+
+
+@app.post("/grant")
+def grant():
+    with lock:
+        s = current()
+        if not s:
+            return jsonify(error="not_logged_in"), 401
+        if MODE == "strict":
+            return jsonify(error="permissions come from the groups"), 403
+        p = str((request.get_json(silent=True) or {}).get("permission"))
+        accounts[s["sub"]]["permissions"].add(p)
+        return jsonify(granted=p)
+
+
+def refresh(sid, s):
+    client = oauth.idp._get_oauth_client()
+    metadata = oauth.idp.load_server_metadata()
+    try:
+        fresh = client.refresh_token(
+            metadata["token_endpoint"], refresh_token=s["token"]["refresh_token"]
+        )
+        claims = oauth.idp.parse_id_token(fresh, nonce=None) if fresh.get("id_token") else None
+    except OAuthError as e:
+        if e.error == "invalid_grant":
+            with lock:
+                revoke(s["sub"])
+        else:
+            print(f"refresh for {s['sub']}: {e}", file=sys.stderr)
+        return
+    except Exception as e:  # a timeout, a 5xx, a token that does not validate
+        print(f"refresh for {s['sub']}: {e!r}", file=sys.stderr)
+        return
+    with lock:
+        if sid not in sessions:
+            return
+        fresh.setdefault("refresh_token", s["token"]["refresh_token"])
+        s["token"] = fresh
+        if claims is not None:
+            apply(accounts[s["sub"]], claims, groups_of(fresh, claims))
+
+
+def sync():
+    pool = ThreadPoolExecutor(max_workers=32)
+    in_flight = set()
+    while True:
+        time.sleep(SYNC_S)
+        with lock:
+            todo = [(k, s) for k, s in sessions.items() if k not in in_flight]
+            in_flight.update(k for k, _ in todo)
+        for sid, s in todo:
+            def run(sid=sid, s=s):
+                try:
+                    refresh(sid, s)
+                finally:
+                    with lock:
+                        in_flight.discard(sid)
+
+            pool.submit(run)
+
+
+if __name__ == "__main__":
+    oauth.idp.load_server_metadata()  # at start-up, as production apps do
+    threading.Thread(target=sync, daemon=True).start()
+    app.run(host="127.0.0.1", port=int(env["PORT"]), threaded=True)
