@@ -15,6 +15,9 @@ pub struct IdpShape {
     pub refresh_lifetime_s: i64,
     /// Why group scenarios cannot run, when they cannot.
     pub no_groups: Option<String>,
+    /// Claims an RP requires that the provider leaves out of the ID token, each with the
+    /// fix in the provider's own words: what explains an RP that logs no one in.
+    pub missing_claims: Vec<(String, String)>,
 }
 
 impl IdpShape {
@@ -25,6 +28,7 @@ impl IdpShape {
             rotates: true,
             refresh_lifetime_s: REFRESH_LIFETIME_S,
             no_groups: None,
+            missing_claims: Vec::new(),
         }
     }
 
@@ -84,7 +88,22 @@ impl IdpShape {
             rotates: policy.is_some_and(|p| p.rotate),
             refresh_lifetime_s: lifetime as i64,
             no_groups,
+            missing_claims: missing_claims(name, &config.quirks),
         };
         Ok((shape, rp, launched))
     }
+}
+
+/// The required claims (`sub`, `email`, `preferred_username`) this provider's ID token
+/// lacks by default, with the provider's fix.
+fn missing_claims(profile: &str, quirks: &mock_idp::Quirks) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if quirks.omit_email {
+        let fix = match profile {
+            "entra" => "in the app registration, Token configuration → Add optional claim → ID → email (Microsoft's \"Provide optional claims to your app\")".to_owned(),
+            p => format!("configure provider {p} to put the email claim in the ID token"),
+        };
+        out.push(("email".to_owned(), fix));
+    }
+    out
 }

@@ -204,7 +204,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     stage: stage.clone(),
                     idp: shape.clone(),
                 });
-                let results = run_mode(opts, &shared, scenarios).await;
+                let (results, no_login) = run_mode(opts, &shared, scenarios).await;
                 let log_name = match profile {
                     Some(p) => format!("{p}-{mode}"),
                     None => mode.to_string(),
@@ -217,6 +217,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     idp_profile: shape.profile.clone(),
                     sync_mode: mode,
                     rp_log,
+                    no_login,
                     results,
                 };
                 Ok::<_, RunError>((up.base_url, up.issuer, run))
@@ -325,15 +326,40 @@ fn write_log(opts: &Options, mode: &str, lines: Vec<String>) -> Option<String> {
 }
 
 /// Runs the scenarios of one mode: the concurrent ones, then those that run alone.
+/// The scenario that judges the login itself.
+const CODE_FLOW: &str = "login.code-flow";
+
 async fn run_mode(
     opts: &Options,
     shared: &Arc<Shared>,
     scenarios: &[Scenario],
-) -> Vec<ScenarioResult> {
+) -> (Vec<ScenarioResult>, Option<String>) {
     let timeout = opts
         .scenario_timeout
         .unwrap_or_else(|| default_timeout(&shared.rp));
     let mut results: Vec<ScenarioResult> = Vec::new();
+    if let Some((why, evidence)) = no_login(shared).await {
+        for s in scenarios {
+            let expected = opts.expected.covers(s.id);
+            let r = if s.id == CODE_FLOW {
+                result(
+                    s,
+                    Verdict::fail(why.clone()),
+                    expected,
+                    Duration::ZERO,
+                    evidence.clone(),
+                )
+            } else {
+                let v = Verdict::skip(format!("no user can log in ({CODE_FLOW} says why)"));
+                result(s, v, expected, Duration::ZERO, Evidence::default())
+            };
+            if opts.progress {
+                eprintln!("{}", progress_line(shared.mode.as_str(), &r));
+            }
+            results.push(r);
+        }
+        return (results, Some(why));
+    }
     for phase in [Phase::Concurrent, Phase::Alone, Phase::Last] {
         let jobs = if phase == Phase::Concurrent {
             opts.jobs.max(1)
@@ -383,7 +409,45 @@ async fn run_mode(
     }
     let order: Vec<&str> = scenarios.iter().map(|s| s.id).collect();
     results.sort_by_key(|r| order.iter().position(|id| *id == r.id));
-    results
+    (results, None)
+}
+
+/// Before the scenarios: can anyone log in at all? A plain login of a new user, tried twice.
+/// When neither gets a session, every scenario would fail or err for that one reason; it
+/// is said once instead: why (the RP's own answer, and what the provider's ID token lacks
+/// with the provider's fix where the profile knows it), with the login's evidence.
+async fn no_login(shared: &Arc<Shared>) -> Option<(String, Evidence)> {
+    let cx = Ctx::new(shared.clone(), CODE_FLOW);
+    let u = cx.user("first", &[]).await.ok()?;
+    let mut answer = String::new();
+    for _ in 0..2 {
+        let b = cx.browser();
+        let login = b.login(&u.username, None).await.ok()?;
+        let me = cx.me(&b).await.ok()?;
+        if me.logged_in() {
+            return None;
+        }
+        answer = match login.callback_status {
+            Some(s) => format!(
+                "the callback answered {s}{}, /me {}",
+                if login.callback_body.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", login.callback_body.trim())
+                },
+                me.status
+            ),
+            None => "the IdP never redirected back to the RP's callback".to_owned(),
+        };
+    }
+    let mut why = format!("no user can log in: {answer}");
+    for (claim, fix) in &shared.idp.missing_claims {
+        why.push_str(&format!(
+            ". The provider's ID token has no `{claim}` claim, which the RP requires; the fix: {fix}"
+        ));
+    }
+    let evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
+    Some((why, evidence))
 }
 
 /// A scenario's default time limit: longer than its longest wait, which is two waits of
@@ -397,6 +461,10 @@ pub fn default_timeout(rp: &RpDescription) -> Duration {
 
 /// How the reason of a skip for a scenario of another sync mode starts (no coverage lost).
 pub const NOT_THIS_MODE: &str = "applies to sync mode";
+
+/// How the reason of a skip for a scenario the RP has no use for starts (no coverage lost:
+/// e.g. `login.userinfo` for an RP that never calls userinfo).
+pub const DOES_NOT_APPLY: &str = "does not apply:";
 
 /// A scenario that does not apply to this sync mode.
 fn skipped(s: &Scenario, mode: SyncMode, expected: bool) -> ScenarioResult {

@@ -373,8 +373,11 @@ impl Ctx {
     /// the token endpoint is scoped to the authorization_code grant, so that a background
     /// refresh of one of the user's sessions cannot take it.
     pub async fn arm(&self, fault: Fault, user: &TestUser) -> Result<u64, Stop> {
-        let grant = matches!(fault.point(), FaultPoint::IdToken | FaultPoint::TokenEndpoint)
-            .then_some("authorization_code");
+        let grant = matches!(
+            fault.point(),
+            FaultPoint::IdToken | FaultPoint::TokenEndpoint
+        )
+        .then_some("authorization_code");
         let id = self
             .shared
             .admin

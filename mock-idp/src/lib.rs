@@ -36,8 +36,8 @@ mod types;
 
 pub use clock::{Clock, UnixTime};
 pub use config::{
-    AccessTokenFormat, ClientConfig, Config, ConfigError, Placement, RefreshPolicy, TokenKind,
-    UserConfig,
+    AccessTokenFormat, ClientConfig, Config, ConfigError, Placement, Quirks, RefreshPolicy,
+    TokenKind, UserConfig,
 };
 pub use directory::{Directory, User};
 pub use http::{OAuthError, Params, routes, routes_for};

@@ -42,7 +42,10 @@ fn table(name: &str, r: &Report) -> String {
         let col = modes.iter().position(|m| *m == run.sync_mode).unwrap_or(0);
         for x in &run.results {
             let key = (
-                order.iter().position(|id| *id == x.id).unwrap_or(usize::MAX),
+                order
+                    .iter()
+                    .position(|id| *id == x.id)
+                    .unwrap_or(usize::MAX),
                 x.id.clone(),
             );
             rows.entry(key).or_default()[col] = label(x.verdict).to_owned();
@@ -56,7 +59,10 @@ fn table(name: &str, r: &Report) -> String {
          | scenario | strict | additive | none |\n|---|---|---|---|\n"
     );
     for ((_, id), cols) in rows {
-        out.push_str(&format!("| `{id}` | {} | {} | {} |\n", cols[0], cols[1], cols[2]));
+        out.push_str(&format!(
+            "| `{id}` | {} | {} | {} |\n",
+            cols[0], cols[1], cols[2]
+        ));
     }
     out
 }
@@ -80,7 +86,10 @@ async fn judge(name: &str) {
     opts.report_dir = Some(report_dir.clone());
     let report = conformance::run(&opts).await.expect("the run completes");
     report
-        .write(&report_dir, &[conformance::Format::Json, conformance::Format::Md])
+        .write(
+            &report_dir,
+            &[conformance::Format::Json, conformance::Format::Md],
+        )
         .expect("the report is written");
     let got = table(name, &report);
     let path = dir(name).join("verdicts.md");

@@ -32,6 +32,20 @@ pub fn markdown(report: &Report) -> String {
         s.error,
         s.expected_failures
     );
+    for run in &report.runs {
+        if let Some(why) = &run.no_login {
+            let _ = writeln!(md, "**No login in sync mode `{}`**: {why}\n", run.sync_mode);
+        }
+    }
+    let lost = report.lost_coverage();
+    if !lost.is_empty() {
+        let _ = writeln!(md, "Skipped, coverage lost:\n");
+        for (reason, ids) in &lost {
+            let ids: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+            let _ = writeln!(md, "- {}: {reason}", ids.join(", "));
+        }
+        md.push('\n');
+    }
     if !s.unexpected_passes.is_empty() {
         let _ = writeln!(
             md,

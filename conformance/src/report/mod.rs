@@ -20,7 +20,7 @@ use crate::scenario::Category;
 use crate::verdict::{Evidence, Outcome};
 
 /// The version of the RP contract this suite implements (README, "Test your RP in CI").
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +99,10 @@ pub struct ModeRun {
     /// The RP's log file in the report folder (launch mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rp_log: Option<String>,
+    /// Why no user could log in, when none could: `login.code-flow` fails with it and every
+    /// other scenario is skipped, so the report says it once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_login: Option<String>,
     /// Results, in catalogue order.
     pub results: Vec<ScenarioResult>,
 }
@@ -136,11 +140,13 @@ impl Report {
     }
 
     /// Skips that lose coverage (not those of a scenario that does not apply to the sync
-    /// mode): each reason, with the ids it skipped.
+    /// mode or to this RP): each reason, with the ids it skipped.
     pub fn lost_coverage(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in self.runs.iter().flat_map(|m| &m.results) {
-            if r.verdict == Outcome::Skip && !r.reason.starts_with(crate::runner::NOT_THIS_MODE) {
+            let applies = !r.reason.starts_with(crate::runner::NOT_THIS_MODE)
+                && !r.reason.starts_with(crate::runner::DOES_NOT_APPLY);
+            if r.verdict == Outcome::Skip && applies {
                 let ids = out.entry(r.reason.clone()).or_default();
                 if !ids.contains(&r.id) {
                     ids.push(r.id.clone());

@@ -30,6 +30,15 @@ pub fn progress_line(mode: &str, r: &ScenarioResult) -> String {
 /// The summary table and the wall time.
 pub fn summary(report: &Report) -> String {
     let mut out = String::new();
+    for run in &report.runs {
+        if let Some(why) = &run.no_login {
+            let label = match &run.idp_profile {
+                Some(p) => format!("{p}/{}", run.sync_mode),
+                None => run.sync_mode.to_string(),
+            };
+            let _ = writeln!(out, "\nNO LOGIN ({label}): {why}");
+        }
+    }
     let mut rows: BTreeMap<(String, &str), [usize; 5]> = BTreeMap::new();
     for run in &report.runs {
         let label = match &run.idp_profile {

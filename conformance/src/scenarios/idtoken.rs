@@ -171,7 +171,7 @@ async fn extra_aud(cx: &Ctx) -> Judged {
     let f = [Fault::IdTokenExtraAud];
     refused_login(
         cx,
-        "an ID token whose aud names an untrusted audience",
+        "an ID token whose aud also names an audience it does not trust (\"untrusted-audience\", azp naming this client), which OIDC Core §3.1.3.7 (3) requires refusing",
         &f,
         None,
     )
@@ -271,7 +271,9 @@ async fn key_rotation(cx: &Ctx) -> Judged {
 async fn refresh_same_sub(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
-    let id = cx.arm_refresh(Fault::IdTokenSubChanged, &u, Some(1)).await?;
+    let id = cx
+        .arm_refresh(Fault::IdTokenSubChanged, &u, Some(1))
+        .await?;
     // The faulty refresh, then the RP's next refresh (it has dealt with the faulty one).
     let got = cx
         .await_refreshes(&u, 0, |r| {

@@ -330,7 +330,10 @@ async fn userinfo(cx: &Ctx) -> Judged {
     let (u, _, login, me) = login_with_faults(cx, &[Fault::UserinfoSubChanged], None).await?;
     let journal = cx.journal(&u).await?;
     let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
-        return Ok(Verdict::skip("the RP does not call userinfo at login"));
+        return Ok(Verdict::skip(format!(
+            "{} the RP does not call userinfo at login",
+            crate::runner::DOES_NOT_APPLY
+        )));
     };
     cx.cite(call);
     if me.logged_in() {

@@ -171,7 +171,10 @@ mod tests {
         assert!(expired["exp"].as_i64() < Some(now));
         let mut other = control(now);
         break_claims(&mut other, &[Fault::IdTokenWrongAud], now);
-        assert_eq!(other["aud"], other["azp"], "aud and azp name the same client");
+        assert_eq!(
+            other["aud"], other["azp"],
+            "aud and azp name the same client"
+        );
         let mut no_azp = control(now);
         break_claims(&mut no_azp, &[Fault::IdTokenWrongAudNoAzp], now);
         assert!(!no_azp.contains_key("azp"));

@@ -4,5 +4,5 @@
 mod defects;
 mod modes;
 mod profiles;
-mod support;
 mod scratch;
+mod support;

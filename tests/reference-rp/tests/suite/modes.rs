@@ -149,3 +149,21 @@ async fn in_process_launch_the_correct_rp_passes_every_mode() {
     assert_eq!(odd_skips(&report), vec![]);
     assert_eq!(report.runs.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_mode_an_rp_started_once_passes_run_after_run() {
+    // One RP, started once (discovery and JWKS fetched at start-up), three runs: the tenant
+    // keeps its issuer and keys (the rotated one included) while everything else resets.
+    let idp = mock_idp::MockIdp::start().await;
+    let attached = crate::support::Attached::start(&idp, &[], "again").await;
+    for i in 1..=3 {
+        let report = run(&attached.options(&idp)).await;
+        let np = not_passing(&report);
+        assert!(np.is_empty(), "run {i}: {np:#?}");
+        assert!(
+            odd_skips(&report).is_empty(),
+            "run {i}: {:#?}",
+            odd_skips(&report)
+        );
+    }
+}

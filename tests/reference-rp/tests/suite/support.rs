@@ -111,38 +111,63 @@ pub async fn attach_with(
     edit: impl FnOnce(&mut Options),
 ) -> Report {
     let idp = MockIdp::start().await;
-    let issuer = format!("{}/t/{tenant}", idp.issuer());
-    let mut s = Settings::new(&issuer, "conformance-rp", "attach-secret");
-    s.sync_interval_s = INTERVAL_S;
-    s.idp_timeout_s = IDP_TIMEOUT_S;
-    s.group_map = [
-        ("analysts", vec!["read"]),
-        ("admins", vec!["read", "write"]),
-        ("auditors", vec!["audit"]),
-    ]
-    .into_iter()
-    .map(|(g, p)| (g.to_owned(), p.into_iter().map(str::to_owned).collect()))
-    .collect();
-    s.defects = Defects(defects.iter().copied().collect());
-    let rp = reference_rp::start(s)
-        .await
-        .expect("the reference RP starts");
-    let toml = rp_toml(
-        r#"["strict"]"#,
-        &format!(
-            "base_url = \"{}\"\nclient_secret = \"attach-secret\"",
-            rp.base_url()
-        ),
-        &format!("[idp]\nissuer = \"{issuer}\""),
-    );
-    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
-    let mut opts = Options::new(desc);
-    opts.idp = IdpChoice::Attached {
-        url: idp.issuer().to_owned(),
-        token: None,
-    };
+    let attached = Attached::start(&idp, defects, tenant).await;
+    let mut opts = attached.options(&idp);
     edit(&mut opts);
     run(&opts).await
+}
+
+/// An RP started once, as in a CI job that attaches the suite to it: its address chosen,
+/// its tenant set up (`conformance setup`), then the RP started, which fetches discovery
+/// and the JWKS at start-up.
+pub struct Attached {
+    /// The RP description the runner is given.
+    pub desc: RpDescription,
+    /// The running RP (it stops when this is dropped).
+    _rp: reference_rp::RunningRp,
+}
+
+impl Attached {
+    /// Sets up tenant `tenant` on `idp` and starts the reference RP against it.
+    pub async fn start(idp: &MockIdp, defects: &[Defect], tenant: &str) -> Attached {
+        let issuer = format!("{}/t/{tenant}", idp.issuer());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let toml = rp_toml(
+            r#"["strict"]"#,
+            &format!("base_url = \"http://127.0.0.1:{port}\"\nclient_secret = \"attach-secret\""),
+            &format!("[idp]\nissuer = \"{issuer}\""),
+        );
+        let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
+        let choice = IdpChoice::Attached {
+            url: idp.issuer().to_owned(),
+            token: None,
+        };
+        let set_up = conformance::setup(&desc, &choice).await.expect("setup");
+        assert_eq!(set_up, issuer);
+        let mut s = Settings::new(&issuer, "conformance-rp", "attach-secret");
+        s.port = port;
+        s.sync_interval_s = INTERVAL_S;
+        s.idp_timeout_s = IDP_TIMEOUT_S;
+        s.group_map = desc.group_map.clone();
+        s.defects = Defects(defects.iter().copied().collect());
+        let rp = reference_rp::start(s)
+            .await
+            .expect("the reference RP starts");
+        Attached { desc, _rp: rp }
+    }
+
+    /// The runner's options, attached to `idp` and this RP.
+    pub fn options(&self, idp: &MockIdp) -> Options {
+        let mut opts = Options::new(self.desc.clone());
+        opts.idp = IdpChoice::Attached {
+            url: idp.issuer().to_owned(),
+            token: None,
+        };
+        opts
+    }
 }
 
 /// `(scenario id, "Verdict (mode): reason")` of every result that failed, warned or erred.
