@@ -91,6 +91,8 @@ async fn judge(name: &str) {
             &[conformance::Format::Json, conformance::Format::Md],
         )
         .expect("the report is written");
+    let lost = report.lost_coverage();
+    assert!(lost.is_empty(), "{name}: coverage lost to skips: {lost:?}");
     let got = table(name, &report);
     let path = dir(name).join("verdicts.md");
     if std::env::var_os("UPDATE_VERDICTS").is_some() {

@@ -50,10 +50,10 @@ async fn keyed_by_sub(cx: &Ctx) -> Judged {
     b1.get(&cx.shared.rp.paths.logout).await?;
     let (_, _, after) = login_ok(cx, &u).await?;
     let mut problems = Vec::new();
-    if after.sub.as_ref() != Some(&u.sub) {
+    if !after.is_user(&u) {
         problems.push(format!(
-            "the login reached the account of sub {:?}: the RP keys accounts by email, not sub",
-            after.sub.clone().unwrap_or_default()
+            "the login reached the account of {}: the RP keys accounts by email, not sub",
+            after.who()
         ));
     }
     if after.email.as_ref() != Some(&other.email) {
@@ -104,10 +104,10 @@ async fn email_reuse(cx: &Ctx) -> Judged {
         ));
     }
     let mut problems = Vec::new();
-    if me_b.sub.as_ref() != Some(&b.sub) {
+    if !me_b.is_user(&b) {
         problems.push(format!(
-            "the new user got the account of sub {:?} (account takeover by email)",
-            me_b.sub.clone().unwrap_or_default()
+            "the new user got the account of {} (account takeover by email)",
+            me_b.who()
         ));
     }
     if let (Some(x), Some(y)) = (&me_a.account, &me_b.account)

@@ -13,77 +13,77 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "idtoken.bad-signature",
             Idtoken,
-            "OIDC Core §3.1.3.7 (6); OIDF oidcc-client-test-invalid-sig-rs256",
+            "the ID token's signature is verified with the provider's published key; OIDC Core §3.1.3.7 (6); OIDF oidcc-client-test-invalid-sig-rs256",
             "an ID token whose signature does not verify opens no session",
             bad_signature
         ),
         scenario!(
             "idtoken.alg-none",
             Idtoken,
-            "RFC 8725 §3.1; OIDF oidcc-client-test-idtoken-sig-none",
+            "an unsigned ID token is never accepted from the token endpoint of a provider that signs; RFC 8725 §3.1; OIDF oidcc-client-test-idtoken-sig-none",
             "an unsigned ID token (alg none) opens no session",
             alg_none
         ),
         scenario!(
             "idtoken.alg-hs256-confusion",
             Idtoken,
-            "RFC 8725 §2.1, §3.1",
+            "the algorithm comes from the provider's key, not from the token header (no HMAC with a public key); RFC 8725 §2.1, §3.1",
             "an HS256 ID token keyed with the RSA public key opens no session",
             hs256
         ),
         scenario!(
             "idtoken.wrong-iss",
             Idtoken,
-            "OIDC Core §3.1.3.7 (2); OIDF oidcc-client-test-invalid-iss",
+            "iss is exactly the configured issuer; OIDC Core §3.1.3.7 (2); OIDF oidcc-client-test-invalid-iss",
             "an ID token from another issuer opens no session",
             wrong_iss
         ),
         scenario!(
             "idtoken.wrong-aud",
             Idtoken,
-            "OIDC Core §3.1.3.7 (3); OIDF oidcc-client-test-invalid-aud",
+            "aud lists this client; a token issued to another client is refused; OIDC Core §3.1.3.7 (3)-(5); OIDF oidcc-client-test-invalid-aud",
             "an ID token for another client opens no session",
             wrong_aud
         ),
         scenario!(
             "idtoken.extra-untrusted-aud",
             Idtoken,
-            "OIDC Core §3.1.3.7 (3)",
+            "an ID token with additional audiences the client does not trust is refused; OIDC Core §3.1.3.7 (3)",
             "an ID token whose aud also names an untrusted audience opens no session",
             extra_aud
         ),
         scenario!(
             "idtoken.expired",
             Idtoken,
-            "OIDC Core §3.1.3.7 (9)",
+            "an ID token past its exp is refused; OIDC Core §3.1.3.7 (9)",
             "an expired ID token opens no session",
             expired
         ),
         scenario!(
             "idtoken.missing-iat",
             Idtoken,
-            "OIDC Core §2 (iat REQUIRED); OIDF oidcc-client-test-missing-iat",
+            "an ID token carries iat; OIDC Core §2; OIDF oidcc-client-test-missing-iat",
             "an ID token without iat opens no session",
             missing_iat
         ),
         scenario!(
             "idtoken.nonce-mismatch",
             Idtoken,
-            "OIDC Core §3.1.3.7 (11); OIDF oidcc-client-test-nonce-invalid",
+            "the nonce is the one the login sent; OIDC Core §3.1.3.7 (11); OIDF oidcc-client-test-nonce-invalid",
             "an ID token whose nonce is not the one sent opens no session",
             nonce_mismatch
         ),
         scenario!(
             "idtoken.kid-absent-single-key",
             Idtoken,
-            "OIDC Core §10.1; OIDF oidcc-client-test-kid-absent-single-jwks",
+            "with a single key in the JWKS, a token without kid is verified with it; OIDC Core §10.1; OIDF oidcc-client-test-kid-absent-single-jwks",
             "a validly signed ID token without kid is accepted when the JWKS has one key",
             kid_absent
         ),
         scenario!(
             "idtoken.key-rotation",
             Idtoken,
-            "OIDC Core §10.1.1; OIDF oidcc-client-test-signing-key-rotation",
+            "after the provider rotates its signing key, the RP fetches the new key and logs users in; OIDC Core §10.1.1; OIDF oidcc-client-test-signing-key-rotation",
             "after a signing-key rotation the RP refetches the JWKS and logs users in",
             key_rotation,
             phase = Phase::Last
@@ -91,7 +91,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "idtoken.refresh-same-sub",
             Idtoken,
-            "OIDC Core §12.2",
+            "a refreshed ID token names the same sub as the session's; OIDC Core §12.2",
             "a refreshed ID token with another sub is not taken as the session's user",
             refresh_same_sub
         ),

@@ -5,6 +5,7 @@ mod groups;
 mod identity;
 mod idtoken;
 mod login;
+mod outage;
 mod permissions;
 mod revocation;
 mod sync;

@@ -51,6 +51,9 @@ pub struct Settings {
     pub idp_timeout_s: f64,
     /// `DEFECTS`: mistakes to make on purpose.
     pub defects: Defects,
+    /// `ME_SHOWS_SUB` (default true): `false` leaves `sub` out of `/me`, as an app that keys
+    /// its users by username shows them.
+    pub me_shows_sub: bool,
 }
 
 impl Settings {
@@ -69,6 +72,7 @@ impl Settings {
             sync_interval_s: 600.0,
             idp_timeout_s: 10.0,
             defects: Defects::default(),
+            me_shows_sub: true,
         }
     }
 
@@ -114,6 +118,11 @@ impl Settings {
                 .ok()
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .ok_or_else(|| format!("IDP_TIMEOUT_S={v:?}: a positive number of seconds"))?;
+        }
+        if let Some(v) = var("ME_SHOWS_SUB") {
+            s.me_shows_sub = v
+                .parse()
+                .map_err(|_| format!("ME_SHOWS_SUB={v:?}: true or false"))?;
         }
         if let Some(v) = var("DEFECTS") {
             s.defects = Defects::parse(&v).map_err(|e| format!("DEFECTS: {e}"))?;

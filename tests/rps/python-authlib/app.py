@@ -92,11 +92,6 @@ def revoke(sub):
         accounts[sub]["permissions"] = set()
 
 
-@app.get("/healthz")
-def healthz():
-    return jsonify(ok=True)
-
-
 @app.get("/login")
 def login():
     return oauth.idp.authorize_redirect(BASE_URL + CALLBACK)

@@ -20,17 +20,22 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .map(|app: Arc<App>, c: Option<String>| {
             let store = app.store();
             match cookie(&c, SESSION).and_then(|s| store.me(&s).cloned()) {
-                Some(a) => json(
-                    StatusCode::OK,
-                    &json!({
+                Some(a) => {
+                    let mut me = json!({
                         "id": a.id,
                         "sub": a.sub,
                         "email": a.email,
                         "username": a.username,
                         "name": a.name,
                         "permissions": a.permissions,
-                    }),
-                ),
+                    });
+                    if !app.settings.me_shows_sub
+                        && let Some(m) = me.as_object_mut()
+                    {
+                        m.remove("sub");
+                    }
+                    json(StatusCode::OK, &me)
+                }
                 None if app.settings.defects.has(Defect::MeFailsLoggedOut) => error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "server_error",

@@ -4,5 +4,4 @@
 mod defects;
 mod modes;
 mod profiles;
-mod scratch;
 mod support;

@@ -167,3 +167,32 @@ async fn attach_mode_an_rp_started_once_passes_run_after_run() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rp_without_sub_in_me_a_long_timeout_and_no_health_endpoint_passes_every_mode() {
+    // Three things real RPs do that the suite once misjudged: /me without `sub` (keyed by
+    // username) was "refused a valid ID token"; an IdP timeout longer than three sync
+    // deadlines was "stopped refreshing" after a hang; and the runner needed a health URL.
+    let report = crate::support::launch_with(&[], |o| {
+        o.rp.me.sub = conformance::Pointer(String::new());
+        o.rp.idp_timeout_s = 7.0;
+        o.rp.paths.health = Some(String::new());
+        if let Some(l) = o.rp.launch.as_mut() {
+            l.env.insert("ME_SHOWS_SUB".into(), "false".into());
+        }
+    })
+    .await;
+    assert!(
+        report.rp.sync_deadline_s * 3.0 < 7.0,
+        "the timeout outlasts the patience"
+    );
+    assert_eq!(not_passing(&report), vec![]);
+    assert_eq!(odd_skips(&report), vec![]);
+    let hang = report
+        .runs
+        .iter()
+        .flat_map(|r| &r.results)
+        .find(|r| r.id == "sync.transient-idp-failure")
+        .expect("the outage scenario ran");
+    assert!(hang.reason.contains("7 s timeout"), "{}", hang.reason);
+}
