@@ -52,6 +52,11 @@ fn errors_name_the_line_and_the_field() {
         e,
         "rp.toml:4: sync_deadline_s: a positive number of seconds"
     );
+    let e = err(&format!("{base}jwks_cooldown_s = -1\n"));
+    assert_eq!(
+        e,
+        "rp.toml:4: jwks_cooldown_s: zero or a positive number of seconds"
+    );
     let e = err(&format!("{base}idp_timeout_s = -1\n"));
     assert_eq!(e, "rp.toml:4: idp_timeout_s: a positive number of seconds");
     let e = err("client_secret = \"s\"\n");
