@@ -141,26 +141,17 @@ async fn wrong_iss(cx: &Ctx) -> Judged {
 
 async fn wrong_aud(cx: &Ctx) -> Judged {
     // Issued to another client: aud and azp name it, then aud alone (no azp), so that an
-    // RP checking only one of them is caught.
-    let first = refused_login(
-        cx,
-        "an ID token issued to another client (aud and azp name it)",
-        &[Fault::IdTokenWrongAud],
-        None,
-    )
-    .await?;
-    if first.outcome != crate::verdict::Outcome::Pass {
-        return Ok(first);
-    }
-    let second = refused_login(
-        cx,
-        "an ID token issued to another client (aud names it, no azp)",
-        &[Fault::IdTokenWrongAudNoAzp],
-        None,
-    )
-    .await?;
-    if second.outcome != crate::verdict::Outcome::Pass {
-        return Ok(second);
+    // RP checking only one of them is caught. The first verdict that is not a pass stands.
+    let variants = [
+        ("aud and azp name it", Fault::IdTokenWrongAud),
+        ("aud names it, no azp", Fault::IdTokenWrongAudNoAzp),
+    ];
+    for (how, fault) in variants {
+        let what = format!("an ID token issued to another client ({how})");
+        let v = refused_login(cx, &what, &[fault], None).await?;
+        if v.outcome != crate::verdict::Outcome::Pass {
+            return Ok(v);
+        }
     }
     Ok(Verdict::pass(
         "refused ID tokens issued to another client, with and without azp; unbroken, the user logs in",

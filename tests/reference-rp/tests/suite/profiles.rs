@@ -68,7 +68,11 @@ async fn the_reference_rp_across_every_provider_profile() {
 
     // No one logs in against Entra ID: said once per mode, with the cause and Microsoft's
     // fix; every other scenario is skipped with that reason.
-    for run in report.runs.iter().filter(|r| r.idp_profile.as_deref() == Some("entra")) {
+    for run in report
+        .runs
+        .iter()
+        .filter(|r| r.idp_profile.as_deref() == Some("entra"))
+    {
         let why = run.no_login.as_deref().unwrap_or_default();
         assert!(why.contains("no `email` claim"), "{why}");
         assert!(why.contains("Add optional claim"), "{why}");
@@ -80,7 +84,10 @@ async fn the_reference_rp_across_every_provider_profile() {
         );
     }
     let summary = conformance::report::summary(&report);
-    assert!(summary.trim_start().starts_with("NO LOGIN (entra/"), "{summary}");
+    assert!(
+        summary.trim_start().starts_with("NO LOGIN (entra/"),
+        "{summary}"
+    );
     let matrix = conformance::report::matrix(&report);
     assert!(matrix.contains("scenario \\ profile"), "{matrix}");
     assert!(matrix.lines().any(|l| l.starts_with("login.code-flow")
