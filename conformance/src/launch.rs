@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::group::Group;
 use crate::rp::{GroupsClaim, Launch, RpDescription, SyncMode};
 
 /// Lines of RP log kept in memory.
@@ -20,6 +21,8 @@ const LOG_LINES: usize = 20_000;
 #[derive(Debug)]
 struct Launched {
     child: Child,
+    /// Its process group: dropping it kills the RP and whatever the RP started.
+    group: Option<Group>,
     base_url: String,
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -168,9 +171,8 @@ async fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let (mut child, group) =
+        Group::spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let log = Arc::new(Mutex::new(Vec::new()));
     if let Some(out) = child.stdout.take() {
         tokio::spawn(keep(out, log.clone()));
@@ -180,6 +182,7 @@ async fn spawn(
     }
     let mut launched = Launched {
         child,
+        group,
         base_url,
         log,
     };
@@ -259,6 +262,7 @@ impl RunningRp for Launched {
 
     fn stop(mut self: Box<Self>) -> BoxFuture<Vec<String>> {
         Box::pin(async move {
+            drop(self.group.take());
             let _ = self.child.kill().await;
             self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
         })

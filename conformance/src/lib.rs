@@ -17,6 +17,7 @@
 mod browser;
 mod expected;
 mod glob;
+pub mod group;
 mod idp;
 mod launch;
 mod profile;

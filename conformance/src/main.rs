@@ -95,6 +95,7 @@ struct Setup {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    conformance::group::kill_on_panic();
     match Cli::parse().command {
         Command::List { markdown: true } => {
             print!("{}", conformance::catalogue_markdown());
@@ -141,14 +142,45 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run(r) => match run(*r).await {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("conformance: {e}");
-                ExitCode::from(2)
+        Command::Run(r) => {
+            // The run in a task of its own, so that an interruption finds its RPs still
+            // registered and kills each one's whole process group before anything else.
+            let mut task = tokio::spawn(run(*r));
+            let done = tokio::select! {
+                done = &mut task => done.unwrap_or_else(|e| Err(format!("the run crashed: {e}"))),
+                (name, code) = interrupted() => {
+                    let n = conformance::group::kill_all();
+                    task.abort();
+                    eprintln!("conformance: {name}: stopped, and with it {n} launched RP(s)");
+                    return ExitCode::from(code);
+                }
+            };
+            match done {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("conformance: {e}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM: the signal's name and the exit status it asks for (128 + signal).
+async fn interrupted() -> (&'static str, u8) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        Ok(()) = tokio::signal::ctrl_c() => ("interrupted (SIGINT)", 130),
+        () = term => ("terminated (SIGTERM)", 143),
     }
 }
 
