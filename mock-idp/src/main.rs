@@ -107,9 +107,15 @@ async fn run(command: Command) -> Result<(), String> {
             }
             let idp = b.start().await.map_err(|e| e.to_string())?;
             println!("mock-idp ready issuer={} addr={}", idp.issuer(), idp.addr());
-            tokio::signal::ctrl_c()
-                .await
-                .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+            // Ctrl-C or SIGTERM (what CI runners and service managers send): stop accepting,
+            // finish the requests in flight, exit 0.
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?,
+                _ = term.recv() => {}
+            }
             idp.shutdown().await;
             Ok(())
         }

@@ -346,15 +346,25 @@ impl MockIdp {
         self.registry.delete(name)
     }
 
-    /// Stops the server and waits for it to finish.
+    /// Stops accepting connections, lets the requests in flight finish (for at most
+    /// [`SHUTDOWN_GRACE`]: an idle keep-alive connection would otherwise hold it forever),
+    /// and waits for the server to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task.abort();
-        let _ = (&mut self.task).await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+            let _ = (&mut self.task).await;
+        }
     }
 }
+
+/// How long [`MockIdp::shutdown`] lets requests in flight finish.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(800);
 
 impl Drop for MockIdp {
     fn drop(&mut self) {

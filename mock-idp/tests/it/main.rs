@@ -10,6 +10,7 @@ mod journal;
 mod lifecycle;
 mod model;
 mod profiles;
+mod shutdown;
 mod snapshots;
 mod support;
 mod tenants;
