@@ -170,7 +170,7 @@ impl Browser {
                 .and_then(|l| next.join(l).ok());
             let sent = form.take().unwrap_or_default();
             self.record(method, &next, &sent, status.as_u16(), location.as_ref());
-            let body = res.text().await.unwrap_or_default();
+            let body = read_capped(res, &self.show(next.as_str())).await?;
             if is_callback {
                 out.callback_status = Some(status.as_u16());
                 out.callback_body = body.chars().take(500).collect();
@@ -213,9 +213,8 @@ impl Browser {
         let status = res.status().as_u16();
         let mut reading = match status {
             200 => {
-                let v: serde_json::Value = res
-                    .json()
-                    .await
+                let body = read_capped(res, &self.show(&url)).await?;
+                let v: serde_json::Value = serde_json::from_str(&body)
                     .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&url)))?;
                 read(&v)
             }
@@ -266,6 +265,29 @@ impl Browser {
     }
 }
 
+/// The most of an RP's answer the browser reads: a login page or a `/me` is far smaller.
+const BODY_LIMIT: usize = 1 << 20;
+
+/// An answer's body as text, refusing one over [`BODY_LIMIT`] (an RP that answers 50 MB is
+/// an `error` naming it, not a runner out of memory).
+async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| format!("{what}: reading the answer: {e}"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > BODY_LIMIT {
+            return Err(format!(
+                "{what}: the answer is larger than {} MiB; the browser stopped reading",
+                BODY_LIMIT >> 20
+            ));
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {
     e.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -311,6 +333,30 @@ fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_answer_past_the_limit_is_an_error_naming_it() {
+        use warp::Filter;
+        let huge = warp::path!("me").map(|| "x".repeat(BODY_LIMIT + 1));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(warp::serve(huge).incoming(listener).run());
+        let sites = Arc::new(Sites {
+            rp: format!("http://{addr}"),
+            idp: "http://idp.invalid".into(),
+            login: "/login".into(),
+            callback: "/cb".into(),
+        });
+        let b = Browser::new(1, sites, Arc::default());
+        let e = b
+            .me("/me", true, |_| MeReading::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "{rp}/me: the answer is larger than 1 MiB; the browser stopped reading"
+        );
+    }
 
     #[test]
     fn reads_the_login_form() {

@@ -49,6 +49,11 @@ pub trait RunningRp: Send + Sync {
     fn base_url(&self) -> &str;
     /// Stops it; its log lines.
     fn stop(self: Box<Self>) -> BoxFuture<Vec<String>>;
+    /// Whether it has exited on its own, and how (with the end of its log): `None` while
+    /// it runs, or when the launcher cannot tell.
+    fn exited(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// A boxed future.
@@ -258,6 +263,14 @@ impl Launched {
 impl RunningRp for Launched {
     fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok()??;
+        Some(format!(
+            "the RP exited ({status})\nits log ends:\n{}",
+            self.tail(5).join("\n")
+        ))
     }
 
     fn stop(mut self: Box<Self>) -> BoxFuture<Vec<String>> {

@@ -21,7 +21,7 @@ use crate::rp::{RpDescription, SyncMode, tenant_of};
 use crate::scenario::{Ctx, Phase, Scenario, Shared};
 use crate::scenarios::catalogue;
 use crate::stage::{GroupsAt, Stage};
-use crate::verdict::{Evidence, Stop, Verdict};
+use crate::verdict::{Evidence, Outcome, Stop, Verdict};
 
 /// Which IdP to use.
 #[derive(Debug, Clone)]
@@ -204,12 +204,21 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     stage: stage.clone(),
                     idp: shape.clone(),
                 });
-                let (results, no_login) = run_mode(opts, &shared, scenarios).await;
+                let (mut results, no_login) = run_mode(opts, &shared, scenarios).await;
                 let log_name = match profile {
                     Some(p) => format!("{p}-{mode}"),
                     None => mode.to_string(),
                 };
-                let rp_log = match up.running {
+                let mut running = up.running;
+                // An RP that died mid-run: every error is then said to be its doing.
+                let rp_exited = running.as_mut().and_then(|r| r.exited());
+                if let Some(why) = &rp_exited {
+                    let first = why.lines().next().unwrap_or_default();
+                    for r in results.iter_mut().filter(|r| r.verdict == Outcome::Error) {
+                        r.reason.push_str(&format!(" ({first} during the run)"));
+                    }
+                }
+                let rp_log = match running {
                     Some(r) => write_log(opts, &log_name, r.stop().await),
                     None => None,
                 };
@@ -217,6 +226,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     idp_profile: shape.profile.clone(),
                     sync_mode: mode,
                     rp_log,
+                    rp_exited,
                     no_login,
                     results,
                 };

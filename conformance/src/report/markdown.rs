@@ -33,6 +33,13 @@ pub fn markdown(report: &Report) -> String {
         s.expected_failures
     );
     for run in &report.runs {
+        if let Some(why) = &run.rp_exited {
+            let _ = writeln!(
+                md,
+                "**The RP exited in sync mode `{}`**: {why}\n",
+                run.sync_mode
+            );
+        }
         if let Some(why) = &run.no_login {
             let _ = writeln!(md, "**No login in sync mode `{}`**: {why}\n", run.sync_mode);
         }

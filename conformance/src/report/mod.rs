@@ -99,6 +99,10 @@ pub struct ModeRun {
     /// The RP's log file in the report folder (launch mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rp_log: Option<String>,
+    /// The launched RP exited on its own during the run: how, with the end of its log (the
+    /// scenarios' errors after that are its doing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rp_exited: Option<String>,
     /// Why no user could log in, when none could: `login.code-flow` fails with it and every
     /// other scenario is skipped, so the report says it once.
     #[serde(skip_serializing_if = "Option::is_none")]

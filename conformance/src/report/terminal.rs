@@ -31,6 +31,9 @@ pub fn progress_line(mode: &str, r: &ScenarioResult) -> String {
 pub fn summary(report: &Report) -> String {
     let mut out = String::new();
     for run in &report.runs {
+        if let Some(why) = &run.rp_exited {
+            let _ = writeln!(out, "\nRP EXITED ({}): {why}", run.sync_mode);
+        }
         if let Some(why) = &run.no_login {
             let label = match &run.idp_profile {
                 Some(p) => format!("{p}/{}", run.sync_mode),

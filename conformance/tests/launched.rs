@@ -1,5 +1,6 @@
-//! The runner leaves no process behind: an RP it launched goes with its whole process
-//! group (here a shell that started a child of its own) when the runner is interrupted.
+//! The runner and the RPs it launches: an RP goes with its whole process group (here a
+//! shell that started a child of its own) when the runner is interrupted, and an RP that
+//! dies mid-run is said to have, in bounded time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,19 +12,23 @@ use nix::unistd::Pid;
 /// An rp.toml whose RP is a shell that starts a grandchild (its pid in a file) and never
 /// listens: the runner waits for it, and is interrupted meanwhile.
 fn rp_dir(tag: &str) -> PathBuf {
+    rp_dir_with(
+        tag,
+        r#"["sh", "-c", "sleep 300 & echo $! > grandchild.pid; sleep 300"]"#,
+    )
+}
+
+/// A folder with an rp.toml launching `command` (a TOML array), no health endpoint.
+fn rp_dir_with(tag: &str, command: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("conformance-orphans-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("rp.toml"),
-        r#"[paths]
-health = ""
-
-[launch]
-command = ["sh", "-c", "sleep 300 & echo $! > grandchild.pid; sleep 300"]
-startup_timeout_s = 120
-"#,
+        format!(
+            "[paths]\nhealth = \"\"\n\n[launch]\ncommand = {command}\nstartup_timeout_s = 120\n"
+        ),
     )
     .unwrap();
     dir
@@ -105,4 +110,53 @@ fn sigterm_takes_the_launched_rp_and_its_children_along() {
 #[test]
 fn ctrl_c_takes_the_launched_rp_and_its_children_along() {
     interrupt_and_check("int", Signal::SIGINT, 130);
+}
+
+#[test]
+fn an_rp_that_dies_mid_run_is_said_to_have_died() {
+    // It serves one connection (the runner's readiness probe), then exits with status 3.
+    let dir = rp_dir_with(
+        "dies",
+        r#"["python3", "-c", "import http.server as h, os; s = h.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), h.BaseHTTPRequestHandler); s.handle_request(); raise SystemExit(3)"]"#,
+    );
+    let report = dir.join("report");
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["run", "--rp"])
+        .arg(dir.join("rp.toml"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(60), "bounded time");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("RP EXITED (strict): the RP exited (exit status: 3)"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    let run = &json["runs"][0];
+    assert!(
+        run["rp_exited"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("exit status: 3")
+    );
+    let results = run["results"].as_array().unwrap();
+    let errors: Vec<&str> = results
+        .iter()
+        .filter(|r| r["verdict"] == "error")
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
+    assert!(!errors.is_empty());
+    assert!(
+        errors
+            .iter()
+            .all(|r| r.contains("the RP exited (exit status: 3) during the run")),
+        "{errors:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
