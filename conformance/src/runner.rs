@@ -335,10 +335,11 @@ fn write_log(opts: &Options, mode: &str, lines: Vec<String>) -> Option<String> {
     Some(name)
 }
 
-/// Runs the scenarios of one mode: the concurrent ones, then those that run alone.
 /// The scenario that judges the login itself.
 const CODE_FLOW: &str = "login.code-flow";
 
+/// Runs the scenarios of one mode: the concurrent ones, then those that run alone; when no
+/// one can log in, says why once instead (the reason is returned too).
 async fn run_mode(
     opts: &Options,
     shared: &Arc<Shared>,
@@ -351,7 +352,9 @@ async fn run_mode(
     if let Some((why, evidence)) = no_login(shared).await {
         for s in scenarios {
             let expected = opts.expected.covers(s.id);
-            let r = if s.id == CODE_FLOW {
+            let r = if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
+                skipped(s, shared.mode, expected)
+            } else if s.id == CODE_FLOW {
                 result(
                     s,
                     Verdict::fail(why.clone()),
