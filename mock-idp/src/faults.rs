@@ -34,7 +34,8 @@ pub enum Fault {
     IdTokenFutureIat,
     /// A `nonce` other than the request's.
     IdTokenNonceMismatch,
-    /// A different `sub` (on a refresh, OIDC Core §12.2 forbids it).
+    /// Another person's ID token: a different `sub`, with the `preferred_username`,
+    /// `email` and `name` that go with it (on a refresh, OIDC Core §12.2 forbids it).
     IdTokenSubChanged,
     /// A claim removed from the ID token (`email`, `sub`, `preferred_username`…).
     RemoveClaim {

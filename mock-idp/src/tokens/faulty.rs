@@ -53,8 +53,18 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
                 c.insert("nonce".into(), json!("not-the-nonce-of-the-request"));
             }
             Fault::IdTokenSubChanged => {
-                let sub = c["sub"].as_str().unwrap_or_default();
-                c.insert("sub".into(), json!(format!("{sub}-changed")));
+                // Another person: a subject of its own, and the profile that goes with it.
+                for (claim, other) in [
+                    ("sub", "{}-changed"),
+                    ("preferred_username", "{}-changed"),
+                    ("email", "changed-{}"),
+                    ("name", "Other than {}"),
+                ] {
+                    if let Some(v) = c.get(claim).and_then(Value::as_str) {
+                        let changed = other.replace("{}", v);
+                        c.insert(claim.into(), json!(changed));
+                    }
+                }
             }
             Fault::RemoveClaim { claim } => {
                 c.remove(claim);
@@ -120,7 +130,7 @@ mod tests {
         let v = json!({
             "iss": "http://idp.test", "sub": "s1", "aud": "rp", "azp": "rp",
             "iat": now, "exp": now + 3600, "auth_time": now - 10, "nonce": "n1",
-            "at_hash": "h1", "email": "a@example.test", "preferred_username": "a",
+            "at_hash": "h1", "email": "a@example.test", "preferred_username": "a", "name": "A",
         });
         v.as_object().cloned().unwrap_or_default()
     }
@@ -152,7 +162,11 @@ mod tests {
             (Fault::IdTokenNoIat, &["iat"]),
             (Fault::IdTokenFutureIat, &["iat"]),
             (Fault::IdTokenNonceMismatch, &["nonce"]),
-            (Fault::IdTokenSubChanged, &["sub"]),
+            // Another person: their sub, and the profile claims that go with it.
+            (
+                Fault::IdTokenSubChanged,
+                &["email", "name", "preferred_username", "sub"],
+            ),
             // alg none has no hash algorithm for at_hash; the header and signature change in
             // `sign`.
             (Fault::IdTokenAlgNone, &["at_hash"]),
