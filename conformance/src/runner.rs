@@ -166,8 +166,8 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
             claim: scenario_rp.groups_claim.clone(),
             single_as_string: false,
         };
-        // The modes run at once, each against its own tenant and RP: what must run alone
-        // runs alone within its tenant.
+        // The modes run at once, each against its own tenant and RP (what must run alone
+        // runs alone within its tenant), unless the RP's port is fixed.
         let per_mode = modes.iter().map(|&mode| {
             let name = if modes.len() > 1 {
                 format!("{tenant}-{mode}")
@@ -233,7 +233,17 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 Ok::<_, RunError>((up.base_url, up.issuer, run))
             }
         });
-        for done in join_all(per_mode).await {
+        // An RP launched on rp.toml's fixed base_url cannot run twice at once.
+        let done = if rp.launch.is_some() && rp.base_url.is_some() {
+            let mut done = Vec::new();
+            for m in per_mode {
+                done.push(m.await);
+            }
+            done
+        } else {
+            join_all(per_mode).await
+        };
+        for done in done {
             let (url, tenant_issuer, run) = done?;
             base_url = url;
             if issuer.is_empty() {

@@ -73,9 +73,12 @@ pub async fn claim_location(cx: &Ctx) -> Judged {
                     ""
                 }
             ));
+            // On a port of its own, even when rp.toml fixes the main RP's (it is running).
+            let mut variant = shared.stage.rp.clone();
+            variant.base_url = None;
             let up = shared
                 .stage
-                .up(&shared.stage.rp, &tenant, shared.mode, &at, None)
+                .up(&variant, &tenant, shared.mode, &at, None)
                 .await
                 .map_err(|e| Stop::Harness(format!("starting the RP for {tenant}: {e}")))?;
             let there = Location {

@@ -196,3 +196,19 @@ async fn an_rp_without_sub_in_me_a_long_timeout_and_no_health_endpoint_passes_ev
         .expect("the outage scenario ran");
     assert!(hang.reason.contains("7 s timeout"), "{}", hang.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launched_rp_on_a_fixed_port_runs_its_modes_one_after_the_other() {
+    // rp.toml fixes the port: the modes cannot run at once, and the claim-location variants
+    // get ports of their own.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let report = crate::support::launch_with(&[], |o| o.rp.base_url = Some(base.clone())).await;
+    assert_eq!(not_passing(&report), vec![]);
+    assert_eq!(odd_skips(&report), vec![]);
+    assert_eq!(report.runs.len(), 3);
+    assert_eq!(report.rp.base_url, base);
+}
