@@ -184,6 +184,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 &scenarios,
             );
             async move {
+                let started = Instant::now();
                 let profile = shape.profile.as_deref();
                 let up = stage
                     .up(launch_rp, &name, mode, groups, profile)
@@ -226,6 +227,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     idp_profile: shape.profile.clone(),
                     sync_mode: mode,
                     rp_log,
+                    wall_time_ms: started.elapsed().as_millis() as u64,
                     rp_exited,
                     no_login,
                     results,

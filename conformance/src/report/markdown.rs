@@ -61,12 +61,17 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     for run in &report.runs {
+        let took = run.wall_time_ms as f64 / 1000.0;
         match &run.idp_profile {
             Some(p) => {
-                let _ = writeln!(md, "## Profile `{p}`, sync mode `{}`\n", run.sync_mode);
+                let _ = writeln!(
+                    md,
+                    "## Profile `{p}`, sync mode `{}` ({took:.1} s)\n",
+                    run.sync_mode
+                );
             }
             None => {
-                let _ = writeln!(md, "## Sync mode `{}`\n", run.sync_mode);
+                let _ = writeln!(md, "## Sync mode `{}` ({took:.1} s)\n", run.sync_mode);
             }
         }
         let mut by_cat: BTreeMap<&str, [usize; 5]> = BTreeMap::new();

@@ -99,6 +99,9 @@ pub struct ModeRun {
     /// The RP's log file in the report folder (launch mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rp_log: Option<String>,
+    /// How long this mode took, from bringing up its tenant and RP to stopping the RP
+    /// (the modes of a run go at once, so the run's wall time is about the longest).
+    pub wall_time_ms: u64,
     /// The launched RP exited on its own during the run: how, with the end of its log (the
     /// scenarios' errors after that are its doing).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -108,10 +108,22 @@ pub fn summary(report: &Report) -> String {
             );
         }
     }
+    let per_mode: Vec<String> = report
+        .runs
+        .iter()
+        .map(|r| {
+            let label = match &r.idp_profile {
+                Some(p) => format!("{p}/{}", r.sync_mode),
+                None => r.sync_mode.to_string(),
+            };
+            format!("{label} {:.2} s", r.wall_time_ms as f64 / 1000.0)
+        })
+        .collect();
     let _ = writeln!(
         out,
-        "wall time: {:.2} s — {}",
+        "wall time: {:.2} s ({}) — {}",
         report.wall_time_ms as f64 / 1000.0,
+        per_mode.join(", "),
         if report.ok() { "OK" } else { "FAILED" }
     );
     out

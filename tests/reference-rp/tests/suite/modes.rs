@@ -83,6 +83,7 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
         for run in &report.runs {
             let name = format!("reference_rp_report_{}", run.sync_mode);
             insta::assert_json_snapshot!(name, run, {
+                ".wall_time_ms" => "[ms]",
                 ".results[].duration_ms" => "[ms]",
                 ".results[].evidence.measurements" => "[measured]",
                 ".results[].evidence.latency[].min_ms" => "[ms]",
