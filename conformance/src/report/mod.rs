@@ -114,6 +114,16 @@ pub struct ModeRun {
     pub results: Vec<ScenarioResult>,
 }
 
+impl ModeRun {
+    /// `strict`, or `okta/strict` against a provider profile.
+    pub fn label(&self) -> String {
+        match &self.idp_profile {
+            Some(p) => format!("{p}/{}", self.sync_mode),
+            None => self.sync_mode.to_string(),
+        }
+    }
+}
+
 /// One scenario's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {

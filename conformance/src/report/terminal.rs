@@ -35,19 +35,13 @@ pub fn summary(report: &Report) -> String {
             let _ = writeln!(out, "\nRP EXITED ({}): {why}", run.sync_mode);
         }
         if let Some(why) = &run.no_login {
-            let label = match &run.idp_profile {
-                Some(p) => format!("{p}/{}", run.sync_mode),
-                None => run.sync_mode.to_string(),
-            };
+            let label = run.label();
             let _ = writeln!(out, "\nNO LOGIN ({label}): {why}");
         }
     }
     let mut rows: BTreeMap<(String, &str), [usize; 5]> = BTreeMap::new();
     for run in &report.runs {
-        let label = match &run.idp_profile {
-            Some(p) => format!("{p}/{}", run.sync_mode),
-            None => run.sync_mode.to_string(),
-        };
+        let label = run.label();
         for r in &run.results {
             rows.entry((label.clone(), r.category.as_str()))
                 .or_default()[r.verdict as usize] += 1;
@@ -112,10 +106,7 @@ pub fn summary(report: &Report) -> String {
         .runs
         .iter()
         .map(|r| {
-            let label = match &r.idp_profile {
-                Some(p) => format!("{p}/{}", r.sync_mode),
-                None => r.sync_mode.to_string(),
-            };
+            let label = r.label();
             format!("{label} {:.2} s", r.wall_time_ms as f64 / 1000.0)
         })
         .collect();
