@@ -70,6 +70,10 @@ struct Run {
     /// Launch mode only.
     #[arg(long, value_delimiter = ',')]
     idp_profile: Vec<String>,
+    /// Run against a provider profile file too (e.g. one `conformance preflight
+    /// --write-profile` captured from a real tenant); may be repeated. Launch mode only.
+    #[arg(long)]
+    idp_profile_file: Vec<PathBuf>,
     /// Per-scenario time limit in seconds (default: longer than the scenario's longest
     /// wait; see `default_timeout`).
     #[arg(long)]
@@ -204,6 +208,13 @@ async fn run(r: Run) -> Result<bool, String> {
     opts.jobs = r.jobs;
     opts.modes = r.mode;
     opts.idp_profiles = profiles(&r.idp_profile)?;
+    for f in &r.idp_profile_file {
+        let path = std::fs::canonicalize(f)
+            .map_err(|e| format!("--idp-profile-file {}: {e}", f.display()))?;
+        let reference = path.display().to_string();
+        mock_idp::profiles::get(&reference).map_err(|e| format!("--idp-profile-file: {e}"))?;
+        opts.idp_profiles.push(reference);
+    }
     opts.expected = expected;
     opts.report_dir = r.report.clone();
     opts.progress = true;
@@ -229,7 +240,7 @@ async fn run(r: Run) -> Result<bool, String> {
 fn profiles(asked: &[String]) -> Result<Vec<String>, String> {
     let known = mock_idp::profiles::PROFILES;
     if asked.iter().any(|p| p == "all") {
-        return Ok(known.iter().map(|p| p.name.to_owned()).collect());
+        return Ok(known.iter().map(|p| p.name.to_string()).collect());
     }
     for p in asked {
         mock_idp::profiles::get(p).map_err(|e| format!("--idp-profile: {e}"))?;

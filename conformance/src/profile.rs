@@ -7,8 +7,10 @@ use crate::rp::{GroupsClaim, GroupsToken, Pointer, RpDescription};
 /// What a run needs to know about the IdP's shape.
 #[derive(Debug, Clone)]
 pub struct IdpShape {
-    /// The profile, if any.
+    /// The profile's name, if any (what reports show).
     pub profile: Option<String>,
+    /// How the IdP finds it: a built-in profile's name or a profile file's absolute path.
+    pub reference: Option<String>,
     /// Whether refresh tokens rotate (else `sync.rotation` has nothing to judge).
     pub rotates: bool,
     /// Seconds after which every refresh token is dead (`revocation.refresh-expired`).
@@ -25,6 +27,7 @@ impl IdpShape {
     pub fn standard() -> IdpShape {
         IdpShape {
             profile: None,
+            reference: None,
             rotates: true,
             refresh_lifetime_s: REFRESH_LIFETIME_S,
             no_groups: None,
@@ -37,10 +40,13 @@ impl IdpShape {
     /// for the launch the group map in the provider's group names (object ids for Entra
     /// ID; the scenarios keep the names, which are the users' groups at the IdP).
     pub fn of(
-        name: &str,
+        reference: &str,
         rp: &RpDescription,
     ) -> Result<(IdpShape, RpDescription, RpDescription), String> {
-        let config = mock_idp::Config::builtin_with_profile(name).map_err(|e| e.to_string())?;
+        let name = mock_idp::profiles::get(reference)?.name.to_string();
+        let name = name.as_str();
+        let config =
+            mock_idp::Config::builtin_with_profile(reference).map_err(|e| e.to_string())?;
         let mut rp = rp.clone();
         let policy = config.clients.first().map(|c| c.refresh_policy);
         let lifetime = policy
@@ -85,6 +91,7 @@ impl IdpShape {
             .collect();
         let shape = IdpShape {
             profile: Some(name.to_owned()),
+            reference: Some(reference.to_owned()),
             rotates: policy.is_some_and(|p| p.rotate),
             refresh_lifetime_s: lifetime as i64,
             no_groups,

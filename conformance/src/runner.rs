@@ -187,7 +187,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 let started = Instant::now();
                 let profile = shape.profile.as_deref();
                 let up = stage
-                    .up(launch_rp, &name, mode, groups, profile)
+                    .up(launch_rp, &name, mode, groups, shape.reference.as_deref())
                     .await
                     .map_err(RunError)?;
                 let shared = Arc::new(Shared {

@@ -33,14 +33,18 @@ enum Command {
         admin_token: Option<String>,
         /// Shape the tenant like a real provider (see `mock-idp profiles`); a config
         /// file's own keys win over it.
-        #[arg(long, env = "MOCK_IDP_PROFILE")]
+        #[arg(long, env = "MOCK_IDP_PROFILE", conflicts_with = "profile_file")]
         profile: Option<String>,
+        /// Shape the tenant like this profile file (e.g. one `conformance preflight
+        /// --write-profile` captured from a real tenant).
+        #[arg(long, env = "MOCK_IDP_PROFILE_FILE")]
+        profile_file: Option<PathBuf>,
     },
     /// Check a config file and exit.
     Check {
         /// The config file.
         config: PathBuf,
-        /// Check it shaped like this provider profile.
+        /// Check it shaped like this provider profile (a name, or a profile file's path).
         #[arg(long)]
         profile: Option<String>,
     },
@@ -83,6 +87,16 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A profile file's path as a profile reference (see `mock_idp::profiles::is_file`).
+fn file_reference(path: &std::path::Path) -> String {
+    let s = path.display().to_string();
+    if mock_idp::profiles::is_file(&s) {
+        s
+    } else {
+        format!("./{s}")
+    }
+}
+
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve {
@@ -91,9 +105,10 @@ async fn run(command: Command) -> Result<(), String> {
             issuer,
             admin_token,
             profile,
+            profile_file,
         } => {
             let mut b = MockIdp::builder().addr(addr);
-            if let Some(p) = profile {
+            if let Some(p) = profile.or(profile_file.map(|f| file_reference(&f))) {
                 b = b.profile(p);
             }
             if let Some(token) = admin_token {

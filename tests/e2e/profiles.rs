@@ -57,7 +57,7 @@ async fn login_and_refresh(profile: &str, user: &str) -> Seen {
 #[tokio::test]
 async fn every_profile_logs_in_an_openidconnect_rp() {
     for p in mock_idp::profiles::PROFILES {
-        let seen = login_and_refresh(p.name, "bob").await;
+        let seen = login_and_refresh(&p.name, "bob").await;
         assert_eq!(seen.id_claims["iss"], seen.issuer.as_str(), "{}", p.name);
     }
 }

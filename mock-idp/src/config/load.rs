@@ -117,7 +117,7 @@ impl Config {
         if let Some(i) = issuer {
             table.insert("issuer".into(), toml::Value::String(i.to_owned()));
         }
-        shape(p, &table, Precedence::Profile, file)
+        shape(&p, &table, Precedence::Profile, file)
     }
 
     /// Reads and validates a config file, shaped like `profile` (which replaces the
@@ -151,7 +151,14 @@ impl Config {
         let Some(name) = profile.or(own.profile.as_deref()) else {
             return Ok(own);
         };
-        let p = profiles::get(name).map_err(|message| ConfigError {
+        // A profile file named in a config file is found beside it.
+        let beside = match std::path::Path::new(file).parent() {
+            Some(dir) if profiles::is_file(name) && own.profile.as_deref() == Some(name) => {
+                dir.join(name).display().to_string()
+            }
+            _ => name.to_owned(),
+        };
+        let p = profiles::get(&beside).map_err(|message| ConfigError {
             file: file.to_owned(),
             line: locate(text, &[Seg::Key("profile")]),
             field: Some("profile".into()),
@@ -163,7 +170,12 @@ impl Config {
             field: None,
             message: format!("{e}"),
         })?;
-        shape(p, &table, precedence, format!("{file} with profile {name}"))
+        shape(
+            &p,
+            &table,
+            precedence,
+            format!("{file} with profile {name}"),
+        )
     }
 
     /// This config shaped like `profile`, the profile winning (as over the built-in demo
@@ -172,7 +184,7 @@ impl Config {
         let file = format!("<in-memory config> with profile {profile}");
         let p = profiles::get(profile).map_err(|m| located(&file, Some("profile"), m))?;
         let table = toml::Table::try_from(self).map_err(|e| located(&file, None, e.to_string()))?;
-        shape(p, &table, Precedence::Profile, file)
+        shape(&p, &table, Precedence::Profile, file)
     }
 
     /// A config as JSON (the admin API's tenants), shaped like `profile` or the one it
@@ -192,7 +204,7 @@ impl Config {
         let table: toml::Table =
             serde_json::from_value(value).map_err(|e| located(file, None, e.to_string()))?;
         shape(
-            p,
+            &p,
             &table,
             Precedence::Config,
             format!("{file} with profile {name}"),

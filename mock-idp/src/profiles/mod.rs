@@ -7,69 +7,99 @@
 //! Over a config file, the file's own keys win: a profile fills in what the file leaves
 //! out. Over the built-in demo tenant, the profile wins: the demo only supplies who
 //! (clients, users, keys).
+//!
+//! A profile can also be a file of the same format (`--profile ./acme.toml`, or
+//! `profile = "./acme.toml"`: any name with a `/` or ending in `.toml`), such as the one
+//! `conformance preflight --write-profile` captures from a real tenant. Such a file may say
+//! its own `name` and `description`.
+
+use std::borrow::Cow;
 
 use toml::{Table, Value};
 
 /// A provider profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    /// Its name (`--profile NAME`, `profile = "NAME"`).
-    pub name: &'static str,
+    /// Its name (`--profile NAME`, `profile = "NAME"`; a file's `name`, else its stem).
+    pub name: Cow<'static, str>,
     /// One line: what it emulates.
-    pub description: &'static str,
-    data: &'static str,
+    pub description: Cow<'static, str>,
+    data: Cow<'static, str>,
+}
+
+const fn builtin(name: &'static str, description: &'static str, data: &'static str) -> Profile {
+    Profile {
+        name: Cow::Borrowed(name),
+        description: Cow::Borrowed(description),
+        data: Cow::Borrowed(data),
+    }
 }
 
 /// Every profile.
 pub const PROFILES: &[Profile] = &[
-    Profile {
-        name: "okta",
-        description: "Okta custom authorization server: /oauth2/default/v1/*, groups in both tokens, rotation with a 30 s grace",
-        data: include_str!("okta.toml"),
-    },
-    Profile {
-        name: "entra",
-        description: "Microsoft Entra ID v2.0: pairwise sub with oid/tid, no email, group ids, overage past 200 groups, /{tenant}/oauth2/v2.0/*",
-        data: include_str!("entra.toml"),
-    },
-    Profile {
-        name: "keycloak",
-        description: "Keycloak realm: /realms/demo/protocol/openid-connect/*, roles only in the access token, 5-minute access tokens",
-        data: include_str!("keycloak.toml"),
-    },
-    Profile {
-        name: "google",
-        description: "Google: no group claims at all, refresh tokens never rotated, /o/oauth2/v2/auth",
-        data: include_str!("google.toml"),
-    },
-    Profile {
-        name: "auth0",
-        description: "Auth0: roles in a namespaced claim, rotation where a reused token revokes the family",
-        data: include_str!("auth0.toml"),
-    },
-    Profile {
-        name: "adfs",
-        description: "AD FS: /adfs/oauth2/*, groups in the access token, one group as a string",
-        data: include_str!("adfs.toml"),
-    },
-    Profile {
-        name: "pingfederate",
-        description: "PingFederate: /as/token.oauth2 and friends, outside the issuer's path",
-        data: include_str!("pingfederate.toml"),
-    },
-    Profile {
-        name: "opaque-tokens",
-        description: "opaque access tokens of at most 400 characters, userinfo at /as/user, a check-token endpoint",
-        data: include_str!("opaque-tokens.toml"),
-    },
+    builtin(
+        "okta",
+        "Okta custom authorization server: /oauth2/default/v1/*, groups in both tokens, rotation with a 30 s grace",
+        include_str!("okta.toml"),
+    ),
+    builtin(
+        "entra",
+        "Microsoft Entra ID v2.0: pairwise sub with oid/tid, no email, group ids, overage past 200 groups, /{tenant}/oauth2/v2.0/*",
+        include_str!("entra.toml"),
+    ),
+    builtin(
+        "keycloak",
+        "Keycloak realm: /realms/demo/protocol/openid-connect/*, roles only in the access token, 5-minute access tokens",
+        include_str!("keycloak.toml"),
+    ),
+    builtin(
+        "google",
+        "Google: no group claims at all, refresh tokens never rotated, /o/oauth2/v2/auth",
+        include_str!("google.toml"),
+    ),
+    builtin(
+        "auth0",
+        "Auth0: roles in a namespaced claim, rotation where a reused token revokes the family",
+        include_str!("auth0.toml"),
+    ),
+    builtin(
+        "adfs",
+        "AD FS: /adfs/oauth2/*, groups in the access token, one group as a string",
+        include_str!("adfs.toml"),
+    ),
+    builtin(
+        "pingfederate",
+        "PingFederate: /as/token.oauth2 and friends, outside the issuer's path",
+        include_str!("pingfederate.toml"),
+    ),
+    builtin(
+        "opaque-tokens",
+        "opaque access tokens of at most 400 characters, userinfo at /as/user, a check-token endpoint",
+        include_str!("opaque-tokens.toml"),
+    ),
 ];
 
-/// The profile of this name.
-pub fn get(name: &str) -> Result<&'static Profile, String> {
-    PROFILES.iter().find(|p| p.name == name).ok_or_else(|| {
-        let names: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
-        format!("unknown profile {name:?}; known: {}", names.join(", "))
-    })
+/// Whether a profile reference names a file rather than a built-in profile.
+pub fn is_file(reference: &str) -> bool {
+    reference.contains('/') || reference.ends_with(".toml")
+}
+
+/// The profile of this name, or the profile file at this path (see [`is_file`]).
+pub fn get(reference: &str) -> Result<Profile, String> {
+    if is_file(reference) {
+        return Profile::from_file(std::path::Path::new(reference));
+    }
+    PROFILES
+        .iter()
+        .find(|p| p.name == reference)
+        .cloned()
+        .ok_or_else(|| {
+            let names: Vec<&str> = PROFILES.iter().map(|p| p.name.as_ref()).collect();
+            format!(
+                "unknown profile {reference:?}; known: {} (or a profile file: a path with / or ending in .toml)",
+                names.join(", ")
+            )
+        })
 }
 
 /// Who wins where the profile and the config both say something.
@@ -82,10 +112,58 @@ pub enum Precedence {
 }
 
 impl Profile {
+    /// A profile file: the format of `profiles/<name>.toml`, with optional top-level
+    /// `name` and `description`. Errors name the file and line.
+    pub fn from_file(path: &std::path::Path) -> Result<Profile, String> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("profile file {file}: cannot read: {e}"))?;
+        Profile::from_text(text, &file)
+    }
+
+    /// A profile document's text; `file` names it in errors, and its stem is the
+    /// profile's name when it says none.
+    pub fn from_text(text: String, file: &str) -> Result<Profile, String> {
+        let table = text.parse::<Table>().map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(":{}", text[..s.start].matches('\n').count() + 1))
+                .unwrap_or_default();
+            format!("profile file {file}{line}: {}", e.message().trim())
+        })?;
+        let string = |key: &str| match table.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!(
+                "profile file {file}: {key} must be a string, not {}",
+                other.type_str()
+            )),
+        };
+        let stem = std::path::Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        let name = string("name")?.or(stem).unwrap_or_else(|| file.to_owned());
+        let description = string("description")?.unwrap_or_else(|| format!("profile file {file}"));
+        if table.contains_key("profile") {
+            return Err(format!(
+                "profile file {file}: profile: a profile cannot name another profile"
+            ));
+        }
+        Ok(Profile {
+            name: Cow::Owned(name),
+            description: Cow::Owned(description),
+            data: Cow::Owned(text),
+        })
+    }
+
     fn table(&self) -> Result<Table, String> {
-        self.data
+        let mut t = self
+            .data
             .parse::<Table>()
-            .map_err(|e| format!("profile {}: {e}", self.name))
+            .map_err(|e| format!("profile {}: {e}", self.name))?;
+        t.remove("name");
+        t.remove("description");
+        Ok(t)
     }
 
     /// The config document with this profile applied; `profile` records its name.
@@ -123,7 +201,7 @@ impl Profile {
                 }
             }
         }
-        out.insert("profile".into(), Value::String(self.name.into()));
+        out.insert("profile".into(), Value::String(self.name.to_string()));
         Ok(out)
     }
 }
@@ -232,5 +310,54 @@ mod tests {
             t["endpoints"]["token"].as_str(),
             Some("/realms/acme/protocol/openid-connect/token")
         );
+    }
+
+    #[test]
+    fn a_profile_file_shapes_a_tenant_like_a_built_in_one() {
+        let dir = std::env::temp_dir().join(format!("profile-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("acme.toml");
+        std::fs::write(
+            &path,
+            "name = \"acme-okta\"\nissuer_path = \"/oauth2/acme\"\n[endpoints]\ntoken = \"{issuer_path}/v1/token\"\n",
+        )
+        .unwrap();
+        let reference = path.display().to_string();
+        assert!(is_file(&reference) && !is_file("okta"));
+        let p = get(&reference).unwrap();
+        assert_eq!(p.name, "acme-okta");
+        let config: Table = "issuer = \"http://127.0.0.1:9400\"".parse().unwrap();
+        let t = p.apply(&config, Precedence::Config).unwrap();
+        assert_eq!(
+            t["endpoints"]["token"].as_str(),
+            Some("/oauth2/acme/v1/token")
+        );
+        assert_eq!(t["profile"].as_str(), Some("acme-okta"));
+
+        // A config file names a profile file beside it.
+        let conf = dir.join("idp.toml");
+        let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/keys/rsa-1.pem");
+        std::fs::write(
+            &conf,
+            format!(
+                "issuer = \"http://127.0.0.1:9400\"\nprofile = \"./acme.toml\"\n\
+                 [[keys]]\nkid = \"k\"\nalg = \"RS256\"\npem_file = \"{pem}\"\n"
+            ),
+        )
+        .unwrap();
+        let c = crate::Config::from_file(&conf).unwrap();
+        assert_eq!(c.endpoints.token.as_deref(), Some("/oauth2/acme/v1/token"));
+
+        std::fs::write(&path, "[lifetimes]\naccess_token = \n").unwrap();
+        let e = get(&reference).unwrap_err();
+        assert!(e.contains(&format!("{reference}:2")), "{e}");
+        std::fs::write(&path, "profile = \"okta\"\n").unwrap();
+        assert!(
+            get(&reference)
+                .unwrap_err()
+                .contains("cannot name another profile")
+        );
+        assert!(get("./nowhere.toml").unwrap_err().contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

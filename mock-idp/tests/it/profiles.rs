@@ -59,7 +59,7 @@ async fn tokens(idp: &Idp, discovery: &Value, user: &str) -> Value {
 #[tokio::test]
 async fn each_profile_shapes_discovery_and_tokens() {
     for p in PROFILES {
-        let idp = shaped(p.name);
+        let idp = shaped(&p.name);
         let discovery = discover(&idp).await;
         assert!(discovery["issuer"].is_string(), "{}", p.name);
         let shown = json!({

@@ -26,7 +26,7 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
 async fn the_reference_rp_across_every_provider_profile() {
     let all: Vec<String> = mock_idp::profiles::PROFILES
         .iter()
-        .map(|p| p.name.to_owned())
+        .map(|p| p.name.to_string())
         .collect();
     let report = launch_with(&[], |o| o.idp_profiles = all.clone()).await;
     let profiles: BTreeSet<&str> = report
