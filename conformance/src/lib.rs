@@ -20,6 +20,7 @@ mod glob;
 pub mod group;
 mod idp;
 mod launch;
+pub mod preflight;
 mod profile;
 pub mod report;
 mod rp;
@@ -35,7 +36,7 @@ pub use launch::{BoxFuture, Launcher, RunningRp};
 pub use report::{Format, Report};
 pub use rp::{
     Capability, ClientAuth, GroupsClaim, GroupsToken, Launch, MePointers, Paths, Pointer,
-    RpDescription, RpError, SyncMode, default_group_map,
+    RpDescription, RpError, SyncMode, TokenLimits, default_group_map,
 };
 pub use runner::{IdpChoice, Options, RunError, default_timeout, run, setup};
 pub use scenario::{Category, Phase, Scenario};

@@ -28,6 +28,10 @@ enum Command {
     },
     /// Run the scenarios against an RP described by an rp.toml.
     Run(Box<Run>),
+    /// Rehearse a real provider before go-live: act as the RP (rp.toml) against it —
+    /// discovery, one login, one refresh, the group mapping — and report readiness.
+    /// Exit 0 ready, 1 not ready, 2 bad usage.
+    Preflight(Box<Preflight>),
     /// Attach mode: create (or rebuild) the tenant the RP will use, on a running mock IdP,
     /// before the RP starts; print its issuer. `run` keeps the tenant's issuer and keys.
     Setup(Setup),
@@ -85,6 +89,50 @@ struct Run {
 }
 
 #[derive(clap::Args)]
+struct Preflight {
+    /// The issuer URL exactly as the app is configured with it.
+    #[arg(long)]
+    issuer: String,
+    /// The app's client id at the provider.
+    #[arg(long)]
+    client_id: String,
+    /// The app's client secret (better from the environment than the command line).
+    #[arg(long, env = "PREFLIGHT_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    /// The app's description: scopes, client authentication, groups claim, group map,
+    /// token limits (default: the standard scopes, client_secret_post, id_token:/groups,
+    /// no group map).
+    #[arg(long)]
+    rp: Option<PathBuf>,
+    /// The redirect URI registered for the app, on loopback (preflight listens there;
+    /// default http://127.0.0.1:<free port><rp.toml's callback path>).
+    #[arg(long)]
+    redirect_uri: Option<String>,
+    /// Send login_hint, and follow the authorization URL without a person (against
+    /// mock-idp this completes the login; a provider showing a page falls back to you).
+    #[arg(long)]
+    login_hint: Option<String>,
+    /// Seconds a person has to log in.
+    #[arg(long, default_value_t = 300)]
+    login_timeout: u64,
+    /// Do not open the authorization URL in the desktop's browser.
+    #[arg(long)]
+    no_open: bool,
+    /// The provider (okta, entra, keycloak, google, auth0, adfs, pingfederate), when the
+    /// issuer does not tell: fixes are then given in its console's words.
+    #[arg(long)]
+    provider: Option<String>,
+    /// Write the tenant's shape here as a mock-idp profile file (no secret, token or
+    /// personal data), for `mock-idp serve --profile-file` and
+    /// `conformance run --idp-profile-file`.
+    #[arg(long)]
+    write_profile: Option<PathBuf>,
+    /// Write the readiness report here (preflight.json, preflight.md, preflight.html).
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct Setup {
     /// The RP description (its `[idp] issuer` names the tenant).
     #[arg(long, env = "CONFORMANCE_RP")]
@@ -123,6 +171,14 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Preflight(p) => match preflight(*p).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("conformance preflight: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Setup(s) => {
             let rp = match RpDescription::from_file(&s.rp) {
                 Ok(rp) => rp,
@@ -234,6 +290,51 @@ async fn run(r: Run) -> Result<bool, String> {
     }
     let lost = report.lost_coverage();
     Ok(report.ok() && (!r.fail_on_skip || lost.is_empty()))
+}
+
+/// Runs a preflight; whether the provider is ready, or a usage error.
+async fn preflight(p: Preflight) -> Result<bool, String> {
+    use conformance::preflight;
+    let rp = match &p.rp {
+        Some(path) => RpDescription::for_preflight(path).map_err(|e| e.to_string())?,
+        None => RpDescription::preflight_default(),
+    };
+    url::Url::parse(&p.issuer).map_err(|e| format!("--issuer {:?}: {e}", p.issuer))?;
+    let provider = p
+        .provider
+        .as_deref()
+        .map(preflight::Provider::from_name)
+        .transpose()
+        .map_err(|e| format!("--provider: {e}"))?;
+    let opts = preflight::PreflightOptions {
+        issuer: p.issuer,
+        client_id: p.client_id,
+        client_secret: p.client_secret,
+        rp,
+        redirect_uri: p.redirect_uri,
+        login_hint: p.login_hint,
+        login_timeout: std::time::Duration::from_secs(p.login_timeout),
+        open_browser: !p.no_open,
+        provider,
+        write_profile: p.write_profile,
+    };
+    let r = preflight::preflight(&opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    print!("{}", preflight::terminal(&r));
+    if let Some(dir) = &p.report {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--report {}: {e}", dir.display()))?;
+        for (name, text) in [
+            ("preflight.json", preflight::json(&r)),
+            ("preflight.md", preflight::markdown(&r)),
+            ("preflight.html", preflight::html(&r)),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        eprintln!("report: {}", dir.display());
+    }
+    Ok(r.ready)
 }
 
 /// `all`, or names checked against the mock IdP's profiles.

@@ -220,6 +220,19 @@ impl Default for MePointers {
     }
 }
 
+/// The most characters of each token the RP can store (a database column, a cookie):
+/// `conformance preflight` checks a real provider's tokens against them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLimits {
+    /// ID token.
+    pub id_token: Option<usize>,
+    /// Access token.
+    pub access_token: Option<usize>,
+    /// Refresh token.
+    pub refresh_token: Option<usize>,
+}
+
 /// Where the RP expects its IdP (attach mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -339,6 +352,9 @@ pub struct RpDescription {
     /// Optional features.
     #[serde(default)]
     pub capabilities: Vec<Capability>,
+    /// The most characters of each token the RP can store.
+    #[serde(default)]
+    pub token_limits: TokenLimits,
     /// Paths.
     #[serde(default)]
     pub paths: Paths,
@@ -375,46 +391,38 @@ impl RpDescription {
         Ok(rp)
     }
 
+    /// Reads an rp.toml for `conformance preflight`: the RP's declarations only (scopes,
+    /// client authentication, groups claim, group map, token limits); how to reach or start
+    /// it is not needed, and an empty group map stays empty.
+    pub fn for_preflight(path: &Path) -> Result<RpDescription, RpError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RpError {
+            file: path.display().to_string(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        RpDescription::parse(&text, &path.display().to_string())
+    }
+
+    /// What `conformance preflight` acts as without an rp.toml: the defaults (the
+    /// mission's scopes, client_secret_post, groups at `id_token:/groups`), no group map.
+    pub fn preflight_default() -> RpDescription {
+        // An empty document is a valid description for preflight.
+        RpDescription::parse("", "<defaults>").unwrap_or_else(|e| panic!("defaults: {e}"))
+    }
+
     /// Parses and checks rp.toml text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<RpDescription, RpError> {
+        let rp = RpDescription::parse(text, file)?;
         let err = |line: Option<usize>, message: String| RpError {
             file: file.to_owned(),
             line,
             message,
         };
-        let rp: RpDescription = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            err(line, e.message().to_owned())
-        })?;
         let line_of = |key: &str| {
             text.lines()
                 .position(|l| l.trim_start().starts_with(key))
                 .map(|i| i + 1)
         };
-        if rp.sync_modes.is_empty() {
-            return Err(err(
-                line_of("sync_modes"),
-                "sync_modes: name at least one mode".into(),
-            ));
-        }
-        if !(rp.sync_deadline_s.is_finite() && rp.sync_deadline_s > 0.0) {
-            return Err(err(
-                line_of("sync_deadline_s"),
-                "sync_deadline_s: a positive number of seconds".into(),
-            ));
-        }
-        if !(rp.idp_timeout_s.is_finite() && rp.idp_timeout_s > 0.0) {
-            return Err(err(
-                line_of("idp_timeout_s"),
-                "idp_timeout_s: a positive number of seconds".into(),
-            ));
-        }
-        if !(rp.jwks_cooldown_s.is_finite() && rp.jwks_cooldown_s >= 0.0) {
-            return Err(err(
-                line_of("jwks_cooldown_s"),
-                "jwks_cooldown_s: zero or a positive number of seconds".into(),
-            ));
-        }
         if let Some(b) = &rp.base_url {
             url::Url::parse(b)
                 .map_err(|e| err(line_of("base_url"), format!("base_url {b:?}: {e}")))?;
@@ -462,6 +470,50 @@ impl RpDescription {
                     format!("idp.issuer {i:?}: expected <mock-idp origin>/t/<tenant name>"),
                 ));
             }
+        }
+        Ok(rp)
+    }
+
+    /// The document parsed, and every value checked that does not depend on how the RP
+    /// is reached.
+    fn parse(text: &str, file: &str) -> Result<RpDescription, RpError> {
+        let err = |line: Option<usize>, message: String| RpError {
+            file: file.to_owned(),
+            line,
+            message,
+        };
+        let rp: RpDescription = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            err(line, e.message().to_owned())
+        })?;
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+        };
+        if rp.sync_modes.is_empty() {
+            return Err(err(
+                line_of("sync_modes"),
+                "sync_modes: name at least one mode".into(),
+            ));
+        }
+        if !(rp.sync_deadline_s.is_finite() && rp.sync_deadline_s > 0.0) {
+            return Err(err(
+                line_of("sync_deadline_s"),
+                "sync_deadline_s: a positive number of seconds".into(),
+            ));
+        }
+        if !(rp.idp_timeout_s.is_finite() && rp.idp_timeout_s > 0.0) {
+            return Err(err(
+                line_of("idp_timeout_s"),
+                "idp_timeout_s: a positive number of seconds".into(),
+            ));
+        }
+        if !(rp.jwks_cooldown_s.is_finite() && rp.jwks_cooldown_s >= 0.0) {
+            return Err(err(
+                line_of("jwks_cooldown_s"),
+                "jwks_cooldown_s: zero or a positive number of seconds".into(),
+            ));
         }
         Ok(rp)
     }

@@ -3,6 +3,7 @@
 
 mod junit;
 mod markdown;
+mod page;
 mod terminal;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 pub use junit::junit;
 pub use markdown::markdown;
+pub use page::page;
 pub use terminal::{matrix, progress_line, summary};
 
 use crate::rp::SyncMode;

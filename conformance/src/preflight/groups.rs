@@ -1,0 +1,459 @@
+//! The user's groups, read where the app reads them (token, JSON pointer, string or
+//! array), Entra's overage followed, other places searched when they are not there, and
+//! the group map applied.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::discovery::{Discovery, groups_claim_name};
+use super::http::{excerpt, send};
+use super::idtoken::{decode_parts, verify};
+use super::login::Tokens;
+use super::provider::Fixes;
+use super::{Findings, Mapping, PreflightOptions, ShownToken};
+use crate::rp::GroupsToken;
+
+const STEP: &str = "groups";
+
+/// Where a token's claims sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The ID token.
+    IdToken,
+    /// The access token (a JWT).
+    AccessToken,
+    /// The userinfo answer.
+    Userinfo,
+}
+
+impl Source {
+    /// The mock-idp config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::IdToken => "id_token",
+            Source::AccessToken => "access_token",
+            Source::Userinfo => "userinfo",
+        }
+    }
+}
+
+/// A place groups were found: where, and the value there.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The token.
+    pub source: Source,
+    /// The RFC 6901 pointer.
+    pub pointer: String,
+    /// The value (a string or an array of strings).
+    pub value: Value,
+}
+
+/// The userinfo answer for the login's access token (shown in the report).
+pub async fn userinfo(
+    client: &reqwest::Client,
+    d: &Discovery,
+    tokens: &Tokens,
+    f: &mut Findings,
+) -> Option<Map<String, Value>> {
+    let endpoint = d.userinfo.as_deref()?;
+    let at = tokens.access_token.as_deref()?;
+    let a = send(client.get(endpoint).bearer_auth(at)).await.ok()?;
+    let Ok(Value::Object(m)) = a.json() else {
+        return None;
+    };
+    f.tokens.push(ShownToken {
+        name: "userinfo".into(),
+        chars: a.body.len(),
+        header: None,
+        claims: Some(Value::Object(m.clone())),
+        note: None,
+    });
+    Some(m)
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn is_groups(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => a.iter().all(Value::is_string),
+        _ => false,
+    }
+}
+
+/// Every place in these claims that holds groups or roles, by the names providers use:
+/// `groups`, `roles`, `group`, namespaced `…/roles` or `…/groups`, Keycloak's
+/// `realm_access.roles` and `resource_access.<client>.roles`.
+pub fn locate(source: Source, claims: &Map<String, Value>) -> Vec<Found> {
+    let mut out = Vec::new();
+    for (k, v) in claims {
+        let named = matches!(k.as_str(), "groups" | "roles" | "group")
+            || k.ends_with("/roles")
+            || k.ends_with("/groups");
+        if named && is_groups(v) {
+            out.push(Found {
+                source,
+                pointer: format!("/{}", escape(k)),
+                value: v.clone(),
+            });
+        }
+    }
+    if let Some(v) = claims.get("realm_access").and_then(|r| r.get("roles"))
+        && is_groups(v)
+    {
+        out.push(Found {
+            source,
+            pointer: "/realm_access/roles".into(),
+            value: v.clone(),
+        });
+    }
+    if let Some(Value::Object(clients)) = claims.get("resource_access") {
+        for (c, v) in clients {
+            if let Some(v) = v.get("roles")
+                && is_groups(v)
+            {
+                out.push(Found {
+                    source,
+                    pointer: format!("/resource_access/{}/roles", escape(c)),
+                    value: v.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The access token's claims, when it is a JWT (unverified: for locating only).
+pub fn access_claims(tokens: &Tokens) -> Option<Map<String, Value>> {
+    match decode_parts(tokens.access_token.as_deref()?)?.1 {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn looks_like_id(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// What the login produced: its tokens, the ID token's claims when accepted, userinfo.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// The token response.
+    pub tokens: &'a Tokens,
+    /// The accepted ID token's claims.
+    pub id: Option<&'a Map<String, Value>>,
+    /// The userinfo answer.
+    pub userinfo: Option<&'a Map<String, Value>>,
+}
+
+/// Reads the groups where the app reads them; the groups, or `None` with the reason
+/// among the findings.
+pub async fn check(
+    client: &reqwest::Client,
+    opts: &PreflightOptions,
+    d: &Discovery,
+    seen: Seen<'_>,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Vec<String>> {
+    let Seen {
+        tokens,
+        id,
+        userinfo,
+    } = seen;
+    if opts
+        .rp
+        .sync_modes
+        .iter()
+        .all(|m| *m == crate::rp::SyncMode::None)
+    {
+        f.ok(
+            "groups.location",
+            STEP,
+            "the app ignores groups (its only sync mode is none): not read",
+        );
+        return None;
+    }
+    let claim = &opts.rp.groups_claim;
+    let (token_name, source) = match claim.token {
+        GroupsToken::IdToken => ("ID token", Source::IdToken),
+        GroupsToken::AccessToken => ("access token", Source::AccessToken),
+    };
+    let at = String::from(claim.clone());
+    let claims: Map<String, Value> = match claim.token {
+        GroupsToken::IdToken => id?.clone(),
+        GroupsToken::AccessToken => {
+            let access = tokens.access_token.as_deref()?;
+            if decode_parts(access).is_none() {
+                f.problem(
+                    "groups.location",
+                    STEP,
+                    format!("the app reads groups at {at}, but the access token is opaque ({} characters, not a JWT)", access.len()),
+                    Some("Configure the app to read groups from the ID token, or the provider to issue JWT access tokens for this client".into()),
+                );
+                return None;
+            }
+            match verify(d, access) {
+                Ok(c) => c,
+                Err(e) => {
+                    f.problem(
+                        "groups.location",
+                        STEP,
+                        format!("the app reads groups at {at}, but the access token cannot be verified with the provider's JWKS: {e} (Entra's access tokens for Microsoft Graph, for one, are not for the app to verify)"),
+                        Some("Read the groups from the ID token, or request an access token for the app's own API".into()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let value = Value::Object(claims.clone());
+    if let Some(v) = value.pointer(&claim.pointer.0) {
+        let groups = as_list(v);
+        if !is_groups(v) {
+            f.problem(
+                "groups.location",
+                STEP,
+                format!("{at} holds {v}, not a string or an array of strings"),
+                None,
+            );
+            return None;
+        }
+        let form = if v.is_string() {
+            "a single group as a string, not an array: the app must read both forms (AD FS sends one group this way)"
+        } else {
+            "an array"
+        };
+        f.ok(
+            "groups.location",
+            STEP,
+            format!(
+                "{at}: {} group(s), {form}: {}",
+                groups.len(),
+                groups.join(", ")
+            ),
+        );
+        form_check(opts, &groups, fixes, f);
+        return Some(groups);
+    }
+    if let Some(groups) = overage(client, &claims, tokens, &at, f).await {
+        form_check(opts, &groups, fixes, f);
+        return Some(groups);
+    }
+    // Not where the app reads: anywhere else?
+    let mut elsewhere = Vec::new();
+    for (src, c) in [
+        (Source::IdToken, id.cloned()),
+        (Source::AccessToken, access_claims(tokens)),
+        (Source::Userinfo, userinfo.cloned()),
+    ] {
+        if let Some(c) = c {
+            elsewhere.extend(
+                locate(src, &c)
+                    .into_iter()
+                    .filter(|g| !(g.source == source && g.pointer == claim.pointer.0)),
+            );
+        }
+    }
+    let name = groups_claim_name(opts);
+    if elsewhere.is_empty() {
+        f.problem(
+            "groups.location",
+            STEP,
+            format!(
+                "no groups at {at}, nor anywhere else in the tokens or userinfo: the provider sends no groups claim (or this test user is in no group and the provider leaves an empty claim out; log in as a user with groups to tell). In strict mode the app would give no one any permission"
+            ),
+            Some(fixes.groups_missing(&name, token_name)),
+        );
+    } else {
+        let places: Vec<String> = elsewhere
+            .iter()
+            .map(|g| format!("{}:{} = {}", g.source.as_str(), g.pointer, g.value))
+            .collect();
+        f.problem(
+            "groups.location",
+            STEP,
+            format!(
+                "no groups at {at}, where the app reads them; they are at {}",
+                places.join("; ")
+            ),
+            Some(format!(
+                "Configure the app's groups claim as {}:{} — or {}",
+                elsewhere[0].source.as_str(),
+                elsewhere[0].pointer,
+                fixes.groups_missing(&name, token_name)
+            )),
+        );
+    }
+    None
+}
+
+/// Entra's groups overage: `_claim_names.groups` names a `_claim_sources` endpoint that
+/// lists the groups (Microsoft's "Configure group claims for applications").
+async fn overage(
+    client: &reqwest::Client,
+    claims: &Map<String, Value>,
+    tokens: &Tokens,
+    at: &str,
+    f: &mut Findings,
+) -> Option<Vec<String>> {
+    let src = claims.get("_claim_names")?.get("groups")?.as_str()?;
+    let endpoint = claims
+        .get("_claim_sources")?
+        .get(src)?
+        .get("endpoint")?
+        .as_str()?;
+    let fix = Some("The user is in too many groups for the token (Entra: over 200). In the app registration's groups claim, emit \"Groups assigned to the application\" only, or make the app follow _claim_sources to Microsoft Graph".to_owned());
+    let read = match tokens.access_token.as_deref() {
+        Some(access) => send(client.get(endpoint).bearer_auth(access)).await,
+        None => Err("no access token".into()),
+    };
+    let listed = read
+        .as_ref()
+        .ok()
+        .and_then(|a| a.json().ok())
+        .and_then(|v| {
+            v.get("value").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|g| g.as_str().or_else(|| g.get("id").and_then(Value::as_str)))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        });
+    match listed {
+        Some(groups) => {
+            f.problem(
+                "groups.location",
+                STEP,
+                format!(
+                    "no groups at {at}: the token has a groups overage (_claim_names points at {endpoint}), which lists {} group(s). An app that reads only the token sees none, and in strict mode removes every permission",
+                    groups.len()
+                ),
+                fix,
+            );
+            Some(groups)
+        }
+        None => {
+            let why = match read {
+                Ok(a) => format!("HTTP {}: {}", a.status, excerpt(&a.body)),
+                Err(e) => e,
+            };
+            f.problem(
+                "groups.location",
+                STEP,
+                format!("no groups at {at}: the token has a groups overage pointing at {endpoint}, which could not be read ({why})"),
+                fix,
+            );
+            None
+        }
+    }
+}
+
+/// Group names or object ids, against the names the group map uses.
+fn form_check(opts: &PreflightOptions, groups: &[String], fixes: &Fixes, f: &mut Findings) {
+    let _ = fixes;
+    if groups.is_empty() {
+        return;
+    }
+    let ids = groups.iter().all(|g| looks_like_id(g));
+    let map_ids = opts.rp.group_map.keys().all(|g| looks_like_id(g));
+    if ids && !map_ids {
+        f.problem(
+            "groups.form",
+            STEP,
+            format!("the groups arrive as object ids ({}), and the app's group map names groups by name ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
+            Some("Key the app's group map by the groups' object ids, or have the provider emit names (Entra: groups claim → Customize → emit sAMAccountName for synced groups; cloud-only groups have ids only)".into()),
+        );
+    } else {
+        f.ok(
+            "groups.form",
+            STEP,
+            if ids {
+                "group object ids, as the group map uses"
+            } else {
+                "group names, as the group map uses"
+            },
+        );
+    }
+}
+
+/// The groups through the group map.
+pub fn mapping(opts: &PreflightOptions, groups: &[String], f: &mut Findings) -> Mapping {
+    let map = &opts.rp.group_map;
+    let mut m = Mapping {
+        groups: groups.to_vec(),
+        ..Mapping::default()
+    };
+    let mut perms = BTreeSet::new();
+    for g in groups {
+        match map.get(g) {
+            Some(p) => {
+                perms.extend(p.iter().cloned());
+                m.mapped.insert(g.clone(), p.clone());
+            }
+            None => m.unmapped.push(g.clone()),
+        }
+    }
+    m.permissions = perms.into_iter().collect();
+    if map.is_empty() {
+        f.unknown(
+            "mapping.permissions",
+            "mapping",
+            format!(
+                "no group map (give the app's with --rp rp.toml): the user's groups are {}",
+                if groups.is_empty() {
+                    "none".to_owned()
+                } else {
+                    groups.join(", ")
+                }
+            ),
+        );
+    } else if m.permissions.is_empty() {
+        f.unknown(
+            "mapping.permissions",
+            "mapping",
+            format!(
+                "this user would get no permission: none of their groups ({}) is in the group map ({})",
+                if groups.is_empty() { "none".to_owned() } else { groups.join(", ") },
+                map.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    } else {
+        f.ok(
+            "mapping.permissions",
+            "mapping",
+            format!(
+                "this user would get {}{}",
+                m.permissions.join(", "),
+                if m.unmapped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (groups not in the map: {})", m.unmapped.join(", "))
+                }
+            ),
+        );
+    }
+    m
+}

@@ -1,0 +1,433 @@
+//! The login's ID token validated as the app validates it (OIDC Core §3.1.3.7): signature
+//! against the provider's JWKS, issuer, audience, expiry, nonce; then the claims the app
+//! requires, present and typed.
+
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use super::discovery::Discovery;
+use super::login::Tokens;
+use super::provider::Fixes;
+use super::{Findings, PreflightOptions, ShownToken};
+
+const STEP: &str = "tokens";
+
+/// The claims every ID token must carry for the app: who issued it, for whom, until when,
+/// and who the user is (a stable `sub`, a username, an email).
+pub const REQUIRED: [&str; 6] = ["iss", "aud", "sub", "exp", "preferred_username", "email"];
+
+/// Seconds of clock skew allowed.
+const LEEWAY: i64 = 60;
+
+/// A JWT's header and claims, undecoded signature aside.
+pub fn decode_parts(jwt: &str) -> Option<(Value, Value)> {
+    let mut parts = jwt.split('.');
+    let mut part = || -> Option<Value> {
+        let bytes = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let header = part()?;
+    let claims = part()?;
+    (jwt.split('.').count() == 3).then_some((header, claims))
+}
+
+/// A token as the report shows it: decoded when a JWT, the signature and nonce masked.
+pub fn shown(name: &str, token: &str) -> ShownToken {
+    match decode_parts(token) {
+        Some((header, mut claims)) => {
+            if let Some(n) = claims.get_mut("nonce") {
+                *n = Value::String("•••".into());
+            }
+            ShownToken {
+                name: name.to_owned(),
+                chars: token.len(),
+                header: Some(header),
+                claims: Some(claims),
+                note: Some("signature not shown".into()),
+            }
+        }
+        None => ShownToken {
+            name: name.to_owned(),
+            chars: token.len(),
+            header: None,
+            claims: None,
+            note: Some("opaque: not a JWT, nothing to decode".into()),
+        },
+    }
+}
+
+/// Verifies a JWT's signature with the provider's keys; its claims, or why not.
+pub fn verify(d: &Discovery, jwt: &str) -> Result<Map<String, Value>, String> {
+    let (header, _) = decode_parts(jwt).ok_or("not a JWT (three base64url JSON parts)")?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let alg = match alg {
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "EdDSA" => {
+            Algorithm::from_str(alg).map_err(|e| e.to_string())?
+        }
+        other => {
+            return Err(format!(
+                "signed with alg {other:?}: an app verifies only asymmetric signatures against the provider's JWKS"
+            ));
+        }
+    };
+    let kid = header.get("kid").and_then(Value::as_str);
+    let jwk = match kid {
+        Some(kid) => d
+            .jwks
+            .find(kid)
+            .ok_or_else(|| format!("kid {kid:?} is not in the provider's JWKS"))?,
+        None => match d.jwks.keys.as_slice() {
+            [only] => only,
+            keys => {
+                return Err(format!(
+                    "no kid, and the JWKS has {} keys: the app cannot tell which verifies it",
+                    keys.len()
+                ));
+            }
+        },
+    };
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable JWK: {e}"))?;
+    let mut v = Validation::new(alg);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &v)
+        .map_err(|e| format!("the signature does not verify: {e}"))?
+        .claims;
+    match claims {
+        Value::Object(m) => Ok(m),
+        _ => Err("the payload is not a JSON object".into()),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Validates the login's ID token and checks its claims; its claims when the app would
+/// accept it.
+pub fn check(
+    opts: &PreflightOptions,
+    d: &Discovery,
+    tokens: &Tokens,
+    userinfo: Option<&Map<String, Value>>,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Map<String, Value>> {
+    let jwt = tokens.id_token.as_deref()?;
+    f.tokens.push(shown("id_token", jwt));
+    if let Some(at) = &tokens.access_token {
+        f.tokens.push(shown("access_token", at));
+    }
+    let claims = match verify(d, jwt) {
+        Ok(c) => {
+            let alg = decode_parts(jwt)
+                .and_then(|(h, _)| h.get("alg").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            f.ok(
+                "idtoken.signature",
+                STEP,
+                format!("{alg} signature verified with the provider's JWKS"),
+            );
+            c
+        }
+        Err(e) => {
+            f.problem(
+                "idtoken.signature",
+                STEP,
+                format!("the ID token is refused: {e}"),
+                None,
+            );
+            return None;
+        }
+    };
+    let mut accepted = true;
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if iss == opts.issuer {
+        f.ok(
+            "idtoken.iss",
+            STEP,
+            format!("iss is {iss:?}, the configured issuer"),
+        );
+    } else {
+        accepted = false;
+        f.problem(
+            "idtoken.iss",
+            STEP,
+            format!(
+                "iss is {iss:?}, not the configured issuer {:?} (OIDC Core §3.1.3.7 step 2)",
+                opts.issuer
+            ),
+            Some(fixes.issuer(iss)),
+        );
+    }
+    let auds: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let azp = claims.get("azp").and_then(Value::as_str);
+    if !auds.contains(&opts.client_id.as_str()) {
+        accepted = false;
+        f.problem(
+            "idtoken.aud",
+            STEP,
+            format!(
+                "aud {auds:?} does not name client {:?} (OIDC Core §3.1.3.7 step 3)",
+                opts.client_id
+            ),
+            None,
+        );
+    } else if auds.len() > 1 {
+        accepted = false;
+        f.problem(
+            "idtoken.aud",
+            STEP,
+            format!(
+                "aud {auds:?} names audiences besides this client (azp {azp:?}): an app that trusts only its own client id refuses the token (OIDC Core §3.1.3.7 steps 3–5)"
+            ),
+            Some("Configure the provider to issue ID tokens to this client alone".into()),
+        );
+    } else {
+        f.ok(
+            "idtoken.aud",
+            STEP,
+            format!("aud is {:?}, this client", opts.client_id),
+        );
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64);
+    let iat = claims.get("iat").and_then(Value::as_i64);
+    match (exp, iat) {
+        (Some(exp), Some(iat)) if exp + LEEWAY >= now() && iat <= now() + LEEWAY && exp > iat => f
+            .ok(
+                "idtoken.exp",
+                STEP,
+                format!(
+                    "valid for {} s from iat (clocks agree within {LEEWAY} s)",
+                    exp - iat
+                ),
+            ),
+        (Some(exp), Some(iat)) => {
+            accepted = false;
+            f.problem(
+                "idtoken.exp",
+                STEP,
+                format!(
+                    "exp {exp} and iat {iat} against this machine's clock {}: expired, issued in the future, or exp before iat; check the provider's clock (and this machine's)",
+                    now()
+                ),
+                None,
+            );
+        }
+        _ => {
+            accepted = false;
+            f.problem(
+                "idtoken.exp",
+                STEP,
+                "exp or iat is missing or not a number (OIDC Core §2)",
+                None,
+            );
+        }
+    }
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(n) if n == tokens.nonce => f.ok("idtoken.nonce", STEP, "nonce is the one sent"),
+        other => {
+            accepted = false;
+            f.problem(
+                "idtoken.nonce",
+                STEP,
+                format!(
+                    "nonce {} (OIDC Core §3.1.3.7 step 11: it must be the one sent)",
+                    if other.is_some() {
+                        "differs from the one sent"
+                    } else {
+                        "is missing"
+                    }
+                ),
+                None,
+            );
+        }
+    }
+    required_claims(&claims, userinfo, fixes, f);
+    email_verified(&claims, userinfo, f);
+    sub_stability(&claims, f);
+    accepted.then_some(claims)
+}
+
+fn required_claims(
+    claims: &Map<String, Value>,
+    userinfo: Option<&Map<String, Value>>,
+    fixes: &Fixes,
+    f: &mut Findings,
+) {
+    let mut missing = Vec::new();
+    let mut mistyped = Vec::new();
+    for name in REQUIRED {
+        let typed = match (name, claims.get(name)) {
+            (_, None) => {
+                missing.push(name);
+                continue;
+            }
+            ("exp", Some(v)) => v.is_i64() || v.is_u64(),
+            ("aud", Some(v)) => {
+                v.is_string() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
+            ("sub", Some(Value::String(s))) => !s.is_empty() && s.len() <= 255,
+            ("email", Some(Value::String(s))) => s.contains('@'),
+            (_, Some(v)) => v.as_str().is_some_and(|s| !s.is_empty()),
+        };
+        if !typed {
+            mistyped.push(format!("{name} = {}", claims[name]));
+        }
+    }
+    if missing.is_empty() && mistyped.is_empty() {
+        f.ok(
+            "claims.required",
+            STEP,
+            format!(
+                "the ID token carries {}, each well typed",
+                REQUIRED.join(", ")
+            ),
+        );
+        return;
+    }
+    let mut detail = Vec::new();
+    if !missing.is_empty() {
+        let in_userinfo: Vec<&str> = missing
+            .iter()
+            .copied()
+            .filter(|m| userinfo.is_some_and(|u| u.contains_key(*m)))
+            .collect();
+        detail.push(format!(
+            "the ID token lacks {}{}",
+            missing.join(", "),
+            if in_userinfo.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (userinfo has {}; the app reads the ID token)",
+                    in_userinfo.join(", ")
+                )
+            }
+        ));
+    }
+    if !mistyped.is_empty() {
+        detail.push(format!("wrongly typed: {}", mistyped.join("; ")));
+    }
+    let fix = missing.first().map(|m| fixes.claim_missing(m));
+    f.problem(
+        "claims.required",
+        STEP,
+        format!(
+            "{}: the app refuses the login without them",
+            detail.join("; ")
+        ),
+        fix,
+    );
+}
+
+fn email_verified(
+    claims: &Map<String, Value>,
+    userinfo: Option<&Map<String, Value>>,
+    f: &mut Findings,
+) {
+    let v = claims
+        .get("email_verified")
+        .or_else(|| userinfo.and_then(|u| u.get("email_verified")));
+    match v {
+        Some(Value::Bool(true)) => f.ok("claims.email-verified", STEP, "email_verified is true"),
+        Some(Value::String(s)) if s == "true" => f.ok("claims.email-verified", STEP, "email_verified is \"true\" (a string, where OIDC Core §5.1 says boolean)"),
+        Some(other) => f.problem(
+            "claims.email-verified",
+            STEP,
+            format!("email_verified is {other}: the provider does not vouch for the address, and an app that matches accounts by email would let this user take another's account"),
+            Some("Have the provider verify users' email addresses, or make sure the app keys accounts by sub alone".into()),
+        ),
+        None => f.unknown(
+            "claims.email-verified",
+            STEP,
+            "no email_verified claim: whether the provider verified the address cannot be told (Entra, for one, never sends it)",
+        ),
+    }
+}
+
+fn sub_stability(claims: &Map<String, Value>, f: &mut Findings) {
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match claims.get("oid").and_then(Value::as_str) {
+        Some(oid) if oid != sub => f.ok(
+            "claims.sub-stability",
+            STEP,
+            format!(
+                "sub is pairwise (unique to this application; the user's directory id is oid {oid:?}): the app must key accounts by sub for this client id, and a new app registration gives every user a new sub"
+            ),
+        ),
+        _ => f.ok(
+            "claims.sub-stability",
+            STEP,
+            format!("sub {sub:?}: the app keys the account by it (it must not change between logins; the refresh below checks it keeps)"),
+        ),
+    }
+}
+
+/// Token sizes against the RP's declared limits.
+pub fn sizes(opts: &PreflightOptions, tokens: &Tokens, f: &mut Findings) {
+    let limits = &opts.rp.token_limits;
+    let rows = [
+        ("id_token", tokens.id_token.as_deref(), limits.id_token),
+        (
+            "access_token",
+            tokens.access_token.as_deref(),
+            limits.access_token,
+        ),
+        (
+            "refresh_token",
+            tokens.refresh_token.as_deref(),
+            limits.refresh_token,
+        ),
+    ];
+    let mut over = Vec::new();
+    let mut seen = Vec::new();
+    for (name, token, limit) in rows {
+        let Some(t) = token else { continue };
+        seen.push(format!(
+            "{name} {} chars{}",
+            t.len(),
+            limit.map(|l| format!(" (limit {l})")).unwrap_or_default()
+        ));
+        if let Some(l) = limit
+            && t.len() > l
+        {
+            over.push(format!(
+                "{name} has {} characters, over the app's {l}",
+                t.len()
+            ));
+        }
+    }
+    if over.is_empty() {
+        f.ok("tokens.size", STEP, seen.join(", "));
+    } else {
+        f.problem(
+            "tokens.size",
+            STEP,
+            format!("{}: the app cannot store it", over.join("; ")),
+            Some("Shorten the tokens at the provider (fewer claims, group ids instead of names, opaque tokens) or raise the app's limit".into()),
+        );
+    }
+}

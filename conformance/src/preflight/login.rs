@@ -1,0 +1,412 @@
+//! Step 2: one real login through the code flow (with PKCE), as the app would make it,
+//! and the code exchanged with the app's client authentication.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use super::callback::Listener;
+use super::discovery::Discovery;
+use super::http::{excerpt, send, token_request};
+use super::provider::Fixes;
+use super::{Findings, PreflightOptions};
+
+const STEP: &str = "login";
+
+/// The token response of the login, and what was sent to get it.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// The whole token response.
+    pub response: Value,
+    /// Its `id_token`.
+    pub id_token: Option<String>,
+    /// Its `access_token`.
+    pub access_token: Option<String>,
+    /// Its `refresh_token`.
+    pub refresh_token: Option<String>,
+    /// The nonce sent.
+    pub nonce: String,
+}
+
+impl Tokens {
+    /// Parses a token response.
+    pub fn from_response(response: Value, nonce: String) -> Tokens {
+        let s = |k: &str| response.get(k).and_then(Value::as_str).map(str::to_owned);
+        Tokens {
+            id_token: s("id_token"),
+            access_token: s("access_token"),
+            refresh_token: s("refresh_token"),
+            response,
+            nonce,
+        }
+    }
+
+    /// `expires_in`, in seconds.
+    pub fn expires_in(&self) -> Option<i64> {
+        let v = self.response.get("expires_in")?;
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }
+}
+
+/// Logs in once; the tokens, or `None` with the reason among the findings.
+pub async fn login(
+    client: &reqwest::Client,
+    opts: &PreflightOptions,
+    d: &Discovery,
+    mut listener: Listener,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Tokens> {
+    let redirect_uri = listener.redirect_uri().to_owned();
+    let state = crate::random_hex(16);
+    let nonce = crate::random_hex(16);
+    let verifier = crate::random_hex(32);
+    let challenge = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    let mut url = match url::Url::parse(&d.authorization) {
+        Ok(u) => u,
+        Err(e) => {
+            f.problem(
+                "login.authorize",
+                STEP,
+                format!(
+                    "authorization_endpoint {:?} is not a URL: {e}",
+                    d.authorization
+                ),
+                None,
+            );
+            return None;
+        }
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &opts.client_id)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("scope", &opts.rp.scopes)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(hint) = &opts.login_hint {
+            q.append_pair("login_hint", hint);
+        }
+    }
+    let mut person = opts.login_hint.is_none();
+    if !person {
+        match follow(client, url.as_str(), &redirect_uri).await {
+            Followed::Delivered => {}
+            Followed::Page => {
+                eprintln!("preflight: the provider shows a login page; log in in your browser.");
+                person = true;
+            }
+            Followed::Refused(status, body) => {
+                let fix = body
+                    .to_lowercase()
+                    .contains("redirect")
+                    .then(|| fixes.redirect_uri(&redirect_uri));
+                f.problem(
+                    "login.authorize",
+                    STEP,
+                    format!(
+                        "the provider refused the authorization request with HTTP {status} instead of redirecting to {redirect_uri}: {}",
+                        excerpt(&strip_tags(&body))
+                    ),
+                    fix,
+                );
+                return None;
+            }
+            Followed::Failed(e) => {
+                f.problem(
+                    "login.authorize",
+                    STEP,
+                    format!("GET the authorization URL: {e}"),
+                    None,
+                );
+                return None;
+            }
+        }
+    }
+    if person {
+        eprintln!(
+            "preflight: log in as a test user at this URL (waiting {} s for {redirect_uri}):\n\n  {url}\n",
+            opts.login_timeout.as_secs()
+        );
+        if opts.open_browser {
+            open_in_browser(url.as_str());
+        }
+    }
+    let Some(response) = listener.wait(opts.login_timeout).await else {
+        f.problem(
+            "login.redirect",
+            STEP,
+            format!(
+                "no authorization response reached {redirect_uri} within {} s (a provider that shows an error about the redirect URI has not registered it)",
+                opts.login_timeout.as_secs()
+            ),
+            Some(fixes.redirect_uri(&redirect_uri)),
+        );
+        return None;
+    };
+    if let Some(error) = response.get("error") {
+        let description = response
+            .get("error_description")
+            .map(String::as_str)
+            .unwrap_or("");
+        f.problem(
+            "login.redirect",
+            STEP,
+            format!("the provider answered the login with error={error} {description:?}"),
+            error_fix(error, opts, fixes),
+        );
+        return None;
+    }
+    f.ok(
+        "login.redirect",
+        STEP,
+        format!("the provider sent the browser back to {redirect_uri} with a code"),
+    );
+    if response.get("state") != Some(&state) {
+        f.problem(
+            "login.state",
+            STEP,
+            "the authorization response does not carry the state sent (RFC 6749 §4.1.2): the app refuses it",
+            None,
+        );
+        return None;
+    }
+    if let Some(iss) = response.get("iss")
+        && iss != &d.issuer
+    {
+        f.problem(
+            "login.state",
+            STEP,
+            format!(
+                "the authorization response names issuer {iss:?}, not {:?} (RFC 9207 §2.4)",
+                d.issuer
+            ),
+            None,
+        );
+        return None;
+    }
+    let code = response.get("code").cloned().unwrap_or_default();
+    exchange(
+        client,
+        opts,
+        d,
+        &redirect_uri,
+        &code,
+        &verifier,
+        nonce,
+        fixes,
+        f,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    client: &reqwest::Client,
+    opts: &PreflightOptions,
+    d: &Discovery,
+    redirect_uri: &str,
+    code: &str,
+    verifier: &str,
+    nonce: String,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Tokens> {
+    let method = opts.rp.client_auth.as_str();
+    let answer = token_request(
+        client,
+        &d.token,
+        opts.rp.client_auth,
+        &opts.client_id,
+        &opts.client_secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            f.problem(
+                "token.exchange",
+                "tokens",
+                format!("POST {}: {e}", d.token),
+                None,
+            );
+            return None;
+        }
+    };
+    let body = answer.json().unwrap_or(Value::Null);
+    if answer.status != 200 {
+        let error = body.get("error").and_then(Value::as_str).unwrap_or("");
+        let fix = match error {
+            "invalid_client" | "unauthorized_client" => Some(format!(
+                "Check the client id and secret; {}",
+                fixes.client_auth(method)
+            )),
+            _ => None,
+        };
+        f.problem(
+            "token.exchange",
+            "tokens",
+            format!(
+                "exchanging the code with {method} answered HTTP {}: {}",
+                answer.status,
+                excerpt(&answer.body)
+            ),
+            fix,
+        );
+        return None;
+    }
+    let tokens = Tokens::from_response(body, nonce);
+    if tokens.access_token.is_none() || tokens.id_token.is_none() {
+        f.problem(
+            "token.exchange",
+            "tokens",
+            format!(
+                "the token response lacks {} (OIDC Core §3.1.3.3)",
+                if tokens.id_token.is_none() {
+                    "id_token"
+                } else {
+                    "access_token"
+                }
+            ),
+            None,
+        );
+        return None;
+    }
+    f.ok(
+        "token.exchange",
+        "tokens",
+        format!("the code was exchanged with {method}: an ID token and an access token"),
+    );
+    if tokens.refresh_token.is_some() {
+        f.ok(
+            "token.refresh-issued",
+            "tokens",
+            format!(
+                "a refresh token was issued (scopes asked: {})",
+                opts.rp.scopes
+            ),
+        );
+    } else {
+        f.problem(
+            "token.refresh-issued",
+            "tokens",
+            format!(
+                "no refresh_token in the token response (scopes asked: {}): the app's background sync cannot refresh, so permissions never update and access never ends with the IdP's",
+                opts.rp.scopes
+            ),
+            Some(fixes.no_refresh_token()),
+        );
+    }
+    Some(tokens)
+}
+
+/// The fix for an authorization error response (RFC 6749 §4.1.2.1).
+fn error_fix(error: &str, opts: &PreflightOptions, fixes: &Fixes) -> Option<String> {
+    match error {
+        "invalid_scope" => Some(format!(
+            "The provider refuses one of the scopes {}; allow them for this client",
+            opts.rp.scopes
+        )),
+        "unauthorized_client" => Some("Allow the authorization code grant for this client".into()),
+        "access_denied" => {
+            Some("Assign the test user (or a group of theirs) to the application".into())
+        }
+        "invalid_request" => {
+            Some(fixes.redirect_uri(opts.redirect_uri.as_deref().unwrap_or("the redirect URI")))
+        }
+        _ => None,
+    }
+}
+
+enum Followed {
+    /// The provider redirected to the redirect URI, and the listener got it.
+    Delivered,
+    /// The provider shows a page: a person must log in.
+    Page,
+    /// An error status, and the page's text.
+    Refused(u16, String),
+    /// The request failed.
+    Failed(String),
+}
+
+/// Follows the authorization URL the way a browser would, until the redirect URI.
+async fn follow(client: &reqwest::Client, start: &str, redirect_uri: &str) -> Followed {
+    let mut at = start.to_owned();
+    for _ in 0..10 {
+        let a = match send(client.get(&at)).await {
+            Ok(a) => a,
+            Err(e) => return Followed::Failed(e),
+        };
+        match (a.status, a.location) {
+            (300..=399, Some(loc)) => {
+                let next = match url::Url::parse(&at).and_then(|u| u.join(&loc)) {
+                    Ok(u) => u.to_string(),
+                    Err(e) => return Followed::Failed(format!("Location {loc:?}: {e}")),
+                };
+                let target = next.split(['?', '#']).next().unwrap_or_default();
+                if target == redirect_uri.split('?').next().unwrap_or_default() {
+                    return match send(client.get(&next)).await {
+                        Ok(_) => Followed::Delivered,
+                        Err(e) => Followed::Failed(e),
+                    };
+                }
+                at = next;
+            }
+            (200..=299, _) => return Followed::Page,
+            (status, _) => return Followed::Refused(status, a.body),
+        }
+    }
+    Followed::Failed("more than 10 redirects".into())
+}
+
+/// An HTML page's text.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Opens a URL in the desktop's browser, when there is a desktop.
+fn open_in_browser(url: &str) {
+    let graphical = std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+        || cfg!(target_os = "macos");
+    if !graphical {
+        return;
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}

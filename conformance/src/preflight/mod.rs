@@ -1,0 +1,276 @@
+//! `conformance preflight`: act as the RP an rp.toml describes against a **real** provider
+//! and say whether this provider, configured as it is, will work with the app — before
+//! the first real user tries. Discovery is checked against what the RP needs, a person (or,
+//! against mock-idp, `login_hint`) logs in once through a loopback redirect URI, the tokens
+//! are validated and read the way the RP reads them, the refresh token is used once, and
+//! the user's groups go through the group map. Every check is a line: ok, problem or
+//! unknown, with its evidence and, where the provider is known, the fix in its own words.
+//!
+//! Nothing is stored but the report; client secrets, codes and token signatures never
+//! appear in it. `--write-profile` captures the tenant's shape as a mock-idp profile.
+
+mod callback;
+mod capture;
+mod discovery;
+mod groups;
+mod http;
+mod idtoken;
+mod login;
+mod provider;
+mod refresh;
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::rp::RpDescription;
+
+pub use provider::Provider;
+
+use capture::Shape;
+pub(crate) use render::esc;
+pub use render::{html, json, markdown, terminal};
+
+/// What `conformance preflight` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PreflightOptions {
+    /// The issuer URL exactly as the app is configured with it.
+    pub issuer: String,
+    /// The app's client id at the provider.
+    pub client_id: String,
+    /// Its client secret.
+    pub client_secret: String,
+    /// The RP it acts as (scopes, client authentication, claims, groups, group map,
+    /// token limits); rp.toml's defaults when none is given.
+    pub rp: RpDescription,
+    /// The redirect URI registered for the app (loopback: preflight listens there);
+    /// default `http://127.0.0.1:<free port><rp callback path>`.
+    pub redirect_uri: Option<String>,
+    /// Sent as `login_hint`; also makes preflight follow the authorization URL itself,
+    /// which against mock-idp completes the login without a person.
+    pub login_hint: Option<String>,
+    /// How long a person has to log in.
+    pub login_timeout: Duration,
+    /// Open the authorization URL in the desktop's browser (when one exists).
+    pub open_browser: bool,
+    /// The provider, when its issuer does not say (`okta`, `entra`…).
+    pub provider: Option<Provider>,
+    /// Write the tenant's shape here, as a mock-idp profile file.
+    pub write_profile: Option<PathBuf>,
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// What the RP needs is there.
+    Ok,
+    /// Could not be told from what the provider shows (a later step may tell).
+    Unknown,
+    /// The app will not work as configured, or will work worse than declared.
+    Problem,
+}
+
+impl Status {
+    /// The word shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Unknown => "unknown",
+            Status::Problem => "problem",
+        }
+    }
+}
+
+/// One line of the readiness report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Stable id, e.g. `discovery.issuer`.
+    pub id: &'static str,
+    /// The step: discovery, login, tokens, groups, refresh, mapping.
+    pub step: &'static str,
+    /// Its outcome.
+    pub status: Status,
+    /// What was seen.
+    pub detail: String,
+    /// What to change, in the provider's words where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// A token as the report shows it: header and claims decoded, the signature masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownToken {
+    /// `id_token`, `access_token`, `userinfo`, `id_token (refreshed)`…
+    pub name: String,
+    /// Its length in characters.
+    pub chars: usize,
+    /// The JOSE header (JWTs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<Value>,
+    /// The claims (JWTs and userinfo); `nonce` masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    /// Why nothing is decoded (opaque tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The user's groups through the group map.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Mapping {
+    /// The groups read where the RP reads them.
+    pub groups: Vec<String>,
+    /// group → the permissions it grants (mapped groups only).
+    pub mapped: BTreeMap<String, Vec<String>>,
+    /// Groups the map does not name.
+    pub unmapped: Vec<String>,
+    /// The permissions this user would get.
+    pub permissions: Vec<String>,
+}
+
+/// The readiness report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    /// The issuer as configured.
+    pub issuer: String,
+    /// The client id.
+    pub client_id: String,
+    /// The provider, when known.
+    pub provider: Option<&'static str>,
+    /// The redirect URI used.
+    pub redirect_uri: String,
+    /// Whether no check found a problem.
+    pub ready: bool,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The tokens seen, decoded and masked.
+    pub tokens: Vec<ShownToken>,
+    /// The user's permissions, when groups were read.
+    pub mapping: Option<Mapping>,
+    /// Where the captured profile was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_written: Option<String>,
+}
+
+/// A usage error: the run could not start (exit 2).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PreflightError(pub String);
+
+/// The checks so far, and what later steps need.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    checks: Vec<Check>,
+    tokens: Vec<ShownToken>,
+}
+
+impl Findings {
+    fn add(
+        &mut self,
+        id: &'static str,
+        step: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.checks.push(Check {
+            id,
+            step,
+            status,
+            detail: detail.into(),
+            fix,
+        });
+    }
+
+    fn ok(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
+        self.add(id, step, Status::Ok, detail, None);
+    }
+
+    fn problem(
+        &mut self,
+        id: &'static str,
+        step: &'static str,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.add(id, step, Status::Problem, detail, fix);
+    }
+
+    fn unknown(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
+        self.add(id, step, Status::Unknown, detail, None);
+    }
+}
+
+/// Runs the preflight: discovery, one login, one refresh, the mapping; a report whatever
+/// the provider answers (problems are findings), an error only when it cannot start.
+pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightError> {
+    let client = http::client()?;
+    let mut f = Findings::default();
+    let mut provider = opts
+        .provider
+        .or_else(|| Provider::detect(&opts.issuer))
+        .map(|p| p.name());
+    let mut fixes = provider::Fixes::new(provider);
+    let listener = callback::Listener::bind(opts).await?;
+    let redirect_uri = listener.redirect_uri().to_owned();
+    let mut readiness = Readiness {
+        issuer: opts.issuer.clone(),
+        client_id: opts.client_id.clone(),
+        provider,
+        redirect_uri: redirect_uri.clone(),
+        ready: false,
+        checks: Vec::new(),
+        tokens: Vec::new(),
+        mapping: None,
+        profile_written: None,
+    };
+    let disco = discovery::check(&client, opts, &fixes, &mut f).await;
+    let mut shape = Shape::default();
+    if let Some(d) = &disco {
+        if provider.is_none() {
+            provider = Provider::detect_by_endpoints(&d.authorization).map(|p| p.name());
+            fixes = provider::Fixes::new(provider);
+            readiness.provider = provider;
+        }
+        shape.discovery(d);
+        if let Some(tokens) = login::login(&client, opts, d, listener, &fixes, &mut f).await {
+            let userinfo = groups::userinfo(&client, d, &tokens, &mut f).await;
+            let id = idtoken::check(opts, d, &tokens, userinfo.as_ref(), &fixes, &mut f);
+            idtoken::sizes(opts, &tokens, &mut f);
+            let seen = groups::Seen {
+                tokens: &tokens,
+                id: id.as_ref(),
+                userinfo: userinfo.as_ref(),
+            };
+            let read = groups::check(&client, opts, d, seen, &fixes, &mut f).await;
+            shape.tokens(opts, &tokens, id.as_ref(), userinfo.as_ref());
+            let refreshed =
+                refresh::check(&client, opts, d, &tokens, id.as_ref(), &fixes, &mut f).await;
+            shape.refresh(refreshed.as_ref());
+            if let Some(groups) = read {
+                readiness.mapping = Some(groups::mapping(opts, &groups, &mut f));
+            }
+        }
+    }
+    if let Some(path) = &opts.write_profile {
+        match disco.as_ref().map(|_| shape.write(path)) {
+            Some(Ok(())) => readiness.profile_written = Some(path.display().to_string()),
+            Some(Err(e)) => f.problem("capture.profile", "capture", e, None),
+            None => f.problem(
+                "capture.profile",
+                "capture",
+                "nothing to capture: discovery failed",
+                None,
+            ),
+        }
+    }
+    readiness.ready = !f.checks.iter().any(|c| c.status == Status::Problem);
+    readiness.checks = f.checks;
+    readiness.tokens = f.tokens;
+    Ok(readiness)
+}

@@ -1,0 +1,168 @@
+//! Step 3: the refresh token used once, as the app's background sync uses it: it works
+//! with the app's client authentication, rotates or not, keeps `sub`, and still carries
+//! the groups where the app reads them.
+
+use serde_json::{Map, Value};
+
+use super::discovery::Discovery;
+use super::groups::access_claims;
+use super::http::{excerpt, token_request};
+use super::idtoken::{shown, verify};
+use super::login::Tokens;
+use super::provider::Fixes;
+use super::{Findings, PreflightOptions};
+use crate::rp::GroupsToken;
+
+const STEP: &str = "refresh";
+
+/// What one refresh showed.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// Whether a new refresh token replaced the old one.
+    pub rotated: bool,
+}
+
+/// Refreshes once; what it showed, or `None` (with the reason among the findings).
+pub async fn check(
+    client: &reqwest::Client,
+    opts: &PreflightOptions,
+    d: &Discovery,
+    login: &Tokens,
+    id: Option<&Map<String, Value>>,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Refreshed> {
+    let old = login.refresh_token.as_deref()?;
+    let method = opts.rp.client_auth.as_str();
+    let answer = match token_request(
+        client,
+        &d.token,
+        opts.rp.client_auth,
+        &opts.client_id,
+        &opts.client_secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", old)],
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            f.problem(
+                "refresh.works",
+                STEP,
+                format!("POST {}: {e}", d.token),
+                None,
+            );
+            return None;
+        }
+    };
+    if answer.status != 200 {
+        let error = answer
+            .json()
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        f.problem(
+            "refresh.works",
+            STEP,
+            format!(
+                "refreshing with {method} answered HTTP {}: {}",
+                answer.status,
+                excerpt(&answer.body)
+            ),
+            (error == "invalid_client" || error == "unauthorized_client")
+                .then(|| fixes.client_auth(method)),
+        );
+        return None;
+    }
+    let tokens = Tokens::from_response(answer.json().unwrap_or(Value::Null), login.nonce.clone());
+    let rotated = tokens
+        .refresh_token
+        .as_deref()
+        .is_some_and(|new| new != old);
+    f.ok(
+        "refresh.works",
+        STEP,
+        format!(
+            "the refresh token works with {method}; {}",
+            if rotated {
+                "it rotates (a new refresh token on every use: the app must store the new one each time)"
+            } else {
+                "it does not rotate (the same token serves again)"
+            }
+        ),
+    );
+    if let Some(jwt) = tokens.id_token.as_deref() {
+        f.tokens.push(shown("id_token (refreshed)", jwt));
+    }
+    same_sub(d, &tokens, id, f);
+    groups_after(opts, d, &tokens, f);
+    Some(Refreshed { rotated })
+}
+
+fn same_sub(d: &Discovery, tokens: &Tokens, id: Option<&Map<String, Value>>, f: &mut Findings) {
+    let Some(jwt) = tokens.id_token.as_deref() else {
+        f.ok(
+            "refresh.same-sub",
+            STEP,
+            "the refresh returns no ID token (OIDC Core §12.2 allows it): the app keeps the login's identity",
+        );
+        return;
+    };
+    let before = id.and_then(|c| c.get("sub")).and_then(Value::as_str);
+    match verify(d, jwt) {
+        Ok(c) => {
+            let after = c.get("sub").and_then(Value::as_str);
+            if after == before {
+                f.ok("refresh.same-sub", STEP, "the refreshed ID token keeps sub");
+            } else {
+                f.problem(
+                    "refresh.same-sub",
+                    STEP,
+                    format!("the refreshed ID token has sub {after:?}, the login's {before:?} (OIDC Core §12.2: it must be the same)"),
+                    None,
+                );
+            }
+        }
+        Err(e) => f.problem(
+            "refresh.same-sub",
+            STEP,
+            format!("the refreshed ID token is refused: {e}"),
+            None,
+        ),
+    }
+}
+
+/// The background sync re-reads groups from the refreshed tokens: they must be there.
+fn groups_after(opts: &PreflightOptions, d: &Discovery, tokens: &Tokens, f: &mut Findings) {
+    let claim = &opts.rp.groups_claim;
+    let at = String::from(claim.clone());
+    let claims = match claim.token {
+        GroupsToken::IdToken => match tokens.id_token.as_deref() {
+            Some(jwt) => verify(d, jwt).ok(),
+            None => {
+                f.problem(
+                    "refresh.groups",
+                    STEP,
+                    format!("the app's sync reads groups at {at}, but a refresh returns no ID token: permissions would never update after the login"),
+                    Some("Read the groups from the access token, or configure the provider to return an ID token on refresh (scope openid on the refresh)".into()),
+                );
+                return;
+            }
+        },
+        GroupsToken::AccessToken => access_claims(tokens),
+    };
+    let Some(claims) = claims else { return };
+    if Value::Object(claims).pointer(&claim.pointer.0).is_some() {
+        f.ok(
+            "refresh.groups",
+            STEP,
+            format!("the refreshed tokens carry the groups at {at}, for the background sync"),
+        );
+    } else {
+        f.unknown(
+            "refresh.groups",
+            STEP,
+            format!("the refreshed tokens carry nothing at {at} (as at the login, or the provider sends groups only at the login): the sync cannot tell a removed group from a missing claim"),
+        );
+    }
+}

@@ -1,0 +1,402 @@
+//! `conformance preflight` against mock-idp playing the "real" provider: every provider
+//! profile (as its customer would configure it) reports ready; each misconfiguration a
+//! customer makes produces its finding and fix; the profile preflight writes reproduces
+//! the tenant it was captured from; and the command's exit statuses.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use conformance::preflight::{self, PreflightOptions, Readiness, Status};
+use conformance::{GroupsClaim, RpDescription, SyncMode};
+use mock_idp::{Config, MockIdp, UserConfig};
+use serde_json::Value;
+
+/// An RP as rp.toml would describe it for preflight.
+fn rp(groups: &str, map: &[(&str, &str)]) -> RpDescription {
+    let mut rp = RpDescription::preflight_default();
+    rp.groups_claim = GroupsClaim::try_from(groups.to_owned()).unwrap();
+    rp.group_map = map
+        .iter()
+        .map(|(g, p)| ((*g).to_owned(), vec![(*p).to_owned()]))
+        .collect();
+    rp
+}
+
+fn opts(idp: &MockIdp, rp: RpDescription) -> PreflightOptions {
+    PreflightOptions {
+        issuer: idp.issuer().to_owned(),
+        client_id: "demo-rp".into(),
+        client_secret: "demo-secret".into(),
+        rp,
+        redirect_uri: None,
+        login_hint: Some("alice".into()),
+        login_timeout: Duration::from_secs(20),
+        open_browser: false,
+        provider: None,
+        write_profile: None,
+    }
+}
+
+async fn run(o: &PreflightOptions) -> Readiness {
+    preflight::preflight(o).await.expect("preflight starts")
+}
+
+fn status(r: &Readiness, id: &str) -> Status {
+    r.checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}:\n{}", preflight::terminal(r)))
+        .status
+}
+
+/// The one check with this id, which must be a problem; its detail and fix.
+fn problem(r: &Readiness, id: &str) -> (String, String) {
+    let c = r
+        .checks
+        .iter()
+        .find(|c| c.id == id && c.status == Status::Problem)
+        .unwrap_or_else(|| panic!("no problem {id}:\n{}", preflight::terminal(r)));
+    assert!(!r.ready);
+    (c.detail.clone(), c.fix.clone().unwrap_or_default())
+}
+
+fn problems(r: &Readiness) -> Vec<&str> {
+    r.checks
+        .iter()
+        .filter(|c| c.status == Status::Problem)
+        .map(|c| c.id)
+        .collect()
+}
+
+async fn shaped(profile: &str, edit: impl Fn(&mut Config) + Send + Sync + 'static) -> MockIdp {
+    MockIdp::builder()
+        .profile(profile)
+        .edit_config(edit)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A profile, where its customer's app reads groups, the customer's change to the
+/// provider's defaults, and whether the app reads groups at all.
+type Case = (&'static str, &'static str, fn(&mut Config), bool);
+
+#[tokio::test]
+async fn every_provider_as_its_customer_configures_it_is_ready() {
+    // Where the provider puts groups, and what its customer changes for this app.
+    let cases: [Case; 8] = [
+        ("okta", "id_token:/groups", |_| {}, true),
+        // Entra: the email optional claim added (Token configuration → email).
+        (
+            "entra",
+            "id_token:/groups",
+            |c| c.quirks.omit_email = false,
+            true,
+        ),
+        ("keycloak", "access_token:/realm_access/roles", |_| {}, true),
+        // Google sends no groups: the app runs with sync mode none.
+        ("google", "id_token:/groups", |_| {}, false),
+        (
+            "auth0",
+            "id_token:/https:~1~1example.com~1roles",
+            |_| {},
+            true,
+        ),
+        ("adfs", "access_token:/group", |_| {}, true),
+        ("pingfederate", "id_token:/groups", |_| {}, true),
+        ("opaque-tokens", "id_token:/groups", |_| {}, false),
+    ];
+    for (profile, groups, edit, reads_groups) in cases {
+        let idp = shaped(profile, edit).await;
+        let group = if profile == "entra" {
+            mock_idp::tokens::group_names(&idp.tenant().config.quirks, &["analysts".into()])
+                .remove(0)
+        } else {
+            "analysts".to_owned()
+        };
+        let mut rp = rp(groups, &[(&group, "read")]);
+        if !reads_groups {
+            rp.sync_modes = vec![SyncMode::None];
+        }
+        let r = run(&opts(&idp, rp)).await;
+        assert!(r.ready, "{profile}:\n{}", preflight::terminal(&r));
+        assert_eq!(status(&r, "refresh.works"), Status::Ok, "{profile}");
+        if reads_groups {
+            let m = r.mapping.as_ref().unwrap();
+            assert_eq!(m.permissions, ["read"], "{profile}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_providers_defaults_are_found_wanting_where_they_are() {
+    // Entra out of the box: no email claim, with Entra's own fix.
+    let idp = shaped("entra", |_| {}).await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &[("x", "read")]))).await;
+    let (detail, fix) = problem(&r, "claims.required");
+    assert!(detail.contains("lacks email"), "{detail}");
+    assert!(
+        fix.contains("Token configuration → Add optional claim"),
+        "{fix}"
+    );
+    // Its groups are object ids, and a group map keyed by names cannot match them.
+    let (detail, _) = problem(&r, "groups.form");
+    assert!(detail.contains("object ids"), "{detail}");
+    assert_eq!(r.provider, Some("entra"));
+
+    // Google in strict mode: no groups anywhere, with Google's word on it.
+    let idp = shaped("google", |_| {}).await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &[("analysts", "read")]))).await;
+    let (_, fix) = problem(&r, "groups.location");
+    assert_eq!(problems(&r), ["groups.location"]);
+    assert!(fix.contains("Google's tokens carry no groups"), "{fix}");
+}
+
+#[tokio::test]
+async fn each_misconfiguration_gives_its_finding_and_fix() {
+    let map = [("analysts", "read")];
+    // No groups claim at all.
+    let idp = shaped("okta", |c| c.groups.placements.clear()).await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &map))).await;
+    let (detail, fix) = problem(&r, "groups.location");
+    assert!(detail.contains("nor anywhere else"), "{detail}");
+    assert!(fix.contains("Authorization Servers"), "{fix}");
+    assert_eq!(problems(&r), ["groups.location"]);
+
+    // Groups in the access token, the app reading the ID token.
+    let idp = shaped("okta", |c| {
+        c.groups
+            .placements
+            .retain(|p| p.token == mock_idp::TokenKind::AccessToken)
+    })
+    .await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &map))).await;
+    let (detail, fix) = problem(&r, "groups.location");
+    assert!(
+        detail.contains("they are at access_token:/groups"),
+        "{detail}"
+    );
+    assert!(
+        fix.starts_with("Configure the app's groups claim as access_token:/groups"),
+        "{fix}"
+    );
+
+    // No refresh token for this client.
+    let idp = shaped("okta", |c| {
+        c.clients[0].refresh_tokens = mock_idp::RefreshPolicy::Never
+    })
+    .await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &map))).await;
+    let (_, fix) = problem(&r, "token.refresh-issued");
+    assert!(fix.contains("Refresh Token"), "{fix}");
+    assert!(
+        !r.checks.iter().any(|c| c.id == "refresh.works"),
+        "nothing to refresh with"
+    );
+
+    // The redirect URI is not registered.
+    let idp = shaped("keycloak", |c| {
+        c.clients[0].redirect_uris = vec!["https://app.example.com/login/oauth2/callback".into()]
+    })
+    .await;
+    let r = run(&opts(&idp, rp("access_token:/realm_access/roles", &map))).await;
+    let (detail, fix) = problem(&r, "login.authorize");
+    assert!(detail.contains("HTTP 400"), "{detail}");
+    assert!(
+        fix.starts_with(
+            "In the client's Settings → Valid redirect URIs, add exactly http://127.0.0.1:"
+        ),
+        "{fix}"
+    );
+
+    // The app configured with a trailing slash the provider's issuer does not have.
+    let idp = shaped("okta", |_| {}).await;
+    let mut o = opts(&idp, rp("id_token:/groups", &map));
+    o.issuer.push('/');
+    let r = run(&o).await;
+    let (detail, fix) = problem(&r, "discovery.issuer");
+    assert!(detail.contains("trailing slash"), "{detail}");
+    assert!(fix.contains(idp.issuer()), "{fix}");
+    problem(&r, "idtoken.iss");
+
+    // A wrong client secret.
+    let mut o = opts(&idp, rp("id_token:/groups", &map));
+    o.client_secret = "wrong".into();
+    let r = run(&o).await;
+    let (detail, fix) = problem(&r, "token.exchange");
+    assert!(
+        detail.contains("HTTP 401") && detail.contains("invalid_client"),
+        "{detail}"
+    );
+    assert!(fix.contains("client id and secret"), "{fix}");
+
+    // Entra's groups overage: a user in 250 groups.
+    let idp = shaped("entra", |c| {
+        c.quirks.omit_email = false;
+        c.users.push(UserConfig {
+            username: "many".into(),
+            sub: "many-sub".into(),
+            email: Some("many@example.com".into()),
+            email_verified: Some(true),
+            name: Some("Many Groups".into()),
+            preferred_username: None,
+            groups: (0..250).map(|i| format!("g{i}")).collect(),
+            password: None,
+            claims: BTreeMap::new(),
+            disabled: false,
+        });
+    })
+    .await;
+    let mut o = opts(&idp, rp("id_token:/groups", &[("x", "read")]));
+    o.login_hint = Some("many".into());
+    let r = run(&o).await;
+    let (detail, fix) = problem(&r, "groups.location");
+    assert!(
+        detail.contains("overage") && detail.contains("250 group(s)"),
+        "{detail}"
+    );
+    assert!(fix.contains("Groups assigned to the application"), "{fix}");
+    assert_eq!(r.mapping.as_ref().unwrap().groups.len(), 250);
+}
+
+#[tokio::test]
+async fn the_report_masks_what_must_not_leak() {
+    let idp = shaped("okta", |_| {}).await;
+    let dir = std::env::temp_dir().join(format!("preflight-mask-{}", std::process::id()));
+    let mut o = opts(&idp, rp("id_token:/groups", &[("analysts", "read")]));
+    o.write_profile = Some(dir.join("captured.toml"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = run(&o).await;
+    let texts = [
+        preflight::json(&r),
+        preflight::markdown(&r),
+        preflight::html(&r),
+        preflight::terminal(&r),
+        std::fs::read_to_string(dir.join("captured.toml")).unwrap(),
+    ];
+    for t in &texts {
+        assert!(!t.contains("demo-secret"), "the client secret leaked");
+        assert!(!t.contains("\"nonce\": \"") || t.contains("\"nonce\": \"•••\""));
+    }
+    // The tokens are shown decoded, never whole: no signature part appears.
+    let id_claims = r.tokens.iter().find(|t| t.name == "id_token").unwrap();
+    assert!(id_claims.claims.as_ref().unwrap()["sub"].is_string());
+    // The captured profile has no user: no sub, email or group name.
+    let profile = &texts[4];
+    for personal in ["alice", "a1b2c3d4", "analysts"] {
+        assert!(
+            !profile.contains(personal),
+            "{personal} in the profile:\n{profile}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What a profile shapes, as far as preflight can observe it from outside.
+fn observable(config: &Config) -> Value {
+    let c = &config.clients[0];
+    let q = &config.quirks;
+    serde_json::json!({
+        "issuer": config.issuer,
+        "signing_alg": config.signing_alg,
+        "access_token": config.lifetimes.access_token,
+        "id_token": config.lifetimes.id_token,
+        "placements": config.groups.placements.iter()
+            .map(|p| (p.token, p.pointer.clone(), p.single_as_string))
+            .collect::<Vec<_>>(),
+        "refresh_issued": c.refresh_tokens != mock_idp::RefreshPolicy::Never,
+        "rotate": c.refresh_policy.rotate,
+        "access_token_format": c.access_token_format,
+        "quirks": [q.pairwise_sub, q.omit_email, q.group_ids, q.hosted_domain, q.userinfo_sub_only],
+        "tenant_id": q.tenant_id,
+        "id_token_typ": q.id_token_typ,
+    })
+}
+
+/// The discovery document with the origin taken out.
+async fn discovery(idp: &MockIdp) -> String {
+    let origin = format!("http://{}", idp.addr());
+    reqwest::get(idp.discovery_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace(&origin, "{origin}")
+}
+
+#[tokio::test]
+async fn a_captured_profile_reproduces_the_tenant_it_was_captured_from() {
+    let dir = std::env::temp_dir().join(format!("preflight-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for p in mock_idp::profiles::PROFILES {
+        let idp = shaped(&p.name, |_| {}).await;
+        let file = dir.join(format!("{}.toml", p.name));
+        let mut o = opts(&idp, RpDescription::preflight_default());
+        o.write_profile = Some(file.clone());
+        let r = run(&o).await;
+        assert_eq!(r.profile_written.as_deref(), file.to_str(), "{}", p.name);
+        let reference = file.display().to_string();
+        let original = Config::builtin_with_profile(&p.name).unwrap();
+        let captured = Config::builtin_with_profile(&reference).unwrap();
+        assert_eq!(
+            observable(&captured),
+            observable(&original),
+            "{}:\n{}",
+            p.name,
+            std::fs::read_to_string(&file).unwrap()
+        );
+        let again = MockIdp::builder().profile(reference).start().await.unwrap();
+        assert_eq!(discovery(&again).await, discovery(&idp).await, "{}", p.name);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_exits_0_ready_1_not_ready_2_bad_usage() {
+    let idp = shaped("okta", |_| {}).await;
+    let dir = std::env::temp_dir().join(format!("preflight-cli-{}", std::process::id()));
+    let cli = |extra: &[&str]| {
+        let mut args = vec![
+            "preflight",
+            "--issuer",
+            idp.issuer(),
+            "--login-hint",
+            "alice",
+            "--no-open",
+        ];
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(&args)
+            .env("PREFLIGHT_CLIENT_SECRET", "demo-secret")
+            .output()
+            .unwrap()
+    };
+    let report = dir.display().to_string();
+    let out = tokio::task::block_in_place(|| cli(&["--client-id", "demo-rp", "--report", &report]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("READY: no problem"), "{stdout}");
+    for f in ["preflight.json", "preflight.md", "preflight.html"] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    // A client the provider does not know: it refuses the authorization request.
+    let out = tokio::task::block_in_place(|| cli(&["--client-id", "unknown-app"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("NOT READY: 1 problem(s)"), "{stdout}");
+    let out = tokio::task::block_in_place(|| {
+        cli(&[
+            "--client-id",
+            "demo-rp",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+        ])
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+    let out =
+        tokio::task::block_in_place(|| cli(&["--client-id", "demo-rp", "--provider", "nope"]));
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
