@@ -49,7 +49,7 @@ struct Run {
     #[arg(long, env = "CONFORMANCE_REPORT")]
     report: Option<PathBuf>,
     /// Report formats to write.
-    #[arg(long, value_delimiter = ',', default_value = "json,junit,md")]
+    #[arg(long, value_delimiter = ',', default_value = "json,junit,md,html")]
     format: Vec<Format>,
     /// Scenarios known to fail: `id-or-glob reason` per line.
     #[arg(long)]

@@ -24,6 +24,7 @@ mod directory;
 pub mod faults;
 pub mod grants;
 mod http;
+pub mod inspect;
 pub mod journal;
 pub mod keys;
 mod lifecycle;

@@ -41,6 +41,10 @@ pub struct Paths {
     pub groups: String,
     /// The admin API's root (`<issuer path>/admin`).
     pub admin: String,
+    /// The token inspector, users and journal page (`<issuer path>/debug`).
+    pub debug: String,
+    /// The live journal page.
+    pub debug_journal: String,
 }
 
 impl Tenant {
@@ -79,6 +83,8 @@ impl Paths {
             jwks: or(&e.jwks, "jwks"),
             groups: or(&e.groups, "groups"),
             admin: format!("{base}/admin"),
+            debug: format!("{base}/debug"),
+            debug_journal: format!("{base}/debug/journal"),
         }
     }
 }

@@ -88,7 +88,11 @@ async fn judge(name: &str) {
     report
         .write(
             &report_dir,
-            &[conformance::Format::Json, conformance::Format::Md],
+            &[
+                conformance::Format::Json,
+                conformance::Format::Md,
+                conformance::Format::Html,
+            ],
         )
         .expect("the report is written");
     let lost = report.lost_coverage();

@@ -5,7 +5,7 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
 
-use super::http::get_json;
+use super::http::Client;
 use super::provider::Fixes;
 use super::{Findings, PreflightOptions};
 
@@ -44,7 +44,7 @@ impl Discovery {
 
 /// Fetches and checks discovery; `None` when there is nothing to log in with.
 pub async fn check(
-    client: &reqwest::Client,
+    client: &Client,
     opts: &PreflightOptions,
     fixes: &Fixes,
     f: &mut Findings,
@@ -54,7 +54,7 @@ pub async fn check(
         "{}/.well-known/openid-configuration",
         opts.issuer.trim_end_matches('/')
     );
-    let doc = match get_json(client, &url).await {
+    let doc = match client.get_json(&url).await {
         Ok(doc) if doc.is_object() => doc,
         Ok(other) => {
             f.problem(
@@ -132,7 +132,7 @@ pub async fn check(
     scopes(&d, opts, f);
     refresh_grant(&d, f);
     claims(&d, opts, f);
-    match get_json(client, &jwks_uri).await {
+    match client.get_json(&jwks_uri).await {
         Ok(v) => match serde_json::from_value::<JwkSet>(v.clone()) {
             Ok(set) => {
                 keys(&d, &set, &v, f);

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::discovery::{Discovery, groups_claim_name};
-use super::http::{excerpt, send};
+use super::http::{Client, excerpt};
 use super::idtoken::{decode_parts, verify};
 use super::login::Tokens;
 use super::provider::Fixes;
@@ -51,14 +51,14 @@ pub struct Found {
 
 /// The userinfo answer for the login's access token (shown in the report).
 pub async fn userinfo(
-    client: &reqwest::Client,
+    client: &Client,
     d: &Discovery,
     tokens: &Tokens,
     f: &mut Findings,
 ) -> Option<Map<String, Value>> {
     let endpoint = d.userinfo.as_deref()?;
     let at = tokens.access_token.as_deref()?;
-    let a = send(client.get(endpoint).bearer_auth(at)).await.ok()?;
+    let a = client.get(endpoint, Some(at)).await.ok()?;
     let Ok(Value::Object(m)) = a.json() else {
         return None;
     };
@@ -171,7 +171,7 @@ pub struct Seen<'a> {
 /// Reads the groups where the app reads them; the groups, or `None` with the reason
 /// among the findings.
 pub async fn check(
-    client: &reqwest::Client,
+    client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
     seen: Seen<'_>,
@@ -313,7 +313,7 @@ pub async fn check(
 /// Entra's groups overage: `_claim_names.groups` names a `_claim_sources` endpoint that
 /// lists the groups (Microsoft's "Configure group claims for applications").
 async fn overage(
-    client: &reqwest::Client,
+    client: &Client,
     claims: &Map<String, Value>,
     tokens: &Tokens,
     at: &str,
@@ -327,7 +327,7 @@ async fn overage(
         .as_str()?;
     let fix = Some("The user is in too many groups for the token (Entra: over 200). In the app registration's groups claim, emit \"Groups assigned to the application\" only, or make the app follow _claim_sources to Microsoft Graph".to_owned());
     let read = match tokens.access_token.as_deref() {
-        Some(access) => send(client.get(endpoint).bearer_auth(access)).await,
+        Some(access) => client.get(endpoint, Some(access)).await,
         None => Err("no access token".into()),
     };
     let listed = read

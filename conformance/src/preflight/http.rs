@@ -1,9 +1,18 @@
-//! Preflight's HTTP: a client that speaks HTTPS (rustls on aws-lc-rs, the system's
-//! trusted roots) and never follows redirects on its own, and the token endpoint's calls
-//! with the RP's declared client authentication.
+//! Preflight's HTTP: HTTPS through hyper and rustls (on aws-lc-rs, with the system's
+//! trusted roots; plain http too, for loopback stand-ins), redirects never followed on
+//! their own, answers capped, and the token endpoint's calls with the RP's declared client
+//! authentication.
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::client::legacy::Client as Hyper;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::PreflightError;
@@ -12,19 +21,30 @@ use crate::rp::ClientAuth;
 /// The most of a provider's answer read (discovery, JWKS, tokens, error pages).
 const BODY_CAP: usize = 1 << 20;
 
+/// How long one request may take, answer included.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The client preflight talks to the provider with.
-pub fn client() -> Result<reqwest::Client, PreflightError> {
-    // Several calls in one process install the same provider: only the first takes.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| PreflightError(format!("cannot build the HTTP client: {e}")))
+#[derive(Debug, Clone)]
+pub struct Client {
+    hyper: Hyper<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
-/// An answer: status, headers that matter, body text (capped).
+/// Builds the client.
+pub fn client() -> Result<Client, PreflightError> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| PreflightError(format!("cannot set up TLS: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client {
+        hyper: Hyper::builder(TokioExecutor::new()).build(https),
+    })
+}
+
+/// An answer: status, `Location`, body text (capped).
 #[derive(Debug, Clone)]
 pub struct Answer {
     /// The HTTP status.
@@ -48,69 +68,97 @@ impl Answer {
     }
 }
 
-/// Sends a request and reads its answer.
-pub async fn send(req: reqwest::RequestBuilder) -> Result<Answer, String> {
-    let mut resp = req.send().await.map_err(|e| describe(&e))?;
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
-        body.extend_from_slice(&chunk);
-        if body.len() >= BODY_CAP {
-            body.truncate(BODY_CAP);
-            break;
-        }
+impl Client {
+    async fn send(&self, req: Request<Full<Bytes>>) -> Result<Answer, String> {
+        let uri = req.uri().to_string();
+        let resp = tokio::time::timeout(TIMEOUT, self.hyper.request(req))
+            .await
+            .map_err(|_| format!("{uri}: no answer within {} s", TIMEOUT.as_secs()))?
+            .map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body =
+            tokio::time::timeout(TIMEOUT, Limited::new(resp.into_body(), BODY_CAP).collect())
+                .await
+                .map_err(|_| {
+                    format!(
+                        "{uri}: the answer did not finish within {} s",
+                        TIMEOUT.as_secs()
+                    )
+                })?
+                .map_err(|e| format!("{uri}: reading the answer: {e}"))?
+                .to_bytes();
+        Ok(Answer {
+            status,
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
-    Ok(Answer {
-        status,
-        location,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+
+    /// A GET, with a bearer token when given.
+    pub async fn get(&self, url: &str, bearer: Option<&str>) -> Result<Answer, String> {
+        let mut req = Request::get(url).header("accept", "application/json, text/html");
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(Full::default())
+            .map_err(|e| format!("{url}: {e}"))?;
+        self.send(req).await
+    }
+
+    /// A GET answering 200 JSON, or why not.
+    pub async fn get_json(&self, url: &str) -> Result<Value, String> {
+        let a = self.get(url, None).await?;
+        if a.status != 200 {
+            return Err(format!("HTTP {}: {}", a.status, excerpt(&a.body)));
+        }
+        a.json()
+    }
+
+    /// A token-endpoint POST of `form`, authenticated as the RP declares.
+    pub async fn token_request(
+        &self,
+        endpoint: &str,
+        auth: ClientAuth,
+        client_id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, String> {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        body.extend_pairs(form);
+        let mut req = Request::post(endpoint)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded");
+        match auth {
+            ClientAuth::ClientSecretPost => {
+                body.append_pair("client_id", client_id);
+                body.append_pair("client_secret", secret);
+            }
+            ClientAuth::ClientSecretBasic => {
+                // RFC 6749 §2.3.1: both form-encoded before Basic's base64.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                let basic = STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret)));
+                req = req.header("authorization", format!("Basic {basic}"));
+            }
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.finish())))
+            .map_err(|e| format!("{endpoint}: {e}"))?;
+        self.send(req).await
+    }
 }
 
-/// A GET answering 200 JSON, or why not.
-pub async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let a = send(client.get(url).header("accept", "application/json")).await?;
-    if a.status != 200 {
-        return Err(format!("HTTP {}: {}", a.status, excerpt(&a.body)));
-    }
-    a.json()
-}
-
-/// A token-endpoint POST of `form`, authenticated as the RP declares.
-pub async fn token_request(
-    client: &reqwest::Client,
-    endpoint: &str,
-    auth: ClientAuth,
-    client_id: &str,
-    secret: &str,
-    form: &[(&str, &str)],
-) -> Result<Answer, String> {
-    let mut fields: Vec<(&str, &str)> = form.to_vec();
-    let mut req = client.post(endpoint).header("accept", "application/json");
-    match auth {
-        ClientAuth::ClientSecretPost => {
-            fields.push(("client_id", client_id));
-            fields.push(("client_secret", secret));
-        }
-        ClientAuth::ClientSecretBasic => {
-            // RFC 6749 §2.3.1: both form-encoded before Basic's base64.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            req = req.basic_auth(enc(client_id), Some(enc(secret)));
-        }
-    }
-    send(req.form(&fields)).await
-}
-
-/// A reqwest error in words, with its cause (TLS, connection refused…).
-fn describe(e: &reqwest::Error) -> String {
+/// An error in words, with its causes (TLS, connection refused…).
+fn describe(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(cause) = source {
         s.push_str(&format!(": {cause}"));
         source = cause.source();

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::callback::Listener;
 use super::discovery::Discovery;
-use super::http::{excerpt, send, token_request};
+use super::http::{Client, excerpt};
 use super::provider::Fixes;
 use super::{Findings, PreflightOptions};
 
@@ -51,7 +51,7 @@ impl Tokens {
 
 /// Logs in once; the tokens, or `None` with the reason among the findings.
 pub async fn login(
-    client: &reqwest::Client,
+    client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
     mut listener: Listener,
@@ -209,7 +209,7 @@ pub async fn login(
 
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
-    client: &reqwest::Client,
+    client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
     redirect_uri: &str,
@@ -220,20 +220,20 @@ async fn exchange(
     f: &mut Findings,
 ) -> Option<Tokens> {
     let method = opts.rp.client_auth.as_str();
-    let answer = token_request(
-        client,
-        &d.token,
-        opts.rp.client_auth,
-        &opts.client_id,
-        &opts.client_secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let answer = client
+        .token_request(
+            &d.token,
+            opts.rp.client_auth,
+            &opts.client_id,
+            &opts.client_secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await;
     let answer = match answer {
         Ok(a) => a,
         Err(e) => {
@@ -343,10 +343,10 @@ enum Followed {
 }
 
 /// Follows the authorization URL the way a browser would, until the redirect URI.
-async fn follow(client: &reqwest::Client, start: &str, redirect_uri: &str) -> Followed {
+async fn follow(client: &Client, start: &str, redirect_uri: &str) -> Followed {
     let mut at = start.to_owned();
     for _ in 0..10 {
-        let a = match send(client.get(&at)).await {
+        let a = match client.get(&at, None).await {
             Ok(a) => a,
             Err(e) => return Followed::Failed(e),
         };
@@ -358,7 +358,7 @@ async fn follow(client: &reqwest::Client, start: &str, redirect_uri: &str) -> Fo
                 };
                 let target = next.split(['?', '#']).next().unwrap_or_default();
                 if target == redirect_uri.split('?').next().unwrap_or_default() {
-                    return match send(client.get(&next)).await {
+                    return match client.get(&next, None).await {
                         Ok(_) => Followed::Delivered,
                         Err(e) => Followed::Failed(e),
                     };

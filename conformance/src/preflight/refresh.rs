@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::discovery::Discovery;
 use super::groups::access_claims;
-use super::http::{excerpt, token_request};
+use super::http::{Client, excerpt};
 use super::idtoken::{shown, verify};
 use super::login::Tokens;
 use super::provider::Fixes;
@@ -24,7 +24,7 @@ pub struct Refreshed {
 
 /// Refreshes once; what it showed, or `None` (with the reason among the findings).
 pub async fn check(
-    client: &reqwest::Client,
+    client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
     login: &Tokens,
@@ -34,15 +34,15 @@ pub async fn check(
 ) -> Option<Refreshed> {
     let old = login.refresh_token.as_deref()?;
     let method = opts.rp.client_auth.as_str();
-    let answer = match token_request(
-        client,
-        &d.token,
-        opts.rp.client_auth,
-        &opts.client_id,
-        &opts.client_secret,
-        &[("grant_type", "refresh_token"), ("refresh_token", old)],
-    )
-    .await
+    let answer = match client
+        .token_request(
+            &d.token,
+            opts.rp.client_auth,
+            &opts.client_id,
+            &opts.client_secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", old)],
+        )
+        .await
     {
         Ok(a) => a,
         Err(e) => {

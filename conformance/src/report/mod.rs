@@ -1,6 +1,7 @@
-//! The report: JSON (stable field order, snapshot-friendly), JUnit XML, Markdown, and the
-//! terminal summary.
+//! The report: JSON (stable field order, snapshot-friendly), JUnit XML, Markdown, an HTML
+//! page, and the terminal summary.
 
+mod html;
 mod junit;
 mod markdown;
 mod page;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use html::html;
 pub use junit::junit;
 pub use markdown::markdown;
 pub use page::page;
@@ -211,6 +213,7 @@ impl Report {
                 Format::Json => ("report.json", self.json()),
                 Format::Junit => ("junit.xml", junit(self)),
                 Format::Md => ("report.md", markdown(self)),
+                Format::Html => ("report.html", html(self)),
             };
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -228,4 +231,6 @@ pub enum Format {
     Junit,
     /// `report.md`.
     Md,
+    /// `report.html`: one self-contained page.
+    Html,
 }

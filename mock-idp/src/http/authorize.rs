@@ -154,7 +154,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                     let (sid, cookie) = start_session(t, &username, now);
                     (username, now, sid, Some(cookie))
                 }
-                None => return park(t, params, client, req.login_hint, now),
+                None => return park(t, params, req.login_hint, now),
             },
         },
         Who::Cancelled => unreachable!("answered above"),
@@ -377,13 +377,7 @@ fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) 
 }
 
 /// Parks the request and shows the login page.
-fn park(
-    t: &Tenant,
-    params: &Params,
-    client: &ClientConfig,
-    hint: Option<&str>,
-    now: i64,
-) -> Response {
+fn park(t: &Tenant, params: &Params, hint: Option<&str>, now: i64) -> Response {
     let id = t.random_token(16);
     t.lock_grants().insert_pending(
         id.clone(),
@@ -393,5 +387,5 @@ fn park(
         },
         now,
     );
-    login_page::render(t, &id, &client.id, hint, None)
+    login_page::render(t, &id, params, hint, None)
 }

@@ -75,12 +75,6 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
         None => run(t, &params, Who::Fresh(username.to_owned()), entry),
         Some(message) => {
             let id = t.random_token(16);
-            let client_id = params
-                .get("client_id")
-                .ok()
-                .flatten()
-                .unwrap_or("")
-                .to_owned();
             let hint = Some(username).filter(|u| !u.is_empty());
             t.lock_grants().insert_pending(
                 id.clone(),
@@ -90,7 +84,7 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
                 },
                 now,
             );
-            login_page::render(t, &id, &client_id, hint, Some(&message))
+            login_page::render(t, &id, &params, hint, Some(&message))
         }
     }
 }

@@ -3,6 +3,8 @@
 mod admin;
 mod authorize;
 mod client_auth;
+mod debug;
+mod debug_page;
 mod discovery;
 mod end_session;
 mod errors;
@@ -63,6 +65,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(end_session::filter(&reg))
         .unify()
         .or(groups::filter(&reg))
+        .unify()
+        .or(debug::filter(&reg))
         .unify()
         .or(admin::filter(&reg))
         .unify()

@@ -39,7 +39,10 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
     assert_eq!(report.summary.total, 3 * conformance::catalogue().len());
 
     report
-        .write(dir.path(), &[Format::Json, Format::Junit, Format::Md])
+        .write(
+            dir.path(),
+            &[Format::Json, Format::Junit, Format::Md, Format::Html],
+        )
         .unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     let json: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
@@ -56,6 +59,13 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
     }
     let md = read("report.md");
     assert!(md.contains("| `login.code-flow` | PASS |"));
+    let html = read("report.html");
+    assert_eq!(
+        html.matches("<details id=").count(),
+        report.summary.total,
+        "every scenario's evidence on the page"
+    );
+    assert!(!html.contains("Needs attention"), "nothing fails");
     assert!(
         md.contains("| `sync.background-deadline` | group admins added | 3 |"),
         "the Markdown report lists the sync latencies"

@@ -1,0 +1,196 @@
+//! The pages people look at, in a real headless browser (Debian's chromium, driven by
+//! playwright-core from `pages.mjs`): mock-idp's login page, token inspector, users and
+//! live journal, the preflight report and a conformance report of a real third-party RP
+//! (openid-client on Node), with JavaScript off, each with an accessibility smoke check.
+//! Screenshots land in `target/screenshots/` (CI keeps them).
+//!
+//! Without chromium the test says so and passes only outside CI (`CI` unset): CI installs
+//! chromium, so there the browser's absence fails the test rather than hiding it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use conformance::preflight::{self, PreflightOptions};
+use conformance::{Options, RpDescription, SyncMode};
+use mock_idp::MockIdp;
+
+const CALLBACK: &str = "http://127.0.0.1/login/oauth2/callback";
+
+/// A stand-in RP's callback on a free loopback port (the demo client's loopback redirect
+/// URI matches any port, RFC 8252 §7.3): where the login page sends the browser back.
+async fn callback_server() -> String {
+    use warp::Filter;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let route = warp::path!("login" / "oauth2" / "callback").map(|| "callback reached");
+    tokio::spawn(warp::serve(route).incoming(listener).run());
+    format!("http://127.0.0.1:{port}/login/oauth2/callback")
+}
+
+fn here() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    path.exists().then_some(path)
+}
+
+fn run(script: &Path, args: &[&str]) -> String {
+    let out = Command::new(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{} failed:\n{text}", script.display());
+    text
+}
+
+/// An ID token for bob, got the way an RP gets one.
+async fn id_token(idp: &MockIdp) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(format!("{}/authorize", idp.issuer()))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "demo-rp"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid profile email offline_access"),
+            ("state", "s"),
+            ("nonce", "n"),
+            ("login_hint", "bob"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: serde_json::Value = http
+        .post(format!("{}/token", idp.issuer()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+/// A conformance report of a real third-party RP: a few scenarios, a fail among them.
+async fn conformance_report(dir: &Path) -> PathBuf {
+    let rp_dir = here().join("rps/node-openid-client");
+    run(&rp_dir.join("install.sh"), &[]);
+    let rp = RpDescription::from_file(&rp_dir.join("rp.toml")).unwrap();
+    let mut opts = Options::new(rp);
+    opts.modes = vec![SyncMode::Strict];
+    opts.only = [
+        "login.code-flow",
+        "login.state-mismatch",
+        "idtoken.extra-untrusted-aud",
+        "sync.uses-refresh-token",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    opts.report_dir = Some(dir.to_path_buf());
+    let report = conformance::run(&opts).await.expect("the run completes");
+    report
+        .write(dir, &[conformance::Format::Html])
+        .expect("report.html is written");
+    dir.join("report.html")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_people_look_at_work_in_a_real_browser() {
+    let Some(chromium) = chromium() else {
+        let msg = "no chromium at /usr/bin/chromium (set CHROMIUM, or apt-get install chromium)";
+        assert!(std::env::var_os("CI").is_none(), "{msg}: CI installs it");
+        eprintln!("skipped: {msg}");
+        return;
+    };
+    run(&here().join("browser/install.sh"), &[]);
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let pages = target.join("browser-pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    let idp = MockIdp::start().await;
+
+    let mut opts = PreflightOptions {
+        issuer: idp.issuer().to_owned(),
+        client_id: "demo-rp".into(),
+        client_secret: "demo-secret".into(),
+        rp: RpDescription::preflight_default(),
+        redirect_uri: None,
+        login_hint: Some("alice".into()),
+        login_timeout: Duration::from_secs(20),
+        open_browser: false,
+        provider: None,
+        write_profile: None,
+    };
+    opts.rp.group_map = [("analysts".to_owned(), vec!["read".to_owned()])].into();
+    let readiness = preflight::preflight(&opts).await.unwrap();
+    assert!(readiness.ready, "{}", preflight::terminal(&readiness));
+    let preflight_html = pages.join("preflight.html");
+    std::fs::write(&preflight_html, preflight::html(&readiness)).unwrap();
+    let report_html = conformance_report(&pages.join("report")).await;
+
+    let callback = callback_server().await;
+    let authorize = format!(
+        "{}/authorize?response_type=code&client_id=demo-rp&redirect_uri={callback}&scope=openid%20profile%20email%20offline_access&state=browser-test&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        idp.issuer()
+    );
+    let screenshots = target.join("../screenshots");
+    let cfg = serde_json::json!({
+        "chromium": chromium,
+        "authorizeUrl": authorize,
+        "callbackPrefix": callback,
+        "debugUrl": format!("{}/debug", idp.issuer()),
+        "idToken": id_token(&idp).await,
+        "preflightHtml": format!("file://{}", preflight_html.display()),
+        "reportHtml": format!("file://{}", report_html.display()),
+        "out": screenshots,
+    });
+    let out = tokio::task::block_in_place(|| {
+        Command::new("node")
+            .arg(here().join("browser/pages.mjs"))
+            .arg(cfg.to_string())
+            .output()
+            .expect("node runs")
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "pages.mjs:\n{text}");
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&text);
+    assert!(checks["checks"].as_array().unwrap().len() >= 20, "{text}");
+    for shot in ["login", "inspector", "journal", "preflight", "report"] {
+        let png = screenshots.join(format!("{shot}.png"));
+        assert!(
+            png.metadata().is_ok_and(|m| m.len() > 1000),
+            "{}",
+            png.display()
+        );
+    }
+}
