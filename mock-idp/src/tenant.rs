@@ -112,9 +112,43 @@ pub struct Tenant {
     journal: Mutex<Journal>,
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
+    recent: Mutex<std::collections::VecDeque<RecentToken>>,
+}
+
+/// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
+pub const RECENT_TOKENS: usize = 10;
+
+/// A JWT the tenant issued lately (the debug page offers it to the inspector).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentToken {
+    /// When, by the tenant's clock.
+    pub issued_at: i64,
+    /// `id_token` or `access_token`.
+    pub kind: &'static str,
+    /// The client it went to.
+    pub client_id: String,
+    /// The user's username, when a user.
+    pub user: Option<String>,
+    /// The token.
+    pub token: String,
 }
 
 impl Tenant {
+    /// Keeps a JWT it issued for the token inspector (the newest [`RECENT_TOKENS`]).
+    pub(crate) fn remember(&self, token: RecentToken) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == RECENT_TOKENS {
+            recent.pop_front();
+        }
+        recent.push_back(token);
+    }
+
+    /// The JWTs issued lately, newest first.
+    pub fn recent_tokens(&self) -> Vec<RecentToken> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.iter().rev().cloned().collect()
+    }
+
     /// Builds a tenant; `issuer` is the final issuer URL.
     pub fn new(
         config: Config,
@@ -144,6 +178,7 @@ impl Tenant {
             journal: Mutex::new(Journal::new(config.journal_capacity)),
             faults: Mutex::new(Faults::default()),
             rng: Mutex::new(rng),
+            recent: Mutex::new(std::collections::VecDeque::new()),
             issuer,
             config,
             keys: RwLock::new(keys),

@@ -136,6 +136,9 @@ check((await page.locator('tr.groups').innerText()).includes('groups'), 'inspect
 check(/\(in (59|60) min\)/.test(await page.locator('#result').innerText()), 'inspector: exp read as a date, relative to the tenant clock');
 await page.screenshot({ path: `${cfg.out}/inspector.png`, fullPage: true });
 await accessible(`${cfg.debugUrl}?token=${cfg.idToken}`, 'inspector with a token');
+await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: /^bob's access token for demo-rp/ }).click()]);
+check((await page.locator('#result h3').textContent()) === 'Decoded: access token', 'inspector: a token picked from the newest issued is decoded');
+check((await page.locator('#signature').textContent()).startsWith('valid'), 'inspector: the picked token\'s signature is verified');
 await page.getByLabel('A token this tenant issued').fill('not-a-token');
 await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Inspect' }).click()]);
 check((await page.getByRole('alert').textContent()).includes('three dot-separated parts'), 'inspector: a bad token is refused with the reason');

@@ -333,7 +333,7 @@ fn required_claims(
         "claims.required",
         STEP,
         format!(
-            "{}: the app refuses the login without them",
+            "{}: the app refuses a login without every required claim",
             detail.join("; ")
         ),
         fix,

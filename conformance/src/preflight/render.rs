@@ -159,6 +159,29 @@ pub fn html(r: &Readiness) -> String {
         if r.ready { "ok" } else { "problem" },
         esc(&verdict(r))
     );
+    let problems: Vec<&super::Check> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Problem)
+        .collect();
+    if !problems.is_empty() {
+        body.push_str(
+            "<section aria-labelledby=\"fix\"><h2 id=\"fix\">To fix before go-live</h2><ol>",
+        );
+        for c in problems {
+            let _ = write!(
+                body,
+                "<li><p><code>{}</code>: {}</p>{}</li>",
+                esc(c.id),
+                esc(&c.detail),
+                c.fix
+                    .as_deref()
+                    .map(|f| format!("<p><strong>Fix:</strong> {}</p>", esc(f)))
+                    .unwrap_or_default()
+            );
+        }
+        body.push_str("</ol></section>");
+    }
     body.push_str("<section aria-labelledby=\"checks\"><h2 id=\"checks\">Checks</h2><table><caption>Every check, in the order made</caption><thead><tr><th scope=\"col\">Step</th><th scope=\"col\">Check</th><th scope=\"col\">Status</th><th scope=\"col\">What was seen</th><th scope=\"col\">Fix</th></tr></thead><tbody>");
     for c in &r.checks {
         let _ = write!(

@@ -38,6 +38,7 @@ pub fn render(t: &Tenant, inspected: Option<&(String, Result<Inspection, String>
         escape(&t.paths.debug),
         escape(pasted)
     );
+    b.push_str(&picks(t));
     match inspected.map(|(_, r)| r) {
         Some(Ok(i)) => b.push_str(&result(i)),
         Some(Err(e)) => b.push_str(&format!(
@@ -55,6 +56,30 @@ pub fn render(t: &Tenant, inspected: Option<&(String, Result<Inspection, String>
         journal_table(t, &newest)
     ));
     page("debug", &b).into_response()
+}
+
+/// The newest tokens the tenant issued, each a button that inspects it.
+fn picks(t: &Tenant) -> String {
+    let recent = t.recent_tokens();
+    if recent.is_empty() {
+        return "<p>Or pick one of the newest tokens issued: none yet.</p>".into();
+    }
+    let now = t.clock.now();
+    let mut out =
+        String::from("<p>Or pick one of the newest tokens issued:</p><ul class=\"picks\">");
+    for r in recent {
+        out.push_str(&format!(
+            "<li><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"token\" value=\"{}\"><button type=\"submit\">{}'s {} for {}, {} s ago</button></form></li>",
+            escape(&t.paths.debug),
+            escape(&r.token),
+            escape(r.user.as_deref().unwrap_or("(no user)")),
+            if r.kind == "id_token" { "ID token" } else { "access token" },
+            escape(&r.client_id),
+            now - r.issued_at,
+        ));
+    }
+    out.push_str("</ul>");
+    out
 }
 
 fn result(i: &Inspection) -> String {

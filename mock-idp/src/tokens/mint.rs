@@ -115,6 +115,22 @@ impl Tenant {
                 now,
             );
         }
+        drop(grants);
+        let user = m.user.map(|u| u.username.clone());
+        for (kind, jwt) in [
+            ("id_token", id_token.as_deref()),
+            ("access_token", Some(access_token.as_str())),
+        ] {
+            if let Some(jwt) = jwt.filter(|j| j.split('.').count() == 3) {
+                self.remember(crate::tenant::RecentToken {
+                    issued_at: now,
+                    kind,
+                    client_id: m.client.id.clone(),
+                    user: user.clone(),
+                    token: jwt.to_owned(),
+                });
+            }
+        }
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
