@@ -93,3 +93,65 @@ async fn the_reference_rp_across_every_provider_profile() {
     assert!(matrix.lines().any(|l| l.starts_with("login.code-flow")
         && l.split_whitespace().filter(|c| *c == "PASS").count() == all.len() - 1));
 }
+
+/// The rehearsal loop: preflight captures a "customer's real tenant" (here mock-idp
+/// shaped like Keycloak) as a profile file, and the catalogue run against that file gives
+/// every scenario the verdict it gets against the tenant itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_captured_by_preflight_rehearses_like_the_tenant() {
+    use conformance::preflight::{self, PreflightOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme-keycloak.toml");
+    let customer = mock_idp::MockIdp::builder()
+        .profile("keycloak")
+        .start()
+        .await
+        .unwrap();
+    let opts = PreflightOptions {
+        issuer: customer.issuer().to_owned(),
+        client_id: "demo-rp".into(),
+        client_secret: "demo-secret".into(),
+        rp: conformance::RpDescription::preflight_default(),
+        redirect_uri: None,
+        login_hint: Some("alice".into()),
+        login_timeout: std::time::Duration::from_secs(20),
+        open_browser: false,
+        provider: None,
+        write_profile: Some(file.clone()),
+    };
+    let readiness = preflight::preflight(&opts).await.unwrap();
+    assert!(
+        readiness.profile_written.is_some(),
+        "{}",
+        preflight::terminal(&readiness)
+    );
+
+    let verdicts = |profile: String| async move {
+        let report = launch_with(&[], |o| {
+            o.idp_profiles = vec![profile];
+            o.modes = vec![conformance::SyncMode::Strict];
+        })
+        .await;
+        let run = &report.runs[0];
+        let label = run.idp_profile.clone().unwrap_or_default();
+        let verdicts: Vec<(String, Outcome)> = run
+            .results
+            .iter()
+            .map(|r| (r.id.clone(), r.verdict))
+            .collect();
+        (label, verdicts)
+    };
+    let (label, captured) = verdicts(file.display().to_string()).await;
+    assert_eq!(
+        label, "captured-127-0-0-1",
+        "the run names the captured profile"
+    );
+    let (_, original) = verdicts("keycloak".into()).await;
+    assert_eq!(captured, original);
+    assert!(
+        captured
+            .iter()
+            .any(|(id, v)| id == "sync.rotation" && *v == Outcome::Skip),
+        "Keycloak's refresh tokens do not rotate, and the captured tenant's do not either"
+    );
+}
