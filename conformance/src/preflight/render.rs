@@ -32,6 +32,29 @@ fn heading(r: &Readiness) -> String {
     )
 }
 
+impl super::Mapping {
+    /// Each group and the permissions it grants, as shown.
+    fn rows(&self) -> impl Iterator<Item = (&String, String)> {
+        self.groups.iter().map(|g| {
+            let perms = self
+                .mapped
+                .get(g)
+                .map(|p| p.join(", "))
+                .unwrap_or_else(|| "(not in the group map)".into());
+            (g, perms)
+        })
+    }
+
+    /// The permissions, or "none".
+    fn permissions_text(&self) -> String {
+        if self.permissions.is_empty() {
+            "none".to_owned()
+        } else {
+            self.permissions.join(", ")
+        }
+    }
+}
+
 /// For the terminal.
 pub fn terminal(r: &Readiness) -> String {
     let mut out = format!("{}\nredirect URI: {}\n", heading(r), r.redirect_uri);
@@ -83,23 +106,10 @@ pub fn markdown(r: &Readiness) -> String {
     }
     if let Some(m) = &r.mapping {
         out.push_str("\n## The user's permissions\n\n| group | permissions |\n|---|---|\n");
-        for g in &m.groups {
-            let perms = m
-                .mapped
-                .get(g)
-                .map(|p| p.join(", "))
-                .unwrap_or_else(|| "(not in the group map)".into());
+        for (g, perms) in m.rows() {
             let _ = writeln!(out, "| {} | {} |", cell(g), cell(&perms));
         }
-        let _ = writeln!(
-            out,
-            "\nPermissions: {}",
-            if m.permissions.is_empty() {
-                "none".to_owned()
-            } else {
-                m.permissions.join(", ")
-            }
-        );
+        let _ = writeln!(out, "\nPermissions: {}", m.permissions_text());
     }
     if !r.tokens.is_empty() {
         out.push_str("\n## Tokens (signatures not shown)\n");
@@ -132,20 +142,9 @@ pub fn json(r: &Readiness) -> String {
     serde_json::to_string_pretty(r).unwrap_or_default()
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// As a self-contained HTML page (no script, no external resource).
@@ -197,22 +196,13 @@ pub fn html(r: &Readiness) -> String {
     body.push_str("</tbody></table></section>");
     if let Some(m) = &r.mapping {
         body.push_str("<section aria-labelledby=\"mapping\"><h2 id=\"mapping\">The user's permissions</h2><table><caption>The user's groups through the app's group map</caption><thead><tr><th scope=\"col\">Group</th><th scope=\"col\">Permissions</th></tr></thead><tbody>");
-        for g in &m.groups {
-            let perms = m
-                .mapped
-                .get(g)
-                .map(|p| p.join(", "))
-                .unwrap_or_else(|| "(not in the group map)".into());
+        for (g, perms) in m.rows() {
             let _ = write!(body, "<tr><td>{}</td><td>{}</td></tr>", esc(g), esc(&perms));
         }
         let _ = write!(
             body,
             "</tbody></table><p>Permissions: <strong>{}</strong></p></section>",
-            esc(&if m.permissions.is_empty() {
-                "none".to_owned()
-            } else {
-                m.permissions.join(", ")
-            })
+            esc(&m.permissions_text())
         );
     }
     if !r.tokens.is_empty() {
