@@ -130,6 +130,10 @@ struct Preflight {
     /// Write the readiness report here (preflight.json, preflight.md, preflight.html).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// CA certificates (PEM) to trust besides the system's: a provider behind a private
+    /// CA (an on-premises Keycloak or AD FS).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -317,6 +321,7 @@ async fn preflight(p: Preflight) -> Result<bool, String> {
         open_browser: !p.no_open,
         provider,
         write_profile: p.write_profile,
+        ca_file: p.ca_file,
     };
     let r = preflight::preflight(&opts)
         .await

@@ -34,6 +34,7 @@ fn opts(idp: &MockIdp, rp: RpDescription) -> PreflightOptions {
         open_browser: false,
         provider: None,
         write_profile: None,
+        ca_file: None,
     }
 }
 
@@ -398,5 +399,95 @@ async fn the_command_exits_0_ready_1_not_ready_2_bad_usage() {
     let out =
         tokio::task::block_in_place(|| cli(&["--client-id", "demo-rp", "--provider", "nope"]));
     assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TLS front for a mock IdP, as a provider behind a private CA: rcgen makes the CA and a
+/// certificate for 127.0.0.1, tokio-rustls terminates TLS, bytes go on to the IdP's plain
+/// port. The IdP's issuer is the front's https URL. Returns the IdP and the CA's PEM.
+async fn behind_private_ca() -> (MockIdp, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    use tokio_rustls::rustls;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![leaf.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = front.local_addr().unwrap().port();
+    let idp = MockIdp::builder()
+        .profile("okta")
+        .issuer(format!("https://127.0.0.1:{port}/oauth2/default"))
+        .start()
+        .await
+        .unwrap();
+    let backend = idp.addr();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = front.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (idp, ca.pem())
+}
+
+#[tokio::test]
+async fn an_https_provider_behind_a_private_ca_with_and_without_its_ca() {
+    let (idp, ca) = behind_private_ca().await;
+    let dir = std::env::temp_dir().join(format!("preflight-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let mut o = opts(&idp, rp("id_token:/groups", &[("analysts", "read")]));
+    assert!(o.issuer.starts_with("https://127.0.0.1:"));
+
+    // Without the CA: the certificate is refused, and the finding says why.
+    let r = run(&o).await;
+    let (detail, fix) = problem(&r, "discovery.fetch");
+    assert!(detail.contains("invalid peer certificate"), "{detail}");
+    assert!(fix.contains("--ca-file"), "{fix}");
+    assert_eq!(r.checks.len(), 1, "nothing else to check without discovery");
+
+    // With it: the whole preflight over TLS.
+    o.ca_file = Some(ca_file.clone());
+    let r = run(&o).await;
+    assert!(r.ready, "{}", preflight::terminal(&r));
+    let https = r.checks.iter().find(|c| c.id == "discovery.https").unwrap();
+    assert_eq!(https.detail, "the issuer and every endpoint use https");
+    assert_eq!(status(&r, "refresh.works"), Status::Ok);
+
+    // A CA file without a certificate is a usage error.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    let e = preflight::preflight(&o).await.unwrap_err();
+    assert!(e.to_string().contains("no certificate in it"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

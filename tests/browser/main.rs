@@ -146,6 +146,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         open_browser: false,
         provider: None,
         write_profile: None,
+        ca_file: None,
     };
     opts.rp.group_map = [("analysts".to_owned(), vec!["read".to_owned()])].into();
     let readiness = preflight::preflight(&opts).await.unwrap();

@@ -66,11 +66,16 @@ pub async fn check(
             return None;
         }
         Err(e) => {
+            let fix = if e.contains("certificate") {
+                "The provider's TLS certificate is not trusted here. If a private CA signed it, give preflight that CA (--ca-file ca.pem), and make sure the app's runtime trusts it too"
+            } else {
+                "Check the issuer URL: the app fetches <issuer>/.well-known/openid-configuration"
+            };
             f.problem(
                 "discovery.fetch",
                 STEP,
                 format!("GET {url}: {e}"),
-                Some("Check the issuer URL: the app fetches <issuer>/.well-known/openid-configuration".into()),
+                Some(fix.into()),
             );
             return None;
         }

@@ -61,6 +61,9 @@ pub struct PreflightOptions {
     pub provider: Option<Provider>,
     /// Write the tenant's shape here, as a mock-idp profile file.
     pub write_profile: Option<PathBuf>,
+    /// CA certificates (PEM) to trust besides the system's, for a provider behind a
+    /// private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A check's outcome.
@@ -209,7 +212,7 @@ impl Findings {
 /// Runs the preflight: discovery, one login, one refresh, the mapping; a report whatever
 /// the provider answers (problems are findings), an error only when it cannot start.
 pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightError> {
-    let client = http::client()?;
+    let client = http::client(opts.ca_file.as_deref())?;
     let mut f = Findings::default();
     let mut provider = opts
         .provider

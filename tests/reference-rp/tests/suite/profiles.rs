@@ -118,6 +118,7 @@ async fn a_tenant_captured_by_preflight_rehearses_like_the_tenant() {
         open_browser: false,
         provider: None,
         write_profile: Some(file.clone()),
+        ca_file: None,
     };
     let readiness = preflight::preflight(&opts).await.unwrap();
     assert!(
