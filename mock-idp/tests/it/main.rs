@@ -2,6 +2,7 @@
 
 mod admin;
 mod config_errors;
+mod debug;
 mod errors;
 mod faults;
 mod flows;
