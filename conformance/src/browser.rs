@@ -23,6 +23,9 @@ const MASKED: &[&str] = &[
     "session_state",
 ];
 
+/// How long the browser waits for one answer.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What the browser needs to know about the two parties.
 #[derive(Debug, Clone)]
 pub struct Sites {
@@ -67,7 +70,7 @@ impl Browser {
         let http = reqwest::Client::builder()
             .cookie_provider(Arc::new(Jar::default()))
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(PATIENCE)
             .build()
             .unwrap_or_default();
         Browser {
@@ -161,7 +164,7 @@ impl Browser {
             let res = req
                 .send()
                 .await
-                .map_err(|e| format!("{method} {}: {e}", self.show(next.as_str())))?;
+                .map_err(|e| format!("{method} {}: {}", self.show(next.as_str()), failure(&e)))?;
             let status = res.status();
             let location = res
                 .headers()
@@ -209,7 +212,7 @@ impl Browser {
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("GET {}: {e}", self.show(&url)))?;
+            .map_err(|e| format!("GET {}: {}", self.show(&url), failure(&e)))?;
         let status = res.status().as_u16();
         let mut reading = match status {
             200 => {
@@ -243,7 +246,7 @@ impl Browser {
             .get(url.clone())
             .send()
             .await
-            .map_err(|e| format!("GET {}: {e}", self.show(url.as_str())))?;
+            .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
         let status = res.status().as_u16();
         self.record("GET", &url, &[], status, None);
         Ok(status)
@@ -258,7 +261,7 @@ impl Browser {
             .json(body)
             .send()
             .await
-            .map_err(|e| format!("POST {}: {e}", self.show(url.as_str())))?;
+            .map_err(|e| format!("POST {}: {}", self.show(url.as_str()), failure(&e)))?;
         let status = res.status().as_u16();
         self.record("POST", &url, &[], status, None);
         Ok(status)
@@ -270,6 +273,28 @@ const BODY_LIMIT: usize = 1 << 20;
 
 /// An answer's body as text, refusing one over [`BODY_LIMIT`] (an RP that answers 50 MB is
 /// an `error` naming it, not a runner out of memory).
+/// A request that failed, in words: a timeout says so with the browser's patience, any
+/// other failure with its cause (connection refused, reset…), which reqwest's own message
+/// leaves out.
+fn failure(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!(
+            "no answer within {} s (the browser's patience): the RP hangs",
+            PATIENCE.as_secs()
+        );
+    }
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        s.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    if s.contains("message head is too large") {
+        s.push_str(" (the RP's answer has more header lines than the browser reads, 100, or over 400 KB of them: hundreds of Set-Cookie?)");
+    }
+    s
+}
+
 async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<String, String> {
     let mut body = Vec::new();
     while let Some(chunk) = res

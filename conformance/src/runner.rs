@@ -361,7 +361,8 @@ async fn run_mode(
         .scenario_timeout
         .unwrap_or_else(|| default_timeout(&shared.rp));
     let mut results: Vec<ScenarioResult> = Vec::new();
-    if let Some((why, evidence)) = no_login(shared).await {
+    if let Some((verdict, evidence)) = no_login(shared).await {
+        let why = verdict.reason.clone();
         for s in scenarios {
             let expected = opts.expected.covers(s.id);
             let r = if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
@@ -369,7 +370,7 @@ async fn run_mode(
             } else if s.id == CODE_FLOW {
                 result(
                     s,
-                    Verdict::fail(why.clone()),
+                    verdict.clone(),
                     expected,
                     Duration::ZERO,
                     evidence.clone(),
@@ -440,15 +441,35 @@ async fn run_mode(
 /// Before the scenarios: can anyone log in at all? A plain login of a new user, tried twice.
 /// When neither gets a session, every scenario would fail or err for that one reason; it
 /// is said once instead: why (the RP's own answer, and what the provider's ID token lacks
-/// with the provider's fix where the profile knows it), with the login's evidence.
-async fn no_login(shared: &Arc<Shared>) -> Option<(String, Evidence)> {
+/// with the provider's fix where the profile knows it), with the login's evidence. The
+/// verdict is a fail when the RP answered and opened no session, an error when the browser
+/// could not get through at all both times (a hang, a redirect loop, an answer too large:
+/// the suite cannot judge an RP it cannot reach).
+async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)> {
     let cx = Ctx::new(shared.clone(), CODE_FLOW);
     let u = cx.user("first", &[]).await.ok()?;
     let mut answer = String::new();
+    let mut unreachable = Vec::new();
     for _ in 0..2 {
         let b = cx.browser();
-        let login = b.login(&u.username, None).await.ok()?;
-        let me = cx.me(&b).await.ok()?;
+        let login = match b.login(&u.username, None).await {
+            Ok(login) => login,
+            Err(e) => {
+                unreachable.push(e);
+                continue;
+            }
+        };
+        let me = match cx.me(&b).await {
+            Ok(me) => me,
+            Err(Stop::Harness(e)) => {
+                unreachable.push(e);
+                continue;
+            }
+            Err(Stop::Verdict(v)) => {
+                unreachable.push(v.reason);
+                continue;
+            }
+        };
         if me.logged_in() {
             return None;
         }
@@ -465,14 +486,26 @@ async fn no_login(shared: &Arc<Shared>) -> Option<(String, Evidence)> {
             None => "the IdP never redirected back to the RP's callback".to_owned(),
         };
     }
+    let evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
+    if unreachable.len() == 2 && unreachable[0] == unreachable[1] {
+        let why = format!(
+            "no login could be completed, twice the same way: {}",
+            unreachable[0]
+        );
+        return Some((Verdict::error(why), evidence));
+    }
+    if !unreachable.is_empty() {
+        // Reached once and not the other time: not one cause to say once; the scenarios
+        // judge for themselves.
+        return None;
+    }
     let mut why = format!("no user can log in: {answer}");
     for (claim, fix) in &shared.idp.missing_claims {
         why.push_str(&format!(
             ". The provider's ID token has no `{claim}` claim, which the RP requires; the fix: {fix}"
         ));
     }
-    let evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
-    Some((why, evidence))
+    Some((Verdict::fail(why), evidence))
 }
 
 /// A scenario's default time limit: longer than its longest wait, which is two waits of
