@@ -211,8 +211,22 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     None => mode.to_string(),
                 };
                 let mut running = up.running;
-                // An RP that died mid-run: every error is then said to be its doing.
-                let rp_exited = running.as_mut().and_then(|r| r.exited());
+                // An RP that died mid-run: every error is then said to be its doing. One
+                // that is going down (its socket closed: the errors) may not be reaped yet:
+                // a moment is given for its exit to show.
+                let mut rp_exited = running.as_mut().and_then(|r| r.exited());
+                if let Some(r) = running.as_mut()
+                    && rp_exited.is_none()
+                    && results.iter().any(|x| x.verdict == Outcome::Error)
+                {
+                    for _ in 0..25 {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        rp_exited = r.exited();
+                        if rp_exited.is_some() {
+                            break;
+                        }
+                    }
+                }
                 if let Some(why) = &rp_exited {
                     let first = why.lines().next().unwrap_or_default();
                     for r in results.iter_mut().filter(|r| r.verdict == Outcome::Error) {

@@ -30,6 +30,7 @@ pub mod keys;
 mod lifecycle;
 pub mod profiles;
 mod registry;
+pub mod serve;
 mod server;
 mod tenant;
 pub mod tokens;

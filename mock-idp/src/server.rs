@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -60,6 +62,7 @@ pub struct Builder {
     extra_users: Vec<UserConfig>,
     extra_clients: Vec<ClientConfig>,
     edits: Edits,
+    header_read_timeout: Duration,
 }
 
 impl Default for Builder {
@@ -77,6 +80,7 @@ impl Default for Builder {
             extra_users: Vec::new(),
             extra_clients: Vec::new(),
             edits: Edits::default(),
+            header_read_timeout: crate::serve::HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -155,6 +159,14 @@ impl Builder {
     /// ```
     pub fn edit_config(mut self, edit: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
         self.edits.0.push(Arc::new(edit));
+        self
+    }
+
+    /// How long a client may take to send a request's headers (default
+    /// [`HEADER_READ_TIMEOUT`](crate::serve::HEADER_READ_TIMEOUT)); a slower or idle
+    /// connection is closed.
+    pub fn header_read_timeout(mut self, limit: Duration) -> Self {
+        self.header_read_timeout = limit;
         self
     }
 
@@ -238,14 +250,13 @@ impl Builder {
         let (stop, stopped) = oneshot::channel::<()>();
         let registry = Arc::new(Registry::new(tenant.clone()));
         let routes = crate::http::routes_for(registry.clone());
-        let task = tokio::spawn(
-            warp::serve(routes)
-                .incoming(listener)
-                .graceful(async move {
-                    let _ = stopped.await;
-                })
-                .run(),
-        );
+        let limits = crate::serve::Limits {
+            header_read_timeout: self.header_read_timeout,
+            max_connections: crate::serve::MAX_CONNECTIONS,
+        };
+        let task = tokio::spawn(crate::serve::serve(listener, routes, limits, async move {
+            let _ = stopped.await;
+        }));
         Ok(MockIdp {
             addr: bound,
             tenant,

@@ -12,6 +12,7 @@ mod lifecycle;
 mod model;
 mod profiles;
 mod shutdown;
+mod slow_clients;
 mod snapshots;
 mod support;
 mod tenants;
