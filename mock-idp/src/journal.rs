@@ -33,6 +33,8 @@ pub enum Endpoint {
     EndSession,
     /// The groups of an overage (`_claim_sources`).
     Groups,
+    /// The admin API (only refused calls are journaled: a wrong or missing admin token).
+    Admin,
 }
 
 /// Something the relying party did that a careful one would not.
@@ -54,6 +56,8 @@ pub enum Lint {
     /// A rotated (spent) refresh token presented again, accepted only because of the
     /// client's reuse grace period: the client did not keep the newest token.
     RefreshTokenReused,
+    /// An admin API call with a wrong or missing admin token (its value is never kept).
+    WrongAdminToken,
 }
 
 /// One protocol request.

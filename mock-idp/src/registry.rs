@@ -12,6 +12,7 @@ use crate::tenant::{Paths, Tenant};
 #[derive(Debug)]
 pub struct Registry {
     tenants: RwLock<Vec<Arc<Tenant>>>,
+    max_tenants: usize,
 }
 
 impl Registry {
@@ -19,7 +20,14 @@ impl Registry {
     pub fn new(default: Arc<Tenant>) -> Registry {
         Registry {
             tenants: RwLock::new(vec![default]),
+            max_tenants: MAX_TENANTS,
         }
+    }
+
+    /// At most `n` tenants besides the default one (default [`MAX_TENANTS`]).
+    pub fn with_max_tenants(mut self, n: usize) -> Registry {
+        self.max_tenants = n;
+        self
     }
 
     /// The tenant for which `select(paths)` is exactly `path`.
@@ -48,6 +56,12 @@ impl Registry {
         let mut tenants = self.tenants.write().unwrap_or_else(|p| p.into_inner());
         if tenants.iter().any(|t| t.issuer == tenant.issuer) {
             return Err(format!("a tenant with issuer {} exists", tenant.issuer));
+        }
+        if tenants.len() > self.max_tenants {
+            return Err(format!(
+                "{TOO_MANY}: {} tenants exist besides the default one; delete one first",
+                self.max_tenants
+            ));
         }
         tenants.push(tenant);
         Ok(())
@@ -78,6 +92,13 @@ impl Registry {
         self.tenants.read().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// The most tenants a server holds besides its default one: each keeps its keys, users,
+/// grants and journal, so the count bounds the memory.
+pub const MAX_TENANTS: usize = 1000;
+
+/// How the refusal of a tenant past [`MAX_TENANTS`] starts.
+pub const TOO_MANY: &str = "too many tenants";
 
 /// Tenants created at runtime live at `<origin>/t/{name}`.
 const TENANT_PREFIX: &str = "/t/";

@@ -237,3 +237,76 @@ async fn key_rotation_publishes_the_new_kid_and_retires_the_old() {
         "invalid_request",
     );
 }
+
+#[tokio::test]
+async fn a_wrong_admin_token_is_journaled_as_a_lint_without_its_value() {
+    let mut tenant = mock_idp::Tenant::new(
+        mock_idp::Config::builtin(),
+        ISSUER.into(),
+        &mock_idp::config::KeyFiles::BuiltIn,
+        mock_idp::Clock::fixed(T0),
+        None,
+    )
+    .unwrap();
+    tenant.admin_token = Some("s3cret".into());
+    let tenant = std::sync::Arc::new(tenant);
+    let routes = mock_idp::routes(tenant.clone());
+    let res = warp::test::request()
+        .method("DELETE")
+        .path("/admin/users/alice")
+        .header("authorization", "Bearer guess-0f9a")
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 401);
+    let journal = tenant.journal(0);
+    let entry = journal.last().unwrap();
+    assert_eq!(entry.endpoint, mock_idp::journal::Endpoint::Admin);
+    assert_eq!(entry.lints, [mock_idp::journal::Lint::WrongAdminToken]);
+    let shown = serde_json::to_string(&journal).unwrap();
+    assert!(
+        !shown.contains("guess-0f9a") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+    assert!(
+        tenant.directory().get("alice").is_some(),
+        "nothing was done"
+    );
+}
+
+#[tokio::test]
+async fn tenants_past_the_cap_are_refused_with_429() {
+    let idp = idp();
+    let reg = std::sync::Arc::new(mock_idp::Registry::new(idp.tenant.clone()).with_max_tenants(2));
+    let routes = mock_idp::routes_for(reg);
+    let create = |name: &'static str| {
+        warp::test::request()
+            .method("POST")
+            .path("/admin/tenants")
+            .header("content-type", "application/json")
+            .body(format!("{{\"name\":\"{name}\"}}"))
+            .reply(&routes)
+    };
+    assert_eq!(create("one").await.status(), 201);
+    assert_eq!(create("two").await.status(), 201);
+    let refused = create("three").await;
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value = serde_json::from_slice(refused.body()).unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("delete one first")
+    );
+    let deleted = warp::test::request()
+        .method("DELETE")
+        .path("/admin/tenants/one")
+        .reply(&routes)
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        create("three").await.status(),
+        201,
+        "room again after a delete"
+    );
+}

@@ -21,6 +21,8 @@ use warp::reply::{Reply, Response};
 
 use super::bounded_body;
 use super::errors::OAuthError;
+use crate::http::params::Params;
+use crate::journal::{Endpoint, Entry, Lint};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
 
@@ -50,7 +52,7 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
                     rest: &rest,
                     query: &query,
                 };
-                authorize(&t, &headers)
+                authorize(&t, &method, &headers)
                     .and_then(|()| route(&reg, &t, &req, &body?))
                     .unwrap_or_else(Reply::into_response)
             },
@@ -58,7 +60,7 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
+fn authorize(t: &Tenant, method: &Method, headers: &HeaderMap) -> Result<(), OAuthError> {
     let Some(expected) = &t.admin_token else {
         return Ok(());
     };
@@ -68,6 +70,17 @@ fn authorize(t: &Tenant, headers: &HeaderMap) -> Result<(), OAuthError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).map_err(|_| {
+        // Journaled for whoever watches the tenant, without the value that was tried.
+        let mut entry = Entry::new(
+            Endpoint::Admin,
+            method.as_str(),
+            &Params::default(),
+            &Params::default(),
+        );
+        entry.status = 401;
+        entry.error = Some("invalid_token".into());
+        entry.lints.push(Lint::WrongAdminToken);
+        t.record(entry);
         OAuthError::invalid_token("the admin API needs Authorization: Bearer <admin token>")
     })
 }

@@ -25,7 +25,9 @@ struct Create {
 }
 
 fn conflict(e: String) -> OAuthError {
-    if e.starts_with("no tenant") {
+    if e.starts_with(crate::registry::TOO_MANY) {
+        status(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", e)
+    } else if e.starts_with("no tenant") {
         status(StatusCode::NOT_FOUND, "not_found", e)
     } else if e.starts_with("tenant name") {
         OAuthError::invalid_request(e)
