@@ -147,19 +147,7 @@ async fn the_clock_can_be_read_advanced_and_set() {
 
 #[tokio::test]
 async fn an_admin_token_is_required_when_set() {
-    let mut idp = idp();
-    let mut tenant = mock_idp::Tenant::new(
-        mock_idp::Config::builtin(),
-        ISSUER.into(),
-        &mock_idp::config::KeyFiles::BuiltIn,
-        mock_idp::Clock::fixed(T0),
-        None,
-    )
-    .unwrap();
-    tenant.admin_token = Some("s3cret".into());
-    let tenant = std::sync::Arc::new(tenant);
-    idp.routes = mock_idp::routes(tenant.clone());
-    idp.tenant = tenant;
+    let idp = idp_with_admin_token("s3cret");
     assert_error(
         &admin(&idp, "GET", "/users", None).await,
         401,
@@ -240,22 +228,13 @@ async fn key_rotation_publishes_the_new_kid_and_retires_the_old() {
 
 #[tokio::test]
 async fn a_wrong_admin_token_is_journaled_as_a_lint_without_its_value() {
-    let mut tenant = mock_idp::Tenant::new(
-        mock_idp::Config::builtin(),
-        ISSUER.into(),
-        &mock_idp::config::KeyFiles::BuiltIn,
-        mock_idp::Clock::fixed(T0),
-        None,
-    )
-    .unwrap();
-    tenant.admin_token = Some("s3cret".into());
-    let tenant = std::sync::Arc::new(tenant);
-    let routes = mock_idp::routes(tenant.clone());
+    let idp = idp_with_admin_token("s3cret");
+    let (tenant, routes) = (&idp.tenant, &idp.routes);
     let res = warp::test::request()
         .method("DELETE")
         .path("/admin/users/alice")
         .header("authorization", "Bearer guess-0f9a")
-        .reply(&routes)
+        .reply(routes)
         .await;
     assert_eq!(res.status(), 401);
     let journal = tenant.journal(0);

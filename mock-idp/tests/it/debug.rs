@@ -148,19 +148,7 @@ async fn the_login_page_shows_the_request_plainly() {
 
 #[tokio::test]
 async fn with_an_admin_token_the_pages_ask_for_it() {
-    let mut idp = idp();
-    let mut tenant = mock_idp::Tenant::new(
-        mock_idp::Config::builtin(),
-        ISSUER.into(),
-        &mock_idp::config::KeyFiles::BuiltIn,
-        mock_idp::Clock::fixed(T0),
-        None,
-    )
-    .unwrap();
-    tenant.admin_token = Some("s3cret".into());
-    let tenant = std::sync::Arc::new(tenant);
-    idp.routes = mock_idp::routes(tenant.clone());
-    idp.tenant = tenant;
+    let idp = idp_with_admin_token("s3cret");
     for path in ["/debug", "/debug/journal"] {
         let res = idp.get(path, None).await;
         assert_eq!(res.status(), 401, "{path}");

@@ -44,6 +44,24 @@ pub fn idp_with(edit: impl FnOnce(&mut Config)) -> Idp {
     }
 }
 
+/// The built-in tenant with an admin token (the flag `--admin-token`).
+pub fn idp_with_admin_token(token: &str) -> Idp {
+    let mut tenant = Tenant::new(
+        Config::builtin(),
+        ISSUER.into(),
+        &KeyFiles::BuiltIn,
+        Clock::fixed(T0),
+        None,
+    )
+    .expect("tenant");
+    tenant.admin_token = Some(token.into());
+    let tenant = Arc::new(tenant);
+    Idp {
+        routes: mock_idp::routes(tenant.clone()),
+        tenant,
+    }
+}
+
 pub fn form(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
