@@ -319,11 +319,20 @@ impl IdpServer {
     pub async fn tenant(&self, name: &str, spec: &TenantSpec<'_>) -> Result<Admin, IdpError> {
         let root = Admin::new(&self.root, self.token.clone());
         let config = tenant_config(spec)?;
+        // A profile file is sent as its text: the IdP reads no file its caller names.
+        let body = match spec.profile {
+            Some(p) if mock_idp::profiles::is_file(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| IdpError(format!("profile file {p}: {e}")))?;
+                json!({ "config": config, "profile_toml": text })
+            }
+            p => json!({ "config": config, "profile": p }),
+        };
         let v = root
             .call(
                 reqwest::Method::PUT,
                 &format!("/tenants/{name}"),
-                Some(json!({ "config": config, "profile": spec.profile })),
+                Some(body),
             )
             .await?;
         let issuer = v["issuer"]

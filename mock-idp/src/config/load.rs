@@ -111,13 +111,23 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let file = format!("<built-in> with profile {profile}");
         let p = profiles::get(profile).map_err(|m| located(&file, Some("profile"), m))?;
+        Config::builtin_shaped(&p, issuer)
+    }
+
+    /// The built-in demo tenant shaped like this profile (a built-in one, or a profile
+    /// document received as text), at this issuer.
+    pub fn builtin_shaped(
+        p: &profiles::Profile,
+        issuer: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let file = format!("<built-in> with profile {}", p.name);
         let mut table: toml::Table = DEFAULT_CONFIG
             .parse()
             .map_err(|e| located(&file, None, format!("{e}")))?;
         if let Some(i) = issuer {
             table.insert("issuer".into(), toml::Value::String(i.to_owned()));
         }
-        shape(&p, &table, Precedence::Profile, file)
+        shape(p, &table, Precedence::Profile, file)
     }
 
     /// Reads and validates a config file, shaped like `profile` (which replaces the
@@ -201,13 +211,22 @@ impl Config {
             return Ok(own);
         };
         let p = profiles::get(name).map_err(|m| located(file, Some("profile"), m))?;
+        Config::json_shaped(value, &p)
+    }
+
+    /// A config as JSON shaped like this profile (its own keys win over the profile's).
+    pub fn json_shaped(
+        value: serde_json::Value,
+        p: &profiles::Profile,
+    ) -> Result<Config, ConfigError> {
+        let file = "<config JSON>";
         let table: toml::Table =
             serde_json::from_value(value).map_err(|e| located(file, None, e.to_string()))?;
         shape(
-            &p,
+            p,
             &table,
             Precedence::Config,
-            format!("{file} with profile {name}"),
+            format!("{file} with profile {}", p.name),
         )
     }
 

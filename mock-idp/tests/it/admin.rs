@@ -289,3 +289,47 @@ async fn tenants_past_the_cap_are_refused_with_429() {
         "room again after a delete"
     );
 }
+
+#[tokio::test]
+async fn the_admin_api_reads_no_file_its_caller_names() {
+    let idp = idp();
+    let reg = std::sync::Arc::new(mock_idp::Registry::new(idp.tenant.clone()));
+    let routes = mock_idp::routes_for(reg);
+    let put = |body: serde_json::Value| {
+        warp::test::request()
+            .method("PUT")
+            .path("/admin/tenants/acme")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .reply(&routes)
+    };
+    for body in [
+        serde_json::json!({"profile": "/etc/passwd"}),
+        serde_json::json!({"config": {"profile": "./x.toml"}}),
+    ] {
+        let res = put(body).await;
+        let text = assert_error(&res, 400, "invalid_request");
+        assert!(
+            text.contains("send a profile file's text as profile_toml"),
+            "{text}"
+        );
+    }
+    // A profile file's text is taken, and shapes the tenant.
+    let res = put(serde_json::json!({
+        "profile_toml": "name = \"acme\"\nissuer_path = \"/ignored\"\n[endpoints]\ntoken = \"{issuer_path}/oauth/token\"\n"
+    }))
+    .await;
+    assert_eq!(res.status(), 201, "{}", body(&res));
+    let disco = warp::test::request()
+        .path("/t/acme/.well-known/openid-configuration")
+        .reply(&routes)
+        .await;
+    assert!(
+        json(&disco)["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/t/acme/oauth/token")
+    );
+    let res = put(serde_json::json!({"profile": "okta", "profile_toml": "x = 1"})).await;
+    assert_error(&res, 400, "invalid_request");
+}

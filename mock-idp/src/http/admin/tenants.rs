@@ -10,10 +10,13 @@ use warp::reply::{Reply, Response};
 use super::{json_body, json_status, status};
 use crate::config::Config;
 use crate::http::errors::OAuthError;
+use crate::profiles::{self, Profile};
 use crate::registry::Registry;
 
 /// `{"name": "t1"}`, optionally with a whole `config` (the config file's shape, as JSON)
-/// and a `profile` (over the config, or over the built-in demo tenant).
+/// and a `profile` (a built-in profile's name) or `profile_toml` (a profile file's text),
+/// over the config or over the built-in demo tenant. The admin API reads no file named by
+/// its caller.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Create {
@@ -22,6 +25,27 @@ struct Create {
     config: Option<serde_json::Value>,
     #[serde(default)]
     profile: Option<String>,
+    #[serde(default)]
+    profile_toml: Option<String>,
+}
+
+/// The profile a tenant request names (`profile`) or sends (`profile_toml`).
+fn requested_profile(
+    profile: Option<String>,
+    profile_toml: Option<String>,
+) -> Result<Option<Profile>, OAuthError> {
+    let bad = |m: String| OAuthError::invalid_request(m);
+    match (profile, profile_toml) {
+        (Some(_), Some(_)) => Err(bad("give profile or profile_toml, not both".into())),
+        (Some(name), None) if profiles::is_file(&name) => Err(bad(format!(
+            "profile {name:?}: the admin API takes a built-in profile's name; send a profile file's text as profile_toml"
+        ))),
+        (Some(name), None) => profiles::get(&name).map(Some).map_err(bad),
+        (None, Some(text)) => Profile::from_text(text, "profile_toml")
+            .map(Some)
+            .map_err(bad),
+        (None, None) => Ok(None),
+    }
 }
 
 fn conflict(e: String) -> OAuthError {
@@ -50,8 +74,14 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
         name,
         config,
         profile,
+        profile_toml,
     } = json_body(body)?;
-    let config = config_for(reg, &name, config, profile)?;
+    let config = config_for(
+        reg,
+        &name,
+        config,
+        requested_profile(profile, profile_toml)?,
+    )?;
     let t = reg.create(&name, config).map_err(conflict)?;
     Ok(json_status(
         &json!({ "name": name, "issuer": t.issuer }),
@@ -62,23 +92,23 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
 /// `PUT /admin/tenants/{name}` `{"config"?, "profile"?}`: creates the tenant, or rebuilds
 /// it from this config keeping its issuer and signing keys (201 created, 200 rebuilt).
 pub fn put(reg: &Arc<Registry>, name: &str, body: &[u8]) -> Result<Response, OAuthError> {
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Put {
         #[serde(default)]
         config: Option<serde_json::Value>,
         #[serde(default)]
         profile: Option<String>,
+        #[serde(default)]
+        profile_toml: Option<String>,
     }
-    let Put { config, profile } = if body.is_empty() {
-        Put {
-            config: None,
-            profile: None,
-        }
+    let put: Put = if body.is_empty() {
+        Put::default()
     } else {
         json_body(body)?
     };
-    let config = config_for(reg, name, config, profile)?;
+    let profile = requested_profile(put.profile, put.profile_toml)?;
+    let config = config_for(reg, name, put.config, profile)?;
     let (t, created) = reg.put(name, config).map_err(conflict)?;
     let code = if created {
         StatusCode::CREATED
@@ -97,7 +127,7 @@ fn config_for(
     reg: &Arc<Registry>,
     name: &str,
     config: Option<serde_json::Value>,
-    profile: Option<String>,
+    profile: Option<Profile>,
 ) -> Result<Option<Config>, OAuthError> {
     let bad = |e: crate::config::ConfigError| OAuthError::invalid_request(e.to_string());
     // A profile's endpoint paths follow the issuer, which is the tenant's.
@@ -106,10 +136,21 @@ fn config_for(
         (Some(mut c), p) => {
             if let Some(obj) = c.as_object_mut() {
                 obj.insert("issuer".into(), json!(issuer));
+                // The config's own `profile` key: a built-in name only, as above.
+                if let Some(own) = obj.get("profile").and_then(|v| v.as_str())
+                    && profiles::is_file(own)
+                {
+                    return Err(OAuthError::invalid_request(format!(
+                        "config.profile {own:?}: the admin API takes a built-in profile's name; send a profile file's text as profile_toml"
+                    )));
+                }
             }
-            Some(Config::from_json(c, p.as_deref()).map_err(bad)?)
+            Some(match p {
+                Some(p) => Config::json_shaped(c, &p).map_err(bad)?,
+                None => Config::from_json(c, None).map_err(bad)?,
+            })
         }
-        (None, Some(p)) => Some(Config::builtin_with_profile_at(&p, Some(&issuer)).map_err(bad)?),
+        (None, Some(p)) => Some(Config::builtin_shaped(&p, Some(&issuer)).map_err(bad)?),
         (None, None) => None,
     };
     Ok(config.map(|c| endpoints_under(c, &issuer)))
