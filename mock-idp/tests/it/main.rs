@@ -14,5 +14,6 @@ mod profiles;
 mod shutdown;
 mod slow_clients;
 mod snapshots;
+mod stateful_fuzz;
 mod support;
 mod tenants;
