@@ -324,7 +324,7 @@ impl World {
         self.tenants.insert(i, (base, paths));
     }
 
-    fn pick<'a>(list: &'a [(usize, String)], tenant: usize, n: usize) -> Option<&'a str> {
+    fn pick(list: &[(usize, String)], tenant: usize, n: usize) -> Option<&str> {
         let own: Vec<&str> = list
             .iter()
             .filter(|(t, _)| *t == tenant)
@@ -770,8 +770,8 @@ async fn act(s: &Server, w: &mut World, a: &Action) -> Result<(), TestCaseError>
             let json_errors = !path.ends_with("/authorize")
                 && !path.contains("/debug")
                 && !path.ends_with("/login")
-                && !p.get("end_session_endpoint").is_some_and(|e| *e == path)
-                && !p.get("authorization_endpoint").is_some_and(|e| *e == path);
+                && p.get("end_session_endpoint").is_none_or(|e| *e != path)
+                && p.get("authorization_endpoint").is_none_or(|e| *e != path);
             check(w, *tenant, &format!("{m} {path}"), &res, json_errors)?;
         }
     }
