@@ -837,7 +837,7 @@ proptest! {
             Ok::<(), TestCaseError>(())
         })?;
         let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
-        if runs % 1000 == 0 || u64::from(cases()) == runs {
+        if runs.is_multiple_of(1000) || u64::from(cases()) == runs {
             let c: Vec<u64> = CLASSES.iter().map(|c| c.load(Ordering::Relaxed)).collect();
             eprintln!(
                 "stateful fuzz: {runs} sequences, {} requests: {} 2xx, {} 3xx, {} 4xx, {} 5xx asked for by a fault",
