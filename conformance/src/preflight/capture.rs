@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::PreflightOptions;
 use super::discovery::Discovery;
-use super::groups::{Found, Source, access_claims, locate};
+use super::groups::{Found, Source, access_claims, escape, locate, looks_like_id};
 use super::idtoken::decode_parts;
 use super::login::Tokens;
 use super::refresh::Refreshed;
@@ -38,10 +38,6 @@ pub struct Shape {
     hosted_domain: bool,
     userinfo_sub_only: bool,
     client_id: String,
-}
-
-fn looks_like_id(s: &str) -> bool {
-    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
 impl Shape {
@@ -234,16 +230,13 @@ impl Shape {
         let _ = writeln!(out, "\n[groups]");
         let mut placements = Vec::new();
         for p in &self.placements {
-            let pointer = match &p.pointer {
-                ptr if ptr
-                    == &format!(
-                        "/resource_access/{}/roles",
-                        self.client_id.replace('~', "~0").replace('/', "~1")
-                    ) =>
-                {
-                    "/resource_access/{client_id}/roles".to_owned()
-                }
-                ptr => ptr.clone(),
+            // Keycloak's client roles sit under the client's own id: written as the
+            // profile's placeholder, so the mock puts them under its client's.
+            let client_roles = format!("/resource_access/{}/roles", escape(&self.client_id));
+            let pointer = if p.pointer == client_roles {
+                "/resource_access/{client_id}/roles".to_owned()
+            } else {
+                p.pointer.clone()
             };
             let single = if p.value.is_string() {
                 ", single_as_string = true"

@@ -72,7 +72,8 @@ pub async fn userinfo(
     Some(m)
 }
 
-fn escape(key: &str) -> String {
+/// A key as an RFC 6901 pointer segment.
+pub(super) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
@@ -146,7 +147,8 @@ fn as_list(v: &Value) -> Vec<String> {
     }
 }
 
-fn looks_like_id(s: &str) -> bool {
+/// A GUID-shaped value: an object id (Entra groups and tenants) rather than a name.
+pub(super) fn looks_like_id(s: &str) -> bool {
     s.len() == 36
         && s.chars().enumerate().all(|(i, c)| {
             if matches!(i, 8 | 13 | 18 | 23) {
@@ -255,11 +257,11 @@ pub async fn check(
                 groups.join(", ")
             ),
         );
-        form_check(opts, &groups, fixes, f);
+        form_check(opts, &groups, f);
         return Some(groups);
     }
     if let Some(groups) = overage(client, &claims, tokens, &at, f).await {
-        form_check(opts, &groups, fixes, f);
+        form_check(opts, &groups, f);
         return Some(groups);
     }
     // Not where the app reads: anywhere else?
@@ -372,8 +374,7 @@ async fn overage(
 }
 
 /// Group names or object ids, against the names the group map uses.
-fn form_check(opts: &PreflightOptions, groups: &[String], fixes: &Fixes, f: &mut Findings) {
-    let _ = fixes;
+fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Findings) {
     if groups.is_empty() {
         return;
     }

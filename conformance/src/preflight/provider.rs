@@ -63,9 +63,8 @@ impl Provider {
         let host = url.host_str().unwrap_or_default();
         let path = url.path();
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let is_guid = |s: &str| s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4;
         if host == "login.microsoftonline.com"
-            || (segs.len() == 2 && is_guid(segs[0]) && segs[1] == "v2.0")
+            || (segs.len() == 2 && super::groups::looks_like_id(segs[0]) && segs[1] == "v2.0")
         {
             Some(Provider::Entra)
         } else if host.ends_with(".okta.com")

@@ -94,13 +94,17 @@ pub async fn check(
     if let Some(jwt) = tokens.id_token.as_deref() {
         f.tokens.push(shown("id_token (refreshed)", jwt));
     }
-    same_sub(d, &tokens, id, f);
-    groups_after(opts, d, &tokens, f);
+    // The refreshed ID token, verified once for both checks: `None` when there is none.
+    let refreshed = tokens.id_token.as_deref().map(|jwt| verify(d, jwt));
+    same_sub(refreshed.as_ref(), id, f);
+    groups_after(opts, refreshed.as_ref(), &tokens, f);
     Some(Refreshed { rotated })
 }
 
-fn same_sub(d: &Discovery, tokens: &Tokens, id: Option<&Map<String, Value>>, f: &mut Findings) {
-    let Some(jwt) = tokens.id_token.as_deref() else {
+type Verified = Result<Map<String, Value>, String>;
+
+fn same_sub(refreshed: Option<&Verified>, id: Option<&Map<String, Value>>, f: &mut Findings) {
+    let Some(verified) = refreshed else {
         f.ok(
             "refresh.same-sub",
             STEP,
@@ -109,7 +113,7 @@ fn same_sub(d: &Discovery, tokens: &Tokens, id: Option<&Map<String, Value>>, f: 
         return;
     };
     let before = id.and_then(|c| c.get("sub")).and_then(Value::as_str);
-    match verify(d, jwt) {
+    match verified {
         Ok(c) => {
             let after = c.get("sub").and_then(Value::as_str);
             if after == before {
@@ -133,12 +137,17 @@ fn same_sub(d: &Discovery, tokens: &Tokens, id: Option<&Map<String, Value>>, f: 
 }
 
 /// The background sync re-reads groups from the refreshed tokens: they must be there.
-fn groups_after(opts: &PreflightOptions, d: &Discovery, tokens: &Tokens, f: &mut Findings) {
+fn groups_after(
+    opts: &PreflightOptions,
+    refreshed: Option<&Verified>,
+    tokens: &Tokens,
+    f: &mut Findings,
+) {
     let claim = &opts.rp.groups_claim;
     let at = String::from(claim.clone());
     let claims = match claim.token {
-        GroupsToken::IdToken => match tokens.id_token.as_deref() {
-            Some(jwt) => verify(d, jwt).ok(),
+        GroupsToken::IdToken => match refreshed {
+            Some(verified) => verified.as_ref().ok().cloned(),
             None => {
                 f.problem(
                     "refresh.groups",
