@@ -5,7 +5,8 @@ use proptest::prelude::*;
 
 use crate::support::*;
 
-const NAMES: &[&str] = &[
+/// Parameter names the endpoints read (and the admin journal's query), for generators.
+pub const NAMES: &[&str] = &[
     "client_id",
     "redirect_uri",
     "response_type",
@@ -31,6 +32,8 @@ const NAMES: &[&str] = &[
     "username",
     "password",
     "cancel",
+    "since",
+    "user",
 ];
 
 const VALUES: &[&str] = &[

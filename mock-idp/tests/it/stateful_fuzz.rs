@@ -21,6 +21,7 @@ use warp::filters::BoxedFilter;
 use warp::http::Response;
 use warp::reply::Response as Reply;
 
+use crate::fuzz::NAMES;
 use crate::support::*;
 
 /// Requests sent, and sequences run, by this test binary (reported on a volume run).
@@ -222,35 +223,6 @@ const PATHS: &[&str] = &[
     "/admin/nope",
     "/t/",
     "/t/%00/x",
-];
-
-const NAMES: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "max_age",
-    "login_hint",
-    "grant_type",
-    "code",
-    "refresh_token",
-    "code_verifier",
-    "token",
-    "token_type_hint",
-    "access_token",
-    "id_token_hint",
-    "post_logout_redirect_uri",
-    "request",
-    "username",
-    "cancel",
-    "since",
-    "user",
 ];
 
 /// What one server's run has seen: each tenant's base path and endpoint paths, and the
