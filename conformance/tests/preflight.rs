@@ -4,7 +4,6 @@
 //! the tenant it was captured from; and the command's exit statuses.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use conformance::preflight::{self, PreflightOptions, Readiness, Status};
 use conformance::{GroupsClaim, RpDescription, SyncMode};
@@ -24,17 +23,8 @@ fn rp(groups: &str, map: &[(&str, &str)]) -> RpDescription {
 
 fn opts(idp: &MockIdp, rp: RpDescription) -> PreflightOptions {
     PreflightOptions {
-        issuer: idp.issuer().to_owned(),
-        client_id: "demo-rp".into(),
-        client_secret: "demo-secret".into(),
         rp,
-        redirect_uri: None,
-        login_hint: Some("alice".into()),
-        login_timeout: Duration::from_secs(20),
-        open_browser: false,
-        provider: None,
-        write_profile: None,
-        ca_file: None,
+        ..PreflightOptions::unattended(idp.issuer(), "demo-rp", "demo-secret", "alice")
     }
 }
 

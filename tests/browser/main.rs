@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use conformance::preflight::{self, PreflightOptions};
 use conformance::{Options, RpDescription, SyncMode};
@@ -135,19 +134,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     std::fs::create_dir_all(&pages).unwrap();
     let idp = MockIdp::start().await;
 
-    let mut opts = PreflightOptions {
-        issuer: idp.issuer().to_owned(),
-        client_id: "demo-rp".into(),
-        client_secret: "demo-secret".into(),
-        rp: RpDescription::preflight_default(),
-        redirect_uri: None,
-        login_hint: Some("alice".into()),
-        login_timeout: Duration::from_secs(20),
-        open_browser: false,
-        provider: None,
-        write_profile: None,
-        ca_file: None,
-    };
+    let mut opts = PreflightOptions::unattended(idp.issuer(), "demo-rp", "demo-secret", "alice");
     opts.rp.group_map = [("analysts".to_owned(), vec!["read".to_owned()])].into();
     let readiness = preflight::preflight(&opts).await.unwrap();
     assert!(readiness.ready, "{}", preflight::terminal(&readiness));

@@ -66,6 +66,42 @@ pub struct PreflightOptions {
     pub ca_file: Option<PathBuf>,
 }
 
+impl PreflightOptions {
+    /// A person logs in (the URL opened where a desktop exists, five minutes to do it) as
+    /// the app rp.toml's defaults describe; set `rp` and the rest as needed.
+    pub fn new(issuer: &str, client_id: &str, client_secret: &str) -> PreflightOptions {
+        PreflightOptions {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            rp: RpDescription::preflight_default(),
+            redirect_uri: None,
+            login_hint: None,
+            login_timeout: Duration::from_secs(300),
+            open_browser: true,
+            provider: None,
+            write_profile: None,
+            ca_file: None,
+        }
+    }
+
+    /// No person: `login_hint` names the user and preflight follows the authorization URL
+    /// itself (a provider that completes hinted logins, as mock-idp does), waiting 20 s.
+    pub fn unattended(
+        issuer: &str,
+        client_id: &str,
+        client_secret: &str,
+        user: &str,
+    ) -> PreflightOptions {
+        PreflightOptions {
+            login_hint: Some(user.to_owned()),
+            login_timeout: Duration::from_secs(20),
+            open_browser: false,
+            ..PreflightOptions::new(issuer, client_id, client_secret)
+        }
+    }
+}
+
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -108,17 +108,8 @@ async fn a_tenant_captured_by_preflight_rehearses_like_the_tenant() {
         .await
         .unwrap();
     let opts = PreflightOptions {
-        issuer: customer.issuer().to_owned(),
-        client_id: "demo-rp".into(),
-        client_secret: "demo-secret".into(),
-        rp: conformance::RpDescription::preflight_default(),
-        redirect_uri: None,
-        login_hint: Some("alice".into()),
-        login_timeout: std::time::Duration::from_secs(20),
-        open_browser: false,
-        provider: None,
         write_profile: Some(file.clone()),
-        ca_file: None,
+        ..PreflightOptions::unattended(customer.issuer(), "demo-rp", "demo-secret", "alice")
     };
     let readiness = preflight::preflight(&opts).await.unwrap();
     assert!(
