@@ -97,6 +97,10 @@ pub struct Entry {
     pub lints: Vec<Lint>,
     /// Faults injected into this request's answer.
     pub faults: Vec<Fault>,
+    /// Records the tenant evicted while serving it, its `limits.live_records` reached
+    /// (the oldest of that kind went; a token or login that then fails is explained here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evicted: Vec<crate::grants::Record>,
 }
 
 impl Entry {
@@ -149,6 +153,7 @@ impl Entry {
             error: None,
             lints,
             faults: Vec::new(),
+            evicted: Vec::new(),
         }
     }
 }

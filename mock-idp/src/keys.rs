@@ -28,6 +28,8 @@ pub struct SigningKey {
     pub alg: SigningAlg,
     jwk: Jwk,
     pair: KeyPair,
+    /// The public half, parsed once: the IdP verifies its own access tokens with it.
+    decoding: DecodingKey,
 }
 
 enum KeyPair {
@@ -76,11 +78,14 @@ impl SigningKey {
             SigningAlg::PS256 => KeyAlgorithm::PS256,
             SigningAlg::ES256 => KeyAlgorithm::ES256,
         });
+        let decoding = DecodingKey::from_jwk(&jwk)
+            .map_err(|e| format!("cannot derive the public key: {e}"))?;
         Ok(SigningKey {
             kid: kid.to_owned(),
             alg,
             jwk,
             pair,
+            decoding,
         })
     }
 
@@ -152,9 +157,19 @@ impl SigningKey {
         Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der)))
     }
 
-    /// A key to verify this key's signatures.
-    pub fn decoding_key(&self) -> Result<DecodingKey, String> {
-        DecodingKey::from_jwk(&self.jwk).map_err(|e| e.to_string())
+    /// Checks a compact JWS's signature with this key, under this key's algorithm only,
+    /// and decodes its header and claims. Times, issuer and audience are the caller's to
+    /// check: the IdP judges them by its own (injectable) clock.
+    pub fn verify<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<jsonwebtoken::TokenData<T>, jsonwebtoken::errors::Error> {
+        let mut v = jsonwebtoken::Validation::new(self.alg.jwt());
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.validate_aud = false;
+        v.required_spec_claims.clear();
+        jsonwebtoken::decode::<T>(token, &self.decoding, &v)
     }
 }
 
@@ -169,7 +184,13 @@ fn b64_json<T: Serialize>(value: &T) -> Result<String, String> {
 pub struct KeySet {
     active: Vec<Arc<SigningKey>>,
     retired: Vec<(Arc<SigningKey>, UnixTime)>,
+    /// Keys no longer published, newest last, still held to verify the access tokens
+    /// they signed (at most [`FORMER_KEYS`]).
+    former: std::collections::VecDeque<Arc<SigningKey>>,
 }
+
+/// How many unpublished keys a tenant keeps for verifying its own access tokens.
+pub const FORMER_KEYS: usize = 16;
 
 impl KeySet {
     /// Loads every configured key.
@@ -186,6 +207,7 @@ impl KeySet {
         Ok(KeySet {
             active,
             retired: Vec::new(),
+            former: Default::default(),
         })
     }
 
@@ -197,6 +219,17 @@ impl KeySet {
     /// A published key with this `kid` (active, or retired and still within its grace).
     pub fn by_kid(&self, kid: &str, now: UnixTime) -> Option<Arc<SigningKey>> {
         self.published(now).find(|k| k.kid == kid).cloned()
+    }
+
+    /// A key this tenant signed with and still holds (published, or among the last
+    /// [`FORMER_KEYS`] unpublished ones): what its own access tokens are verified with.
+    pub fn verifier(&self, kid: &str, now: UnixTime) -> Option<Arc<SigningKey>> {
+        self.by_kid(kid, now)
+            .or_else(|| self.former.iter().rev().find(|k| k.kid == kid).cloned())
+            .or_else(|| {
+                let expired = self.retired.iter().filter(|(_, until)| now >= *until);
+                expired.map(|(k, _)| k).find(|k| k.kid == kid).cloned()
+            })
     }
 
     fn published(&self, now: UnixTime) -> impl Iterator<Item = &Arc<SigningKey>> {
@@ -232,12 +265,19 @@ impl KeySet {
         let alg = key.alg;
         let (old, keep): (Vec<_>, Vec<_>) = self.active.drain(..).partition(|k| k.alg == alg);
         self.active = std::iter::once(Arc::new(key)).chain(keep).collect();
-        self.retired.retain(|(_, until)| now < *until);
-        self.retired.extend(
-            old.into_iter()
-                .filter(|_| retire_at > now)
-                .map(|k| (k, retire_at)),
-        );
+        let (gone, still): (Vec<_>, Vec<_>) =
+            self.retired.drain(..).partition(|(_, until)| now >= *until);
+        self.retired = still;
+        let mut unpublished: Vec<_> = gone.into_iter().map(|(k, _)| k).collect();
+        if retire_at > now {
+            self.retired.extend(old.into_iter().map(|k| (k, retire_at)));
+        } else {
+            unpublished.extend(old);
+        }
+        self.former.extend(unpublished);
+        while self.former.len() > FORMER_KEYS {
+            self.former.pop_front();
+        }
     }
 }
 

@@ -109,6 +109,7 @@ pub struct Tenant {
     pub admin_token: Option<String>,
     pub(crate) directory: RwLock<Directory>,
     grants: Mutex<Grants>,
+    evictions: Arc<std::sync::atomic::AtomicBool>,
     journal: Mutex<Journal>,
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
@@ -168,13 +169,15 @@ impl Tenant {
             None => StdRng::from_os_rng(),
         };
         let paths = Paths::resolve(&config, &path);
+        let grants = Grants::new(&config.limits);
         Ok(Tenant {
             groups_url: format!("{}{}", crate::http::origin(&issuer), paths.groups),
             paths,
             admin_token: None,
             origin: (config.clone(), key_files.clone()),
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
-            grants: Mutex::new(Grants::default()),
+            evictions: grants.eviction_flag(),
+            grants: Mutex::new(grants),
             journal: Mutex::new(Journal::new(config.journal_capacity)),
             faults: Mutex::new(Faults::default()),
             rng: Mutex::new(rng),
@@ -249,9 +252,17 @@ impl Tenant {
         self.directory.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How many records of each kind the tenant holds (JWT access tokens are none).
+    pub fn live_records(&self) -> Vec<(crate::grants::Record, usize)> {
+        self.lock_grants().counts()
+    }
+
     /// Records a protocol request (stamped with the tenant's clock).
     pub fn record(&self, mut entry: Entry) {
         entry.time = self.clock.now();
+        if self.evictions.load(std::sync::atomic::Ordering::Relaxed) {
+            entry.evicted = self.lock_grants().take_evictions();
+        }
         self.journal
             .lock()
             .unwrap_or_else(|p| p.into_inner())

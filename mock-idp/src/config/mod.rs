@@ -45,6 +45,9 @@ pub struct Config {
     /// How many requests the journal keeps (oldest dropped first).
     #[serde(default = "default_journal_capacity")]
     pub journal_capacity: usize,
+    /// How much live state the tenant may hold.
+    #[serde(default)]
+    pub limits: Limits,
     /// Provider behaviours beyond the standard (profiles switch them on).
     #[serde(default)]
     pub quirks: Quirks,
@@ -79,6 +82,25 @@ pub struct Quirks {
     pub hosted_domain: bool,
     /// Userinfo answers `sub` and nothing else (AD FS).
     pub userinfo_sub_only: bool,
+}
+
+/// Caps on what a tenant holds, so memory follows them and not the requests served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// At most this many records of each kind (codes, pending logins, sessions, refresh
+    /// tokens, grants, opaque access tokens, revoked JWT ids); past it the oldest record
+    /// of that kind is evicted and the eviction journaled. JWT access tokens are not
+    /// records.
+    pub live_records: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            live_records: 20_000,
+        }
+    }
 }
 
 fn default_journal_capacity() -> usize {

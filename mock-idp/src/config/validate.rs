@@ -15,6 +15,7 @@ impl Config {
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
         self.validate_issuer()?;
         self.validate_lifetimes()?;
+        self.validate_limits()?;
         self.validate_endpoints()?;
         self.validate_quirks()?;
         self.validate_placements()?;
@@ -53,6 +54,16 @@ impl Config {
                     "a lifetime must be at least 1 second",
                 );
             }
+        }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), Invalid> {
+        if self.limits.live_records == 0 {
+            return bad(
+                vec![Seg::Key("limits"), Seg::Key("live_records")],
+                "must be at least 1: a tenant that may hold nothing cannot log anyone in",
+            );
         }
         Ok(())
     }

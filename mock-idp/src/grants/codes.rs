@@ -5,7 +5,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{Grant, Grants, Refused};
+use super::{Grant, Grants, Record, Refused};
 use crate::clock::UnixTime;
 
 /// PKCE transformation (RFC 7636 §4.2).
@@ -76,8 +76,8 @@ pub struct CodeRecord {
     pub pkce: Option<Pkce>,
     /// Expiry.
     pub expires_at: UnixTime,
-    /// Redeemed already.
-    pub used: bool,
+    /// Redeemed already, starting this lineage.
+    pub lineage: Option<String>,
 }
 
 /// What the token endpoint presents with a code.
@@ -89,13 +89,15 @@ pub struct Redemption<'a> {
     pub redirect_uri: Option<&'a str>,
     /// `code_verifier` parameter.
     pub code_verifier: Option<&'a str>,
+    /// The id of the lineage the tokens issued for this code will start.
+    pub lineage: &'a str,
 }
 
 impl Grants {
     /// Stores a new code.
-    pub fn insert_code(&mut self, code: String, record: CodeRecord, now: UnixTime) {
-        self.codes.insert(code, record);
-        self.note_insert(now);
+    pub fn insert_code(&mut self, code: &str, record: CodeRecord, now: UnixTime) {
+        let evicted = self.codes.insert(code, record);
+        self.note_insert(Record::Code, evicted, now);
     }
 
     /// Redeems a code once. A second redemption is refused and revokes what the first
@@ -114,17 +116,8 @@ impl Grants {
                 "the authorization code was issued to another client".into(),
             ));
         }
-        if record.used {
-            self.revoke_access_from(code);
-            let families: Vec<_> = self
-                .refresh
-                .values()
-                .filter(|t| t.origin.as_deref() == Some(code))
-                .map(|t| (t.family.clone(), t.expires_at))
-                .collect();
-            for (family, expires) in families {
-                self.revoke_family(&family, expires);
-            }
+        if let Some(lineage) = record.lineage.clone() {
+            self.revoke_lineage(&lineage);
             return Err(Refused(
                 "the authorization code was already used; tokens issued with it are revoked".into(),
             ));
@@ -166,7 +159,7 @@ impl Grants {
             }
             _ => {}
         }
-        record.used = true;
+        record.lineage = Some(r.lineage.to_owned());
         Ok(record.clone())
     }
 }

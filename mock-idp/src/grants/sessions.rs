@@ -1,6 +1,6 @@
 //! The IdP's own login sessions (its cookie) and authorization requests waiting at the login page.
 
-use super::Grants;
+use super::{Grants, Record};
 use crate::clock::UnixTime;
 
 /// A browser session at the IdP.
@@ -25,9 +25,9 @@ pub struct PendingLogin {
 
 impl Grants {
     /// Starts a session.
-    pub fn insert_session(&mut self, sid: String, session: Session, now: UnixTime) {
-        self.sessions.insert(sid, session);
-        self.note_insert(now);
+    pub fn insert_session(&mut self, sid: &str, session: Session, now: UnixTime) {
+        let evicted = self.sessions.insert(sid, session);
+        self.note_insert(Record::Session, evicted, now);
     }
 
     /// A live session.
@@ -46,9 +46,9 @@ impl Grants {
     }
 
     /// Parks an authorization request behind the login page.
-    pub fn insert_pending(&mut self, id: String, pending: PendingLogin, now: UnixTime) {
-        self.pending.insert(id, pending);
-        self.note_insert(now);
+    pub fn insert_pending(&mut self, id: &str, pending: PendingLogin, now: UnixTime) {
+        let evicted = self.pending.insert(id, pending);
+        self.note_insert(Record::PendingLogin, evicted, now);
     }
 
     /// Takes a parked request (once).

@@ -1,7 +1,7 @@
-//! Access and refresh token records; refresh-token families with rotation, reuse detection,
-//! idle and absolute expiry.
+//! Refresh tokens and opaque access tokens; refresh-token families with rotation, reuse
+//! detection, idle and absolute expiry. A family is a lineage (see [`super::Lineage`]).
 
-use super::{Grant, Grants, Refused};
+use super::{AccessView, Grant, Grants, Record, Refused, RevokeError};
 use crate::clock::UnixTime;
 use crate::config::RefreshTokenPolicy;
 
@@ -10,7 +10,7 @@ use crate::config::RefreshTokenPolicy;
 pub struct RefreshRecord {
     /// What it grants.
     pub grant: Grant,
-    /// The family: every token rotated from the same first token.
+    /// The family: every token rotated from the same first token; its lineage's id.
     pub family: String,
     /// Issue time.
     pub issued_at: UnixTime,
@@ -22,11 +22,9 @@ pub struct RefreshRecord {
     pub spent_at: Option<UnixTime>,
     /// Revoked (RFC 7009, code reuse, reuse detection, user revocation, logout).
     pub revoked: bool,
-    /// The code or refresh token it was issued from.
-    pub origin: Option<String>,
 }
 
-/// An issued access token.
+/// An issued opaque access token (JWT access tokens are not stored).
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     /// What it grants.
@@ -39,8 +37,8 @@ pub struct AccessRecord {
     pub expires_at: UnixTime,
     /// Revoked.
     pub revoked: bool,
-    /// The code or refresh token it was issued from.
-    pub origin: Option<String>,
+    /// The lineage it was issued under (none for client_credentials).
+    pub lineage: Option<String>,
 }
 
 /// An accepted refresh token: what to issue next.
@@ -59,16 +57,16 @@ pub struct RefreshUse {
 
 impl Grants {
     /// Stores a new refresh token; one born into a revoked family is born revoked.
-    pub fn insert_refresh(&mut self, token: String, mut record: RefreshRecord, now: UnixTime) {
-        record.revoked |= self.revoked_families.contains_key(&record.family);
-        self.refresh.insert(token, record);
-        self.note_insert(now);
+    pub fn insert_refresh(&mut self, token: &str, mut record: RefreshRecord, now: UnixTime) {
+        record.revoked |= self.lineage_refused(&record.family).is_some();
+        let evicted = self.refresh.insert(token, record);
+        self.note_insert(Record::RefreshToken, evicted, now);
     }
 
-    /// Stores a new access token.
-    pub fn insert_access(&mut self, token: String, record: AccessRecord, now: UnixTime) {
-        self.access.insert(token, record);
-        self.note_insert(now);
+    /// Stores a new opaque access token.
+    pub fn insert_access(&mut self, token: &str, record: AccessRecord, now: UnixTime) {
+        let evicted = self.access.insert(token, record);
+        self.note_insert(Record::OpaqueAccessToken, evicted, now);
     }
 
     /// Uses a refresh token of `client_id` under its client's policy: checks it, then
@@ -96,13 +94,16 @@ impl Grants {
         if record.revoked {
             return Err(Refused("the refresh token has been revoked".into()));
         }
+        if let Some(refused) = self.lineage_refused(&record.family) {
+            return Err(refused);
+        }
         let in_grace =
             |spent: UnixTime| policy.reuse_grace > 0 && now - spent < policy.reuse_grace as i64;
         if let Some(spent) = record.spent_at
             && !in_grace(spent)
         {
-            let (family, expires) = (record.family.clone(), record.expires_at);
-            self.revoke_family(&family, expires);
+            let family = record.family.clone();
+            self.revoke_lineage(&family);
             return Err(Refused(
                 "refresh token reuse detected: this token was already exchanged, so its whole family is revoked".into(),
             ));
@@ -131,23 +132,6 @@ impl Grants {
         Ok(used)
     }
 
-    /// Revokes every token of a family, and the access tokens issued from them.
-    pub fn revoke_family(&mut self, family: &str, expires_at: UnixTime) {
-        self.revoked_families.insert(family.to_owned(), expires_at);
-        let tokens: Vec<String> = self
-            .refresh
-            .iter_mut()
-            .filter(|(_, r)| r.family == family)
-            .map(|(t, r)| {
-                r.revoked = true;
-                t.clone()
-            })
-            .collect();
-        for t in tokens {
-            self.revoke_access_from(&t);
-        }
-    }
-
     /// A live refresh token (for introspection).
     pub fn live_refresh(&self, token: &str, now: UnixTime) -> Option<&RefreshRecord> {
         self.refresh.get(token).filter(|r| {
@@ -158,8 +142,8 @@ impl Grants {
         })
     }
 
-    /// An access token, if it is still good.
-    pub fn check_access(&self, token: &str, now: UnixTime) -> Result<&AccessRecord, Refused> {
+    /// An opaque access token, if it is still good.
+    pub fn check_opaque_access(&self, token: &str, now: UnixTime) -> Result<AccessView, Refused> {
         let record = self
             .access
             .get(token)
@@ -167,68 +151,71 @@ impl Grants {
         if record.revoked {
             return Err(Refused("the access token has been revoked".into()));
         }
+        if let Some(refused) = record
+            .lineage
+            .as_deref()
+            .and_then(|l| self.lineage_refused(l))
+        {
+            return Err(refused);
+        }
         if now >= record.expires_at {
             return Err(Refused("the access token has expired".into()));
         }
-        Ok(record)
+        Ok(AccessView {
+            grant: record.grant.clone(),
+            jti: record.jti.clone(),
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+        })
     }
 
-    /// Revokes a token of `client_id` (RFC 7009). A refresh token takes its family and the
-    /// access tokens issued from it along. Unknown tokens are not an error; another client's
-    /// token is.
-    pub fn revoke(&mut self, token: &str, client_id: &str) -> Result<(), Refused> {
+    /// Revokes a refresh or opaque access token of `client_id` (RFC 7009). A refresh
+    /// token takes its whole lineage along. Unknown tokens are not an error; another
+    /// client's token is.
+    pub fn revoke(&mut self, token: &str, client_id: &str) -> Result<(), RevokeError> {
         let owner = |g: &Grant| g.client_id == client_id;
         if let Some(r) = self.refresh.get(token) {
             if !owner(&r.grant) {
-                return Err(Refused("the token was issued to another client".into()));
+                return Err(RevokeError::NotYours);
             }
-            let (family, expires) = (r.family.clone(), r.expires_at);
-            self.revoke_family(&family, expires);
+            let family = r.family.clone();
+            self.revoke_lineage(&family);
         } else if let Some(a) = self.access.get_mut(token) {
             if !owner(&a.grant) {
-                return Err(Refused("the token was issued to another client".into()));
+                return Err(RevokeError::NotYours);
             }
             a.revoked = true;
         }
         Ok(())
     }
 
-    /// Revokes every token and ends every session of a user; how many tokens were live.
+    /// Revokes every grant of a user (with every token issued under it: a user's opaque
+    /// access tokens too) and ends their sessions; how many grants were live.
     pub fn revoke_user(&mut self, username: &str) -> usize {
-        let mine = |g: &Grant| g.username.as_deref() == Some(username);
-        let families: Vec<(String, UnixTime)> = self
-            .refresh
-            .values()
-            .filter(|r| mine(&r.grant) && !r.revoked)
-            .map(|r| (r.family.clone(), r.expires_at))
+        let lineages: Vec<String> = self
+            .lineages
+            .iter()
+            .filter(|(_, l)| l.grant.username.as_deref() == Some(username) && !l.revoked)
+            .map(|(id, _)| id.to_owned())
             .collect();
-        let mut n = families.len();
-        for (f, exp) in families {
-            self.revoke_family(&f, exp);
-        }
-        for a in self
-            .access
-            .values_mut()
-            .filter(|a| mine(&a.grant) && !a.revoked)
-        {
-            a.revoked = true;
-            n += 1;
+        for id in &lineages {
+            self.revoke_lineage(id);
         }
         self.sessions.retain(|_, s| s.username != username);
-        n
+        lineages.len()
     }
 
-    /// Revokes the refresh tokens of a session for which `bound(client_id)` holds
-    /// (session-bound, not offline, tokens).
+    /// Revokes the grants of a session for which `bound(client_id)` holds (session-bound,
+    /// not offline, tokens).
     pub fn revoke_session_tokens(&mut self, sid: &str, bound: impl Fn(&str) -> bool) {
-        let families: Vec<(String, UnixTime)> = self
-            .refresh
-            .values()
-            .filter(|r| r.grant.sid.as_deref() == Some(sid) && bound(&r.grant.client_id))
-            .map(|r| (r.family.clone(), r.expires_at))
+        let lineages: Vec<String> = self
+            .lineages
+            .iter()
+            .filter(|(_, l)| l.grant.sid.as_deref() == Some(sid) && bound(&l.grant.client_id))
+            .map(|(id, _)| id.to_owned())
             .collect();
-        for (f, exp) in families {
-            self.revoke_family(&f, exp);
+        for id in lineages {
+            self.revoke_lineage(&id);
         }
     }
 }

@@ -198,9 +198,9 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         nonce: req.nonce.map(str::to_owned),
         pkce: req.pkce,
         expires_at: now + t.config.lifetimes.code as i64,
-        used: false,
+        lineage: None,
     };
-    t.lock_grants().insert_code(code.clone(), record, now);
+    t.lock_grants().insert_code(&code, record, now);
     let mut p = vec![("code", code.as_str())];
     if let Some(s) = state {
         p.push(("state", s));
@@ -359,7 +359,7 @@ fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) 
     let sid = t.random_token(16);
     let life = t.config.lifetimes.session;
     t.lock_grants().insert_session(
-        sid.clone(),
+        &sid,
         Session {
             username: username.to_owned(),
             auth_time: now,
@@ -380,7 +380,7 @@ fn start_session(t: &Tenant, username: &str, now: i64) -> (String, HeaderValue) 
 fn park(t: &Tenant, params: &Params, hint: Option<&str>, now: i64) -> Response {
     let id = t.random_token(16);
     t.lock_grants().insert_pending(
-        id.clone(),
+        &id,
         PendingLogin {
             params: params.0.clone(),
             expires_at: now + 600,

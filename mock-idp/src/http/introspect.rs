@@ -30,19 +30,21 @@ fn introspect(
     authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     let now = t.clock.now();
-    let found = {
+    let access = t.check_access(token).ok().map(|a| {
+        (
+            "access_token",
+            a.grant,
+            a.issued_at,
+            a.expires_at,
+            Some(a.jti),
+        )
+    });
+    let found = access.or_else(|| {
         let grants = t.lock_grants();
-        let access = grants.check_access(token, now).ok().map(|a| {
-            (
-                "access_token",
-                a.grant.clone(),
-                a.issued_at,
-                a.expires_at,
-                Some(a.jti.clone()),
-            )
-        });
-        access.or_else(|| {
-            grants.live_refresh(token, now).map(|r| {
+        grants
+            .live_refresh(token, now)
+            .filter(|r| grants.lineage_refused(&r.family).is_none())
+            .map(|r| {
                 (
                     "refresh_token",
                     r.grant.clone(),
@@ -51,8 +53,7 @@ fn introspect(
                     None,
                 )
             })
-        })
-    };
+    });
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
     entry.user = active.as_ref().and_then(|(_, g, ..)| g.username.clone());
     let body = match active {

@@ -77,7 +77,7 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
             let id = t.random_token(16);
             let hint = Some(username).filter(|u| !u.is_empty());
             t.lock_grants().insert_pending(
-                id.clone(),
+                &id,
                 PendingLogin {
                     params: pending.params,
                     expires_at: now + 600,

@@ -10,6 +10,7 @@ use super::client_auth::authenticate;
 use super::errors::OAuthError;
 use super::params::Params;
 
+use crate::grants::RevokeError;
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -28,9 +29,13 @@ fn revoke(
     let (client, _) = authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     // token_type_hint is only a hint (RFC 7009 §2.1): both kinds are searched.
-    t.lock_grants()
-        .revoke(token, &client.id)
-        .map_err(|r| OAuthError::bad_request("unauthorized_client", r.0))?;
+    t.revoke_token(token, &client.id).map_err(|e| match e {
+        RevokeError::NotYours => OAuthError::bad_request("unauthorized_client", e.to_string()),
+        RevokeError::Full => OAuthError {
+            status: warp::http::StatusCode::SERVICE_UNAVAILABLE,
+            ..OAuthError::bad_request("temporarily_unavailable", e.to_string())
+        },
+    })?;
     // RFC 7009 §2.2: 200 whether or not the token was known.
     Ok(warp::reply().into_response())
 }

@@ -125,6 +125,7 @@ fn authorization_code(
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let code = form.require("code")?;
     let now = t.clock.now();
+    let lineage = t.random_token(16);
     let record = t
         .lock_grants()
         .redeem_code(
@@ -133,6 +134,7 @@ fn authorization_code(
                 client_id: &client.id,
                 redirect_uri: form.get("redirect_uri")?,
                 code_verifier: form.get("code_verifier")?,
+                lineage: &lineage,
             },
             now,
         )
@@ -151,12 +153,11 @@ fn authorization_code(
         grant: &record.grant,
         user: Some(&user),
         nonce: record.nonce.as_deref(),
-        origin: Some(code),
+        lineage: Some(&lineage),
         grant_type: GrantType::AuthorizationCode,
         refresh: (refresh && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
             let policy = &client.refresh_policy;
             NewRefresh {
-                family: None,
                 expires_at: now
                     + policy.absolute.unwrap_or(t.config.lifetimes.refresh_token) as i64,
                 idle: policy.idle,
@@ -216,10 +217,9 @@ fn refresh_token(
         grant: &grant,
         user: Some(&user),
         nonce: None,
-        origin: Some(token),
+        lineage: Some(&used.family),
         grant_type: GrantType::RefreshToken,
         refresh: policy.rotate.then_some(NewRefresh {
-            family: Some(used.family),
             expires_at: used.family_expires_at,
             idle: policy.idle,
         }),
@@ -255,7 +255,7 @@ fn client_credentials(
         grant: &grant,
         user: None,
         nonce: None,
-        origin: None,
+        lineage: None,
         grant_type: GrantType::ClientCredentials,
         refresh: None,
     })

@@ -69,11 +69,9 @@ pub fn bearer_grant(
 ) -> Result<Grant, OAuthError> {
     let token = bearer(headers, form)?;
     let grant = t
-        .lock_grants()
-        .check_access(&token, t.clock.now())
+        .check_access(&token)
         .map_err(|r| OAuthError::invalid_token(r.0))?
-        .grant
-        .clone();
+        .grant;
     entry.client_id = Some(grant.client_id.clone());
     entry.user = grant.username.clone();
     Ok(grant)

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::claims::{identity_claims, place_groups_of, user_claims};
 use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
 use crate::directory::User;
-use crate::grants::{AccessRecord, Grant, RefreshRecord};
+use crate::grants::{AccessRecord, Grant, RefreshRecord, access_jti};
 use crate::tenant::Tenant;
 use crate::types::GrantType;
 
@@ -46,19 +46,19 @@ pub struct Mint<'a> {
     pub user: Option<&'a User>,
     /// The authorization request's nonce (code grant only).
     pub nonce: Option<&'a str>,
-    /// The code or refresh token these tokens come from.
-    pub origin: Option<&'a str>,
+    /// The authorization grant these tokens are issued under (see
+    /// [`crate::grants::Lineage`]): a new one per code, the refresh token's family on a
+    /// refresh, none for client_credentials.
+    pub lineage: Option<&'a str>,
     /// The grant they are minted for.
     pub grant_type: GrantType,
     /// The refresh token to issue, if any.
     pub refresh: Option<NewRefresh>,
 }
 
-/// A refresh token to issue.
+/// A refresh token to issue; its family is the mint's lineage.
 #[derive(Debug, Clone)]
 pub struct NewRefresh {
-    /// The family it joins (a rotation), or `None` for a new family.
-    pub family: Option<String>,
     /// The family's absolute expiry.
     pub expires_at: i64,
     /// Idle lifetime in seconds.
@@ -66,51 +66,57 @@ pub struct NewRefresh {
 }
 
 impl Tenant {
-    /// Signs and records the tokens of one token response.
+    /// Signs and records the tokens of one token response. A JWT access token is not
+    /// stored: its lineage is (once per login), an opaque one is.
     pub fn mint(&self, m: &Mint<'_>) -> Result<TokenResponse, String> {
         let now = self.clock.now();
         let life = &self.config.lifetimes;
-        let jti = self.random_token(16);
-        let access_token = match m.client.access_token_format {
-            AccessTokenFormat::Opaque => self.random_token(32),
-            AccessTokenFormat::Jwt => self.access_jwt(m, &jti, now)?,
+        let access_expires = now + life.access_token as i64;
+        let jti = access_jti(m.lineage, &self.random_token(16));
+        let opaque = m.client.access_token_format == AccessTokenFormat::Opaque;
+        let access_token = if opaque {
+            self.random_token(32)
+        } else {
+            self.access_jwt(m, &jti, now)?
         };
         let mut faults = Vec::new();
         let id_token = match (m.grant.has_scope("openid"), m.user) {
             (true, Some(user)) => Some(self.id_token(m, user, &access_token, now, &mut faults)?),
             _ => None,
         };
-        let refresh_token = m.refresh.as_ref().map(|_| self.random_token(32));
-        let family = m
-            .refresh
-            .as_ref()
-            .map(|r| r.family.clone().unwrap_or_else(|| self.random_token(16)));
+        let refresh = m.refresh.as_ref().zip(m.lineage);
+        let refresh_token = refresh.map(|_| self.random_token(32));
 
         let mut grants = self.lock_grants();
-        grants.insert_access(
-            access_token.clone(),
-            AccessRecord {
-                grant: m.grant.clone(),
-                jti,
-                issued_at: now,
-                expires_at: now + life.access_token as i64,
-                revoked: false,
-                origin: m.origin.map(str::to_owned),
-            },
-            now,
-        );
-        if let (Some(rt), Some(new), Some(family)) = (&refresh_token, &m.refresh, family) {
+        if let Some(lineage) = m.lineage {
+            let last = refresh.map_or(access_expires, |(r, _)| r.expires_at.max(access_expires));
+            grants.extend_lineage(lineage, m.grant, last, now);
+        }
+        if opaque {
+            grants.insert_access(
+                &access_token,
+                AccessRecord {
+                    grant: m.grant.clone(),
+                    jti,
+                    issued_at: now,
+                    expires_at: access_expires,
+                    revoked: false,
+                    lineage: m.lineage.map(str::to_owned),
+                },
+                now,
+            );
+        }
+        if let (Some(rt), Some((new, family))) = (&refresh_token, refresh) {
             grants.insert_refresh(
-                rt.clone(),
+                rt,
                 RefreshRecord {
                     grant: m.grant.clone(),
-                    family,
+                    family: family.to_owned(),
                     issued_at: now,
                     expires_at: new.expires_at,
                     idle_expires_at: new.idle.map(|i| now + i as i64),
                     spent_at: None,
                     revoked: false,
-                    origin: m.origin.map(str::to_owned),
                 },
                 now,
             );

@@ -1,5 +1,6 @@
 //! Claims assembly and placement, token formats, signing.
 
+mod access;
 mod claims;
 mod faulty;
 mod mint;

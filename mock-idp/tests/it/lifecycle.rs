@@ -106,13 +106,16 @@ async fn revoking_a_user_ends_tokens_and_sessions() {
     let idp = idp();
     let a = idp.tokens("alice").await;
     let b = idp.tokens("bob").await;
-    assert_eq!(idp.tenant.revoke_user("alice").unwrap(), 2);
+    assert_eq!(idp.tenant.revoke_user("alice").unwrap(), 1, "one grant");
     assert_error(&idp.refresh(&rt(&a)).await, 400, "invalid_grant");
+    let at = |t: &serde_json::Value| t["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(idp.introspect(&at(&a)).await["active"], false);
     assert_eq!(
         idp.refresh(&rt(&b)).await.status(),
         200,
         "others are unaffected"
     );
+    assert_eq!(idp.introspect(&at(&b)).await["active"], true);
 }
 
 #[tokio::test]
