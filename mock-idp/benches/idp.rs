@@ -36,12 +36,20 @@ fn main() {
         .unwrap();
     });
     let (tokens, rss_peak) = token_endpoint(fixtures);
+    let (embedded, logins) = embedded();
 
     println!("\n| measure | value |");
     println!("|---|---|");
     println!(
         "| start-up, spawn → first discovery answer (median of {RUNS}) | {:.1} ms |",
         startup.as_secs_f64() * 1e3
+    );
+    println!(
+        "| embedded: `MockIdp::start()` → listening, in-process (median of {RUNS}) | {:.2} ms |",
+        embedded.as_secs_f64() * 1e3
+    );
+    println!(
+        "| logins/s through the HTML form (authorize → login page → form post → code exchange), one client, sequential | {logins:.0} |"
     );
     println!(
         "| RSS after the first answer | {:.1} MB |",
@@ -72,6 +80,89 @@ fn main() {
     println!(
         "| token endpoint (client_credentials, RS256 JWT) over loopback, 8 connections | {tokens:.0} tokens/s |"
     );
+}
+
+/// `MockIdp::start()` in-process (what a test suite pays per IdP), and then sequential
+/// logins through the HTML form over loopback by one client.
+fn embedded() -> (Duration, f64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let idp = mock_idp::MockIdp::start().await;
+            times.push(started.elapsed());
+            idp.shutdown().await;
+        }
+        times.sort();
+        let idp = mock_idp::MockIdp::start().await;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let issuer = idp.issuer().to_owned();
+        let redirect = "http://127.0.0.1/login/oauth2/callback";
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed().as_secs_f64() < SECONDS {
+            let page = client
+                .get(format!("{issuer}/authorize"))
+                .query(&[
+                    ("response_type", "code"),
+                    ("client_id", "demo-rp"),
+                    ("redirect_uri", redirect),
+                    ("scope", "openid profile email"),
+                    ("state", "s"),
+                    ("nonce", "n"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let pending = page
+                .split("name=\"request\" value=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .expect("a login page")
+                .to_owned();
+            let res = client
+                .post(format!("{issuer}/login"))
+                .form(&[("request", pending.as_str()), ("username", "alice")])
+                .send()
+                .await
+                .unwrap();
+            let location = res.headers()["location"].to_str().unwrap().to_owned();
+            let code = url::Url::parse(&location)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned())
+                .expect("a code");
+            let res = client
+                .post(format!("{issuer}/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", redirect),
+                    ("client_id", "demo-rp"),
+                    ("client_secret", "demo-secret"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.bytes().await.unwrap();
+            n += 1;
+        }
+        let logins = n as f64 / start.elapsed().as_secs_f64();
+        idp.shutdown().await;
+        (times[RUNS / 2], logins)
+    })
 }
 
 static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();

@@ -5,6 +5,8 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use std::sync::Arc;
+
 use super::{Grant, Grants, Record, Refused};
 use crate::clock::UnixTime;
 
@@ -66,8 +68,8 @@ pub fn valid_pkce_string(s: &str) -> bool {
 /// An issued authorization code.
 #[derive(Debug, Clone)]
 pub struct CodeRecord {
-    /// What the login granted.
-    pub grant: Grant,
+    /// What the login granted (shared with the grant's lineage and refresh tokens).
+    pub grant: Arc<Grant>,
     /// The redirect_uri of the authorization request, to be repeated exactly.
     pub redirect_uri: String,
     /// The nonce of the authorization request.

@@ -5,6 +5,8 @@
 //! all (RFC 7009 §2.1: "all access tokens based on the same authorization grant"), and
 //! a single revoked JWT is remembered by its `jti` until it expires.
 
+use std::sync::Arc;
+
 use super::{Grant, Grants, Record, Refused};
 use crate::clock::UnixTime;
 
@@ -13,7 +15,7 @@ use crate::clock::UnixTime;
 pub struct Lineage {
     /// What the login granted (refreshes may narrow an access token's scope; the token's
     /// own `scope` claim says so).
-    pub grant: Grant,
+    pub grant: Arc<Grant>,
     /// Revoked: code reuse, refresh-token reuse, RFC 7009, the user's revocation, logout.
     pub revoked: bool,
     /// When the last token issued under it expires (kept until then, for revocation).
@@ -73,7 +75,13 @@ pub fn access_jti(lineage: Option<&str>, random: &str) -> String {
 impl Grants {
     /// Records that a token under `lineage` lives until `expires_at` (creating the lineage
     /// with `grant` on its first token).
-    pub fn extend_lineage(&mut self, id: &str, grant: &Grant, expires_at: UnixTime, now: UnixTime) {
+    pub fn extend_lineage(
+        &mut self,
+        id: &str,
+        grant: &Arc<Grant>,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) {
         if let Some(l) = self.lineages.get_mut(id) {
             l.expires_at = l.expires_at.max(expires_at);
             return;
@@ -138,7 +146,7 @@ impl Grants {
                 let l = self.lineages.get(lineage).expect("checked above");
                 Grant {
                     scope,
-                    ..l.grant.clone()
+                    ..Grant::clone(&l.grant)
                 }
             }
             None => Grant {

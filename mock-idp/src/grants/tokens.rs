@@ -1,6 +1,8 @@
 //! Refresh tokens and opaque access tokens; refresh-token families with rotation, reuse
 //! detection, idle and absolute expiry. A family is a lineage (see [`super::Lineage`]).
 
+use std::sync::Arc;
+
 use super::{AccessView, Grant, Grants, Record, Refused, RevokeError};
 use crate::clock::UnixTime;
 use crate::config::RefreshTokenPolicy;
@@ -9,7 +11,7 @@ use crate::config::RefreshTokenPolicy;
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
     /// What it grants.
-    pub grant: Grant,
+    pub grant: Arc<Grant>,
     /// The family: every token rotated from the same first token; its lineage's id.
     pub family: String,
     /// Issue time.
@@ -28,7 +30,7 @@ pub struct RefreshRecord {
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     /// What it grants.
-    pub grant: Grant,
+    pub grant: Arc<Grant>,
     /// `jti`.
     pub jti: String,
     /// Issue time.
@@ -45,7 +47,7 @@ pub struct AccessRecord {
 #[derive(Debug, Clone)]
 pub struct RefreshUse {
     /// What it grants.
-    pub grant: Grant,
+    pub grant: Arc<Grant>,
     /// Its family (a rotated successor joins it).
     pub family: String,
     /// The family's absolute expiry (rotation does not extend it).
@@ -162,7 +164,7 @@ impl Grants {
             return Err(Refused("the access token has expired".into()));
         }
         Ok(AccessView {
-            grant: record.grant.clone(),
+            grant: Grant::clone(&record.grant),
             jti: record.jti.clone(),
             issued_at: record.issued_at,
             expires_at: record.expires_at,

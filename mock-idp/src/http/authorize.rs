@@ -186,14 +186,14 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     let state = altered.as_deref().or(state);
     let code = t.random_token(32);
     let record = CodeRecord {
-        grant: Grant {
+        grant: std::sync::Arc::new(Grant {
             client_id: client.id.clone(),
             username: Some(username),
             sub,
             scope: req.scope,
             auth_time,
             sid: Some(sid),
-        },
+        }),
         redirect_uri: req.redirect_uri.to_owned(),
         nonce: req.nonce.map(str::to_owned),
         pkce: req.pkce,

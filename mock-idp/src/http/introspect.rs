@@ -47,7 +47,7 @@ fn introspect(
             .map(|r| {
                 (
                     "refresh_token",
-                    r.grant.clone(),
+                    Grant::clone(&r.grant),
                     r.issued_at,
                     r.expires_at,
                     None,

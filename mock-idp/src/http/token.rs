@@ -209,7 +209,7 @@ fn refresh_token(
                 format!("scope {extra:?} was not granted originally (RFC 6749 §6)"),
             ));
         }
-        grant.scope = requested;
+        std::sync::Arc::make_mut(&mut grant).scope = requested;
     }
     let user = t.active_user(&grant).map_err(|r| refused_refresh(t, r.0))?;
     t.mint(&Mint {
@@ -242,14 +242,14 @@ fn client_credentials(
             format!("scope {s:?} needs a user; client_credentials has none"),
         ));
     }
-    let grant = Grant {
+    let grant = std::sync::Arc::new(Grant {
         client_id: client.id.clone(),
         username: None,
         sub: client.id.clone(),
         scope,
         auth_time: t.clock.now(),
         sid: None,
-    };
+    });
     t.mint(&Mint {
         client,
         grant: &grant,

@@ -1,5 +1,7 @@
 //! Issues a token response: access token (JWT or opaque), ID token, refresh token.
 
+use std::sync::Arc;
+
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,7 +43,7 @@ pub struct Mint<'a> {
     /// The client.
     pub client: &'a ClientConfig,
     /// What was granted.
-    pub grant: &'a Grant,
+    pub grant: &'a Arc<Grant>,
     /// The user (none for client_credentials).
     pub user: Option<&'a User>,
     /// The authorization request's nonce (code grant only).

@@ -569,8 +569,11 @@ fn mixed_load_against_a_model_of_every_user() {
         let start = Instant::now();
         let mut rss = vec![rss_kib(pid)];
         let mut last_requests = 0;
+        let mut last_tick = start;
         while Instant::now() < deadline {
             tokio::time::sleep(interval.min(deadline - Instant::now())).await;
+            let span = last_tick.elapsed().as_secs_f64();
+            last_tick = Instant::now();
             let mut lat = std::mem::take(&mut shared.interval.lock().unwrap().latencies);
             lat.sort_unstable();
             let requests = shared.findings.lock().unwrap().requests;
@@ -580,7 +583,7 @@ fn mixed_load_against_a_model_of_every_user() {
                 "| {:.0} s | {} | {:.0} | {:.2} | {:.2} | {:.1} |",
                 start.elapsed().as_secs_f64(),
                 requests - last_requests,
-                (requests - last_requests) as f64 / interval.as_secs_f64(),
+                (requests - last_requests) as f64 / span,
                 percentile(&lat, 0.5),
                 percentile(&lat, 0.99),
                 kib as f64 / 1024.0
