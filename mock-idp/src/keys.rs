@@ -187,6 +187,15 @@ pub struct KeySet {
     /// Keys no longer published, newest last, still held to verify the access tokens
     /// they signed (at most [`FORMER_KEYS`]).
     former: std::collections::VecDeque<Arc<SigningKey>>,
+    /// Unique among every key set of the process, renewed by each change: what a cached
+    /// JWKS was built from.
+    generation: u64,
+}
+
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// How many unpublished keys a tenant keeps for verifying its own access tokens.
@@ -208,6 +217,7 @@ impl KeySet {
             active,
             retired: Vec::new(),
             former: Default::default(),
+            generation: next_generation(),
         })
     }
 
@@ -252,6 +262,19 @@ impl KeySet {
         algs
     }
 
+    /// Until when, from `now`, the published keys stay as they are: `(generation, from,
+    /// until)` — the JWKS at any time in `[from, until)` is the one at `now`.
+    pub fn stable_window(&self, now: UnixTime) -> (u64, UnixTime, UnixTime) {
+        let untils = self.retired.iter().map(|(_, until)| *until);
+        let from = untils
+            .clone()
+            .filter(|u| *u <= now)
+            .max()
+            .unwrap_or(UnixTime::MIN);
+        let until = untils.filter(|u| *u > now).min().unwrap_or(UnixTime::MAX);
+        (self.generation, from, until)
+    }
+
     /// The public JWKS at `now`.
     pub fn jwks(&self, now: UnixTime) -> JwkSet {
         JwkSet {
@@ -265,6 +288,7 @@ impl KeySet {
         let alg = key.alg;
         let (old, keep): (Vec<_>, Vec<_>) = self.active.drain(..).partition(|k| k.alg == alg);
         self.active = std::iter::once(Arc::new(key)).chain(keep).collect();
+        self.generation = next_generation();
         let (gone, still): (Vec<_>, Vec<_>) =
             self.retired.drain(..).partition(|(_, until)| now >= *until);
         self.retired = still;

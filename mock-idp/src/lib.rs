@@ -29,6 +29,7 @@ pub mod journal;
 pub mod keys;
 mod lifecycle;
 pub mod profiles;
+mod published;
 mod registry;
 pub mod serve;
 mod server;

@@ -114,6 +114,7 @@ pub struct Tenant {
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
     recent: Mutex<std::collections::VecDeque<RecentToken>>,
+    pub(crate) published: crate::published::Published,
 }
 
 /// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
@@ -182,6 +183,7 @@ impl Tenant {
             faults: Mutex::new(Faults::default()),
             rng: Mutex::new(rng),
             recent: Mutex::new(std::collections::VecDeque::new()),
+            published: Default::default(),
             issuer,
             config,
             keys: RwLock::new(keys),

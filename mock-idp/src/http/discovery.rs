@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::reply::{Reply, Response};
+use warp::reply::Response;
 
 use super::at;
 use crate::registry::Registry;
@@ -108,6 +108,6 @@ pub(crate) fn origin(issuer: &str) -> String {
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     at(reg, |p| &p.discovery)
         .and(warp::get())
-        .map(|t: Arc<Tenant>| warp::reply::json(&metadata(&t)).into_response())
+        .map(|t: Arc<Tenant>| super::json_bytes(t.discovery_json()))
         .boxed()
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::reply::{Reply, Response};
+use warp::reply::Response;
 
 use super::at;
 use crate::registry::Registry;
@@ -14,6 +14,6 @@ use crate::tenant::Tenant;
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     at(reg, |p| &p.jwks)
         .and(warp::get())
-        .map(|t: Arc<Tenant>| warp::reply::json(&t.keys().jwks(t.clock.now())).into_response())
+        .map(|t: Arc<Tenant>| super::json_bytes(t.jwks_json()))
         .boxed()
 }

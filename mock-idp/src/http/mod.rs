@@ -20,6 +20,7 @@ mod revoke;
 mod token;
 mod userinfo;
 
+pub(crate) use discovery::metadata as discovery_metadata;
 pub(crate) use discovery::origin;
 pub use errors::OAuthError;
 pub use params::Params;
@@ -307,6 +308,16 @@ fn reply(result: Result<Response, OAuthError>) -> Response {
 }
 
 /// JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
+/// A JSON answer from ready bytes.
+fn json_bytes(body: bytes::Bytes) -> Response {
+    let mut res = Response::new(body.into());
+    res.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
 fn json_no_store<T: serde::Serialize>(value: &T) -> Response {
     let mut res = warp::reply::json(value).into_response();
     let h = res.headers_mut();

@@ -205,6 +205,11 @@ async fn key_rotation_publishes_the_new_kid_and_retires_the_old() {
         !kids(&idp).await.contains(&"mock-rs256-1".to_owned()),
         "the grace period is over"
     );
+    // The JWKS is served from bytes built once per key change: a clock set back into
+    // the grace period shows the retiring key again.
+    idp.tenant.clock.set(T0 + 59);
+    assert!(kids(&idp).await.contains(&"mock-rs256-1".to_owned()));
+    idp.tenant.clock.set(T0 + 60);
 
     let res = admin(
         &idp,

@@ -1,0 +1,69 @@
+//! The discovery document and the JWKS as bytes, built once and served as they are: they
+//! change only with the keys (a rotation, a retired key's grace running out), not per
+//! request.
+
+use std::sync::{OnceLock, RwLock};
+
+use bytes::Bytes;
+
+use crate::clock::UnixTime;
+use crate::tenant::Tenant;
+
+/// A tenant's published documents.
+#[derive(Debug, Default)]
+pub struct Published {
+    discovery: OnceLock<Bytes>,
+    jwks: RwLock<Option<Jwks>>,
+}
+
+#[derive(Debug, Clone)]
+struct Jwks {
+    generation: u64,
+    from: UnixTime,
+    until: UnixTime,
+    bytes: Bytes,
+}
+
+impl Tenant {
+    /// The discovery document's JSON (its signing algorithms are fixed at creation: a
+    /// rotation replaces a key of the same algorithm).
+    pub fn discovery_json(&self) -> Bytes {
+        self.published
+            .discovery
+            .get_or_init(|| json_bytes(&crate::http::discovery_metadata(self)))
+            .clone()
+    }
+
+    /// The JWKS's JSON at the tenant's now.
+    pub fn jwks_json(&self) -> Bytes {
+        let now = self.clock.now();
+        let keys = self.keys();
+        let (generation, from, until) = keys.stable_window(now);
+        let fresh = |c: &Jwks| c.generation == generation && c.from <= now && now < c.until;
+        if let Some(c) = read(&self.published.jwks).as_ref().filter(|c| fresh(c)) {
+            return c.bytes.clone();
+        }
+        let bytes = json_bytes(&keys.jwks(now));
+        drop(keys);
+        *self
+            .published
+            .jwks
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Jwks {
+            generation,
+            from,
+            until,
+            bytes: bytes.clone(),
+        });
+        bytes
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn json_bytes<T: serde::Serialize>(value: &T) -> Bytes {
+    // Plain data of strings and numbers: serialising cannot fail.
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
