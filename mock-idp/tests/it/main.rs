@@ -19,3 +19,4 @@ mod soak;
 mod stateful_fuzz;
 mod support;
 mod tenants;
+mod token_fuzz;
