@@ -90,7 +90,8 @@ pub struct Quirks {
 pub struct Limits {
     /// At most this many records of each kind (codes, pending logins, sessions, refresh
     /// tokens, grants, opaque access tokens, revoked JWT ids); past it the oldest record
-    /// of that kind is evicted and the eviction journaled. JWT access tokens are not
+    /// of that kind is evicted and the eviction journaled — but a revocation, which is
+    /// refused instead (evicting it would bring the token back). JWT access tokens are not
     /// records.
     pub live_records: usize,
 }
