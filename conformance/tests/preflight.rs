@@ -392,62 +392,17 @@ async fn the_command_exits_0_ready_1_not_ready_2_bad_usage() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A TLS front for a mock IdP, as a provider behind a private CA: rcgen makes the CA and a
-/// certificate for 127.0.0.1, tokio-rustls terminates TLS, bytes go on to the IdP's plain
-/// port. The IdP's issuer is the front's https URL. Returns the IdP and the CA's PEM.
+/// An Okta-shaped mock IdP serving HTTPS with a throw-away CA of its own (`.tls()`): a
+/// provider behind a private CA. Returns the IdP and the CA's PEM.
 async fn behind_private_ca() -> (MockIdp, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-    use tokio_rustls::rustls;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let tls = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![leaf.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
-    )
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
-    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = front.local_addr().unwrap().port();
     let idp = MockIdp::builder()
         .profile("okta")
-        .issuer(format!("https://127.0.0.1:{port}/oauth2/default"))
+        .tls()
         .start()
         .await
         .unwrap();
-    let backend = idp.addr();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = front.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
-    (idp, ca.pem())
+    let ca = idp.ca_pem().expect("a generated CA").to_owned();
+    (idp, ca)
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ mod registry;
 pub mod serve;
 mod server;
 mod tenant;
+pub mod tls;
 pub mod tokens;
 mod types;
 

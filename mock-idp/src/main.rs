@@ -39,6 +39,20 @@ enum Command {
         /// --write-profile` captured from a real tenant).
         #[arg(long, env = "MOCK_IDP_PROFILE_FILE")]
         profile_file: Option<PathBuf>,
+        /// Serve HTTPS with a throw-away CA made at start (its PEM goes to --tls-ca-out;
+        /// the RP trusts it), or with --tls-cert/--tls-key.
+        #[arg(long, env = "MOCK_IDP_TLS")]
+        tls: bool,
+        /// Serve HTTPS with this certificate chain (PEM) instead of a generated one.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Where to write the generated CA's certificate (default: mock-idp-ca-<port>.pem
+        /// in the temporary directory).
+        #[arg(long)]
+        tls_ca_out: Option<PathBuf>,
     },
     /// Check a config file and exit.
     Check {
@@ -109,8 +123,17 @@ async fn run(command: Command) -> Result<(), String> {
             admin_token,
             profile,
             profile_file,
+            tls,
+            tls_cert,
+            tls_key,
+            tls_ca_out,
         } => {
             let mut b = MockIdp::builder().addr(addr);
+            match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => b = b.tls_files(cert, key),
+                _ if tls => b = b.tls(),
+                _ => {}
+            }
             if let Some(p) = profile.or(profile_file.map(|f| file_reference(&f))) {
                 b = b.profile(p);
             }
@@ -124,7 +147,22 @@ async fn run(command: Command) -> Result<(), String> {
                 b = b.issuer(i);
             }
             let idp = b.start().await.map_err(|e| e.to_string())?;
-            println!("mock-idp ready issuer={} addr={}", idp.issuer(), idp.addr());
+            let ca = match idp.ca_pem() {
+                None => String::new(),
+                Some(pem) => {
+                    let path = tls_ca_out.unwrap_or_else(|| {
+                        std::env::temp_dir().join(format!("mock-idp-ca-{}.pem", idp.addr().port()))
+                    });
+                    std::fs::write(&path, pem)
+                        .map_err(|e| format!("cannot write the CA to {}: {e}", path.display()))?;
+                    format!(" ca={}", path.display())
+                }
+            };
+            println!(
+                "mock-idp ready issuer={} addr={}{ca}",
+                idp.issuer(),
+                idp.addr()
+            );
             // Ctrl-C or SIGTERM (what CI runners and service managers send): stop accepting,
             // finish the requests in flight, exit 0.
             let mut term =

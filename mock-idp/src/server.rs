@@ -63,6 +63,16 @@ pub struct Builder {
     extra_clients: Vec<ClientConfig>,
     edits: Edits,
     header_read_timeout: Duration,
+    tls: Option<TlsSource>,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone)]
+enum TlsSource {
+    /// A throw-away CA and a certificate it signs, made at start.
+    Generated,
+    /// The user's certificate chain and key (PEM files).
+    Files(PathBuf, PathBuf),
 }
 
 impl Default for Builder {
@@ -81,6 +91,7 @@ impl Default for Builder {
             extra_clients: Vec::new(),
             edits: Edits::default(),
             header_read_timeout: crate::serve::HEADER_READ_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -219,6 +230,22 @@ impl Builder {
         Ok((config, self.key_files.clone().unwrap_or(files)))
     }
 
+    /// Serves HTTPS with a throw-away CA made at start, and a certificate it signs for
+    /// `127.0.0.1`, `localhost` and the issuer's host: the RP trusts [`MockIdp::ca_pem`].
+    pub fn tls(mut self) -> Self {
+        self.tls = Some(TlsSource::Generated);
+        self
+    }
+
+    /// Serves HTTPS with this certificate chain and private key (PEM files).
+    pub fn tls_files(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Self {
+        self.tls = Some(TlsSource::Files(
+            cert.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        ));
+        self
+    }
+
     /// Binds, builds the tenant and serves until the [`MockIdp`] is dropped.
     pub async fn start(self) -> Result<MockIdp, StartError> {
         let (config, files) = self.resolve_config()?;
@@ -239,9 +266,30 @@ impl Builder {
             addr: self.addr,
             source,
         })?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         let issuer = match &self.issuer {
             Some(i) => i.clone(),
-            None => issuer_on(&config.issuer, bound),
+            None => issuer_on(&config.issuer, bound, scheme),
+        };
+        let tls = match &self.tls {
+            None => None,
+            Some(TlsSource::Files(cert, key)) => {
+                Some(crate::tls::Tls::from_files(cert, key).map_err(StartError::Setup)?)
+            }
+            Some(TlsSource::Generated) => {
+                let mut hosts = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+                let issuer_host = url::Url::parse(&issuer)
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()));
+                let bound_ip =
+                    Some(bound.ip().to_string()).filter(|_| !bound.ip().is_unspecified());
+                for h in [issuer_host, bound_ip].into_iter().flatten() {
+                    if !hosts.contains(&h) {
+                        hosts.push(h);
+                    }
+                }
+                Some(crate::tls::Tls::generate(&hosts).map_err(StartError::Setup)?)
+            }
         };
         let mut tenant = Tenant::new(config, issuer, &files, self.clock.clone(), self.seed)
             .map_err(StartError::Setup)?;
@@ -254,11 +302,19 @@ impl Builder {
             header_read_timeout: self.header_read_timeout,
             max_connections: crate::serve::MAX_CONNECTIONS,
         };
-        let task = tokio::spawn(crate::serve::serve(listener, routes, limits, async move {
-            let _ = stopped.await;
-        }));
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let task = tokio::spawn(crate::serve::serve(
+            listener,
+            routes,
+            limits,
+            acceptor,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Ok(MockIdp {
             addr: bound,
+            ca_pem: tls.and_then(|t| t.ca_pem),
             tenant,
             registry,
             stop: Some(stop),
@@ -268,7 +324,7 @@ impl Builder {
 }
 
 /// The configured issuer's path on the bound address (an unspecified IP becomes 127.0.0.1).
-fn issuer_on(configured: &str, bound: SocketAddr) -> String {
+fn issuer_on(configured: &str, bound: SocketAddr, scheme: &str) -> String {
     let host = if bound.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], bound.port()))
     } else {
@@ -277,13 +333,14 @@ fn issuer_on(configured: &str, bound: SocketAddr) -> String {
     let path = url::Url::parse(configured)
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
-    format!("http://{host}{path}")
+    format!("{scheme}://{host}{path}")
 }
 
 /// A running mock OpenID Provider. Dropping it stops the server.
 #[derive(Debug)]
 pub struct MockIdp {
     addr: SocketAddr,
+    ca_pem: Option<String>,
     tenant: Arc<Tenant>,
     registry: Arc<Registry>,
     stop: Option<oneshot::Sender<()>>,
@@ -319,6 +376,12 @@ impl MockIdp {
             crate::http::origin(self.issuer()),
             self.tenant.paths.discovery
         )
+    }
+
+    /// The throw-away CA's certificate (PEM) of a server started with [`Builder::tls`]:
+    /// what the RP must trust.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The bound socket address.
@@ -395,14 +458,14 @@ mod tests {
     fn issuer_follows_the_bound_address_and_keeps_the_path() {
         let bound = SocketAddr::from(([127, 0, 0, 1], 5555));
         assert_eq!(
-            issuer_on("http://127.0.0.1:9400", bound),
+            issuer_on("http://127.0.0.1:9400", bound, "http"),
             "http://127.0.0.1:5555"
         );
         assert_eq!(
-            issuer_on("https://idp.example/realms/demo/", bound),
+            issuer_on("https://idp.example/realms/demo/", bound, "http"),
             "http://127.0.0.1:5555/realms/demo"
         );
         let any = SocketAddr::from(([0, 0, 0, 0], 80));
-        assert_eq!(issuer_on("http://x", any), "http://127.0.0.1:80");
+        assert_eq!(issuer_on("http://x", any, "https"), "https://127.0.0.1:80");
     }
 }

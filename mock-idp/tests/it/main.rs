@@ -19,4 +19,5 @@ mod soak;
 mod stateful_fuzz;
 mod support;
 mod tenants;
+mod tls;
 mod token_fuzz;
