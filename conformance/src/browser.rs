@@ -146,10 +146,28 @@ impl Browser {
         for _ in 0..12 {
             let is_callback = next.as_str().starts_with(&self.url(&self.sites.callback));
             if is_callback {
-                if let Some(t) = tamper {
-                    t(&mut next);
+                match &mut form {
+                    // response_mode=form_post: the response is the posted fields; the
+                    // tamper works on them as it would on a query.
+                    Some(fields) => {
+                        let mut as_query = next.clone();
+                        as_query
+                            .query_pairs_mut()
+                            .clear()
+                            .extend_pairs(fields.iter());
+                        if let Some(t) = tamper {
+                            t(&mut as_query);
+                        }
+                        *fields = as_query.query_pairs().into_owned().collect();
+                        out.response = fields.iter().cloned().collect();
+                    }
+                    None => {
+                        if let Some(t) = tamper {
+                            t(&mut next);
+                        }
+                        out.response = next.query_pairs().into_owned().collect();
+                    }
                 }
-                out.response = next.query_pairs().into_owned().collect();
             }
             if out.authorize.is_empty()
                 && at_idp(&next)
@@ -188,6 +206,13 @@ impl Browser {
                 && let Some((action, fields)) = login_form(&body)
             {
                 next = next.join(&action).map_err(|e| e.to_string())?;
+                if next.as_str().starts_with(&self.url(&self.sites.callback)) {
+                    // A form_post response (OAuth 2.0 Form Post Response Mode): the page
+                    // submits itself to the RP; the browser posts its fields, as a browser
+                    // running the page's script would.
+                    form = Some(fields);
+                    continue;
+                }
                 let mut f = fields;
                 f.push(("username".into(), username.into()));
                 f.push(("action".into(), "login".into()));
@@ -317,7 +342,8 @@ fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {
     e.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The mock IdP's login form: its action and hidden fields.
+/// The first form of an IdP page (the login form, or a form_post response): its action and
+/// hidden fields.
 fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
     let start = html.find("<form")?;
     let form = &html[start
@@ -381,6 +407,75 @@ mod tests {
             e,
             "{rp}/me: the answer is larger than 1 MiB; the browser stopped reading"
         );
+    }
+
+    /// An RP that asks for response_mode=form_post and answers its callback POST with the
+    /// fields it received.
+    async fn form_post_rp(idp: &str) -> String {
+        use warp::Filter;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let rp = format!("http://{}", listener.local_addr().unwrap());
+        let authorize = format!(
+            "{idp}/authorize?client_id=demo-rp&response_type=code&scope=openid&state=s1\
+             &nonce=n1&response_mode=form_post&redirect_uri={rp}/login/oauth2/callback"
+        );
+        let login = warp::path!("login")
+            .and(warp::get())
+            .map(move || warp::redirect::found(authorize.parse::<warp::http::Uri>().unwrap()));
+        let callback = warp::path!("login" / "oauth2" / "callback")
+            .and(warp::post())
+            .and(warp::body::form())
+            .map(|f: std::collections::HashMap<String, String>| {
+                let status = match f.get("state") {
+                    Some(_) => warp::http::StatusCode::OK,
+                    None => warp::http::StatusCode::BAD_REQUEST,
+                };
+                let body = format!(
+                    "code={} state={}",
+                    f.contains_key("code"),
+                    f.get("state").map_or("none", String::as_str)
+                );
+                warp::reply::with_status(body, status)
+            });
+        tokio::spawn(warp::serve(login.or(callback)).incoming(listener).run());
+        rp
+    }
+
+    #[tokio::test]
+    async fn a_form_post_response_is_posted_to_the_callback() {
+        let idp = mock_idp::MockIdp::start().await;
+        let rp = form_post_rp(idp.issuer()).await;
+        let sites = Arc::new(Sites {
+            rp,
+            idp: idp.issuer().into(),
+            login: "/login".into(),
+            callback: "/login/oauth2/callback".into(),
+        });
+        let evidence: Arc<Mutex<Evidence>> = Arc::default();
+        let b = Browser::new(1, sites, evidence.clone());
+        let login = b.login("alice", None).await.unwrap();
+        assert_eq!(login.authorize["response_mode"], "form_post");
+        assert_eq!(login.callback_status, Some(200));
+        assert_eq!(login.callback_body, "code=true state=s1");
+        assert!(login.response.contains_key("code"));
+        assert_eq!(login.response["iss"], idp.issuer());
+        let hops = lock(&evidence).hops.clone();
+        let last = hops.last().unwrap();
+        assert_eq!(last.method, "POST");
+        assert_eq!(last.params["code"], "•••", "masked in evidence");
+        // A tamper changes what is posted.
+        fn drop_state(u: &mut Url) {
+            let kept: Vec<(String, String)> = u
+                .query_pairs()
+                .into_owned()
+                .filter(|(k, _)| k != "state")
+                .collect();
+            u.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        let b2 = Browser::new(2, b.sites.clone(), Arc::default());
+        let login = b2.login("alice", Some(drop_state)).await.unwrap();
+        assert!(!login.response.contains_key("state"));
+        assert_eq!(login.callback_status, Some(400), "{}", login.callback_body);
     }
 
     #[test]

@@ -118,15 +118,24 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         }
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
     };
-    // From here on, errors go back to the client (RFC 6749 §4.1.2.1).
+    // From here on, errors go back to the client (RFC 6749 §4.1.2.1), in the response
+    // mode asked for when it is one the IdP speaks.
     let state = params.get("state").ok().flatten();
+    let form_post = params.get("response_mode").ok().flatten() == Some("form_post");
+    let answer = |p: &[(&str, &str)]| {
+        if form_post {
+            super::form_post::respond(redirect_uri, p)
+        } else {
+            redirect::found(&redirect::with_params(redirect_uri, p))
+        }
+    };
     let back = |error: &str, description: &str| {
         let mut p = vec![("error", error), ("error_description", description)];
         if let Some(s) = state {
             p.push(("state", s));
         }
         p.push(("iss", &t.issuer));
-        redirect::found(&redirect::with_params(redirect_uri, &p))
+        answer(&p)
     };
     if matches!(who, Who::Cancelled) {
         return back("access_denied", "the user cancelled the login");
@@ -206,7 +215,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         p.push(("state", s));
     }
     p.push(("iss", &t.issuer));
-    let mut res = redirect::found(&redirect::with_params(req.redirect_uri, &p));
+    let mut res = answer(&p);
     if let Some(cookie) = new_cookie {
         res.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -242,11 +251,11 @@ fn validate<'a>(
         return bad("request_uri_not_supported", "request_uri is not supported");
     }
     if let Some(mode) = params.get("response_mode")?
-        && mode != "query"
+        && !matches!(mode, "query" | "form_post")
     {
         return bad(
             "invalid_request",
-            &format!("response_mode {mode:?} is not supported; use query"),
+            &format!("response_mode {mode:?} is not supported; use query or form_post"),
         );
     }
     let scope = params.list("scope")?;

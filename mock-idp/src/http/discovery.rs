@@ -55,7 +55,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
         revocation_endpoint: url(&t.paths.revocation),
         end_session_endpoint: url(&t.paths.end_session),
         response_types_supported: vec!["code"],
-        response_modes_supported: vec!["query"],
+        response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported: vec![if t.config.quirks.pairwise_sub {
             "pairwise"

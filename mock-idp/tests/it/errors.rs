@@ -181,7 +181,7 @@ async fn authorize_errors_go_back_to_the_client_with_state() {
         (vec![("code_challenge", "short")], "invalid_request"),
         (vec![("code_challenge_method", "S256")], "invalid_request"),
         (vec![("request", "eyJ...")], "request_not_supported"),
-        (vec![("response_mode", "form_post")], "invalid_request"),
+        (vec![("response_mode", "fragment")], "invalid_request"),
     ] {
         let res = idp.authorize(&extra, None).await;
         assert_eq!(res.status(), 302, "{extra:?}: {}", body(&res));

@@ -6,6 +6,7 @@ mod debug;
 mod errors;
 mod faults;
 mod flows;
+mod form_post;
 mod fuzz;
 mod journal;
 mod lifecycle;
