@@ -22,7 +22,9 @@ async fn callback_server() -> String {
     use warp::Filter;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let route = warp::path!("login" / "oauth2" / "callback").map(|| "callback reached");
+    let route = warp::path!("login" / "oauth2" / "callback")
+        .and(warp::method())
+        .map(|m: warp::http::Method| format!("callback reached: {m}"));
     tokio::spawn(warp::serve(route).incoming(listener).run());
     format!("http://127.0.0.1:{port}/login/oauth2/callback")
 }

@@ -1,6 +1,7 @@
 // Drives Debian's chromium (headless, through playwright-core) over the pages people look
 // at, with JavaScript off, as the pages promise to work without it: mock-idp's login page
-// (the request shown, a user picked, the redirect back), its token inspector (a real token
+// (the request shown, a user picked, the redirect back; a form_post response posted by its
+// button, and by its script where scripts run), its token inspector (a real token
 // pasted and decoded, a bad one refused), its users and live journal, and the preflight and
 // conformance HTML reports (links followed). Each page also gets an accessibility smoke
 // check (lang, one h1, no skipped heading level, labelled fields, captioned tables, named
@@ -125,6 +126,21 @@ await accessible(cfg.authorizeUrl, 'login page');
 await Promise.all([page.waitForURL(`${cfg.callbackPrefix}**`), page.getByRole('button', { name: 'alice' }).click()]);
 const back = new URL(page.url());
 check(back.searchParams.get('code') && back.searchParams.get('state') === 'browser-test', 'login page: picking alice redirects back with a code and the state');
+
+// response_mode=form_post (silent now: the IdP's session cookie): without JavaScript the
+// page shows a button that posts the response to the callback; with it, it posts itself.
+await page.goto(`${cfg.authorizeUrl}&response_mode=form_post`);
+check((await page.locator('h1').textContent()) === 'Signing you in', 'form_post page: heading');
+await page.screenshot({ path: `${cfg.out}/form_post.png` });
+await Promise.all([page.waitForURL(`${cfg.callbackPrefix}**`), page.getByRole('button', { name: 'Continue' }).click()]);
+check((await page.textContent('body')).includes('callback reached: POST'), 'form_post page: its button posts to the callback');
+const scripted = await withJs.newPage();
+await Promise.all([
+  scripted.waitForURL(`${cfg.callbackPrefix}**`),
+  scripted.goto(`${cfg.authorizeUrl}&response_mode=form_post&login_hint=alice`),
+]);
+check((await scripted.textContent('body')).includes('callback reached: POST'), 'form_post page: with JavaScript it posts itself');
+await scripted.close();
 
 // The token inspector: a real token decoded, a bad one refused.
 await page.goto(cfg.debugUrl);

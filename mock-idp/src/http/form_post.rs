@@ -21,11 +21,13 @@ pub fn respond(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
         })
         .collect();
     let body = format!(
-        "<h1>Signing you in</h1>\n\
-         <form method=\"post\" action=\"{}\" id=\"form_post\">\n{fields}\
+        "<main><h1>Signing you in</h1>\n\
+         <p>The sign-in response goes to <code>{uri}</code> as a form post \
+         (<code>response_mode=form_post</code>).</p>\n\
+         <form method=\"post\" action=\"{uri}\" id=\"form_post\">\n{fields}\
          <noscript><p>JavaScript is off: continue by hand.</p><button>Continue</button></noscript>\n\
-         </form>\n<script>document.getElementById(\"form_post\").submit()</script>",
-        escape(redirect_uri)
+         </form></main>\n<script>document.getElementById(\"form_post\").submit()</script>",
+        uri = escape(redirect_uri)
     );
     let mut res = page("Signing you in", &body).into_response();
     let h = res.headers_mut();
