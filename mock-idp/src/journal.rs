@@ -35,6 +35,9 @@ pub enum Endpoint {
     Groups,
     /// The admin API (only refused calls are journaled: a wrong or missing admin token).
     Admin,
+    /// A logout token the IdP POSTed to a client's `backchannel_logout_uri` (its `status`
+    /// is the RP's answer; `error` says why it could not be delivered).
+    BackchannelLogout,
 }
 
 /// Something the relying party did that a careful one would not.

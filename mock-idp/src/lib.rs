@@ -18,6 +18,7 @@
 //!
 //! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
 
+pub mod backchannel;
 mod clock;
 pub mod config;
 mod directory;

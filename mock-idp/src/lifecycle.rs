@@ -1,6 +1,7 @@
 //! The live directory: users change, are disabled or deleted while tokens are out, and
 //! every check of a token consults the directory as it is now.
 
+use crate::backchannel::Ended;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,7 @@ impl Tenant {
             .get(username)
             .cloned()
             .ok_or_else(|| DirectoryError::NotFound(username.to_owned()))?;
+        let was_disabled = user.disabled;
         let UserPatch {
             groups,
             email,
@@ -126,6 +128,9 @@ impl Tenant {
         }
         dir.put(user.clone());
         drop(dir);
+        if user.disabled && !was_disabled {
+            self.backchannel_logout(Ended::User(username));
+        }
         if user.disabled {
             self.lock_grants().end_user_sessions(username);
         }
@@ -143,6 +148,7 @@ impl Tenant {
         if !removed {
             return Err(DirectoryError::NotFound(username.to_owned()));
         }
+        self.backchannel_logout(Ended::User(username));
         self.lock_grants().end_user_sessions(username);
         Ok(())
     }
@@ -152,6 +158,7 @@ impl Tenant {
         if self.directory().get(username).is_none() {
             return Err(DirectoryError::NotFound(username.to_owned()));
         }
+        self.backchannel_logout(Ended::User(username));
         Ok(self.lock_grants().revoke_user(username))
     }
 }

@@ -110,7 +110,7 @@ pub struct Tenant {
     pub(crate) directory: RwLock<Directory>,
     grants: Mutex<Grants>,
     evictions: Arc<std::sync::atomic::AtomicBool>,
-    journal: Mutex<Journal>,
+    journal: Arc<Mutex<Journal>>,
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
     recent: Mutex<std::collections::VecDeque<RecentToken>>,
@@ -179,7 +179,7 @@ impl Tenant {
             directory: RwLock::new(Directory::new(config.users.iter().cloned())),
             evictions: grants.eviction_flag(),
             grants: Mutex::new(grants),
-            journal: Mutex::new(Journal::new(config.journal_capacity)),
+            journal: Arc::new(Mutex::new(Journal::new(config.journal_capacity))),
             faults: Mutex::new(Faults::default()),
             rng: Mutex::new(rng),
             recent: Mutex::new(std::collections::VecDeque::new()),
@@ -259,6 +259,15 @@ impl Tenant {
         self.lock_grants().counts()
     }
 
+    /// Where a background task journals what it did (a back-channel logout's delivery),
+    /// stamped with the tenant's clock.
+    pub(crate) fn journal_handle(&self) -> JournalHandle {
+        JournalHandle {
+            journal: self.journal.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// Records a protocol request (stamped with the tenant's clock).
     pub fn record(&self, mut entry: Entry) {
         entry.time = self.clock.now();
@@ -315,5 +324,23 @@ impl Tenant {
     /// them (refresh checks the user atomically); never take them while holding the directory.
     pub fn lock_grants(&self) -> MutexGuard<'_, Grants> {
         self.grants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The journal of a tenant, for a task that outlives the request that started it.
+#[derive(Debug, Clone)]
+pub(crate) struct JournalHandle {
+    journal: Arc<Mutex<Journal>>,
+    clock: Clock,
+}
+
+impl JournalHandle {
+    /// Records an entry (stamped with the tenant's clock).
+    pub(crate) fn record(&self, mut entry: Entry) {
+        entry.time = self.clock.now();
+        self.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
     }
 }

@@ -268,6 +268,10 @@ pub struct ClientConfig {
     /// How this client's refresh tokens live, rotate and die.
     #[serde(default)]
     pub refresh_policy: RefreshTokenPolicy,
+    /// Where the IdP POSTs a logout token when a session of this client's users ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A client's refresh-token lifecycle (the knobs real providers expose).

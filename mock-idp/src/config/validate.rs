@@ -219,6 +219,26 @@ impl Config {
                     }
                 }
             }
+            if let Some(uri) = &c.backchannel_logout_uri {
+                match url::Url::parse(uri) {
+                    Err(e) => {
+                        return bad(
+                            at("backchannel_logout_uri"),
+                            format!("{uri:?} is not a URL: {e}"),
+                        );
+                    }
+                    // Back-Channel Logout §2.2: no fragment; delivery speaks plain HTTP.
+                    Ok(u) if u.scheme() != "http" || u.fragment().is_some() => {
+                        return bad(
+                            at("backchannel_logout_uri"),
+                            format!(
+                                "{uri:?}: an http:// URL without a fragment (logout tokens are delivered over plain HTTP)"
+                            ),
+                        );
+                    }
+                    Ok(_) => {}
+                }
+            }
         }
         Ok(())
     }

@@ -38,6 +38,8 @@ pub struct Metadata {
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
     authorization_response_iss_parameter_supported: bool,
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
 }
 
 /// The metadata of a tenant.
@@ -94,6 +96,8 @@ pub fn metadata(t: &Tenant) -> Metadata {
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         authorization_response_iss_parameter_supported: true,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 

@@ -102,6 +102,7 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
         }
     };
     if let Some(sid) = session_cookie(t, headers) {
+        t.backchannel_logout(crate::backchannel::Ended::Session(&sid));
         let mut grants = t.lock_grants();
         grants.end_session(&sid);
         grants.revoke_session_tokens(&sid, |client| {

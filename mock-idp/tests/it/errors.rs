@@ -17,6 +17,7 @@ fn post_only_client() -> ClientConfig {
         signing_alg: None,
         access_token_audience: None,
         refresh_policy: Default::default(),
+        backchannel_logout_uri: None,
     }
 }
 

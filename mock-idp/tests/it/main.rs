@@ -1,6 +1,7 @@
 //! mock-idp's integration tests, one binary (faster to link on two cores).
 
 mod admin;
+mod backchannel;
 mod config_errors;
 mod debug;
 mod errors;

@@ -1,0 +1,164 @@
+//! OpenID Connect Back-Channel Logout 1.0: when a session ends at the IdP (RP-initiated
+//! logout) or a user is disabled, deleted or revoked through the admin API, each client
+//! that registered a `backchannel_logout_uri` and holds a grant of that session or user
+//! gets a `logout_token` POSTed to it (§2.5), and the journal records the delivery and the
+//! RP's answer.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::journal::{Endpoint, Entry};
+use crate::tenant::Tenant;
+
+/// The `events` member of a logout token (§2.4).
+pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// How long the IdP waits for an RP's answer to a logout token.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A logout token to send: to which client, about whom.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Notice {
+    client_id: String,
+    username: String,
+    sub: String,
+    sid: Option<String>,
+}
+
+/// What ended, and so who is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Ended<'a> {
+    /// One IdP session (RP-initiated logout).
+    Session(&'a str),
+    /// Every session of a user (disabled, deleted, revoked).
+    User(&'a str),
+}
+
+impl Tenant {
+    /// The clients to tell that `ended`, with a subject and session each: one notice per
+    /// client and session of the grants still recorded.
+    fn notices(&self, ended: Ended<'_>) -> Vec<Notice> {
+        let grants = self.lock_grants();
+        let mut out = BTreeSet::new();
+        for l in grants.lineages.values() {
+            let g = &l.grant;
+            let hit = !l.revoked
+                && match ended {
+                    Ended::Session(sid) => g.sid.as_deref() == Some(sid),
+                    Ended::User(u) => g.username.as_deref() == Some(u),
+                };
+            let registered = self
+                .client(&g.client_id)
+                .is_some_and(|c| c.backchannel_logout_uri.is_some());
+            if let (true, true, Some(username)) = (hit, registered, &g.username) {
+                out.insert(Notice {
+                    client_id: g.client_id.clone(),
+                    username: username.clone(),
+                    sub: self.subject(g),
+                    sid: g.sid.clone(),
+                });
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Sends a logout token to every client concerned by `ended`, in the background (the
+    /// request that ended the session does not wait for RPs); each delivery is journaled
+    /// when the RP answers or the delivery fails. Must be called inside a Tokio runtime;
+    /// outside one nothing is sent (and that is journaled).
+    pub fn backchannel_logout(&self, ended: Ended<'_>) {
+        for n in self.notices(ended) {
+            let Some(uri) = self
+                .client(&n.client_id)
+                .and_then(|c| c.backchannel_logout_uri.clone())
+            else {
+                continue;
+            };
+            let mut entry = Entry::new(
+                Endpoint::BackchannelLogout,
+                "POST",
+                &Default::default(),
+                &Default::default(),
+            );
+            entry.client_id = Some(n.client_id.clone());
+            entry.user = Some(n.username.clone());
+            let token = match self.logout_token(&n) {
+                Ok(t) => t,
+                Err(e) => {
+                    entry.error = Some(format!("cannot sign the logout token: {e}"));
+                    self.record(entry);
+                    continue;
+                }
+            };
+            let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                entry.error = Some("not delivered: no async runtime to send it from".into());
+                self.record(entry);
+                continue;
+            };
+            let journal = self.journal_handle();
+            rt.spawn(async move {
+                match deliver(&uri, &token).await {
+                    Ok(status) => entry.status = status,
+                    Err(e) => entry.error = Some(format!("delivery failed: {e}")),
+                }
+                journal.record(entry);
+            });
+        }
+    }
+
+    /// A logout token (§2.4): `typ: logout+jwt`, `iss`, `aud`, `iat`, `exp`, `jti`, the
+    /// back-channel logout event, `sub` and `sid`; never a `nonce`.
+    fn logout_token(&self, n: &Notice) -> Result<String, String> {
+        let client = self
+            .client(&n.client_id)
+            .ok_or_else(|| format!("no client {}", n.client_id))?;
+        let now = self.clock.now();
+        let mut claims = json!({
+            "iss": self.issuer,
+            "aud": n.client_id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": self.random_token(16),
+            "events": { EVENT: {} },
+            "sub": n.sub,
+        });
+        if let Some(sid) = &n.sid {
+            claims["sid"] = Value::String(sid.clone());
+        }
+        self.signing_key(client).sign_jwt("logout+jwt", &claims)
+    }
+}
+
+/// POSTs `logout_token` to `uri` (§2.5); the RP's status, or why it could not be sent.
+async fn deliver(uri: &str, token: &str) -> Result<u16, String> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("logout_token", token)
+        .finish();
+    let req = warp::http::Request::post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cache-control", "no-store")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("{uri:?}: {e}"))?;
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let res = tokio::time::timeout(DELIVERY_TIMEOUT, client.request(req))
+        .await
+        .map_err(|_| format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()))?
+        .map_err(|e| {
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                msg = format!("{msg}: {s}");
+                source = s.source();
+            }
+            msg
+        })?;
+    Ok(res.status().as_u16())
+}
