@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+use crate::faults::Fault;
 use crate::journal::{Endpoint, Entry};
 use crate::tenant::Tenant;
 
@@ -89,7 +90,15 @@ impl Tenant {
             );
             entry.client_id = Some(n.client_id.clone());
             entry.user = Some(n.username.clone());
-            let token = match self.logout_token(&n) {
+            entry.faults = self.fire_faults(
+                crate::faults::Target {
+                    client_id: &n.client_id,
+                    user: Some(&n.username),
+                    grant_type: None,
+                },
+                crate::faults::FaultPoint::BackchannelLogout,
+            );
+            let token = match self.logout_token(&n, &entry.faults) {
                 Ok(t) => t,
                 Err(e) => {
                     entry.error = Some(format!("cannot sign the logout token: {e}"));
@@ -114,8 +123,9 @@ impl Tenant {
     }
 
     /// A logout token (§2.4): `typ: logout+jwt`, `iss`, `aud`, `iat`, `exp`, `jti`, the
-    /// back-channel logout event, `sub` and `sid`; never a `nonce`.
-    fn logout_token(&self, n: &Notice) -> Result<String, String> {
+    /// back-channel logout event, `sub` and `sid`; never a `nonce` — unless a fault armed
+    /// for the delivery breaks exactly one of these.
+    fn logout_token(&self, n: &Notice, faults: &[Fault]) -> Result<String, String> {
         let client = self
             .client(&n.client_id)
             .ok_or_else(|| format!("no client {}", n.client_id))?;
@@ -132,7 +142,39 @@ impl Tenant {
         if let Some(sid) = &n.sid {
             claims["sid"] = Value::String(sid.clone());
         }
-        self.signing_key(client).sign_jwt("logout+jwt", &claims)
+        break_claims(&mut claims, faults);
+        // The signature faults are the ID token's, applied to this token.
+        let signing: Vec<Fault> = faults
+            .iter()
+            .filter_map(|f| match f {
+                Fault::LogoutTokenAlgNone => Some(Fault::IdTokenAlgNone),
+                Fault::LogoutTokenHs256PublicKey => Some(Fault::IdTokenHs256PublicKey),
+                Fault::LogoutTokenBadSignature => Some(Fault::IdTokenBadSignature),
+                _ => None,
+            })
+            .collect();
+        crate::tokens::sign_faulty(&self.signing_key(client), "logout+jwt", &claims, &signing)
+    }
+}
+
+/// Changes a logout token's claims as the faults say (each changes one property only).
+fn break_claims(claims: &mut Value, faults: &[Fault]) {
+    for f in faults {
+        match f {
+            Fault::LogoutTokenWrongIss => {
+                let iss = claims["iss"].as_str().unwrap_or_default();
+                claims["iss"] = json!(format!("{iss}/not-this-issuer"));
+            }
+            Fault::LogoutTokenWrongAud => claims["aud"] = json!("another-client"),
+            Fault::LogoutTokenNoEvents => {
+                claims.as_object_mut().map(|c| c.remove("events"));
+            }
+            Fault::LogoutTokenWrongEvent => {
+                claims["events"] = json!({ "http://schemas.openid.net/event/not-a-logout": {} });
+            }
+            Fault::LogoutTokenNonce => claims["nonce"] = json!("a-nonce"),
+            _ => {}
+        }
     }
 }
 

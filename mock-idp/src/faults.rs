@@ -69,6 +69,22 @@ pub enum Fault {
         /// The claim.
         claim: String,
     },
+    /// Back-channel logout: `alg: none` and no signature.
+    LogoutTokenAlgNone,
+    /// Back-channel logout: HS256 keyed with the RSA public key (algorithm confusion).
+    LogoutTokenHs256PublicKey,
+    /// Back-channel logout: the signature does not verify.
+    LogoutTokenBadSignature,
+    /// Back-channel logout: `iss` of another issuer.
+    LogoutTokenWrongIss,
+    /// Back-channel logout: `aud` names another client.
+    LogoutTokenWrongAud,
+    /// Back-channel logout: no `events` claim.
+    LogoutTokenNoEvents,
+    /// Back-channel logout: `events` holds another event than the back-channel logout one.
+    LogoutTokenWrongEvent,
+    /// Back-channel logout: a `nonce`, which a logout token must not have (§2.4).
+    LogoutTokenNonce,
 }
 
 /// Where a fault takes effect.
@@ -82,6 +98,8 @@ pub enum FaultPoint {
     Authorize,
     /// In the userinfo response.
     Userinfo,
+    /// In a back-channel logout token.
+    BackchannelLogout,
 }
 
 impl Fault {
@@ -95,6 +113,14 @@ impl Fault {
             | Fault::MalformedJson => FaultPoint::TokenEndpoint,
             Fault::StateAltered | Fault::AccessDenied => FaultPoint::Authorize,
             Fault::UserinfoSubChanged | Fault::UserinfoRemoveClaim { .. } => FaultPoint::Userinfo,
+            Fault::LogoutTokenAlgNone
+            | Fault::LogoutTokenHs256PublicKey
+            | Fault::LogoutTokenBadSignature
+            | Fault::LogoutTokenWrongIss
+            | Fault::LogoutTokenWrongAud
+            | Fault::LogoutTokenNoEvents
+            | Fault::LogoutTokenWrongEvent
+            | Fault::LogoutTokenNonce => FaultPoint::BackchannelLogout,
             _ => FaultPoint::IdToken,
         }
     }

@@ -9,4 +9,5 @@ pub mod placement;
 pub use claims::{
     GroupsFor, group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
 };
+pub use faulty::sign as sign_faulty;
 pub use mint::{Mint, NewRefresh, TokenResponse, at_hash};

@@ -155,3 +155,47 @@ fn only_plain_http_uris_are_accepted() {
     let e = c.check().unwrap_err().to_string();
     assert!(e.contains("backchannel_logout_uri"), "{e}");
 }
+
+#[tokio::test]
+async fn armed_faults_break_one_property_of_the_logout_token() {
+    use mock_idp::faults::{Fault, FaultScope};
+    let (url, got) = receiver().await;
+    let idp = idp_with(|c| c.clients[0].backchannel_logout_uri = Some(url.clone()));
+    let cases: &[(Fault, fn(&Value, &Value, bool) -> bool)] = &[
+        (Fault::LogoutTokenAlgNone, |h, _, _| h["alg"] == "none"),
+        (Fault::LogoutTokenHs256PublicKey, |h, _, _| h["alg"] == "HS256"),
+        (Fault::LogoutTokenBadSignature, |_, _, valid| !valid),
+        (Fault::LogoutTokenWrongIss, |_, c, valid| valid && c["iss"] != ISSUER),
+        (Fault::LogoutTokenWrongAud, |_, c, valid| valid && c["aud"] == "another-client"),
+        (Fault::LogoutTokenNoEvents, |_, c, valid| valid && c.get("events").is_none()),
+        (Fault::LogoutTokenWrongEvent, |_, c, valid| {
+            valid && c["events"].is_object() && c["events"].get(EVENT).is_none()
+        }),
+        (Fault::LogoutTokenNonce, |_, c, valid| valid && c["nonce"].is_string()),
+    ];
+    for (i, (fault, broken)) in cases.iter().enumerate() {
+        idp.tokens("alice").await;
+        let scope = FaultScope {
+            times: Some(1),
+            ..Default::default()
+        };
+        idp.tenant.arm_fault(fault.clone(), scope);
+        idp.tenant.revoke_user("alice").unwrap();
+        let received = tokens(&got, i + 1).await;
+        assert_eq!(received.len(), i + 1, "{fault:?}");
+        let token = &received[i];
+        let h = header(token);
+        let c = claims(token);
+        let key = idp.tenant.keys().by_kid(h["kid"].as_str().unwrap_or("-"), T0);
+        let valid = key.is_some_and(|k| k.verify::<Value>(token).is_ok());
+        assert!(broken(&h, &c, valid), "{fault:?}: {h} {c}");
+        // Everything else as in a good token.
+        assert_eq!(h["typ"], "logout+jwt", "{fault:?}");
+        assert!(c["sub"].is_string() && c["jti"].is_string(), "{fault:?}: {c}");
+        let journaled = deliveries(&idp, i + 1).await;
+        assert!(
+            journaled.iter().any(|e| e.faults.contains(fault)),
+            "{fault:?} journaled"
+        );
+    }
+}
