@@ -161,17 +161,29 @@ async fn armed_faults_break_one_property_of_the_logout_token() {
     use mock_idp::faults::{Fault, FaultScope};
     let (url, got) = receiver().await;
     let idp = idp_with(|c| c.clients[0].backchannel_logout_uri = Some(url.clone()));
-    let cases: &[(Fault, fn(&Value, &Value, bool) -> bool)] = &[
+    // Whether a token (header, claims, signature valid) shows the fault.
+    type Shows = fn(&Value, &Value, bool) -> bool;
+    let cases: &[(Fault, Shows)] = &[
         (Fault::LogoutTokenAlgNone, |h, _, _| h["alg"] == "none"),
-        (Fault::LogoutTokenHs256PublicKey, |h, _, _| h["alg"] == "HS256"),
+        (Fault::LogoutTokenHs256PublicKey, |h, _, _| {
+            h["alg"] == "HS256"
+        }),
         (Fault::LogoutTokenBadSignature, |_, _, valid| !valid),
-        (Fault::LogoutTokenWrongIss, |_, c, valid| valid && c["iss"] != ISSUER),
-        (Fault::LogoutTokenWrongAud, |_, c, valid| valid && c["aud"] == "another-client"),
-        (Fault::LogoutTokenNoEvents, |_, c, valid| valid && c.get("events").is_none()),
+        (Fault::LogoutTokenWrongIss, |_, c, valid| {
+            valid && c["iss"] != ISSUER
+        }),
+        (Fault::LogoutTokenWrongAud, |_, c, valid| {
+            valid && c["aud"] == "another-client"
+        }),
+        (Fault::LogoutTokenNoEvents, |_, c, valid| {
+            valid && c.get("events").is_none()
+        }),
         (Fault::LogoutTokenWrongEvent, |_, c, valid| {
             valid && c["events"].is_object() && c["events"].get(EVENT).is_none()
         }),
-        (Fault::LogoutTokenNonce, |_, c, valid| valid && c["nonce"].is_string()),
+        (Fault::LogoutTokenNonce, |_, c, valid| {
+            valid && c["nonce"].is_string()
+        }),
     ];
     for (i, (fault, broken)) in cases.iter().enumerate() {
         idp.tokens("alice").await;
@@ -186,12 +198,18 @@ async fn armed_faults_break_one_property_of_the_logout_token() {
         let token = &received[i];
         let h = header(token);
         let c = claims(token);
-        let key = idp.tenant.keys().by_kid(h["kid"].as_str().unwrap_or("-"), T0);
+        let key = idp
+            .tenant
+            .keys()
+            .by_kid(h["kid"].as_str().unwrap_or("-"), T0);
         let valid = key.is_some_and(|k| k.verify::<Value>(token).is_ok());
         assert!(broken(&h, &c, valid), "{fault:?}: {h} {c}");
         // Everything else as in a good token.
         assert_eq!(h["typ"], "logout+jwt", "{fault:?}");
-        assert!(c["sub"].is_string() && c["jti"].is_string(), "{fault:?}: {c}");
+        assert!(
+            c["sub"].is_string() && c["jti"].is_string(),
+            "{fault:?}: {c}"
+        );
         let journaled = deliveries(&idp, i + 1).await;
         assert!(
             journaled.iter().any(|e| e.faults.contains(fault)),
