@@ -1,8 +1,6 @@
 //! `mock-idp serve` stops on SIGTERM as on Ctrl-C: it stops accepting, answers the
 //! requests in flight, and exits 0 within a second.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -10,21 +8,8 @@ use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 fn stop_with(signal: Signal) {
-    let mut idp = Command::new(env!("CARGO_BIN_EXE_mock-idp"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(idp.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let issuer = ready
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("issuer="))
-        .unwrap_or_else(|| panic!("no ready line: {ready:?}"))
-        .to_owned();
+    let (mut idp, ready) = crate::support::spawn_serve(&[]);
+    let issuer = ready.issuer();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();

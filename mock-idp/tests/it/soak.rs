@@ -9,8 +9,7 @@
 //! CI runs a few seconds (`SOAK_SECONDS`, default 4); `mock-idp/soak.sh` runs ten minutes
 //! in release mode.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -439,22 +438,8 @@ impl Drop for Server {
 }
 
 fn start() -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-idp"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mock-idp starts");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut ready)
-        .expect("a ready line");
-    let issuer = ready
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("issuer="))
-        .unwrap_or_else(|| panic!("no ready line: {ready:?}"))
-        .to_owned();
-    (Server(child), issuer)
+    let (child, ready) = crate::support::spawn_serve(&[]);
+    (Server(child), ready.issuer())
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -246,3 +246,41 @@ pub fn assert_error(res: &Response<Bytes>, status: u16, error: &str) -> String {
     assert!(!d.is_empty(), "no error_description: {v}");
     d
 }
+
+/// The ready line `mock-idp serve` prints: `mock-idp ready issuer=… addr=… [ca=…]`.
+pub struct Ready(pub String);
+
+impl Ready {
+    /// The value of `key=` in it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let prefix = format!("{key}=");
+        self.0
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(prefix.as_str()))
+            .map(str::to_owned)
+    }
+
+    /// The issuer it serves.
+    pub fn issuer(&self) -> String {
+        self.get("issuer")
+            .unwrap_or_else(|| panic!("no ready line: {:?}", self.0))
+    }
+}
+
+/// `mock-idp serve` (this build's binary) on a random loopback port with `args` added,
+/// once it said it is ready.
+pub fn spawn_serve(args: &[&str]) -> (std::process::Child, Ready) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-idp"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mock-idp starts");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("a ready line");
+    (child, Ready(ready))
+}

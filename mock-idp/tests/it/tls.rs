@@ -2,8 +2,6 @@
 //! serve with a certificate it signs; a client that trusts the CA talks to an https
 //! issuer, one that does not is refused at the handshake; a silent client is closed.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,30 +135,11 @@ fn serve_tls_writes_the_ca_and_says_where() {
     let dir = std::env::temp_dir().join(format!("mock-idp-serve-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca_out = dir.join("ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-idp"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--tls", "--tls-ca-out"])
-        .arg(&ca_out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let word = |key: &str| {
-        ready
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(key))
-            .map(str::to_owned)
-    };
-    let issuer = word("issuer=").unwrap_or_else(|| panic!("{ready}"));
-    assert!(issuer.starts_with("https://127.0.0.1:"), "{ready}");
-    assert_eq!(
-        word("ca=").as_deref(),
-        Some(ca_out.to_str().unwrap()),
-        "{ready}"
-    );
+    let (mut child, ready) =
+        crate::support::spawn_serve(&["--tls", "--tls-ca-out", ca_out.to_str().unwrap()]);
+    let issuer = ready.issuer();
+    assert!(issuer.starts_with("https://127.0.0.1:"), "{}", ready.0);
+    assert_eq!(ready.get("ca").as_deref(), ca_out.to_str(), "{}", ready.0);
     let ca = std::fs::read_to_string(&ca_out).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = format!("{issuer}/.well-known/openid-configuration");
