@@ -108,11 +108,21 @@ impl Grants {
 
     /// Revokes a lineage: its refresh tokens and every access token issued under it.
     pub fn revoke_lineage(&mut self, id: &str) {
-        if let Some(l) = self.lineages.get_mut(id) {
-            l.revoked = true;
+        self.revoke_lineages(&[id.to_owned()]);
+    }
+
+    /// Revokes lineages (one pass over the refresh tokens, however many).
+    pub fn revoke_lineages(&mut self, ids: &[String]) {
+        for id in ids {
+            if let Some(l) = self.lineages.get_mut(id) {
+                l.revoked = true;
+            }
         }
-        for r in self.refresh.values_mut().filter(|r| r.family == id) {
-            r.revoked = true;
+        let ids: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for r in self.refresh.values_mut() {
+            if ids.contains(r.family.as_str()) {
+                r.revoked = true;
+            }
         }
     }
 

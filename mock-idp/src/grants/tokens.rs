@@ -200,9 +200,7 @@ impl Grants {
             .filter(|(_, l)| l.grant.username.as_deref() == Some(username) && !l.revoked)
             .map(|(id, _)| id.to_owned())
             .collect();
-        for id in &lineages {
-            self.revoke_lineage(id);
-        }
+        self.revoke_lineages(&lineages);
         self.sessions.retain(|_, s| s.username != username);
         lineages.len()
     }
@@ -216,8 +214,6 @@ impl Grants {
             .filter(|(_, l)| l.grant.sid.as_deref() == Some(sid) && bound(&l.grant.client_id))
             .map(|(id, _)| id.to_owned())
             .collect();
-        for id in lineages {
-            self.revoke_lineage(&id);
-        }
+        self.revoke_lineages(&lineages);
     }
 }
