@@ -55,10 +55,13 @@ impl Tenant {
                     Ended::Session(sid) => g.sid.as_deref() == Some(sid),
                     Ended::User(u) => g.username.as_deref() == Some(u),
                 };
+            if !hit {
+                continue;
+            }
             let registered = self
                 .client(&g.client_id)
                 .is_some_and(|c| c.backchannel_logout_uri.is_some());
-            if let (true, true, Some(username)) = (hit, registered, &g.username) {
+            if let (true, Some(username)) = (registered, &g.username) {
                 out.insert(Notice {
                     client_id: g.client_id.clone(),
                     username: username.clone(),
