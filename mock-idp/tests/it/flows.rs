@@ -264,13 +264,7 @@ async fn client_credentials_has_no_user() {
             .grant_types
             .push(mock_idp::GrantType::ClientCredentials)
     });
-    let res = idp
-        .post(
-            "/token",
-            &[("grant_type", "client_credentials"), ("scope", "api")],
-            &[("authorization", &basic("demo-rp", "demo-secret"))],
-        )
-        .await;
+    let res = idp.client_credentials(Some("api")).await;
     let t = json(&res);
     assert!(
         t.get("id_token").is_none() && t.get("refresh_token").is_none(),
@@ -280,21 +274,9 @@ async fn client_credentials_has_no_user() {
         claims(t["access_token"].as_str().unwrap())["sub"],
         "demo-rp"
     );
-    let res = idp
-        .post(
-            "/token",
-            &[("grant_type", "client_credentials"), ("scope", "openid")],
-            &[("authorization", &basic("demo-rp", "demo-secret"))],
-        )
-        .await;
+    let res = idp.client_credentials(Some("openid")).await;
     assert_error(&res, 400, "invalid_scope");
-    let res = crate::support::idp()
-        .post(
-            "/token",
-            &[("grant_type", "client_credentials")],
-            &[("authorization", &basic("demo-rp", "demo-secret"))],
-        )
-        .await;
+    let res = crate::support::idp().client_credentials(None).await;
     assert_error(&res, 400, "unauthorized_client");
 }
 

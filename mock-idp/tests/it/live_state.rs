@@ -22,13 +22,7 @@ fn machine_client(c: &mut mock_idp::Config) {
 }
 
 async fn client_token(idp: &Idp) -> String {
-    let res = idp
-        .post(
-            "/token",
-            &[("grant_type", "client_credentials"), ("scope", "api")],
-            &[("authorization", &basic("demo-rp", "demo-secret"))],
-        )
-        .await;
+    let res = idp.client_credentials(Some("api")).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     json(&res)["access_token"].as_str().unwrap().to_owned()
 }

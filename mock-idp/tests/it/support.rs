@@ -174,6 +174,18 @@ impl Idp {
         .await
     }
 
+    /// A client_credentials grant for demo-rp (client_secret_basic), with `scope` if any.
+    pub async fn client_credentials(&self, scope: Option<&str>) -> Response<Bytes> {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend(scope.map(|s| ("scope", s)));
+        self.post(
+            "/token",
+            &form,
+            &[("authorization", &basic("demo-rp", "demo-secret"))],
+        )
+        .await
+    }
+
     /// A full login of `user`: the token response.
     pub async fn tokens(&self, user: &str) -> Value {
         let code = self.code(user, &[]).await;
