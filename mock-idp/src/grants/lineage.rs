@@ -95,15 +95,21 @@ impl Grants {
         self.note_insert(Record::Grant, evicted, now);
     }
 
-    /// Whether tokens of this lineage are refused (revoked, or evicted past the cap).
-    pub fn lineage_refused(&self, id: &str) -> Option<Refused> {
+    /// A lineage whose tokens are still good, or why they are refused (revoked, or evicted
+    /// past the cap).
+    pub fn live_lineage(&self, id: &str) -> Result<&Lineage, Refused> {
         match self.lineages.get(id) {
-            None => Some(Refused(
+            None => Err(Refused(
                 "the grant behind this token is no longer held (evicted past the tenant's live_records limit, or expired)".into(),
             )),
-            Some(l) if l.revoked => Some(Refused("the grant behind this token has been revoked".into())),
-            Some(_) => None,
+            Some(l) if l.revoked => Err(Refused("the grant behind this token has been revoked".into())),
+            Some(l) => Ok(l),
         }
+    }
+
+    /// Why tokens of this lineage are refused, if they are.
+    pub fn lineage_refused(&self, id: &str) -> Option<Refused> {
+        self.live_lineage(id).err()
     }
 
     /// Revokes a lineage: its refresh tokens and every access token issued under it.
@@ -149,16 +155,10 @@ impl Grants {
             })
             .unwrap_or_default();
         let grant = match token.jti.split_once('.') {
-            Some((lineage, _)) => {
-                if let Some(r) = self.lineage_refused(lineage) {
-                    return Err(r);
-                }
-                let l = self.lineages.get(lineage).expect("checked above");
-                Grant {
-                    scope,
-                    ..Grant::clone(&l.grant)
-                }
-            }
+            Some((lineage, _)) => Grant {
+                scope,
+                ..Grant::clone(&self.live_lineage(lineage)?.grant)
+            },
             None => Grant {
                 client_id: token.client_id.clone(),
                 username: None,

@@ -134,10 +134,11 @@ impl Grants {
         Ok(used)
     }
 
-    /// A live refresh token (for introspection).
+    /// A live refresh token (for introspection): its grant stands too.
     pub fn live_refresh(&self, token: &str, now: UnixTime) -> Option<&RefreshRecord> {
         self.refresh.get(token).filter(|r| {
             !r.revoked
+                && self.lineage_refused(&r.family).is_none()
                 && now < r.expires_at
                 && r.idle_expires_at.is_none_or(|t| now < t)
                 && r.spent_at.is_none()

@@ -41,18 +41,15 @@ fn introspect(
     });
     let found = access.or_else(|| {
         let grants = t.lock_grants();
-        grants
-            .live_refresh(token, now)
-            .filter(|r| grants.lineage_refused(&r.family).is_none())
-            .map(|r| {
-                (
-                    "refresh_token",
-                    Grant::clone(&r.grant),
-                    r.issued_at,
-                    r.expires_at,
-                    None,
-                )
-            })
+        grants.live_refresh(token, now).map(|r| {
+            (
+                "refresh_token",
+                Grant::clone(&r.grant),
+                r.issued_at,
+                r.expires_at,
+                None,
+            )
+        })
     });
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
     entry.user = active.as_ref().and_then(|(_, g, ..)| g.username.clone());
