@@ -277,6 +277,35 @@ impl Browser {
         Ok(status)
     }
 
+    /// Signs out at the IdP, as a user does on the IdP's own page or through another
+    /// application's RP-initiated logout: GET the `end_session_endpoint` its discovery
+    /// names, with this browser's IdP cookie; the IdP's status.
+    pub async fn end_idp_session(&self) -> Result<u16, String> {
+        let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
+        let res = self
+            .http
+            .get(&discovery)
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {}", self.show(&discovery), failure(&e)))?;
+        let body = read_capped(res, &self.show(&discovery)).await?;
+        let v: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&discovery)))?;
+        let end = v["end_session_endpoint"]
+            .as_str()
+            .ok_or("the IdP's discovery names no end_session_endpoint")?;
+        let url = Url::parse(end).map_err(|e| format!("end_session_endpoint {end:?}: {e}"))?;
+        let res = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
+        let status = res.status().as_u16();
+        self.record("GET", &url, &[], status, None);
+        Ok(status)
+    }
+
     /// A JSON POST at the RP; its status.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<u16, String> {
         let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;

@@ -353,6 +353,8 @@ pub struct TenantSpec<'a> {
     pub rp: &'a RpDescription,
     /// Its redirect URI.
     pub redirect_uri: &'a str,
+    /// Its back-channel logout URI, if it declares one.
+    pub backchannel_logout_uri: Option<&'a str>,
     /// Its client secret.
     pub secret: &'a str,
     /// Where the groups go (rp.toml's claim, or a variant).
@@ -401,6 +403,11 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
         }],
     });
     let mut config = config;
+    if let (Some(uri), Some(Value::Object(c))) =
+        (spec.backchannel_logout_uri, config["clients"].get_mut(0))
+    {
+        c.insert("backchannel_logout_uri".into(), json!(uri));
+    }
     if spec.profile.is_some()
         && let Some(obj) = config.as_object_mut()
     {

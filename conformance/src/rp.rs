@@ -173,6 +173,10 @@ pub struct Paths {
     /// 2xx when ready; `""`: the RP has no health endpoint, and the runner waits for its
     /// port to accept connections.
     pub health: Option<String>,
+    /// Where the IdP POSTs logout tokens (OpenID Connect Back-Channel Logout 1.0), if the
+    /// RP supports it: registered as the client's `backchannel_logout_uri`, and the
+    /// `logout.backchannel*` scenarios judge it. None: those scenarios do not apply.
+    pub backchannel_logout: Option<String>,
 }
 
 impl Default for Paths {
@@ -184,6 +188,7 @@ impl Default for Paths {
             logout: "/logout".into(),
             grant: "/grant".into(),
             health: Some("/healthz".into()),
+            backchannel_logout: None,
         }
     }
 }
@@ -491,6 +496,14 @@ impl RpDescription {
                 .position(|l| l.trim_start().starts_with(key))
                 .map(|i| i + 1)
         };
+        if let Some(p) = &rp.paths.backchannel_logout
+            && !p.starts_with('/')
+        {
+            return Err(err(
+                line_of("backchannel_logout"),
+                format!("paths.backchannel_logout {p:?}: a path on the RP, starting with /"),
+            ));
+        }
         if rp.sync_modes.is_empty() {
             return Err(err(
                 line_of("sync_modes"),

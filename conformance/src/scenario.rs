@@ -35,6 +35,8 @@ pub enum Category {
     Sync,
     /// Access ends.
     Revocation,
+    /// Logout channels: the IdP tells the RP a session ended.
+    Logout,
 }
 
 impl Category {
@@ -47,6 +49,7 @@ impl Category {
             Category::Permissions => "permissions",
             Category::Sync => "sync",
             Category::Revocation => "revocation",
+            Category::Logout => "logout",
         }
     }
 }
@@ -411,6 +414,24 @@ impl Ctx {
             user.username
         ));
         Ok(id)
+    }
+
+    /// When the RP declares back-channel logout, the IdP sends it no logout token about
+    /// `user` (as an IdP without back-channel logout does): what ends the user's access in
+    /// this scenario is the refused refresh alone (`logout.*` judges the logout token).
+    pub async fn refresh_path_only(&self, user: &TestUser) -> Result<(), Stop> {
+        if self.shared.rp.paths.backchannel_logout.is_none() {
+            return Ok(());
+        }
+        self.shared
+            .admin
+            .arm(&Fault::LogoutTokenNotSent, &user.username, None, None)
+            .await?;
+        self.step(format!(
+            "the IdP sends no logout token about {} (as an IdP without back-channel logout): the refused refresh alone must end access",
+            user.username
+        ));
+        Ok(())
     }
 
     /// Disarms a fault; whether it was still armed (a fault armed once that is gone has

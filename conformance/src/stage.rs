@@ -89,9 +89,15 @@ impl Stage {
             },
         };
         let redirect = format!("{}{}", address.base_url, rp.paths.callback);
+        let backchannel = rp
+            .paths
+            .backchannel_logout
+            .as_ref()
+            .map(|p| format!("{}{p}", address.base_url));
         let spec = TenantSpec {
             rp,
             redirect_uri: &redirect,
+            backchannel_logout_uri: backchannel.as_deref(),
             secret: &self.secret,
             groups: &groups.claim,
             single_as_string: groups.single_as_string,

@@ -101,6 +101,11 @@ impl Tenant {
                 },
                 crate::faults::FaultPoint::BackchannelLogout,
             );
+            if entry.faults.contains(&Fault::LogoutTokenNotSent) {
+                entry.error = Some("not sent: fault logout_token_not_sent".into());
+                self.record(entry);
+                continue;
+            }
             let token = match self.logout_token(&n, &entry.faults) {
                 Ok(t) => t,
                 Err(e) => {

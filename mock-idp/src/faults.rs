@@ -85,6 +85,9 @@ pub enum Fault {
     LogoutTokenWrongEvent,
     /// Back-channel logout: a `nonce`, which a logout token must not have (§2.4).
     LogoutTokenNonce,
+    /// Back-channel logout: no logout token is sent at all, as from an IdP without
+    /// back-channel logout; the RP must learn of the end from its refused refresh.
+    LogoutTokenNotSent,
 }
 
 /// Where a fault takes effect.
@@ -120,7 +123,8 @@ impl Fault {
             | Fault::LogoutTokenWrongAud
             | Fault::LogoutTokenNoEvents
             | Fault::LogoutTokenWrongEvent
-            | Fault::LogoutTokenNonce => FaultPoint::BackchannelLogout,
+            | Fault::LogoutTokenNonce
+            | Fault::LogoutTokenNotSent => FaultPoint::BackchannelLogout,
             _ => FaultPoint::IdToken,
         }
     }

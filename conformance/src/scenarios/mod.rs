@@ -5,6 +5,7 @@ mod groups;
 mod identity;
 mod idtoken;
 mod login;
+mod logout;
 mod outage;
 mod permissions;
 mod revocation;
@@ -46,6 +47,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.extend(permissions::all());
     all.extend(sync::all());
     all.extend(revocation::all());
+    all.extend(logout::all());
     all
 }
 

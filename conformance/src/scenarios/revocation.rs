@@ -57,6 +57,7 @@ pub fn all() -> Vec<Scenario> {
 async fn logged_in(cx: &Ctx) -> Result<(TestUser, Browser, MeReading), crate::verdict::Stop> {
     let p = pair(&cx.shared.rp)?;
     let u = cx.user("u", &[&p.a, &p.b]).await?;
+    cx.refresh_path_only(&u).await?;
     let (b, _, me) = login_ok(cx, &u).await?;
     Ok((u, b, me))
 }
@@ -238,6 +239,7 @@ async fn relogin_restores(cx: &Ctx) -> Judged {
 async fn others_unaffected(cx: &Ctx) -> Judged {
     let p = pair(&cx.shared.rp)?;
     let a = cx.user("a", &[&p.a]).await?;
+    cx.refresh_path_only(&a).await?;
     let mut shared_mailbox = cx.new_user("b", &[&p.a]);
     shared_mailbox.email = a.email.clone();
     let b = cx.create(shared_mailbox).await?;

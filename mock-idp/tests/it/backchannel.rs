@@ -217,3 +217,34 @@ async fn armed_faults_break_one_property_of_the_logout_token() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_not_sent_fault_keeps_the_token_and_journals_why() {
+    use mock_idp::faults::{Fault, FaultScope};
+    let (url, got) = receiver().await;
+    let idp = idp_with(|c| c.clients[0].backchannel_logout_uri = Some(url.clone()));
+    idp.tokens("alice").await;
+    idp.tokens("bob").await;
+    let scope = FaultScope {
+        user: Some("alice".into()),
+        ..Default::default()
+    };
+    idp.tenant.arm_fault(Fault::LogoutTokenNotSent, scope);
+    idp.tenant.revoke_user("alice").unwrap();
+    // Control: bob, without the fault, is told.
+    idp.tenant.revoke_user("bob").unwrap();
+    let d = deliveries(&idp, 2).await;
+    let of = |u: &str| d.iter().find(|e| e.user.as_deref() == Some(u)).unwrap();
+    assert_eq!(of("alice").status, 0);
+    assert_eq!(
+        of("alice").error.as_deref(),
+        Some("not sent: fault logout_token_not_sent")
+    );
+    assert_eq!(of("bob").status, 200);
+    let received = tokens(&got, 1).await;
+    assert_eq!(received.len(), 1, "only bob's token was sent");
+    assert_eq!(
+        claims(&received[0])["sub"],
+        claims(idp.tokens("bob").await["id_token"].as_str().unwrap())["sub"]
+    );
+}

@@ -76,6 +76,10 @@ defects! {
     IgnoresInvalidGrant = "ignores-invalid-grant": "treats invalid_grant like an outage: the user keeps access",
     KeepsSessions = "keeps-sessions": "on revocation removes the permissions but leaves the sessions open",
     RevokesByEmail = "revokes-by-email": "on revocation also revokes every account with the same email",
+    NoBackchannelLogout = "no-backchannel-logout": "answers 200 to every logout token and ends no session",
+    IgnoresLogoutEvents = "ignores-logout-events": "does not check a logout token's events claim",
+    LogoutAcceptsNonce = "logout-accepts-nonce": "accepts a logout token that carries a nonce",
+    LogoutIgnoresSid = "logout-ignores-sid": "ends every session of the logout token's sub, ignoring its sid",
 }
 
 impl fmt::Display for Defect {

@@ -30,6 +30,9 @@ pub enum Check<'a> {
     Refresh,
     /// A JWT access token read for its groups: signature and issuer only.
     AccessToken,
+    /// A back-channel logout token: audience, expiry, `iat` (its own claims are checked
+    /// by the back-channel endpoint).
+    LogoutToken,
 }
 
 #[derive(Deserialize)]

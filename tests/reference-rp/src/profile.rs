@@ -66,6 +66,7 @@ pub async fn load(app: &App, tokens: &TokenResponse, check: Check<'_>) -> Result
         username,
         name,
         groups,
+        sid: claim("sid"),
     })
 }
 

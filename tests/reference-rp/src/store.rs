@@ -32,6 +32,8 @@ pub struct Session {
     pub account: u64,
     /// The subject the session was established for.
     pub sub: String,
+    /// The IdP session it came from (the ID token's `sid`), if the IdP named one.
+    pub sid: Option<String>,
     /// The newest refresh token.
     pub refresh_token: Option<String>,
     /// When the newest access token expires, if the provider said.
@@ -63,6 +65,8 @@ pub struct Profile {
     /// The groups at the configured place (none: the claim is absent, which is how
     /// Okta and Entra ID say "no groups").
     pub groups: Option<Vec<String>>,
+    /// The IdP session (`sid`), if the ID token names one.
+    pub sid: Option<String>,
 }
 
 /// Everything the RP remembers.
@@ -198,6 +202,22 @@ impl Store {
     /// Starts a session.
     pub fn open(&mut self, cookie: String, s: Session) {
         self.sessions.insert(cookie, s);
+    }
+
+    /// Back-channel logout (§2.7): ends the sessions of `sid` (of `sub` too, when the
+    /// token names both), or every session of `sub` when it names no `sid`; how many.
+    pub fn log_out(&mut self, sub: Option<&str>, sid: Option<&str>) -> usize {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, s| {
+            let hit = match (sub, sid) {
+                (_, Some(sid)) if s.sid.as_deref() != Some(sid) => false,
+                (Some(sub), _) => s.sub == sub,
+                (None, Some(_)) => true,
+                (None, None) => false,
+            };
+            !hit
+        });
+        before - self.sessions.len()
     }
 
     /// Ends a session.

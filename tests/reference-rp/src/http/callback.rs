@@ -105,6 +105,7 @@ async fn callback(
             Session {
                 account,
                 sub: p.sub.clone(),
+                sid: p.sid.clone(),
                 access_expires_at: tokens.access_expires_at(),
                 refresh_token: tokens.refresh_token,
             },

@@ -1,6 +1,7 @@
 //! The RP's endpoints (the contract's defaults): `/login`, `/login/oauth2/callback`,
-//! `/me`, `/logout`, `/grant`, `/healthz`.
+//! `/me`, `/logout`, `/grant`, `/healthz`, and `/backchannel-logout`.
 
+mod backchannel;
 mod callback;
 mod grant;
 mod login;
@@ -38,7 +39,9 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(logout::filter(app.clone()))
         .unify()
-        .or(grant::filter(app))
+        .or(grant::filter(app.clone()))
+        .unify()
+        .or(backchannel::filter(app))
         .unify()
         .or(health)
         .unify()

@@ -31,6 +31,9 @@ idp_timeout_s = {IDP_TIMEOUT_S}
 jwks_cooldown_s = {JWKS_COOLDOWN_S}
 capabilities = ["grant"]
 
+[paths]
+backchannel_logout = "/backchannel-logout"
+
 [me]
 account = "/id"
 {tail}"#

@@ -1,0 +1,518 @@
+//! `logout`: the IdP tells the RP that a session ended (OpenID Connect Back-Channel Logout
+//! 1.0), and the RP ends its own session — for a valid logout token, and only then.
+//!
+//! The IdP session is ended the way a user ends it: in the browser, at the IdP's
+//! `end_session_endpoint`. The run's tenant keeps refresh tokens alive past it (offline
+//! access), so the RP's session can end only through the logout token.
+
+use std::time::{Duration, Instant};
+
+use mock_idp::backchannel::DELIVERY_TIMEOUT;
+use mock_idp::faults::Fault;
+
+use super::{login_ok, scenario};
+use crate::browser::Browser;
+use crate::idp::{JournalEntry, TestUser, kind};
+use crate::runner::DOES_NOT_APPLY;
+use crate::scenario::{Ctx, Scenario};
+use crate::verdict::{Judged, MeReading, Stop, Verdict};
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario!(
+            "logout.backchannel",
+            Logout,
+            "a session ended at the IdP ends the RP's session when the logout token arrives, and the RP answers 200 (Back-Channel Logout 1.0 §2.6–2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout)",
+            "a valid logout token ends the RP session it names, and the RP answers 200",
+            backchannel
+        ),
+        scenario!(
+            "logout.backchannel-session-only",
+            Logout,
+            "a logout token naming a session (sid) ends that session; the same user's sessions of other IdP sessions stay (Back-Channel Logout 1.0 §2.7)",
+            "a logout token naming one session ends it, not the user's other sessions",
+            session_only
+        ),
+        scenario!(
+            "logout.backchannel-deleted-user",
+            Logout,
+            "a user deleted at the IdP loses access when the logout token arrives, before the RP's next refresh",
+            "a user deleted at the IdP loses access through the logout token, before any refresh",
+            deleted_user
+        ),
+        scenario!(
+            "logout.backchannel-alg-none",
+            Logout,
+            "a logout token with alg none is refused with 400 and ends nothing (§2.6 step 3, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-alg-none)",
+            "a logout token with alg none is refused, and the session stays",
+            alg_none
+        ),
+        scenario!(
+            "logout.backchannel-wrong-alg",
+            Logout,
+            "a logout token signed HS256 with the IdP's public key as the secret (algorithm confusion) is refused with 400 (§2.6 step 3, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-wrong-alg)",
+            "a logout token signed HS256 with the public key is refused, and the session stays",
+            wrong_alg
+        ),
+        scenario!(
+            "logout.backchannel-bad-signature",
+            Logout,
+            "a logout token whose signature does not verify is refused with 400 (§2.6 step 3, §2.8)",
+            "a logout token with a bad signature is refused, and the session stays",
+            bad_signature
+        ),
+        scenario!(
+            "logout.backchannel-wrong-iss",
+            Logout,
+            "a logout token from another issuer is refused with 400 (§2.6 step 3, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-wrong-issuer)",
+            "a logout token with another iss is refused, and the session stays",
+            wrong_iss
+        ),
+        scenario!(
+            "logout.backchannel-wrong-aud",
+            Logout,
+            "a logout token for another client (aud) is refused with 400 (§2.6 step 3, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-wrong-aud)",
+            "a logout token with another aud is refused, and the session stays",
+            wrong_aud
+        ),
+        scenario!(
+            "logout.backchannel-no-events",
+            Logout,
+            "a logout token without the events claim is refused with 400 (§2.6 step 5, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-no-event)",
+            "a logout token without events is refused, and the session stays",
+            no_events
+        ),
+        scenario!(
+            "logout.backchannel-wrong-event",
+            Logout,
+            "a logout token whose events claim holds another event than back-channel logout is refused with 400 (§2.6 step 5, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-wrong-event)",
+            "a logout token with another event is refused, and the session stays",
+            wrong_event
+        ),
+        scenario!(
+            "logout.backchannel-nonce",
+            Logout,
+            "a logout token with a nonce (so possibly an ID token passed off as one) is refused with 400 (§2.6 step 7, §2.8; OIDF oidcc-client-test-rp-backchannel-rpinitlogout-with-nonce)",
+            "a logout token with a nonce is refused, and the session stays",
+            nonce
+        ),
+    ]
+}
+
+/// The RP's back-channel logout path, or the skip saying it declares none.
+fn declared(cx: &Ctx) -> Result<(), Stop> {
+    match &cx.shared.rp.paths.backchannel_logout {
+        Some(_) => Ok(()),
+        None => Err(Stop::with(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} the RP declares no back-channel logout endpoint (rp.toml [paths] backchannel_logout)"
+        )))),
+    }
+}
+
+/// Signs `u` out at the IdP in browser `b`.
+async fn end_at_idp(cx: &Ctx, b: &Browser, u: &TestUser) -> Result<(), Stop> {
+    cx.step(format!(
+        "{} signs out at the IdP (its end_session endpoint)",
+        u.username
+    ));
+    let status = b.end_idp_session().await?;
+    if status >= 400 {
+        return Err(Stop::with(Verdict::error(format!(
+            "the IdP's end_session answered {status}: the IdP session did not end"
+        ))));
+    }
+    Ok(())
+}
+
+/// The IdP's delivery of a logout token about `u` after `mark`, once journaled: the IdP
+/// records it when the RP answers, or when its own delivery timeout passes.
+async fn delivery(cx: &Ctx, u: &TestUser, mark: u64) -> Result<JournalEntry, Stop> {
+    let limit = DELIVERY_TIMEOUT + Duration::from_secs(5);
+    let start = Instant::now();
+    let mut wait = Duration::from_millis(20);
+    loop {
+        let found = cx
+            .journal(u)
+            .await?
+            .into_iter()
+            .find(|e| e.seq > mark && e.endpoint == "backchannel_logout");
+        if let Some(e) = found {
+            cx.cite(&e);
+            return Ok(e);
+        }
+        if start.elapsed() >= limit {
+            return Err(Stop::with(Verdict::error(format!(
+                "the IdP journaled no logout-token delivery for {} within {:.0} s",
+                u.username,
+                limit.as_secs_f64()
+            ))));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 3 / 2).min(Duration::from_millis(250));
+    }
+}
+
+/// The RP's answer to a delivery: its status, or why there was none.
+fn answer(e: &JournalEntry) -> Result<u16, String> {
+    match &e.error {
+        Some(why) => Err(why.clone()),
+        None => Ok(e.status),
+    }
+}
+
+/// What became of a session after a logout token.
+enum Ending {
+    /// It ended this long after the delivery was journaled. `refused`: a refresh of the
+    /// user the IdP had refused by then (which may have ended it instead); `seen_open`:
+    /// whether `/me` still showed it after the delivery was answered.
+    Ended {
+        after: Duration,
+        refused: Option<JournalEntry>,
+        seen_open: bool,
+    },
+    /// It was still open after the limit.
+    Kept(MeReading),
+}
+
+/// Polls `/me` in `b` until the session ends or `limit` passes (at least one reading).
+/// The journal is read *after* the reading that shows the end: a refusal it lists may have
+/// ended the session; one it does not list cannot have.
+async fn watch(
+    cx: &Ctx,
+    b: &Browser,
+    u: &TestUser,
+    mark: u64,
+    limit: Duration,
+) -> Result<Ending, Stop> {
+    let start = Instant::now();
+    let mut wait = Duration::from_millis(20);
+    let mut seen_open = false;
+    loop {
+        let r = cx.peek(b).await?;
+        if !r.logged_in() {
+            let after = start.elapsed();
+            let refused = cx.refreshes(u, mark).await?.into_iter().find(|e| !e.ok());
+            cx.me(b).await?;
+            return Ok(Ending::Ended {
+                after,
+                refused,
+                seen_open,
+            });
+        }
+        seen_open = true;
+        if start.elapsed() >= limit {
+            return Ok(Ending::Kept(cx.me(b).await?));
+        }
+        tokio::time::sleep(wait.min(limit.saturating_sub(start.elapsed()))).await;
+        wait = (wait * 3 / 2).min(Duration::from_millis(250));
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+/// A valid logout token's delivery: `Ok(status)` when the RP answered 2xx, else the
+/// failing verdict.
+fn accepted(e: &JournalEntry) -> Result<u16, Verdict> {
+    match answer(e) {
+        Ok(s) if (200..300).contains(&s) => Ok(s),
+        Ok(s) => Err(Verdict::fail(format!(
+            "the RP answered {s} to a valid logout token (§2.8: 200 once the session is logged out)"
+        ))),
+        Err(why) => Err(Verdict::fail(format!(
+            "the IdP could not deliver the logout token to the RP's declared back-channel endpoint: {why}"
+        ))),
+    }
+}
+
+async fn backchannel(cx: &Ctx) -> Judged {
+    declared(cx)?;
+    let u = cx.user("u", &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let mark = cx.mark(&u).await?;
+    end_at_idp(cx, &b, &u).await?;
+    let status = match accepted(&delivery(cx, &u, mark).await?) {
+        Ok(s) => s,
+        Err(v) => return Ok(v),
+    };
+    let deadline = cx.shared.deadline();
+    Ok(match watch(cx, &b, &u, mark, deadline).await? {
+        Ending::Ended {
+            after,
+            refused: None,
+            ..
+        } => {
+            cx.latency("back-channel logout", &[after]);
+            Verdict::pass(format!(
+                "the RP answered {status} to the logout token and its session was over {} after the IdP journaled the delivery",
+                secs(after)
+            ))
+        }
+        Ending::Ended {
+            refused: Some(e), ..
+        } => {
+            cx.cite(&e);
+            Verdict::error(
+                "the session ended after the IdP refused a refresh, so the logout token cannot be credited with it",
+            )
+        }
+        Ending::Kept(me) => Verdict::fail(format!(
+            "the RP answered {status} to the logout token, yet its session is still open {:.0} s later (the sync deadline; /me {})",
+            deadline.as_secs_f64(),
+            me.status
+        )),
+    })
+}
+
+async fn session_only(cx: &Ctx) -> Judged {
+    declared(cx)?;
+    let u = cx.user("u", &[]).await?;
+    let (b1, _, _) = login_ok(cx, &u).await?;
+    let (b2, _, _) = login_ok(cx, &u).await?;
+    cx.step(format!(
+        "{} is logged in twice: browsers 1 and 2, each with its own IdP session",
+        u.username
+    ));
+    let mark = cx.mark(&u).await?;
+    end_at_idp(cx, &b1, &u).await?;
+    let d = delivery(cx, &u, mark).await?;
+    let cannot = |why: String| {
+        Ok(Verdict::error(format!(
+            "cannot judge: {why} (logout.backchannel judges a valid logout token)"
+        )))
+    };
+    if let Err(v) = accepted(&d) {
+        return cannot(v.reason);
+    }
+    let took = match watch(cx, &b1, &u, mark, cx.shared.deadline()).await? {
+        Ending::Ended {
+            after,
+            refused: None,
+            ..
+        } => after,
+        Ending::Ended { .. } => {
+            return cannot("browser 1's session ended after a refused refresh".into());
+        }
+        Ending::Kept(_) => {
+            return cannot("the logout token did not end the session it named".into());
+        }
+    };
+    // The other session had as long as the named one took to end, and one reading more.
+    let other = match watch(cx, &b2, &u, mark, took).await? {
+        Ending::Kept(me) => me,
+        Ending::Ended { .. } => {
+            return Ok(Verdict::warn(
+                "the logout token named one session (sid) and the RP ended the user's session in the other browser too, whose IdP session is still open: it logs the user out everywhere (§2.7: the sid identifies the session to end)",
+            ));
+        }
+    };
+    Ok(Verdict::pass(format!(
+        "the named session was over {} after the IdP journaled the delivery; the other browser's stays (/me {})",
+        secs(took),
+        other.status
+    )))
+}
+
+/// One try of `logout.backchannel-deleted-user`.
+enum Try {
+    Judged(Verdict),
+    /// The session ended after a refused refresh.
+    Unclear {
+        seen_open: bool,
+    },
+}
+
+async fn deleted_user(cx: &Ctx) -> Judged {
+    declared(cx)?;
+    const TRIES: u32 = 3;
+    let mut unclear = Vec::new();
+    for n in 1..=TRIES {
+        let tag = if n == 1 { "u".into() } else { format!("u{n}") };
+        match delete_once(cx, &tag).await? {
+            Try::Judged(v) => return Ok(v),
+            Try::Unclear { seen_open } => {
+                cx.step(
+                    "the IdP had refused the RP's refresh before the session ended: either ended it; again with a new user",
+                );
+                unclear.push(seen_open);
+            }
+        }
+    }
+    Ok(if unclear.iter().all(|open| *open) {
+        Verdict::fail(format!(
+            "in {TRIES} tries the RP answered the logout token yet kept the session open until the IdP refused its refresh: access ended through the refresh, never through the logout token"
+        ))
+    } else {
+        Verdict::error(format!(
+            "in {TRIES} tries the RP's refresh was refused before the session ended: which ended it cannot be told"
+        ))
+    })
+}
+
+async fn delete_once(cx: &Ctx, tag: &str) -> Result<Try, Stop> {
+    let u = cx.user(tag, &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let mark = cx.mark(&u).await?;
+    cx.shared.admin.delete_user(&u.username).await?;
+    cx.step(format!("deleted {} at the IdP", u.username));
+    let status = match accepted(&delivery(cx, &u, mark).await?) {
+        Ok(s) => s,
+        Err(v) => return Ok(Try::Judged(v)),
+    };
+    let deadline = cx.shared.deadline();
+    Ok(match watch(cx, &b, &u, mark, deadline).await? {
+        Ending::Ended {
+            after,
+            refused: None,
+            ..
+        } => {
+            cx.latency("back-channel logout of a deleted user", &[after]);
+            Try::Judged(Verdict::pass(format!(
+                "the RP answered {status} to the logout token and the deleted user's session was over {} after the IdP journaled the delivery, before any refused refresh",
+                secs(after)
+            )))
+        }
+        Ending::Ended {
+            refused: Some(e),
+            seen_open,
+            ..
+        } => {
+            cx.cite(&e);
+            Try::Unclear { seen_open }
+        }
+        Ending::Kept(me) => Try::Judged(Verdict::fail(format!(
+            "the RP answered {status} to the logout token, yet the deleted user's session is still open {:.0} s later (/me {})",
+            deadline.as_secs_f64(),
+            me.status
+        ))),
+    })
+}
+
+/// A forged or broken logout token (`fault`, described as `what`) must be refused with 400
+/// and end nothing. The control first: a valid logout token ends another user's session,
+/// and the time it takes bounds how long the forged one is given to act.
+async fn forged(cx: &Ctx, fault: Fault, what: &str) -> Judged {
+    declared(cx)?;
+    let c = cx.user("control", &[]).await?;
+    let (bc, _, _) = login_ok(cx, &c).await?;
+    cx.step("control: another user's session ends at the IdP, nothing broken");
+    let cmark = cx.mark(&c).await?;
+    end_at_idp(cx, &bc, &c).await?;
+    let control = accepted(&delivery(cx, &c, cmark).await?);
+    let took = match (
+        control,
+        watch(cx, &bc, &c, cmark, cx.shared.deadline()).await?,
+    ) {
+        (
+            Ok(_),
+            Ending::Ended {
+                after,
+                refused: None,
+                ..
+            },
+        ) => after,
+        _ => {
+            return Ok(Verdict::error(
+                "the control failed: a valid logout token did not end its session (logout.backchannel says why), so a refusal cannot be told from an RP that ends no session",
+            ));
+        }
+    };
+    let u = cx.user("u", &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let mark = cx.mark(&u).await?;
+    let id = cx.arm(fault.clone(), &u).await?;
+    end_at_idp(cx, &b, &u).await?;
+    let d = delivery(cx, &u, mark).await?;
+    if cx.disarm(id).await? {
+        return Ok(Verdict::error(format!(
+            "fault {} never fired: the IdP sent no logout token",
+            kind(&fault)
+        )));
+    }
+    let ending = watch(cx, &b, &u, mark, took * 2).await?;
+    let answered = answer(&d);
+    Ok(match (ending, answered) {
+        (
+            Ending::Ended {
+                refused: None,
+                after,
+                ..
+            },
+            a,
+        ) => Verdict::fail(format!(
+            "the RP accepted a logout token {what}: {} and the session was over {} after the IdP journaled the delivery",
+            a.map_or_else(
+                |e| format!("the delivery failed ({e})"),
+                |s| format!("it answered {s}")
+            ),
+            secs(after)
+        )),
+        (
+            Ending::Ended {
+                refused: Some(e), ..
+            },
+            _,
+        ) => {
+            cx.cite(&e);
+            Verdict::error(
+                "the session ended after the IdP refused a refresh: whether the forged logout token ended it cannot be told",
+            )
+        }
+        (Ending::Kept(_), Ok(400)) => Verdict::pass(format!(
+            "refused a logout token {what} with 400; the session stays (a valid token ends one within {})",
+            secs(took)
+        )),
+        (Ending::Kept(_), Ok(s)) if (200..300).contains(&s) => Verdict::fail(format!(
+            "kept the session but answered {s} to a logout token {what}: the IdP is told the logout succeeded (§2.8: 400 for a token it cannot validate)"
+        )),
+        (Ending::Kept(_), Ok(s)) => Verdict::warn(format!(
+            "kept the session, but answered a logout token {what} with {s} instead of 400 (§2.8)"
+        )),
+        (Ending::Kept(_), Err(why)) => Verdict::warn(format!(
+            "kept the session, but the delivery of a logout token {what} failed instead of a 400 (§2.8): {why}"
+        )),
+    })
+}
+
+async fn alg_none(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenAlgNone, "with alg none").await
+}
+
+async fn wrong_alg(cx: &Ctx) -> Judged {
+    forged(
+        cx,
+        Fault::LogoutTokenHs256PublicKey,
+        "signed HS256 with the public key",
+    )
+    .await
+}
+
+async fn bad_signature(cx: &Ctx) -> Judged {
+    forged(
+        cx,
+        Fault::LogoutTokenBadSignature,
+        "whose signature does not verify",
+    )
+    .await
+}
+
+async fn wrong_iss(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenWrongIss, "from another issuer").await
+}
+
+async fn wrong_aud(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenWrongAud, "for another client").await
+}
+
+async fn no_events(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenNoEvents, "without events").await
+}
+
+async fn wrong_event(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenWrongEvent, "with another event").await
+}
+
+async fn nonce(cx: &Ctx) -> Judged {
+    forged(cx, Fault::LogoutTokenNonce, "with a nonce").await
+}
