@@ -6,7 +6,7 @@ use mock_idp::faults::Fault;
 
 use super::{control, login_ok, login_with_faults, refused_login, scenario};
 use crate::scenario::{Ctx, Phase, Scenario};
-use crate::verdict::{Judged, Verdict};
+use crate::verdict::{Judged, MeReading, Verdict};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -94,6 +94,13 @@ pub fn all() -> Vec<Scenario> {
             "a refreshed ID token names the same sub as the session's; OIDC Core §12.2",
             "a refreshed ID token with another sub is not taken as the session's user",
             refresh_same_sub
+        ),
+        scenario!(
+            "idtoken.refresh-same-iss",
+            Idtoken,
+            "a refreshed ID token comes from the same issuer as the session's; OIDC Core §12.2; OIDF oidcc-client-test-refresh-token-invalid-issuer",
+            "a refreshed ID token from another issuer is not applied to the session",
+            refresh_same_iss
         ),
     ]
 }
@@ -332,4 +339,87 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
     Ok(Verdict::pass(
         "through refreshes naming another sub the RP kept the session's own user and profile",
     ))
+}
+
+async fn refresh_same_iss(cx: &Ctx) -> Judged {
+    let u = cx.user("u", &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    // A real change at the IdP, which a refresh carries: the name (or, for an RP whose
+    // /me shows none, the email). It shows only if the RP applies a refreshed ID token.
+    let (field, old, new) = if cx.shared.rp.me.name.shown() {
+        ("name", u.name.clone(), format!("Renamed {}", u.name))
+    } else {
+        ("email", u.email.clone(), format!("renamed-{}", u.email))
+    };
+    let shows = |m: &MeReading| match field {
+        "name" => m.name.clone(),
+        _ => m.email.clone(),
+    };
+    let mark = cx.mark(&u).await?;
+    // Every refresh answers an ID token from another issuer, until cleared.
+    let id = cx.arm_refresh(Fault::IdTokenWrongIss, &u, None).await?;
+    cx.shared
+        .admin
+        .patch_user(
+            &u.username,
+            serde_json::Value::Object(
+                [(field.to_owned(), new.clone().into())]
+                    .into_iter()
+                    .collect(),
+            ),
+        )
+        .await?;
+    cx.step(format!(
+        "changed {}'s {field} to {new:?} at the IdP",
+        u.username
+    ));
+    let faulty = |r: &[crate::idp::JournalEntry]| r.iter().filter(|e| !e.faults.is_empty()).count();
+    let got = cx.await_refreshes(&u, mark, |r| faulty(r) >= 2).await?;
+    let me = cx.me(&b).await?;
+    cx.disarm(id).await?;
+    let Some(first) = got.iter().find(|e| !e.faults.is_empty()) else {
+        return Ok(Verdict::fail(format!(
+            "the RP did not refresh within {:.1} s (three sync deadlines), so it never saw the refreshed ID token: background sync is required",
+            cx.shared.patience().as_secs_f64()
+        )));
+    };
+    cx.cite(first);
+    if !me.logged_in() {
+        return Ok(Verdict::pass(
+            "the RP ended the session when a refreshed ID token came from another issuer",
+        ));
+    }
+    if shows(&me).as_deref() == Some(&new) {
+        let userinfo = cx
+            .journal(&u)
+            .await?
+            .into_iter()
+            .any(|e| e.seq > mark && e.endpoint == "userinfo");
+        return Ok(if userinfo {
+            Verdict::error(format!(
+                "the new {field} showed while every refreshed ID token came from another issuer, but the RP also read userinfo, which carries it: what it made of the ID token cannot be told"
+            ))
+        } else {
+            Verdict::fail(format!(
+                "the RP applied refreshed ID tokens from another issuer: the {field} changed at the IdP shows ({new:?}); OIDC Core §12.2 requires the same iss"
+            ))
+        });
+    }
+    // Control: the same change, refreshes unbroken, must show; else the RP syncs no
+    // profile and the verdict above proves nothing.
+    cx.step("control: the fault cleared, the next refreshes are unbroken");
+    let after = cx.mark(&u).await?;
+    let got = cx
+        .await_sync(&b, &u, after, |m| shows(m).as_deref() == Some(&new))
+        .await?;
+    Ok(match got.latency {
+        Some(_) => Verdict::pass(format!(
+            "refreshed ID tokens from another issuer were not applied (/me still showed the {field} {:?}, before the change {old:?}); once the refreshes were unbroken the new {field} showed",
+            shows(&me)
+        )),
+        None => Verdict::error(format!(
+            "the control failed: with unbroken refreshes the new {field} did not show either (/me {}), so what the RP made of the other issuer cannot be told (identity.profile-sync judges the sync)",
+            got.me.status
+        )),
+    })
 }

@@ -55,6 +55,7 @@ defects! {
     RequiresKid = "requires-kid": "rejects an ID token without kid even when the JWKS has one key",
     NeverRefetchesJwks = "never-refetches-jwks": "fetches the JWKS once and never again, even on an unknown kid",
     JwksRefetchCooldown = "jwks-refetch-cooldown": "refetches the JWKS for an unknown kid only once the kid has been unknown for 2 s (a cooldown)",
+    RefreshIssUnchecked = "refresh-iss-unchecked": "does not check a refreshed ID token's iss",
     RefreshSubUnchecked = "refresh-sub-unchecked": "takes a refreshed ID token's sub without comparing it to the session's",
     KeyedByEmail = "keyed-by-email": "identifies accounts by email instead of sub",
     LinksByEmail = "links-by-email": "links an unknown sub to an existing account with the same email",

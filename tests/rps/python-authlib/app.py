@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.jose import JsonWebToken
 from flask import Flask, jsonify, redirect, request, session
 
 env = os.environ
@@ -43,7 +44,8 @@ oauth.register(
 
 lock = threading.Lock()
 accounts = {}  # sub -> account
-sessions = {}  # session id -> {"sub", "token"}
+sessions = {}  # session id -> {"sub", "idp_sid", "token"}
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 def pointer(doc, p):
@@ -115,7 +117,7 @@ def callback():
             claims["sub"], {"id": len(accounts) + 1, "sub": claims["sub"], "permissions": set()}
         )
         apply(account, claims, groups_of(token, claims))
-        sessions[sid] = {"sub": claims["sub"], "token": token}
+        sessions[sid] = {"sub": claims["sub"], "idp_sid": claims.get("sid"), "token": token}
     session.clear()
     session["sid"] = sid
     return redirect("/me")
@@ -144,6 +146,43 @@ def logout():
         sessions.pop(session.get("sid", ""), None)
     session.clear()
     return redirect("/")
+
+
+@app.post("/backchannel-logout")
+def backchannel_logout():
+    """OpenID Connect Back-Channel Logout 1.0, validated the way Authlib validates an ID
+    token (the algorithms the provider advertises, its JWKS through Authlib's key loader,
+    iss/aud/exp/iat as claims options), plus the logout token's own rules (§2.6)."""
+    metadata = oauth.idp.load_server_metadata()
+    try:
+        decoder = JsonWebToken(metadata.get("id_token_signing_alg_values_supported") or ["RS256"])
+        claims = decoder.decode(
+            request.form.get("logout_token", ""),
+            key=oauth.idp.create_load_key(),
+            claims_options={
+                "iss": {"essential": True, "values": [metadata["issuer"]]},
+                "aud": {"essential": True, "values": [env["CLIENT_ID"]]},
+                "exp": {"essential": True},
+                "iat": {"essential": True},
+            },
+        )
+        claims.validate(leeway=60)
+    except Exception as e:  # Authlib raises for a bad signature, algorithm or claim
+        return jsonify(error="invalid_request", error_description=str(e)), 400
+    if not isinstance((claims.get("events") or {}).get(LOGOUT_EVENT), dict):
+        return jsonify(error="invalid_request", error_description="not a logout event"), 400
+    if "nonce" in claims:
+        return jsonify(error="invalid_request", error_description="a nonce"), 400
+    sub, idp_sid = claims.get("sub"), claims.get("sid")
+    if not sub and not idp_sid:
+        return jsonify(error="invalid_request", error_description="no sub or sid"), 400
+    with lock:
+        for k in [
+            k for k, s in sessions.items()
+            if (idp_sid is None or s["idp_sid"] == idp_sid) and (sub is None or s["sub"] == sub)
+        ]:
+            del sessions[k]
+    return "", 200, {"Cache-Control": "no-store"}
 
 
 @app.post("/grant")

@@ -42,14 +42,37 @@ const TABLE: &[(&str, &[&str])] = &[
             "idtoken.bad-signature",
             "idtoken.alg-none",
             "idtoken.alg-hs256-confusion",
+            "logout.backchannel-alg-none",
+            "logout.backchannel-wrong-alg",
+            "logout.backchannel-bad-signature",
         ],
     ),
-    ("accepts-alg-none", &["idtoken.alg-none"]),
-    ("hs256-public-key", &["idtoken.alg-hs256-confusion"]),
-    ("ignores-iss", &["idtoken.wrong-iss"]),
+    (
+        "accepts-alg-none",
+        &["idtoken.alg-none", "logout.backchannel-alg-none"],
+    ),
+    (
+        "hs256-public-key",
+        &[
+            "idtoken.alg-hs256-confusion",
+            "logout.backchannel-wrong-alg",
+        ],
+    ),
+    (
+        "ignores-iss",
+        &[
+            "idtoken.wrong-iss",
+            "idtoken.refresh-same-iss",
+            "logout.backchannel-wrong-iss",
+        ],
+    ),
     (
         "ignores-aud",
-        &["idtoken.wrong-aud", "idtoken.extra-untrusted-aud"],
+        &[
+            "idtoken.wrong-aud",
+            "idtoken.extra-untrusted-aud",
+            "logout.backchannel-wrong-aud",
+        ],
     ),
     ("accepts-extra-aud", &["idtoken.extra-untrusted-aud"]),
     ("ignores-exp", &["idtoken.expired"]),
@@ -58,6 +81,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("requires-kid", &["idtoken.kid-absent-single-key"]),
     ("never-refetches-jwks", &["idtoken.key-rotation"]),
     ("jwks-refetch-cooldown", &["idtoken.key-rotation (warn)"]),
+    ("refresh-iss-unchecked", &["idtoken.refresh-same-iss"]),
     ("refresh-sub-unchecked", &["idtoken.refresh-same-sub"]),
     (
         "keyed-by-email",
@@ -73,7 +97,11 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     (
         "no-profile-sync",
-        &["identity.profile-sync", "permissions.none.ignored (error)"],
+        &[
+            "identity.profile-sync",
+            "idtoken.refresh-same-iss (error)",
+            "permissions.none.ignored (error)",
+        ],
     ),
     ("maps-unknown-groups", &["permissions.initial"]),
     (
@@ -120,6 +148,7 @@ const TABLE: &[(&str, &[&str])] = &[
         "expires-sessions",
         &[
             "idtoken.refresh-same-sub",
+            "idtoken.refresh-same-iss",
             "identity.profile-sync",
             "permissions.strict.add",
             "permissions.strict.remove",
@@ -165,6 +194,17 @@ const TABLE: &[(&str, &[&str])] = &[
             "revocation.disabled-user (error)",
             "revocation.relogin-restores (error)",
             "revocation.others-unaffected (error)",
+            "logout.backchannel (error)",
+            "logout.backchannel-session-only (error)",
+            "logout.backchannel-deleted-user (error)",
+            "logout.backchannel-alg-none (error)",
+            "logout.backchannel-wrong-alg (error)",
+            "logout.backchannel-bad-signature (error)",
+            "logout.backchannel-wrong-iss (error)",
+            "logout.backchannel-wrong-aud (error)",
+            "logout.backchannel-no-events (error)",
+            "logout.backchannel-wrong-event (error)",
+            "logout.backchannel-nonce (error)",
         ],
     ),
     (
@@ -188,6 +228,34 @@ const TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     ("revokes-by-email", &["revocation.others-unaffected"]),
+    (
+        "no-backchannel-logout",
+        &[
+            "logout.backchannel",
+            "logout.backchannel-deleted-user",
+            "logout.backchannel-session-only (error)",
+            "logout.backchannel-alg-none (error)",
+            "logout.backchannel-wrong-alg (error)",
+            "logout.backchannel-bad-signature (error)",
+            "logout.backchannel-wrong-iss (error)",
+            "logout.backchannel-wrong-aud (error)",
+            "logout.backchannel-no-events (error)",
+            "logout.backchannel-wrong-event (error)",
+            "logout.backchannel-nonce (error)",
+        ],
+    ),
+    (
+        "ignores-logout-events",
+        &[
+            "logout.backchannel-no-events",
+            "logout.backchannel-wrong-event",
+        ],
+    ),
+    ("logout-accepts-nonce", &["logout.backchannel-nonce"]),
+    (
+        "logout-ignores-sid",
+        &["logout.backchannel-session-only (warn)"],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
