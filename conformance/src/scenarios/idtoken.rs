@@ -346,10 +346,10 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
     let (b, _, _) = login_ok(cx, &u).await?;
     // A real change at the IdP, which a refresh carries: the name (or, for an RP whose
     // /me shows none, the email). It shows only if the RP applies a refreshed ID token.
-    let (field, old, new) = if cx.shared.rp.me.name.shown() {
-        ("name", u.name.clone(), format!("Renamed {}", u.name))
+    let (field, new) = if cx.shared.rp.me.name.shown() {
+        ("name", format!("Renamed {}", u.name))
     } else {
-        ("email", u.email.clone(), format!("renamed-{}", u.email))
+        ("email", format!("renamed-{}", u.email))
     };
     let shows = |m: &MeReading| match field {
         "name" => m.name.clone(),
@@ -414,8 +414,8 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
         .await?;
     Ok(match got.latency {
         Some(_) => Verdict::pass(format!(
-            "refreshed ID tokens from another issuer were not applied (/me still showed the {field} {:?}, before the change {old:?}); once the refreshes were unbroken the new {field} showed",
-            shows(&me)
+            "refreshed ID tokens from another issuer were not applied: /me kept the {field} {:?} while the IdP's was {new:?}; once the refreshes were unbroken the new {field} showed",
+            shows(&me).unwrap_or_default()
         )),
         None => Verdict::error(format!(
             "the control failed: with unbroken refreshes the new {field} did not show either (/me {}), so what the RP made of the other issuer cannot be told (identity.profile-sync judges the sync)",
