@@ -349,9 +349,12 @@ async fn deleted_user(cx: &Ctx) -> Judged {
             }
         }
     }
-    Ok(if unclear.iter().all(|open| *open) {
+    // Every try unclear: where the session was seen open after the RP answered the token
+    // and ended only at a refused refresh, the token did not end it.
+    let open = unclear.iter().filter(|open| **open).count();
+    Ok(if open > 0 {
         Verdict::fail(format!(
-            "in {TRIES} tries the RP answered the logout token yet kept the session open until the IdP refused its refresh: access ended through the refresh, never through the logout token"
+            "in {open} of {TRIES} tries the RP answered the logout token yet kept the session open until the IdP refused its refresh, and in none did the token end it alone: access ends through the refresh, not the logout token"
         ))
     } else {
         Verdict::error(format!(
