@@ -266,6 +266,11 @@ impl Browser {
     /// A GET at the RP (logout, …); its status.
     pub async fn get(&self, path: &str) -> Result<u16, String> {
         let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
+        self.get_url(url).await
+    }
+
+    /// A GET anywhere, recorded as a hop; its status.
+    async fn get_url(&self, url: Url) -> Result<u16, String> {
         let res = self
             .http
             .get(url.clone())
@@ -295,15 +300,7 @@ impl Browser {
             .as_str()
             .ok_or("the IdP's discovery names no end_session_endpoint")?;
         let url = Url::parse(end).map_err(|e| format!("end_session_endpoint {end:?}: {e}"))?;
-        let res = self
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
-        let status = res.status().as_u16();
-        self.record("GET", &url, &[], status, None);
-        Ok(status)
+        self.get_url(url).await
     }
 
     /// A JSON POST at the RP; its status.

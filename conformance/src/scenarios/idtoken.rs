@@ -6,7 +6,7 @@ use mock_idp::faults::Fault;
 
 use super::{control, login_ok, login_with_faults, refused_login, scenario};
 use crate::scenario::{Ctx, Phase, Scenario};
-use crate::verdict::{Judged, MeReading, Verdict};
+use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -289,13 +289,7 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
     };
     let me = cx.me(&b).await?;
     cx.disarm(id).await?;
-    let Some(first) = got.iter().find(|e| !e.faults.is_empty()) else {
-        return Ok(Verdict::fail(format!(
-            "the RP did not refresh within {:.1} s (three sync deadlines), so it never saw the refreshed ID token: background sync is required",
-            cx.shared.patience().as_secs_f64()
-        )));
-    };
-    cx.cite(first);
+    cite_first_faulty(cx, &got)?;
     if !me.logged_in() {
         return Ok(Verdict::pass(
             "the RP ended the session when a refresh named another sub",
@@ -377,13 +371,7 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
     let got = cx.await_refreshes(&u, mark, |r| faulty(r) >= 2).await?;
     let me = cx.me(&b).await?;
     cx.disarm(id).await?;
-    let Some(first) = got.iter().find(|e| !e.faults.is_empty()) else {
-        return Ok(Verdict::fail(format!(
-            "the RP did not refresh within {:.1} s (three sync deadlines), so it never saw the refreshed ID token: background sync is required",
-            cx.shared.patience().as_secs_f64()
-        )));
-    };
-    cx.cite(first);
+    cite_first_faulty(cx, &got)?;
     if !me.logged_in() {
         return Ok(Verdict::pass(
             "the RP ended the session when a refreshed ID token came from another issuer",
@@ -422,4 +410,17 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
             got.me.status
         )),
     })
+}
+
+/// Cites the first refresh that took the armed fault; without one the RP never refreshed
+/// within the patience and never saw the refreshed ID token, which fails the scenario.
+fn cite_first_faulty(cx: &Ctx, got: &[crate::idp::JournalEntry]) -> Result<(), Stop> {
+    let Some(first) = got.iter().find(|e| !e.faults.is_empty()) else {
+        return Err(Stop::with(Verdict::fail(format!(
+            "the RP did not refresh within {:.1} s (three sync deadlines), so it never saw the refreshed ID token: background sync is required",
+            cx.shared.patience().as_secs_f64()
+        ))));
+    };
+    cx.cite(first);
+    Ok(())
 }
