@@ -242,6 +242,17 @@ impl Admin {
         .await
     }
 
+    /// Rotates the signing key; the old one stays published for `grace` seconds of the
+    /// tenant's clock (the JWKS has both meanwhile, as during a real provider's rotation).
+    pub async fn rotate_key_keeping_old(&self, grace: u64) -> Result<Value, IdpError> {
+        self.call(
+            reqwest::Method::POST,
+            "/keys/rotate",
+            Some(json!({ "grace": grace })),
+        )
+        .await
+    }
+
     /// Moves the tenant's clock (negative: back).
     pub async fn advance_clock(&self, seconds: i64) -> Result<(), IdpError> {
         self.call(

@@ -430,26 +430,41 @@ async fn run_mode(
                 results.push(r);
                 continue;
             }
-            let (s, shared, gate) = (*s, shared.clone(), gate.clone());
+            let (s, job_shared, gate) = (*s, shared.clone(), gate.clone());
             let expected = opts.expected.covers(s.id);
             set.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                run_one(s, shared, timeout, expected).await
+                run_one(s, job_shared, timeout, expected).await
             });
-        }
-        while let Some(joined) = set.join_next().await {
-            // A panicking scenario is reported by run_one's inner task; this join cannot panic.
-            if let Ok(r) = joined {
-                if opts.progress {
-                    eprintln!("{}", progress_line(shared.mode.as_str(), &r));
-                }
-                results.push(r);
+            if phase != Phase::Concurrent {
+                // One at a time, in catalogue order (a later one may build on an earlier's
+                // outcome: a key rotation before a rotation's mid-point).
+                drain(&mut set, &mut results, opts.progress, &shared).await;
             }
         }
+        drain(&mut set, &mut results, opts.progress, &shared).await;
     }
     let order: Vec<&str> = scenarios.iter().map(|s| s.id).collect();
     results.sort_by_key(|r| order.iter().position(|id| *id == r.id));
     (results, None)
+}
+
+/// Waits for the scenarios in `set`, keeping their results.
+async fn drain(
+    set: &mut JoinSet<ScenarioResult>,
+    results: &mut Vec<ScenarioResult>,
+    progress: bool,
+    shared: &Shared,
+) {
+    while let Some(joined) = set.join_next().await {
+        // A panicking scenario is reported by run_one's inner task; this join cannot panic.
+        if let Ok(r) = joined {
+            if progress {
+                eprintln!("{}", progress_line(shared.mode.as_str(), &r));
+            }
+            results.push(r);
+        }
+    }
 }
 
 /// Before the scenarios: can anyone log in at all? A plain login of a new user, tried twice.

@@ -60,6 +60,13 @@ pub fn all() -> Vec<Scenario> {
             expired
         ),
         scenario!(
+            "idtoken.missing-aud",
+            Idtoken,
+            "an ID token carries aud naming this client; OIDC Core §2, §3.1.3.7 (3); OIDF oidcc-client-test-missing-aud",
+            "an ID token without aud opens no session",
+            missing_aud
+        ),
+        scenario!(
             "idtoken.missing-iat",
             Idtoken,
             "an ID token carries iat; OIDC Core §2; OIDF oidcc-client-test-missing-iat",
@@ -86,6 +93,14 @@ pub fn all() -> Vec<Scenario> {
             "after the provider rotates its signing key, the RP fetches the new key and logs users in; OIDC Core §10.1.1; OIDF oidcc-client-test-signing-key-rotation",
             "after a signing-key rotation the RP refetches the JWKS and logs users in",
             key_rotation,
+            phase = Phase::Last
+        ),
+        scenario!(
+            "idtoken.kid-absent-multiple-keys",
+            Idtoken,
+            "with several keys in the JWKS, a token without kid is either verified against them or refused, and never accepted unverified; OIDC Core §10.1; OIDF oidcc-client-test-kid-absent-multiple-jwks",
+            "mid-rotation (two keys published), a token without kid with a bad signature opens no session; a valid one logs in or is refused cleanly",
+            kid_absent_multiple,
             phase = Phase::Last
         ),
         scenario!(
@@ -224,12 +239,42 @@ async fn key_rotation(cx: &Ctx) -> Judged {
         "rotated the signing key: new kid {}, the old key unpublished",
         r["kid"].as_str().unwrap_or("?")
     ));
-    // Logins are retried until the new kid is accepted: an RP may refetch the JWKS only
-    // after a cooldown, which is an outage to measure, not a failure to refetch.
-    let patience = cx
-        .shared
+    let patience = rotation_patience(cx);
+    Ok(match login_after_rotation(cx, &u, patience).await? {
+        Some((1, _)) => Verdict::pass(
+            "right after the rotation the RP verified the new key and logged the user in",
+        ),
+        Some((attempts, outage)) => {
+            cx.measure("login_outage_after_rotation", outage);
+            Verdict::warn(format!(
+                "after a signing-key rotation every login failed for {:.1} s ({} attempts) until the RP accepted the new key: it refetches the JWKS only after a delay, and users cannot log in meanwhile",
+                outage.as_secs_f64(),
+                attempts - 1
+            ))
+        }
+        None => Verdict::fail(format!(
+            "for {:.0} s after a signing-key rotation every login failed, half as long again as the RP's declared JWKS cooldown ({} s): it never accepted the new kid, so it does not refetch the JWKS",
+            patience.as_secs_f64(),
+            cx.shared.rp.jwks_cooldown_s
+        )),
+    })
+}
+
+/// How long logins are retried after a rotation: an RP may refetch the JWKS only after
+/// its declared cooldown, which is an outage to measure, not a failure to refetch.
+fn rotation_patience(cx: &Ctx) -> Duration {
+    cx.shared
         .patience()
-        .max(Duration::from_secs_f64(cx.shared.rp.jwks_cooldown_s * 1.5));
+        .max(Duration::from_secs_f64(cx.shared.rp.jwks_cooldown_s * 1.5))
+}
+
+/// Logs `u` in until the RP accepts the rotated key: the attempts it took and the time
+/// since the first, or `None` when every login within `patience` failed.
+async fn login_after_rotation(
+    cx: &Ctx,
+    u: &crate::idp::TestUser,
+    patience: Duration,
+) -> Result<Option<(u32, Duration)>, Stop> {
     let start = Instant::now();
     let mut wait = Duration::from_millis(250);
     let mut attempts = 0u32;
@@ -238,32 +283,88 @@ async fn key_rotation(cx: &Ctx) -> Judged {
         let b = cx.browser();
         b.login(&u.username, None).await?;
         let me = cx.peek(&b).await?;
-        if me.logged_in() && me.is_user(&u) {
+        if me.logged_in() && me.is_user(u) {
             cx.me(&b).await?;
-            let outage = start.elapsed();
-            if attempts == 1 {
-                return Ok(Verdict::pass(
-                    "right after the rotation the RP verified the new key and logged the user in",
-                ));
-            }
-            cx.measure("login_outage_after_rotation", outage);
-            return Ok(Verdict::warn(format!(
-                "after a signing-key rotation every login failed for {:.1} s ({} attempts) until the RP accepted the new key: it refetches the JWKS only after a delay, and users cannot log in meanwhile",
-                outage.as_secs_f64(),
-                attempts - 1
-            )));
+            return Ok(Some((attempts, start.elapsed())));
         }
         if start.elapsed() >= patience {
             cx.me(&b).await?;
-            return Ok(Verdict::fail(format!(
-                "for {:.0} s after a signing-key rotation every login failed ({attempts} attempts), half as long again as the RP's declared JWKS cooldown ({} s): it never accepted the new kid, so it does not refetch the JWKS",
-                patience.as_secs_f64(),
-                cx.shared.rp.jwks_cooldown_s
-            )));
+            cx.step(format!("{attempts} logins failed"));
+            return Ok(None);
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(2));
     }
+}
+
+/// OIDF `oidcc-client-test-kid-absent-multiple-jwks`, as a real provider gets there: in
+/// the middle of a key rotation the JWKS has the new key and the old one, and a token
+/// without `kid` leaves the RP to find the right one. OIDC Core §10.1 asks the provider
+/// for a `kid` then, so the RP may refuse; what it must never do is accept a token that
+/// none of the keys verifies.
+async fn kid_absent_multiple(cx: &Ctx) -> Judged {
+    let r = cx.shared.admin.rotate_key_keeping_old(86_400).await?;
+    cx.step(format!(
+        "rotated the signing key, the old one kept published: the JWKS has two keys, new kid {}",
+        r["kid"].as_str().unwrap_or("?")
+    ));
+    // The RP must hold that two-key JWKS: a login with the new kid proves a fetch since.
+    let c = cx.user("with-kid", &[]).await?;
+    if login_after_rotation(cx, &c, rotation_patience(cx))
+        .await?
+        .is_none()
+    {
+        return Ok(Verdict::error(
+            "after the rotation no login with the new kid succeeded, so the RP never held the two-key JWKS this scenario needs (idtoken.key-rotation judges the refetch)",
+        ));
+    }
+    cx.step(
+        "a login whose token names the new key succeeded: the RP holds the JWKS with both keys",
+    );
+    let forged = [Fault::IdTokenNoKid, Fault::IdTokenBadSignature];
+    let (_, _, _, me) = login_with_faults(cx, &forged, None).await?;
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the RP accepted an ID token without kid whose signature none of the JWKS's two keys verifies: /me answered 200 for {}",
+            me.who()
+        )));
+    }
+    cx.step("an ID token without kid and with a bad signature opened no session");
+    let (u, _, login, me) = login_with_faults(cx, &[Fault::IdTokenNoKid], None).await?;
+    if me.logged_in() && me.is_user(&u) {
+        return Ok(Verdict::pass(
+            "with two keys in the JWKS, the RP verified a token without kid against them and logged the user in, and refused one that neither key verifies",
+        ));
+    }
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "a login without kid reached {}, not {}",
+            me.who(),
+            u.username
+        )));
+    }
+    control(cx, &u).await?;
+    Ok(match login.callback_status {
+        Some(s) if s >= 500 => Verdict::warn(format!(
+            "with two keys in the JWKS, the RP refused a validly signed token without kid with HTTP {s} instead of a clear error (OIDC Core §10.1 lets it refuse); with the kid the user logs in"
+        )),
+        _ => Verdict::pass(
+            "with two keys in the JWKS, the RP refused a token without kid, valid or not, as OIDC Core §10.1 allows (a provider with several keys must send kid); with the kid the user logs in",
+        ),
+    })
+}
+
+async fn missing_aud(cx: &Ctx) -> Judged {
+    let f = [Fault::RemoveClaim {
+        claim: "aud".into(),
+    }];
+    refused_login(
+        cx,
+        "an ID token without aud (azp still naming this client)",
+        &f,
+        None,
+    )
+    .await
 }
 
 async fn refresh_same_sub(cx: &Ctx) -> Judged {

@@ -102,39 +102,52 @@ async fn verify_signature(
         }
         other => return Err(format!("ID tokens signed with alg {other:?} are refused")),
     };
-    let jwk = find_key(provider, header).await?;
+    let Some(kid) = &header.kid else {
+        return verify_without_kid(provider, jwt, alg).await;
+    };
+    let jwk = match provider.jwks(false).await?.find(kid) {
+        Some(k) => k.clone(),
+        // An unknown kid: the provider may have rotated; refetch once.
+        None => provider
+            .jwks(true)
+            .await?
+            .find(kid)
+            .cloned()
+            .ok_or_else(|| format!("no key {kid:?} in the provider's JWKS"))?,
+    };
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable JWK: {e}"))?;
     decode(jwt, &key, alg)
 }
 
-/// The key for this header: by `kid` (refetching the JWKS once when it is unknown), or the
-/// only key when there is no `kid`.
-async fn find_key(provider: &Provider, header: &Header) -> Result<Jwk, String> {
-    let settings_requires_kid = provider.requires_kid();
-    match &header.kid {
-        Some(kid) => {
-            if let Some(k) = provider.jwks(false).await?.find(kid) {
-                return Ok(k.clone());
-            }
-            provider
-                .jwks(true)
-                .await?
-                .find(kid)
-                .cloned()
-                .ok_or_else(|| format!("no key {kid:?} in the provider's JWKS"))
-        }
-        None if settings_requires_kid => Err("the ID token has no kid".into()),
-        None => {
-            let jwks = provider.jwks(false).await?;
-            match jwks.keys.as_slice() {
-                [only] => Ok(only.clone()),
-                keys => Err(format!(
-                    "the ID token has no kid and the JWKS has {} keys",
-                    keys.len()
-                )),
-            }
+/// A token without `kid`: with one key, that key; with several (a provider mid-rotation),
+/// each in turn until one verifies (OIDC Core §10.1 asks the provider for a kid then,
+/// but trying them is as safe and keeps users logging in).
+async fn verify_without_kid(
+    provider: &Provider,
+    jwt: &str,
+    alg: Algorithm,
+) -> Result<Value, String> {
+    if provider.requires_kid() {
+        return Err("the ID token has no kid".into());
+    }
+    let jwks = provider.jwks(false).await?;
+    if jwks.keys.len() > 1 && provider.unverified_without_kid() {
+        return part(jwt, 1);
+    }
+    let mut last = format!(
+        "the ID token has no kid and the JWKS has {} keys",
+        jwks.keys.len()
+    );
+    for jwk in &jwks.keys {
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            continue;
+        };
+        match decode(jwt, &key, alg) {
+            Ok(claims) => return Ok(claims),
+            Err(e) => last = e,
         }
     }
+    Err(last)
 }
 
 fn decode(jwt: &str, key: &DecodingKey, alg: Algorithm) -> Result<Value, String> {
@@ -183,7 +196,8 @@ fn check_claims(settings: &Settings, c: &Claims, check: Check<'_>) -> Result<(),
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    if !d.has(Defect::IgnoresAud) {
+    let aud_optional = auds.is_empty() && d.has(Defect::AudOptional);
+    if !d.has(Defect::IgnoresAud) && !aud_optional {
         if !auds.contains(&settings.client_id.as_str()) {
             return Err(format!("aud {auds:?} does not name this client"));
         }

@@ -198,6 +198,12 @@ impl Provider {
         self.settings.defects.has(Defect::RequiresKid)
     }
 
+    /// Whether, with several keys to choose from, a token without `kid` goes unverified
+    /// (a defect).
+    pub fn unverified_without_kid(&self) -> bool {
+        self.settings.defects.has(Defect::UnverifiedWithoutKid)
+    }
+
     /// The userinfo response for this access token (none when there is no endpoint).
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, String> {
         let Some(url) = self.metadata().await?.userinfo_endpoint else {
