@@ -439,10 +439,10 @@ async fn run_mode(
             if phase != Phase::Concurrent {
                 // One at a time, in catalogue order (a later one may build on an earlier's
                 // outcome: a key rotation before a rotation's mid-point).
-                drain(&mut set, &mut results, opts.progress, &shared).await;
+                drain(&mut set, &mut results, opts.progress, shared).await;
             }
         }
-        drain(&mut set, &mut results, opts.progress, &shared).await;
+        drain(&mut set, &mut results, opts.progress, shared).await;
     }
     let order: Vec<&str> = scenarios.iter().map(|s| s.id).collect();
     results.sort_by_key(|r| order.iter().position(|id| *id == r.id));
