@@ -375,6 +375,9 @@ pub struct TenantSpec<'a> {
     /// A provider profile shaping the tenant instead (its groups, lifetimes and refresh
     /// policy; the RP's client is still this run's).
     pub profile: Option<&'a str>,
+    /// Another issuer for discovery and the tokens to name than the tenant's URL
+    /// (`login.discovery-issuer-mismatch`).
+    pub advertised_issuer: Option<&'a str>,
 }
 
 /// The tenant's configuration, in the mock IdP's config format: groups where the RP
@@ -418,6 +421,9 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
         (spec.backchannel_logout_uri, config["clients"].get_mut(0))
     {
         c.insert("backchannel_logout_uri".into(), json!(uri));
+    }
+    if let Some(i) = spec.advertised_issuer {
+        config["quirks"] = json!({ "advertised_issuer": i });
     }
     if spec.profile.is_some()
         && let Some(obj) = config.as_object_mut()

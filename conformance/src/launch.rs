@@ -56,6 +56,34 @@ pub trait RunningRp: Send + Sync {
     }
 }
 
+/// Why an RP did not come up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchError {
+    /// It could not be started at all (no such program, no free port, a bad variable):
+    /// a problem of the set-up, not of the RP.
+    Setup(String),
+    /// It started and exited before it was ready (or its in-process launcher failed).
+    Exited(String),
+    /// It ran, but was not ready within rp.toml's `startup_timeout_s`.
+    NotReady(String),
+}
+
+impl std::fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LaunchError::Setup(m) | LaunchError::Exited(m) | LaunchError::NotReady(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl From<LaunchError> for String {
+    fn from(e: LaunchError) -> String {
+        e.to_string()
+    }
+}
+
 /// A boxed future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -139,10 +167,10 @@ pub async fn launch(
     l: &Launch,
     env: &Env<'_>,
     custom: Option<&Launcher>,
-) -> Result<Box<dyn RunningRp>, String> {
-    let vars = contract_vars(rp, l, env)?;
+) -> Result<Box<dyn RunningRp>, LaunchError> {
+    let vars = contract_vars(rp, l, env).map_err(LaunchError::Setup)?;
     match custom {
-        Some(start) => start(vars).await,
+        Some(start) => start(vars).await.map_err(LaunchError::Exited),
         None => Ok(Box::new(spawn(rp, l, vars).await?)),
     }
 }
@@ -152,7 +180,7 @@ async fn spawn(
     rp: &RpDescription,
     l: &Launch,
     vars: BTreeMap<String, String>,
-) -> Result<Launched, String> {
+) -> Result<Launched, LaunchError> {
     let program = {
         let p = std::path::Path::new(&l.command[0]);
         if p.is_relative() && p.components().count() > 1 {
@@ -176,8 +204,8 @@ async fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let (mut child, group) =
-        Group::spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let (mut child, group) = Group::spawn(&mut cmd)
+        .map_err(|e| LaunchError::Setup(format!("cannot start {}: {e}", program.display())))?;
     let log = Arc::new(Mutex::new(Vec::new()));
     if let Some(out) = child.stdout.take() {
         tokio::spawn(keep(out, log.clone()));
@@ -208,7 +236,7 @@ async fn keep(stream: impl AsyncRead + Unpin, log: Arc<Mutex<Vec<String>>>) {
 impl Launched {
     /// Waits for the health path to answer 2xx, or, with `health = ""` (no health
     /// endpoint), for the RP's port to accept connections.
-    async fn wait_healthy(&mut self, rp: &RpDescription, l: &Launch) -> Result<(), String> {
+    async fn wait_healthy(&mut self, rp: &RpDescription, l: &Launch) -> Result<(), LaunchError> {
         let health = rp.paths.health.as_deref().filter(|p| !p.is_empty());
         let url = format!("{}{}", self.base_url, health.unwrap_or(""));
         let addr = url::Url::parse(&self.base_url)
@@ -220,10 +248,10 @@ impl Launched {
         let mut wait = Duration::from_millis(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
+                return Err(LaunchError::Exited(format!(
                     "the RP exited ({status}) before it was ready; its log:\n{}",
                     self.tail(20).join("\n")
-                ));
+                )));
             }
             let ready = match (health, &addr) {
                 (Some(_), _) => http
@@ -242,11 +270,11 @@ impl Launched {
                     Some(_) => format!("healthy at {url}"),
                     None => format!("listening at {}", self.base_url),
                 };
-                return Err(format!(
+                return Err(LaunchError::NotReady(format!(
                     "the RP was not {what} within {} s; its log:\n{}",
                     l.startup_timeout_s,
                     self.tail(20).join("\n")
-                ));
+                )));
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_millis(250));

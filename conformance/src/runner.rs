@@ -20,7 +20,7 @@ use crate::report::{IdpSummary, ModeRun, Report, RpSummary, ScenarioResult, prog
 use crate::rp::{RpDescription, SyncMode, tenant_of};
 use crate::scenario::{Ctx, Phase, Scenario, Shared};
 use crate::scenarios::catalogue;
-use crate::stage::{GroupsAt, Stage};
+use crate::stage::{GroupsAt, Stage, TenantShape};
 use crate::verdict::{Evidence, Outcome, Stop, Verdict};
 
 /// Which IdP to use.
@@ -187,9 +187,18 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 let started = Instant::now();
                 let profile = shape.profile.as_deref();
                 let up = stage
-                    .up(launch_rp, &name, mode, groups, shape.reference.as_deref())
+                    .up(
+                        launch_rp,
+                        &name,
+                        mode,
+                        groups,
+                        TenantShape {
+                            profile: shape.reference.as_deref(),
+                            ..Default::default()
+                        },
+                    )
                     .await
-                    .map_err(RunError)?;
+                    .map_err(|e| RunError(e.into()))?;
                 let shared = Arc::new(Shared {
                     rp: scenario_rp.clone(),
                     sites: Arc::new(Sites {
@@ -325,9 +334,9 @@ pub async fn setup(rp: &RpDescription, idp: &IdpChoice) -> Result<String, RunErr
         single_as_string: false,
     };
     let up = stage
-        .up(rp, &tenant, rp.sync_modes[0], &groups, None)
+        .up(rp, &tenant, rp.sync_modes[0], &groups, Default::default())
         .await
-        .map_err(RunError)?;
+        .map_err(|e| RunError(e.into()))?;
     Ok(up.issuer)
 }
 

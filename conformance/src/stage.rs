@@ -3,7 +3,7 @@
 //! sync mode; `permissions.claim-location` once per groups-claim variant.
 
 use crate::idp::{Admin, IdpServer, TenantSpec};
-use crate::launch::{Address, Env, Launcher, RunningRp, launch};
+use crate::launch::{Address, Env, LaunchError, Launcher, RunningRp, launch};
 use crate::rp::{GroupsClaim, RpDescription, SyncMode};
 
 /// Everything needed to bring up an RP and its tenant.
@@ -39,6 +39,15 @@ pub struct Up {
     pub running: Option<Box<dyn RunningRp>>,
 }
 
+/// How a tenant differs from the run's usual one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TenantShape<'a> {
+    /// A provider profile (`--idp-profile`).
+    pub profile: Option<&'a str>,
+    /// The issuer its discovery document and tokens name instead of its URL.
+    pub advertised_issuer: Option<&'a str>,
+}
+
 /// Where the groups go, and how.
 #[derive(Debug, Clone)]
 pub struct GroupsAt {
@@ -62,22 +71,22 @@ impl Stage {
         format!("{root}/t/{name}")
     }
 
-    /// Creates tenant `name` (replacing one of that name), shaped like `profile` if given,
-    /// and, in launch mode, starts `rp` (rp.toml's, or adapted to the profile) in `mode`
-    /// against it, reading groups at `groups`.
+    /// Creates tenant `name` (replacing one of that name), shaped as `shape` says, and, in
+    /// launch mode, starts `rp` (rp.toml's, or adapted to the profile) in `mode` against
+    /// it, reading groups at `groups`.
     pub async fn up(
         &self,
         rp: &RpDescription,
         name: &str,
         mode: SyncMode,
         groups: &GroupsAt,
-        profile: Option<&str>,
-    ) -> Result<Up, String> {
+        shape: TenantShape<'_>,
+    ) -> Result<Up, LaunchError> {
         let issuer = self.issuer(name);
         // The RP's address first, then its tenant (the redirect URI needs the address),
         // then the RP: one that fetches discovery and the JWKS at start-up finds them.
         let address = match &rp.launch {
-            Some(_) => Address::choose(rp)?,
+            Some(_) => Address::choose(rp).map_err(LaunchError::Setup)?,
             None => Address {
                 port: 0,
                 base_url: rp
@@ -101,9 +110,14 @@ impl Stage {
             secret: &self.secret,
             groups: &groups.claim,
             single_as_string: groups.single_as_string,
-            profile,
+            profile: shape.profile,
+            advertised_issuer: shape.advertised_issuer,
         };
-        let admin = self.server.tenant(name, &spec).await.map_err(|e| e.0)?;
+        let admin = self
+            .server
+            .tenant(name, &spec)
+            .await
+            .map_err(|e| LaunchError::Setup(e.0))?;
         let running = match &rp.launch {
             Some(l) => {
                 let env = Env {

@@ -139,7 +139,7 @@ impl Tenant {
             .ok_or_else(|| format!("no client {}", n.client_id))?;
         let now = self.clock.now();
         let mut claims = json!({
-            "iss": self.issuer,
+            "iss": self.iss(),
             "aud": n.client_id,
             "iat": now,
             "exp": now + 120,

@@ -164,7 +164,7 @@ pub fn inspect(t: &Tenant, token: &str) -> Result<Inspection, String> {
     Ok(Inspection {
         kind,
         signature: signature(t, token, &header, now),
-        this_issuer: claims.get("iss").and_then(Value::as_str) == Some(t.issuer.as_str()),
+        this_issuer: claims.get("iss").and_then(Value::as_str) == Some(t.iss()),
         expired: claims
             .get("exp")
             .and_then(Value::as_i64)

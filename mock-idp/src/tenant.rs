@@ -58,6 +58,16 @@ impl Tenant {
         }
     }
 
+    /// The issuer its discovery document and tokens name: its own URL, unless
+    /// `quirks.advertised_issuer` names another.
+    pub fn iss(&self) -> &str {
+        self.config
+            .quirks
+            .advertised_issuer
+            .as_deref()
+            .unwrap_or(&self.issuer)
+    }
+
     /// The `sub` this client sees for this grant (pairwise when the quirk says so).
     pub fn subject(&self, grant: &crate::grants::Grant) -> String {
         crate::tokens::subject(&self.config.quirks, &grant.client_id, &grant.sub)

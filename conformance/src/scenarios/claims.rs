@@ -78,7 +78,7 @@ pub async fn claim_location(cx: &Ctx) -> Judged {
             variant.base_url = None;
             let up = shared
                 .stage
-                .up(&variant, &tenant, shared.mode, &at, None)
+                .up(&variant, &tenant, shared.mode, &at, Default::default())
                 .await
                 .map_err(|e| Stop::Harness(format!("starting the RP for {tenant}: {e}")))?;
             let there = Location {

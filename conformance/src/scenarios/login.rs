@@ -59,6 +59,13 @@ pub fn all() -> Vec<Scenario> {
             idp_error
         ),
         scenario!(
+            "login.discovery-issuer-mismatch",
+            Login,
+            "the discovery document's issuer is exactly the configured issuer URL, or the document is not used; OIDC Discovery §4.3; OIDF oidcc-client-test-discovery-issuer-mismatch",
+            "a discovery document naming another issuer (and tokens from it) logs no one in",
+            super::discovery::issuer_mismatch
+        ),
+        scenario!(
             "login.missing-claim.email",
             Login,
             "the ID token must carry iss, aud, sub, exp, preferred_username and email; a login without one is refused",

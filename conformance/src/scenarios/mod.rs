@@ -1,6 +1,7 @@
 //! The catalogue: one file per category, and the helpers scenarios share.
 
 mod claims;
+mod discovery;
 mod groups;
 mod identity;
 mod idtoken;

@@ -82,6 +82,11 @@ pub struct Quirks {
     pub hosted_domain: bool,
     /// Userinfo answers `sub` and nothing else (AD FS).
     pub userinfo_sub_only: bool,
+    /// The issuer that discovery, every token and the authorization response name, while
+    /// the tenant is still served at its own URL: a discovery document whose `issuer` is
+    /// not where it was fetched from, which OIDC Discovery §4.3 says an RP must not use
+    /// (an RP pointed at a multi-tenant endpoint, or at an attacker's copy, meets it).
+    pub advertised_issuer: Option<String>,
 }
 
 /// Caps on what a tenant holds, so memory follows them and not the requests served.

@@ -25,17 +25,10 @@ impl Config {
     }
 
     fn validate_issuer(&self) -> Result<(), Invalid> {
-        let path = vec![Seg::Key("issuer")];
-        match url::Url::parse(&self.issuer) {
-            Err(e) => bad(path, format!("not a URL: {e}")),
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                bad(path, "the issuer must be an http or https URL")
-            }
-            Ok(u) if u.query().is_some() || u.fragment().is_some() => bad(
-                path,
-                "the issuer must not have a query or fragment (OIDC Discovery §3)",
-            ),
-            Ok(_) => Ok(()),
+        issuer_url(vec![Seg::Key("issuer")], &self.issuer)?;
+        match &self.quirks.advertised_issuer {
+            Some(i) => issuer_url(vec![Seg::Key("quirks"), Seg::Key("advertised_issuer")], i),
+            None => Ok(()),
         }
     }
 
@@ -294,3 +287,18 @@ const RESERVED_CLAIMS: &[&str] = &[
     "client_id",
     "scope",
 ];
+
+/// An issuer: an http(s) URL without query or fragment (OIDC Discovery §3).
+fn issuer_url(path: Vec<Seg>, issuer: &str) -> Result<(), Invalid> {
+    match url::Url::parse(issuer) {
+        Err(e) => bad(path, format!("not a URL: {e}")),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            bad(path, "the issuer must be an http or https URL")
+        }
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => bad(
+            path,
+            "the issuer must not have a query or fragment (OIDC Discovery §3)",
+        ),
+        Ok(_) => Ok(()),
+    }
+}

@@ -134,7 +134,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         if let Some(s) = state {
             p.push(("state", s));
         }
-        p.push(("iss", &t.issuer));
+        p.push(("iss", t.iss()));
         answer(&p)
     };
     if matches!(who, Who::Cancelled) {
@@ -214,7 +214,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     if let Some(s) = state {
         p.push(("state", s));
     }
-    p.push(("iss", &t.issuer));
+    p.push(("iss", t.iss()));
     let mut res = answer(&p);
     if let Some(cookie) = new_cookie {
         res.headers_mut().append(header::SET_COOKIE, cookie);

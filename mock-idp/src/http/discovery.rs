@@ -48,7 +48,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
     let url = |path: &str| format!("{origin}{path}");
     let auth_methods = vec!["client_secret_post", "client_secret_basic", "none"];
     Metadata {
-        issuer: t.issuer.clone(),
+        issuer: t.iss().to_owned(),
         authorization_endpoint: url(&t.paths.authorization),
         token_endpoint: url(&t.paths.token),
         userinfo_endpoint: url(&t.paths.userinfo),

@@ -49,8 +49,8 @@ fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     let data = key
         .verify::<serde_json::Value>(id_token)
         .map_err(|e| bad(e.to_string()))?;
-    if data.claims["iss"] != t.issuer.as_str() {
-        return Err(bad(format!("iss is not {}", t.issuer)));
+    if data.claims["iss"] != t.iss() {
+        return Err(bad(format!("iss is not {}", t.iss())));
     }
     match &data.claims["aud"] {
         serde_json::Value::String(a) => Ok(a.clone()),

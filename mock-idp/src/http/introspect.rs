@@ -73,7 +73,7 @@ fn introspect(
             }
             m.insert("sub".into(), json!(t.subject(&grant)));
             m.insert("aud".into(), json!(grant.client_id));
-            m.insert("iss".into(), json!(t.issuer));
+            m.insert("iss".into(), json!(t.iss()));
             m.insert("iat".into(), json!(iat));
             m.insert("exp".into(), json!(exp));
             if let Some(jti) = jti {

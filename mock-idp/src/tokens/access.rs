@@ -61,7 +61,7 @@ impl Tenant {
         let data = key
             .verify::<Issued>(token)
             .map_err(|e| unknown(&e.to_string()))?;
-        if data.claims.iss != self.issuer {
+        if data.claims.iss != self.iss() {
             return Err(unknown("issued by another issuer"));
         }
         Ok(Some(data.claims.access))

@@ -152,7 +152,7 @@ impl Tenant {
 
     fn access_jwt(&self, m: &Mint<'_>, jti: &str, now: i64) -> Result<String, String> {
         let mut c = Map::new();
-        c.insert("iss".into(), json!(self.issuer));
+        c.insert("iss".into(), json!(self.iss()));
         c.insert("sub".into(), json!(self.subject(m.grant)));
         let aud = m
             .client
@@ -194,7 +194,7 @@ impl Tenant {
         fired: &mut Vec<crate::faults::Fault>,
     ) -> Result<String, String> {
         let mut c = user_claims(user, m.grant, &self.config.quirks);
-        c.insert("iss".into(), json!(self.issuer));
+        c.insert("iss".into(), json!(self.iss()));
         c.insert("sub".into(), json!(self.subject(m.grant)));
         identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
         if let Some(typ) = &self.config.quirks.id_token_typ {

@@ -1,6 +1,7 @@
 //! mock-idp's integration tests, one binary (faster to link on two cores).
 
 mod admin;
+mod advertised_issuer;
 mod backchannel;
 mod config_errors;
 mod debug;

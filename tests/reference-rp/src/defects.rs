@@ -47,6 +47,7 @@ defects! {
     AcceptsAlgNone = "accepts-alg-none": "skips verification when the header says alg none",
     Hs256PublicKey = "hs256-public-key": "verifies HS256 tokens with the RSA public key PEM as the HMAC secret",
     IgnoresIss = "ignores-iss": "does not check iss",
+    TrustsDiscoveryIssuer = "trusts-discovery-issuer": "takes the issuer the discovery document names without comparing it to the configured one",
     IgnoresAud = "ignores-aud": "does not check aud",
     AudOptional = "aud-optional": "checks aud only when the ID token carries one",
     AcceptsExtraAud = "accepts-extra-aud": "accepts an aud that also names untrusted audiences",

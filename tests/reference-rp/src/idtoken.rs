@@ -73,7 +73,8 @@ pub async fn validate(
     let Value::Object(claims) = claims else {
         return Err("the JWT payload is not an object".into());
     };
-    check_claims(settings, &claims, check)?;
+    let issuer = provider.expected_issuer().await?;
+    check_claims(settings, &issuer, &claims, check)?;
     Ok(claims)
 }
 
@@ -178,11 +179,16 @@ fn rsa_public_pem(jwk: &Jwk) -> Option<String> {
     Some(pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_bytes())))
 }
 
-fn check_claims(settings: &Settings, c: &Claims, check: Check<'_>) -> Result<(), String> {
+fn check_claims(
+    settings: &Settings,
+    issuer: &str,
+    c: &Claims,
+    check: Check<'_>,
+) -> Result<(), String> {
     let d = &settings.defects;
     let iss_unchecked = d.has(Defect::IgnoresIss)
         || (matches!(check, Check::Refresh) && d.has(Defect::RefreshIssUnchecked));
-    if !iss_unchecked && c.get("iss").and_then(Value::as_str) != Some(&settings.issuer) {
+    if !iss_unchecked && c.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(format!(
             "iss {} is not our issuer",
             c.get("iss").unwrap_or(&Value::Null)

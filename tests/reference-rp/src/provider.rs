@@ -102,7 +102,9 @@ impl Provider {
             self.settings.issuer.trim_end_matches('/')
         );
         let m: Metadata = self.get_json(&url).await?;
-        if m.issuer != self.settings.issuer {
+        if m.issuer != self.settings.issuer
+            && !self.settings.defects.has(Defect::TrustsDiscoveryIssuer)
+        {
             return Err(format!(
                 "discovery names issuer {:?}, expected {:?}",
                 m.issuer, self.settings.issuer
@@ -191,6 +193,15 @@ impl Provider {
             ),
             error,
         })
+    }
+
+    /// The issuer tokens must name: the configured one (or, with a defect, whatever the
+    /// discovery document says).
+    pub async fn expected_issuer(&self) -> Result<String, String> {
+        if self.settings.defects.has(Defect::TrustsDiscoveryIssuer) {
+            return Ok(self.metadata().await?.issuer);
+        }
+        Ok(self.settings.issuer.clone())
     }
 
     /// Whether the RP refuses tokens without `kid` (a defect).

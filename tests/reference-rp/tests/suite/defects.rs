@@ -68,6 +68,10 @@ const TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "trusts-discovery-issuer",
+        &["login.discovery-issuer-mismatch"],
+    ),
+    (
         "ignores-aud",
         &[
             "idtoken.wrong-aud",

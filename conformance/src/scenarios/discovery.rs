@@ -1,0 +1,112 @@
+//! `login.discovery-issuer-mismatch`: the RP is started once more against a tenant whose
+//! discovery document, fetched from the configured issuer URL, names another issuer, and
+//! whose tokens and authorization responses name that other issuer too (as a multi-tenant
+//! endpoint, a mistyped URL or an attacker's copy would). OIDC Discovery §4.3: the
+//! document must not be used. Launch mode only: the runner starts the RP.
+
+use std::sync::Arc;
+
+use crate::browser::Sites;
+use crate::launch::LaunchError;
+use crate::runner::DOES_NOT_APPLY;
+use crate::scenario::Ctx;
+use crate::stage::{GroupsAt, TenantShape, Up};
+use crate::verdict::{Judged, Stop, Verdict};
+
+pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
+    let shared = &cx.shared;
+    if let Some(p) = &shared.idp.profile {
+        return Ok(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} profile {p} shapes the tenant; the run without a profile judges the RP's discovery"
+        )));
+    }
+    if !shared.stage.launches() {
+        return Ok(Verdict::skip(
+            "attach mode: the RP already runs against the run's tenant; judging what it makes of a discovery document that names another issuer needs the runner to start it (launch mode)",
+        ));
+    }
+    let tenant = format!("{}-im", shared.tenant);
+    let configured = shared.stage.issuer(&tenant);
+    let advertised = format!("{configured}-elsewhere");
+    cx.step(format!(
+        "started the RP with ISSUER={configured}, whose discovery document names issuer {advertised}, as do its tokens and authorization responses"
+    ));
+    let mut rp = shared.stage.rp.clone();
+    rp.base_url = None; // a port of its own: the run's RP is running
+    let groups = GroupsAt {
+        claim: shared.rp.groups_claim.clone(),
+        single_as_string: false,
+    };
+    let shape = TenantShape {
+        advertised_issuer: Some(&advertised),
+        ..Default::default()
+    };
+    let up = match shared
+        .stage
+        .up(&rp, &tenant, shared.mode, &groups, shape)
+        .await
+    {
+        Ok(up) => up,
+        Err(LaunchError::Exited(log)) => {
+            cx.step(format!("the RP did not start: {log}"));
+            control(cx).await?;
+            return Ok(Verdict::pass(format!(
+                "the RP refused to start against {configured}, whose discovery document names issuer {advertised} (OIDC Discovery §4.3); against the run's own tenant it runs and logs users in"
+            )));
+        }
+        Err(LaunchError::NotReady(m)) => {
+            return Ok(Verdict::error(format!(
+                "against that provider the RP was neither ready nor gone within its startup timeout, so whether it refuses the document cannot be told: {m}"
+            )));
+        }
+        Err(LaunchError::Setup(m)) => return Err(Stop::Harness(m)),
+    };
+    let judged = judge(cx, &up, &configured, &advertised).await;
+    if let Some(rp) = up.running {
+        rp.stop().await;
+    }
+    let verdict = judged?;
+    if verdict.outcome != crate::verdict::Outcome::Fail {
+        control(cx).await?;
+    }
+    Ok(verdict)
+}
+
+/// A login at the RP started against the mismatching tenant.
+async fn judge(cx: &Ctx, up: &Up, configured: &str, advertised: &str) -> Judged {
+    let u = cx.new_user("u", &[]);
+    up.admin.put_user(&u).await?;
+    let sites = Arc::new(Sites {
+        rp: up.base_url.clone(),
+        idp: up.issuer.clone(),
+        ..(*cx.shared.sites).clone()
+    });
+    let b = cx.browser_at(sites);
+    let login = b.login(&u.username, None).await?;
+    let me = cx.me(&b).await?;
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the RP logged the user in (/me shows {}) with tokens from issuer {advertised}: it used the discovery document fetched from {configured} although the document names another issuer, so it trusts whatever issuer such a document names (OIDC Discovery §4.3)",
+            me.who()
+        )));
+    }
+    if login.authorize.is_empty() {
+        return Ok(Verdict::pass(format!(
+            "the RP never sent the user to the provider: it refused the discovery document fetched from {configured}, which names issuer {advertised} (OIDC Discovery §4.3; /me {})",
+            me.status
+        )));
+    }
+    Ok(Verdict::warn(format!(
+        "the RP sent the user to the authorization endpoint named by a discovery document whose issuer ({advertised}) is not the configured one ({configured}), and refused only afterwards (callback {}, /me {}): OIDC Discovery §4.3 says such a document must not be used at all",
+        super::status(login.callback_status),
+        me.status
+    )))
+}
+
+/// The same RP, started the same way against the run's own tenant, logs a user in: a
+/// refusal above was about the issuer, not an RP that starts or logs in no one.
+async fn control(cx: &Ctx) -> Result<(), Stop> {
+    cx.step("control: a user of the run's own tenant logs in at the run's RP");
+    let u = cx.user("control", &[]).await?;
+    super::login_ok(cx, &u).await.map(drop)
+}
