@@ -15,6 +15,7 @@ const MASKED: &[&str] = &[
     "code",
     "state",
     "nonce",
+    "sid",
     "code_challenge",
     "code_verifier",
     "client_secret",
@@ -53,6 +54,29 @@ pub struct Login {
     pub callback_status: Option<u16>,
     /// The start of the RP's callback answer body.
     pub callback_body: String,
+}
+
+/// A page as the browser got it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, capped.
+    pub body: String,
+}
+
+impl Page {
+    /// The `src` of each iframe (the IdP's signed-out page: front-channel logout URLs).
+    pub fn iframe_srcs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = self.body.as_str();
+        while let Some(i) = rest.find("<iframe") {
+            let end = rest[i..].find('>').map_or(rest.len(), |e| i + e);
+            out.extend(attr(&rest[i..end], "src"));
+            rest = &rest[end..];
+        }
+        out
+    }
 }
 
 /// One browser: its own cookie jar.
@@ -266,11 +290,11 @@ impl Browser {
     /// A GET at the RP (logout, …); its status.
     pub async fn get(&self, path: &str) -> Result<u16, String> {
         let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
-        self.get_url(url).await
+        Ok(self.get_url(url).await?.status)
     }
 
-    /// A GET anywhere, recorded as a hop; its status.
-    async fn get_url(&self, url: Url) -> Result<u16, String> {
+    /// A GET anywhere, recorded as a hop; its status and (capped) body.
+    async fn get_url(&self, url: Url) -> Result<Page, String> {
         let res = self
             .http
             .get(url.clone())
@@ -278,14 +302,26 @@ impl Browser {
             .await
             .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
         let status = res.status().as_u16();
-        self.record("GET", &url, &[], status, None);
-        Ok(status)
+        let location = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| url.join(l).ok());
+        self.record("GET", &url, &[], status, location.as_ref());
+        let body = read_capped(res, &self.show(url.as_str())).await?;
+        Ok(Page { status, body })
+    }
+
+    /// A GET of a URL a page named (an iframe's `src`), with this browser's cookies for
+    /// it (none in a fresh browser); its status.
+    pub async fn get_absolute(&self, url: &Url) -> Result<u16, String> {
+        Ok(self.get_url(url.clone()).await?.status)
     }
 
     /// Signs out at the IdP, as a user does on the IdP's own page or through another
     /// application's RP-initiated logout: GET the `end_session_endpoint` its discovery
-    /// names, with this browser's IdP cookie; the IdP's status.
-    pub async fn end_idp_session(&self) -> Result<u16, String> {
+    /// names, with this browser's IdP cookie; the IdP's page.
+    pub async fn end_idp_session(&self) -> Result<Page, String> {
         let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
         let res = self
             .http

@@ -366,6 +366,8 @@ pub struct TenantSpec<'a> {
     pub redirect_uri: &'a str,
     /// Its back-channel logout URI, if it declares one.
     pub backchannel_logout_uri: Option<&'a str>,
+    /// Its front-channel logout URI, if it declares one.
+    pub frontchannel_logout_uri: Option<&'a str>,
     /// Its client secret.
     pub secret: &'a str,
     /// Where the groups go (rp.toml's claim, or a variant).
@@ -417,10 +419,15 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
         }],
     });
     let mut config = config;
-    if let (Some(uri), Some(Value::Object(c))) =
-        (spec.backchannel_logout_uri, config["clients"].get_mut(0))
-    {
-        c.insert("backchannel_logout_uri".into(), json!(uri));
+    if let Some(Value::Object(c)) = config["clients"].get_mut(0) {
+        for (key, uri) in [
+            ("backchannel_logout_uri", spec.backchannel_logout_uri),
+            ("frontchannel_logout_uri", spec.frontchannel_logout_uri),
+        ] {
+            if let Some(uri) = uri {
+                c.insert(key.into(), json!(uri));
+            }
+        }
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });

@@ -177,6 +177,11 @@ pub struct Paths {
     /// RP supports it: registered as the client's `backchannel_logout_uri`, and the
     /// `logout.backchannel*` scenarios judge it. None: those scenarios do not apply.
     pub backchannel_logout: Option<String>,
+    /// What the IdP's signed-out page loads in an iframe, with `iss` and `sid` (OpenID
+    /// Connect Front-Channel Logout 1.0), if the RP supports it: registered as the
+    /// client's `frontchannel_logout_uri`, and `logout.frontchannel` judges it. None: it
+    /// does not apply.
+    pub frontchannel_logout: Option<String>,
 }
 
 impl Default for Paths {
@@ -189,6 +194,7 @@ impl Default for Paths {
             grant: "/grant".into(),
             health: Some("/healthz".into()),
             backchannel_logout: None,
+            frontchannel_logout: None,
         }
     }
 }
@@ -496,13 +502,18 @@ impl RpDescription {
                 .position(|l| l.trim_start().starts_with(key))
                 .map(|i| i + 1)
         };
-        if let Some(p) = &rp.paths.backchannel_logout
-            && !p.starts_with('/')
-        {
-            return Err(err(
-                line_of("backchannel_logout"),
-                format!("paths.backchannel_logout {p:?}: a path on the RP, starting with /"),
-            ));
+        for (key, path) in [
+            ("backchannel_logout", &rp.paths.backchannel_logout),
+            ("frontchannel_logout", &rp.paths.frontchannel_logout),
+        ] {
+            if let Some(p) = path
+                && !p.starts_with('/')
+            {
+                return Err(err(
+                    line_of(key),
+                    format!("paths.{key} {p:?}: a path on the RP, starting with /"),
+                ));
+            }
         }
         if rp.sync_modes.is_empty() {
             return Err(err(

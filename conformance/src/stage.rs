@@ -98,15 +98,14 @@ impl Stage {
             },
         };
         let redirect = format!("{}{}", address.base_url, rp.paths.callback);
-        let backchannel = rp
-            .paths
-            .backchannel_logout
-            .as_ref()
-            .map(|p| format!("{}{p}", address.base_url));
+        let at_rp = |p: &Option<String>| p.as_ref().map(|p| format!("{}{p}", address.base_url));
+        let backchannel = at_rp(&rp.paths.backchannel_logout);
+        let frontchannel = at_rp(&rp.paths.frontchannel_logout);
         let spec = TenantSpec {
             rp,
             redirect_uri: &redirect,
             backchannel_logout_uri: backchannel.as_deref(),
+            frontchannel_logout_uri: frontchannel.as_deref(),
             secret: &self.secret,
             groups: &groups.claim,
             single_as_string: groups.single_as_string,

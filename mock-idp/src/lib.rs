@@ -23,6 +23,7 @@ mod clock;
 pub mod config;
 mod directory;
 pub mod faults;
+mod frontchannel;
 pub mod grants;
 mod http;
 pub mod inspect;

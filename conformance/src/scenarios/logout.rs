@@ -11,7 +11,7 @@ use mock_idp::backchannel::DELIVERY_TIMEOUT;
 use mock_idp::faults::Fault;
 
 use super::{login_ok, scenario};
-use crate::browser::Browser;
+use crate::browser::{Browser, Page};
 use crate::idp::{JournalEntry, TestUser, kind};
 use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Scenario};
@@ -109,19 +109,20 @@ fn declared(cx: &Ctx) -> Result<(), Stop> {
     }
 }
 
-/// Signs `u` out at the IdP in browser `b`.
-async fn end_at_idp(cx: &Ctx, b: &Browser, u: &TestUser) -> Result<(), Stop> {
+/// Signs `u` out at the IdP in browser `b`; the IdP's signed-out page.
+pub(super) async fn end_at_idp(cx: &Ctx, b: &Browser, u: &TestUser) -> Result<Page, Stop> {
     cx.step(format!(
         "{} signs out at the IdP (its end_session endpoint)",
         u.username
     ));
-    let status = b.end_idp_session().await?;
-    if status >= 400 {
+    let page = b.end_idp_session().await?;
+    if page.status >= 400 {
         return Err(Stop::with(Verdict::error(format!(
-            "the IdP's end_session answered {status}: the IdP session did not end"
+            "the IdP's end_session answered {}: the IdP session did not end",
+            page.status
         ))));
     }
-    Ok(())
+    Ok(page)
 }
 
 /// The IdP's delivery of a logout token about `u` after `mark`, once journaled: the IdP
@@ -161,7 +162,7 @@ fn answer(e: &JournalEntry) -> Result<u16, String> {
 }
 
 /// What became of a session after a logout token.
-enum Ending {
+pub(super) enum Ending {
     /// It ended this long after the delivery was journaled. `refused`: a refresh of the
     /// user the IdP had refused by then (which may have ended it instead); `seen_open`:
     /// whether `/me` still showed it after the delivery was answered.
@@ -177,7 +178,7 @@ enum Ending {
 /// Polls `/me` in `b` until the session ends or `limit` passes (at least one reading).
 /// The journal is read *after* the reading that shows the end: a refusal it lists may have
 /// ended the session; one it does not list cannot have.
-async fn watch(
+pub(super) async fn watch(
     cx: &Ctx,
     b: &Browser,
     u: &TestUser,

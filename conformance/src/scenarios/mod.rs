@@ -2,6 +2,7 @@
 
 mod claims;
 mod discovery;
+mod frontchannel;
 mod groups;
 mod identity;
 mod idtoken;
@@ -49,6 +50,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.extend(sync::all());
     all.extend(revocation::all());
     all.extend(logout::all());
+    all.extend(frontchannel::all());
     all
 }
 

@@ -277,6 +277,10 @@ pub struct ClientConfig {
     /// (OpenID Connect Back-Channel Logout 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// What the IdP's signed-out page loads in an iframe, with `iss` and `sid`, when a
+    /// session of this client's users ends there (OpenID Connect Front-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 /// A client's refresh-token lifecycle (the knobs real providers expose).

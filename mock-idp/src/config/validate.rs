@@ -232,6 +232,24 @@ impl Config {
                     Ok(_) => {}
                 }
             }
+            if let Some(uri) = &c.frontchannel_logout_uri {
+                match url::Url::parse(uri) {
+                    Err(e) => {
+                        return bad(
+                            at("frontchannel_logout_uri"),
+                            format!("{uri:?} is not a URL: {e}"),
+                        );
+                    }
+                    // Front-Channel Logout §2: an absolute URL, no fragment.
+                    Ok(u) if !matches!(u.scheme(), "http" | "https") || u.fragment().is_some() => {
+                        return bad(
+                            at("frontchannel_logout_uri"),
+                            format!("{uri:?}: an http(s) URL without a fragment"),
+                        );
+                    }
+                    Ok(_) => {}
+                }
+            }
         }
         Ok(())
     }

@@ -40,6 +40,8 @@ pub struct Metadata {
     authorization_response_iss_parameter_supported: bool,
     backchannel_logout_supported: bool,
     backchannel_logout_session_supported: bool,
+    frontchannel_logout_supported: bool,
+    frontchannel_logout_session_supported: bool,
 }
 
 /// The metadata of a tenant.
@@ -98,6 +100,8 @@ pub fn metadata(t: &Tenant) -> Metadata {
         authorization_response_iss_parameter_supported: true,
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
+        frontchannel_logout_supported: true,
+        frontchannel_logout_session_supported: true,
     }
 }
 

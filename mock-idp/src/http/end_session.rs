@@ -10,7 +10,7 @@ use warp::reply::{Reply, Response};
 
 use super::authorize::{cookie_name, session_cookie};
 use super::errors::{OAuthError, error_page};
-use super::html::page;
+use super::html::{escape, page};
 use super::params::Params;
 use super::{at, redirect};
 use crate::journal::{Endpoint, Entry};
@@ -35,6 +35,39 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
             },
         )
         .boxed()
+}
+
+/// The signed-out page: each front-channel logout URL in an (invisible) iframe, then the
+/// way back to the application if one was asked for. The iframes have loaded by the time
+/// the page's `load` event fires; with scripts on the page then follows the link itself.
+fn signed_out(frames: &[String], target: Option<&str>) -> Response {
+    let mut body = String::from("<h1>You are signed out</h1>\n");
+    if frames.is_empty() {
+        body.push_str("<p>You can close this window.</p>\n");
+    } else {
+        body.push_str(&format!(
+            "<p>Signing you out of {} application{} too.</p>\n",
+            frames.len(),
+            if frames.len() == 1 { "" } else { "s" }
+        ));
+        for f in frames {
+            body.push_str(&format!(
+                "<iframe src=\"{}\" title=\"front-channel logout\" width=\"0\" height=\"0\" hidden></iframe>\n",
+                escape(f)
+            ));
+        }
+    }
+    if let Some(t) = target {
+        body.push_str(&format!(
+            "<p><a id=\"continue\" href=\"{}\">Continue to the application</a></p>\n\
+             <script>addEventListener('load', () => location.replace(document.getElementById('continue').href));</script>\n",
+            escape(t)
+        ));
+    }
+    let mut res = page("Signed out", &body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// The `aud` of an ID token this tenant signed, expired or not.
@@ -101,7 +134,12 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
             Some(redirect::with_params(uri, &p))
         }
     };
-    if let Some(sid) = session_cookie(t, headers) {
+    let mut frames = Vec::new();
+    // Only a live session is ended and told about (a stale cookie ends nothing).
+    let live = session_cookie(t, headers)
+        .filter(|sid| t.lock_grants().session(sid, t.clock.now()).is_some());
+    if let Some(sid) = live {
+        frames = t.frontchannel_logout_urls(&sid);
         t.backchannel_logout(crate::backchannel::Ended::Session(&sid));
         let mut grants = t.lock_grants();
         grants.end_session(&sid);
@@ -110,13 +148,9 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
                 .is_some_and(|c| c.refresh_policy.session_bound)
         });
     }
-    let mut res = match target {
-        Some(location) => redirect::found(&location),
-        None => page(
-            "Signed out",
-            "<h1>You are signed out</h1>\n<p>You can close this window.</p>",
-        )
-        .into_response(),
+    let mut res = match (target, frames.is_empty()) {
+        (Some(location), true) => redirect::found(&location),
+        (target, _) => signed_out(&frames, target.as_deref()),
     };
     let clear = format!(
         "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",

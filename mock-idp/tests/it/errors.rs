@@ -18,6 +18,7 @@ fn post_only_client() -> ClientConfig {
         access_token_audience: None,
         refresh_policy: Default::default(),
         backchannel_logout_uri: None,
+        frontchannel_logout_uri: None,
     }
 }
 

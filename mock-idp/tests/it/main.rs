@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod flows;
 mod form_post;
+mod frontchannel;
 mod fuzz;
 mod journal;
 mod lifecycle;

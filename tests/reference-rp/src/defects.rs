@@ -84,6 +84,7 @@ defects! {
     IgnoresLogoutEvents = "ignores-logout-events": "does not check a logout token's events claim",
     LogoutAcceptsNonce = "logout-accepts-nonce": "accepts a logout token that carries a nonce",
     LogoutIgnoresSid = "logout-ignores-sid": "ends every session of the logout token's sub, ignoring its sid",
+    FrontchannelNeedsCookie = "frontchannel-needs-cookie": "ends the session of the cookie that comes with a front-channel logout request, not the one its iss and sid name",
 }
 
 impl fmt::Display for Defect {

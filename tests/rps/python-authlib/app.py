@@ -185,6 +185,20 @@ def backchannel_logout():
     return "", 200, {"Cache-Control": "no-store"}
 
 
+@app.get("/frontchannel-logout")
+def frontchannel_logout():
+    """OpenID Connect Front-Channel Logout 1.0: the IdP's signed-out page loads this in an
+    iframe, with iss and sid naming the session (§2, §4). A cross-site iframe brings no
+    Flask session cookie, so the session is found by the IdP's sid."""
+    metadata = oauth.idp.load_server_metadata()
+    iss, idp_sid = request.args.get("iss"), request.args.get("sid")
+    if iss == metadata["issuer"] and idp_sid:
+        with lock:
+            for k in [k for k, s in sessions.items() if s["idp_sid"] == idp_sid]:
+                del sessions[k]
+    return "", 200, {"Cache-Control": "no-store"}
+
+
 @app.post("/grant")
 def grant():
     with lock:

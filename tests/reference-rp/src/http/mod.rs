@@ -1,8 +1,9 @@
 //! The RP's endpoints (the contract's defaults): `/login`, `/login/oauth2/callback`,
-//! `/me`, `/logout`, `/grant`, `/healthz`, and `/backchannel-logout`.
+//! `/me`, `/logout`, `/grant`, `/healthz`, `/backchannel-logout` and `/frontchannel-logout`.
 
 mod backchannel;
 mod callback;
+mod frontchannel;
 mod grant;
 mod login;
 mod logout;
@@ -41,7 +42,9 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(grant::filter(app.clone()))
         .unify()
-        .or(backchannel::filter(app))
+        .or(backchannel::filter(app.clone()))
+        .unify()
+        .or(frontchannel::filter(app))
         .unify()
         .or(health)
         .unify()

@@ -224,6 +224,7 @@ const TABLE: &[(&str, &[&str])] = &[
             "logout.backchannel-no-events (error)",
             "logout.backchannel-wrong-event (error)",
             "logout.backchannel-nonce (error)",
+            "logout.frontchannel (error)",
         ],
     ),
     (
@@ -275,6 +276,7 @@ const TABLE: &[(&str, &[&str])] = &[
         "logout-ignores-sid",
         &["logout.backchannel-session-only (warn)"],
     ),
+    ("frontchannel-needs-cookie", &["logout.frontchannel (warn)"]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

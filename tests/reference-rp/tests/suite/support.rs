@@ -33,6 +33,7 @@ capabilities = ["grant"]
 
 [paths]
 backchannel_logout = "/backchannel-logout"
+frontchannel_logout = "/frontchannel-logout"
 
 [me]
 account = "/id"
