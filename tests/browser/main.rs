@@ -1,7 +1,9 @@
 //! The pages people look at, in a real headless browser (Debian's chromium, driven by
-//! playwright-core from `pages.mjs`): mock-idp's login page, token inspector, users and
-//! live journal, the preflight report and a conformance report of a real third-party RP
-//! (openid-client on Node), with JavaScript off, each with an accessibility smoke check.
+//! playwright-core from `pages.mjs`): mock-idp's login page, form_post page, signed-out
+//! page (its front-channel logout iframe reaching a stand-in RP with iss and sid, and the
+//! way back to the application), token inspector, users and live journal, the preflight
+//! report and a conformance report of a real third-party RP (openid-client on Node), with
+//! JavaScript off, each with an accessibility smoke check.
 //! Screenshots land in `target/screenshots/` (CI keeps them).
 //!
 //! Without chromium the test says so and passes only outside CI (`CI` unset): CI installs
@@ -9,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use conformance::preflight::{self, PreflightOptions};
 use conformance::{Options, RpDescription, SyncMode};
@@ -16,17 +19,73 @@ use mock_idp::MockIdp;
 
 const CALLBACK: &str = "http://127.0.0.1/login/oauth2/callback";
 
+/// The RFC 7636 example verifier, whose challenge the pages' authorization URL sends.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
 /// A stand-in RP's callback on a free loopback port (the demo client's loopback redirect
-/// URI matches any port, RFC 8252 §7.3): where the login page sends the browser back.
-async fn callback_server() -> String {
+/// URI matches any port, RFC 8252 §7.3): where the login page sends the browser back. A
+/// code that comes back in the query is exchanged at `issuer`'s token endpoint before the
+/// page answers, as an RP does, so the client holds a grant of the IdP session (what the
+/// signed-out page's front-channel iframes are for).
+async fn callback_server(issuer: String) -> String {
     use warp::Filter;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let callback = format!("http://127.0.0.1:{port}/login/oauth2/callback");
+    let redirect_uri = callback.clone();
     let route = warp::path!("login" / "oauth2" / "callback")
         .and(warp::method())
-        .map(|m: warp::http::Method| format!("callback reached: {m}"));
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .then(
+            move |m: warp::http::Method, q: std::collections::HashMap<String, String>| {
+                let (issuer, redirect_uri) = (issuer.clone(), redirect_uri.clone());
+                async move {
+                    let mut exchanged = "";
+                    if let Some(code) = q.get("code") {
+                        let res = reqwest::Client::new()
+                            .post(format!("{issuer}/token"))
+                            .form(&[
+                                ("grant_type", "authorization_code"),
+                                ("code", code),
+                                ("redirect_uri", &redirect_uri),
+                                ("client_id", "demo-rp"),
+                                ("client_secret", "demo-secret"),
+                                ("code_verifier", VERIFIER),
+                            ])
+                            .send()
+                            .await;
+                        if res.is_ok_and(|r| r.status().is_success()) {
+                            exchanged = " (code exchanged)";
+                        }
+                    }
+                    format!("callback reached: {m}{exchanged}")
+                }
+            },
+        );
     tokio::spawn(warp::serve(route).incoming(listener).run());
-    format!("http://127.0.0.1:{port}/login/oauth2/callback")
+    callback
+}
+
+/// A stand-in RP's front-channel logout endpoint (what the IdP's signed-out page loads in
+/// an iframe: each request's query, and whether a cookie came) and its signed-out page at
+/// `/` (a registered post-logout redirect URI of the demo client, any loopback port).
+async fn frontchannel_server() -> (String, Arc<Mutex<Vec<(String, bool)>>>) {
+    use warp::Filter;
+    let got: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+    let keep = got.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let logout = warp::path!("frontchannel-logout")
+        .and(warp::query::raw())
+        .and(warp::header::optional::<String>("cookie"))
+        .map(move |q: String, cookie: Option<String>| {
+            keep.lock().unwrap().push((q, cookie.is_some()));
+            warp::reply::html("<!doctype html><title>signed out</title>")
+        });
+    let home = warp::path::end()
+        .map(|| warp::reply::html("<!doctype html><title>RP</title><h1>signed out at the RP</h1>"));
+    tokio::spawn(warp::serve(logout.or(home)).incoming(listener).run());
+    (base, got)
 }
 
 fn here() -> PathBuf {
@@ -134,7 +193,13 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let pages = target.join("browser-pages");
     std::fs::create_dir_all(&pages).unwrap();
-    let idp = MockIdp::start().await;
+    let (rp_base, frontchannel) = frontchannel_server().await;
+    let front = format!("{rp_base}/frontchannel-logout");
+    let idp = MockIdp::builder()
+        .edit_config(move |c| c.clients[0].frontchannel_logout_uri = Some(front.clone()))
+        .start()
+        .await
+        .unwrap();
 
     let mut opts = PreflightOptions::unattended(idp.issuer(), "demo-rp", "demo-secret", "alice");
     opts.rp.group_map = [("analysts".to_owned(), vec!["read".to_owned()])].into();
@@ -144,7 +209,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     std::fs::write(&preflight_html, preflight::html(&readiness)).unwrap();
     let report_html = conformance_report(&pages.join("report")).await;
 
-    let callback = callback_server().await;
+    let callback = callback_server(idp.issuer().to_owned()).await;
     let authorize = format!(
         "{}/authorize?response_type=code&client_id=demo-rp&redirect_uri={callback}&scope=openid%20profile%20email%20offline_access&state=browser-test&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
         idp.issuer()
@@ -155,6 +220,8 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "authorizeUrl": authorize,
         "callbackPrefix": callback,
         "debugUrl": format!("{}/debug", idp.issuer()),
+        "endSessionUrl": format!("{}/end_session", idp.issuer()),
+        "postLogoutUrl": format!("{rp_base}/"),
         "idToken": id_token(&idp).await,
         "preflightHtml": format!("file://{}", preflight_html.display()),
         "reportHtml": format!("file://{}", report_html.display()),
@@ -175,7 +242,30 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     assert!(out.status.success(), "pages.mjs:\n{text}");
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&text);
     assert!(checks["checks"].as_array().unwrap().len() >= 20, "{text}");
-    for shot in ["login", "inspector", "journal", "preflight", "report"] {
+    // The signed-out page's iframes reached the RP, with iss and sid (once with scripts
+    // off, once with them on, once for the accessibility check).
+    let got = frontchannel.lock().unwrap().clone();
+    assert!(got.len() >= 2, "{got:?}");
+    for (query, _) in &got {
+        let q: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(
+            q.get("iss").map(String::as_str),
+            Some(idp.issuer()),
+            "{query}"
+        );
+        assert!(q.get("sid").is_some_and(|s| !s.is_empty()), "{query}");
+    }
+    for shot in [
+        "login",
+        "inspector",
+        "journal",
+        "preflight",
+        "report",
+        "signed_out",
+    ] {
         let png = screenshots.join(format!("{shot}.png"));
         assert!(
             png.metadata().is_ok_and(|m| m.len() > 1000),

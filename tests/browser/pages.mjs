@@ -142,6 +142,28 @@ await Promise.all([
 check((await scripted.textContent('body')).includes('callback reached: POST'), 'form_post page: with JavaScript it posts itself');
 await scripted.close();
 
+// The signed-out page (front-channel logout): it loads the RP's front-channel URL in an
+// iframe and links back to the application; with scripts on it goes back by itself once
+// the frames have loaded. The session is alice's from the login above.
+const back_to = `${cfg.endSessionUrl}?client_id=demo-rp&post_logout_redirect_uri=${encodeURIComponent(cfg.postLogoutUrl)}&state=bye`;
+await page.goto(back_to);
+const signedOut = await page.locator('h1').textContent();
+check(signedOut === 'You are signed out', `signed-out page: heading (${signedOut}: ${(await page.textContent('body')).slice(0, 200)})`);
+check((await page.locator('iframe').count()) === 1, 'signed-out page: one front-channel iframe');
+check((await page.locator('iframe').getAttribute('src')).includes('sid='), 'signed-out page: the iframe names the session');
+await page.screenshot({ path: `${cfg.out}/signed_out.png` });
+await Promise.all([page.waitForURL(`${cfg.postLogoutUrl}**`), page.getByRole('link', { name: 'Continue to the application' }).click()]);
+check(new URL(page.url()).searchParams.get('state') === 'bye', 'signed-out page: its link returns to the application with the state');
+{
+  const p = await withJs.newPage();
+  await p.goto(`${cfg.authorizeUrl}&login_hint=alice`);
+  await accessible(`${cfg.endSessionUrl}`, 'signed-out page');
+  await p.goto(`${cfg.authorizeUrl}&login_hint=alice`);
+  await Promise.all([p.waitForURL(`${cfg.postLogoutUrl}**`), p.goto(back_to)]);
+  check((await p.textContent('h1')) === 'signed out at the RP', 'signed-out page: with JavaScript it returns to the application by itself');
+  await p.close();
+}
+
 // The token inspector: a real token decoded, a bad one refused.
 await page.goto(cfg.debugUrl);
 await page.getByLabel('A token this tenant issued').fill(cfg.idToken);

@@ -41,7 +41,7 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
 /// way back to the application if one was asked for. The iframes have loaded by the time
 /// the page's `load` event fires; with scripts on the page then follows the link itself.
 fn signed_out(frames: &[String], target: Option<&str>) -> Response {
-    let mut body = String::from("<h1>You are signed out</h1>\n");
+    let mut body = String::from("<main><h1>You are signed out</h1>\n");
     if frames.is_empty() {
         body.push_str("<p>You can close this window.</p>\n");
     } else {
@@ -64,6 +64,7 @@ fn signed_out(frames: &[String], target: Option<&str>) -> Response {
             escape(t)
         ));
     }
+    body.push_str("</main>");
     let mut res = page("Signed out", &body).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
