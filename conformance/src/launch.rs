@@ -25,6 +25,8 @@ struct Launched {
     group: Option<Group>,
     base_url: String,
     log: Arc<Mutex<Vec<String>>>,
+    /// The tasks copying its stdout and stderr into `log` (done at the pipes' end).
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// What the RP is told, beyond rp.toml.
@@ -207,17 +209,19 @@ async fn spawn(
     let (mut child, group) = Group::spawn(&mut cmd)
         .map_err(|e| LaunchError::Setup(format!("cannot start {}: {e}", program.display())))?;
     let log = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
-        tokio::spawn(keep(out, log.clone()));
+        readers.push(tokio::spawn(keep(out, log.clone())));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(keep(err, log.clone()));
+        readers.push(tokio::spawn(keep(err, log.clone())));
     }
     let mut launched = Launched {
         child,
         group,
         base_url,
         log,
+        readers,
     };
     launched.wait_healthy(rp, l).await?;
     Ok(launched)
@@ -248,6 +252,11 @@ impl Launched {
         let mut wait = Duration::from_millis(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Its last words: the pipes end with it (or with whatever it started,
+                // which the bound covers).
+                for r in self.readers.drain(..) {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
+                }
                 return Err(LaunchError::Exited(format!(
                     "the RP exited ({status}) before it was ready; its log:\n{}",
                     self.tail(20).join("\n")

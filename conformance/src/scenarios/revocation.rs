@@ -167,11 +167,16 @@ async fn refresh_expired(cx: &Ctx) -> Judged {
     let (u, b, _) = logged_in(cx).await?;
     let pre = cx.mark(&u).await?;
     let lifetime = cx.shared.idp.refresh_lifetime_s;
-    let jump = lifetime + 3600;
+    // Past the lifetime, but not so far that the IdP purges the expired token: its refusal
+    // must still name the user in the journal (a clock moved hours on purged every
+    // record at the first insert, and a refusal came back anonymous under load).
+    let margin = mock_idp::grants::KEEP_EXPIRED_FOR / 5;
+    let jump = lifetime + margin;
     cx.shared.admin.advance_clock(jump).await?;
     cx.step(format!(
-        "moved the IdP's clock {} h ahead, past the refresh token's {} h lifetime",
+        "moved the IdP's clock {} h {} min ahead, past the refresh token's {} h lifetime",
         jump / 3600,
+        margin / 60,
         lifetime / 3600
     ));
     let mark = cx.mark(&u).await?;

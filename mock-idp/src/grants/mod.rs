@@ -102,9 +102,10 @@ impl Default for Grants {
     }
 }
 
-/// Records are purged once they are this far past their expiry (reuse of an expired
-/// code must still be recognised for a while).
-const KEEP_EXPIRED_FOR: i64 = 600;
+/// Records are purged once they are this far past their expiry, in seconds of the
+/// tenant's clock (reuse of an expired code must still be recognised for a while, and a
+/// refused expired refresh token still names its user in the journal).
+pub const KEEP_EXPIRED_FOR: i64 = 600;
 
 /// Expired records are also purged at the first insert this many seconds (by the tenant's
 /// clock) after the last purge, however few inserts there were.
