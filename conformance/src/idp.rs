@@ -232,19 +232,10 @@ impl Admin {
         }
     }
 
-    /// Rotates the signing key; `remove_old` unpublishes the old one at once.
-    pub async fn rotate_key(&self, remove_old: bool) -> Result<Value, IdpError> {
-        self.call(
-            reqwest::Method::POST,
-            "/keys/rotate",
-            Some(json!({ "remove_old": remove_old })),
-        )
-        .await
-    }
-
     /// Rotates the signing key; the old one stays published for `grace` seconds of the
-    /// tenant's clock (the JWKS has both meanwhile, as during a real provider's rotation).
-    pub async fn rotate_key_keeping_old(&self, grace: u64) -> Result<Value, IdpError> {
+    /// tenant's clock (the JWKS has both meanwhile, as during a real provider's rotation),
+    /// or, with 0, is unpublished at once.
+    pub async fn rotate_key(&self, grace: u64) -> Result<Value, IdpError> {
         self.call(
             reqwest::Method::POST,
             "/keys/rotate",

@@ -420,6 +420,16 @@ impl Ctx {
     /// `user` (as an IdP without back-channel logout does): what ends the user's access in
     /// this scenario is the refused refresh alone (`logout.*` judges the logout token).
     pub async fn refresh_path_only(&self, user: &TestUser) -> Result<(), Stop> {
+        self.no_logout_token(
+            user,
+            "(as an IdP without back-channel logout): the refused refresh alone must end access",
+        )
+        .await
+    }
+
+    /// When the RP declares back-channel logout, the IdP sends it no logout token about
+    /// `user`, and the step says why (`because`).
+    pub async fn no_logout_token(&self, user: &TestUser, because: &str) -> Result<(), Stop> {
         if self.shared.rp.paths.backchannel_logout.is_none() {
             return Ok(());
         }
@@ -428,7 +438,7 @@ impl Ctx {
             .arm(&Fault::LogoutTokenNotSent, &user.username, None, None)
             .await?;
         self.step(format!(
-            "the IdP sends no logout token about {} (as an IdP without back-channel logout): the refused refresh alone must end access",
+            "the IdP sends no logout token about {} {because}",
             user.username
         ));
         Ok(())

@@ -8,7 +8,6 @@
 //! Firefox). The runner loads the URL the way such a browser does, without the RP's
 //! cookies; only if that leaves the session open does it load it again with them.
 
-use mock_idp::faults::Fault;
 use url::Url;
 
 use super::logout::{Ending, end_at_idp, watch};
@@ -34,18 +33,13 @@ async fn frontchannel(cx: &Ctx) -> Judged {
         )));
     };
     let u = cx.user("u", &[]).await?;
-    if cx.shared.rp.paths.backchannel_logout.is_some() {
-        // Only the front channel may end the session here (logout.backchannel* judges
-        // the other one).
-        cx.shared
-            .admin
-            .arm(&Fault::LogoutTokenNotSent, &u.username, None, None)
-            .await?;
-        cx.step(format!(
-            "the IdP sends no logout token about {}: only the front channel can end the session",
-            u.username
-        ));
-    }
+    // Only the front channel may end the session here (logout.backchannel* judges the
+    // other one).
+    cx.no_logout_token(
+        &u,
+        "(logout.backchannel* judges that): only the front channel can end the session",
+    )
+    .await?;
     let (b, _, _) = login_ok(cx, &u).await?;
     let mark = cx.mark(&u).await?;
     let page = end_at_idp(cx, &b, &u).await?;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use mock_idp::faults::Fault;
 
 use super::{control, login_ok, login_with_faults, refused_login, scenario};
+use crate::browser::Login;
 use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
@@ -209,32 +210,40 @@ async fn nonce_mismatch(cx: &Ctx) -> Judged {
     .await
 }
 
-async fn kid_absent(cx: &Ctx) -> Judged {
+/// A login whose validly signed ID token has no `kid`: `None` when the user got in,
+/// else the refused login and `/me`'s status (after a control, with the kid, succeeded).
+async fn login_without_kid(cx: &Ctx) -> Result<Option<(Login, u16)>, Stop> {
     let (u, _, login, me) = login_with_faults(cx, &[Fault::IdTokenNoKid], None).await?;
     if me.logged_in() && me.is_user(&u) {
-        return Ok(Verdict::pass(
-            "accepted a validly signed ID token without kid (the JWKS has one key)",
-        ));
+        return Ok(None);
     }
     if me.logged_in() {
-        return Ok(Verdict::fail(format!(
+        return Err(Stop::with(Verdict::fail(format!(
             "a login without kid reached {}, not {}",
             me.who(),
             u.username
-        )));
+        ))));
     }
     control(cx, &u).await?;
-    Ok(Verdict::fail(format!(
-        "refused a validly signed ID token without kid although the JWKS has a single key (callback {}, /me {})",
-        super::status(login.callback_status),
-        me.status
-    )))
+    Ok(Some((login, me.status)))
+}
+
+async fn kid_absent(cx: &Ctx) -> Judged {
+    Ok(match login_without_kid(cx).await? {
+        None => {
+            Verdict::pass("accepted a validly signed ID token without kid (the JWKS has one key)")
+        }
+        Some((login, me)) => Verdict::fail(format!(
+            "refused a validly signed ID token without kid although the JWKS has a single key (callback {}, /me {me})",
+            super::status(login.callback_status),
+        )),
+    })
 }
 
 async fn key_rotation(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     login_ok(cx, &u).await?;
-    let r = cx.shared.admin.rotate_key(true).await?;
+    let r = cx.shared.admin.rotate_key(0).await?;
     cx.step(format!(
         "rotated the signing key: new kid {}, the old key unpublished",
         r["kid"].as_str().unwrap_or("?")
@@ -303,7 +312,7 @@ async fn login_after_rotation(
 /// for a `kid` then, so the RP may refuse; what it must never do is accept a token that
 /// none of the keys verifies.
 async fn kid_absent_multiple(cx: &Ctx) -> Judged {
-    let r = cx.shared.admin.rotate_key_keeping_old(86_400).await?;
+    let r = cx.shared.admin.rotate_key(86_400).await?;
     cx.step(format!(
         "rotated the signing key, the old one kept published: the JWKS has two keys, new kid {}",
         r["kid"].as_str().unwrap_or("?")
@@ -330,20 +339,11 @@ async fn kid_absent_multiple(cx: &Ctx) -> Judged {
         )));
     }
     cx.step("an ID token without kid and with a bad signature opened no session");
-    let (u, _, login, me) = login_with_faults(cx, &[Fault::IdTokenNoKid], None).await?;
-    if me.logged_in() && me.is_user(&u) {
+    let Some((login, _)) = login_without_kid(cx).await? else {
         return Ok(Verdict::pass(
             "with two keys in the JWKS, the RP verified a token without kid against them and logged the user in, and refused one that neither key verifies",
         ));
-    }
-    if me.logged_in() {
-        return Ok(Verdict::fail(format!(
-            "a login without kid reached {}, not {}",
-            me.who(),
-            u.username
-        )));
-    }
-    control(cx, &u).await?;
+    };
     Ok(match login.callback_status {
         Some(s) if s >= 500 => Verdict::warn(format!(
             "with two keys in the JWKS, the RP refused a validly signed token without kid with HTTP {s} instead of a clear error (OIDC Core §10.1 lets it refuse); with the kid the user logs in"
