@@ -17,7 +17,7 @@ pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
     let shared = &cx.shared;
     if let Some(p) = &shared.idp.profile {
         return Ok(Verdict::skip(format!(
-            "{DOES_NOT_APPLY} profile {p} shapes the tenant; the run without a profile judges the RP's discovery"
+            "{DOES_NOT_APPLY} a run with profile {p} is about the provider's shape; a run without --idp-profile judges the RP's discovery"
         )));
     }
     if !shared.stage.launches() {

@@ -14,7 +14,7 @@ use super::{login_ok, scenario};
 use crate::browser::{Browser, Page};
 use crate::idp::{JournalEntry, TestUser, kind};
 use crate::runner::DOES_NOT_APPLY;
-use crate::scenario::{Ctx, Scenario};
+use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {
@@ -38,7 +38,10 @@ pub fn all() -> Vec<Scenario> {
             Logout,
             "a user deleted at the IdP loses access when the logout token arrives, before the RP's next refresh",
             "a user deleted at the IdP loses access through the logout token, before any refresh",
-            deleted_user
+            deleted_user,
+            // It holds a refresh past the RP's timeout: an RP that syncs users one after
+            // another would stall everyone else's sync meanwhile.
+            phase = Phase::Alone
         ),
         scenario!(
             "logout.backchannel-alg-none",

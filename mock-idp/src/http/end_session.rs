@@ -136,12 +136,14 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
         }
     };
     let mut frames = Vec::new();
-    // Only a live session is ended and told about (a stale cookie ends nothing).
-    let live = session_cookie(t, headers)
-        .filter(|sid| t.lock_grants().session(sid, t.clock.now()).is_some());
-    if let Some(sid) = live {
-        frames = t.frontchannel_logout_urls(&sid);
-        t.backchannel_logout(crate::backchannel::Ended::Session(&sid));
+    if let Some(sid) = session_cookie(t, headers) {
+        // Only a live session's clients are told (a stale cookie told them already, or
+        // its session ran out on its own).
+        let live = t.lock_grants().session(&sid, t.clock.now()).is_some();
+        if live {
+            frames = t.frontchannel_logout_urls(&sid);
+            t.backchannel_logout(crate::backchannel::Ended::Session(&sid));
+        }
         let mut grants = t.lock_grants();
         grants.end_session(&sid);
         grants.revoke_session_tokens(&sid, |client| {
