@@ -371,6 +371,8 @@ pub struct TenantSpec<'a> {
     /// Another issuer for discovery and the tokens to name than the tenant's URL
     /// (`login.discovery-issuer-mismatch`).
     pub advertised_issuer: Option<&'a str>,
+    /// The JWKS's path, when not the default `<issuer path>/jwks`.
+    pub jwks_path: Option<&'a str>,
 }
 
 /// The tenant's configuration, in the mock IdP's config format: groups where the RP
@@ -422,6 +424,9 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });
+    }
+    if let Some(p) = spec.jwks_path {
+        config["endpoints"] = json!({ "jwks": p });
     }
     if spec.profile.is_some()
         && let Some(obj) = config.as_object_mut()

@@ -101,6 +101,16 @@ impl Stage {
         let at_rp = |p: &Option<String>| p.as_ref().map(|p| format!("{}{p}", address.base_url));
         let backchannel = at_rp(&rp.paths.backchannel_logout);
         let frontchannel = at_rp(&rp.paths.frontchannel_logout);
+        // A launched RP gets a JWKS at a path of its own, found only through discovery
+        // (OIDF oidcc-client-test-discovery-jwks-uri-keys: an RP that builds the URL from
+        // the issuer verifies nothing). Attach mode keeps its paths across runs, and a
+        // profile has its provider's.
+        let jwks_path = (rp.launch.is_some() && shape.profile.is_none()).then(|| {
+            let path = url::Url::parse(&issuer)
+                .map(|u| u.path().trim_end_matches('/').to_owned())
+                .unwrap_or_default();
+            format!("{path}/keys-{}", crate::random_hex(4))
+        });
         let spec = TenantSpec {
             rp,
             redirect_uri: &redirect,
@@ -111,6 +121,7 @@ impl Stage {
             single_as_string: groups.single_as_string,
             profile: shape.profile,
             advertised_issuer: shape.advertised_issuer,
+            jwks_path: jwks_path.as_deref(),
         };
         let admin = self
             .server

@@ -52,6 +52,7 @@ impl App {
 #[derive(Debug)]
 pub struct RunningRp {
     base_url: String,
+    jwks_uri: String,
     stop: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -60,6 +61,11 @@ impl RunningRp {
     /// Where it listens, e.g. `http://127.0.0.1:8081`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Where it fetched the provider's keys (the discovery document's `jwks_uri`).
+    pub fn jwks_uri(&self) -> &str {
+        &self.jwks_uri
     }
 }
 
@@ -84,6 +90,7 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         .jwks(false)
         .await
         .map_err(|e| format!("the provider is not ready at {}: {e}", settings.issuer))?;
+    let jwks_uri = provider.metadata().await?.jwks_uri;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
@@ -110,6 +117,7 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
     let sync = tokio::spawn(sync::run(app));
     Ok(RunningRp {
         base_url,
+        jwks_uri,
         stop: Some(stop),
         tasks: vec![server, sync],
     })

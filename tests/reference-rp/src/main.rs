@@ -20,7 +20,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("reference-rp ready base_url={}", rp.base_url());
+    println!(
+        "reference-rp ready base_url={} jwks_uri={}",
+        rp.base_url(),
+        rp.jwks_uri()
+    );
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
 }

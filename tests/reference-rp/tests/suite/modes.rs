@@ -76,6 +76,11 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
             log.contains("reference-rp ready"),
             "the RP's log is kept: {log}"
         );
+        // The JWKS is where discovery says, at a path of the run's own, not <issuer>/jwks.
+        assert!(
+            log.contains(&format!("-{mode}/keys-")),
+            "the RP found a JWKS path only discovery names: {log}"
+        );
     }
 
     let mut settings = insta::Settings::clone_current();
