@@ -62,8 +62,7 @@ pub trait RunningRp: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaunchError {
     /// It could not be started at all (its tenant not made, no such program, no free port,
-    /// a bad variable):
-    /// a problem of the set-up, not of the RP.
+    /// a bad variable): a problem of the set-up, not of the RP.
     Setup(String),
     /// It started and exited before it was ready (or its in-process launcher failed).
     Exited(String),
