@@ -24,13 +24,15 @@ pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long the IdP waits for an RP's answer to a logout token.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A logout token to send: to which client, about whom.
+/// A logout to tell a client of: which client, at which of its URIs, about whom.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Notice {
-    client_id: String,
-    username: String,
-    sub: String,
-    sid: Option<String>,
+pub(crate) struct Notice {
+    pub(crate) client_id: String,
+    /// The client's logout URI of the channel asked for.
+    pub(crate) uri: String,
+    pub(crate) username: String,
+    pub(crate) sub: String,
+    pub(crate) sid: Option<String>,
 }
 
 /// What ended, and so who is told.
@@ -43,9 +45,14 @@ pub enum Ended<'a> {
 }
 
 impl Tenant {
-    /// The clients to tell that `ended`, with a subject and session each: one notice per
-    /// client and session of the grants still recorded.
-    fn notices(&self, ended: Ended<'_>) -> Vec<Notice> {
+    /// The clients to tell that `ended` through the channel whose URI `channel` reads
+    /// from a client's registration (clients without one are not told), with a subject
+    /// and session each: one notice per client and session of the live grants.
+    pub(crate) fn notices(
+        &self,
+        ended: Ended<'_>,
+        channel: impl Fn(&crate::config::ClientConfig) -> Option<&String>,
+    ) -> Vec<Notice> {
         let grants = self.lock_grants();
         let mut out = BTreeSet::new();
         for l in grants.lineages.values() {
@@ -58,12 +65,11 @@ impl Tenant {
             if !hit {
                 continue;
             }
-            let registered = self
-                .client(&g.client_id)
-                .is_some_and(|c| c.backchannel_logout_uri.is_some());
-            if let (true, Some(username)) = (registered, &g.username) {
+            let uri = self.client(&g.client_id).and_then(|c| channel(c).cloned());
+            if let (Some(uri), Some(username)) = (uri, &g.username) {
                 out.insert(Notice {
                     client_id: g.client_id.clone(),
+                    uri,
                     username: username.clone(),
                     sub: self.subject(g),
                     sid: g.sid.clone(),
@@ -78,13 +84,7 @@ impl Tenant {
     /// when the RP answers or the delivery fails. Must be called inside a Tokio runtime;
     /// outside one nothing is sent (and that is journaled).
     pub fn backchannel_logout(&self, ended: Ended<'_>) {
-        for n in self.notices(ended) {
-            let Some(uri) = self
-                .client(&n.client_id)
-                .and_then(|c| c.backchannel_logout_uri.clone())
-            else {
-                continue;
-            };
+        for n in self.notices(ended, |c| c.backchannel_logout_uri.as_ref()) {
             let mut entry = Entry::new(
                 Endpoint::BackchannelLogout,
                 "POST",
@@ -119,7 +119,7 @@ impl Tenant {
                 self.record(entry);
                 continue;
             };
-            let journal = self.journal_handle();
+            let (journal, uri) = (self.journal_handle(), n.uri);
             rt.spawn(async move {
                 match deliver(&uri, &token).await {
                     Ok(status) => entry.status = status,

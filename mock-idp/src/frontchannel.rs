@@ -4,34 +4,19 @@
 //! back-channel, it is the user's browser that calls the RP, so only a logout the user
 //! makes at the IdP reaches it (an admin deleting the user does not).
 
-use std::collections::BTreeMap;
-
+use crate::backchannel::Ended;
 use crate::tenant::Tenant;
 
 impl Tenant {
     /// The front-channel logout URLs for IdP session `sid`, one per client that
-    /// registered a `frontchannel_logout_uri` and holds a live grant of it, each with
-    /// `iss` and `sid` added to its query (§2). Call before the session's grants end.
+    /// registered a `frontchannel_logout_uri` and holds a live grant of it (the clients
+    /// back-channel logout would tell), each with `iss` and `sid` added to its query (§2).
+    /// Call before the session's grants end.
     pub fn frontchannel_logout_urls(&self, sid: &str) -> Vec<String> {
-        let grants = self.lock_grants();
-        let mut by_client = BTreeMap::new();
-        for l in grants.lineages.values() {
-            let g = &l.grant;
-            if l.revoked || g.sid.as_deref() != Some(sid) {
-                continue;
-            }
-            let Some(uri) = self
-                .client(&g.client_id)
-                .and_then(|c| c.frontchannel_logout_uri.clone())
-            else {
-                continue;
-            };
-            by_client.entry(g.client_id.clone()).or_insert(uri);
-        }
-        by_client
-            .into_values()
-            .filter_map(|uri| {
-                let mut u = url::Url::parse(&uri).ok()?;
+        self.notices(Ended::Session(sid), |c| c.frontchannel_logout_uri.as_ref())
+            .into_iter()
+            .filter_map(|n| {
+                let mut u = url::Url::parse(&n.uri).ok()?;
                 u.query_pairs_mut()
                     .append_pair("iss", self.iss())
                     .append_pair("sid", sid);
