@@ -74,7 +74,32 @@ impl Stage {
     /// Creates tenant `name` (replacing one of that name), shaped as `shape` says, and, in
     /// launch mode, starts `rp` (rp.toml's, or adapted to the profile) in `mode` against
     /// it, reading groups at `groups`.
+    ///
+    /// The RP's free port is chosen before the RP binds it (its tenant's redirect URI
+    /// names it), so another process may take it in between: an RP that exits saying its
+    /// address is in use is started again on another port, [`PORT_TRIES`] times at most.
     pub async fn up(
+        &self,
+        rp: &RpDescription,
+        name: &str,
+        mode: SyncMode,
+        groups: &GroupsAt,
+        shape: TenantShape<'_>,
+    ) -> Result<Up, LaunchError> {
+        let mut tries = 1;
+        loop {
+            match self.up_once(rp, name, mode, groups, shape).await {
+                Err(LaunchError::Exited(why))
+                    if tries < PORT_TRIES && rp.base_url.is_none() && port_taken(&why) =>
+                {
+                    tries += 1;
+                }
+                up => return up,
+            }
+        }
+    }
+
+    async fn up_once(
         &self,
         rp: &RpDescription,
         name: &str,
@@ -148,5 +173,34 @@ impl Stage {
             base_url,
             running,
         })
+    }
+}
+
+/// How often a launched RP is started on a fresh port when its first was taken.
+pub const PORT_TRIES: u32 = 3;
+
+/// Whether an RP's exit says its port was taken (Rust, Node.js, Python, Go, Java wording).
+fn port_taken(why: &str) -> bool {
+    let why = why.to_ascii_lowercase();
+    ["address already in use", "eaddrinuse", "address in use"]
+        .iter()
+        .any(|s| why.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_taken;
+
+    #[test]
+    fn a_taken_port_is_recognised_in_each_runtime_s_words() {
+        for log in [
+            "cannot listen on 127.0.0.1:36367: Address already in use (os error 98)",
+            "Error: listen EADDRINUSE: address already in use 127.0.0.1:8080",
+            "OSError: [Errno 98] Address already in use",
+            "java.net.BindException: Address in use",
+        ] {
+            assert!(port_taken(log), "{log}");
+        }
+        assert!(!port_taken("Error: ISSUER is not set"));
     }
 }

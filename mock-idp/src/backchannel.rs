@@ -201,14 +201,6 @@ async fn deliver(uri: &str, token: &str) -> Result<u16, String> {
     let res = tokio::time::timeout(DELIVERY_TIMEOUT, client.request(req))
         .await
         .map_err(|_| format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()))?
-        .map_err(|e| {
-            let mut msg = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                msg = format!("{msg}: {s}");
-                source = s.source();
-            }
-            msg
-        })?;
+        .map_err(|e| crate::client_keys::chain(&e))?;
     Ok(res.status().as_u16())
 }

@@ -61,6 +61,11 @@ pub enum Lint {
     RefreshTokenReused,
     /// An admin API call with a wrong or missing admin token (its value is never kept).
     WrongAdminToken,
+    /// A client assertion whose `aud` is not the issuer identifier alone: accepted, but
+    /// the token endpoint URL or several audiences are what the audience-injection attack
+    /// on JWT client authentication exploits (RFC 7523bis, "Updates to OAuth 2.0 JWT Client
+    /// Authentication", asks clients for the issuer).
+    ClientAssertionAudience,
 }
 
 /// One protocol request.

@@ -1,7 +1,8 @@
 //! # mock-idp
 //!
 //! A mock OpenID Provider for testing relying parties: authorization code flow with PKCE,
-//! client_secret_post / client_secret_basic / none, refresh tokens, userinfo,
+//! client_secret_post / client_secret_basic / client_secret_jwt / private_key_jwt / none,
+//! refresh tokens, userinfo,
 //! introspection, revocation and logout, with groups placed anywhere in the tokens.
 //!
 //! Embedded in a test, on a random port, with the built-in demo tenant
@@ -19,6 +20,8 @@
 //! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
 
 pub mod backchannel;
+mod client_assertion;
+mod client_keys;
 mod clock;
 pub mod config;
 mod directory;
@@ -40,6 +43,7 @@ pub mod tls;
 pub mod tokens;
 mod types;
 
+pub use client_assertion::JWT_BEARER;
 pub use clock::{Clock, UnixTime};
 pub use config::{
     AccessTokenFormat, ClientConfig, Config, ConfigError, Placement, Quirks, RefreshPolicy,

@@ -125,6 +125,10 @@ pub struct Tenant {
     rng: Mutex<StdRng>,
     recent: Mutex<std::collections::VecDeque<RecentToken>>,
     pub(crate) published: crate::published::Published,
+    /// Clients' public keys fetched from their `jwks_uri`s.
+    pub(crate) remote_keys: crate::client_keys::RemoteKeys,
+    /// `jti`s of the client assertions accepted and not yet expired (single use).
+    pub(crate) spent_jtis: Mutex<crate::client_assertion::SpentJtis>,
 }
 
 /// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
@@ -194,6 +198,10 @@ impl Tenant {
             rng: Mutex::new(rng),
             recent: Mutex::new(std::collections::VecDeque::new()),
             published: Default::default(),
+            remote_keys: Default::default(),
+            spent_jtis: Mutex::new(crate::client_assertion::SpentJtis::new(
+                config.limits.live_records,
+            )),
             issuer,
             config,
             keys: RwLock::new(keys),

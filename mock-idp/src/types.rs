@@ -12,16 +12,33 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// HTTP Basic with the URL-encoded id and secret.
     ClientSecretBasic,
+    /// A JWT signed with the client's secret (HS256/384/512; RFC 7523 §2.2, OIDC Core §9).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key, checked against its registered public
+    /// keys (`jwks` or `jwks_uri`; RFC 7523 §2.2, OIDC Core §9).
+    PrivateKeyJwt,
     /// A public client: `client_id` only.
     None,
 }
 
 impl AuthMethod {
+    /// Whether the method proves the client with its `secret` (sent, or as an HMAC key).
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretJwt
+        )
+    }
+
     /// The registered name.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }

@@ -281,6 +281,13 @@ pub struct ClientConfig {
     /// session of this client's users ends there (OpenID Connect Front-Channel Logout 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontchannel_logout_uri: Option<String>,
+    /// The client's public keys, for `private_key_jwt`: a JWK Set (RFC 7517 §5), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// Where the client publishes its public keys, for `private_key_jwt` (fetched when an
+    /// assertion names a key the IdP does not hold yet; RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// A client's refresh-token lifecycle (the knobs real providers expose).

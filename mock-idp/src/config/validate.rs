@@ -178,11 +178,13 @@ impl Config {
                 return bad(at("auth_methods"), "at least one method is required");
             }
             let confidential = c.auth_methods.iter().any(|m| *m != AuthMethod::None);
-            if confidential && c.secret.as_deref().is_none_or(str::is_empty) {
-                return bad(
-                    at("secret"),
-                    "a client with client_secret_post or client_secret_basic needs a secret",
-                );
+            if let Some(m) = c.auth_methods.iter().find(|m| m.uses_secret())
+                && c.secret.as_deref().is_none_or(str::is_empty)
+            {
+                return bad(at("secret"), format!("a client with {m} needs a secret"));
+            }
+            if let Some((field, why)) = client_keys_problem(c) {
+                return bad(at(field), why);
             }
             if !confidential && c.grant_types.contains(&GrantType::ClientCredentials) {
                 return bad(
@@ -318,5 +320,38 @@ fn issuer_url(path: Vec<Seg>, issuer: &str) -> Result<(), Invalid> {
             "the issuer must not have a query or fragment (OIDC Discovery §3)",
         ),
         Ok(_) => Ok(()),
+    }
+}
+
+/// What is wrong with a client's public keys for `private_key_jwt`, and in which field.
+fn client_keys_problem(c: &super::ClientConfig) -> Option<(&'static str, String)> {
+    let wants_keys = c.auth_methods.contains(&AuthMethod::PrivateKeyJwt);
+    match (&c.jwks, &c.jwks_uri) {
+        (Some(_), Some(_)) => Some((
+            "jwks_uri",
+            "give jwks or jwks_uri, not both (RFC 7591 §2)".into(),
+        )),
+        (None, None) if wants_keys => Some((
+            "jwks",
+            "a client with private_key_jwt needs its public keys: jwks (inline) or jwks_uri".into(),
+        )),
+        (Some(set), None) => {
+            if set.keys.is_empty() {
+                return Some(("jwks", "the key set has no keys".into()));
+            }
+            set.keys.iter().enumerate().find_map(|(i, k)| {
+                let usable = crate::client_assertion::usable_key(k);
+                usable.err().map(|why| ("jwks", format!("keys[{i}]: {why}")))
+            })
+        }
+        (None, Some(uri)) => match url::Url::parse(uri) {
+            Err(e) => Some(("jwks_uri", format!("{uri:?} is not a URL: {e}"))),
+            Ok(u) if u.scheme() != "http" || u.fragment().is_some() => Some((
+                "jwks_uri",
+                format!("{uri:?}: an http:// URL without a fragment (the IdP fetches it over plain HTTP)"),
+            )),
+            Ok(_) => None,
+        },
+        (None, None) => None,
     }
 }

@@ -8,8 +8,9 @@ use warp::http::HeaderMap;
 
 use super::errors::OAuthError;
 use super::params::Params;
+use crate::client_assertion;
 use crate::config::ClientConfig;
-use crate::journal::{Entry, Lint};
+use crate::journal::{Endpoint, Entry, Lint};
 use crate::tenant::Tenant;
 use crate::types::AuthMethod;
 
@@ -46,6 +47,24 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     Ok(Some((unescape(id), unescape(secret))))
 }
 
+/// Fetches the keys an assertion's client publishes at its `jwks_uri`, if it needs them:
+/// the one step of client authentication that waits on the network, done before the
+/// request is judged.
+pub async fn fetch_client_keys(tenant: &Tenant, params: &Params) {
+    let Ok(Some(assertion)) = params.get("client_assertion") else {
+        return;
+    };
+    let Ok(claimed) = client_assertion::claimed(assertion) else {
+        return;
+    };
+    if let Some(client) = tenant.client(&claimed.client_id) {
+        tenant
+            .remote_keys
+            .refresh(client, claimed.kid.as_deref())
+            .await;
+    }
+}
+
 /// Authenticates the client of a token, introspection or revocation request.
 pub fn authenticate<'t>(
     tenant: &'t Tenant,
@@ -56,6 +75,14 @@ pub fn authenticate<'t>(
     let header = basic(headers)?;
     let body_id = params.get("client_id")?;
     let body_secret = params.get("client_secret")?;
+    if let Some(assertion) = params.get("client_assertion")? {
+        if header.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client authenticated with a client_assertion and a secret; use one method (RFC 6749 §2.3)",
+            ));
+        }
+        return by_assertion(tenant, params, assertion, body_id, entry);
+    }
     let (id, secret, method) = match (&header, body_secret) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(
@@ -123,4 +150,99 @@ pub fn authenticate<'t>(
         }
     }
     Ok((client, method))
+}
+
+/// Client authentication with a JWT assertion (RFC 7523 §2.2; OIDC Core §9).
+fn by_assertion<'t>(
+    tenant: &'t Tenant,
+    params: &Params,
+    assertion: &str,
+    body_id: Option<&str>,
+    entry: &mut Entry,
+) -> Result<(&'t ClientConfig, AuthMethod), OAuthError> {
+    let refused = |r: client_assertion::Refusal| OAuthError::invalid_client(r.0, false);
+    match params.get("client_assertion_type")? {
+        Some(client_assertion::JWT_BEARER) => {}
+        Some(other) => {
+            return Err(OAuthError::invalid_client(
+                format!(
+                    "client_assertion_type {other:?} is not supported (use {})",
+                    client_assertion::JWT_BEARER
+                ),
+                false,
+            ));
+        }
+        None => {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion without client_assertion_type ({})",
+                client_assertion::JWT_BEARER
+            )));
+        }
+    }
+    let claimed = client_assertion::claimed(assertion).map_err(refused)?;
+    entry.client_id = Some(claimed.client_id.clone());
+    if body_id.is_some_and(|b| b != claimed.client_id) {
+        return Err(OAuthError::invalid_client(
+            "client_id in the body differs from the client_assertion's sub",
+            false,
+        ));
+    }
+    let id = claimed.client_id.as_str();
+    let client = tenant
+        .client(id)
+        .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), false))?;
+    let keys = match tenant.remote_keys.get(client) {
+        Some(Ok(keys)) => Some(keys),
+        Some(Err(why)) if client_assertion::method(claimed.alg) == AuthMethod::PrivateKeyJwt => {
+            return Err(OAuthError::invalid_client(
+                format!("client {id:?}: its keys could not be read: {why}"),
+                false,
+            ));
+        }
+        _ => None,
+    };
+    let origin = super::origin(&tenant.issuer);
+    let path = match entry.endpoint {
+        Endpoint::Introspect => &tenant.paths.introspection,
+        Endpoint::Revoke => &tenant.paths.revocation,
+        _ => &tenant.paths.token,
+    };
+    let receiving = format!("{origin}{path}");
+    let token_endpoint = format!("{origin}{}", tenant.paths.token);
+    let also = [tenant.issuer.as_str(), &token_endpoint, &receiving];
+    let audiences = client_assertion::Audiences {
+        issuer: tenant.iss(),
+        also: &also,
+    };
+    let now = tenant.clock.now();
+    let verified =
+        client_assertion::verify(client, keys.as_ref(), assertion, &claimed, audiences, now);
+    let verified = match verified {
+        Ok(v) => v,
+        Err(r) => {
+            entry.auth_method = Some(client_assertion::method(claimed.alg));
+            return Err(refused(r));
+        }
+    };
+    entry.auth_method = Some(verified.method);
+    entry.lints.extend(verified.lints.iter().copied());
+    if !client.auth_methods.contains(&verified.method) {
+        entry.lints.push(Lint::UndeclaredAuthMethod);
+        let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
+        return Err(OAuthError::invalid_client(
+            format!(
+                "client {id:?} is registered for {}; the request used {}",
+                declared.join(", "),
+                verified.method
+            ),
+            false,
+        ));
+    }
+    tenant
+        .spent_jtis
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .spend(id, &verified, now)
+        .map_err(refused)?;
+    Ok((client, verified.method))
 }

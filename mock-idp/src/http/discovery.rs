@@ -28,6 +28,9 @@ pub struct Metadata {
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     scopes_supported: Vec<&'static str>,
@@ -44,11 +47,24 @@ pub struct Metadata {
     frontchannel_logout_session_supported: bool,
 }
 
+/// What a client assertion may be signed with: HMAC with the client's secret
+/// (`client_secret_jwt`), or the client's own key (`private_key_jwt`); never `none`.
+const ASSERTION_ALGS: [&str; 12] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
+    "HS384", "HS512",
+];
+
 /// The metadata of a tenant.
 pub fn metadata(t: &Tenant) -> Metadata {
     let origin = origin(&t.issuer);
     let url = |path: &str| format!("{origin}{path}");
-    let auth_methods = vec!["client_secret_post", "client_secret_basic", "none"];
+    let auth_methods = vec![
+        "client_secret_post",
+        "client_secret_basic",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none",
+    ];
     Metadata {
         issuer: t.iss().to_owned(),
         authorization_endpoint: url(&t.paths.authorization),
@@ -73,6 +89,10 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .map(|a| a.as_str())
             .collect(),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
+        // RFC 8414 §2: present wherever private_key_jwt or client_secret_jwt is listed.
+        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
         introspection_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],

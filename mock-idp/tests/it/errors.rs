@@ -19,6 +19,8 @@ fn post_only_client() -> ClientConfig {
         refresh_policy: Default::default(),
         backchannel_logout_uri: None,
         frontchannel_logout_uri: None,
+        jwks: None,
+        jwks_uri: None,
     }
 }
 

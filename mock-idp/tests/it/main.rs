@@ -3,6 +3,7 @@
 mod admin;
 mod advertised_issuer;
 mod backchannel;
+mod client_assertion;
 mod config_errors;
 mod debug;
 mod errors;

@@ -1,0 +1,121 @@
+//! Clients' public keys for `private_key_jwt`: inline in the registration (`jwks`) or
+//! fetched from the client's `jwks_uri`, cached until an assertion names a key the cache
+//! does not hold (a client that rotated its key).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::jwk::JwkSet;
+
+use crate::config::ClientConfig;
+
+/// How long the IdP waits for a client's `jwks_uri`.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest key set read from a `jwks_uri`.
+pub const MAX_BYTES: usize = 64 * 1024;
+
+/// A `jwks_uri` is fetched again for an unknown `kid` at most this often (an attacker's
+/// made-up kids must not turn the IdP into a request loop against the client).
+pub const REFETCH_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+struct Fetched {
+    keys: Result<JwkSet, String>,
+    at: Instant,
+}
+
+/// Key sets fetched from clients' `jwks_uri`s, one per client (bounded by the clients).
+#[derive(Debug, Default)]
+pub struct RemoteKeys {
+    cache: Mutex<HashMap<String, Fetched>>,
+}
+
+impl RemoteKeys {
+    /// The keys an assertion by `client` is checked against: the inline set, or the last
+    /// fetch of its `jwks_uri` (or why that failed). `None`: no keys registered.
+    pub fn get(&self, client: &ClientConfig) -> Option<Result<JwkSet, String>> {
+        if let Some(set) = &client.jwks {
+            return Some(Ok(set.clone()));
+        }
+        let uri = client.jwks_uri.as_ref()?;
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        Some(match cache.get(&client.id) {
+            Some(f) => f.keys.clone(),
+            None => Err(format!("the jwks_uri {uri:?} was not fetched")),
+        })
+    }
+
+    /// Fetches `client`'s `jwks_uri` when nothing is cached, or when `kid` is not among
+    /// the cached keys and the last fetch is older than [`REFETCH_AFTER`].
+    pub async fn refresh(&self, client: &ClientConfig, kid: Option<&str>) {
+        let Some(uri) = client.jwks_uri.as_deref() else {
+            return;
+        };
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(f) = cache.get(&client.id) {
+                let holds = match (&f.keys, kid) {
+                    (Ok(set), Some(kid)) => set.find(kid).is_some(),
+                    (Ok(_), None) => true,
+                    (Err(_), _) => false,
+                };
+                if holds || f.at.elapsed() < REFETCH_AFTER {
+                    return;
+                }
+            }
+        }
+        let keys = fetch(uri).await;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(
+            client.id.clone(),
+            Fetched {
+                keys,
+                at: Instant::now(),
+            },
+        );
+    }
+}
+
+async fn fetch(uri: &str) -> Result<JwkSet, String> {
+    let req = warp::http::Request::get(uri)
+        .header("accept", "application/json")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("jwks_uri {uri:?}: {e}"))?;
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let read = async {
+        let res = client.request(req).await.map_err(|e| chain(&e))?;
+        if !res.status().is_success() {
+            return Err(format!("answered {}", res.status().as_u16()));
+        }
+        let body = Limited::new(res.into_body(), MAX_BYTES)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the body: {e} (at most {MAX_BYTES} bytes)"))?
+            .to_bytes();
+        serde_json::from_slice::<JwkSet>(&body).map_err(|e| format!("not a JWK Set: {e}"))
+    };
+    tokio::time::timeout(FETCH_TIMEOUT, read)
+        .await
+        .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))
+        .and_then(|r| r)
+        .map_err(|e| format!("jwks_uri {uri:?}: {e}"))
+}
+
+/// An error and its sources, joined by `: `.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
