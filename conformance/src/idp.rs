@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use mock_idp::faults::Fault;
 
-use crate::rp::{GroupsClaim, GroupsToken, RpDescription};
+use crate::rp::{ClientAuth, GroupsClaim, GroupsToken, RpDescription};
 
 /// Why the IdP could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -59,6 +59,9 @@ pub struct JournalEntry {
     /// OAuth error answered.
     #[serde(default)]
     pub error: Option<String>,
+    /// Why, in the IdP's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
     /// What the RP should not have done.
     #[serde(default)]
     pub lints: Vec<String>,
@@ -344,6 +347,17 @@ impl IdpServer {
     }
 }
 
+/// The methods the run's client may authenticate with: the secret ones, so that an RP
+/// using another than it declares still logs in and `login.client-auth` names the one it
+/// used, and the JWT method it declares (its keys are registered only then).
+fn auth_methods(declared: ClientAuth) -> Vec<&'static str> {
+    let mut m = vec!["client_secret_post", "client_secret_basic", "client_secret_jwt"];
+    if declared == ClientAuth::PrivateKeyJwt {
+        m.push("private_key_jwt");
+    }
+    m
+}
+
 /// A run's refresh tokens die this long after the login (a week), rotation or not;
 /// `revocation.refresh-expired` moves the tenant's clock past it.
 pub const REFRESH_LIFETIME_S: i64 = 7 * 24 * 3600;
@@ -373,6 +387,8 @@ pub struct TenantSpec<'a> {
     pub advertised_issuer: Option<&'a str>,
     /// The JWKS's path, when not the default `<issuer path>/jwks`.
     pub jwks_path: Option<&'a str>,
+    /// The RP's public keys for `private_key_jwt`.
+    pub client_keys: &'a crate::client_keys::ClientKeys,
 }
 
 /// The tenant's configuration, in the mock IdP's config format: groups where the RP
@@ -402,7 +418,7 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
             "id": rp.client_id,
             "secret": spec.secret,
             "redirect_uris": [spec.redirect_uri],
-            "auth_methods": ["client_secret_post", "client_secret_basic"],
+            "auth_methods": auth_methods(rp.client_auth),
             "refresh_tokens": "always",
             "refresh_policy": {
                 "rotate": true,
@@ -421,6 +437,12 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
                 c.insert(key.into(), json!(uri));
             }
         }
+    }
+    if let (Some((key, value)), Some(Value::Object(c))) = (
+        spec.client_keys.registration(),
+        config["clients"].get_mut(0),
+    ) {
+        c.insert(key.into(), value);
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });

@@ -43,6 +43,8 @@ pub struct Env<'a> {
     pub mode: SyncMode,
     /// `GROUPS_CLAIM` (rp.toml's, or a variant of `permissions.claim-location`).
     pub groups_claim: &'a GroupsClaim,
+    /// `CLIENT_KEY_FILE` and `CLIENT_KEY_ID`, when the runner made the RP's key.
+    pub client_keys: &'a crate::client_keys::ClientKeys,
 }
 
 /// An RP the runner started, however it was started.
@@ -155,8 +157,10 @@ pub fn contract_vars(
         ("GROUP_MAP", group_map),
         ("SYNC_INTERVAL_S", format!("{interval}")),
         ("IDP_TIMEOUT_S", format!("{}", rp.idp_timeout_s)),
+        ("CLIENT_AUTH", rp.client_auth.as_str().to_owned()),
     ]
     .into_iter()
+    .chain(env.client_keys.env())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     vars.extend(l.env.clone());

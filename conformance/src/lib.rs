@@ -15,6 +15,7 @@
 //! ```
 
 mod browser;
+mod client_keys;
 mod expected;
 mod glob;
 pub mod group;

@@ -58,6 +58,11 @@ pub enum ClientAuth {
     ClientSecretPost,
     /// HTTP Basic.
     ClientSecretBasic,
+    /// A JWT signed with the client secret (RFC 7523 §2.2, OIDC Core §9).
+    ClientSecretJwt,
+    /// A JWT signed with the RP's private key; the IdP holds its public keys
+    /// (`client_jwks`, `client_jwks_uri`, or in launch mode a key the runner makes).
+    PrivateKeyJwt,
 }
 
 impl ClientAuth {
@@ -66,6 +71,8 @@ impl ClientAuth {
         match self {
             ClientAuth::ClientSecretPost => "client_secret_post",
             ClientAuth::ClientSecretBasic => "client_secret_basic",
+            ClientAuth::ClientSecretJwt => "client_secret_jwt",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -336,6 +343,13 @@ pub struct RpDescription {
     /// The client authentication the RP declares.
     #[serde(default)]
     pub client_auth: ClientAuth,
+    /// For `private_key_jwt`: a file holding the RP's public keys as a JWK Set (relative
+    /// to the rp.toml).
+    #[serde(default)]
+    pub client_jwks: Option<PathBuf>,
+    /// For `private_key_jwt`: where the RP publishes its public keys (the IdP fetches it).
+    #[serde(default)]
+    pub client_jwks_uri: Option<String>,
     /// The scopes it should request.
     #[serde(default = "default_scopes")]
     pub scopes: String,
@@ -452,6 +466,15 @@ impl RpDescription {
                     "client_secret: required in attach mode (the RP was started with it)".into(),
                 ));
             }
+            None if rp.client_auth == ClientAuth::PrivateKeyJwt
+                && rp.client_jwks.is_none()
+                && rp.client_jwks_uri.is_none() =>
+            {
+                return Err(err(
+                    line_of("client_auth"),
+                    "client_jwks or client_jwks_uri: required with private_key_jwt in attach mode (the RP's public keys, for the IdP to check its assertions)".into(),
+                ));
+            }
             Some(l) if l.command.is_empty() => {
                 return Err(err(
                     line_of("command"),
@@ -514,6 +537,29 @@ impl RpDescription {
                     format!("paths.{key} {p:?}: a path on the RP, starting with /"),
                 ));
             }
+        }
+        match (&rp.client_jwks, &rp.client_jwks_uri) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    line_of("client_jwks_uri"),
+                    "client_jwks_uri: give client_jwks or client_jwks_uri, not both".into(),
+                ));
+            }
+            (Some(_), None) | (None, Some(_)) if rp.client_auth != ClientAuth::PrivateKeyJwt => {
+                return Err(err(
+                    line_of("client_jwks"),
+                    "client_jwks / client_jwks_uri: the RP's public keys serve only client_auth = \"private_key_jwt\"".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(u) = &rp.client_jwks_uri {
+            url::Url::parse(u).map_err(|e| {
+                err(
+                    line_of("client_jwks_uri"),
+                    format!("client_jwks_uri {u:?}: {e}"),
+                )
+            })?;
         }
         if rp.sync_modes.is_empty() {
             return Err(err(

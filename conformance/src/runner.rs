@@ -141,6 +141,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         server,
         secret,
         launcher: opts.launcher.clone(),
+        client_keys: crate::client_keys::ClientKeys::for_run(rp).map_err(RunError)?,
     });
     let mut issuer = String::new();
     let scenarios: Vec<Scenario> = catalogue()
@@ -328,6 +329,7 @@ pub async fn setup(rp: &RpDescription, idp: &IdpChoice) -> Result<String, RunErr
         server: IdpServer::attached(url, token.clone()),
         secret: rp.client_secret.clone().unwrap_or_default(),
         launcher: None,
+        client_keys: crate::client_keys::ClientKeys::for_run(rp).map_err(RunError)?,
     };
     let groups = GroupsAt {
         claim: rp.groups_claim.clone(),

@@ -16,6 +16,9 @@ pub struct Stage {
     pub secret: String,
     /// Starts the RP instead of rp.toml's command.
     pub launcher: Option<Launcher>,
+    /// The RP's public keys for `private_key_jwt` (and, when the runner made them, the
+    /// private key it hands the RP).
+    pub client_keys: crate::client_keys::ClientKeys,
 }
 
 impl std::fmt::Debug for Stage {
@@ -147,6 +150,7 @@ impl Stage {
             profile: shape.profile,
             advertised_issuer: shape.advertised_issuer,
             jwks_path: jwks_path.as_deref(),
+            client_keys: &self.client_keys,
         };
         let admin = self
             .server
@@ -161,6 +165,7 @@ impl Stage {
                     client_secret: &self.secret,
                     mode,
                     groups_claim: &groups.claim,
+                    client_keys: &self.client_keys,
                 };
                 Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
             }

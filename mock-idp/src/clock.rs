@@ -50,6 +50,13 @@ impl Clock {
         if self.inner.fixed { v } else { wall() + v }
     }
 
+    /// The time on a client's clock, for what a client signs with it (a client
+    /// assertion's `exp`): the wall clock for a system clock, since moving the IdP's time
+    /// ages the IdP's records, not its clients' clocks; the time itself when fixed.
+    pub fn peer_now(&self) -> UnixTime {
+        if self.inner.fixed { self.now() } else { wall() }
+    }
+
     /// Moves time forward (or back, with a negative value).
     pub fn advance(&self, seconds: i64) {
         self.inner.value.fetch_add(seconds, Ordering::SeqCst);

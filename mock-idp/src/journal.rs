@@ -101,6 +101,9 @@ pub struct Entry {
     pub status: u16,
     /// The OAuth error code, when it failed.
     pub error: Option<String>,
+    /// The error's `error_description`: why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
     /// What the RP should not have done.
     pub lints: Vec<Lint>,
     /// Faults injected into this request's answer.
@@ -159,6 +162,7 @@ impl Entry {
             user: None,
             status: 0,
             error: None,
+            error_description: None,
             lints,
             faults: Vec::new(),
             evicted: Vec::new(),

@@ -173,12 +173,46 @@ impl Client {
                 let basic = STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret)));
                 req = req.header("authorization", format!("Basic {basic}"));
             }
+            ClientAuth::ClientSecretJwt => {
+                let assertion = secret_jwt(endpoint, client_id, secret)?;
+                body.append_pair("client_id", client_id);
+                body.append_pair("client_assertion_type", mock_idp::JWT_BEARER);
+                body.append_pair("client_assertion", &assertion);
+            }
+            ClientAuth::PrivateKeyJwt => {
+                return Err(
+                    "private_key_jwt: preflight holds no private key of the RP, so it cannot authenticate as it at the token endpoint".into(),
+                );
+            }
         }
         let req = req
             .body(Full::new(Bytes::from(body.finish())))
             .map_err(|e| format!("{endpoint}: {e}"))?;
         self.send(req).await
     }
+}
+
+/// A `client_secret_jwt` assertion (RFC 7523 §3; OIDC Core §9) for one request to
+/// `endpoint`, its audience (what providers have accepted longest), living a minute.
+fn secret_jwt(endpoint: &str, client_id: &str, secret: &str) -> Result<String, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": endpoint,
+        "iat": now,
+        "exp": now + 60,
+        "jti": crate::random_hex(16),
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| format!("cannot sign a client assertion: {e}"))
 }
 
 /// An error in words, with its causes (TLS, connection refused…).

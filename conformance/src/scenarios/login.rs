@@ -4,6 +4,8 @@ use mock_idp::faults::Fault;
 use url::Url;
 
 use super::{control, login_ok, login_with_faults, refused_login, scenario, status};
+use crate::idp::TestUser;
+use crate::rp::ClientAuth;
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Verdict};
 
@@ -26,8 +28,8 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "login.client-auth",
             Login,
-            "authenticate to the token endpoint with client_secret_post (or the declared method), never with the secret in a URL; RFC 6749 §2.3.1",
-            "the token request uses the declared client authentication; the secret is never in a URL",
+            "authenticate to the token endpoint with client_secret_post (or the declared method), never with the secret in a URL; a JWT assertion (private_key_jwt, client_secret_jwt) is good for one request and names the issuer as its audience; RFC 6749 §2.3.1; RFC 7523 §3; OIDC Core §9",
+            "the token requests use the declared client authentication; the secret is never in a URL; each JWT assertion is accepted once, with a fresh jti",
             client_auth
         ),
         scenario!(
@@ -183,8 +185,32 @@ async fn scopes(cx: &Ctx) -> Judged {
 
 async fn client_auth(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
-    let (_, login, _) = login_ok(cx, &u).await?;
     let declared = cx.shared.rp.client_auth.as_str();
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await?;
+    let me = cx.me(&b).await?;
+    if !me.logged_in() {
+        // Refused for its client authentication: this scenario's own failure.
+        let refused = cx.journal(&u).await?.into_iter().find(|e| {
+            e.endpoint == "token"
+                && e.grant_type.as_deref() == Some("authorization_code")
+                && e.error.as_deref() == Some("invalid_client")
+        });
+        if let Some(e) = refused {
+            cx.cite(&e);
+            return Ok(Verdict::fail(format!(
+                "the IdP refused the RP's client authentication ({declared}) at the code exchange: {}",
+                e.error_description.as_deref().unwrap_or("no description")
+            )));
+        }
+        return Ok(Verdict::error(format!(
+            "{} could not log in (callback answered {}, /me {}{}): this scenario needs a working login",
+            u.username,
+            status(login.callback_status),
+            me.status,
+            super::refused_exchange(cx, &u).await.unwrap_or_default()
+        )));
+    }
     let mut problems = Vec::new();
     if login.authorize.contains_key("client_secret") {
         problems.push(
@@ -221,13 +247,60 @@ async fn client_auth(cx: &Ctx) -> Judged {
             e.endpoint
         ));
     }
-    Ok(if problems.is_empty() {
-        Verdict::pass(format!(
+    if !problems.is_empty() {
+        return Ok(Verdict::fail(problems.join("; ")));
+    }
+    let jwt = matches!(
+        cx.shared.rp.client_auth,
+        ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt
+    );
+    if !jwt {
+        return Ok(Verdict::pass(format!(
             "the code was redeemed with {declared}; no secret in any URL"
-        ))
-    } else {
-        Verdict::fail(problems.join("; "))
-    })
+        )));
+    }
+    assertions(cx, &u, declared).await
+}
+
+/// The RP's second assertion, at its first refresh: a fresh `jti` (the IdP refuses a
+/// spent one) and an audience the IdP accepts; an audience other than the issuer alone is
+/// a warn (RFC 7523bis: the audience-injection attack on JWT client authentication).
+async fn assertions(cx: &Ctx, u: &TestUser, declared: &str) -> Judged {
+    cx.step("a JWT assertion is good for one request: waiting for the RP's first refresh, its second assertion");
+    let refreshes = cx.await_refreshes(u, 0, |r| !r.is_empty()).await?;
+    let journal = cx.journal(u).await?;
+    let linted: Vec<_> = journal
+        .iter()
+        .filter(|e| e.lints.iter().any(|l| l == "client_assertion_audience"))
+        .collect();
+    let second = match refreshes.first() {
+        None => format!(
+            "no refresh within {:.0} s to show a second assertion (sync.* judges background sync)",
+            cx.shared.patience().as_secs_f64()
+        ),
+        Some(r) if r.status == 200 => {
+            cx.cite(r);
+            "its first refresh was accepted with a fresh assertion".into()
+        }
+        Some(r) => {
+            cx.cite(r);
+            return Ok(Verdict::fail(format!(
+                "the IdP refused the client assertion of the RP's first refresh ({}: {})",
+                r.error.as_deref().unwrap_or("no error code"),
+                r.error_description.as_deref().unwrap_or("no description")
+            )));
+        }
+    };
+    if let Some(e) = linted.first() {
+        cx.cite(e);
+        return Ok(Verdict::warn(format!(
+            "the code was redeemed with {declared} and {second}, but {} of its assertions named another audience than the issuer alone (the token endpoint, or several): RFC 7523bis asks for the issuer identifier alone, since a malicious provider that advertises another's token endpoint as its own gets the RP to sign assertions that other provider accepts",
+            linted.len()
+        )));
+    }
+    Ok(Verdict::pass(format!(
+        "the code was redeemed with {declared}, the assertion's audience the issuer; {second}"
+    )))
 }
 
 async fn pkce(cx: &Ctx) -> Judged {

@@ -62,13 +62,32 @@ async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading),
     let me = cx.me(&b).await?;
     if !me.logged_in() {
         return Err(Stop::with(Verdict::error(format!(
-            "{} could not log in (callback answered {}, /me {}): this scenario needs a working login",
+            "{} could not log in (callback answered {}, /me {}{}): this scenario needs a working login",
             u.username,
             status(login.callback_status),
-            me.status
+            me.status,
+            refused_exchange(cx, u).await.unwrap_or_default()
         ))));
     }
     Ok((b, login, me))
+}
+
+/// `; the IdP refused its code exchange: <error>: <description>` when the journal shows
+/// the user's code exchange refused (a wrong secret, a spent client assertion): the real
+/// reason a login failed, cited.
+async fn refused_exchange(cx: &Ctx, u: &TestUser) -> Option<String> {
+    let journal = cx.journal(u).await.ok()?;
+    let e = journal.iter().rev().find(|e| {
+        e.endpoint == "token"
+            && e.grant_type.as_deref() == Some("authorization_code")
+            && e.status >= 400
+    })?;
+    cx.cite(e);
+    Some(format!(
+        "; the IdP refused its code exchange: {}: {}",
+        e.error.as_deref().unwrap_or("no error code"),
+        e.error_description.as_deref().unwrap_or("no description")
+    ))
 }
 
 fn status(s: Option<u16>) -> String {
@@ -104,9 +123,10 @@ async fn login_with_faults(
     }
     if !unfired.is_empty() {
         return Err(Stop::with(Verdict::error(format!(
-            "fault {} never fired (the callback answered {}): the login did not reach the point under test",
+            "fault {} never fired (the callback answered {}{}): the login did not reach the point under test",
             unfired.join(", "),
-            status(login.callback_status)
+            status(login.callback_status),
+            refused_exchange(cx, &u).await.unwrap_or_default()
         ))));
     }
     let me = cx.me(&b).await?;

@@ -276,6 +276,9 @@ fn client_post(
 
 /// Completes a journal entry with the outcome, records it, and answers.
 fn journaled(t: &Tenant, mut entry: Entry, result: Result<Response, OAuthError>) -> Response {
+    if let Err(e) = &result {
+        entry.error_description = Some(e.description.clone());
+    }
     entry.error = match &result {
         Err(e) => Some(e.error.to_owned()),
         Ok(res) => res

@@ -38,6 +38,11 @@ fn token(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     };
+    // The user of the code or refresh token presented, known before the client is
+    // authenticated or the grant checked: refused requests (a wrong secret, a spent client
+    // assertion, a deleted user, an expired token) are journaled under their user too.
+    let user = presented_user(t, grant_type, form);
+    entry.user.clone_from(&user);
     let (client, _method) = authenticate(t, headers, form, entry)?;
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
@@ -49,10 +54,6 @@ fn token(
             ),
         ));
     }
-    let user = presented_user(t, grant_type, form);
-    // Known before the grant is checked, so that refused refreshes (a deleted or disabled
-    // user, an expired token) are journaled under their user too.
-    entry.user.clone_from(&user);
     entry.faults = t.fire_faults(
         Target {
             client_id: &client.id,

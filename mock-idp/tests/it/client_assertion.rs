@@ -462,3 +462,46 @@ async fn an_unreachable_jwks_uri_is_named_in_the_refusal() {
         "{description}"
     );
 }
+
+#[tokio::test]
+async fn assertions_are_judged_by_the_client_s_clock_when_the_idp_s_time_was_moved() {
+    use std::sync::Arc;
+    let mut config = mock_idp::Config::builtin();
+    config
+        .clients
+        .push(jwt_client("csj", AuthMethod::ClientSecretJwt, None));
+    let clock = mock_idp::Clock::system();
+    let tenant = Arc::new(
+        mock_idp::Tenant::new(
+            config,
+            ISSUER.into(),
+            &mock_idp::config::KeyFiles::BuiltIn,
+            clock.clone(),
+            None,
+        )
+        .expect("tenant"),
+    );
+    let idp = Idp {
+        routes: mock_idp::routes(tenant.clone()),
+        tenant,
+    };
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // A test ages the IdP's records by a day; the client's clock did not move.
+    clock.advance(86_400);
+    let fresh = |exp: i64| {
+        signed_hs256(
+            SECRET,
+            &claims("csj", |c| {
+                c["iat"] = json!(wall);
+                c["exp"] = json!(exp);
+            }),
+        )
+    };
+    let res = client_credentials(&idp, &fresh(wall + 60)).await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let res = client_credentials(&idp, &fresh(wall - 1)).await;
+    assert!(assert_error(&res, 401, "invalid_client").contains("expired"));
+}

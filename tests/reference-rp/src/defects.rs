@@ -33,6 +33,8 @@ defects! {
     UsernameFromEmail = "username-from-email": "shows the email as the username instead of preferred_username",
     NoOfflineAccess = "no-offline-access": "does not request the offline_access scope",
     ClientSecretBasic = "client-secret-basic": "authenticates with client_secret_basic instead of the declared client_secret_post",
+    ReusesClientAssertion = "reuses-client-assertion": "signs one client assertion (private_key_jwt, client_secret_jwt) and sends it with every token request",
+    AssertionAudTokenEndpoint = "assertion-aud-token-endpoint": "names the token endpoint, not the issuer, as its client assertions' audience",
     SecretInAuthorize = "secret-in-authorize": "puts the client_secret into the authorization request URL",
     NoPkce = "no-pkce": "sends no PKCE code_challenge",
     NoStateCheck = "no-state-check": "never compares the callback's state with the one it sent",

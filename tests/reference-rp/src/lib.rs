@@ -122,3 +122,10 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         tasks: vec![server, sync],
     })
 }
+
+/// 32 random bytes, base64url: state, nonce, session ids, assertion ids.
+pub fn random_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::defects::Defect;
-use crate::settings::Settings;
+use crate::settings::{ClientAuth, Settings};
 
 /// The provider metadata the RP uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +69,8 @@ pub struct Provider {
     jwks: Mutex<Option<JwkSet>>,
     /// Since when a refetch has been wanted (defect `jwks-refetch-cooldown`).
     unknown_since: Mutex<Option<std::time::Instant>>,
+    /// The one client assertion defect `reuses-client-assertion` sends every time.
+    first_assertion: Mutex<Option<String>>,
 }
 
 /// How long defect `jwks-refetch-cooldown` waits before refetching for an unknown kid.
@@ -88,6 +90,7 @@ impl Provider {
             metadata: Mutex::new(None),
             jwks: Mutex::new(None),
             unknown_since: Mutex::new(None),
+            first_assertion: Mutex::new(None),
         }
     }
 
@@ -159,14 +162,31 @@ impl Provider {
         let m = self.metadata().await.map_err(transport)?;
         let s = &self.settings;
         let mut req = self.http.post(&m.token_endpoint);
-        if s.defects.has(Defect::ClientSecretBasic) {
-            req = req.basic_auth(
-                form_encode(&s.client_id),
-                Some(form_encode(&s.client_secret)),
-            );
-        } else {
-            form.push(("client_id", s.client_id.clone()));
-            form.push(("client_secret", s.client_secret.clone()));
+        let basic = s.client_auth == ClientAuth::ClientSecretBasic
+            || s.defects.has(Defect::ClientSecretBasic);
+        match s.client_auth {
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
+                let assertion = self
+                    .assertion(&m.token_endpoint)
+                    .await
+                    .map_err(transport)?;
+                form.push(("client_id", s.client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push(("client_assertion", assertion));
+            }
+            _ if basic => {
+                req = req.basic_auth(
+                    form_encode(&s.client_id),
+                    Some(form_encode(&s.client_secret)),
+                );
+            }
+            _ => {
+                form.push(("client_id", s.client_id.clone()));
+                form.push(("client_secret", s.client_secret.clone()));
+            }
         }
         let res = req
             .form(&form)
@@ -193,6 +213,53 @@ impl Provider {
             ),
             error,
         })
+    }
+
+    /// A client assertion for one token request (RFC 7523 §3, OIDC Core §9): the client
+    /// as `iss` and `sub`, the issuer as its only audience (RFC 7523bis), a minute to live,
+    /// a fresh `jti`; HS256 with the secret or RS256 with the client's key.
+    async fn assertion(&self, token_endpoint: &str) -> Result<String, String> {
+        let s = &self.settings;
+        let mut first = self.first_assertion.lock().await;
+        if s.defects.has(Defect::ReusesClientAssertion)
+            && let Some(a) = first.as_ref()
+        {
+            return Ok(a.clone());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let aud = if s.defects.has(Defect::AssertionAudTokenEndpoint) {
+            token_endpoint.to_owned()
+        } else {
+            s.issuer.clone()
+        };
+        let claims = serde_json::json!({
+            "iss": s.client_id,
+            "sub": s.client_id,
+            "aud": aud,
+            "iat": now,
+            // Its lifetime covers one use; the defect's reused assertion must outlive the
+            // login to be sent again, as a cached one would.
+            "exp": now + if s.defects.has(Defect::ReusesClientAssertion) { 3600 } else { 60 },
+            "jti": crate::random_token(),
+        });
+        let signed = match (&s.client_key, s.client_auth) {
+            (Some(k), ClientAuth::PrivateKeyJwt) => {
+                let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+                h.kid = Some(k.kid.clone());
+                jsonwebtoken::encode(&h, &claims, &k.key)
+            }
+            _ => jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(s.client_secret.as_bytes()),
+            ),
+        }
+        .map_err(|e| format!("cannot sign the client assertion: {e}"))?;
+        *first = Some(signed.clone());
+        Ok(signed)
     }
 
     /// The issuer tokens must name: the configured one (or, with a defect, whatever the

@@ -24,6 +24,36 @@ pub enum GroupsToken {
     AccessToken,
 }
 
+/// How the RP authenticates at the token endpoint (`CLIENT_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form (the default).
+    ClientSecretPost,
+    /// HTTP Basic.
+    ClientSecretBasic,
+    /// A JWT signed HS256 with the client secret.
+    ClientSecretJwt,
+    /// A JWT signed RS256 with `CLIENT_KEY_FILE`'s key.
+    PrivateKeyJwt,
+}
+
+/// The private key for `private_key_jwt`: `CLIENT_KEY_FILE` (PKCS#8 PEM) and `CLIENT_KEY_ID`.
+#[derive(Clone)]
+pub struct ClientKey {
+    /// The signing key.
+    pub key: jsonwebtoken::EncodingKey,
+    /// Its `kid`.
+    pub kid: String,
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the RP is configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -51,6 +81,10 @@ pub struct Settings {
     pub idp_timeout_s: f64,
     /// `DEFECTS`: mistakes to make on purpose.
     pub defects: Defects,
+    /// `CLIENT_AUTH`.
+    pub client_auth: ClientAuth,
+    /// For `private_key_jwt`.
+    pub client_key: Option<ClientKey>,
     /// `ME_SHOWS_SUB` (default true): `false` leaves `sub` out of `/me`, as an app that keys
     /// its users by username shows them.
     pub me_shows_sub: bool,
@@ -72,6 +106,8 @@ impl Settings {
             sync_interval_s: 600.0,
             idp_timeout_s: 10.0,
             defects: Defects::default(),
+            client_auth: ClientAuth::ClientSecretPost,
+            client_key: None,
             me_shows_sub: true,
         }
     }
@@ -126,6 +162,29 @@ impl Settings {
         }
         if let Some(v) = var("DEFECTS") {
             s.defects = Defects::parse(&v).map_err(|e| format!("DEFECTS: {e}"))?;
+        }
+        if let Some(v) = var("CLIENT_AUTH") {
+            s.client_auth = match v.as_str() {
+                "client_secret_post" => ClientAuth::ClientSecretPost,
+                "client_secret_basic" => ClientAuth::ClientSecretBasic,
+                "client_secret_jwt" => ClientAuth::ClientSecretJwt,
+                "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+                _ => {
+                    return Err(format!(
+                        "CLIENT_AUTH={v:?}: use client_secret_post, client_secret_basic, client_secret_jwt or private_key_jwt"
+                    ));
+                }
+            };
+        }
+        if s.client_auth == ClientAuth::PrivateKeyJwt {
+            let file = required("CLIENT_KEY_FILE")?;
+            let pem = std::fs::read(&file).map_err(|e| format!("CLIENT_KEY_FILE={file:?}: {e}"))?;
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+                .map_err(|e| format!("CLIENT_KEY_FILE={file:?}: not an RSA private key: {e}"))?;
+            s.client_key = Some(ClientKey {
+                key,
+                kid: required("CLIENT_KEY_ID")?,
+            });
         }
         Ok(s)
     }

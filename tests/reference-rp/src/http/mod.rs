@@ -11,8 +11,6 @@ mod me;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -71,10 +69,8 @@ fn cookie(header: &Option<String>, name: &str) -> Option<String> {
     })
 }
 
-/// 32 random bytes, base64url.
 fn random() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::random_token()
 }
 
 fn set_cookie(name: &str, value: &str, max_age: Option<u32>) -> String {

@@ -20,9 +20,14 @@ pub const JWKS_COOLDOWN_S: f64 = 3.0;
 
 /// The rp.toml shared by the tests: `head` adds top-level keys, `tail` tables.
 pub fn rp_toml(modes: &str, head: &str, tail: &str) -> String {
+    rp_toml_as("client_secret_post", modes, head, tail)
+}
+
+/// [`rp_toml`] for an RP declaring another client authentication.
+pub fn rp_toml_as(client_auth: &str, modes: &str, head: &str, tail: &str) -> String {
     format!(
         r#"{head}
-client_auth = "client_secret_post"
+client_auth = "{client_auth}"
 sync_modes = {modes}
 groups_claim = "id_token:/groups"
 group_map = {{ analysts = ["read"], admins = ["read", "write"], auditors = ["audit"] }}
@@ -88,7 +93,19 @@ pub async fn launch(defects: &[Defect]) -> Report {
 /// [`launch`], with the runner's options edited.
 pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) -> Report {
     let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
-    let toml = rp_toml(
+    // The client assertion defects need an RP that signs assertions.
+    let signs = defects.iter().any(|d| {
+        matches!(
+            d,
+            Defect::ReusesClientAssertion | Defect::AssertionAudTokenEndpoint
+        )
+    });
+    let toml = rp_toml_as(
+        if signs {
+            "private_key_jwt"
+        } else {
+            "client_secret_post"
+        },
         r#"["strict", "additive", "none"]"#,
         "",
         &format!(
