@@ -79,9 +79,34 @@ fn label(o: Outcome) -> &'static str {
 
 /// Installs and judges the RP in `name`; compares its table with `verdicts.md`.
 async fn judge(name: &str) {
+    judge_as(name, "", &[]).await;
+}
+
+/// The scenarios that use the token endpoint: what a variant of the client authentication
+/// changes.
+const TOKEN_ENDPOINT: &[&str] = &[
+    "login.code-flow",
+    "login.client-auth",
+    "sync.uses-refresh-token",
+    "sync.rotation",
+    "revocation.refresh-expired",
+];
+
+/// [`judge`] with `rp-{variant}.toml` and `verdicts-{variant}.md` (`""`: the plain
+/// files), running only `only` (empty: the catalogue).
+async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     install(name);
-    let rp = RpDescription::from_file(&dir(name).join("rp.toml")).expect("its rp.toml");
+    let suffix = if variant.is_empty() {
+        String::new()
+    } else {
+        format!("-{variant}")
+    };
+    let rp = RpDescription::from_file(&dir(name).join(format!("rp{suffix}.toml")))
+        .expect("its rp.toml");
     let mut opts = Options::new(rp);
+    opts.only = only.iter().map(|s| (*s).to_owned()).collect();
+    let name_run = format!("{name}{suffix}");
+    let name = name_run.as_str();
     let report_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rps-{name}"));
     opts.report_dir = Some(report_dir.clone());
     let report = conformance::run(&opts).await.expect("the run completes");
@@ -98,7 +123,7 @@ async fn judge(name: &str) {
     let lost = report.lost_coverage();
     assert!(lost.is_empty(), "{name}: coverage lost to skips: {lost:?}");
     let got = table(name, &report);
-    let path = dir(name).join("verdicts.md");
+    let path = dir(name.trim_end_matches(suffix.as_str())).join(format!("verdicts{suffix}.md"));
     if std::env::var_os("UPDATE_VERDICTS").is_some() {
         std::fs::write(&path, &got).expect("verdicts.md is written");
     }
@@ -137,4 +162,14 @@ async fn node_openid_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_authlib() {
     judge("python-authlib").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_private_key_jwt() {
+    judge_as("node-openid-client", "private-key-jwt", TOKEN_ENDPOINT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_authlib_private_key_jwt() {
+    judge_as("python-authlib", "private-key-jwt", TOKEN_ENDPOINT).await;
 }

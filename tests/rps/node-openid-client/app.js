@@ -5,6 +5,8 @@
 // groups to permissions, and an invalid_grant to the end of access.
 'use strict';
 
+const crypto = require('crypto');
+const fs = require('fs');
 const express = require('express');
 const session = require('express-session');
 const { Issuer, generators, custom, errors } = require('openid-client');
@@ -73,13 +75,21 @@ function revoke(sub) {
 
 async function main() {
   const issuer = await Issuer.discover(need('ISSUER'));
+  // CLIENT_AUTH: client_secret_post, or private_key_jwt with the key the runner made
+  // (CLIENT_KEY_FILE, CLIENT_KEY_ID), handed to openid-client as a private JWK Set.
+  const auth = env.CLIENT_AUTH || 'client_secret_post';
+  let keys;
+  if (auth === 'private_key_jwt') {
+    const jwk = crypto.createPrivateKey(fs.readFileSync(need('CLIENT_KEY_FILE'))).export({ format: 'jwk' });
+    keys = { keys: [{ ...jwk, kid: need('CLIENT_KEY_ID'), alg: 'RS256', use: 'sig' }] };
+  }
   const client = new issuer.Client({
     client_id: need('CLIENT_ID'),
     client_secret: need('CLIENT_SECRET'),
     redirect_uris: [BASE_URL + CALLBACK],
     response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_post',
-  });
+    token_endpoint_auth_method: auth,
+  }, keys);
 
   const app = express();
   app.use(express.json());

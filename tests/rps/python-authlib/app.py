@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.jose import JsonWebToken
 from flask import Flask, jsonify, redirect, request, session
 
@@ -29,15 +30,26 @@ TIMEOUT_S = float(env.get("IDP_TIMEOUT_S", "10"))
 app = Flask(__name__)
 app.secret_key = secrets.token_hex(32)
 oauth = OAuth(app)
+# CLIENT_AUTH: client_secret_post, or private_key_jwt with the key the runner made
+# (CLIENT_KEY_FILE), which Authlib takes in place of the secret.
+AUTH = env.get("CLIENT_AUTH", "client_secret_post")
+if AUTH == "private_key_jwt":
+    with open(env["CLIENT_KEY_FILE"]) as f:
+        CREDENTIAL = f.read()
+    AUTH_METHODS = [PrivateKeyJWT()]
+else:
+    CREDENTIAL = env["CLIENT_SECRET"]
+    AUTH_METHODS = None
 oauth.register(
     "idp",
     client_id=env["CLIENT_ID"],
-    client_secret=env["CLIENT_SECRET"],
+    client_secret=CREDENTIAL,
     server_metadata_url=env["ISSUER"].rstrip("/") + "/.well-known/openid-configuration",
+    client_auth_methods=AUTH_METHODS,
     client_kwargs={
         "scope": env.get("SCOPES", "openid profile email offline_access"),
         "code_challenge_method": "S256",
-        "token_endpoint_auth_method": "client_secret_post",
+        "token_endpoint_auth_method": AUTH,
         "timeout": TIMEOUT_S,
     },
 )
