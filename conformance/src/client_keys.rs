@@ -114,3 +114,68 @@ fn write_private(file: &std::path::Path, pem: &str) -> Result<(), String> {
     f.write_all(pem.as_bytes())
         .map_err(|e| format!("cannot write the RP's key to {}: {e}", file.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn rp(extra: &str, launch: bool) -> RpDescription {
+        let mut text = format!("client_auth = \"private_key_jwt\"\n{extra}");
+        if launch {
+            text.push_str("\n[launch]\ncommand = [\"my-rp\"]\n");
+        } else {
+            text = format!(
+                "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\ngroup_map = {{ a = [\"r\"] }}\n{text}"
+            );
+        }
+        RpDescription::from_toml(&text, "rp.toml").expect("rp.toml")
+    }
+
+    #[test]
+    fn a_launched_rp_gets_a_key_only_it_can_read_removed_with_the_run() {
+        let keys = ClientKeys::for_run(&rp("", true)).expect("keys");
+        let ClientKeys::Made(made) = &keys else {
+            panic!("{keys:?}")
+        };
+        let file = made.file.clone();
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let pem = std::fs::read_to_string(&file).expect("pem");
+        let public = SigningKey::from_pem(&made.kid, SigningAlg::RS256, &pem).expect("key");
+        assert_eq!(made.jwks.keys, vec![public.jwk().clone()]);
+        let env = keys.env();
+        assert_eq!(env[1], ("CLIENT_KEY_ID", made.kid.clone()));
+        drop(keys);
+        assert!(!file.exists());
+    }
+
+    #[test]
+    fn declared_keys_are_read_relative_to_the_rp_toml_and_named_when_bad() {
+        let dir = std::env::temp_dir().join(format!("conformance-keys-{}", crate::random_hex(4)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let made = ClientKeys::for_run(&rp("", true)).unwrap();
+        let ClientKeys::Made(m) = &made else { panic!() };
+        std::fs::write(
+            dir.join("good.json"),
+            serde_json::to_string(&m.jwks).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.join("bad.json"), "{\"keys\": 3}").unwrap();
+        let mut good = rp("client_jwks = \"good.json\"", false);
+        good.dir = dir.clone();
+        let ClientKeys::Declared(set) = ClientKeys::for_run(&good).unwrap() else {
+            panic!()
+        };
+        assert_eq!(set, m.jwks);
+        assert_eq!(ClientKeys::Declared(set).registration().unwrap().0, "jwks");
+        let mut bad = rp("client_jwks = \"bad.json\"", false);
+        bad.dir = dir.clone();
+        let e = ClientKeys::for_run(&bad).unwrap_err();
+        assert!(
+            e.starts_with("rp.toml: client_jwks ") && e.contains("not a JWK Set"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -351,7 +351,11 @@ impl IdpServer {
 /// using another than it declares still logs in and `login.client-auth` names the one it
 /// used, and the JWT method it declares (its keys are registered only then).
 fn auth_methods(declared: ClientAuth) -> Vec<&'static str> {
-    let mut m = vec!["client_secret_post", "client_secret_basic", "client_secret_jwt"];
+    let mut m = vec![
+        "client_secret_post",
+        "client_secret_basic",
+        "client_secret_jwt",
+    ];
     if declared == ClientAuth::PrivateKeyJwt {
         m.push("private_key_jwt");
     }

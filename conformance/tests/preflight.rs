@@ -436,3 +436,43 @@ async fn an_https_provider_behind_a_private_ca_with_and_without_its_ca() {
     assert!(e.to_string().contains("no certificate in it"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_app_on_client_secret_jwt_is_rehearsed_with_assertions_and_private_key_jwt_says_why_not()
+{
+    let idp = MockIdp::builder()
+        .edit_config(|c| {
+            let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+            demo.auth_methods = vec![mock_idp::AuthMethod::ClientSecretJwt];
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut app = rp("id_token:/groups", &[("analysts", "read")]);
+    app.client_auth = conformance::ClientAuth::ClientSecretJwt;
+    let r = run(&opts(&idp, app.clone())).await;
+    assert!(r.ready, "{}", preflight::terminal(&r));
+    assert_eq!(status(&r, "refresh.works"), Status::Ok);
+    let methods: Vec<_> = idp
+        .journal()
+        .into_iter()
+        .filter(|e| e.endpoint == mock_idp::journal::Endpoint::Token)
+        .map(|e| (e.auth_method, e.status))
+        .collect();
+    assert!(
+        !methods.is_empty()
+            && methods
+                .iter()
+                .all(|m| *m == (Some(mock_idp::AuthMethod::ClientSecretJwt), 200)),
+        "{methods:?}"
+    );
+    // preflight holds no private key of the app: it says so instead of passing.
+    app.client_auth = conformance::ClientAuth::PrivateKeyJwt;
+    let r = run(&opts(&idp, app)).await;
+    assert!(!r.ready);
+    assert!(
+        preflight::terminal(&r).contains("preflight holds no private key"),
+        "{}",
+        preflight::terminal(&r)
+    );
+}

@@ -114,3 +114,40 @@ fn scenarios_md_is_the_catalogue() {
         "conformance/SCENARIOS.md is stale: run UPDATE_SCENARIOS=1 cargo test -p conformance --test rp_toml"
     );
 }
+
+#[test]
+fn the_rp_s_public_keys_go_with_private_key_jwt_only() {
+    let base = "base_url = \"http://127.0.0.1:8081\"\nclient_secret = \"s\"\ngroup_map = { a = [\"r\"] }\n";
+    let e = err(&format!("{base}client_auth = \"private_key_jwt\"\n"));
+    assert!(
+        e.starts_with("rp.toml:4: client_jwks or client_jwks_uri: required with private_key_jwt in attach mode"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{base}client_auth = \"private_key_jwt\"\nclient_jwks = \"k.json\"\nclient_jwks_uri = \"http://127.0.0.1:8081/jwks\"\n"
+    ));
+    assert_eq!(
+        e,
+        "rp.toml:6: client_jwks_uri: give client_jwks or client_jwks_uri, not both"
+    );
+    let e = err(&format!(
+        "{base}client_jwks_uri = \"http://127.0.0.1:8081/jwks\"\n"
+    ));
+    assert!(
+        e.contains("serve only client_auth = \"private_key_jwt\""),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{base}client_auth = \"private_key_jwt\"\nclient_jwks_uri = \"not a url\"\n"
+    ));
+    assert!(
+        e.starts_with("rp.toml:5: client_jwks_uri \"not a url\""),
+        "{e}"
+    );
+    let ok = RpDescription::from_toml(
+        &format!("{base}client_auth = \"private_key_jwt\"\nclient_jwks_uri = \"http://127.0.0.1:8081/jwks\"\n"),
+        "rp.toml",
+    )
+    .unwrap();
+    assert_eq!(ok.client_auth, ClientAuth::PrivateKeyJwt);
+}

@@ -227,11 +227,7 @@ fn by_public_key(assertion: &str, claimed: &Claimed, keys: &JwkSet) -> Result<Va
             };
             vec![k]
         }
-        None => keys
-            .keys
-            .iter()
-            .filter(|k| fits(k, claimed.alg))
-            .collect(),
+        None => keys.keys.iter().filter(|k| fits(k, claimed.alg)).collect(),
     };
     if candidates.is_empty() {
         return refuse(format!(
@@ -300,8 +296,7 @@ pub fn usable_key(k: &Jwk) -> Result<(), String> {
     if matches!(k.algorithm, P::OctetKey(_)) {
         return Err("a symmetric (oct) key; client_secret_jwt uses the client's secret".into());
     }
-    if k
-        .common
+    if k.common
         .public_key_use
         .as_ref()
         .is_some_and(|u| *u != PublicKeyUse::Signature)
@@ -354,9 +349,9 @@ impl SpentJtis {
                 self.capacity
             ));
         }
-        self.by_exp.push(Reverse((v.exp, key.0.clone(), key.1.clone())));
+        self.by_exp
+            .push(Reverse((v.exp, key.0.clone(), key.1.clone())));
         self.seen.insert(key);
         Ok(())
     }
-
 }

@@ -101,8 +101,8 @@ async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     } else {
         format!("-{variant}")
     };
-    let rp = RpDescription::from_file(&dir(name).join(format!("rp{suffix}.toml")))
-        .expect("its rp.toml");
+    let rp =
+        RpDescription::from_file(&dir(name).join(format!("rp{suffix}.toml"))).expect("its rp.toml");
     let mut opts = Options::new(rp);
     opts.only = only.iter().map(|s| (*s).to_owned()).collect();
     let name_run = format!("{name}{suffix}");

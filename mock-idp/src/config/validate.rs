@@ -341,14 +341,18 @@ fn client_keys_problem(c: &super::ClientConfig) -> Option<(&'static str, String)
             }
             set.keys.iter().enumerate().find_map(|(i, k)| {
                 let usable = crate::client_assertion::usable_key(k);
-                usable.err().map(|why| ("jwks", format!("keys[{i}]: {why}")))
+                usable
+                    .err()
+                    .map(|why| ("jwks", format!("keys[{i}]: {why}")))
             })
         }
         (None, Some(uri)) => match url::Url::parse(uri) {
             Err(e) => Some(("jwks_uri", format!("{uri:?} is not a URL: {e}"))),
             Ok(u) if u.scheme() != "http" || u.fragment().is_some() => Some((
                 "jwks_uri",
-                format!("{uri:?}: an http:// URL without a fragment (the IdP fetches it over plain HTTP)"),
+                format!(
+                    "{uri:?}: an http:// URL without a fragment (the IdP fetches it over plain HTTP)"
+                ),
             )),
             Ok(_) => None,
         },

@@ -19,7 +19,10 @@ struct ClientKey {
 
 fn client_key(kid: &str, alg: SigningAlg) -> ClientKey {
     let pem = generate_pem(alg).expect("key");
-    let public = SigningKey::from_pem(kid, alg, &pem).expect("key").jwk().clone();
+    let public = SigningKey::from_pem(kid, alg, &pem)
+        .expect("key")
+        .jwk()
+        .clone();
     ClientKey {
         pem,
         jwks: JwkSet { keys: vec![public] },
@@ -122,7 +125,11 @@ async fn client_secret_jwt_uses_the_secret_and_a_wrong_secret_is_refused() {
     let res = client_credentials(&idp, &signed_hs256(SECRET, &claims("csj", |_| {}))).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     assert_eq!(last_entry(&idp)["auth_method"], "client_secret_jwt");
-    let res = client_credentials(&idp, &signed_hs256("not-the-secret", &claims("csj", |_| {}))).await;
+    let res = client_credentials(
+        &idp,
+        &signed_hs256("not-the-secret", &claims("csj", |_| {})),
+    )
+    .await;
     assert!(assert_error(&res, 401, "invalid_client").contains("secret"));
 }
 
@@ -221,11 +228,7 @@ async fn each_broken_property_is_refused_with_its_reason() {
             signed_hs256(SECRET, &claims("pkj", |_| {})),
             "registered for private_key_jwt",
         ),
-        (
-            "alg none",
-            unsigned(&claims("pkj", |_| {})),
-            "alg \"none\"",
-        ),
+        ("alg none", unsigned(&claims("pkj", |_| {})), "alg \"none\""),
     ];
     for (what, assertion, reason) in cases {
         let res = client_credentials(&idp, &assertion).await;
@@ -255,7 +258,10 @@ async fn an_audience_other_than_the_issuer_alone_is_accepted_and_linted() {
         let a = signed_hs256(SECRET, &claims("csj", |c| c["aud"] = aud.clone()));
         let res = client_credentials(&idp, &a).await;
         assert_eq!(res.status(), 200, "{aud}: {}", body(&res));
-        assert_eq!(last_entry(&idp)["lints"], json!(["client_assertion_audience"]));
+        assert_eq!(
+            last_entry(&idp)["lints"],
+            json!(["client_assertion_audience"])
+        );
     }
     let a = signed_hs256(SECRET, &claims("csj", |c| c["aud"] = json!([ISSUER])));
     assert_eq!(client_credentials(&idp, &a).await.status(), 200);
@@ -282,7 +288,10 @@ async fn an_assertion_with_a_secret_or_without_its_type_is_invalid_request() {
     let res = idp
         .post(
             "/token",
-            &[("grant_type", "client_credentials"), ("client_assertion", &a)],
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion", &a),
+            ],
             &[],
         )
         .await;
@@ -312,13 +321,8 @@ async fn the_code_flow_and_refresh_accept_assertions_and_introspection_too() {
     let code = idp
         .code("alice", &[("client_id", "pkj"), ("redirect_uri", REDIRECT)])
         .await;
-    let auth = |aud: &str| {
-        signed_rs256(
-            &key,
-            Some("k1"),
-            &claims("pkj", |c| c["aud"] = json!(aud)),
-        )
-    };
+    let auth =
+        |aud: &str| signed_rs256(&key, Some("k1"), &claims("pkj", |c| c["aud"] = json!(aud)));
     let a = auth(ISSUER);
     let res = idp
         .post(
@@ -375,7 +379,10 @@ fn a_private_key_jwt_client_without_keys_or_with_both_is_a_config_error() {
         config.check().map(|_| ()).map_err(|e| e.to_string())
     };
     let err = check(jwt_client("pkj", AuthMethod::PrivateKeyJwt, None)).unwrap_err();
-    assert!(err.contains("jwks") && err.contains("private_key_jwt"), "{err}");
+    assert!(
+        err.contains("jwks") && err.contains("private_key_jwt"),
+        "{err}"
+    );
     let mut both = jwt_client("pkj", AuthMethod::PrivateKeyJwt, Some(&key));
     both.jwks_uri = Some("http://127.0.0.1:9/jwks".into());
     assert!(check(both).unwrap_err().contains("not both"));

@@ -166,10 +166,7 @@ impl Provider {
             || s.defects.has(Defect::ClientSecretBasic);
         match s.client_auth {
             ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
-                let assertion = self
-                    .assertion(&m.token_endpoint)
-                    .await
-                    .map_err(transport)?;
+                let assertion = self.assertion(&m.token_endpoint).await.map_err(transport)?;
                 form.push(("client_id", s.client_id.clone()));
                 form.push((
                     "client_assertion_type",

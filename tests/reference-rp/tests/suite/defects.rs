@@ -295,13 +295,17 @@ const ALONE: &[(&str, &str, &[&str])] = &[(
 async fn each_defect_run_alone_is_caught_by_its_scenarios() {
     for (name, only, expected) in ALONE {
         let defect: Defect = name.parse().unwrap();
-        let report = crate::support::launch_with(&[defect], |o| o.only = vec![(*only).into()]).await;
+        let report =
+            crate::support::launch_with(&[defect], |o| o.only = vec![(*only).into()]).await;
         let got = not_passing(&report);
         let got_ids: BTreeSet<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
         let want: BTreeSet<&str> = expected.iter().map(|x| expectation(x).0).collect();
         assert_eq!(got_ids, want, "{name}: {got:#?}");
         for (id, verdict) in &got {
-            let want = expected.iter().map(|x| expectation(x)).find(|(x, _)| x == id);
+            let want = expected
+                .iter()
+                .map(|x| expectation(x))
+                .find(|(x, _)| x == id);
             assert!(
                 want.is_some_and(|(_, v)| verdict.starts_with(v)),
                 "{name}: {id} is {verdict}"
