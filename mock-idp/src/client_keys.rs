@@ -1,6 +1,7 @@
-//! Clients' public keys for `private_key_jwt`: inline in the registration (`jwks`) or
-//! fetched from the client's `jwks_uri`, cached until an assertion names a key the cache
-//! does not hold (a client that rotated its key).
+//! Public keys of the parties that sign assertions — clients (`private_key_jwt`) and
+//! assertion issuers (the jwt-bearer grant): inline (`jwks`) or fetched from their
+//! `jwks_uri`, cached until an assertion names a key the cache does not hold (a party
+//! that rotated its key).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,7 +14,54 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 
-use crate::config::ClientConfig;
+use crate::config::{AssertionIssuer, ClientConfig};
+
+/// Whose keys, and where they are.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySource<'a> {
+    /// Which party (a client, or an assertion issuer).
+    pub party: Party<'a>,
+    /// Inline keys.
+    pub jwks: Option<&'a JwkSet>,
+    /// Or where they are published.
+    pub jwks_uri: Option<&'a str>,
+}
+
+/// A party that signs assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Party<'a> {
+    /// A client, by id.
+    Client(&'a str),
+    /// An assertion issuer, by `iss`.
+    Issuer(&'a str),
+}
+
+impl<'a> KeySource<'a> {
+    /// A client's keys.
+    pub fn client(c: &'a ClientConfig) -> KeySource<'a> {
+        KeySource {
+            party: Party::Client(&c.id),
+            jwks: c.jwks.as_ref(),
+            jwks_uri: c.jwks_uri.as_deref(),
+        }
+    }
+
+    /// An assertion issuer's keys.
+    pub fn issuer(a: &'a AssertionIssuer) -> KeySource<'a> {
+        KeySource {
+            party: Party::Issuer(&a.issuer),
+            jwks: a.jwks.as_ref(),
+            jwks_uri: a.jwks_uri.as_deref(),
+        }
+    }
+
+    fn key(&self) -> (bool, String) {
+        match self.party {
+            Party::Client(id) => (true, id.to_owned()),
+            Party::Issuer(iss) => (false, iss.to_owned()),
+        }
+    }
+}
 
 /// How long the IdP waits for a client's `jwks_uri`.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,36 +79,36 @@ struct Fetched {
     at: Instant,
 }
 
-/// Key sets fetched from clients' `jwks_uri`s, one per client (bounded by the clients).
+/// Key sets fetched from `jwks_uri`s, one per party (bounded by the configuration).
 #[derive(Debug, Default)]
 pub struct RemoteKeys {
-    cache: Mutex<HashMap<String, Fetched>>,
+    cache: Mutex<HashMap<(bool, String), Fetched>>,
 }
 
 impl RemoteKeys {
-    /// The keys an assertion by `client` is checked against: the inline set, or the last
-    /// fetch of its `jwks_uri` (or why that failed). `None`: no keys registered.
-    pub fn get(&self, client: &ClientConfig) -> Option<Result<JwkSet, String>> {
-        if let Some(set) = &client.jwks {
+    /// The keys an assertion by this party is checked against: the inline set, or the
+    /// last fetch of its `jwks_uri` (or why that failed). `None`: no keys registered.
+    pub fn get(&self, src: &KeySource<'_>) -> Option<Result<JwkSet, String>> {
+        if let Some(set) = src.jwks {
             return Some(Ok(set.clone()));
         }
-        let uri = client.jwks_uri.as_ref()?;
+        let uri = src.jwks_uri?;
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        Some(match cache.get(&client.id) {
+        Some(match cache.get(&src.key()) {
             Some(f) => f.keys.clone(),
             None => Err(format!("the jwks_uri {uri:?} was not fetched")),
         })
     }
 
-    /// Fetches `client`'s `jwks_uri` when nothing is cached, or when `kid` is not among
+    /// Fetches the party's `jwks_uri` when nothing is cached, or when `kid` is not among
     /// the cached keys and the last fetch is older than [`REFETCH_AFTER`].
-    pub async fn refresh(&self, client: &ClientConfig, kid: Option<&str>) {
-        let Some(uri) = client.jwks_uri.as_deref() else {
+    pub async fn refresh(&self, src: &KeySource<'_>, kid: Option<&str>) {
+        let Some(uri) = src.jwks_uri else {
             return;
         };
         {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(f) = cache.get(&client.id) {
+            if let Some(f) = cache.get(&src.key()) {
                 let holds = match (&f.keys, kid) {
                     (Ok(set), Some(kid)) => set.find(kid).is_some(),
                     (Ok(_), None) => true,
@@ -74,7 +122,7 @@ impl RemoteKeys {
         let keys = fetch(uri).await;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(
-            client.id.clone(),
+            src.key(),
             Fetched {
                 keys,
                 at: Instant::now(),

@@ -19,7 +19,9 @@
 //!
 //! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
 
+mod assertion;
 pub mod backchannel;
+mod bearer_grant;
 mod client_assertion;
 mod client_keys;
 mod clock;
@@ -46,8 +48,8 @@ mod types;
 pub use client_assertion::JWT_BEARER;
 pub use clock::{Clock, UnixTime};
 pub use config::{
-    AccessTokenFormat, ClientConfig, Config, ConfigError, Placement, Quirks, RefreshPolicy,
-    TokenKind, UserConfig,
+    AccessTokenFormat, AssertionIssuer, ClientConfig, Config, ConfigError, Placement, Quirks,
+    RefreshPolicy, SubjectMatch, TokenKind, UserConfig,
 };
 pub use directory::{Directory, User};
 pub use http::{OAuthError, Params, routes, routes_for};

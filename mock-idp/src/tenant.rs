@@ -127,8 +127,9 @@ pub struct Tenant {
     pub(crate) published: crate::published::Published,
     /// Clients' public keys fetched from their `jwks_uri`s.
     pub(crate) remote_keys: crate::client_keys::RemoteKeys,
-    /// `jti`s of the client assertions accepted and not yet expired (single use).
-    pub(crate) spent_jtis: Mutex<crate::client_assertion::SpentJtis>,
+    /// `jti`s of the assertions accepted and not yet expired (single use): clients' and
+    /// assertion issuers'.
+    pub(crate) spent_jtis: Mutex<crate::assertion::SpentJtis>,
 }
 
 /// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
@@ -199,9 +200,7 @@ impl Tenant {
             recent: Mutex::new(std::collections::VecDeque::new()),
             published: Default::default(),
             remote_keys: Default::default(),
-            spent_jtis: Mutex::new(crate::client_assertion::SpentJtis::new(
-                config.limits.live_records,
-            )),
+            spent_jtis: Mutex::new(crate::assertion::SpentJtis::new(config.limits.live_records)),
             issuer,
             config,
             keys: RwLock::new(keys),

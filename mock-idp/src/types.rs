@@ -60,6 +60,10 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 6749 §4.4.
     ClientCredentials,
+    /// A signed JWT from a trusted issuer as the grant (RFC 7523 §2.1); `jwt_bearer` in
+    /// a config file.
+    #[serde(alias = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 impl GrantType {
@@ -69,6 +73,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 
@@ -78,6 +83,7 @@ impl GrantType {
             GrantType::AuthorizationCode,
             GrantType::RefreshToken,
             GrantType::ClientCredentials,
+            GrantType::JwtBearer,
         ]
         .into_iter()
         .find(|g| g.as_str() == s)

@@ -1,5 +1,6 @@
 //! End-to-end tests over real sockets.
 
+mod authlib_assertions;
 mod lifecycle;
 mod openidconnect_rp;
 mod profiles;

@@ -51,6 +51,38 @@ pub struct Config {
     /// Provider behaviours beyond the standard (profiles switch them on).
     #[serde(default)]
     pub quirks: Quirks,
+    /// Parties whose signed JWTs the token endpoint takes as authorization grants
+    /// (`urn:ietf:params:oauth:grant-type:jwt-bearer`, RFC 7523 §2.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assertion_issuers: Vec<AssertionIssuer>,
+}
+
+/// A party that may present JWT bearer grants about the tenant's users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionIssuer {
+    /// The `iss` of its assertions.
+    pub issuer: String,
+    /// Its public keys, inline (a JWK Set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// Where it publishes them (fetched like a client's `jwks_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// How an assertion's `sub` names a user: by `username` or by `sub`.
+    #[serde(default)]
+    pub subject: SubjectMatch,
+}
+
+/// What an assertion's `sub` is matched with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectMatch {
+    /// The user's `username` (the default).
+    #[default]
+    Username,
+    /// The user's `sub`.
+    Sub,
 }
 
 /// Provider behaviours a profile switches on (a config file may too).

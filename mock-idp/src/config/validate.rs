@@ -21,7 +21,33 @@ impl Config {
         self.validate_placements()?;
         self.validate_keys()?;
         self.validate_clients()?;
+        self.validate_assertion_issuers()?;
         self.validate_users()
+    }
+
+    fn validate_assertion_issuers(&self) -> Result<(), Invalid> {
+        for (i, a) in self.assertion_issuers.iter().enumerate() {
+            let at = |field| {
+                vec![
+                    Seg::Key("assertion_issuers"),
+                    Seg::Index(i),
+                    Seg::Key(field),
+                ]
+            };
+            if a.issuer.is_empty() {
+                return bad(at("issuer"), "the issuer must not be empty");
+            }
+            if self.assertion_issuers[..i]
+                .iter()
+                .any(|b| b.issuer == a.issuer)
+            {
+                return bad(at("issuer"), format!("{:?} is listed twice", a.issuer));
+            }
+            if let Some((field, why)) = keys_problem(a.jwks.as_ref(), a.jwks_uri.as_deref(), true) {
+                return bad(at(field), why);
+            }
+        }
+        Ok(())
     }
 
     fn validate_issuer(&self) -> Result<(), Invalid> {
@@ -192,6 +218,12 @@ impl Config {
                     "client_credentials needs a confidential client (auth_methods other than none)",
                 );
             }
+            if c.grant_types.contains(&GrantType::JwtBearer) && self.assertion_issuers.is_empty() {
+                return bad(
+                    at("grant_types"),
+                    "jwt_bearer needs at least one [[assertion_issuers]] whose assertions it can trade",
+                );
+            }
             if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
                 return bad(
                     at("redirect_uris"),
@@ -326,21 +358,36 @@ fn issuer_url(path: Vec<Seg>, issuer: &str) -> Result<(), Invalid> {
 /// What is wrong with a client's public keys for `private_key_jwt`, and in which field.
 fn client_keys_problem(c: &super::ClientConfig) -> Option<(&'static str, String)> {
     let wants_keys = c.auth_methods.contains(&AuthMethod::PrivateKeyJwt);
-    match (&c.jwks, &c.jwks_uri) {
+    match keys_problem(c.jwks.as_ref(), c.jwks_uri.as_deref(), wants_keys) {
+        Some(("jwks", why)) if c.jwks.is_none() && c.jwks_uri.is_none() => {
+            Some(("jwks", format!("a client with private_key_jwt: {why}")))
+        }
+        other => other,
+    }
+}
+
+/// What is wrong with a party's public keys (`jwks` or `jwks_uri`; `needed`: one must be
+/// given), and in which field.
+fn keys_problem(
+    jwks: Option<&jsonwebtoken::jwk::JwkSet>,
+    jwks_uri: Option<&str>,
+    needed: bool,
+) -> Option<(&'static str, String)> {
+    match (jwks, jwks_uri) {
         (Some(_), Some(_)) => Some((
             "jwks_uri",
             "give jwks or jwks_uri, not both (RFC 7591 §2)".into(),
         )),
-        (None, None) if wants_keys => Some((
+        (None, None) if needed => Some((
             "jwks",
-            "a client with private_key_jwt needs its public keys: jwks (inline) or jwks_uri".into(),
+            "its public keys are needed: jwks (inline) or jwks_uri".into(),
         )),
         (Some(set), None) => {
             if set.keys.is_empty() {
                 return Some(("jwks", "the key set has no keys".into()));
             }
             set.keys.iter().enumerate().find_map(|(i, k)| {
-                let usable = crate::client_assertion::usable_key(k);
+                let usable = crate::assertion::usable_key(k);
                 usable
                     .err()
                     .map(|why| ("jwks", format!("keys[{i}]: {why}")))

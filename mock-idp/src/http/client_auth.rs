@@ -9,6 +9,7 @@ use warp::http::HeaderMap;
 use super::errors::OAuthError;
 use super::params::Params;
 use crate::client_assertion;
+use crate::client_keys::KeySource;
 use crate::config::ClientConfig;
 use crate::journal::{Endpoint, Entry, Lint};
 use crate::tenant::Tenant;
@@ -47,10 +48,20 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     Ok(Some((unescape(id), unescape(secret))))
 }
 
-/// Fetches the keys an assertion's client publishes at its `jwks_uri`, if it needs them:
-/// the one step of client authentication that waits on the network, done before the
-/// request is judged.
-pub async fn fetch_client_keys(tenant: &Tenant, params: &Params) {
+/// Fetches the keys the signers of a request's assertions publish at their `jwks_uri`,
+/// if they are needed: the client of a `client_assertion`, the issuer of a jwt-bearer
+/// grant's `assertion`. The one step that waits on the network, done before the request
+/// is judged.
+pub async fn fetch_signer_keys(tenant: &Tenant, params: &Params) {
+    if let Ok(Some(jwt)) = params.get("assertion")
+        && let Ok((peeked, iss)) = crate::bearer_grant::peek(jwt)
+        && let Ok(issuer) = crate::bearer_grant::issuer(&tenant.config.assertion_issuers, &iss)
+    {
+        tenant
+            .remote_keys
+            .refresh(&KeySource::issuer(issuer), peeked.kid.as_deref())
+            .await;
+    }
     let Ok(Some(assertion)) = params.get("client_assertion") else {
         return;
     };
@@ -60,7 +71,7 @@ pub async fn fetch_client_keys(tenant: &Tenant, params: &Params) {
     if let Some(client) = tenant.client(&claimed.client_id) {
         tenant
             .remote_keys
-            .refresh(client, claimed.kid.as_deref())
+            .refresh(&KeySource::client(client), claimed.peeked.kid.as_deref())
             .await;
     }
 }
@@ -191,9 +202,11 @@ fn by_assertion<'t>(
     let client = tenant
         .client(id)
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), false))?;
-    let keys = match tenant.remote_keys.get(client) {
+    let keys = match tenant.remote_keys.get(&KeySource::client(client)) {
         Some(Ok(keys)) => Some(keys),
-        Some(Err(why)) if client_assertion::method(claimed.alg) == AuthMethod::PrivateKeyJwt => {
+        Some(Err(why))
+            if client_assertion::method(claimed.peeked.alg) == AuthMethod::PrivateKeyJwt =>
+        {
             return Err(OAuthError::invalid_client(
                 format!("client {id:?}: its keys could not be read: {why}"),
                 false,
@@ -210,7 +223,7 @@ fn by_assertion<'t>(
     let receiving = format!("{origin}{path}");
     let token_endpoint = format!("{origin}{}", tenant.paths.token);
     let also = [tenant.issuer.as_str(), &token_endpoint, &receiving];
-    let audiences = client_assertion::Audiences {
+    let audiences = crate::assertion::Audiences {
         issuer: tenant.iss(),
         also: &also,
     };
@@ -221,7 +234,7 @@ fn by_assertion<'t>(
     let verified = match verified {
         Ok(v) => v,
         Err(r) => {
-            entry.auth_method = Some(client_assertion::method(claimed.alg));
+            entry.auth_method = Some(client_assertion::method(claimed.peeked.alg));
             return Err(refused(r));
         }
     };
@@ -239,11 +252,7 @@ fn by_assertion<'t>(
             false,
         ));
     }
-    tenant
-        .spent_jtis
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .spend(id, &verified, now)
-        .map_err(refused)?;
+    let mut spent = tenant.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
+    client_assertion::spend(&mut spent, id, &verified, now).map_err(refused)?;
     Ok((client, verified.method))
 }

@@ -76,7 +76,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
         end_session_endpoint: url(&t.paths.end_session),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: grant_types(t),
         subject_types_supported: vec![if t.config.quirks.pairwise_sub {
             "pairwise"
         } else {
@@ -123,6 +123,15 @@ pub fn metadata(t: &Tenant) -> Metadata {
         frontchannel_logout_supported: true,
         frontchannel_logout_session_supported: true,
     }
+}
+
+/// The grants the token endpoint takes; jwt-bearer only where issuers are trusted.
+fn grant_types(t: &Tenant) -> Vec<&'static str> {
+    let mut g = vec!["authorization_code", "refresh_token", "client_credentials"];
+    if !t.config.assertion_issuers.is_empty() {
+        g.push(crate::types::GrantType::JwtBearer.as_str());
+    }
+    g
 }
 
 /// `scheme://host:port` of a URL.

@@ -249,7 +249,7 @@ fn client_post(
                 let query = query.unwrap_or_default();
                 let (entry, result): (Entry, Result<Response, OAuthError>) = match form {
                     Ok(f) => {
-                        client_auth::fetch_client_keys(&t, &f).await;
+                        client_auth::fetch_signer_keys(&t, &f).await;
                         let mut entry = Entry::new(endpoint, "POST", &query, &f);
                         let result = handler(&t, &headers, &f, &mut entry);
                         (entry, result)

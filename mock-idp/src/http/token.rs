@@ -11,6 +11,8 @@ use super::client_auth::authenticate;
 use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
+use crate::bearer_grant;
+use crate::client_keys::KeySource;
 use crate::config::{ClientConfig, RefreshPolicy};
 use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::{Grant, Redemption};
@@ -85,6 +87,7 @@ fn token(
         GrantType::AuthorizationCode => authorization_code(t, client, form, entry)?,
         GrantType::RefreshToken => refresh_token(t, client, form, entry)?,
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
+        GrantType::JwtBearer => jwt_bearer(t, client, form, entry)?,
     };
     entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
@@ -113,7 +116,7 @@ fn presented_user(t: &Tenant, grant_type: GrantType, form: &Params) -> Option<St
             .refresh
             .get(form.get("refresh_token").ok()??)
             .map(|r| &r.grant),
-        GrantType::ClientCredentials => None,
+        GrantType::ClientCredentials | GrantType::JwtBearer => None,
     };
     grant.and_then(|g| g.username.clone())
 }
@@ -258,6 +261,77 @@ fn client_credentials(
         nonce: None,
         lineage: None,
         grant_type: GrantType::ClientCredentials,
+        refresh: None,
+    })
+    .map_err(OAuthError::server_error)
+}
+
+/// The JWT bearer grant (RFC 7523 §2.1): an access token for the user a trusted issuer's
+/// assertion names; no refresh token, no ID token.
+fn jwt_bearer(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let refused = |r: bearer_grant::Refusal| OAuthError::invalid_grant(r.0);
+    let jwt = form.require("assertion")?;
+    let (peeked, iss) = bearer_grant::peek(jwt).map_err(refused)?;
+    let issuer = bearer_grant::issuer(&t.config.assertion_issuers, &iss).map_err(refused)?;
+    let keys = match t.remote_keys.get(&KeySource::issuer(issuer)) {
+        Some(Err(why)) => {
+            return Err(OAuthError::invalid_grant(format!(
+                "assertion: the issuer's keys could not be read: {why}"
+            )));
+        }
+        keys => keys.and_then(Result::ok),
+    };
+    let origin = super::origin(&t.issuer);
+    let token_endpoint = format!("{origin}{}", t.paths.token);
+    let also = [t.issuer.as_str(), &token_endpoint];
+    let audiences = crate::assertion::Audiences {
+        issuer: t.iss(),
+        also: &also,
+    };
+    let now = t.clock.peer_now();
+    let accepted = {
+        let dir = t.directory();
+        bearer_grant::verify(issuer, keys.as_ref(), jwt, &peeked, audiences, &dir, now)
+            .map_err(refused)?
+    };
+    entry.user = Some(accepted.user.username.clone());
+    {
+        let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
+        bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now).map_err(refused)?;
+    }
+    let scope = form.list("scope")?;
+    if let Some(s) = scope
+        .iter()
+        .find(|s| *s == "openid" || *s == "offline_access")
+    {
+        return Err(OAuthError::bad_request(
+            "invalid_scope",
+            format!("scope {s:?}: the jwt-bearer grant issues an access token only"),
+        ));
+    }
+    // A lineage of its own: the token stands for a user (introspection, userinfo and
+    // revocation find the grant), and dies with the user or a revocation.
+    let lineage = t.random_token(16);
+    let grant = std::sync::Arc::new(Grant {
+        client_id: client.id.clone(),
+        username: Some(accepted.user.username.clone()),
+        sub: accepted.user.sub.clone(),
+        scope,
+        auth_time: t.clock.now(),
+        sid: None,
+    });
+    t.mint(&Mint {
+        client,
+        grant: &grant,
+        user: Some(&accepted.user),
+        nonce: None,
+        lineage: Some(&lineage),
+        grant_type: GrantType::JwtBearer,
         refresh: None,
     })
     .map_err(OAuthError::server_error)

@@ -25,6 +25,7 @@ pub const NAMES: &[&str] = &[
     "client_secret",
     "client_assertion",
     "client_assertion_type",
+    "assertion",
     "token",
     "token_type_hint",
     "access_token",
@@ -55,6 +56,7 @@ const VALUES: &[&str] = &[
     "client_credentials",
     "demo-secret",
     mock_idp::JWT_BEARER,
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
     // Client assertions naming demo-rp: alg none, and HS256 with a bad signature.
     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkZW1vLXJwIn0.",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vLXJwIiwiaXNzIjoiZGVtby1ycCJ9.x",

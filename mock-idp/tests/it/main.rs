@@ -3,6 +3,7 @@
 mod admin;
 mod advertised_issuer;
 mod backchannel;
+mod bearer_grant;
 mod client_assertion;
 mod config_errors;
 mod debug;

@@ -13,10 +13,11 @@ fn stop_with(signal: Signal) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
-        // A token request held 600 ms by a latency fault: in flight when the signal comes.
+        // A token request held 300 ms by a latency fault: in flight when the signal comes, and
+        // done well within the shutdown grace (800 ms) on a loaded machine too.
         let armed = http
             .post(format!("{issuer}/admin/faults"))
-            .json(&json!({"fault": {"kind": "latency", "ms": 600}, "times": 1}))
+            .json(&json!({"fault": {"kind": "latency", "ms": 300}, "times": 1}))
             .send()
             .await
             .unwrap();

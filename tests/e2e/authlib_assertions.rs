@@ -1,0 +1,158 @@
+//! Authlib (Python), an independent OAuth client, against the mock IdP for the JWT
+//! assertions of RFC 7523: its `AssertionSession` (the jwt-bearer grant, §2.1) and its
+//! `ClientSecretJWT` client authentication (§2.2), each signing with its own JOSE code.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mock_idp::keys::{SigningKey, generate_pem};
+use mock_idp::{AssertionIssuer, GrantType, MockIdp, SigningAlg, SubjectMatch};
+use serde_json::Value;
+
+/// The pinned Authlib of `tests/rps/python-authlib`, installed (its venv's python).
+fn python() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rps/python-authlib");
+    let out = Command::new("bash")
+        .arg(dir.join("install.sh"))
+        .output()
+        .expect("install.sh runs");
+    assert!(
+        out.status.success(),
+        "install.sh: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join(".venv/bin/python")
+}
+
+/// Runs `script` with these variables; its stdout as JSON.
+fn run(script: &str, vars: &[(&str, &str)]) -> Value {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .envs(vars.iter().copied())
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
+const ASSERTION_SESSION: &str = r#"
+import json, os
+from authlib.integrations.requests_client import AssertionSession
+s = AssertionSession(
+    token_endpoint=os.environ["TOKEN_ENDPOINT"],
+    issuer=os.environ["ASSERTION_ISS"],
+    subject="alice",
+    audience=os.environ["ISSUER"],
+    key=os.environ["KEY_PEM"],
+    header={"alg": "RS256", "kid": "ci-1"},
+    claims={},
+)
+s.auth = ("demo-rp", "demo-secret")  # client_secret_basic beside the grant
+print(json.dumps(s.refresh_token()))  # Authlib's name for "get a token with a fresh assertion"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_s_assertion_session_gets_a_token_with_the_jwt_bearer_grant() {
+    let pem = generate_pem(SigningAlg::RS256).unwrap();
+    let public = SigningKey::from_pem("ci-1", SigningAlg::RS256, &pem)
+        .unwrap()
+        .jwk()
+        .clone();
+    let idp = MockIdp::builder()
+        .edit_config(move |c| {
+            c.assertion_issuers = vec![AssertionIssuer {
+                issuer: "https://ci.example.test".into(),
+                jwks: Some(jsonwebtoken_set(public.clone())),
+                jwks_uri: None,
+                subject: SubjectMatch::Username,
+            }];
+            let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+            demo.grant_types.push(GrantType::JwtBearer);
+        })
+        .start()
+        .await
+        .unwrap();
+    let issuer = idp.issuer().to_owned();
+    let token_endpoint = format!("{issuer}/token");
+    let vars = [
+        ("TOKEN_ENDPOINT", token_endpoint),
+        ("ASSERTION_ISS", "https://ci.example.test".to_owned()),
+        ("ISSUER", issuer.clone()),
+        ("KEY_PEM", pem),
+    ];
+    let tokens = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(ASSERTION_SESSION, &vars)
+    })
+    .await
+    .unwrap();
+    let access = tokens["access_token"].as_str().expect("an access token");
+    let info: Value = reqwest::Client::new()
+        .post(format!("{issuer}/introspect"))
+        .form(&[
+            ("token", access),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["active"], true, "{info}");
+    assert_eq!(info["username"], "alice");
+    let grant = idp
+        .journal()
+        .into_iter()
+        .find(|e| e.grant_type.as_deref() == Some("urn:ietf:params:oauth:grant-type:jwt-bearer"))
+        .expect("the grant is journaled");
+    assert_eq!((grant.status, grant.user.as_deref()), (200, Some("alice")));
+}
+
+fn jsonwebtoken_set(k: jsonwebtoken::jwk::Jwk) -> jsonwebtoken::jwk::JwkSet {
+    jsonwebtoken::jwk::JwkSet { keys: vec![k] }
+}
+
+const CLIENT_SECRET_JWT: &str = r#"
+import json, os
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import ClientSecretJWT
+s = OAuth2Session("demo-service", os.environ["SECRET"], token_endpoint_auth_method="client_secret_jwt")
+s.register_client_auth_method(ClientSecretJWT(os.environ["TOKEN_ENDPOINT"]))
+print(json.dumps(s.fetch_token(os.environ["TOKEN_ENDPOINT"], grant_type="client_credentials")))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_s_client_secret_jwt_authenticates_the_built_in_service_client() {
+    let idp = MockIdp::start().await;
+    let token_endpoint = format!("{}/token", idp.issuer());
+    let vars = [
+        ("TOKEN_ENDPOINT", token_endpoint.clone()),
+        ("SECRET", "demo-service-secret-0123456789abcdef".to_owned()),
+    ];
+    let tokens = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(CLIENT_SECRET_JWT, &vars)
+    })
+    .await
+    .unwrap();
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+    let e = idp
+        .journal()
+        .into_iter()
+        .find(|e| e.endpoint == mock_idp::journal::Endpoint::Token)
+        .expect("journaled");
+    assert_eq!(
+        (e.status, e.auth_method),
+        (200, Some(mock_idp::AuthMethod::ClientSecretJwt))
+    );
+    // Authlib names the token endpoint as the audience: accepted, and linted.
+    assert_eq!(e.lints, [mock_idp::journal::Lint::ClientAssertionAudience]);
+}
