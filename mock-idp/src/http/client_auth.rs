@@ -202,11 +202,24 @@ fn by_assertion<'t>(
     let client = tenant
         .client(id)
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), false))?;
+    // The method first: an HMAC assertion for a client that did not declare
+    // client_secret_jwt is refused before any key is tried.
+    let method = client_assertion::method(claimed.peeked.alg);
+    entry.auth_method = Some(method);
+    if !client.auth_methods.contains(&method) {
+        entry.lints.push(Lint::UndeclaredAuthMethod);
+        let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
+        return Err(OAuthError::invalid_client(
+            format!(
+                "client {id:?} is registered for {}; the request used {method}",
+                declared.join(", ")
+            ),
+            false,
+        ));
+    }
     let keys = match tenant.remote_keys.get(&KeySource::client(client)) {
         Some(Ok(keys)) => Some(keys),
-        Some(Err(why))
-            if client_assertion::method(claimed.peeked.alg) == AuthMethod::PrivateKeyJwt =>
-        {
+        Some(Err(why)) if method == AuthMethod::PrivateKeyJwt => {
             return Err(OAuthError::invalid_client(
                 format!("client {id:?}: its keys could not be read: {why}"),
                 false,
@@ -231,27 +244,8 @@ fn by_assertion<'t>(
     let now = tenant.clock.peer_now();
     let verified =
         client_assertion::verify(client, keys.as_ref(), assertion, &claimed, audiences, now);
-    let verified = match verified {
-        Ok(v) => v,
-        Err(r) => {
-            entry.auth_method = Some(client_assertion::method(claimed.peeked.alg));
-            return Err(refused(r));
-        }
-    };
-    entry.auth_method = Some(verified.method);
+    let verified = verified.map_err(refused)?;
     entry.lints.extend(verified.lints.iter().copied());
-    if !client.auth_methods.contains(&verified.method) {
-        entry.lints.push(Lint::UndeclaredAuthMethod);
-        let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
-        return Err(OAuthError::invalid_client(
-            format!(
-                "client {id:?} is registered for {}; the request used {}",
-                declared.join(", "),
-                verified.method
-            ),
-            false,
-        ));
-    }
     let mut spent = tenant.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
     client_assertion::spend(&mut spent, id, &verified, now).map_err(refused)?;
     Ok((client, verified.method))

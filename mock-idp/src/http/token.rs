@@ -236,16 +236,7 @@ fn client_credentials(
     client: &ClientConfig,
     form: &Params,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
-    let scope = form.list("scope")?;
-    if let Some(s) = scope
-        .iter()
-        .find(|s| *s == "openid" || *s == "offline_access")
-    {
-        return Err(OAuthError::bad_request(
-            "invalid_scope",
-            format!("scope {s:?} needs a user; client_credentials has none"),
-        ));
-    }
+    let scope = access_only_scope(form, "needs a user; client_credentials has none")?;
     let grant = std::sync::Arc::new(Grant {
         client_id: client.id.clone(),
         username: None,
@@ -300,19 +291,10 @@ fn jwt_bearer(
             .map_err(refused)?
     };
     entry.user = Some(accepted.user.username.clone());
+    let scope = access_only_scope(form, "the jwt-bearer grant issues an access token only")?;
     {
         let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
         bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now).map_err(refused)?;
-    }
-    let scope = form.list("scope")?;
-    if let Some(s) = scope
-        .iter()
-        .find(|s| *s == "openid" || *s == "offline_access")
-    {
-        return Err(OAuthError::bad_request(
-            "invalid_scope",
-            format!("scope {s:?}: the jwt-bearer grant issues an access token only"),
-        ));
     }
     // A lineage of its own: the token stands for a user (introspection, userinfo and
     // revocation find the grant), and dies with the user or a revocation.
@@ -335,4 +317,20 @@ fn jwt_bearer(
         refresh: None,
     })
     .map_err(OAuthError::server_error)
+}
+
+/// The requested scope of a grant that issues an access token alone: `openid` (an ID
+/// token) and `offline_access` (a refresh token) are `invalid_scope`, saying `why`.
+fn access_only_scope(form: &Params, why: &str) -> Result<Vec<String>, OAuthError> {
+    let scope = form.list("scope")?;
+    match scope
+        .iter()
+        .find(|s| *s == "openid" || *s == "offline_access")
+    {
+        Some(s) => Err(OAuthError::bad_request(
+            "invalid_scope",
+            format!("scope {s:?}: {why}"),
+        )),
+        None => Ok(scope),
+    }
 }
