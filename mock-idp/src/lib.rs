@@ -42,6 +42,7 @@ pub mod serve;
 mod server;
 mod tenant;
 pub mod tls;
+mod token_exchange;
 pub mod tokens;
 mod types;
 

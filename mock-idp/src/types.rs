@@ -64,6 +64,10 @@ pub enum GrantType {
     /// a config file.
     #[serde(alias = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
     JwtBearer,
+    /// A token of a user exchanged for another, for another audience or an actor (RFC
+    /// 8693); `token_exchange` in a config file.
+    #[serde(alias = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
@@ -74,6 +78,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -84,6 +89,7 @@ impl GrantType {
             GrantType::RefreshToken,
             GrantType::ClientCredentials,
             GrantType::JwtBearer,
+            GrantType::TokenExchange,
         ]
         .into_iter()
         .find(|g| g.as_str() == s)

@@ -125,9 +125,16 @@ pub fn metadata(t: &Tenant) -> Metadata {
     }
 }
 
-/// The grants the token endpoint takes; jwt-bearer only where issuers are trusted.
+/// The grants the token endpoint takes: jwt-bearer where issuers are trusted, token
+/// exchange where a client may use it.
 fn grant_types(t: &Tenant) -> Vec<&'static str> {
     let mut g = vec!["authorization_code", "refresh_token", "client_credentials"];
+    if t.config.clients.iter().any(|c| {
+        c.grant_types
+            .contains(&crate::types::GrantType::TokenExchange)
+    }) {
+        g.push(crate::types::GrantType::TokenExchange.as_str());
+    }
     if !t.config.assertion_issuers.is_empty() {
         g.push(crate::types::GrantType::JwtBearer.as_str());
     }

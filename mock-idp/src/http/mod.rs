@@ -8,6 +8,7 @@ mod debug_page;
 mod discovery;
 mod end_session;
 mod errors;
+mod exchange;
 mod form_post;
 mod groups;
 mod html;

@@ -88,6 +88,7 @@ fn token(
         GrantType::RefreshToken => refresh_token(t, client, form, entry)?,
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
         GrantType::JwtBearer => jwt_bearer(t, client, form, entry)?,
+        GrantType::TokenExchange => super::exchange::exchange(t, client, form, entry)?,
     };
     entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
@@ -116,7 +117,7 @@ fn presented_user(t: &Tenant, grant_type: GrantType, form: &Params) -> Option<St
             .refresh
             .get(form.get("refresh_token").ok()??)
             .map(|r| &r.grant),
-        GrantType::ClientCredentials | GrantType::JwtBearer => None,
+        GrantType::ClientCredentials | GrantType::JwtBearer | GrantType::TokenExchange => None,
     };
     grant.and_then(|g| g.username.clone())
 }
@@ -167,6 +168,8 @@ fn authorization_code(
                 idle: policy.idle,
             }
         }),
+        audience: None,
+        act: None,
     })
     .map_err(OAuthError::server_error)
 }
@@ -227,6 +230,8 @@ fn refresh_token(
             expires_at: used.family_expires_at,
             idle: policy.idle,
         }),
+        audience: None,
+        act: None,
     })
     .map_err(OAuthError::server_error)
 }
@@ -253,6 +258,8 @@ fn client_credentials(
         lineage: None,
         grant_type: GrantType::ClientCredentials,
         refresh: None,
+        audience: None,
+        act: None,
     })
     .map_err(OAuthError::server_error)
 }
@@ -315,6 +322,8 @@ fn jwt_bearer(
         lineage: Some(&lineage),
         grant_type: GrantType::JwtBearer,
         refresh: None,
+        audience: None,
+        act: None,
     })
     .map_err(OAuthError::server_error)
 }

@@ -32,6 +32,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The granted scope.
     pub scope: String,
+    /// What was issued, for a token exchange (RFC 8693 §2.2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
     /// Faults fired while minting (for the journal; never sent).
     #[serde(skip)]
     pub faults: Vec<crate::faults::Fault>,
@@ -56,6 +59,10 @@ pub struct Mint<'a> {
     pub grant_type: GrantType,
     /// The refresh token to issue, if any.
     pub refresh: Option<NewRefresh>,
+    /// The access token's `aud` instead of the client's (a token exchange's `audience`).
+    pub audience: Option<&'a str>,
+    /// The access token's `act` claim: who acts for the subject (RFC 8693 §4.1).
+    pub act: Option<Value>,
 }
 
 /// A refresh token to issue; its family is the mint's lineage.
@@ -146,6 +153,7 @@ impl Tenant {
             id_token,
             refresh_token,
             scope: m.grant.scope_string(),
+            issued_token_type: None,
             faults,
         })
     }
@@ -155,11 +163,13 @@ impl Tenant {
         c.insert("iss".into(), json!(self.iss()));
         c.insert("sub".into(), json!(self.subject(m.grant)));
         let aud = m
-            .client
-            .access_token_audience
-            .as_ref()
+            .audience
+            .or(m.client.access_token_audience.as_deref())
             .unwrap_or(&m.client.id);
         c.insert("aud".into(), json!(aud));
+        if let Some(act) = &m.act {
+            c.insert("act".into(), act.clone());
+        }
         c.insert("client_id".into(), json!(m.client.id));
         c.insert("iat".into(), json!(now));
         c.insert(

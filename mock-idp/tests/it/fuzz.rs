@@ -26,6 +26,13 @@ pub const NAMES: &[&str] = &[
     "client_assertion",
     "client_assertion_type",
     "assertion",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "audience",
+    "requested_token_type",
+    "resource",
     "token",
     "token_type_hint",
     "access_token",
@@ -57,6 +64,9 @@ const VALUES: &[&str] = &[
     "demo-secret",
     mock_idp::JWT_BEARER,
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:token-type:access_token",
+    "urn:ietf:params:oauth:token-type:id_token",
     // Client assertions naming demo-rp: alg none, and HS256 with a bad signature.
     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkZW1vLXJwIn0.",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vLXJwIiwiaXNzIjoiZGVtby1ycCJ9.x",
@@ -127,7 +137,7 @@ proptest! {
         headers in prop::collection::vec(header(), 0..3),
     ) {
         let (method, path, json_errors) = endpoint;
-        let idp = idp();
+        let idp = every_grant_idp();
         let q = form(&query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let res = rt.block_on(async {
@@ -144,6 +154,34 @@ proptest! {
             prop_assert!(v["error"].is_string() && v["error_description"].is_string(), "{}", v);
         }
     }
+}
+
+/// The demo tenant with every grant open to demo-rp, and an assertion issuer (its key
+/// made once), so that the token endpoint's every path is reachable.
+fn every_grant_idp() -> Idp {
+    static KEYS: std::sync::OnceLock<jsonwebtoken::jwk::JwkSet> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::ES256).unwrap();
+        let k =
+            mock_idp::keys::SigningKey::from_pem("ci", mock_idp::SigningAlg::ES256, &pem).unwrap();
+        jsonwebtoken::jwk::JwkSet {
+            keys: vec![k.jwk().clone()],
+        }
+    });
+    idp_with(|c| {
+        c.assertion_issuers.push(mock_idp::AssertionIssuer {
+            issuer: "https://ci.example.test".into(),
+            jwks: Some(keys.clone()),
+            jwks_uri: None,
+            subject: mock_idp::SubjectMatch::Username,
+        });
+        let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+        demo.grant_types.extend([
+            mock_idp::GrantType::ClientCredentials,
+            mock_idp::GrantType::JwtBearer,
+            mock_idp::GrantType::TokenExchange,
+        ]);
+    })
 }
 
 fn body_text(res: &warp::http::Response<bytes::Bytes>) -> String {

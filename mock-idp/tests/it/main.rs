@@ -26,4 +26,5 @@ mod stateful_fuzz;
 mod support;
 mod tenants;
 mod tls;
+mod token_exchange;
 mod token_fuzz;

@@ -8,13 +8,14 @@ use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 fn stop_with(signal: Signal) {
+    let _alone = crate::support::timing();
     let (mut idp, ready) = crate::support::spawn_serve(&[]);
     let issuer = ready.issuer();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
         // A token request held 300 ms by a latency fault: in flight when the signal comes, and
-        // done well within the shutdown grace (800 ms) on a loaded machine too.
+        // done well within the shutdown grace (800 ms).
         let armed = http
             .post(format!("{issuer}/admin/faults"))
             .json(&json!({"fault": {"kind": "latency", "ms": 300}, "times": 1}))

@@ -480,6 +480,7 @@ async fn setup(http: &reqwest::Client, base: &str) -> String {
 
 #[test]
 fn mixed_load_against_a_model_of_every_user() {
+    let _alone = crate::support::timing();
     let total = Duration::from_secs(seconds());
     let interval = if total >= Duration::from_secs(120) {
         Duration::from_secs(60)

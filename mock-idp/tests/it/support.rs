@@ -296,3 +296,13 @@ pub fn spawn_serve(args: &[&str]) -> (std::process::Child, Ready) {
         .expect("a ready line");
     (child, Ready(ready))
 }
+
+/// Held by the tests that time a process against its own deadlines (the shutdown grace)
+/// and by the soak, whose load on a 2-core machine could otherwise starve them past those
+/// deadlines: they never overlap.
+pub static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`TIMING`] (a test that failed while holding it does not block the others).
+pub fn timing() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}

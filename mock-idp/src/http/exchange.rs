@@ -1,0 +1,242 @@
+//! The token endpoint's token-exchange grant (RFC 8693): reads the presented tokens with
+//! the IdP's own checks (access tokens, ID tokens, trusted issuers' JWTs), then mints.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::errors::OAuthError;
+use super::params::Params;
+use crate::config::ClientConfig;
+use crate::directory::User;
+use crate::grants::Grant;
+use crate::journal::Entry;
+use crate::tenant::Tenant;
+use crate::token_exchange::{self, Named, TokenType};
+use crate::tokens::{Mint, TokenResponse};
+use crate::types::GrantType;
+
+/// A presented token, read: who it names, their user (none for a client's own token), the
+/// scope it carries (access tokens), and who already acts in it.
+struct Read {
+    named: Named,
+    user: Option<User>,
+    scope: Option<Vec<String>>,
+    act: Option<Value>,
+}
+
+/// The grant: an access token for the subject's user, for `audience`, with `act`.
+pub fn exchange(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<TokenResponse, OAuthError> {
+    let bad = |why: String| OAuthError::invalid_request(why);
+    if let Some(r) = form.get("requested_token_type")?
+        && r != token_exchange::ACCESS_TOKEN
+    {
+        return Err(bad(format!(
+            "requested_token_type {r:?}: this IdP issues access tokens ({})",
+            token_exchange::ACCESS_TOKEN
+        )));
+    }
+    let subject_type = TokenType::parse(form.require("subject_token_type")?).map_err(bad)?;
+    let subject = read(t, form.require("subject_token")?, subject_type)
+        .map_err(|e| bad(format!("subject_token: {e}")))?;
+    let Some(user) = subject.user.clone() else {
+        return Err(bad(
+            "subject_token: a client's own token has no user to act for".into(),
+        ));
+    };
+    entry.user = Some(user.username.clone());
+    let actor = match form.get("actor_token")? {
+        None => None,
+        Some(token) => {
+            let kind = form.get("actor_token_type")?.ok_or_else(|| {
+                bad("actor_token without actor_token_type (RFC 8693 §2.1)".into())
+            })?;
+            let kind = TokenType::parse(kind).map_err(bad)?;
+            Some(read(t, token, kind).map_err(|e| bad(format!("actor_token: {e}")))?)
+        }
+    };
+    if let Some(a) = &actor {
+        token_exchange::may_act(subject.named.may_act.as_ref(), &a.named).map_err(bad)?;
+    }
+    let audience = form.get("audience")?;
+    if let Some(aud) = audience
+        && t.client(aud).is_none()
+    {
+        return Err(OAuthError::bad_request(
+            "invalid_target",
+            format!("audience {aud:?} is not a client of this IdP"),
+        ));
+    }
+    if form.get("resource")?.is_some() {
+        return Err(OAuthError::bad_request(
+            "invalid_target",
+            "resource is not supported; name a client as audience",
+        ));
+    }
+    let scope = token_exchange::scope(form.list("scope")?, subject.scope.as_deref())
+        .map_err(|e| OAuthError::bad_request("invalid_scope", e))?;
+    let lineage = t.random_token(16);
+    let grant = Arc::new(Grant {
+        client_id: client.id.clone(),
+        username: Some(user.username.clone()),
+        sub: user.sub.clone(),
+        scope,
+        auth_time: t.clock.now(),
+        sid: None,
+    });
+    let act = actor
+        .as_ref()
+        .map(|a| token_exchange::act(&a.named, a.act.as_ref()));
+    let mut body = t
+        .mint(&Mint {
+            client,
+            grant: &grant,
+            user: Some(&user),
+            nonce: None,
+            lineage: Some(&lineage),
+            grant_type: GrantType::TokenExchange,
+            refresh: None,
+            audience,
+            act,
+        })
+        .map_err(OAuthError::server_error)?;
+    body.issued_token_type = Some(token_exchange::ACCESS_TOKEN);
+    Ok(body)
+}
+
+/// Reads a presented token with the check its type calls for.
+fn read(t: &Tenant, token: &str, kind: TokenType) -> Result<Read, String> {
+    match kind {
+        TokenType::AccessToken => {
+            let view = t.check_access(token).map_err(|r| r.0)?;
+            let user = match view.grant.username {
+                Some(_) => Some(t.active_user(&view.grant).map_err(|r| r.0)?),
+                None => None,
+            };
+            // Verified by check_access (or opaque): what it says of acting.
+            let claims = claims(token);
+            Ok(Read {
+                named: Named {
+                    sub: t.subject(&view.grant),
+                    may_act: claims.as_ref().and_then(|c| c.get("may_act").cloned()),
+                },
+                user,
+                scope: Some(view.grant.scope.clone()),
+                act: claims.and_then(|c| c.get("act").cloned()),
+            })
+        }
+        TokenType::IdToken => id_token(t, token),
+        TokenType::Jwt => {
+            let (peeked, iss) = crate::bearer_grant::peek(token).map_err(|r| r.0)?;
+            let issuer =
+                crate::bearer_grant::issuer(&t.config.assertion_issuers, &iss).map_err(|r| r.0)?;
+            let keys = t
+                .remote_keys
+                .get(&crate::client_keys::KeySource::issuer(issuer))
+                .and_then(Result::ok);
+            let origin = super::origin(&t.issuer);
+            let token_endpoint = format!("{origin}{}", t.paths.token);
+            let also = [t.issuer.as_str(), &token_endpoint];
+            let audiences = crate::assertion::Audiences {
+                issuer: t.iss(),
+                also: &also,
+            };
+            let now = t.clock.peer_now();
+            let accepted = {
+                let dir = t.directory();
+                crate::bearer_grant::verify(
+                    issuer,
+                    keys.as_ref(),
+                    token,
+                    &peeked,
+                    audiences,
+                    &dir,
+                    now,
+                )
+                .map_err(|r| r.0)?
+            };
+            let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
+            crate::bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now)
+                .map_err(|r| r.0)?;
+            Ok(Read {
+                named: Named {
+                    sub: accepted.user.sub.clone(),
+                    may_act: peeked.claims.get("may_act").cloned(),
+                },
+                user: Some(accepted.user),
+                scope: None,
+                act: peeked.claims.get("act").cloned(),
+            })
+        }
+    }
+}
+
+/// The claims of a JWT whose signature was checked already (none for an opaque token).
+fn claims(token: &str) -> Option<Value> {
+    jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token).ok()
+}
+
+/// An ID token this IdP signed, unexpired, for one of its clients; its user.
+fn id_token(t: &Tenant, token: &str) -> Result<Read, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
+    // An access token is signed by the same keys: its `typ` tells it apart (RFC 9068 §4).
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+    {
+        return Err("an access token (typ at+jwt), not an ID token".into());
+    }
+    let now = t.clock.now();
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| t.keys().verifier(kid, now))
+        .ok_or("not signed by a key of this IdP")?;
+    let c = key
+        .verify::<Value>(token)
+        .map_err(|e| e.to_string())?
+        .claims;
+    if c.get("iss").and_then(Value::as_str) != Some(t.iss()) {
+        return Err(format!("iss is not {}", t.iss()));
+    }
+    if c.get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|exp| exp <= now)
+    {
+        return Err("expired (or no exp)".into());
+    }
+    let aud = match c.get("aud") {
+        Some(Value::String(a)) => a.clone(),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or("").to_owned(),
+        _ => String::new(),
+    };
+    if t.client(&aud).is_none() {
+        return Err(format!("aud {aud:?} is not a client of this IdP"));
+    }
+    let sub = c.get("sub").and_then(Value::as_str).ok_or("no sub")?;
+    let user = {
+        let dir = t.directory();
+        dir.users()
+            .find(|u| crate::tokens::subject(&t.config.quirks, &aud, &u.sub) == sub)
+            .cloned()
+            .ok_or_else(|| format!("sub {sub:?} is no user of this IdP"))?
+    };
+    if user.disabled {
+        return Err(format!("the user {:?} is disabled", user.username));
+    }
+    Ok(Read {
+        named: Named {
+            sub: sub.to_owned(),
+            may_act: c.get("may_act").cloned(),
+        },
+        user: Some(user),
+        scope: None,
+        act: None,
+    })
+}
