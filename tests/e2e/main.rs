@@ -1,6 +1,6 @@
 //! End-to-end tests over real sockets.
 
-mod authlib_assertions;
+mod authlib_clients;
 mod lifecycle;
 mod openidconnect_rp;
 mod profiles;

@@ -1,6 +1,7 @@
-//! Authlib (Python), an independent OAuth client, against the mock IdP for the JWT
-//! assertions of RFC 7523: its `AssertionSession` (the jwt-bearer grant, §2.1) and its
-//! `ClientSecretJWT` client authentication (§2.2), each signing with its own JOSE code.
+//! Authlib (Python), an independent OAuth client, against the mock IdP's newer grants and
+//! client authentication: its `AssertionSession` (the jwt-bearer grant, RFC 7523 §2.1) and
+//! `ClientSecretJWT` (§2.2), each signing with its own JOSE code, and its `OAuth2Session`
+//! doing a token exchange (RFC 8693).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -155,4 +156,59 @@ async fn authlib_s_client_secret_jwt_authenticates_the_built_in_service_client()
     );
     // Authlib names the token endpoint as the audience: accepted, and linted.
     assert_eq!(e.lints, [mock_idp::journal::Lint::ClientAssertionAudience]);
+}
+
+const TOKEN_EXCHANGE: &str = r#"
+import json, os
+from authlib.integrations.requests_client import OAuth2Session
+s = OAuth2Session("demo-rp", "demo-secret", token_endpoint_auth_method="client_secret_basic")
+print(json.dumps(s.fetch_token(
+    os.environ["TOKEN_ENDPOINT"],
+    grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
+    subject_token=os.environ["SUBJECT"],
+    subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+    audience="orders-api",
+)))
+"#;
+
+/// Token exchange (RFC 8693) with Authlib's generic OAuth 2 session (Authlib has no
+/// token-exchange client of its own): its client authentication and response parsing
+/// against the mock's answer; the subject token comes from the `openidconnect` crate's
+/// login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_s_oauth2_session_exchanges_a_user_s_token_for_another_audience() {
+    let idp = MockIdp::builder()
+        .edit_config(|c| {
+            let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+            demo.grant_types.push(GrantType::TokenExchange);
+            let mut api = demo.clone();
+            api.id = "orders-api".into();
+            c.clients.push(api);
+        })
+        .start()
+        .await
+        .unwrap();
+    let http = crate::support::http();
+    let client = crate::support::rp(idp.issuer(), &http).await;
+    let (tokens, _) = crate::support::hinted_login(&client, &http, "alice").await;
+    use openidconnect::OAuth2TokenResponse;
+    let subject = tokens.access_token().secret().clone();
+    let vars = [
+        ("TOKEN_ENDPOINT", format!("{}/token", idp.issuer())),
+        ("SUBJECT", subject.clone()),
+    ];
+    let got = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(TOKEN_EXCHANGE, &vars)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        got["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let exchanged = crate::support::payload(got["access_token"].as_str().unwrap()).unwrap();
+    let original = crate::support::payload(&subject).unwrap();
+    assert_eq!(exchanged["aud"], "orders-api");
+    assert_eq!(exchanged["sub"], original["sub"]);
 }
