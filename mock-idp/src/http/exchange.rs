@@ -132,37 +132,7 @@ fn read(t: &Tenant, token: &str, kind: TokenType) -> Result<Read, String> {
         }
         TokenType::IdToken => id_token(t, token),
         TokenType::Jwt => {
-            let (peeked, iss) = crate::bearer_grant::peek(token).map_err(|r| r.0)?;
-            let issuer =
-                crate::bearer_grant::issuer(&t.config.assertion_issuers, &iss).map_err(|r| r.0)?;
-            let keys = t
-                .remote_keys
-                .get(&crate::client_keys::KeySource::issuer(issuer))
-                .and_then(Result::ok);
-            let origin = super::origin(&t.issuer);
-            let token_endpoint = format!("{origin}{}", t.paths.token);
-            let also = [t.issuer.as_str(), &token_endpoint];
-            let audiences = crate::assertion::Audiences {
-                issuer: t.iss(),
-                also: &also,
-            };
-            let now = t.clock.peer_now();
-            let accepted = {
-                let dir = t.directory();
-                crate::bearer_grant::verify(
-                    issuer,
-                    keys.as_ref(),
-                    token,
-                    &peeked,
-                    audiences,
-                    &dir,
-                    now,
-                )
-                .map_err(|r| r.0)?
-            };
-            let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
-            crate::bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now)
-                .map_err(|r| r.0)?;
+            let (accepted, peeked) = super::token::trusted_assertion(t, token).map_err(|r| r.0)?;
             Ok(Read {
                 named: Named {
                     sub: accepted.user.sub.clone(),

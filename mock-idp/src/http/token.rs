@@ -272,37 +272,10 @@ fn jwt_bearer(
     form: &Params,
     entry: &mut Entry,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
-    let refused = |r: bearer_grant::Refusal| OAuthError::invalid_grant(r.0);
-    let jwt = form.require("assertion")?;
-    let (peeked, iss) = bearer_grant::peek(jwt).map_err(refused)?;
-    let issuer = bearer_grant::issuer(&t.config.assertion_issuers, &iss).map_err(refused)?;
-    let keys = match t.remote_keys.get(&KeySource::issuer(issuer)) {
-        Some(Err(why)) => {
-            return Err(OAuthError::invalid_grant(format!(
-                "assertion: the issuer's keys could not be read: {why}"
-            )));
-        }
-        keys => keys.and_then(Result::ok),
-    };
-    let origin = super::origin(&t.issuer);
-    let token_endpoint = format!("{origin}{}", t.paths.token);
-    let also = [t.issuer.as_str(), &token_endpoint];
-    let audiences = crate::assertion::Audiences {
-        issuer: t.iss(),
-        also: &also,
-    };
-    let now = t.clock.peer_now();
-    let accepted = {
-        let dir = t.directory();
-        bearer_grant::verify(issuer, keys.as_ref(), jwt, &peeked, audiences, &dir, now)
-            .map_err(refused)?
-    };
-    entry.user = Some(accepted.user.username.clone());
     let scope = access_only_scope(form, "the jwt-bearer grant issues an access token only")?;
-    {
-        let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
-        bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now).map_err(refused)?;
-    }
+    let (accepted, _) = trusted_assertion(t, form.require("assertion")?)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    entry.user = Some(accepted.user.username.clone());
     // A lineage of its own: the token stands for a user (introspection, userinfo and
     // revocation find the grant), and dies with the user or a revocation.
     let lineage = t.random_token(16);
@@ -342,4 +315,38 @@ fn access_only_scope(form: &Params, why: &str) -> Result<Vec<String>, OAuthError
         )),
         None => Ok(scope),
     }
+}
+
+/// A JWT from a trusted assertion issuer, checked with the issuer's keys and its `jti`
+/// spent: the jwt-bearer grant's assertion, or a token exchange's `…:jwt` token.
+pub(super) fn trusted_assertion(
+    t: &Tenant,
+    jwt: &str,
+) -> Result<(bearer_grant::Accepted, crate::assertion::Peeked), bearer_grant::Refusal> {
+    let (peeked, iss) = bearer_grant::peek(jwt)?;
+    let issuer = bearer_grant::issuer(&t.config.assertion_issuers, &iss)?;
+    let keys = match t.remote_keys.get(&KeySource::issuer(issuer)) {
+        Some(Err(why)) => {
+            return Err(bearer_grant::Refusal(format!(
+                "assertion: the issuer's keys could not be read: {why}"
+            )));
+        }
+        keys => keys.and_then(Result::ok),
+    };
+    let origin = super::origin(&t.issuer);
+    let token_endpoint = format!("{origin}{}", t.paths.token);
+    let also = [t.issuer.as_str(), &token_endpoint];
+    let audiences = crate::assertion::Audiences {
+        issuer: t.iss(),
+        also: &also,
+    };
+    // The issuer signed with its own clock, which a test moving the IdP's time leaves.
+    let now = t.clock.peer_now();
+    let accepted = {
+        let dir = t.directory();
+        bearer_grant::verify(issuer, keys.as_ref(), jwt, &peeked, audiences, &dir, now)?
+    };
+    let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
+    bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now)?;
+    Ok((accepted, peeked))
 }

@@ -263,3 +263,40 @@ async fn a_client_not_allowed_the_grant_is_refused_and_discovery_lists_it_when_o
             .contains(&json!(GRANT))
     );
 }
+
+#[tokio::test]
+async fn a_trusted_issuer_s_jwt_is_a_subject_once() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::RS256).unwrap();
+    let public = mock_idp::keys::SigningKey::from_pem("gw", mock_idp::SigningAlg::RS256, &pem)
+        .unwrap()
+        .jwk()
+        .clone();
+    let idp = idp_with(move |c| {
+        c.assertion_issuers.push(mock_idp::AssertionIssuer {
+            issuer: "https://gateway.test".into(),
+            jwks: Some(jsonwebtoken::jwk::JwkSet { keys: vec![public] }),
+            jwks_uri: None,
+            subject: mock_idp::SubjectMatch::Username,
+        });
+        let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+        demo.grant_types.push(mock_idp::GrantType::TokenExchange);
+    });
+    let jwt = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &json!({"iss": "https://gateway.test", "sub": "bob", "aud": ISSUER, "exp": T0 + 60, "jti": "gw-1"}),
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let pairs = [
+        ("subject_token", jwt.as_str()),
+        ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+        ("scope", "profile"),
+    ];
+    let res = exchange(&idp, &pairs).await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let c = claims(json(&res)["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], "a1b2c3d4-0000-4000-8000-000000000002");
+    let again = assert_error(&exchange(&idp, &pairs).await, 400, "invalid_request");
+    assert!(again.contains("already used"), "{again}");
+}
