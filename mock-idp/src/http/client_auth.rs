@@ -135,17 +135,7 @@ pub fn authenticate<'t>(
     let client = tenant
         .client(id)
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), is_basic))?;
-    if !client.auth_methods.contains(&method) {
-        entry.lints.push(Lint::UndeclaredAuthMethod);
-        let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
-        return Err(OAuthError::invalid_client(
-            format!(
-                "client {id:?} is registered for {}; the request used {method}",
-                declared.join(", ")
-            ),
-            is_basic,
-        ));
-    }
+    declared(client, method, entry, is_basic)?;
     if let Some(given) = secret {
         let expected = client.secret.as_deref().unwrap_or("");
         if verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_err() {
@@ -206,17 +196,7 @@ fn by_assertion<'t>(
     // client_secret_jwt is refused before any key is tried.
     let method = client_assertion::method(claimed.peeked.alg);
     entry.auth_method = Some(method);
-    if !client.auth_methods.contains(&method) {
-        entry.lints.push(Lint::UndeclaredAuthMethod);
-        let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
-        return Err(OAuthError::invalid_client(
-            format!(
-                "client {id:?} is registered for {}; the request used {method}",
-                declared.join(", ")
-            ),
-            false,
-        ));
-    }
+    declared(client, method, entry, false)?;
     let keys = match tenant.remote_keys.get(&KeySource::client(client)) {
         Some(Ok(keys)) => Some(keys),
         Some(Err(why)) if method == AuthMethod::PrivateKeyJwt => {
@@ -249,4 +229,26 @@ fn by_assertion<'t>(
     let mut spent = tenant.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
     client_assertion::spend(&mut spent, id, &verified, now).map_err(refused)?;
     Ok((client, verified.method))
+}
+
+/// Refuses a method the client did not declare (journaled as a lint).
+fn declared(
+    client: &ClientConfig,
+    method: AuthMethod,
+    entry: &mut Entry,
+    challenge: bool,
+) -> Result<(), OAuthError> {
+    if client.auth_methods.contains(&method) {
+        return Ok(());
+    }
+    entry.lints.push(Lint::UndeclaredAuthMethod);
+    let declared: Vec<_> = client.auth_methods.iter().map(|m| m.as_str()).collect();
+    Err(OAuthError::invalid_client(
+        format!(
+            "client {:?} is registered for {}; the request used {method}",
+            client.id,
+            declared.join(", ")
+        ),
+        challenge,
+    ))
 }
