@@ -75,6 +75,7 @@ fn signed_out(frames: &[String], target: Option<&str>) -> Response {
 fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     let bad = |why: String| OAuthError::invalid_request(format!("id_token_hint: {why}"));
     let header = jsonwebtoken::decode_header(id_token).map_err(|e| bad(e.to_string()))?;
+    crate::tokens::not_an_access_token(&header).map_err(bad)?;
     let key = header
         .kid
         .as_deref()

@@ -154,14 +154,7 @@ fn claims(token: &str) -> Option<Value> {
 /// An ID token this IdP signed, unexpired, for one of its clients; its user.
 fn id_token(t: &Tenant, token: &str) -> Result<Read, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
-    // An access token is signed by the same keys: its `typ` tells it apart (RFC 9068 §4).
-    if header
-        .typ
-        .as_deref()
-        .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
-    {
-        return Err("an access token (typ at+jwt), not an ID token".into());
-    }
+    crate::tokens::not_an_access_token(&header)?;
     let now = t.clock.now();
     let key = header
         .kid

@@ -67,3 +67,14 @@ impl Tenant {
         Ok(Some(data.claims.access))
     }
 }
+
+/// Refuses a JWT whose header says it is an access token (`typ: at+jwt`, RFC 9068 §4)
+/// where an ID token is expected: both are signed by the same keys.
+pub(crate) fn not_an_access_token(header: &jsonwebtoken::Header) -> Result<(), String> {
+    match header.typ.as_deref() {
+        Some(t) if t.eq_ignore_ascii_case("at+jwt") => {
+            Err("an access token (typ at+jwt), not an ID token".into())
+        }
+        _ => Ok(()),
+    }
+}

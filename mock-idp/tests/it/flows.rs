@@ -423,3 +423,24 @@ async fn opaque_access_tokens_and_other_algorithms() {
             .unwrap_or_else(|e| panic!("{alg}: {e}"));
     }
 }
+
+#[tokio::test]
+async fn an_access_token_is_no_id_token_hint() {
+    let idp = idp();
+    let (cookie, t) = idp.login_with_session("alice").await;
+    let q = form(&[
+        ("id_token_hint", t["access_token"].as_str().unwrap()),
+        ("post_logout_redirect_uri", "http://127.0.0.1:8081/"),
+    ]);
+    let res = idp.get(&format!("/end_session?{q}"), Some(&cookie)).await;
+    assert_eq!(res.status(), 400, "{}", body(&res));
+    assert!(body(&res).contains("not an ID token"), "{}", body(&res));
+    // Control: the ID token of the same login is taken.
+    let q = form(&[("id_token_hint", t["id_token"].as_str().unwrap())]);
+    let res = idp.get(&format!("/end_session?{q}"), Some(&cookie)).await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        body(&res)
+    );
+}
