@@ -34,7 +34,7 @@ pub struct Metadata {
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     scopes_supported: Vec<&'static str>,
-    claims_supported: Vec<&'static str>,
+    claims_supported: Vec<String>,
     code_challenge_methods_supported: Vec<&'static str>,
     prompt_values_supported: Vec<&'static str>,
     claims_parameter_supported: bool,
@@ -96,22 +96,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
         introspection_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
-        claims_supported: vec![
-            "iss",
-            "sub",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "azp",
-            "at_hash",
-            "sid",
-            "preferred_username",
-            "name",
-            "email",
-            "email_verified",
-        ],
+        claims_supported: claims_supported(t),
         code_challenge_methods_supported: vec!["S256", "plain"],
         prompt_values_supported: vec!["none", "login", "consent"],
         claims_parameter_supported: false,
@@ -139,6 +124,41 @@ fn grant_types(t: &Tenant) -> Vec<&'static str> {
         g.push(crate::types::GrantType::JwtBearer.as_str());
     }
     g
+}
+
+/// The claims the tenant's ID tokens and userinfo can carry: the standard ones, and the
+/// top-level claim of each place its groups go (`groups`, `resource_access`, …).
+fn claims_supported(t: &Tenant) -> Vec<String> {
+    let mut claims: Vec<String> = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "azp",
+        "at_hash",
+        "sid",
+        "preferred_username",
+        "name",
+        "email",
+        "email_verified",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for p in &t.config.groups.placements {
+        if p.token == crate::config::TokenKind::AccessToken {
+            continue;
+        }
+        // RFC 6901: the first reference token, unescaped.
+        let first = p.pointer.split('/').nth(1).unwrap_or("");
+        let name = first.replace("~1", "/").replace("~0", "~");
+        if !name.is_empty() && !claims.contains(&name) {
+            claims.push(name);
+        }
+    }
+    claims
 }
 
 /// `scheme://host:port` of a URL.
