@@ -96,9 +96,22 @@ struct Preflight {
     /// The app's client id at the provider.
     #[arg(long)]
     client_id: String,
-    /// The app's client secret (better from the environment than the command line).
-    #[arg(long, env = "PREFLIGHT_CLIENT_SECRET", hide_env_values = true)]
+    /// The app's client secret (better from the environment than the command line);
+    /// none for an app on private_key_jwt.
+    #[arg(
+        long,
+        env = "PREFLIGHT_CLIENT_SECRET",
+        hide_env_values = true,
+        default_value = ""
+    )]
     client_secret: String,
+    /// The app's private key (PEM: RSA signs RS256, EC P-256 ES256), for an app that
+    /// authenticates with private_key_jwt.
+    #[arg(long)]
+    client_key: Option<PathBuf>,
+    /// The kid its public key is registered under at the provider.
+    #[arg(long, requires = "client_key")]
+    client_key_id: Option<String>,
     /// The app's description: scopes, client authentication, groups claim, group map,
     /// token limits (default: the standard scopes, client_secret_post, id_token:/groups,
     /// no group map).
@@ -322,6 +335,14 @@ async fn preflight(p: Preflight) -> Result<bool, String> {
         provider,
         write_profile: p.write_profile,
         ca_file: p.ca_file,
+        client_key: match &p.client_key {
+            None => None,
+            Some(file) => Some(preflight::ClientKey {
+                pem: std::fs::read_to_string(file)
+                    .map_err(|e| format!("--client-key {}: {e}", file.display()))?,
+                kid: p.client_key_id.clone(),
+            }),
+        },
     };
     let r = preflight::preflight(&opts)
         .await

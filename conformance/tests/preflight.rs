@@ -438,8 +438,7 @@ async fn an_https_provider_behind_a_private_ca_with_and_without_its_ca() {
 }
 
 #[tokio::test]
-async fn an_app_on_client_secret_jwt_is_rehearsed_with_assertions_and_private_key_jwt_says_why_not()
-{
+async fn an_app_on_client_secret_jwt_or_private_key_jwt_is_rehearsed_with_assertions() {
     let idp = MockIdp::builder()
         .edit_config(|c| {
             let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
@@ -466,13 +465,50 @@ async fn an_app_on_client_secret_jwt_is_rehearsed_with_assertions_and_private_ke
                 .all(|m| *m == (Some(mock_idp::AuthMethod::ClientSecretJwt), 200)),
         "{methods:?}"
     );
-    // preflight holds no private key of the app: it says so instead of passing.
+    // private_key_jwt without the app's key: preflight says so instead of passing.
     app.client_auth = conformance::ClientAuth::PrivateKeyJwt;
-    let r = run(&opts(&idp, app)).await;
+    let r = run(&opts(&idp, app.clone())).await;
     assert!(!r.ready);
     assert!(
         preflight::terminal(&r).contains("preflight holds no private key"),
         "{}",
         preflight::terminal(&r)
+    );
+    // With it (--client-key), against a client registered with its public key: ready.
+    let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::ES256).unwrap();
+    let public = mock_idp::keys::SigningKey::from_pem("app-1", mock_idp::SigningAlg::ES256, &pem)
+        .unwrap()
+        .jwk()
+        .clone();
+    let idp = MockIdp::builder()
+        .edit_config(move |c| {
+            let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();
+            demo.auth_methods = vec![mock_idp::AuthMethod::PrivateKeyJwt];
+            demo.jwks = Some(jsonwebtoken::jwk::JwkSet {
+                keys: vec![public.clone()],
+            });
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut o = opts(&idp, app);
+    o.client_key = Some(preflight::ClientKey {
+        pem,
+        kid: Some("app-1".into()),
+    });
+    let r = run(&o).await;
+    assert!(r.ready, "{}", preflight::terminal(&r));
+    let token: Vec<_> = idp
+        .journal()
+        .into_iter()
+        .filter(|e| e.endpoint == mock_idp::journal::Endpoint::Token)
+        .map(|e| (e.auth_method, e.status))
+        .collect();
+    assert!(
+        token.len() >= 2
+            && token
+                .iter()
+                .all(|t| *t == (Some(mock_idp::AuthMethod::PrivateKeyJwt), 200)),
+        "{token:?}"
     );
 }

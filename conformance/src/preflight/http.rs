@@ -153,6 +153,7 @@ impl Client {
         auth: ClientAuth,
         client_id: &str,
         secret: &str,
+        key: Option<&super::ClientKey>,
         form: &[(&str, &str)],
     ) -> Result<Answer, String> {
         let mut body = url::form_urlencoded::Serializer::new(String::new());
@@ -180,9 +181,15 @@ impl Client {
                 body.append_pair("client_assertion", &assertion);
             }
             ClientAuth::PrivateKeyJwt => {
-                return Err(
-                    "private_key_jwt: preflight holds no private key of the RP, so it cannot authenticate as it at the token endpoint".into(),
-                );
+                let Some(key) = key else {
+                    return Err(
+                        "private_key_jwt: preflight holds no private key of the app, so it cannot authenticate as it at the token endpoint (give it with --client-key)".into(),
+                    );
+                };
+                let assertion = key_jwt(endpoint, client_id, key)?;
+                body.append_pair("client_id", client_id);
+                body.append_pair("client_assertion_type", mock_idp::JWT_BEARER);
+                body.append_pair("client_assertion", &assertion);
             }
         }
         let req = req
@@ -192,27 +199,48 @@ impl Client {
     }
 }
 
-/// A `client_secret_jwt` assertion (RFC 7523 §3; OIDC Core §9) for one request to
+/// A client assertion's claims (RFC 7523 §3; OIDC Core §9) for one request to
 /// `endpoint`, its audience (what providers have accepted longest), living a minute.
-fn secret_jwt(endpoint: &str, client_id: &str, secret: &str) -> Result<String, String> {
+fn assertion_claims(endpoint: &str, client_id: &str) -> Result<serde_json::Value, String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
-    let claims = serde_json::json!({
+    Ok(serde_json::json!({
         "iss": client_id,
         "sub": client_id,
         "aud": endpoint,
         "iat": now,
         "exp": now + 60,
         "jti": crate::random_hex(16),
-    });
+    }))
+}
+
+/// A `client_secret_jwt` assertion: HS256 with the secret.
+fn secret_jwt(endpoint: &str, client_id: &str, secret: &str) -> Result<String, String> {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
+        &assertion_claims(endpoint, client_id)?,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .map_err(|e| format!("cannot sign a client assertion: {e}"))
+}
+
+/// A `private_key_jwt` assertion: RS256 with an RSA key, ES256 with an EC P-256 one.
+fn key_jwt(endpoint: &str, client_id: &str, key: &super::ClientKey) -> Result<String, String> {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let (alg, encoding) = match EncodingKey::from_rsa_pem(key.pem.as_bytes()) {
+        Ok(k) => (Algorithm::RS256, k),
+        Err(_) => (
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(key.pem.as_bytes())
+                .map_err(|e| format!("--client-key: neither an RSA nor an EC private key: {e}"))?,
+        ),
+    };
+    let mut header = Header::new(alg);
+    header.kid.clone_from(&key.kid);
+    jsonwebtoken::encode(&header, &assertion_claims(endpoint, client_id)?, &encoding)
+        .map_err(|e| format!("cannot sign a client assertion: {e}"))
 }
 
 /// An error in words, with its causes (TLS, connection refused…).

@@ -226,6 +226,7 @@ async fn exchange(
             opts.rp.client_auth,
             &opts.client_id,
             &opts.client_secret,
+            opts.client_key.as_ref(),
             &[
                 ("grant_type", "authorization_code"),
                 ("code", code),

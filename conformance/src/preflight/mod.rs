@@ -64,6 +64,18 @@ pub struct PreflightOptions {
     /// CA certificates (PEM) to trust besides the system's, for a provider behind a
     /// private CA.
     pub ca_file: Option<PathBuf>,
+    /// The app's private key, for `private_key_jwt`.
+    pub client_key: Option<ClientKey>,
+}
+
+/// An app's private key for `private_key_jwt`: PEM (RSA signs RS256, EC P-256 ES256) and
+/// the `kid` its public half is registered under at the provider, if it has one.
+#[derive(Debug, Clone)]
+pub struct ClientKey {
+    /// PKCS#8 (or PKCS#1 RSA) PEM.
+    pub pem: String,
+    /// The `kid` for the assertion's header.
+    pub kid: Option<String>,
 }
 
 impl PreflightOptions {
@@ -82,6 +94,7 @@ impl PreflightOptions {
             provider: None,
             write_profile: None,
             ca_file: None,
+            client_key: None,
         }
     }
 

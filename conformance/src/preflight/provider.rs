@@ -199,6 +199,18 @@ impl Fixes {
 
     /// The RP's client authentication is refused.
     pub fn client_auth(&self, method: &str) -> String {
+        match (self.provider, method) {
+            (Some(Provider::Okta), "private_key_jwt") => {
+                return "In the app's General settings → Client Credentials, set Client authentication to \"Public key / Private key\" and add the app's public key (or its JWKS URL)".into();
+            }
+            (Some(Provider::Keycloak), "private_key_jwt") => {
+                return "In the client's Credentials tab, Client Authenticator: \"Signed JWT\", with the app's public key or JWKS URL in the Keys tab".into();
+            }
+            (Some(Provider::Keycloak), "client_secret_jwt") => {
+                return "In the client's Credentials tab, Client Authenticator: \"Signed JWT with Client Secret\"".into();
+            }
+            _ => {}
+        }
         match self.provider {
             Some(Provider::Okta) => format!(
                 "In the app's General settings → Client Credentials, set Client authentication to \"Client secret\" and the token endpoint method the app uses ({method})"

@@ -40,6 +40,7 @@ pub async fn check(
             opts.rp.client_auth,
             &opts.client_id,
             &opts.client_secret,
+            opts.client_key.as_ref(),
             &[("grant_type", "refresh_token"), ("refresh_token", old)],
         )
         .await
