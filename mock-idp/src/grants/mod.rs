@@ -37,6 +37,24 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// A grant made at the token endpoint, not by a login at the IdP (no session): for
+    /// `user`, or for the client itself when none (client_credentials).
+    pub fn without_login(
+        client_id: &str,
+        user: Option<&crate::directory::User>,
+        scope: Vec<String>,
+        now: UnixTime,
+    ) -> Grant {
+        Grant {
+            client_id: client_id.to_owned(),
+            username: user.map(|u| u.username.clone()),
+            sub: user.map_or_else(|| client_id.to_owned(), |u| u.sub.clone()),
+            scope,
+            auth_time: now,
+            sid: None,
+        }
+    }
+
     /// Whether a scope was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope.iter().any(|s| s == scope)

@@ -81,14 +81,12 @@ pub fn exchange(
     let scope = token_exchange::scope(form.list("scope")?, subject.scope.as_deref())
         .map_err(|e| OAuthError::bad_request("invalid_scope", e))?;
     let lineage = t.random_token(16);
-    let grant = Arc::new(Grant {
-        client_id: client.id.clone(),
-        username: Some(user.username.clone()),
-        sub: user.sub.clone(),
+    let grant = Arc::new(Grant::without_login(
+        &client.id,
+        Some(&user),
         scope,
-        auth_time: t.clock.now(),
-        sid: None,
-    });
+        t.clock.now(),
+    ));
     let act = actor
         .as_ref()
         .map(|a| token_exchange::act(&a.named, a.act.as_ref()));

@@ -242,14 +242,7 @@ fn client_credentials(
     form: &Params,
 ) -> Result<crate::tokens::TokenResponse, OAuthError> {
     let scope = access_only_scope(form, "needs a user; client_credentials has none")?;
-    let grant = std::sync::Arc::new(Grant {
-        client_id: client.id.clone(),
-        username: None,
-        sub: client.id.clone(),
-        scope,
-        auth_time: t.clock.now(),
-        sid: None,
-    });
+    let grant = std::sync::Arc::new(Grant::without_login(&client.id, None, scope, t.clock.now()));
     t.mint(&Mint {
         client,
         grant: &grant,
@@ -279,14 +272,12 @@ fn jwt_bearer(
     // A lineage of its own: the token stands for a user (introspection, userinfo and
     // revocation find the grant), and dies with the user or a revocation.
     let lineage = t.random_token(16);
-    let grant = std::sync::Arc::new(Grant {
-        client_id: client.id.clone(),
-        username: Some(accepted.user.username.clone()),
-        sub: accepted.user.sub.clone(),
+    let grant = std::sync::Arc::new(Grant::without_login(
+        &client.id,
+        Some(&accepted.user),
         scope,
-        auth_time: t.clock.now(),
-        sid: None,
-    });
+        t.clock.now(),
+    ));
     t.mint(&Mint {
         client,
         grant: &grant,
