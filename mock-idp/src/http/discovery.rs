@@ -28,9 +28,12 @@ pub struct Metadata {
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
-    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
-    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
-    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg_values_supported: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocation_endpoint_auth_signing_alg_values_supported: Option<Vec<&'static str>>,
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     scopes_supported: Vec<&'static str>,
@@ -47,24 +50,49 @@ pub struct Metadata {
     frontchannel_logout_session_supported: bool,
 }
 
-/// What a client assertion may be signed with: HMAC with the client's secret
-/// (`client_secret_jwt`), or the client's own key (`private_key_jwt`); never `none`.
-const ASSERTION_ALGS: [&str; 12] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
-    "HS384", "HS512",
+/// What a `private_key_jwt` assertion may be signed with (the client's own key).
+const KEY_ALGS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
+
+/// What a `client_secret_jwt` assertion may be signed with (HMAC with the secret).
+const SECRET_ALGS: [&str; 3] = ["HS256", "HS384", "HS512"];
+
+/// The client authentication methods the tenant's clients declare, in a fixed order.
+fn auth_methods(t: &Tenant) -> Vec<&'static str> {
+    use crate::types::AuthMethod as M;
+    [
+        M::ClientSecretPost,
+        M::ClientSecretBasic,
+        M::ClientSecretJwt,
+        M::PrivateKeyJwt,
+        M::None,
+    ]
+    .into_iter()
+    .filter(|m| t.config.clients.iter().any(|c| c.auth_methods.contains(m)))
+    .map(M::as_str)
+    .collect()
+}
+
+/// The assertion algorithms for the JWT methods listed (RFC 8414 §2: present exactly
+/// when one is).
+fn assertion_algs(methods: &[&str]) -> Option<Vec<&'static str>> {
+    let mut algs = Vec::new();
+    if methods.contains(&"private_key_jwt") {
+        algs.extend(KEY_ALGS);
+    }
+    if methods.contains(&"client_secret_jwt") {
+        algs.extend(SECRET_ALGS);
+    }
+    (!algs.is_empty()).then_some(algs)
+}
 
 /// The metadata of a tenant.
 pub fn metadata(t: &Tenant) -> Metadata {
     let origin = origin(&t.issuer);
     let url = |path: &str| format!("{origin}{path}");
-    let auth_methods = vec![
-        "client_secret_post",
-        "client_secret_basic",
-        "client_secret_jwt",
-        "private_key_jwt",
-        "none",
-    ];
+    let auth_methods = auth_methods(t);
+    let algs = assertion_algs(&auth_methods);
     Metadata {
         issuer: t.iss().to_owned(),
         authorization_endpoint: url(&t.paths.authorization),
@@ -89,10 +117,9 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .map(|a| a.as_str())
             .collect(),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
-        // RFC 8414 §2: present wherever private_key_jwt or client_secret_jwt is listed.
-        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
-        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
-        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        token_endpoint_auth_signing_alg_values_supported: algs.clone(),
+        introspection_endpoint_auth_signing_alg_values_supported: algs.clone(),
+        revocation_endpoint_auth_signing_alg_values_supported: algs,
         introspection_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
