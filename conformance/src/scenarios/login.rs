@@ -194,7 +194,7 @@ async fn client_auth(cx: &Ctx) -> Judged {
         let refused = cx.journal(&u).await?.into_iter().find(|e| {
             e.endpoint == "token"
                 && e.grant_type.as_deref() == Some("authorization_code")
-                && e.error.as_deref() == Some("invalid_client")
+                && refused_client_auth(e)
         });
         if let Some(e) = refused {
             cx.cite(&e);
@@ -282,13 +282,21 @@ async fn assertions(cx: &Ctx, u: &TestUser, declared: &str) -> Judged {
             cx.cite(r);
             "its first refresh was accepted with a fresh assertion".into()
         }
-        Some(r) => {
+        Some(r) if refused_client_auth(r) => {
             cx.cite(r);
             return Ok(Verdict::fail(format!(
-                "the IdP refused the client assertion of the RP's first refresh ({}: {})",
+                "the IdP refused the client authentication of the RP's first refresh ({}: {})",
                 r.error.as_deref().unwrap_or("no error code"),
                 r.error_description.as_deref().unwrap_or("no description")
             )));
+        }
+        Some(r) => {
+            cx.cite(r);
+            format!(
+                "its first refresh was refused for another reason than its client authentication ({}: {}; sync.* judges refreshes)",
+                r.error.as_deref().unwrap_or("no error code"),
+                r.error_description.as_deref().unwrap_or("no description")
+            )
         }
     };
     if let Some(e) = linted.first() {
@@ -301,6 +309,15 @@ async fn assertions(cx: &Ctx, u: &TestUser, declared: &str) -> Judged {
     Ok(Verdict::pass(format!(
         "the code was redeemed with {declared}, the assertion's audience the issuer; {second}"
     )))
+}
+
+/// Whether the IdP refused a token request for its client authentication: `invalid_client`,
+/// or a malformed assertion request (`invalid_request` about the `client_assertion`).
+fn refused_client_auth(e: &crate::idp::JournalEntry) -> bool {
+    e.error.as_deref() == Some("invalid_client")
+        || e.error_description
+            .as_deref()
+            .is_some_and(|d| d.contains("client_assertion"))
 }
 
 async fn pkce(cx: &Ctx) -> Judged {
