@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use jsonwebtoken::jwk::JwkSet;
 use mock_idp::SigningAlg;
-use mock_idp::keys::{SigningKey, generate_pem};
+use mock_idp::keys::generate_pair;
 use serde_json::{Value, json};
 
 use crate::rp::{ClientAuth, RpDescription};
@@ -67,10 +67,7 @@ impl ClientKeys {
             return Err("rp.toml: client_jwks or client_jwks_uri: required with private_key_jwt in attach mode".into());
         }
         let kid = format!("rp-{}", crate::random_hex(4));
-        let pem = generate_pem(SigningAlg::RS256)?;
-        let public = SigningKey::from_pem(&kid, SigningAlg::RS256, &pem)?
-            .jwk()
-            .clone();
+        let (pem, public) = generate_pair(&kid, SigningAlg::RS256)?;
         let file = std::env::temp_dir().join(format!("conformance-{kid}.pem"));
         write_private(&file, &pem)?;
         Ok(ClientKeys::Made(MadeKey {
@@ -142,7 +139,8 @@ mod tests {
         let mode = std::fs::metadata(&file).expect("file").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let pem = std::fs::read_to_string(&file).expect("pem");
-        let public = SigningKey::from_pem(&made.kid, SigningAlg::RS256, &pem).expect("key");
+        let public =
+            mock_idp::keys::SigningKey::from_pem(&made.kid, SigningAlg::RS256, &pem).expect("key");
         assert_eq!(made.jwks.keys, vec![public.jwk().clone()]);
         let env = keys.env();
         assert_eq!(env[1], ("CLIENT_KEY_ID", made.kid.clone()));

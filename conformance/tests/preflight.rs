@@ -475,11 +475,8 @@ async fn an_app_on_client_secret_jwt_or_private_key_jwt_is_rehearsed_with_assert
         preflight::terminal(&r)
     );
     // With it (--client-key), against a client registered with its public key: ready.
-    let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::ES256).unwrap();
-    let public = mock_idp::keys::SigningKey::from_pem("app-1", mock_idp::SigningAlg::ES256, &pem)
-        .unwrap()
-        .jwk()
-        .clone();
+    let (pem, public) =
+        mock_idp::keys::generate_pair("app-1", mock_idp::SigningAlg::ES256).unwrap();
     let idp = MockIdp::builder()
         .edit_config(move |c| {
             let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();

@@ -305,6 +305,14 @@ impl KeySet {
     }
 }
 
+/// A new key pair for a party that signs assertions (a client, an assertion issuer):
+/// the private key as PKCS#8 PEM, and the public JWK under `kid`.
+pub fn generate_pair(kid: &str, alg: SigningAlg) -> Result<(String, Jwk), String> {
+    let pem = generate_pem(alg)?;
+    let public = SigningKey::from_pem(kid, alg, &pem)?.jwk().clone();
+    Ok((pem, public))
+}
+
 /// Generates a new private key as PKCS#8 PEM (`mock-idp keys generate`).
 pub fn generate_pem(alg: SigningAlg) -> Result<String, String> {
     use aws_lc_rs::encoding::AsDer;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mock_idp::keys::{SigningKey, generate_pem};
+use mock_idp::keys::generate_pair;
 use mock_idp::{AssertionIssuer, GrantType, MockIdp, SigningAlg, SubjectMatch};
 use serde_json::Value;
 
@@ -60,11 +60,7 @@ print(json.dumps(s.refresh_token()))  # Authlib's name for "get a token with a f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_s_assertion_session_gets_a_token_with_the_jwt_bearer_grant() {
-    let pem = generate_pem(SigningAlg::RS256).unwrap();
-    let public = SigningKey::from_pem("ci-1", SigningAlg::RS256, &pem)
-        .unwrap()
-        .jwk()
-        .clone();
+    let (pem, public) = generate_pair("ci-1", SigningAlg::RS256).unwrap();
     let idp = MockIdp::builder()
         .edit_config(move |c| {
             c.assertion_issuers = vec![AssertionIssuer {

@@ -74,28 +74,10 @@ fn signed_out(frames: &[String], target: Option<&str>) -> Response {
 /// The `aud` of an ID token this tenant signed, expired or not.
 fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     let bad = |why: String| OAuthError::invalid_request(format!("id_token_hint: {why}"));
-    let header = jsonwebtoken::decode_header(id_token).map_err(|e| bad(e.to_string()))?;
-    crate::tokens::not_an_access_token(&header).map_err(bad)?;
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| t.keys().by_kid(kid, t.clock.now()))
-        .ok_or_else(|| bad("not signed by a key of this IdP".into()))?;
-    let data = key
-        .verify::<serde_json::Value>(id_token)
-        .map_err(|e| bad(e.to_string()))?;
-    if data.claims["iss"] != t.iss() {
-        return Err(bad(format!("iss is not {}", t.iss())));
-    }
-    match &data.claims["aud"] {
-        serde_json::Value::String(a) => Ok(a.clone()),
-        serde_json::Value::Array(a) => a
-            .first()
-            .and_then(|a| a.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| bad("empty aud".into())),
-        _ => Err(bad("no aud".into())),
-    }
+    let claims = t
+        .own_id_token(id_token, crate::keys::KeySet::by_kid)
+        .map_err(bad)?;
+    crate::tokens::first_aud(&claims).map_err(bad)
 }
 
 fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Response, OAuthError> {

@@ -151,32 +151,15 @@ fn claims(token: &str) -> Option<Value> {
 
 /// An ID token this IdP signed, unexpired, for one of its clients; its user.
 fn id_token(t: &Tenant, token: &str) -> Result<Read, String> {
-    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
-    crate::tokens::not_an_access_token(&header)?;
+    let c = t.own_id_token(token, crate::keys::KeySet::verifier)?;
     let now = t.clock.now();
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| t.keys().verifier(kid, now))
-        .ok_or("not signed by a key of this IdP")?;
-    let c = key
-        .verify::<Value>(token)
-        .map_err(|e| e.to_string())?
-        .claims;
-    if c.get("iss").and_then(Value::as_str) != Some(t.iss()) {
-        return Err(format!("iss is not {}", t.iss()));
-    }
     if c.get("exp")
         .and_then(Value::as_i64)
         .is_none_or(|exp| exp <= now)
     {
         return Err("expired (or no exp)".into());
     }
-    let aud = match c.get("aud") {
-        Some(Value::String(a)) => a.clone(),
-        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or("").to_owned(),
-        _ => String::new(),
-    };
+    let aud = crate::tokens::first_aud(&c)?;
     if t.client(&aud).is_none() {
         return Err(format!("aud {aud:?} is not a client of this IdP"));
     }

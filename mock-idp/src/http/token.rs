@@ -324,19 +324,12 @@ pub(super) fn trusted_assertion(
         }
         keys => keys.and_then(Result::ok),
     };
-    let origin = super::origin(&t.issuer);
-    let token_endpoint = format!("{origin}{}", t.paths.token);
-    let also = [t.issuer.as_str(), &token_endpoint];
-    let audiences = crate::assertion::Audiences {
-        issuer: t.iss(),
-        also: &also,
-    };
     // The issuer signed with its own clock, which a test moving the IdP's time leaves.
     let now = t.clock.peer_now();
-    let accepted = {
+    let accepted = super::client_auth::with_audiences(t, &t.paths.token, |audiences| {
         let dir = t.directory();
-        bearer_grant::verify(issuer, keys.as_ref(), jwt, &peeked, audiences, &dir, now)?
-    };
+        bearer_grant::verify(issuer, keys.as_ref(), jwt, &peeked, audiences, &dir, now)
+    })?;
     let mut spent = t.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
     bearer_grant::spend(&mut spent, &issuer.issuer, &accepted, now)?;
     Ok((accepted, peeked))

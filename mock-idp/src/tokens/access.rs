@@ -3,7 +3,13 @@
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::clock::UnixTime;
 use crate::grants::{AccessView, Refused, RevokeError, SignedAccess};
+use crate::keys::{KeySet, SigningKey};
 use crate::tenant::Tenant;
 
 /// The claims of a JWT access token beyond [`SignedAccess`], checked here.
@@ -65,6 +71,46 @@ impl Tenant {
             return Err(unknown("issued by another issuer"));
         }
         Ok(Some(data.claims.access))
+    }
+}
+
+/// How a tenant's key is found for an ID token it is shown: among the published keys
+/// ([`KeySet::by_kid`]), or also among those it still holds ([`KeySet::verifier`]).
+pub(crate) type KeyLookup = fn(&KeySet, &str, UnixTime) -> Option<Arc<SigningKey>>;
+
+impl Tenant {
+    /// An ID token this tenant signed, shown back to it (a logout hint, a token-exchange
+    /// subject): not an access token, signed by the key `lookup` finds for its `kid`, its
+    /// `iss` the tenant's. Its claims; times and audience are the caller's to judge.
+    pub(crate) fn own_id_token(&self, token: &str, lookup: KeyLookup) -> Result<Value, String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
+        not_an_access_token(&header)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| lookup(&self.keys(), kid, self.clock.now()))
+            .ok_or("not signed by a key of this IdP")?;
+        let claims = key
+            .verify::<Value>(token)
+            .map_err(|e| e.to_string())?
+            .claims;
+        if claims.get("iss").and_then(Value::as_str) != Some(self.iss()) {
+            return Err(format!("iss is not {}", self.iss()));
+        }
+        Ok(claims)
+    }
+}
+
+/// An ID token's audience: its `aud`, or the first of several.
+pub(crate) fn first_aud(claims: &Value) -> Result<String, String> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => Ok(a.clone()),
+        Some(Value::Array(a)) => a
+            .first()
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| "empty aud".into()),
+        _ => Err("no aud".into()),
     }
 }
 

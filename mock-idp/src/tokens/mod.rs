@@ -6,7 +6,7 @@ mod faulty;
 mod mint;
 pub mod placement;
 
-pub(crate) use access::not_an_access_token;
+pub(crate) use access::first_aud;
 pub use claims::{
     GroupsFor, group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
 };

@@ -2,9 +2,7 @@
 //! buys an access token for that user; each broken property is refused with its reason,
 //! and an untrusted issuer's assertion is refused however it is signed.
 
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mock_idp::keys::{SigningKey, generate_pem};
 use mock_idp::{AssertionIssuer, SigningAlg, SubjectMatch};
 use serde_json::{Value, json};
 
@@ -13,24 +11,11 @@ use crate::support::*;
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const CI: &str = "https://ci.example.test";
 
-struct Signer {
-    pem: String,
-    jwks: JwkSet,
+fn signer(kid: &str) -> KeyPair {
+    key_pair(kid, SigningAlg::RS256)
 }
 
-fn signer(kid: &str) -> Signer {
-    let pem = generate_pem(SigningAlg::RS256).expect("key");
-    let public = SigningKey::from_pem(kid, SigningAlg::RS256, &pem)
-        .expect("key")
-        .jwk()
-        .clone();
-    Signer {
-        pem,
-        jwks: JwkSet { keys: vec![public] },
-    }
-}
-
-fn sign(s: &Signer, claims: &Value) -> String {
+fn sign(s: &KeyPair, claims: &Value) -> String {
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("ci-1".into());
     let k = EncodingKey::from_rsa_pem(s.pem.as_bytes()).expect("pem");
@@ -48,7 +33,7 @@ fn claims(sub: &str, edit: impl FnOnce(&mut Value)) -> Value {
     c
 }
 
-fn idp_trusting(s: &Signer, subject: SubjectMatch) -> Idp {
+fn idp_trusting(s: &KeyPair, subject: SubjectMatch) -> Idp {
     let jwks = s.jwks.clone();
     idp_with(move |c| {
         c.assertion_issuers.push(AssertionIssuer {

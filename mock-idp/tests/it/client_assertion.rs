@@ -4,7 +4,6 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mock_idp::keys::{SigningKey, generate_pem};
 use mock_idp::{AuthMethod, ClientConfig, JWT_BEARER, SigningAlg};
 use serde_json::{Value, json};
 
@@ -12,24 +11,11 @@ use crate::support::*;
 
 const SECRET: &str = "a-client-secret-of-at-least-32-bytes!";
 
-struct ClientKey {
-    pem: String,
-    jwks: JwkSet,
+fn client_key(kid: &str, alg: SigningAlg) -> KeyPair {
+    key_pair(kid, alg)
 }
 
-fn client_key(kid: &str, alg: SigningAlg) -> ClientKey {
-    let pem = generate_pem(alg).expect("key");
-    let public = SigningKey::from_pem(kid, alg, &pem)
-        .expect("key")
-        .jwk()
-        .clone();
-    ClientKey {
-        pem,
-        jwks: JwkSet { keys: vec![public] },
-    }
-}
-
-fn jwt_client(id: &str, method: AuthMethod, key: Option<&ClientKey>) -> ClientConfig {
+fn jwt_client(id: &str, method: AuthMethod, key: Option<&KeyPair>) -> ClientConfig {
     let mut c: ClientConfig = serde_json::from_value(json!({
         "id": id,
         "secret": SECRET,
@@ -66,7 +52,7 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn signed_rs256(key: &ClientKey, kid: Option<&str>, claims: &Value) -> String {
+fn signed_rs256(key: &KeyPair, kid: Option<&str>, claims: &Value) -> String {
     let mut h = Header::new(Algorithm::RS256);
     h.kid = kid.map(str::to_owned);
     let k = EncodingKey::from_rsa_pem(key.pem.as_bytes()).expect("pem");

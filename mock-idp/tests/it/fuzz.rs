@@ -160,14 +160,7 @@ proptest! {
 /// made once), so that the token endpoint's every path is reachable.
 fn every_grant_idp() -> Idp {
     static KEYS: std::sync::OnceLock<jsonwebtoken::jwk::JwkSet> = std::sync::OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::ES256).unwrap();
-        let k =
-            mock_idp::keys::SigningKey::from_pem("ci", mock_idp::SigningAlg::ES256, &pem).unwrap();
-        jsonwebtoken::jwk::JwkSet {
-            keys: vec![k.jwk().clone()],
-        }
-    });
+    let keys = KEYS.get_or_init(|| key_pair("ci", mock_idp::SigningAlg::ES256).jwks);
     idp_with(|c| {
         c.assertion_issuers.push(mock_idp::AssertionIssuer {
             issuer: "https://ci.example.test".into(),

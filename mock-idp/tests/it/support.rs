@@ -306,3 +306,18 @@ pub static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn timing() -> std::sync::MutexGuard<'static, ()> {
     TIMING.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// A signer's key pair (a client's, an assertion issuer's): its private key as PEM and
+/// its public keys as a JWK Set, as it would register them.
+pub struct KeyPair {
+    pub pem: String,
+    pub jwks: jsonwebtoken::jwk::JwkSet,
+}
+
+pub fn key_pair(kid: &str, alg: mock_idp::SigningAlg) -> KeyPair {
+    let (pem, public) = mock_idp::keys::generate_pair(kid, alg).expect("a key pair");
+    KeyPair {
+        pem,
+        jwks: jsonwebtoken::jwk::JwkSet { keys: vec![public] },
+    }
+}

@@ -267,15 +267,11 @@ async fn a_client_not_allowed_the_grant_is_refused_and_discovery_lists_it_when_o
 #[tokio::test]
 async fn a_trusted_issuer_s_jwt_is_a_subject_once() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let pem = mock_idp::keys::generate_pem(mock_idp::SigningAlg::RS256).unwrap();
-    let public = mock_idp::keys::SigningKey::from_pem("gw", mock_idp::SigningAlg::RS256, &pem)
-        .unwrap()
-        .jwk()
-        .clone();
+    let KeyPair { pem, jwks } = key_pair("gw", mock_idp::SigningAlg::RS256);
     let idp = idp_with(move |c| {
         c.assertion_issuers.push(mock_idp::AssertionIssuer {
             issuer: "https://gateway.test".into(),
-            jwks: Some(jsonwebtoken::jwk::JwkSet { keys: vec![public] }),
+            jwks: Some(jwks),
             jwks_uri: None,
             subject: mock_idp::SubjectMatch::Username,
         });
