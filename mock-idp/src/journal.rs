@@ -31,6 +31,10 @@ pub enum Endpoint {
     Revoke,
     /// RP-initiated logout.
     EndSession,
+    /// Device authorization (RFC 8628 §3.1).
+    DeviceAuthorization,
+    /// The page where a device's user enters its code and decides (RFC 8628 §3.3).
+    Device,
     /// The groups of an overage (`_claim_sources`).
     Groups,
     /// The admin API (only refused calls are journaled: a wrong or missing admin token).

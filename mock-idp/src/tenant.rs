@@ -35,6 +35,10 @@ pub struct Paths {
     pub revocation: String,
     /// RP-initiated logout.
     pub end_session: String,
+    /// Device authorization (RFC 8628 §3.1).
+    pub device_authorization: String,
+    /// The page where a device's user enters its code (RFC 8628 §3.3).
+    pub device: String,
     /// JWKS.
     pub jwks: String,
     /// The groups of an overage.
@@ -90,6 +94,8 @@ impl Paths {
             introspection: or(&e.introspection, "introspect"),
             revocation: or(&e.revocation, "revoke"),
             end_session: or(&e.end_session, "end_session"),
+            device_authorization: or(&e.device_authorization, "device_authorization"),
+            device: format!("{base}/device"),
             jwks: or(&e.jwks, "jwks"),
             groups: or(&e.groups, "groups"),
             admin: format!("{base}/admin"),
@@ -264,6 +270,16 @@ impl Tenant {
             .unwrap_or_else(|p| p.into_inner())
             .fill_bytes(&mut buf);
         URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    /// `N` random bytes (user codes).
+    pub fn random_bytes<const N: usize>(&self) -> [u8; N] {
+        let mut buf = [0u8; N];
+        self.rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fill_bytes(&mut buf);
+        buf
     }
 
     /// The directory, for reading.

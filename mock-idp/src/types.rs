@@ -68,6 +68,10 @@ pub enum GrantType {
     /// 8693); `token_exchange` in a config file.
     #[serde(alias = "urn:ietf:params:oauth:grant-type:token-exchange")]
     TokenExchange,
+    /// A device that cannot show a browser polls while its user approves it elsewhere
+    /// (RFC 8628); `device_code` in a config file.
+    #[serde(alias = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
@@ -79,6 +83,7 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
             GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -90,6 +95,7 @@ impl GrantType {
             GrantType::ClientCredentials,
             GrantType::JwtBearer,
             GrantType::TokenExchange,
+            GrantType::DeviceCode,
         ]
         .into_iter()
         .find(|g| g.as_str() == s)

@@ -126,7 +126,7 @@ pub struct Quirks {
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// At most this many records of each kind (codes, pending logins, sessions, refresh
-    /// tokens, grants, opaque access tokens, revoked JWT ids); past it the oldest record
+    /// tokens, grants, opaque access tokens, revoked JWT ids, device authorizations); past it the oldest record
     /// of that kind is evicted and the eviction journaled — but a revocation, which is
     /// refused instead (evicting it would bring the token back). JWT access tokens are not
     /// records.
@@ -159,6 +159,13 @@ pub struct Lifetimes {
     pub refresh_token: u64,
     /// The IdP's own login session (its cookie).
     pub session: u64,
+    /// A device authorization: how long its user has to enter the code (RFC 8628 §3.2
+    /// `expires_in`).
+    pub device_code: u64,
+    /// Not a lifetime: how many seconds a device waits between polls of the token
+    /// endpoint (RFC 8628 §3.2 `interval`); a faster poll is told `slow_down` and the
+    /// device's interval grows by 5 s. 0 lets devices poll at will.
+    pub device_poll_interval: u64,
 }
 
 impl Default for Lifetimes {
@@ -169,6 +176,8 @@ impl Default for Lifetimes {
             id_token: 3600,
             refresh_token: 30 * 24 * 3600,
             session: 24 * 3600,
+            device_code: 600,
+            device_poll_interval: 5,
         }
     }
 }
@@ -227,6 +236,9 @@ pub struct Endpoints {
     pub revocation: Option<String>,
     /// RP-initiated logout (default `<issuer path>/end_session`).
     pub end_session: Option<String>,
+    /// Device authorization (RFC 8628 §3.1; default `<issuer path>/device_authorization`).
+    /// Its user-facing verification page is `<issuer path>/device`.
+    pub device_authorization: Option<String>,
     /// JWKS (default `<issuer path>/jwks`).
     pub jwks: Option<String>,
     /// The groups of an overage (`quirks.groups_overage`; default `<issuer path>/groups`).

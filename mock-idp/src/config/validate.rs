@@ -66,6 +66,7 @@ impl Config {
             ("id_token", l.id_token),
             ("refresh_token", l.refresh_token),
             ("session", l.session),
+            ("device_code", l.device_code),
         ] {
             if value == 0 {
                 return bad(
@@ -107,6 +108,7 @@ impl Config {
             introspection,
             revocation,
             end_session,
+            device_authorization,
             jwks,
             groups,
         } = &self.endpoints;
@@ -117,6 +119,7 @@ impl Config {
             ("introspection", introspection),
             ("revocation", revocation),
             ("end_session", end_session),
+            ("device_authorization", device_authorization),
             ("jwks", jwks),
             ("groups", groups),
         ] {

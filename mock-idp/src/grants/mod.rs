@@ -3,12 +3,17 @@
 
 mod capped;
 mod codes;
+mod devices;
 mod lineage;
 mod sessions;
 mod tokens;
 
 pub use capped::Capped;
 pub use codes::{CodeRecord, Pkce, PkceMethod, Redemption, valid_pkce_string};
+pub use devices::{
+    DeviceRecord, DeviceState, NotYet, USER_CODE_LEN, UnknownUserCode, display_user_code,
+    normalize_user_code, user_code,
+};
 pub use lineage::{AccessView, Lineage, RevokeError, SignedAccess, access_jti};
 pub use sessions::{PendingLogin, Session};
 pub use tokens::{AccessRecord, RefreshRecord, RefreshUse};
@@ -90,6 +95,8 @@ pub enum Record {
     OpaqueAccessToken,
     /// A revoked JWT access token's `jti`, kept until its `exp`.
     RevokedJwt,
+    /// A device authorization (RFC 8628), until it expires.
+    DeviceCode,
 }
 
 /// Every live code, token, session and pending login of a tenant. JWT access tokens are
@@ -106,6 +113,7 @@ pub struct Grants {
     pub(crate) revoked_jtis: Capped<UnixTime>,
     pub(crate) sessions: Capped<Session>,
     pub(crate) pending: Capped<PendingLogin>,
+    pub(crate) devices: Capped<DeviceRecord>,
     /// Evictions not yet journaled (at most [`MAX_UNREPORTED`]).
     evicted: Vec<Record>,
     /// Set when `evicted` has something, read without the lock by the journal.
@@ -144,6 +152,7 @@ impl Grants {
             revoked_jtis: Capped::new(cap),
             sessions: Capped::new(cap),
             pending: Capped::new(cap),
+            devices: Capped::new(cap),
             evicted: Vec::new(),
             eviction_flag: Arc::default(),
             inserts: 0,
@@ -161,6 +170,7 @@ impl Grants {
             (Record::Grant, self.lineages.len()),
             (Record::OpaqueAccessToken, self.access.len()),
             (Record::RevokedJwt, self.revoked_jtis.len()),
+            (Record::DeviceCode, self.devices.len()),
         ]
     }
 
@@ -199,5 +209,6 @@ impl Grants {
         self.revoked_jtis.retain(|_, exp| keep(*exp));
         self.sessions.retain(|_, s| keep(s.expires_at));
         self.pending.retain(|_, p| keep(p.expires_at));
+        self.devices.retain(|_, d| keep(d.expires_at));
     }
 }

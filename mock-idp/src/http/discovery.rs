@@ -10,6 +10,7 @@ use warp::reply::Response;
 use super::at;
 use crate::registry::Registry;
 use crate::tenant::Tenant;
+use crate::types::GrantType;
 
 /// The provider metadata, fields in a stable order.
 #[derive(Debug, Serialize)]
@@ -22,6 +23,8 @@ pub struct Metadata {
     introspection_endpoint: String,
     revocation_endpoint: String,
     end_session_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_authorization_endpoint: Option<String>,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -102,6 +105,8 @@ pub fn metadata(t: &Tenant) -> Metadata {
         introspection_endpoint: url(&t.paths.introspection),
         revocation_endpoint: url(&t.paths.revocation),
         end_session_endpoint: url(&t.paths.end_session),
+        device_authorization_endpoint: allows(t, GrantType::DeviceCode)
+            .then(|| url(&t.paths.device_authorization)),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: grant_types(t),
@@ -137,18 +142,25 @@ pub fn metadata(t: &Tenant) -> Metadata {
     }
 }
 
+/// Whether a client of the tenant may use a grant.
+fn allows(t: &Tenant, grant: GrantType) -> bool {
+    t.config
+        .clients
+        .iter()
+        .any(|c| c.grant_types.contains(&grant))
+}
+
 /// The grants the token endpoint takes: jwt-bearer where issuers are trusted, token
-/// exchange where a client may use it.
+/// exchange and device_code where a client may use them.
 fn grant_types(t: &Tenant) -> Vec<&'static str> {
     let mut g = vec!["authorization_code", "refresh_token", "client_credentials"];
-    if t.config.clients.iter().any(|c| {
-        c.grant_types
-            .contains(&crate::types::GrantType::TokenExchange)
-    }) {
-        g.push(crate::types::GrantType::TokenExchange.as_str());
+    for extra in [GrantType::TokenExchange, GrantType::DeviceCode] {
+        if allows(t, extra) {
+            g.push(extra.as_str());
+        }
     }
     if !t.config.assertion_issuers.is_empty() {
-        g.push(crate::types::GrantType::JwtBearer.as_str());
+        g.push(GrantType::JwtBearer.as_str());
     }
     g
 }

@@ -57,20 +57,7 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
     }
     let username = form.get("username").ok().flatten().unwrap_or("");
     let password = form.get("password").ok().flatten().unwrap_or("");
-    let failure = {
-        let dir = t.directory();
-        match dir.get(username) {
-            None if username.is_empty() => Some("Enter a username.".to_owned()),
-            None => Some(format!("There is no user {username:?}.")),
-            Some(u) if u.disabled => Some(format!("The user {username:?} is disabled.")),
-            Some(u) => match &u.password {
-                Some(p) if verify_slices_are_equal(p.as_bytes(), password.as_bytes()).is_err() => {
-                    Some("Wrong password.".to_owned())
-                }
-                _ => None,
-            },
-        }
-    };
+    let failure = credentials_refused(t, username, password);
     match failure {
         None => run(t, &params, Who::Fresh(username.to_owned()), entry),
         Some(message) => {
@@ -86,5 +73,22 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
             );
             login_page::render(t, &id, &params, hint, Some(&message))
         }
+    }
+}
+
+/// Why the login form's username and password do not sign a user in, in words for the
+/// page; `None` when they do.
+pub(super) fn credentials_refused(t: &Tenant, username: &str, password: &str) -> Option<String> {
+    let dir = t.directory();
+    match dir.get(username) {
+        None if username.is_empty() => Some("Enter a username.".to_owned()),
+        None => Some(format!("There is no user {username:?}.")),
+        Some(u) if u.disabled => Some(format!("The user {username:?} is disabled.")),
+        Some(u) => match &u.password {
+            Some(p) if verify_slices_are_equal(p.as_bytes(), password.as_bytes()).is_err() => {
+                Some("Wrong password.".to_owned())
+            }
+            _ => None,
+        },
     }
 }

@@ -53,18 +53,10 @@ fn request_table(params: &Params) -> String {
     format!("<table><caption>The request being made</caption><tbody>\n{rows}</tbody></table>\n")
 }
 
-/// Renders the page for a parked request (its parameters); `error` re-renders after a
-/// failed attempt.
-pub fn render(
-    t: &Tenant,
-    pending: &str,
-    params: &Params,
-    hint: Option<&str>,
-    error: Option<&str>,
-) -> Response {
-    let client_id = params.get("client_id").ok().flatten().unwrap_or("");
+/// The tenant's users as buttons named `username` (with their e-mail and groups), and
+/// the password field when a user has a password: a sign-in form's choices.
+pub(super) fn user_choices(t: &Tenant) -> (String, &'static str) {
     let dir = t.directory();
-    let needs_password = dir.users().any(|u| u.password.is_some());
     let mut users = String::new();
     for u in dir.users() {
         let groups = if u.groups.is_empty() {
@@ -80,14 +72,38 @@ pub fn render(
             lock = if u.password.is_some() { ", password" } else { "" },
         ));
     }
-    let error_html = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
-    let password = if needs_password {
+    let password = if dir.users().any(|u| u.password.is_some()) {
         "<p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label></p>\n"
     } else {
         ""
     };
+    (users, password)
+}
+
+/// A page that must not be cached (it holds a one-time form).
+pub(super) fn no_store(page: impl Reply, status: StatusCode) -> Response {
+    let mut res = warp::reply::with_status(page, status).into_response();
+    res.headers_mut().insert(
+        warp::http::header::CACHE_CONTROL,
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// Renders the page for a parked request (its parameters); `error` re-renders after a
+/// failed attempt.
+pub fn render(
+    t: &Tenant,
+    pending: &str,
+    params: &Params,
+    hint: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let client_id = params.get("client_id").ok().flatten().unwrap_or("");
+    let (users, password) = user_choices(t);
+    let error_html = error
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
     let body = format!(
         "<main><h1>Sign in to {issuer}</h1>\n<p>Client <code>{client}</code> asks you to sign in. This is a mock IdP: pick a user.</p>\n{error_html}{request}\
          <form method=\"post\" action=\"{action}\" id=\"login\">\n\
@@ -109,10 +125,5 @@ pub fn render(
     } else {
         StatusCode::OK
     };
-    let mut res = warp::reply::with_status(page("Sign in", &body), status).into_response();
-    res.headers_mut().insert(
-        warp::http::header::CACHE_CONTROL,
-        warp::http::HeaderValue::from_static("no-store"),
-    );
-    res
+    no_store(page("Sign in", &body), status)
 }

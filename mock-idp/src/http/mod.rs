@@ -5,6 +5,9 @@ mod authorize;
 mod client_auth;
 mod debug;
 mod debug_page;
+mod device;
+mod device_authorization;
+mod device_page;
 mod discovery;
 mod end_session;
 mod errors;
@@ -66,6 +69,10 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(revoke::filter(&reg))
         .unify()
         .or(end_session::filter(&reg))
+        .unify()
+        .or(device_authorization::filter(&reg))
+        .unify()
+        .or(device::filter(&reg))
         .unify()
         .or(groups::filter(&reg))
         .unify()
@@ -313,7 +320,6 @@ fn reply(result: Result<Response, OAuthError>) -> Response {
     result.unwrap_or_else(Reply::into_response)
 }
 
-/// JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
 /// A JSON answer from ready bytes.
 fn json_bytes(body: bytes::Bytes) -> Response {
     let mut res = Response::new(body.into());
@@ -324,6 +330,7 @@ fn json_bytes(body: bytes::Bytes) -> Response {
     res
 }
 
+/// JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
 fn json_no_store<T: serde::Serialize>(value: &T) -> Response {
     let mut res = warp::reply::json(value).into_response();
     let h = res.headers_mut();

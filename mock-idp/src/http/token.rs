@@ -1,4 +1,5 @@
-//! The token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials.
+//! The token endpoint (RFC 6749 §3.2): authorization_code, refresh_token,
+//! client_credentials, jwt-bearer, token exchange and device_code.
 
 use std::sync::Arc;
 
@@ -89,6 +90,7 @@ fn token(
         GrantType::ClientCredentials => client_credentials(t, client, form)?,
         GrantType::JwtBearer => jwt_bearer(t, client, form, entry)?,
         GrantType::TokenExchange => super::exchange::exchange(t, client, form, entry)?,
+        GrantType::DeviceCode => device_code(t, client, form, entry)?,
     };
     entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
@@ -117,6 +119,7 @@ fn presented_user(t: &Tenant, grant_type: GrantType, form: &Params) -> Option<St
             .refresh
             .get(form.get("refresh_token").ok()??)
             .map(|r| &r.grant),
+        GrantType::DeviceCode => return grants.device_user(form.get("device_code").ok()??),
         GrantType::ClientCredentials | GrantType::JwtBearer | GrantType::TokenExchange => None,
     };
     grant.and_then(|g| g.username.clone())
@@ -148,11 +151,6 @@ fn authorization_code(
     let user = t
         .active_user(&record.grant)
         .map_err(|r| OAuthError::invalid_grant(r.0))?;
-    let refresh = match client.refresh_tokens {
-        RefreshPolicy::Always => true,
-        RefreshPolicy::WithOfflineAccess => record.grant.has_scope("offline_access"),
-        RefreshPolicy::Never => false,
-    };
     t.mint(&Mint {
         client,
         grant: &record.grant,
@@ -160,14 +158,57 @@ fn authorization_code(
         nonce: record.nonce.as_deref(),
         lineage: Some(&lineage),
         grant_type: GrantType::AuthorizationCode,
-        refresh: (refresh && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
-            let policy = &client.refresh_policy;
-            NewRefresh {
-                expires_at: now
-                    + policy.absolute.unwrap_or(t.config.lifetimes.refresh_token) as i64,
-                idle: policy.idle,
-            }
-        }),
+        refresh: first_refresh(t, client, &record.grant, now),
+        audience: None,
+        act: None,
+    })
+    .map_err(OAuthError::server_error)
+}
+
+/// The refresh token a login's first token response carries, per the client's policy.
+fn first_refresh(t: &Tenant, client: &ClientConfig, grant: &Grant, now: i64) -> Option<NewRefresh> {
+    let wanted = match client.refresh_tokens {
+        RefreshPolicy::Always => true,
+        RefreshPolicy::WithOfflineAccess => grant.has_scope("offline_access"),
+        RefreshPolicy::Never => false,
+    };
+    (wanted && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
+        let policy = &client.refresh_policy;
+        NewRefresh {
+            expires_at: now + policy.absolute.unwrap_or(t.config.lifetimes.refresh_token) as i64,
+            idle: policy.idle,
+        }
+    })
+}
+
+/// The device_code grant (RFC 8628 §3.4): the device's poll, answered with tokens once
+/// its user has allowed it, with `authorization_pending`, `slow_down`, `access_denied` or
+/// `expired_token` until then.
+fn device_code(
+    t: &Tenant,
+    client: &ClientConfig,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let device_code = form.require("device_code")?;
+    let now = t.clock.now();
+    let grant = t
+        .lock_grants()
+        .poll_device(device_code, &client.id, now)
+        .map_err(|n| OAuthError::bad_request(n.code(), n.description()))?;
+    entry.user = grant.username.clone();
+    let user = t
+        .active_user(&grant)
+        .map_err(|r| OAuthError::invalid_grant(r.0))?;
+    let lineage = t.random_token(16);
+    t.mint(&Mint {
+        client,
+        grant: &grant,
+        user: Some(&user),
+        nonce: None,
+        lineage: Some(&lineage),
+        grant_type: GrantType::DeviceCode,
+        refresh: first_refresh(t, client, &grant, now),
         audience: None,
         act: None,
     })

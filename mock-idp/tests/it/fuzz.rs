@@ -33,6 +33,9 @@ pub const NAMES: &[&str] = &[
     "audience",
     "requested_token_type",
     "resource",
+    "device_code",
+    "user_code",
+    "deny",
     "token",
     "token_type_hint",
     "access_token",
@@ -65,6 +68,9 @@ const VALUES: &[&str] = &[
     mock_idp::JWT_BEARER,
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "demo-cli",
+    "BCDF-GHJK",
     "urn:ietf:params:oauth:token-type:access_token",
     "urn:ietf:params:oauth:token-type:id_token",
     // Client assertions naming demo-rp: alg none, and HS256 with a bad signature.
@@ -121,6 +127,9 @@ const ENDPOINTS: &[(&str, &str, bool)] = &[
     ("POST", "/revoke", true),
     ("GET", "/end_session", false),
     ("POST", "/end_session", false),
+    ("POST", "/device_authorization", true),
+    ("GET", "/device", false),
+    ("POST", "/device", false),
     ("GET", "/.well-known/openid-configuration", true),
     ("GET", "/jwks", true),
     ("DELETE", "/token", true),
@@ -173,6 +182,7 @@ fn every_grant_idp() -> Idp {
             mock_idp::GrantType::ClientCredentials,
             mock_idp::GrantType::JwtBearer,
             mock_idp::GrantType::TokenExchange,
+            mock_idp::GrantType::DeviceCode,
         ]);
     })
 }

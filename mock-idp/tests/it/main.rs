@@ -7,6 +7,7 @@ mod bearer_grant;
 mod client_assertion;
 mod config_errors;
 mod debug;
+mod device;
 mod errors;
 mod faults;
 mod flows;

@@ -170,6 +170,7 @@ fn endpoints_under(mut c: Config, issuer: &str) -> Config {
         &mut e.introspection,
         &mut e.revocation,
         &mut e.end_session,
+        &mut e.device_authorization,
         &mut e.jwks,
         &mut e.groups,
     ]
