@@ -1,6 +1,7 @@
 //! End-to-end tests over real sockets.
 
 mod authlib_clients;
+mod device_flow;
 mod lifecycle;
 mod openidconnect_rp;
 mod profiles;
