@@ -214,6 +214,15 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "{}/authorize?response_type=code&client_id=demo-rp&redirect_uri={callback}&scope=openid%20profile%20email%20offline_access&state=browser-test&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
         idp.issuer()
     );
+    let device: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/device_authorization", idp.issuer()))
+        .form(&[("client_id", "demo-cli"), ("scope", "openid profile")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let screenshots = target.join("../screenshots");
     let cfg = serde_json::json!({
         "chromium": chromium,
@@ -223,6 +232,8 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "endSessionUrl": format!("{}/end_session", idp.issuer()),
         "postLogoutUrl": format!("{rp_base}/"),
         "idToken": id_token(&idp).await,
+        "deviceUrl": device["verification_uri"],
+        "userCode": device["user_code"],
         "preflightHtml": format!("file://{}", preflight_html.display()),
         "reportHtml": format!("file://{}", report_html.display()),
         "out": screenshots,
@@ -240,6 +251,18 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "pages.mjs:\n{text}");
+    // The device allowed at the page gets its tokens.
+    let polled = reqwest::Client::new()
+        .post(format!("{}/token", idp.issuer()))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device["device_code"].as_str().unwrap()),
+            ("client_id", "demo-cli"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(polled.status(), 200, "{}", polled.text().await.unwrap());
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&text);
     assert!(checks["checks"].as_array().unwrap().len() >= 20, "{text}");
     // The signed-out page's iframes reached the RP, with iss and sid (once with scripts
@@ -265,6 +288,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "preflight",
         "report",
         "signed_out",
+        "device",
     ] {
         let png = screenshots.join(format!("{shot}.png"));
         assert!(

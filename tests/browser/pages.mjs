@@ -1,7 +1,8 @@
 // Drives Debian's chromium (headless, through playwright-core) over the pages people look
 // at, with JavaScript off, as the pages promise to work without it: mock-idp's login page
 // (the request shown, a user picked, the redirect back; a form_post response posted by its
-// button, and by its script where scripts run), its token inspector (a real token
+// button, and by its script where scripts run), its device verification page, its token
+// inspector (a real token
 // pasted and decoded, a bad one refused), its users and live journal, and the preflight and
 // conformance HTML reports (links followed). Each page also gets an accessibility smoke
 // check (lang, one h1, no skipped heading level, labelled fields, captioned tables, named
@@ -9,7 +10,7 @@
 // measure. Screenshots go to the out folder.
 //
 // Usage: node pages.mjs '<json>' with chromium, authorizeUrl, callbackPrefix, debugUrl,
-// idToken, preflightHtml, reportHtml, out.
+// idToken, deviceUrl, userCode, preflightHtml, reportHtml, out.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -163,6 +164,21 @@ check(new URL(page.url()).searchParams.get('state') === 'bye', 'signed-out page:
   check((await p.textContent('h1')) === 'signed out at the RP', 'signed-out page: with JavaScript it returns to the application by itself');
   await p.close();
 }
+
+// The device verification page (RFC 8628): the code typed as people type it, what the
+// device asks for shown, a user picked, the outcome said.
+await page.goto(cfg.deviceUrl);
+check((await page.locator('h1').textContent()).startsWith('Connect a device'), 'device page: asks for the code');
+await accessible(cfg.deviceUrl, 'device page');
+await page.getByLabel('Code').fill(cfg.userCode.toLowerCase().replace('-', ' '));
+await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Continue' }).click()]);
+check((await page.locator('h1').textContent()).startsWith('Allow a device'), 'device page: the typed code finds the request');
+const asked = await page.locator('table').innerText();
+check(asked.includes('demo-cli') && asked.includes('openid profile') && asked.includes(cfg.userCode), `device page: the request shows client, scopes and code (${asked})`);
+await page.screenshot({ path: `${cfg.out}/device.png` });
+await accessible(page.url(), 'device page with a request');
+await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'alice' }).click()]);
+check((await page.locator('h1').textContent()) === 'Device allowed', 'device page: picking alice allows the device');
 
 // The token inspector: a real token decoded, a bad one refused.
 await page.goto(cfg.debugUrl);
