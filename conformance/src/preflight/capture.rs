@@ -51,6 +51,7 @@ impl Shape {
             ("introspection", "introspection_endpoint"),
             ("revocation", "revocation_endpoint"),
             ("end_session", "end_session_endpoint"),
+            ("device_authorization", "device_authorization_endpoint"),
             ("jwks", "jwks_uri"),
         ] {
             if let Some(u) = d.get(key) {
