@@ -161,7 +161,13 @@ impl Tenant {
                 _ => None,
             })
             .collect();
-        crate::tokens::sign_faulty(&self.signing_key(client), "logout+jwt", &claims, &signing)
+        crate::tokens::sign_faulty(
+            &self.signing_key(client),
+            "logout+jwt",
+            &claims,
+            &signing,
+            None,
+        )
     }
 }
 

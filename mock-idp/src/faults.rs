@@ -13,6 +13,9 @@ pub enum Fault {
     IdTokenAlgNone,
     /// HS256, keyed with the RSA public key (the algorithm-confusion attack).
     IdTokenHs256PublicKey,
+    /// HS256, keyed with the client's secret, without `kid` (OIDC Core §10.1: what a
+    /// client registered for `id_token_signed_response_alg = HS256` is sent).
+    IdTokenHs256ClientSecret,
     /// A `kid` the JWKS does not have.
     IdTokenUnknownKid,
     /// No `kid` in the header.
@@ -34,6 +37,8 @@ pub enum Fault {
     IdTokenFutureIat,
     /// A `nonce` other than the request's.
     IdTokenNonceMismatch,
+    /// An `at_hash` that is not the access token's (the hash of another token).
+    IdTokenWrongAtHash,
     /// Another person's ID token: a different `sub`, with the `preferred_username`,
     /// `email` and `name` that go with it (on a refresh, OIDC Core §12.2 forbids it).
     IdTokenSubChanged,

@@ -19,6 +19,27 @@ pub fn all() -> Vec<Scenario> {
             bad_signature
         ),
         scenario!(
+            "idtoken.bad-signature-hs256",
+            Idtoken,
+            "an ID token signed with HS256 and the client secret is verified like any other; OIDC Core §10.1; OIDF oidcc-client-test-invalid-sig-hs256",
+            "an HS256 ID token (keyed with the client secret) whose signature does not verify opens no session",
+            bad_signature_hs256
+        ),
+        scenario!(
+            "idtoken.at-hash-mismatch",
+            Idtoken,
+            "an at_hash that does not match the access token is refused where the RP checks it (optional in the code flow, required where present for RPs that validate it); OIDC Core §3.1.3.6, §3.1.3.8; OIDF oidcc-client-test-invalid-athash",
+            "an ID token whose at_hash is not the access token's opens no session (accepting it is a warn: the code flow leaves the check optional)",
+            at_hash_mismatch
+        ),
+        scenario!(
+            "idtoken.at-hash-absent",
+            Idtoken,
+            "at_hash is optional in the code flow: an ID token without it is accepted; OIDC Core §3.1.3.6; OIDF oidcc-client-test-missing-athash",
+            "a valid ID token without at_hash logs the user in",
+            at_hash_absent
+        ),
+        scenario!(
             "idtoken.alg-none",
             Idtoken,
             "an unsigned ID token is never accepted from the token endpoint of a provider that signs; RFC 8725 §3.1; OIDF oidcc-client-test-idtoken-sig-none",
@@ -129,6 +150,83 @@ async fn bad_signature(cx: &Ctx) -> Judged {
         None,
     )
     .await
+}
+
+/// The OIDF invalid-sig-hs256 module: an HS256 ID token keyed with the client secret,
+/// its signature broken, must open no session (then the control). A valid one tells which
+/// kind of RP refused it: one that verifies HS256, or one that takes no HS256 at all.
+async fn bad_signature_hs256(cx: &Ctx) -> Judged {
+    let refused = refused_login(
+        cx,
+        "an HS256 ID token keyed with the client secret whose signature does not verify",
+        &[Fault::IdTokenHs256ClientSecret, Fault::IdTokenBadSignature],
+        None,
+    )
+    .await?;
+    if refused.outcome != crate::verdict::Outcome::Pass {
+        return Ok(refused);
+    }
+    cx.step("a valid HS256 ID token keyed with the client secret, no kid");
+    let (u, _, _, me) = login_with_faults(cx, &[Fault::IdTokenHs256ClientSecret], None).await?;
+    Ok(match (me.logged_in(), me.is_user(&u)) {
+        (true, true) => Verdict::pass(format!(
+            "takes HS256 ID tokens keyed with its secret (a valid one logged its user in) and {}",
+            refused.reason
+        )),
+        (true, false) => Verdict::fail(format!(
+            "a valid HS256 login as {} reached {}",
+            u.username,
+            me.who()
+        )),
+        (false, _) => Verdict::pass(format!(
+            "{}; it refuses valid HS256 ID tokens too (/me {}): it takes none, as a client registered for RS256 (the default id_token_signed_response_alg) should",
+            refused.reason, me.status
+        )),
+    })
+}
+
+/// An at_hash that is not the access token's: refused is a pass; accepted a warn, as the
+/// code flow lets an RP leave at_hash unchecked (OIDC Core §3.1.3.8).
+async fn at_hash_mismatch(cx: &Ctx) -> Judged {
+    let (u, _, login, me) = login_with_faults(cx, &[Fault::IdTokenWrongAtHash], None).await?;
+    if me.logged_in() {
+        return Ok(Verdict::warn(format!(
+            "accepted an ID token whose at_hash is not the hash of the access token issued with it (/me answered 200 for {}): the code flow makes the check optional (OIDC Core §3.1.3.8), but a mismatch means the access token is not the one issued with this ID token",
+            me.who()
+        )));
+    }
+    control(cx, &u).await?;
+    Ok(Verdict::pass(format!(
+        "refused an ID token whose at_hash is not the access token's: the callback answered {}, /me {}; unbroken, the user logs in",
+        super::status(login.callback_status),
+        me.status
+    )))
+}
+
+/// A valid ID token without at_hash must log its user in (optional in the code flow).
+async fn at_hash_absent(cx: &Ctx) -> Judged {
+    let f = [Fault::RemoveClaim {
+        claim: "at_hash".into(),
+    }];
+    let (u, _, login, me) = login_with_faults(cx, &f, None).await?;
+    if me.logged_in() && me.is_user(&u) {
+        return Ok(Verdict::pass(
+            "accepted a valid ID token without at_hash (optional in the code flow)",
+        ));
+    }
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "a login as {} reached {}",
+            u.username,
+            me.who()
+        )));
+    }
+    control(cx, &u).await?;
+    Ok(Verdict::fail(format!(
+        "refused a valid ID token without at_hash (callback {}, /me {}), which OIDC Core §3.1.3.6 makes optional in the code flow: providers that omit it log no one in; unbroken, the user logs in",
+        super::status(login.callback_status),
+        me.status
+    )))
 }
 
 async fn alg_none(cx: &Ctx) -> Judged {

@@ -52,6 +52,11 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
             Fault::IdTokenNonceMismatch => {
                 c.insert("nonce".into(), json!("not-the-nonce-of-the-request"));
             }
+            Fault::IdTokenWrongAtHash if c.contains_key("at_hash") => {
+                // As long as a real one: the hash of an access token not issued with it.
+                let other = super::mint::at_hash("an-access-token-not-issued-with-this-id-token");
+                c.insert("at_hash".into(), json!(other));
+            }
             Fault::IdTokenSubChanged => {
                 // Another person: a subject of its own, and the profile that goes with it.
                 for (claim, other) in [
@@ -74,12 +79,14 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
     }
 }
 
-/// Signs the claims, breaking the header or signature as the faults say.
+/// Signs the claims, breaking the header or signature as the faults say; `client_secret`
+/// keys the HS256 of [`Fault::IdTokenHs256ClientSecret`].
 pub fn sign(
     key: &SigningKey,
     typ: &str,
     claims: &Value,
     faults: &[Fault],
+    client_secret: Option<&str>,
 ) -> Result<String, String> {
     let mut header = serde_json::to_value(key.header(typ)).map_err(|e| e.to_string())?;
     for f in faults {
@@ -96,20 +103,33 @@ pub fn sign(
         header["alg"] = json!("none");
         return Ok(format!("{}.{}.", b64(&header), b64(claims)));
     }
-    if faults.contains(&Fault::IdTokenHs256PublicKey) {
-        header["alg"] = json!("HS256");
-        let message = format!("{}.{}", b64(&header), b64(claims));
-        let secret = key.public_key_pem()?;
-        let tag = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()),
-            message.as_bytes(),
-        );
-        return Ok(format!(
-            "{message}.{}",
-            URL_SAFE_NO_PAD.encode(tag.as_ref())
-        ));
-    }
-    let jwt = key.sign_with_header(&header, claims)?;
+    // An HMAC instead of the key's signature: keyed with the public key (the attack keeps
+    // the kid, so that the RP finds that key) or with the client's secret (no kid: a
+    // secret is not in the JWKS).
+    let hmac_secret = if faults.contains(&Fault::IdTokenHs256PublicKey) {
+        Some(key.public_key_pem()?)
+    } else if faults.contains(&Fault::IdTokenHs256ClientSecret) {
+        header.as_object_mut().map(|h| h.remove("kid"));
+        Some(
+            client_secret
+                .ok_or("the client has no secret to key an HS256 ID token with")?
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    let jwt = match hmac_secret {
+        Some(secret) => {
+            header["alg"] = json!("HS256");
+            let message = format!("{}.{}", b64(&header), b64(claims));
+            let tag = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()),
+                message.as_bytes(),
+            );
+            format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        }
+        None => key.sign_with_header(&header, claims)?,
+    };
     if faults.contains(&Fault::IdTokenBadSignature) {
         let (message, sig) = jwt.rsplit_once('.').unwrap_or((&jwt, ""));
         let mut sig = URL_SAFE_NO_PAD.decode(sig).map_err(|e| e.to_string())?;
@@ -162,6 +182,8 @@ mod tests {
             (Fault::IdTokenNoIat, &["iat"]),
             (Fault::IdTokenFutureIat, &["iat"]),
             (Fault::IdTokenNonceMismatch, &["nonce"]),
+            (Fault::IdTokenWrongAtHash, &["at_hash"]),
+            (Fault::IdTokenHs256ClientSecret, &[]),
             // Another person: their sub, and the profile claims that go with it.
             (
                 Fault::IdTokenSubChanged,

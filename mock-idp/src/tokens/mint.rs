@@ -240,7 +240,13 @@ impl Tenant {
             crate::faults::FaultPoint::IdToken,
         );
         super::faulty::break_claims(&mut c, fired, now);
-        super::faulty::sign(&self.signing_key(m.client), "JWT", &Value::Object(c), fired)
+        super::faulty::sign(
+            &self.signing_key(m.client),
+            "JWT",
+            &Value::Object(c),
+            fired,
+            m.client.secret.as_deref(),
+        )
     }
 }
 

@@ -83,6 +83,16 @@ async fn signature_and_header_faults() {
     decode::<Value>(&t, &DecodingKey::from_secret(pem.as_bytes()), &v)
         .expect("an RP that uses the public key as an HMAC secret accepts it");
 
+    // HS256 keyed with the client's secret, as a client registered for it is sent.
+    let t = id_token_with(&idp, Fault::IdTokenHs256ClientSecret).await;
+    assert_eq!(header(&t)["alg"], "HS256");
+    assert!(
+        header(&t).get("kid").is_none(),
+        "a secret is not in the JWKS"
+    );
+    decode::<Value>(&t, &DecodingKey::from_secret(b"demo-secret"), &v)
+        .expect("verifies with demo-rp's secret");
+
     let t = id_token_with(&idp, Fault::IdTokenUnknownKid).await;
     assert_eq!(
         signature_ok(&idp, &t).await,
@@ -106,6 +116,14 @@ async fn claim_faults() {
     assert_ne!(t["iss"], ISSUER);
     let t = c(id_token_with(&idp, Fault::IdTokenWrongAud).await);
     assert_eq!(t["aud"], "another-client");
+    let tokens = {
+        idp.tenant.arm_fault(Fault::IdTokenWrongAtHash, once());
+        idp.tokens("alice").await
+    };
+    let t = c(tokens["id_token"].as_str().unwrap().to_owned());
+    let real = mock_idp::tokens::at_hash(tokens["access_token"].as_str().unwrap());
+    assert_ne!(t["at_hash"], real);
+    assert_eq!(t["at_hash"].as_str().map(str::len), Some(real.len()));
     let t = c(id_token_with(&idp, Fault::IdTokenExtraAud).await);
     assert_eq!(t["aud"], json!(["demo-rp", "untrusted-audience"]));
     assert_eq!(t["azp"], "demo-rp");

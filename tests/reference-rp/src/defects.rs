@@ -56,6 +56,8 @@ defects! {
     IgnoresExp = "ignores-exp": "does not check exp",
     AcceptsMissingIat = "accepts-missing-iat": "does not require iat",
     SkipsNonceCheck = "skips-nonce-check": "sends a nonce but never compares it",
+    AtHashUnchecked = "at-hash-unchecked": "never compares the ID token's at_hash with the access token",
+    RequiresAtHash = "requires-at-hash": "rejects an ID token without at_hash, which the code flow makes optional",
     UnverifiedWithoutKid = "unverified-without-kid": "decodes an ID token without kid unverified when the JWKS has several keys to choose from",
     RequiresKid = "requires-kid": "rejects an ID token without kid even when the JWKS has one key",
     NeverRefetchesJwks = "never-refetches-jwks": "fetches the JWKS once and never again, even on an unknown kid",

@@ -20,6 +20,7 @@ pub async fn load(app: &App, tokens: &TokenResponse, check: Check<'_>) -> Result
         .as_deref()
         .ok_or("the token response has no id_token")?;
     let id = validate(&app.provider, s, id_token, check).await?;
+    check_at_hash(&id, &tokens.access_token, d)?;
     // Userinfo is read at login; a refresh relies on the new ID token (and the session's sub).
     let userinfo = match check {
         Check::Login { .. } => app.provider.userinfo(&tokens.access_token).await?,
@@ -106,4 +107,33 @@ async fn groups(
         Some(Value::Null) | None => None,
         Some(other) => return Err(format!("the groups claim at {pointer} is {other}")),
     })
+}
+
+/// OIDC Core §3.1.3.8: where the ID token has an `at_hash`, it is the left half of the
+/// access token's SHA-256 (the hash of every algorithm the provider signs with); optional
+/// in the code flow, so its absence is fine.
+fn check_at_hash(
+    id: &Claims,
+    access_token: &str,
+    d: &crate::defects::Defects,
+) -> Result<(), String> {
+    match id.get("at_hash").and_then(Value::as_str) {
+        None if d.has(Defect::RequiresAtHash) => Err("the ID token has no at_hash".into()),
+        Some(_) if d.has(Defect::AtHashUnchecked) => Ok(()),
+        Some(h) => {
+            use base64::Engine;
+            let digest =
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+            let want =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]);
+            if h == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "at_hash {h:?} is not the access token's ({want:?})"
+                ))
+            }
+        }
+        None => Ok(()),
+    }
 }

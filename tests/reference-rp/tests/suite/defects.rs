@@ -44,6 +44,7 @@ const TABLE: &[(&str, &[&str])] = &[
         "no-signature-check",
         &[
             "idtoken.bad-signature",
+            "idtoken.bad-signature-hs256",
             "idtoken.alg-none",
             "idtoken.alg-hs256-confusion",
             "idtoken.kid-absent-multiple-keys",
@@ -89,6 +90,8 @@ const TABLE: &[(&str, &[&str])] = &[
     ("ignores-exp", &["idtoken.expired"]),
     ("accepts-missing-iat", &["idtoken.missing-iat"]),
     ("skips-nonce-check", &["idtoken.nonce-mismatch"]),
+    ("at-hash-unchecked", &["idtoken.at-hash-mismatch (warn)"]),
+    ("requires-at-hash", &["idtoken.at-hash-absent"]),
     (
         "unverified-without-kid",
         &["idtoken.kid-absent-multiple-keys"],
