@@ -204,6 +204,8 @@ const TABLE: &[(&str, &[&str])] = &[
             "login.no-refresh-token (error)",
             "login.userinfo (error)",
             "idtoken.bad-signature (error)",
+            "idtoken.bad-signature-hs256 (error)",
+            "idtoken.at-hash-mismatch (error)",
             "idtoken.alg-none (error)",
             "idtoken.alg-hs256-confusion (error)",
             "idtoken.wrong-iss (error)",
