@@ -22,6 +22,7 @@ const MASKED: &[&str] = &[
     "password",
     "request",
     "session_state",
+    "id_token_hint",
 ];
 
 /// How long the browser waits for one answer.
@@ -56,6 +57,19 @@ pub struct Login {
     pub callback_body: String,
 }
 
+/// How the RP's own logout went, as the browser saw it.
+#[derive(Debug, Clone, Default)]
+pub struct RpLogout {
+    /// The RP's first answer to its logout path.
+    pub first_status: u16,
+    /// The request at the IdP's end-session endpoint, unmasked (none: never sent there).
+    pub end_session: Option<BTreeMap<String, String>>,
+    /// The IdP's answer to it.
+    pub idp_status: Option<u16>,
+    /// Where the browser came back to the RP after the IdP, and the RP's answer.
+    pub returned: Option<(Url, u16)>,
+}
+
 /// A page as the browser got it.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -63,6 +77,8 @@ pub struct Page {
     pub status: u16,
     /// The body, capped.
     pub body: String,
+    /// Where a redirect points.
+    pub location: Option<Url>,
 }
 
 impl Page {
@@ -293,6 +309,47 @@ impl Browser {
         Ok(self.get_url(url).await?.status)
     }
 
+    /// The RP's own logout (`path`), redirects followed as a browser does: to the IdP's
+    /// `end_session` (the endpoint at `end_session` on the IdP's origin), through its
+    /// signed-out page's link back when it shows one, and back to the RP.
+    pub async fn rp_logout(&self, path: &str, end_session: &Url) -> Result<RpLogout, String> {
+        let mut out = RpLogout::default();
+        let mut next = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
+        let at_rp = |u: &Url| u.as_str().starts_with(&self.sites.rp);
+        for hop in 0..10 {
+            let is_end_session =
+                next.origin() == end_session.origin() && next.path() == end_session.path();
+            if is_end_session && out.end_session.is_none() {
+                out.end_session = Some(next.query_pairs().into_owned().collect());
+            }
+            let back = hop > 0 && out.end_session.is_some() && at_rp(&next);
+            let page = self.get_url(next.clone()).await?;
+            if hop == 0 {
+                out.first_status = page.status;
+            }
+            if is_end_session {
+                out.idp_status = Some(page.status);
+            }
+            if back {
+                out.returned = Some((next, page.status));
+                return Ok(out);
+            }
+            let link = page.location.clone().or_else(|| {
+                // The signed-out page (front-channel iframes) links back to the RP; a
+                // browser with scripts follows it once the frames have loaded.
+                (is_end_session && page.status == 200)
+                    .then(|| continue_link(&page.body))
+                    .flatten()
+                    .and_then(|l| next.join(&l).ok())
+            });
+            match link {
+                Some(l) => next = l,
+                None => return Ok(out),
+            }
+        }
+        Err("more than 10 hops after the RP's logout".into())
+    }
+
     /// A GET anywhere, recorded as a hop; its status and (capped) body.
     async fn get_url(&self, url: Url) -> Result<Page, String> {
         let res = self
@@ -309,7 +366,12 @@ impl Browser {
             .and_then(|l| url.join(l).ok());
         self.record("GET", &url, &[], status, location.as_ref());
         let body = read_capped(res, &self.show(url.as_str())).await?;
-        Ok(Page { status, body })
+        let location = location.filter(|_| (300..400).contains(&status));
+        Ok(Page {
+            status,
+            body,
+            location,
+        })
     }
 
     /// A GET of a URL a page named (an iframe's `src`), with this browser's cookies for
@@ -322,6 +384,12 @@ impl Browser {
     /// application's RP-initiated logout: GET the `end_session_endpoint` its discovery
     /// names, with this browser's IdP cookie; the IdP's page.
     pub async fn end_idp_session(&self) -> Result<Page, String> {
+        let url = self.end_session_url().await?;
+        self.get_url(url).await
+    }
+
+    /// The IdP's `end_session_endpoint`, from its discovery document.
+    pub async fn end_session_url(&self) -> Result<Url, String> {
         let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
         let res = self
             .http
@@ -335,8 +403,7 @@ impl Browser {
         let end = v["end_session_endpoint"]
             .as_str()
             .ok_or("the IdP's discovery names no end_session_endpoint")?;
-        let url = Url::parse(end).map_err(|e| format!("end_session_endpoint {end:?}: {e}"))?;
-        self.get_url(url).await
+        Url::parse(end).map_err(|e| format!("end_session_endpoint {end:?}: {e}"))
     }
 
     /// A JSON POST at the RP; its status.
@@ -426,6 +493,14 @@ fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
         rest = &rest[tag_end..];
     }
     Some((action, fields))
+}
+
+/// The `href` of the IdP's signed-out page's "continue" link.
+fn continue_link(html: &str) -> Option<String> {
+    let i = html.find("id=\"continue\"")?;
+    let start = html[..i].rfind("<a")?;
+    let end = html[start..].find('>').map_or(html.len(), |e| start + e);
+    attr(&html[start..end], "href")
 }
 
 fn attr(tag: &str, name: &str) -> Option<String> {

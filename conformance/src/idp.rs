@@ -54,6 +54,15 @@ pub struct JournalEntry {
     /// The user concerned.
     #[serde(default)]
     pub user: Option<String>,
+    /// `redirect_uri` (at end_session, `post_logout_redirect_uri`).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// Whether `state` was sent.
+    #[serde(default)]
+    pub state: bool,
+    /// Whether `id_token_hint` was sent (end_session).
+    #[serde(default)]
+    pub id_token_hint: bool,
     /// HTTP status answered.
     pub status: u16,
     /// OAuth error answered.
@@ -377,6 +386,8 @@ pub struct TenantSpec<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     /// Its front-channel logout URI, if it declares one.
     pub frontchannel_logout_uri: Option<&'a str>,
+    /// Where its RP-initiated logout returns, if it declares one.
+    pub post_logout_redirect_uri: Option<&'a str>,
     /// Its client secret.
     pub secret: &'a str,
     /// Where the groups go (rp.toml's claim, or a variant).
@@ -440,6 +451,9 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
             if let Some(uri) = uri {
                 c.insert(key.into(), json!(uri));
             }
+        }
+        if let Some(uri) = spec.post_logout_redirect_uri {
+            c.insert("post_logout_redirect_uris".into(), json!([uri]));
         }
     }
     if let (Some((key, value)), Some(Value::Object(c))) = (

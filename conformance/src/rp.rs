@@ -189,6 +189,12 @@ pub struct Paths {
     /// client's `frontchannel_logout_uri`, and `logout.frontchannel` judges it. None: it
     /// does not apply.
     pub frontchannel_logout: Option<String>,
+    /// Where the IdP sends the browser back after the RP's own logout, if the RP's
+    /// `logout` is RP-initiated (OpenID Connect RP-Initiated Logout 1.0): it sends the
+    /// browser to the IdP's `end_session_endpoint`, which returns it here. Registered as
+    /// the client's `post_logout_redirect_uris`, and `logout.rp-initiated` judges it.
+    /// None: it does not apply.
+    pub post_logout_redirect: Option<String>,
 }
 
 impl Default for Paths {
@@ -202,6 +208,7 @@ impl Default for Paths {
             health: Some("/healthz".into()),
             backchannel_logout: None,
             frontchannel_logout: None,
+            post_logout_redirect: None,
         }
     }
 }
@@ -528,6 +535,7 @@ impl RpDescription {
         for (key, path) in [
             ("backchannel_logout", &rp.paths.backchannel_logout),
             ("frontchannel_logout", &rp.paths.frontchannel_logout),
+            ("post_logout_redirect", &rp.paths.post_logout_redirect),
         ] {
             if let Some(p) = path
                 && !p.starts_with('/')

@@ -91,12 +91,15 @@ pub struct Entry {
     pub grant_type: Option<String>,
     /// `scope`.
     pub scope: Option<String>,
-    /// `redirect_uri`.
+    /// `redirect_uri` (at end_session, `post_logout_redirect_uri`).
     pub redirect_uri: Option<String>,
     /// Whether `state` was sent.
     pub state: bool,
     /// Whether `nonce` was sent.
     pub nonce: bool,
+    /// Whether `id_token_hint` was sent (end_session; written only when it was).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub id_token_hint: bool,
     /// PKCE: the challenge method (`S256`, `plain`) or the presence of `code_verifier`.
     pub pkce: Option<String>,
     /// The user the request concerned, when known.
@@ -159,9 +162,13 @@ impl Entry {
             auth_method: None,
             grant_type: get("grant_type"),
             scope: get("scope"),
-            redirect_uri: get("redirect_uri"),
+            redirect_uri: match endpoint {
+                Endpoint::EndSession => get("post_logout_redirect_uri"),
+                _ => get("redirect_uri"),
+            },
             state: get("state").is_some(),
             nonce: get("nonce").is_some(),
+            id_token_hint: get("id_token_hint").is_some(),
             pkce,
             user: None,
             status: 0,

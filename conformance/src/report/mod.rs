@@ -24,7 +24,7 @@ use crate::scenario::Category;
 use crate::verdict::{Evidence, Outcome};
 
 /// The version of the RP contract this suite implements (README, "Test your RP in CI").
-pub const CONTRACT_VERSION: u32 = 5;
+pub const CONTRACT_VERSION: u32 = 6;
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]

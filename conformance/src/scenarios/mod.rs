@@ -11,6 +11,7 @@ mod logout;
 mod outage;
 mod permissions;
 mod revocation;
+mod rp_logout;
 mod sync;
 
 use mock_idp::faults::{Fault, FaultPoint};
@@ -51,6 +52,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.extend(revocation::all());
     all.extend(logout::all());
     all.extend(frontchannel::all());
+    all.extend(rp_logout::all());
     all
 }
 

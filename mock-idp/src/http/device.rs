@@ -66,8 +66,10 @@ fn typed(
 
 fn unknown(t: &Tenant, typed: &str) -> Response {
     let mut res = enter_code(t, Some(typed), Some(&UnknownUserCode.to_string()));
-    res.extensions_mut()
-        .insert(PageError("invalid_grant".to_owned()));
+    res.extensions_mut().insert(PageError(
+        "invalid_grant".to_owned(),
+        Some(UnknownUserCode.to_string()),
+    ));
     res
 }
 
@@ -91,8 +93,10 @@ fn decide(t: &Tenant, params: &Params, entry: &mut Entry) -> Response {
         return match t.lock_grants().decide_device(&device.user_code, None, now) {
             Ok(()) => {
                 let mut res = decided(&device.client_id, None);
-                res.extensions_mut()
-                    .insert(PageError("access_denied".to_owned()));
+                res.extensions_mut().insert(PageError(
+                    "access_denied".to_owned(),
+                    Some("the user denied the device".to_owned()),
+                ));
                 res
             }
             Err(_) => unknown(t, &typed),

@@ -25,9 +25,9 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
         .map(
             |t: Arc<Tenant>,
              params: Result<Params, OAuthError>,
-             entry: Entry,
+             mut entry: Entry,
              headers: HeaderMap| {
-                let res = match params.and_then(|p| end_session(&t, &p, &headers)) {
+                let res = match params.and_then(|p| end_session(&t, &p, &headers, &mut entry)) {
                     Ok(res) => res,
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
                 };
@@ -80,7 +80,14 @@ fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     crate::tokens::first_aud(&claims).map_err(bad)
 }
 
-fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Response, OAuthError> {
+/// Ends the session; the journal entry gets the client (the hint's audience, or
+/// `client_id`) and the user of the session ended.
+fn end_session(
+    t: &Tenant,
+    params: &Params,
+    headers: &HeaderMap,
+    entry: &mut Entry,
+) -> Result<Response, OAuthError> {
     let from_hint = params
         .get("id_token_hint")?
         .map(|h| hinted_client(t, h))
@@ -94,6 +101,7 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
         (Some(h), _) => Some(h),
         (None, c) => c.map(str::to_owned),
     };
+    entry.client_id.clone_from(&client_id);
     let target = match params.get("post_logout_redirect_uri")? {
         None => None,
         Some(uri) => {
@@ -122,7 +130,12 @@ fn end_session(t: &Tenant, params: &Params, headers: &HeaderMap) -> Result<Respo
     if let Some(sid) = session_cookie(t, headers) {
         // Only a live session's clients are told (a stale cookie told them already, or
         // its session ran out on its own).
-        let live = t.lock_grants().session(&sid, t.clock.now()).is_some();
+        let user = t
+            .lock_grants()
+            .session(&sid, t.clock.now())
+            .map(|s| s.username.clone());
+        let live = user.is_some();
+        entry.user = user;
         if live {
             frames = t.frontchannel_logout_urls(&sid);
             t.backchannel_logout(crate::backchannel::Ended::Session(&sid));

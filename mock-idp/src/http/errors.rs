@@ -116,9 +116,9 @@ impl Reply for OAuthError {
     }
 }
 
-/// The OAuth error code of an HTML error page, carried to the journal (never sent).
+/// The OAuth error code of an HTML page, and why, carried to the journal (never sent).
 #[derive(Debug, Clone)]
-pub struct PageError(pub String);
+pub struct PageError(pub String, pub Option<String>);
 
 /// An HTML error page, for errors that must not redirect (unknown client, unregistered
 /// redirect_uri: RFC 6749 §4.1.2.1).
@@ -130,6 +130,7 @@ pub fn error_page(status: StatusCode, error: &str, description: &str) -> Respons
         escape(description)
     );
     let mut res = warp::reply::with_status(page("Error", &body), status).into_response();
-    res.extensions_mut().insert(PageError(error.to_owned()));
+    res.extensions_mut()
+        .insert(PageError(error.to_owned(), Some(description.to_owned())));
     res
 }

@@ -35,7 +35,11 @@ pub fn respond(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     h.insert("cache-control", HeaderValue::from_static("no-store"));
     h.insert("pragma", HeaderValue::from_static("no-cache"));
     if let Some((_, e)) = params.iter().find(|(k, _)| *k == "error") {
-        res.extensions_mut().insert(PageError((*e).to_owned()));
+        let why = params.iter().find(|(k, _)| *k == "error_description");
+        res.extensions_mut().insert(PageError(
+            (*e).to_owned(),
+            why.map(|(_, d)| (*d).to_owned()),
+        ));
     }
     res
 }

@@ -284,16 +284,12 @@ fn client_post(
 
 /// Completes a journal entry with the outcome, records it, and answers.
 fn journaled(t: &Tenant, mut entry: Entry, result: Result<Response, OAuthError>) -> Response {
-    if let Err(e) = &result {
-        entry.error_description = Some(e.description.clone());
-    }
-    entry.error = match &result {
-        Err(e) => Some(e.error.to_owned()),
-        Ok(res) => res
-            .extensions()
-            .get::<errors::PageError>()
-            .map(|e| e.0.clone())
-            .or_else(|| redirect_error(res)),
+    (entry.error, entry.error_description) = match &result {
+        Err(e) => (Some(e.error.to_owned()), Some(e.description.clone())),
+        Ok(res) => match res.extensions().get::<errors::PageError>() {
+            Some(e) => (Some(e.0.clone()), e.1.clone()),
+            None => redirect_error(res),
+        },
     };
     let res = reply(result);
     entry.status = res.status().as_u16();
@@ -301,18 +297,24 @@ fn journaled(t: &Tenant, mut entry: Entry, result: Result<Response, OAuthError>)
     res
 }
 
-/// The `error` parameter of a redirect's Location.
-fn redirect_error(res: &Response) -> Option<String> {
+/// The `error` and `error_description` parameters of a redirect's Location.
+fn redirect_error(res: &Response) -> (Option<String>, Option<String>) {
     let location = res
         .headers()
-        .get(warp::http::header::LOCATION)?
-        .to_str()
-        .ok()?;
-    url::Url::parse(location)
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == "error")
-        .map(|(_, v)| v.into_owned())
+        .get(warp::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok());
+    let param = |name: &str| {
+        location.as_ref().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    match param("error") {
+        Some(e) => (Some(e), param("error_description")),
+        None => (None, None),
+    }
 }
 
 /// Turns a handler's result into a response.

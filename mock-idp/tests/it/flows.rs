@@ -324,6 +324,21 @@ async fn end_session_returns_to_the_client_and_ends_the_session() {
     assert_eq!(res.status(), 302, "{}", body(&res));
     assert_eq!(location(&res), "http://127.0.0.1:8081/?state=bye");
     assert!(session_cookie(&res).ends_with('='), "the cookie is cleared");
+    // The journal says whose session ended, for which client, with what.
+    let e = idp.tenant.journal(0).pop().unwrap();
+    assert_eq!(
+        (
+            e.user.as_deref(),
+            e.client_id.as_deref(),
+            e.redirect_uri.as_deref()
+        ),
+        (
+            Some("alice"),
+            Some("demo-rp"),
+            Some("http://127.0.0.1:8081/")
+        )
+    );
+    assert!(e.id_token_hint && e.state, "{e:?}");
     let res = idp.authorize(&[("prompt", "none")], Some(&cookie)).await;
     assert_eq!(
         param(&location(&res), "error").as_deref(),
@@ -336,6 +351,18 @@ async fn end_session_returns_to_the_client_and_ends_the_session() {
     let res = idp.get(&format!("/end_session?{q}"), None).await;
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
+    let e = idp.tenant.journal(0).pop().unwrap();
+    assert!(
+        !e.id_token_hint && e.user.is_none(),
+        "no hint, no session: {e:?}"
+    );
+    assert!(
+        e.error_description
+            .as_deref()
+            .unwrap_or("")
+            .contains("not registered"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,9 @@ pub struct Metadata {
     pub userinfo_endpoint: Option<String>,
     /// `jwks_uri`.
     pub jwks_uri: String,
+    /// `end_session_endpoint` (RP-Initiated Logout 1.0).
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// A successful token response.

@@ -38,6 +38,8 @@ pub struct Session {
     pub refresh_token: Option<String>,
     /// When the newest access token expires, if the provider said.
     pub access_expires_at: Option<Instant>,
+    /// The login's ID token, the `id_token_hint` of an RP-initiated logout.
+    pub id_token: Option<String>,
 }
 
 /// A login between `/login` and the callback.
@@ -221,8 +223,8 @@ impl Store {
     }
 
     /// Ends a session.
-    pub fn close(&mut self, cookie: &str) -> bool {
-        self.sessions.remove(cookie).is_some()
+    pub fn close(&mut self, cookie: &str) -> Option<Session> {
+        self.sessions.remove(cookie)
     }
 
     /// The session's account.

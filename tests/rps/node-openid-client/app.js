@@ -150,10 +150,22 @@ async function main() {
       permissions: [...a.permissions].sort() });
   });
 
+  // RP-initiated logout: the session ends here, then at the provider's end_session_endpoint,
+  // which sends the browser back to /logged-out.
   app.get('/logout', (req, res) => {
+    const s = current(req);
     sessions.delete(req.sessionID);
-    req.session.destroy(() => res.redirect('/'));
+    const target = issuer.end_session_endpoint
+      ? client.endSessionUrl({
+        id_token_hint: s ? s.tokens.id_token : undefined,
+        post_logout_redirect_uri: BASE_URL + '/logged-out',
+        state: generators.state(),
+      })
+      : '/';
+    req.session.destroy(() => res.redirect(target));
   });
+
+  app.get('/logged-out', (req, res) => res.json({ logged_out: true }));
 
   app.post('/grant', (req, res) => {
     const s = current(req);

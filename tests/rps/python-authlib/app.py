@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -154,10 +155,26 @@ def me():
 
 @app.get("/logout")
 def logout():
+    """RP-initiated logout (Authlib has no helper for it): the session ends here, then at the
+    provider's end_session_endpoint, which sends the browser back to /logged-out."""
     with lock:
-        sessions.pop(session.get("sid", ""), None)
+        s = sessions.pop(session.get("sid", ""), None)
     session.clear()
-    return redirect("/")
+    end = oauth.idp.load_server_metadata().get("end_session_endpoint")
+    if not end:
+        return redirect("/")
+    params = {"post_logout_redirect_uri": BASE_URL + "/logged-out", "state": secrets.token_urlsafe(16)}
+    id_token = s and s["token"].get("id_token")
+    if id_token:
+        params["id_token_hint"] = id_token
+    else:
+        params["client_id"] = env["CLIENT_ID"]
+    return redirect(end + ("&" if "?" in end else "?") + urlencode(params))
+
+
+@app.get("/logged-out")
+def logged_out():
+    return jsonify(logged_out=True)
 
 
 @app.post("/backchannel-logout")

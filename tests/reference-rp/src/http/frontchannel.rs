@@ -24,7 +24,7 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
             |app: Arc<App>, q: HashMap<String, String>, header: Option<String>| {
                 let ended = if app.settings.defects.has(Defect::FrontchannelNeedsCookie) {
                     // The mistake: the session is the cookie's, whatever iss and sid say.
-                    cookie(&header, SESSION).is_some_and(|c| app.store().close(&c))
+                    cookie(&header, SESSION).is_some_and(|c| app.store().close(&c).is_some())
                 } else {
                     log_out(&app, &q)
                 };

@@ -1,4 +1,7 @@
-//! `GET /logout`: ends the session.
+//! `GET /logout`: ends the session, then the IdP's (OpenID Connect RP-Initiated Logout
+//! 1.0): the browser goes to the provider's `end_session_endpoint` with `id_token_hint`,
+//! `post_logout_redirect_uri` (`/logged-out`) and `state`, and comes back to
+//! `GET /logged-out`. A provider without an end-session endpoint gets a local logout.
 
 use std::sync::Arc;
 
@@ -8,21 +11,58 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use super::{SESSION, cookie, cookies, json, set_cookie, with_app};
+use super::{SESSION, cookie, cookies, json, redirect, set_cookie, with_app};
 use crate::App;
+use crate::defects::Defect;
+
+/// Where the provider sends the browser back.
+pub const LOGGED_OUT: &str = "/logged-out";
 
 pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
-    warp::path!("logout")
+    let logout = warp::path!("logout")
         .and(warp::get())
         .and(with_app(app))
         .and(cookies())
-        .map(|app: Arc<App>, c: Option<String>| {
-            let ended = cookie(&c, SESSION).is_some_and(|s| app.store().close(&s));
-            let mut res = json(StatusCode::OK, &json!({ "logged_out": ended }));
+        .then(|app: Arc<App>, c: Option<String>| async move {
+            let session = cookie(&c, SESSION).and_then(|s| app.store().close(&s));
+            let mut res = match end_session_url(&app, session.as_ref()).await {
+                Some(url) => redirect(&url, &[]),
+                None => json(StatusCode::OK, &json!({ "logged_out": session.is_some() })),
+            };
             if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION, "", Some(0))) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
             res
-        })
-        .boxed()
+        });
+    let logged_out = warp::path!("logged-out")
+        .and(warp::get())
+        .map(|| json(StatusCode::OK, &json!({ "logged_out": true })));
+    logout.or(logged_out).unify().boxed()
+}
+
+/// The provider's end-session URL for this session, when the provider has one.
+async fn end_session_url(app: &App, session: Option<&crate::store::Session>) -> Option<String> {
+    let d = &app.settings.defects;
+    if d.has(Defect::LogoutLocalOnly) {
+        return None;
+    }
+    let end = app.provider.metadata().await.ok()?.end_session_endpoint?;
+    let mut url = url::Url::parse(&end).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        match session.and_then(|s| s.id_token.as_deref()) {
+            Some(hint) if !d.has(Defect::LogoutNoIdTokenHint) => {
+                q.append_pair("id_token_hint", hint);
+            }
+            _ => {
+                q.append_pair("client_id", &app.settings.client_id);
+            }
+        }
+        q.append_pair(
+            "post_logout_redirect_uri",
+            &format!("{}{LOGGED_OUT}", app.base_url),
+        );
+        q.append_pair("state", &crate::random_token());
+    }
+    Some(url.into())
 }

@@ -1,5 +1,6 @@
 //! The RP's endpoints (the contract's defaults): `/login`, `/login/oauth2/callback`,
-//! `/me`, `/logout`, `/grant`, `/healthz`, `/backchannel-logout` and `/frontchannel-logout`.
+//! `/me`, `/logout` (RP-initiated: through the IdP's end_session, back to `/logged-out`),
+//! `/grant`, `/healthz`, `/backchannel-logout` and `/frontchannel-logout`.
 
 mod backchannel;
 mod callback;

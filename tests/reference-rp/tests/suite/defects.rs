@@ -234,6 +234,7 @@ const TABLE: &[(&str, &[&str])] = &[
             "logout.backchannel-wrong-event (error)",
             "logout.backchannel-nonce (error)",
             "logout.frontchannel (error)",
+            "logout.rp-initiated (error)",
         ],
     ),
     (
@@ -286,6 +287,8 @@ const TABLE: &[(&str, &[&str])] = &[
         &["logout.backchannel-session-only (warn)"],
     ),
     ("frontchannel-needs-cookie", &["logout.frontchannel (warn)"]),
+    ("logout-local-only", &["logout.rp-initiated"]),
+    ("logout-no-id-token-hint", &["logout.rp-initiated (warn)"]),
 ];
 
 /// Defects that break every later token request of the RP, so that which scenario meets

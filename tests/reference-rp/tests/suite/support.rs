@@ -39,6 +39,7 @@ capabilities = ["grant"]
 [paths]
 backchannel_logout = "/backchannel-logout"
 frontchannel_logout = "/frontchannel-logout"
+post_logout_redirect = "/logged-out"
 
 [me]
 account = "/id"
