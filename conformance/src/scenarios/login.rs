@@ -440,6 +440,18 @@ async fn userinfo(cx: &Ctx) -> Judged {
         )));
     };
     cx.cite(call);
+    if !call.faults.contains(&Fault::UserinfoSubChanged) {
+        // Refused (a token in the query, which this IdP does not take) or never answered
+        // with the other sub: nothing about the sub check was shown.
+        return Ok(Verdict::error(format!(
+            "the IdP answered the RP's userinfo call {}{} without the other sub, so the check was never put to the test (the IdP takes the access token in the Authorization header or the form body, RFC 6750 §2.1, §2.2)",
+            call.status,
+            call.error_description
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )));
+    }
     if me.logged_in() {
         return Ok(Verdict::fail(format!(
             "userinfo named another sub and the RP logged the user in anyway (/me shows {})",
