@@ -20,6 +20,7 @@
 //! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
 
 mod assertion;
+mod authorization;
 pub mod backchannel;
 mod bearer_grant;
 mod client_assertion;
@@ -42,6 +43,7 @@ pub mod serve;
 mod server;
 mod tenant;
 pub mod tls;
+mod token_endpoint;
 mod token_exchange;
 pub mod tokens;
 mod types;
@@ -56,6 +58,6 @@ pub use directory::{Directory, User};
 pub use http::{OAuthError, Params, routes, routes_for};
 pub use lifecycle::{DirectoryError, UserPatch};
 pub use registry::Registry;
-pub use server::{Builder, MockIdp, StartError};
+pub use server::{Builder, MockIdp, SHUTDOWN_GRACE, StartError};
 pub use tenant::{Paths, Tenant};
 pub use types::{AuthMethod, GrantType, SigningAlg};

@@ -272,6 +272,24 @@ impl Tenant {
         URL_SAFE_NO_PAD.encode(buf)
     }
 
+    /// Runs `f` with the audiences that name this IdP in an assertion sent to the endpoint
+    /// at `receiving` (a path): the issuer, and during the transition RFC 7523bis allows,
+    /// the issuer as configured, the token endpoint and that endpoint.
+    pub(crate) fn with_assertion_audiences<R>(
+        &self,
+        receiving: &str,
+        f: impl FnOnce(crate::assertion::Audiences<'_>) -> R,
+    ) -> R {
+        let origin = crate::http::origin(&self.issuer);
+        let token_endpoint = format!("{origin}{}", self.paths.token);
+        let receiving = format!("{origin}{receiving}");
+        let also = [self.issuer.as_str(), &token_endpoint, &receiving];
+        f(crate::assertion::Audiences {
+            issuer: self.iss(),
+            also: &also,
+        })
+    }
+
     /// `N` random bytes (user codes).
     pub fn random_bytes<const N: usize>(&self) -> [u8; N] {
         let mut buf = [0u8; N];

@@ -214,10 +214,11 @@ fn by_assertion<'t>(
     };
     // The client signed with its own clock, which a test moving the IdP's time leaves.
     let now = tenant.clock.peer_now();
-    let verified = with_audiences(tenant, receiving, |audiences| {
-        client_assertion::verify(client, keys.as_ref(), assertion, &claimed, audiences, now)
-    })
-    .map_err(refused)?;
+    let verified = tenant
+        .with_assertion_audiences(receiving, |audiences| {
+            client_assertion::verify(client, keys.as_ref(), assertion, &claimed, audiences, now)
+        })
+        .map_err(refused)?;
     entry.lints.extend(verified.lints.iter().copied());
     let mut spent = tenant.spent_jtis.lock().unwrap_or_else(|e| e.into_inner());
     client_assertion::spend(&mut spent, id, &verified, now).map_err(refused)?;
@@ -244,22 +245,4 @@ fn declared(
         ),
         challenge,
     ))
-}
-
-/// Runs `f` with the audiences that name this IdP in an assertion sent to the endpoint at
-/// `receiving` (a path): the issuer, and during the transition RFC 7523bis allows, the
-/// issuer as configured, the token endpoint and that endpoint.
-pub(super) fn with_audiences<R>(
-    tenant: &Tenant,
-    receiving: &str,
-    f: impl FnOnce(crate::assertion::Audiences<'_>) -> R,
-) -> R {
-    let origin = super::origin(&tenant.issuer);
-    let token_endpoint = format!("{origin}{}", tenant.paths.token);
-    let receiving = format!("{origin}{receiving}");
-    let also = [tenant.issuer.as_str(), &token_endpoint, &receiving];
-    f(crate::assertion::Audiences {
-        issuer: tenant.iss(),
-        also: &also,
-    })
 }

@@ -11,7 +11,6 @@ mod device_page;
 mod discovery;
 mod end_session;
 mod errors;
-mod exchange;
 mod form_post;
 mod groups;
 mod html;

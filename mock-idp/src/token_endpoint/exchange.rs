@@ -1,12 +1,12 @@
-//! The token endpoint's token-exchange grant (RFC 8693): reads the presented tokens with
-//! the IdP's own checks (access tokens, ID tokens, trusted issuers' JWTs), then mints.
+//! The token-exchange grant (RFC 8693): reads the presented tokens with the IdP's own
+//! checks (access tokens, ID tokens, trusted issuers' JWTs), then mints. The rules of the
+//! RFC itself (token types, `may_act`, `act`, scope) are in `token_exchange.rs`.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::errors::OAuthError;
-use super::params::Params;
+use super::{TokenError, TokenRequest};
 use crate::config::ClientConfig;
 use crate::directory::User;
 use crate::grants::Grant;
@@ -29,11 +29,11 @@ struct Read {
 pub fn exchange(
     t: &Tenant,
     client: &ClientConfig,
-    form: &Params,
+    req: &TokenRequest<'_>,
     entry: &mut Entry,
-) -> Result<TokenResponse, OAuthError> {
-    let bad = |why: String| OAuthError::invalid_request(why);
-    if let Some(r) = form.get("requested_token_type")?
+) -> Result<TokenResponse, TokenError> {
+    let bad = |why: String| TokenError::invalid_request(why);
+    if let Some(r) = req.requested_token_type
         && r != token_exchange::ACCESS_TOKEN
     {
         return Err(bad(format!(
@@ -41,19 +41,24 @@ pub fn exchange(
             token_exchange::ACCESS_TOKEN
         )));
     }
-    let subject_type = TokenType::parse(form.require("subject_token_type")?).map_err(bad)?;
-    let subject = read(t, form.require("subject_token")?, subject_type)
-        .map_err(|e| bad(format!("subject_token: {e}")))?;
+    let subject_type = TokenType::parse(TokenRequest::require(
+        req.subject_token_type,
+        "subject_token_type",
+    )?)
+    .map_err(bad)?;
+    let subject_token = TokenRequest::require(req.subject_token, "subject_token")?;
+    let subject =
+        read(t, subject_token, subject_type).map_err(|e| bad(format!("subject_token: {e}")))?;
     let Some(user) = subject.user.clone() else {
         return Err(bad(
             "subject_token: a client's own token has no user to act for".into(),
         ));
     };
     entry.user = Some(user.username.clone());
-    let actor = match form.get("actor_token")? {
+    let actor = match req.actor_token {
         None => None,
         Some(token) => {
-            let kind = form.get("actor_token_type")?.ok_or_else(|| {
+            let kind = req.actor_token_type.ok_or_else(|| {
                 bad("actor_token without actor_token_type (RFC 8693 §2.1)".into())
             })?;
             let kind = TokenType::parse(kind).map_err(bad)?;
@@ -63,23 +68,23 @@ pub fn exchange(
     if let Some(a) = &actor {
         token_exchange::may_act(subject.named.may_act.as_ref(), &a.named).map_err(bad)?;
     }
-    let audience = form.get("audience")?;
+    let audience = req.audience;
     if let Some(aud) = audience
         && t.client(aud).is_none()
     {
-        return Err(OAuthError::bad_request(
+        return Err(TokenError::new(
             "invalid_target",
             format!("audience {aud:?} is not a client of this IdP"),
         ));
     }
-    if form.get("resource")?.is_some() {
-        return Err(OAuthError::bad_request(
+    if req.resource.is_some() {
+        return Err(TokenError::new(
             "invalid_target",
             "resource is not supported; name a client as audience",
         ));
     }
-    let scope = token_exchange::scope(form.list("scope")?, subject.scope.as_deref())
-        .map_err(|e| OAuthError::bad_request("invalid_scope", e))?;
+    let scope = token_exchange::scope(req.scope.clone(), subject.scope.as_deref())
+        .map_err(|e| TokenError::new("invalid_scope", e))?;
     let lineage = t.random_token(16);
     let grant = Arc::new(Grant::without_login(
         &client.id,
@@ -102,7 +107,7 @@ pub fn exchange(
             audience,
             act,
         })
-        .map_err(OAuthError::server_error)?;
+        .map_err(TokenError::server_error)?;
     body.issued_token_type = Some(token_exchange::ACCESS_TOKEN);
     Ok(body)
 }
@@ -130,7 +135,8 @@ fn read(t: &Tenant, token: &str, kind: TokenType) -> Result<Read, String> {
         }
         TokenType::IdToken => id_token(t, token),
         TokenType::Jwt => {
-            let (accepted, peeked) = super::token::trusted_assertion(t, token).map_err(|r| r.0)?;
+            let (accepted, peeked) =
+                super::jwt_bearer::trusted_assertion(t, token).map_err(|r| r.0)?;
             Ok(Read {
                 named: Named {
                     sub: accepted.user.sub.clone(),
