@@ -64,6 +64,7 @@ pub struct Builder {
     edits: Edits,
     header_read_timeout: Duration,
     tls: Option<TlsSource>,
+    plain_alongside: bool,
 }
 
 /// Where the HTTPS certificate comes from.
@@ -92,6 +93,7 @@ impl Default for Builder {
             edits: Edits::default(),
             header_read_timeout: crate::serve::HEADER_READ_TIMEOUT,
             tls: None,
+            plain_alongside: false,
         }
     }
 }
@@ -246,6 +248,15 @@ impl Builder {
         self
     }
 
+    /// With HTTPS: also serves plain HTTP on another loopback port
+    /// ([`MockIdp::plain_url`]), the same tenants behind it, for a harness that drives the
+    /// browser itself without a TLS client. Discovery and tokens still name the https
+    /// issuer: the RP under test speaks HTTPS, the harness maps the origin.
+    pub fn plain_alongside(mut self) -> Self {
+        self.plain_alongside = true;
+        self
+    }
+
     /// Binds, builds the tenant and serves until the [`MockIdp`] is dropped.
     pub async fn start(self) -> Result<MockIdp, StartError> {
         let (config, files) = self.resolve_config()?;
@@ -303,6 +314,37 @@ impl Builder {
             max_connections: crate::serve::MAX_CONNECTIONS,
         };
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let plain = if self.plain_alongside && acceptor.is_some() {
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let listener =
+                TcpListener::bind(loopback)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: loopback,
+                        source,
+                    })?;
+            let addr = listener.local_addr().map_err(|source| StartError::Bind {
+                addr: loopback,
+                source,
+            })?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(crate::serve::serve(
+                listener,
+                routes.clone(),
+                limits,
+                None,
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
+            Some(Plain {
+                addr,
+                stop: Some(stop),
+                task,
+            })
+        } else {
+            None
+        };
         let task = tokio::spawn(crate::serve::serve(
             listener,
             routes,
@@ -319,6 +361,7 @@ impl Builder {
             registry,
             stop: Some(stop),
             task,
+            plain,
         })
     }
 }
@@ -345,9 +388,24 @@ pub struct MockIdp {
     registry: Arc<Registry>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    plain: Option<Plain>,
+}
+
+/// The plain-HTTP listener of [`Builder::plain_alongside`].
+#[derive(Debug)]
+struct Plain {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
 }
 
 impl MockIdp {
+    /// With [`Builder::plain_alongside`]: the plain-HTTP origin serving the same tenants
+    /// (`http://127.0.0.1:<port>`).
+    pub fn plain_url(&self) -> Option<String> {
+        self.plain.as_ref().map(|p| format!("http://{}", p.addr))
+    }
+
     /// The built-in demo tenant on a random loopback port.
     ///
     /// # Panics
@@ -427,6 +485,11 @@ impl MockIdp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        if let Some(p) = &mut self.plain
+            && let Some(stop) = p.stop.take()
+        {
+            let _ = stop.send(());
+        }
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task)
             .await
             .is_err()
@@ -450,6 +513,9 @@ impl Drop for MockIdp {
         }
         // Open keep-alive connections would hold a graceful shutdown forever.
         self.task.abort();
+        if let Some(p) = &self.plain {
+            p.task.abort();
+        }
     }
 }
 

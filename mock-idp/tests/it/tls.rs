@@ -92,6 +92,39 @@ async fn an_https_issuer_for_clients_that_trust_its_ca() {
 }
 
 #[tokio::test]
+async fn plain_alongside_serves_the_same_tenants_naming_the_https_issuer() {
+    let idp = MockIdp::builder()
+        .tls()
+        .plain_alongside()
+        .start()
+        .await
+        .unwrap();
+    let plain = idp.plain_url().expect("a plain origin");
+    assert!(plain.starts_with("http://127.0.0.1:"), "{plain}");
+    let doc: Value = reqwest::get(format!("{plain}/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], idp.issuer(), "the https issuer, still");
+    // A tenant made through either listener is served by both.
+    idp.create_tenant("acme", None).unwrap();
+    let acme = format!("{plain}/t/acme/.well-known/openid-configuration");
+    assert_eq!(reqwest::get(&acme).await.unwrap().status(), 200);
+    let (status, _) = get(
+        &format!("{}/t/acme/.well-known/openid-configuration", idp.issuer()),
+        idp.ca_pem(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    // Without TLS there is nothing to be alongside.
+    let http_only = MockIdp::builder().plain_alongside().start().await.unwrap();
+    assert_eq!(http_only.plain_url(), None);
+}
+
+#[tokio::test]
 async fn a_client_that_never_says_hello_is_closed() {
     let idp = MockIdp::builder()
         .tls()
