@@ -39,6 +39,25 @@ pub struct Sites {
     pub login: String,
     /// The RP's callback path.
     pub callback: String,
+    /// An IdP served over HTTPS: its https origin, and the plain origin of the same server
+    /// that this browser (which speaks no TLS) sends those requests to. Hops are recorded
+    /// with the URLs the RP and the IdP named.
+    pub wire: Option<(String, String)>,
+}
+
+/// `scheme://host:port` of a URL (the URL itself when it does not parse).
+pub fn origin_of(url: &str) -> String {
+    Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.origin().ascii_serialization())
+}
+
+/// `url` with the https origin of `wire` replaced by its plain one.
+pub fn rewire(url: &str, wire: Option<&(String, String)>) -> String {
+    match wire {
+        Some((https, plain)) if url.starts_with(https.as_str()) => {
+            format!("{plain}{}", &url[https.len()..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// A change the browser makes to the authorization response before delivering it.
@@ -119,6 +138,11 @@ impl Browser {
             sites,
             evidence,
         }
+    }
+
+    /// Where a request for `url` goes: the IdP's plain origin for its https one.
+    fn wired(&self, url: &Url) -> String {
+        rewire(url.as_str(), self.sites.wire.as_ref())
     }
 
     fn url(&self, path: &str) -> String {
@@ -216,8 +240,8 @@ impl Browser {
                 out.authorize = next.query_pairs().into_owned().collect();
             }
             let (method, req) = match &form {
-                Some(f) => ("POST", self.http.post(next.clone()).form(f)),
-                None => ("GET", self.http.get(next.clone())),
+                Some(f) => ("POST", self.http.post(self.wired(&next)).form(f)),
+                None => ("GET", self.http.get(self.wired(&next))),
             };
             let res = req
                 .send()
@@ -354,7 +378,7 @@ impl Browser {
     async fn get_url(&self, url: Url) -> Result<Page, String> {
         let res = self
             .http
-            .get(url.clone())
+            .get(self.wired(&url))
             .send()
             .await
             .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
@@ -393,7 +417,7 @@ impl Browser {
         let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
         let res = self
             .http
-            .get(&discovery)
+            .get(rewire(&discovery, self.sites.wire.as_ref()))
             .send()
             .await
             .map_err(|e| format!("GET {}: {}", self.show(&discovery), failure(&e)))?;
@@ -534,6 +558,7 @@ mod tests {
             idp: "http://idp.invalid".into(),
             login: "/login".into(),
             callback: "/cb".into(),
+            wire: None,
         });
         let b = Browser::new(1, sites, Arc::default());
         let e = b
@@ -587,6 +612,7 @@ mod tests {
             idp: idp.issuer().into(),
             login: "/login".into(),
             callback: "/login/oauth2/callback".into(),
+            wire: None,
         });
         let evidence: Arc<Mutex<Evidence>> = Arc::default();
         let b = Browser::new(1, sites, evidence.clone());

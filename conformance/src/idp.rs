@@ -283,6 +283,19 @@ pub struct IdpServer {
     /// Admin token.
     pub token: Option<String>,
     embedded: Option<mock_idp::MockIdp>,
+    /// Served over HTTPS (`--tls`): the https origin the RP sees, and the plain origin of
+    /// the same server that the runner's own clients (which speak no TLS) use instead.
+    wire: Option<(String, String)>,
+    /// The HTTPS server's CA, written for the RP to trust (removed with the server).
+    ca_file: Option<std::path::PathBuf>,
+}
+
+impl Drop for IdpServer {
+    fn drop(&mut self) {
+        if let Some(f) = &self.ca_file {
+            let _ = std::fs::remove_file(f);
+        }
+    }
 }
 
 impl std::fmt::Debug for IdpServer {
@@ -295,20 +308,56 @@ impl std::fmt::Debug for IdpServer {
 }
 
 impl IdpServer {
-    /// Starts a mock IdP in this process on `addr` (port 0: any).
-    pub async fn embedded(addr: SocketAddr) -> Result<IdpServer, IdpError> {
+    /// Starts a mock IdP in this process on `addr` (port 0: any); with `tls`, over HTTPS
+    /// with a throw-away CA, written to a file for the RP ([`IdpServer::ca_file`]).
+    pub async fn embedded(addr: SocketAddr, tls: bool) -> Result<IdpServer, IdpError> {
         let token = crate::random_hex(16);
-        let idp = mock_idp::MockIdp::builder()
+        let mut builder = mock_idp::MockIdp::builder()
             .addr(addr)
-            .admin_token(token.clone())
+            .admin_token(token.clone());
+        if tls {
+            builder = builder.tls().plain_alongside();
+        }
+        let idp = builder
             .start()
             .await
             .map_err(|e| IdpError(format!("cannot start the embedded mock IdP on {addr}: {e}")))?;
+        let root = idp.issuer().to_owned();
+        let wire = idp
+            .plain_url()
+            .map(|plain| (crate::browser::origin_of(&root), plain));
+        let ca_file = match idp.ca_pem() {
+            None => None,
+            Some(pem) => {
+                let path = std::env::temp_dir()
+                    .join(format!("conformance-idp-ca-{}.pem", crate::random_hex(4)));
+                std::fs::write(&path, pem)
+                    .map_err(|e| IdpError(format!("cannot write {}: {e}", path.display())))?;
+                Some(path)
+            }
+        };
         Ok(IdpServer {
-            root: idp.issuer().to_owned(),
+            root,
             token: Some(token),
             embedded: Some(idp),
+            wire,
+            ca_file,
         })
+    }
+
+    /// The CA file of an IdP served over HTTPS.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// The https origin the RP sees and the plain one the runner uses, when over HTTPS.
+    pub fn wire(&self) -> Option<(String, String)> {
+        self.wire.clone()
+    }
+
+    /// `url` as the runner reaches it (the plain origin for the https one).
+    fn wired(&self, url: &str) -> String {
+        crate::browser::rewire(url, self.wire.as_ref())
     }
 
     /// A mock IdP already running at `root` (its default issuer).
@@ -317,6 +366,8 @@ impl IdpServer {
             root: root.trim_end_matches('/').to_owned(),
             token,
             embedded: None,
+            wire: None,
+            ca_file: None,
         }
     }
 
@@ -331,7 +382,7 @@ impl IdpServer {
     /// its cached discovery and JWKS across runs); users, grants, sessions, journal, faults
     /// and clock start afresh.
     pub async fn tenant(&self, name: &str, spec: &TenantSpec<'_>) -> Result<Admin, IdpError> {
-        let root = Admin::new(&self.root, self.token.clone());
+        let root = Admin::new(&self.wired(&self.root), self.token.clone());
         let config = tenant_config(spec)?;
         // A profile file is sent as its text: the IdP reads no file its caller names.
         let body = match spec.profile {
@@ -352,7 +403,7 @@ impl IdpServer {
         let issuer = v["issuer"]
             .as_str()
             .ok_or_else(|| IdpError(format!("creating the tenant answered {v}")))?;
-        Ok(Admin::new(issuer, self.token.clone()))
+        Ok(Admin::new(&self.wired(issuer), self.token.clone()))
     }
 }
 

@@ -45,7 +45,19 @@ pub struct Env<'a> {
     pub groups_claim: &'a GroupsClaim,
     /// `CLIENT_KEY_FILE` and `CLIENT_KEY_ID`, when the runner made the RP's key.
     pub client_keys: &'a crate::client_keys::ClientKeys,
+    /// The CA of an IdP served over HTTPS (`--tls`): `IDP_CA_FILE`, and the variables the
+    /// common runtimes read their extra trusted certificates from.
+    pub ca_file: Option<&'a std::path::Path>,
 }
+
+/// The variables naming the IdP's CA file: the contract's own, OpenSSL's (Python's `ssl`,
+/// Ruby, curl), Python `requests`', and Node.js's.
+pub const CA_VARS: [&str; 4] = [
+    "IDP_CA_FILE",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+];
 
 /// An RP the runner started, however it was started.
 pub trait RunningRp: Send + Sync {
@@ -161,6 +173,11 @@ pub fn contract_vars(
     ]
     .into_iter()
     .chain(env.client_keys.env())
+    .chain(
+        env.ca_file
+            .into_iter()
+            .flat_map(|f| CA_VARS.map(|k| (k, f.display().to_string()))),
+    )
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     vars.extend(l.env.clone());

@@ -63,6 +63,11 @@ struct Run {
     /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
     #[arg(long)]
     idp_addr: Option<SocketAddr>,
+    /// Serve the embedded IdP over HTTPS with a throw-away CA: the launched RP is told its
+    /// file (IDP_CA_FILE, SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS), so that
+    /// it runs with an https issuer, as in production.
+    #[arg(long, conflicts_with = "idp")]
+    tls: bool,
     /// Scenarios run at once.
     #[arg(long, default_value_t = 16)]
     jobs: usize,
@@ -292,6 +297,7 @@ async fn run(r: Run) -> Result<bool, String> {
     opts.report_dir = r.report.clone();
     opts.progress = true;
     opts.scenario_timeout = r.scenario_timeout.map(std::time::Duration::from_secs_f64);
+    opts.tls = r.tls;
     opts.idp = match r.idp {
         Some(url) => IdpChoice::Attached {
             url,

@@ -65,6 +65,9 @@ pub struct Options {
     /// Starts the RP instead of rp.toml's `[launch]` command (e.g. in-process, in a Rust
     /// test); rp.toml must still have a `[launch]` section (its sync interval applies).
     pub launcher: Option<Launcher>,
+    /// Serves the embedded IdP over HTTPS with a throw-away CA, handed to a launched RP
+    /// (`IDP_CA_FILE` and the runtimes' own variables, [`crate::launch::CA_VARS`]).
+    pub tls: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -95,6 +98,7 @@ impl Options {
             modes: Vec::new(),
             idp_profiles: Vec::new(),
             launcher: None,
+            tls: false,
         }
     }
 }
@@ -128,7 +132,9 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
             let addr = addr
                 .or(from_issuer)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-            IdpServer::embedded(addr).await.map_err(|e| RunError(e.0))?
+            IdpServer::embedded(addr, opts.tls)
+                .await
+                .map_err(|e| RunError(e.0))?
         }
     };
     let secret = rp
@@ -207,6 +213,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                         idp: up.issuer.clone(),
                         login: rp.paths.login.clone(),
                         callback: rp.paths.callback.clone(),
+                        wire: stage.server.wire(),
                     }),
                     admin: up.admin,
                     run_id: run_id.clone(),

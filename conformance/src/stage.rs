@@ -168,6 +168,7 @@ impl Stage {
                     mode,
                     groups_claim: &groups.claim,
                     client_keys: &self.client_keys,
+                    ca_file: self.server.ca_file(),
                 };
                 Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
             }

@@ -92,8 +92,24 @@ const TOKEN_ENDPOINT: &[&str] = &[
     "revocation.refresh-expired",
 ];
 
+/// The scenarios that use each of the IdP's endpoints the apps call (discovery and the JWKS
+/// at start-up, the token endpoint, a refresh, end_session): what serving the IdP over
+/// HTTPS changes.
+const OVER_TLS: &[&str] = &[
+    "login.code-flow",
+    "idtoken.bad-signature",
+    "sync.uses-refresh-token",
+    "revocation.deleted-user",
+    "logout.rp-initiated",
+];
+
+/// The variant that runs the plain rp.toml with the IdP over HTTPS (`conformance run
+/// --tls`): the app gets the throw-away CA through the runtimes' own variables.
+const TLS: &str = "tls";
+
 /// [`judge`] with `rp-{variant}.toml` and `verdicts-{variant}.md` (`""`: the plain
-/// files), running only `only` (empty: the catalogue).
+/// files; [`TLS`]: rp.toml, the IdP over HTTPS), running only `only` (empty: the
+/// catalogue).
 async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     install(name);
     let suffix = if variant.is_empty() {
@@ -101,15 +117,27 @@ async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     } else {
         format!("-{variant}")
     };
-    let rp =
-        RpDescription::from_file(&dir(name).join(format!("rp{suffix}.toml"))).expect("its rp.toml");
+    let rp_file = if variant == TLS {
+        "rp.toml".to_owned()
+    } else {
+        format!("rp{suffix}.toml")
+    };
+    let rp = RpDescription::from_file(&dir(name).join(rp_file)).expect("its rp.toml");
     let mut opts = Options::new(rp);
+    opts.tls = variant == TLS;
     opts.only = only.iter().map(|s| (*s).to_owned()).collect();
     let name_run = format!("{name}{suffix}");
     let name = name_run.as_str();
     let report_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rps-{name}"));
     opts.report_dir = Some(report_dir.clone());
     let report = conformance::run(&opts).await.expect("the run completes");
+    if opts.tls {
+        assert!(
+            report.idp.issuer.starts_with("https://"),
+            "{name}: the issuer is {}",
+            report.idp.issuer
+        );
+    }
     report
         .write(
             &report_dir,
@@ -172,4 +200,14 @@ async fn node_openid_client_private_key_jwt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_authlib_private_key_jwt() {
     judge_as("python-authlib", "private-key-jwt", TOKEN_ENDPOINT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_over_tls() {
+    judge_as("node-openid-client", TLS, OVER_TLS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_authlib_over_tls() {
+    judge_as("python-authlib", TLS, OVER_TLS).await;
 }
