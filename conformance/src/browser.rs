@@ -52,12 +52,12 @@ pub fn origin_of(url: &str) -> String {
 
 /// `url` with the https origin of `wire` replaced by its plain one.
 pub fn rewire(url: &str, wire: Option<&(String, String)>) -> String {
-    match wire {
-        Some((https, plain)) if url.starts_with(https.as_str()) => {
-            format!("{plain}{}", &url[https.len()..])
-        }
-        _ => url.to_owned(),
-    }
+    let rest = wire.and_then(|(https, plain)| {
+        let rest = url.strip_prefix(https.as_str())?;
+        // The whole origin: `https://h:8443` is not a prefix of `https://h:84430`.
+        (rest.is_empty() || rest.starts_with(['/', '?', '#'])).then(|| format!("{plain}{rest}"))
+    });
+    rest.unwrap_or_else(|| url.to_owned())
 }
 
 /// A change the browser makes to the authorization response before delivering it.
@@ -544,6 +544,34 @@ fn unescape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_the_idps_https_origin_is_rewired() {
+        let wire = (
+            "https://127.0.0.1:8443".to_owned(),
+            "http://127.0.0.1:9000".to_owned(),
+        );
+        let w = Some(&wire);
+        assert_eq!(
+            rewire("https://127.0.0.1:8443/t/a/authorize?x=1", w),
+            "http://127.0.0.1:9000/t/a/authorize?x=1"
+        );
+        for other in [
+            "http://127.0.0.1:8081/login",
+            "https://127.0.0.1:84430/x",
+            "https://evil.example/https://127.0.0.1:8443",
+        ] {
+            assert_eq!(rewire(other, w), other);
+        }
+        assert_eq!(
+            rewire("https://127.0.0.1:8443/x", None),
+            "https://127.0.0.1:8443/x"
+        );
+        assert_eq!(
+            origin_of("https://127.0.0.1:8443/t/a"),
+            "https://127.0.0.1:8443"
+        );
+    }
     use super::*;
 
     #[tokio::test]
