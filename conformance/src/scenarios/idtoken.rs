@@ -208,25 +208,15 @@ async fn at_hash_absent(cx: &Ctx) -> Judged {
     let f = [Fault::RemoveClaim {
         claim: "at_hash".into(),
     }];
-    let (u, _, login, me) = login_with_faults(cx, &f, None).await?;
-    if me.logged_in() && me.is_user(&u) {
-        return Ok(Verdict::pass(
-            "accepted a valid ID token without at_hash (optional in the code flow)",
-        ));
-    }
-    if me.logged_in() {
-        return Ok(Verdict::fail(format!(
-            "a login as {} reached {}",
-            u.username,
-            me.who()
-        )));
-    }
-    control(cx, &u).await?;
-    Ok(Verdict::fail(format!(
-        "refused a valid ID token without at_hash (callback {}, /me {}), which OIDC Core §3.1.3.6 makes optional in the code flow: providers that omit it log no one in; unbroken, the user logs in",
-        super::status(login.callback_status),
-        me.status
-    )))
+    Ok(match accepted_login(cx, &f, "without at_hash").await? {
+        None => {
+            Verdict::pass("accepted a valid ID token without at_hash (optional in the code flow)")
+        }
+        Some((login, me)) => Verdict::fail(format!(
+            "refused a valid ID token without at_hash (callback {}, /me {me}), which OIDC Core §3.1.3.6 makes optional in the code flow: providers that omit it log no one in; unbroken, the user logs in",
+            super::status(login.callback_status),
+        )),
+    })
 }
 
 async fn alg_none(cx: &Ctx) -> Judged {
@@ -308,16 +298,21 @@ async fn nonce_mismatch(cx: &Ctx) -> Judged {
     .await
 }
 
-/// A login whose validly signed ID token has no `kid`: `None` when the user got in,
-/// else the refused login and `/me`'s status (after a control, with the kid, succeeded).
-async fn login_without_kid(cx: &Ctx) -> Result<Option<(Login, u16)>, Stop> {
-    let (u, _, login, me) = login_with_faults(cx, &[Fault::IdTokenNoKid], None).await?;
+/// A login with a validly signed ID token changed by `faults` (no `kid`, no `at_hash`):
+/// `None` when the user got in, else the refused login and `/me`'s status (after a
+/// control, unbroken, succeeded). A login that reached someone else fails, saying `how`.
+async fn accepted_login(
+    cx: &Ctx,
+    faults: &[Fault],
+    how: &str,
+) -> Result<Option<(Login, u16)>, Stop> {
+    let (u, _, login, me) = login_with_faults(cx, faults, None).await?;
     if me.logged_in() && me.is_user(&u) {
         return Ok(None);
     }
     if me.logged_in() {
         return Err(Stop::with(Verdict::fail(format!(
-            "a login without kid reached {}, not {}",
+            "a login {how} reached {}, not {}",
             me.who(),
             u.username
         ))));
@@ -327,15 +322,17 @@ async fn login_without_kid(cx: &Ctx) -> Result<Option<(Login, u16)>, Stop> {
 }
 
 async fn kid_absent(cx: &Ctx) -> Judged {
-    Ok(match login_without_kid(cx).await? {
-        None => {
-            Verdict::pass("accepted a validly signed ID token without kid (the JWKS has one key)")
-        }
-        Some((login, me)) => Verdict::fail(format!(
-            "refused a validly signed ID token without kid although the JWKS has a single key (callback {}, /me {me})",
-            super::status(login.callback_status),
-        )),
-    })
+    Ok(
+        match accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? {
+            None => Verdict::pass(
+                "accepted a validly signed ID token without kid (the JWKS has one key)",
+            ),
+            Some((login, me)) => Verdict::fail(format!(
+                "refused a validly signed ID token without kid although the JWKS has a single key (callback {}, /me {me})",
+                super::status(login.callback_status),
+            )),
+        },
+    )
 }
 
 async fn key_rotation(cx: &Ctx) -> Judged {
@@ -437,7 +434,7 @@ async fn kid_absent_multiple(cx: &Ctx) -> Judged {
         )));
     }
     cx.step("an ID token without kid and with a bad signature opened no session");
-    let Some((login, _)) = login_without_kid(cx).await? else {
+    let Some((login, _)) = accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? else {
         return Ok(Verdict::pass(
             "with two keys in the JWKS, the RP verified a token without kid against them and logged the user in, and refused one that neither key verifies",
         ));
