@@ -17,8 +17,15 @@ fn dir(name: &str) -> PathBuf {
 }
 
 /// Runs the RP's pinned install script (npm ci, pip into a venv): the test needs the
-/// library, so a missing tool or package fails it, saying which.
+/// library, so a missing tool or package fails it, saying which. Once per RP and test
+/// process: the tests of one RP's variants run at once, and `npm ci` removes the
+/// `node_modules` an app launched by another of them is loading.
 fn install(name: &str) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|d| d == name) {
+        return;
+    }
     let script = dir(name).join("install.sh");
     let out = Command::new("bash")
         .arg(&script)
@@ -31,6 +38,7 @@ fn install(name: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    done.push(name.to_owned());
 }
 
 /// The verdict table: one row per scenario, one column per sync mode.
