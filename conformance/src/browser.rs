@@ -85,6 +85,8 @@ pub struct RpLogout {
     pub end_session: Option<BTreeMap<String, String>>,
     /// The IdP's answer to it.
     pub idp_status: Option<u16>,
+    /// Why the IdP refused it, as its error page says.
+    pub idp_error: Option<String>,
     /// Where the browser came back to the RP after the IdP, and the RP's answer.
     pub returned: Option<(Url, u16)>,
 }
@@ -339,7 +341,8 @@ impl Browser {
     pub async fn rp_logout(&self, path: &str, end_session: &Url) -> Result<RpLogout, String> {
         let mut out = RpLogout::default();
         let mut next = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
-        let at_rp = |u: &Url| u.as_str().starts_with(&self.sites.rp);
+        let rp = origin_of(&self.sites.rp);
+        let at_rp = |u: &Url| u.origin().ascii_serialization() == rp;
         for hop in 0..10 {
             let is_end_session =
                 next.origin() == end_session.origin() && next.path() == end_session.path();
@@ -353,6 +356,9 @@ impl Browser {
             }
             if is_end_session {
                 out.idp_status = Some(page.status);
+                if page.status >= 400 {
+                    out.idp_error = error_description(&page.body);
+                }
             }
             if back {
                 out.returned = Some((next, page.status));
@@ -517,6 +523,14 @@ fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
         rest = &rest[tag_end..];
     }
     Some((action, fields))
+}
+
+/// The text of an error page's `error_description` element.
+fn error_description(html: &str) -> Option<String> {
+    let i = html.find("id=\"error_description\"")?;
+    let start = html[i..].find('>')? + i + 1;
+    let end = html[start..].find('<')? + start;
+    Some(unescape(&html[start..end]))
 }
 
 /// The `href` of the IdP's signed-out page's "continue" link.

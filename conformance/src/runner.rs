@@ -123,6 +123,11 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         .and_then(tenant_of)
         .unwrap_or_else(|| format!("run-{run_id}"));
     let server = match &opts.idp {
+        IdpChoice::Attached { .. } if opts.tls => {
+            return Err(RunError(
+                "tls serves the embedded IdP over HTTPS; an attached IdP is reached over plain HTTP only".into(),
+            ));
+        }
         IdpChoice::Attached { url, token } => IdpServer::attached(url, token.clone()),
         IdpChoice::Embedded(addr) => {
             let from_issuer = named.as_ref().and_then(|u| {

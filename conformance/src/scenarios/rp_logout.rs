@@ -63,10 +63,10 @@ async fn rp_initiated(cx: &Ctx) -> Judged {
         )));
     };
     if let Some(status) = out.idp_status.filter(|s| *s >= 400) {
-        let why = ended
-            .last()
-            .and_then(|e| e.error_description.clone())
-            .unwrap_or_else(|| "no reason journaled".into());
+        let why = out
+            .idp_error
+            .clone()
+            .unwrap_or_else(|| "its page gave no reason".into());
         return Ok(Verdict::fail(format!(
             "the IdP refused the RP's end-session request ({status}: {why}): the IdP session stays open"
         )));

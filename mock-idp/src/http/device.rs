@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::device_page::{confirm, decided, enter_code};
-use super::errors::{OAuthError, PageError};
+use super::errors::{OAuthError, PageError, error_page};
 use super::login::credentials_refused;
 use super::params::Params;
 use super::{at, form, query};
@@ -33,11 +34,12 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
                 };
                 let mut entry = Entry::new(Endpoint::Device, method, query, body);
                 let res = match params {
-                    Err(e) => Err(e),
-                    Ok(p) if method == "GET" => Ok(show(&t, &p, &mut entry)),
-                    Ok(p) => Ok(decide(&t, &p, &mut entry)),
+                    // A page, not JSON, even for a malformed form (as the login form).
+                    Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+                    Ok(p) if method == "GET" => show(&t, &p, &mut entry),
+                    Ok(p) => decide(&t, &p, &mut entry),
                 };
-                super::journaled(&t, entry, res)
+                super::journaled(&t, entry, Ok(res))
             },
         )
         .boxed()
