@@ -451,6 +451,8 @@ pub struct TenantSpec<'a> {
     /// Another issuer for discovery and the tokens to name than the tenant's URL
     /// (`login.discovery-issuer-mismatch`).
     pub advertised_issuer: Option<&'a str>,
+    /// The one algorithm the tenant signs with (none: RS256).
+    pub signing_alg: Option<mock_idp::SigningAlg>,
     /// The JWKS's path, when not the default `<issuer path>/jwks`.
     pub jwks_path: Option<&'a str>,
     /// The RP's public keys for `private_key_jwt`.
@@ -515,6 +517,11 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });
+    }
+    if let Some(alg) = spec.signing_alg {
+        let kid = format!("conformance-{}-1", alg.as_str().to_lowercase());
+        config["keys"] = json!([{ "kid": kid, "alg": alg.as_str(), "pem_file": "signing.pem" }]);
+        config["signing_alg"] = json!(alg.as_str());
     }
     if let Some(p) = spec.jwks_path {
         config["endpoints"] = json!({ "jwks": p });

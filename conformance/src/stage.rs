@@ -49,6 +49,8 @@ pub struct TenantShape<'a> {
     pub profile: Option<&'a str>,
     /// The issuer its discovery document and tokens name instead of its URL.
     pub advertised_issuer: Option<&'a str>,
+    /// The one algorithm it signs with (its only key), instead of RS256.
+    pub signing_alg: Option<mock_idp::SigningAlg>,
 }
 
 /// Where the groups go, and how.
@@ -151,6 +153,7 @@ impl Stage {
             single_as_string: groups.single_as_string,
             profile: shape.profile,
             advertised_issuer: shape.advertised_issuer,
+            signing_alg: shape.signing_alg,
             jwks_path: jwks_path.as_deref(),
             client_keys: &self.client_keys,
         };

@@ -12,6 +12,7 @@ mod outage;
 mod permissions;
 mod revocation;
 mod rp_logout;
+mod signing_alg;
 mod sync;
 
 use mock_idp::faults::{Fault, FaultPoint};

@@ -45,6 +45,7 @@ const TABLE: &[(&str, &[&str])] = &[
         &[
             "idtoken.bad-signature",
             "idtoken.bad-signature-hs256",
+            "idtoken.bad-signature-es256",
             "idtoken.alg-none",
             "idtoken.alg-hs256-confusion",
             "idtoken.kid-absent-multiple-keys",
@@ -205,6 +206,7 @@ const TABLE: &[(&str, &[&str])] = &[
             "login.userinfo (error)",
             "idtoken.bad-signature (error)",
             "idtoken.bad-signature-hs256 (error)",
+            "idtoken.bad-signature-es256 (error)",
             "idtoken.at-hash-mismatch (error)",
             "idtoken.alg-none (error)",
             "idtoken.alg-hs256-confusion (error)",

@@ -1,0 +1,134 @@
+//! `idtoken.bad-signature-es256`: the RP is started once more against a tenant that signs
+//! with ES256 alone (its only key, as discovery says), and an ES256 ID token whose
+//! signature does not verify must open no session (OIDF oidcc-client-test-invalid-sig-es256).
+//! A valid one is sent too: an RP that takes ES256 verifies it; one that takes none (a
+//! client registered for RS256, the default `id_token_signed_response_alg`) refuses every
+//! ES256 token, which is no weakness. The run's own tenant keeps its single RS256 key
+//! (`idtoken.kid-absent-single-key` needs it). Launch mode only: the runner starts the RP.
+
+use std::sync::Arc;
+
+use mock_idp::SigningAlg;
+use mock_idp::faults::Fault;
+
+use crate::browser::Sites;
+use crate::launch::LaunchError;
+use crate::runner::DOES_NOT_APPLY;
+use crate::scenario::Ctx;
+use crate::stage::{GroupsAt, TenantShape, Up};
+use crate::verdict::{Judged, MeReading, Stop, Verdict};
+
+pub async fn bad_signature_es256(cx: &Ctx) -> Judged {
+    let shared = &cx.shared;
+    if let Some(p) = &shared.idp.profile {
+        return Ok(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} a run with profile {p} is about the provider's shape; a run without --idp-profile judges the RP's signature checks"
+        )));
+    }
+    if !shared.stage.launches() {
+        return Ok(Verdict::skip(
+            "attach mode: the RP runs against the run's tenant, which signs with RS256; judging an ES256 signature needs the runner to start it against a tenant that signs with ES256 (launch mode)",
+        ));
+    }
+    let tenant = format!("{}-es", shared.tenant);
+    let mut rp = shared.stage.rp.clone();
+    rp.base_url = None; // a port of its own: the run's RP is running
+    let groups = GroupsAt {
+        claim: shared.rp.groups_claim.clone(),
+        single_as_string: false,
+    };
+    let shape = TenantShape {
+        signing_alg: Some(SigningAlg::ES256),
+        ..Default::default()
+    };
+    let up = match shared
+        .stage
+        .up(&rp, &tenant, shared.mode, &groups, shape)
+        .await
+    {
+        Ok(up) => up,
+        Err(LaunchError::Exited(log)) => {
+            return Ok(Verdict::error(format!(
+                "the RP did not start against a provider that signs with ES256, so its checks cannot be judged: {log}"
+            )));
+        }
+        Err(LaunchError::NotReady(m)) => {
+            return Ok(Verdict::error(format!(
+                "against a provider that signs with ES256 the RP was not ready within its startup timeout: {m}"
+            )));
+        }
+        Err(LaunchError::Setup(m)) => return Err(Stop::Harness(m)),
+    };
+    cx.step(format!(
+        "started the RP against {}, which signs with ES256 alone",
+        up.issuer
+    ));
+    let judged = judge(cx, &up).await;
+    if let Some(rp) = up.running {
+        rp.stop().await;
+    }
+    judged
+}
+
+/// A login of a new user at the RP started against the ES256 tenant, with `faults` armed
+/// once (each must fire); what `/me` then shows.
+async fn login(cx: &Ctx, up: &Up, tag: &str, faults: &[Fault]) -> Result<MeReading, Stop> {
+    let u = cx.new_user(tag, &[]);
+    up.admin.put_user(&u).await?;
+    let mut armed = Vec::new();
+    for f in faults {
+        armed.push(up.admin.arm(f, &u.username, Some(1), None).await?);
+    }
+    let sites = Arc::new(Sites {
+        rp: up.base_url.clone(),
+        idp: up.issuer.clone(),
+        ..(*cx.shared.sites).clone()
+    });
+    let b = cx.browser_at(sites);
+    b.login(&u.username, None).await?;
+    for id in armed {
+        if up.admin.clear(id).await? {
+            return Err(Stop::with(Verdict::error(
+                "the fault never fired: the login did not reach the ID token",
+            )));
+        }
+    }
+    for e in up.admin.journal(&u.username).await? {
+        if !e.faults.is_empty() {
+            cx.cite(&e);
+        }
+    }
+    let me = cx.me(&b).await?;
+    if me.logged_in() && !me.is_user(&u) {
+        return Err(Stop::with(Verdict::fail(format!(
+            "a login as {} reached {}",
+            u.username,
+            me.who()
+        ))));
+    }
+    Ok(me)
+}
+
+async fn judge(cx: &Ctx, up: &Up) -> Judged {
+    cx.step("an ES256 ID token whose signature does not verify");
+    let forged = login(cx, up, "forged", &[Fault::IdTokenBadSignature]).await?;
+    if forged.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the RP accepted an ES256 ID token whose signature does not verify: /me answered 200 for {}",
+            forged.who()
+        )));
+    }
+    cx.step("control: a valid ES256 ID token");
+    let valid = login(cx, up, "valid", &[]).await?;
+    Ok(if valid.logged_in() {
+        Verdict::pass(format!(
+            "refused an ES256 ID token with a bad signature (/me {}); a valid one logs the user in",
+            forged.status
+        ))
+    } else {
+        Verdict::pass(format!(
+            "refused an ES256 ID token with a bad signature (/me {}); it refuses valid ES256 ID tokens too (/me {}): it takes none, as a client registered for RS256 (the default id_token_signed_response_alg) should",
+            forged.status, valid.status
+        ))
+    })
+}
