@@ -210,7 +210,10 @@ pub fn not_passing(r: &Report) -> Vec<(String, String)> {
 
 /// Skips other than "does not apply to this sync mode".
 /// What only launch mode can judge: an attach-mode run lists it as lost coverage.
-pub const LAUNCH_ONLY: &[&str] = &["login.discovery-issuer-mismatch"];
+pub const LAUNCH_ONLY: &[&str] = &[
+    "login.discovery-issuer-mismatch",
+    "idtoken.bad-signature-es256",
+];
 
 /// The odd skips of an attach-mode run, once each launch-only scenario is checked to be
 /// there, saying why.
