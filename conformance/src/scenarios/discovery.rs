@@ -8,44 +8,26 @@ use std::sync::Arc;
 
 use crate::browser::Sites;
 use crate::launch::LaunchError;
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::Ctx;
-use crate::stage::{GroupsAt, TenantShape, Up};
+use crate::stage::{TenantShape, Up};
 use crate::verdict::{Judged, Stop, Verdict};
 
 pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
-    let shared = &cx.shared;
-    if let Some(p) = &shared.idp.profile {
-        return Ok(Verdict::skip(format!(
-            "{DOES_NOT_APPLY} a run with profile {p} is about the provider's shape; a run without --idp-profile judges the RP's discovery"
-        )));
-    }
-    if !shared.stage.launches() {
-        return Ok(Verdict::skip(
-            "attach mode: the RP already runs against the run's tenant; judging what it makes of a discovery document that names another issuer needs the runner to start it (launch mode)",
-        ));
-    }
-    let tenant = format!("{}-im", shared.tenant);
-    let configured = shared.stage.issuer(&tenant);
+    let configured = super::restarted::issuer(cx, "im");
     let advertised = format!("{configured}-elsewhere");
-    cx.step(format!(
-        "started the RP with ISSUER={configured}, whose discovery document names issuer {advertised}, as do its tokens and authorization responses"
-    ));
-    let mut rp = shared.stage.rp.clone();
-    rp.base_url = None; // a port of its own: the run's RP is running
-    let groups = GroupsAt {
-        claim: shared.rp.groups_claim.clone(),
-        single_as_string: false,
-    };
     let shape = TenantShape {
         advertised_issuer: Some(&advertised),
         ..Default::default()
     };
-    let up = match shared
-        .stage
-        .up(&rp, &tenant, shared.mode, &groups, shape)
-        .await
-    {
+    let needs = "the RP already runs against the run's tenant; judging what it makes of a discovery document that names another issuer";
+    let started = match super::restarted::start(cx, "im", shape, needs).await {
+        Ok(started) => started,
+        Err(skip) => return Ok(skip),
+    };
+    cx.step(format!(
+        "started the RP with ISSUER={configured}, whose discovery document names issuer {advertised}, as do its tokens and authorization responses"
+    ));
+    let up = match started {
         Ok(up) => up,
         Err(LaunchError::Exited(log)) => {
             cx.step(format!("the RP did not start: {log}"));

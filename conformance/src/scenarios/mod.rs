@@ -10,6 +10,7 @@ mod login;
 mod logout;
 mod outage;
 mod permissions;
+mod restarted;
 mod revocation;
 mod rp_logout;
 mod signing_alg;

@@ -13,51 +13,30 @@ use mock_idp::faults::Fault;
 
 use crate::browser::Sites;
 use crate::launch::LaunchError;
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::Ctx;
-use crate::stage::{GroupsAt, TenantShape, Up};
+use crate::stage::{TenantShape, Up};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub async fn bad_signature_es256(cx: &Ctx) -> Judged {
-    let shared = &cx.shared;
-    if let Some(p) = &shared.idp.profile {
-        return Ok(Verdict::skip(format!(
-            "{DOES_NOT_APPLY} a run with profile {p} is about the provider's shape; a run without --idp-profile judges the RP's signature checks"
-        )));
-    }
-    if !shared.stage.launches() {
-        return Ok(Verdict::skip(
-            "attach mode: the RP runs against the run's tenant, which signs with RS256; judging an ES256 signature needs the runner to start it against a tenant that signs with ES256 (launch mode)",
-        ));
-    }
-    let tenant = format!("{}-es", shared.tenant);
-    let mut rp = shared.stage.rp.clone();
-    rp.base_url = None; // a port of its own: the run's RP is running
-    let groups = GroupsAt {
-        claim: shared.rp.groups_claim.clone(),
-        single_as_string: false,
-    };
     let shape = TenantShape {
         signing_alg: Some(SigningAlg::ES256),
         ..Default::default()
     };
-    let up = match shared
-        .stage
-        .up(&rp, &tenant, shared.mode, &groups, shape)
-        .await
-    {
-        Ok(up) => up,
-        Err(LaunchError::Exited(log)) => {
+    let needs = "the RP runs against the run's tenant, which signs with RS256; judging an ES256 signature needs it started against a tenant that signs with ES256";
+    let up = match super::restarted::start(cx, "es", shape, needs).await {
+        Err(skip) => return Ok(skip),
+        Ok(Ok(up)) => up,
+        Ok(Err(LaunchError::Exited(log))) => {
             return Ok(Verdict::error(format!(
                 "the RP did not start against a provider that signs with ES256, so its checks cannot be judged: {log}"
             )));
         }
-        Err(LaunchError::NotReady(m)) => {
+        Ok(Err(LaunchError::NotReady(m))) => {
             return Ok(Verdict::error(format!(
                 "against a provider that signs with ES256 the RP was not ready within its startup timeout: {m}"
             )));
         }
-        Err(LaunchError::Setup(m)) => return Err(Stop::Harness(m)),
+        Ok(Err(LaunchError::Setup(m))) => return Err(Stop::Harness(m)),
     };
     cx.step(format!(
         "started the RP against {}, which signs with ES256 alone",
