@@ -33,6 +33,13 @@ pub fn all() -> Vec<Scenario> {
             super::signing_alg::bad_signature_es256
         ),
         scenario!(
+            "idtoken.bad-signature-ps256",
+            Idtoken,
+            "an ID token signed with PS256 is verified with the provider's published key like any other; OIDC Core §3.1.3.7 (6)",
+            "against a provider that signs with PS256, an ID token whose signature does not verify opens no session (launch mode: the RP is started once more)",
+            super::signing_alg::bad_signature_ps256
+        ),
+        scenario!(
             "idtoken.at-hash-mismatch",
             Idtoken,
             "an at_hash that does not match the access token is refused where the RP checks it (optional in the code flow, required where present for RPs that validate it); OIDC Core §3.1.3.6, §3.1.3.8; OIDF oidcc-client-test-invalid-athash",

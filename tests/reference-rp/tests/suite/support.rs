@@ -213,6 +213,7 @@ pub fn not_passing(r: &Report) -> Vec<(String, String)> {
 pub const LAUNCH_ONLY: &[&str] = &[
     "login.discovery-issuer-mismatch",
     "idtoken.bad-signature-es256",
+    "idtoken.bad-signature-ps256",
 ];
 
 /// The odd skips of an attach-mode run, once each launch-only scenario is checked to be
