@@ -54,15 +54,6 @@ pub struct JournalEntry {
     /// The user concerned.
     #[serde(default)]
     pub user: Option<String>,
-    /// `redirect_uri` (at end_session, `post_logout_redirect_uri`).
-    #[serde(default)]
-    pub redirect_uri: Option<String>,
-    /// Whether `state` was sent.
-    #[serde(default)]
-    pub state: bool,
-    /// Whether `id_token_hint` was sent (end_session).
-    #[serde(default)]
-    pub id_token_hint: bool,
     /// HTTP status answered.
     pub status: u16,
     /// OAuth error answered.
@@ -271,6 +262,18 @@ impl Admin {
     pub async fn journal(&self, user: &str) -> Result<Vec<JournalEntry>, IdpError> {
         let v = self
             .call(reqwest::Method::GET, &format!("/journal?user={user}"), None)
+            .await?;
+        serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
+    }
+
+    /// The journal's entries after sequence number `since`, whoever they concern.
+    pub async fn journal_since(&self, since: u64) -> Result<Vec<JournalEntry>, IdpError> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/journal?since={since}"),
+                None,
+            )
             .await?;
         serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
     }

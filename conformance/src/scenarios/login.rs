@@ -434,6 +434,23 @@ async fn userinfo(cx: &Ctx) -> Judged {
     let (u, _, login, me) = login_with_faults(cx, &[Fault::UserinfoSubChanged], None).await?;
     let journal = cx.journal(&u).await?;
     let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
+        // A call the IdP could tie to no user: one whose access token it could not read
+        // (sent in the query string, which it does not take). Not "no call".
+        let since = journal.first().map_or(0, |e| e.seq.saturating_sub(1));
+        let unread = cx
+            .shared
+            .admin
+            .journal_since(since)
+            .await?
+            .into_iter()
+            .find(|e| e.endpoint == "userinfo" && e.user.is_none() && e.status == 401);
+        if let Some(e) = unread {
+            cx.cite(&e);
+            return Ok(Verdict::error(format!(
+                "the IdP refused a userinfo call during the login: {} (it takes the access token in the Authorization header or the form body, RFC 6750 §2.1, §2.2), so whether the RP checks userinfo's sub cannot be judged",
+                e.error_description.as_deref().unwrap_or("no reason given")
+            )));
+        }
         return Ok(Verdict::skip(format!(
             "{} the RP does not call userinfo at login",
             crate::runner::DOES_NOT_APPLY

@@ -45,6 +45,7 @@ defects! {
     AcceptsMissingSub = "accepts-missing-sub": "takes the sub from userinfo when the ID token has none",
     AcceptsNoRefreshToken = "accepts-no-refresh-token": "proceeds when the token response has no refresh_token",
     UserinfoSubUnchecked = "userinfo-sub-unchecked": "does not compare the userinfo sub with the ID token's",
+    UserinfoTokenInQuery = "userinfo-token-in-query": "sends the access token to userinfo in the query string, and logs the user in without userinfo when that is refused",
     NoSignatureCheck = "no-signature-check": "decodes the ID token without verifying its signature",
     AcceptsAlgNone = "accepts-alg-none": "skips verification when the header says alg none",
     Hs256PublicKey = "hs256-public-key": "verifies HS256 tokens with the RSA public key PEM as the HMAC secret",

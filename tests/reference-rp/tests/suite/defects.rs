@@ -40,6 +40,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("accepts-missing-sub", &["login.missing-claim.sub"]),
     ("accepts-no-refresh-token", &["login.no-refresh-token"]),
     ("userinfo-sub-unchecked", &["login.userinfo"]),
+    ("userinfo-token-in-query", &["login.userinfo (error)"]),
     (
         "no-signature-check",
         &[
