@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use jsonwebtoken::jwk::JwkSet;
 use mock_idp::SigningAlg;
-use mock_idp::keys::generate_pair;
+use mock_idp::generate_pair;
 use serde_json::{Value, json};
 
 use crate::rp::{ClientAuth, RpDescription};
@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let pem = std::fs::read_to_string(&file).expect("pem");
         let public =
-            mock_idp::keys::SigningKey::from_pem(&made.kid, SigningAlg::RS256, &pem).expect("key");
+            mock_idp::SigningKey::from_pem(&made.kid, SigningAlg::RS256, &pem).expect("key");
         assert_eq!(made.jwks.keys, vec![public.jwk().clone()]);
         let env = keys.env();
         assert_eq!(env[1], ("CLIENT_KEY_ID", made.kid.clone()));

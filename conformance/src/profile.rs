@@ -85,7 +85,7 @@ impl IdpShape {
             .group_map
             .iter()
             .map(|(g, perms)| {
-                let id = mock_idp::tokens::group_names(&config.quirks, std::slice::from_ref(g));
+                let id = mock_idp::group_names(&config.quirks, std::slice::from_ref(g));
                 (id.into_iter().next().unwrap_or_default(), perms.clone())
             })
             .collect();

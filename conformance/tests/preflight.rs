@@ -100,8 +100,7 @@ async fn every_provider_as_its_customer_configures_it_is_ready() {
     for (profile, groups, edit, reads_groups) in cases {
         let idp = shaped(profile, edit).await;
         let group = if profile == "entra" {
-            mock_idp::tokens::group_names(&idp.tenant().config.quirks, &["analysts".into()])
-                .remove(0)
+            mock_idp::group_names(&idp.tenant().config.quirks, &["analysts".into()]).remove(0)
         } else {
             "analysts".to_owned()
         };
@@ -475,8 +474,7 @@ async fn an_app_on_client_secret_jwt_or_private_key_jwt_is_rehearsed_with_assert
         preflight::terminal(&r)
     );
     // With it (--client-key), against a client registered with its public key: ready.
-    let (pem, public) =
-        mock_idp::keys::generate_pair("app-1", mock_idp::SigningAlg::ES256).unwrap();
+    let (pem, public) = mock_idp::generate_pair("app-1", mock_idp::SigningAlg::ES256).unwrap();
     let idp = MockIdp::builder()
         .edit_config(move |c| {
             let demo = c.clients.iter_mut().find(|c| c.id == "demo-rp").unwrap();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_idp::SigningAlg;
-use mock_idp::keys::SigningKey;
+use mock_idp::SigningKey;
 
 const RUNS: usize = 20;
 const SECONDS: f64 = 3.0;

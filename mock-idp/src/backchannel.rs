@@ -83,7 +83,7 @@ impl Tenant {
     /// request that ended the session does not wait for RPs); each delivery is journaled
     /// when the RP answers or the delivery fails. Must be called inside a Tokio runtime;
     /// outside one nothing is sent (and that is journaled).
-    pub fn backchannel_logout(&self, ended: Ended<'_>) {
+    pub(crate) fn backchannel_logout(&self, ended: Ended<'_>) {
         for n in self.notices(ended, |c| c.backchannel_logout_uri.as_ref()) {
             let mut entry = Entry::new(
                 Endpoint::BackchannelLogout,

@@ -156,7 +156,7 @@ pub struct FaultScope {
 
 /// The request a fault may fire on.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The client.
     pub client_id: &'a str,
     /// The user, when known.
@@ -180,7 +180,7 @@ pub struct Armed {
 
 /// The tenant's armed faults.
 #[derive(Debug, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     armed: Vec<Armed>,
     next: u64,
 }

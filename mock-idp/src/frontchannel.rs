@@ -12,7 +12,7 @@ impl Tenant {
     /// registered a `frontchannel_logout_uri` and holds a live grant of it (the clients
     /// back-channel logout would tell), each with `iss` and `sid` added to its query (§2).
     /// Call before the session's grants end.
-    pub fn frontchannel_logout_urls(&self, sid: &str) -> Vec<String> {
+    pub(crate) fn frontchannel_logout_urls(&self, sid: &str) -> Vec<String> {
         self.notices(Ended::Session(sid), |c| c.frontchannel_logout_uri.as_ref())
             .into_iter()
             .filter_map(|n| {

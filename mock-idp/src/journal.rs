@@ -11,7 +11,7 @@ use crate::http::Params;
 use crate::types::AuthMethod;
 
 /// Default number of entries kept.
-pub const DEFAULT_CAPACITY: usize = 1000;
+pub(crate) const DEFAULT_CAPACITY: usize = 1000;
 
 /// Which endpoint a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,7 +123,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry from the request's parameters (query and form together).
-    pub fn new(endpoint: Endpoint, method: &str, query: &Params, params: &Params) -> Entry {
+    pub(crate) fn new(endpoint: Endpoint, method: &str, query: &Params, params: &Params) -> Entry {
         let get = |name: &str| {
             params
                 .0
@@ -183,7 +183,7 @@ impl Entry {
 
 /// The ring of entries.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     capacity: usize,
     next: u64,
     entries: VecDeque<Entry>,

@@ -1,27 +1,96 @@
 //! # mock-idp
 //!
-//! A mock OpenID Provider for testing relying parties: authorization code flow with PKCE,
-//! client_secret_post / client_secret_basic / client_secret_jwt / private_key_jwt / none,
-//! refresh tokens, userinfo,
-//! introspection, revocation and logout, with groups placed anywhere in the tokens.
+//! A mock OpenID Provider for testing relying parties: the authorization code flow with
+//! PKCE, refresh tokens, userinfo, introspection, revocation, RP-initiated, back-channel
+//! and front-channel logout, the client credentials, JWT bearer, token exchange and device
+//! grants, client authentication by secret, by signed JWT or none, and groups placed
+//! anywhere in the tokens.
 //!
-//! Embedded in a test, on a random port, with the built-in demo tenant
-//! (users alice, bob, carol; client `demo-rp` / `demo-secret`):
+//! This page is the whole public API, in the order a test meets it.
+//!
+//! ## 1. Start an IdP
+//!
+//! [`MockIdp::start`] serves the built-in demo tenant (users alice, bob and carol; client
+//! `demo-rp` / `demo-secret`) on a random loopback port. [`MockIdp::builder`] returns a
+//! [`Builder`] that takes a [`Config`] (or a file, or a provider's [`profiles`]), users,
+//! clients, HTTPS with a throw-away CA, and a deterministic seed. The IdP stops when
+//! dropped, letting requests in flight finish within [`SHUTDOWN_GRACE`].
 //!
 //! ```no_run
 //! # async fn example() {
 //! let idp = mock_idp::MockIdp::start().await;
-//! let discovery = format!("{}/.well-known/openid-configuration", idp.issuer());
+//! let discovery = idp.discovery_url();
 //! // Point the relying party under test at `idp.issuer()`...
 //! idp.clock().advance(3600); // ...and let an hour pass without sleeping.
 //! # }
 //! ```
 //!
 //! The same server runs standalone: `mock-idp serve [--config FILE] [--addr ADDR]`.
+//!
+//! ## 2. Configure what it issues
+//!
+//! [`config`] is the configuration model, the same as the TOML file's: [`Config`],
+//! [`ClientConfig`], [`UserConfig`], [`Quirks`] (where the groups go, how the subject is
+//! shaped), [`AssertionIssuer`]s for the JWT bearer grant. [`AuthMethod`], [`GrantType`]
+//! and [`SigningAlg`] name what a client or a key may use.
+//!
+//! ## 3. Change the world while the RP runs
+//!
+//! [`MockIdp::tenant`] gives the [`Tenant`]: its [`Clock`] (advance time instead of
+//! sleeping), its users ([`Tenant::patch_user`] with a [`UserPatch`],
+//! [`Tenant::delete_user`], [`Tenant::revoke_user`]), and its [`faults`]
+//! ([`Tenant::arm_fault`]): a broken IdP or an attacker's token on demand, for the next
+//! request or every one.
+//!
+//! ## 4. See what the RP did
+//!
+//! [`Tenant::journal`] returns the [`journal`]: every protocol request with its client,
+//! user, outcome and the [`journal::Lint`]s it earned. [`inspect`] decodes a token the
+//! tenant issued and checks its signature.
+//!
+//! A test of an RP's refusal and of its revocation, in those terms:
+//!
+//! ```no_run
+//! use mock_idp::faults::{Fault, FaultScope};
+//! use mock_idp::journal::Endpoint;
+//! use mock_idp::{MockIdp, UserPatch};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let idp = MockIdp::start().await;
+//! let tenant = idp.tenant();
+//! // alice's next ID token is signed by a key the JWKS does not publish.
+//! tenant.arm_fault(
+//!     Fault::IdTokenUnknownKid,
+//!     FaultScope { times: Some(1), user: Some("alice".into()), ..Default::default() },
+//! );
+//! // ...the RP logs alice in and must refuse her...
+//! let redeemed = idp.journal().iter().any(|e| e.endpoint == Endpoint::Token && e.status == 200);
+//! assert!(redeemed, "the RP never redeemed the code: the fault was never tested");
+//!
+//! // She leaves the "analysts" group, then the company: the RP must follow within its
+//! // sync deadline, which the tenant's clock brings closer without sleeping.
+//! tenant.patch_user("alice", UserPatch { groups: Some(vec![]), ..Default::default() })?;
+//! idp.clock().advance(600);
+//! tenant.delete_user("alice")?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## 5. Helpers
+//!
+//! Keys for a client that signs its own assertions ([`generate_pair`], [`SigningKey`]),
+//! the group names a tenant puts in tokens ([`group_names`]), the `at_hash` of an access
+//! token ([`at_hash`]), the back-channel logout event and delivery deadline, and the
+//! bounds of the IdP's memory ([`LiveRecord`], [`KEEP_EXPIRED_FOR`]).
+//!
+//! ## 6. Embed the routes yourself
+//!
+//! [`routes`] (one tenant) and [`routes_for`] (a [`Registry`] of tenants) are the warp
+//! filters behind [`MockIdp`], for a server of your own.
 
 mod assertion;
 mod authorization;
-pub mod backchannel;
+mod backchannel;
 mod bearer_grant;
 mod client_assertion;
 mod client_keys;
@@ -30,34 +99,52 @@ pub mod config;
 mod directory;
 pub mod faults;
 mod frontchannel;
-pub mod grants;
+mod grants;
 mod http;
-pub mod inspect;
+mod inspect;
 pub mod journal;
-pub mod keys;
+mod keys;
 mod lifecycle;
 pub mod profiles;
 mod published;
 mod registry;
-pub mod serve;
+mod serve;
 mod server;
 mod tenant;
-pub mod tls;
+mod tls;
 mod token_endpoint;
 mod token_exchange;
-pub mod tokens;
+mod tokens;
 mod types;
 
+// 1. Start an IdP.
+pub use server::{Builder, MockIdp, SHUTDOWN_GRACE, StartError};
+
+// 2. Configure what it issues.
 pub use client_assertion::JWT_BEARER;
-pub use clock::{Clock, UnixTime};
 pub use config::{
-    AccessTokenFormat, AssertionIssuer, ClientConfig, Config, ConfigError, Placement, Quirks,
-    RefreshPolicy, SubjectMatch, TokenKind, UserConfig,
+    AccessTokenFormat, AssertionIssuer, ClientConfig, Config, ConfigError, KeyFiles, Placement,
+    Quirks, RefreshPolicy, SubjectMatch, TokenKind, UserConfig,
 };
+pub use types::{AuthMethod, GrantType, SigningAlg};
+
+// 3. Change the world while the RP runs.
+pub use clock::{Clock, UnixTime};
 pub use directory::{Directory, User};
-pub use http::{OAuthError, Params, routes, routes_for};
 pub use lifecycle::{DirectoryError, UserPatch};
 pub use registry::Registry;
-pub use server::{Builder, MockIdp, SHUTDOWN_GRACE, StartError};
-pub use tenant::{Paths, Tenant};
-pub use types::{AuthMethod, GrantType, SigningAlg};
+pub use tenant::{Paths, RecentToken, Tenant};
+
+// 4. See what the RP did.
+pub use inspect::{Claim, Inspection, Signature, inspect};
+
+// 5. Helpers.
+pub use backchannel::{
+    DELIVERY_TIMEOUT as BACKCHANNEL_DELIVERY_TIMEOUT, EVENT as BACKCHANNEL_LOGOUT_EVENT,
+};
+pub use grants::{KEEP_EXPIRED_FOR, Record as LiveRecord};
+pub use keys::{SigningKey, generate_pair, generate_pem};
+pub use tokens::{at_hash, group_names};
+
+// 6. Embed the routes yourself.
+pub use http::{routes, routes_for};

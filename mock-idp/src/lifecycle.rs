@@ -46,7 +46,7 @@ pub enum DirectoryError {
 
 impl Tenant {
     /// The grant's user as the directory has it now: present, same `sub`, not disabled.
-    pub fn active_user(&self, grant: &Grant) -> Result<User, Refused> {
+    pub(crate) fn active_user(&self, grant: &Grant) -> Result<User, Refused> {
         let dir = self.directory();
         let user = grant
             .username

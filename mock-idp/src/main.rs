@@ -209,7 +209,7 @@ async fn run(command: Command) -> Result<(), String> {
                     ));
                 }
             };
-            let pem = mock_idp::keys::generate_pem(alg)?;
+            let pem = mock_idp::generate_pem(alg)?;
             std::fs::write(&out, pem)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             println!("wrote {} ({alg} private key, PKCS#8 PEM)", out.display());

@@ -27,7 +27,7 @@ struct Jwks {
 impl Tenant {
     /// The discovery document's JSON (its signing algorithms are fixed at creation: a
     /// rotation replaces a key of the same algorithm).
-    pub fn discovery_json(&self) -> Bytes {
+    pub(crate) fn discovery_json(&self) -> Bytes {
         self.published
             .discovery
             .get_or_init(|| json_bytes(&crate::http::discovery_metadata(self)))
@@ -35,7 +35,7 @@ impl Tenant {
     }
 
     /// The JWKS's JSON at the tenant's now.
-    pub fn jwks_json(&self) -> Bytes {
+    pub(crate) fn jwks_json(&self) -> Bytes {
         let now = self.clock.now();
         let keys = self.keys();
         let (generation, from, until) = keys.stable_window(now);

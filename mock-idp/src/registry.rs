@@ -24,14 +24,14 @@ impl Registry {
         }
     }
 
-    /// At most `n` tenants besides the default one (default [`MAX_TENANTS`]).
+    /// At most `n` tenants besides the default one (default 1000).
     pub fn with_max_tenants(mut self, n: usize) -> Registry {
         self.max_tenants = n;
         self
     }
 
     /// The tenant for which `select(paths)` is exactly `path`.
-    pub fn at(&self, path: &str, select: fn(&Paths) -> &String) -> Option<Arc<Tenant>> {
+    pub(crate) fn at(&self, path: &str, select: fn(&Paths) -> &String) -> Option<Arc<Tenant>> {
         self.read()
             .iter()
             .find(|t| select(&t.paths) == path)
@@ -39,7 +39,7 @@ impl Registry {
     }
 
     /// The tenant whose admin API `path` is under, and the rest of the path.
-    pub fn admin(&self, path: &str) -> Option<(Arc<Tenant>, String)> {
+    pub(crate) fn admin(&self, path: &str) -> Option<(Arc<Tenant>, String)> {
         self.read().iter().find_map(|t| {
             let rest = path.strip_prefix(t.paths.admin.as_str())?;
             (rest.is_empty() || rest.starts_with('/')).then(|| (t.clone(), rest.to_owned()))

@@ -175,9 +175,8 @@ impl Builder {
         self
     }
 
-    /// How long a client may take to send a request's headers (default
-    /// [`HEADER_READ_TIMEOUT`](crate::serve::HEADER_READ_TIMEOUT)); a slower or idle
-    /// connection is closed.
+    /// How long a client may take to send a request's headers (default 30 s); a slower
+    /// or idle connection is closed.
     pub fn header_read_timeout(mut self, limit: Duration) -> Self {
         self.header_read_timeout = limit;
         self

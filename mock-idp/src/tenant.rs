@@ -53,7 +53,7 @@ pub struct Paths {
 
 impl Tenant {
     /// Where this tenant writes groups for this client.
-    pub fn groups_for<'a>(&'a self, client_id: &'a str) -> crate::tokens::GroupsFor<'a> {
+    pub(crate) fn groups_for<'a>(&'a self, client_id: &'a str) -> crate::tokens::GroupsFor<'a> {
         crate::tokens::GroupsFor {
             placements: &self.config.groups.placements,
             quirks: &self.config.quirks,
@@ -64,7 +64,7 @@ impl Tenant {
 
     /// The issuer its discovery document and tokens name: its own URL, unless
     /// `quirks.advertised_issuer` names another.
-    pub fn iss(&self) -> &str {
+    pub(crate) fn iss(&self) -> &str {
         self.config
             .quirks
             .advertised_issuer
@@ -73,7 +73,7 @@ impl Tenant {
     }
 
     /// The `sub` this client sees for this grant (pairwise when the quirk says so).
-    pub fn subject(&self, grant: &crate::grants::Grant) -> String {
+    pub(crate) fn subject(&self, grant: &crate::grants::Grant) -> String {
         crate::tokens::subject(&self.config.quirks, &grant.client_id, &grant.sub)
     }
 }
@@ -215,12 +215,12 @@ impl Tenant {
     }
 
     /// A registered client.
-    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+    pub(crate) fn client(&self, id: &str) -> Option<&ClientConfig> {
         self.config.clients.iter().find(|c| c.id == id)
     }
 
     /// The key that signs this client's tokens.
-    pub fn signing_key(&self, client: &ClientConfig) -> Arc<SigningKey> {
+    pub(crate) fn signing_key(&self, client: &ClientConfig) -> Arc<SigningKey> {
         let alg = client.signing_alg.unwrap_or(self.config.signing_alg);
         let keys = self.keys();
         // `new` validated that a key exists for every configured algorithm, and rotation
@@ -230,8 +230,19 @@ impl Tenant {
     }
 
     /// The signing keys.
-    pub fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
+    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key that signs with `alg` now (a test forging a token with the IdP's own key).
+    pub fn key_for(&self, alg: SigningAlg) -> Option<Arc<SigningKey>> {
+        self.keys().for_alg(alg)
+    }
+
+    /// The key published, now or until its retirement, under `kid` (a test verifying a
+    /// token the tenant signed).
+    pub fn key_by_kid(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.keys().by_kid(kid, self.clock.now())
     }
 
     /// Rotates the key of `alg`: the new one signs from now on; the old one stays in the
@@ -263,7 +274,7 @@ impl Tenant {
     }
 
     /// `bytes` random bytes, base64url (32 bytes → 43 characters).
-    pub fn random_token(&self, bytes: usize) -> String {
+    pub(crate) fn random_token(&self, bytes: usize) -> String {
         let mut buf = vec![0u8; bytes];
         self.rng
             .lock()
@@ -291,7 +302,7 @@ impl Tenant {
     }
 
     /// `N` random bytes (user codes).
-    pub fn random_bytes<const N: usize>(&self) -> [u8; N] {
+    pub(crate) fn random_bytes<const N: usize>(&self) -> [u8; N] {
         let mut buf = [0u8; N];
         self.rng
             .lock()
@@ -320,7 +331,7 @@ impl Tenant {
     }
 
     /// Records a protocol request (stamped with the tenant's clock).
-    pub fn record(&self, mut entry: Entry) {
+    pub(crate) fn record(&self, mut entry: Entry) {
         entry.time = self.clock.now();
         if self.evictions.load(std::sync::atomic::Ordering::Relaxed) {
             entry.evicted = self.lock_grants().take_evictions();
@@ -373,7 +384,7 @@ impl Tenant {
 
     /// The grants. Never held across an `.await`. The directory may be read while holding
     /// them (refresh checks the user atomically); never take them while holding the directory.
-    pub fn lock_grants(&self) -> MutexGuard<'_, Grants> {
+    pub(crate) fn lock_grants(&self) -> MutexGuard<'_, Grants> {
         self.grants.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

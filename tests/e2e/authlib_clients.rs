@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mock_idp::keys::generate_pair;
+use mock_idp::generate_pair;
 use mock_idp::{AssertionIssuer, GrantType, MockIdp, SigningAlg, SubjectMatch};
 use serde_json::Value;
 

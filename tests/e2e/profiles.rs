@@ -150,7 +150,7 @@ async fn entra_identity_and_group_ids() {
         group_ids: true,
         ..Default::default()
     };
-    let ids = mock_idp::tokens::group_names(&quirks, &["analysts".to_owned()]);
+    let ids = mock_idp::group_names(&quirks, &["analysts".to_owned()]);
     assert_eq!(c["groups"], json!(ids));
     assert!(
         ids[0].len() == 36 && ids[0].matches('-').count() == 4,
@@ -247,7 +247,7 @@ async fn entra_groups_overage_points_at_the_groups_endpoint() {
     };
     assert_eq!(
         listed["value"],
-        json!(mock_idp::tokens::group_names(&quirks, &groups))
+        json!(mock_idp::group_names(&quirks, &groups))
     );
     let refused = http.get(endpoint).send().await.unwrap();
     assert_eq!(refused.status(), 401, "the groups need the access token");

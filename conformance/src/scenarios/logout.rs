@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use mock_idp::backchannel::DELIVERY_TIMEOUT;
+use mock_idp::BACKCHANNEL_DELIVERY_TIMEOUT as DELIVERY_TIMEOUT;
 use mock_idp::faults::Fault;
 
 use super::{login_ok, scenario};

@@ -170,7 +170,7 @@ async fn refresh_expired(cx: &Ctx) -> Judged {
     // Past the lifetime, but not so far that the IdP purges the expired token: its refusal
     // must still name the user in the journal (a clock moved hours on purged every
     // record at the first insert, and a refusal came back anonymous under load).
-    let margin = mock_idp::grants::KEEP_EXPIRED_FOR / 5;
+    let margin = mock_idp::KEEP_EXPIRED_FOR / 5;
     let jump = lifetime + margin;
     cx.shared.admin.advance_clock(jump).await?;
     cx.step(format!(

@@ -93,11 +93,6 @@ impl<V> Capped<V> {
         self.map.len() >= self.cap
     }
 
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     fn compact_if_sparse(&mut self) {
         if self.order.len() > 2 * self.map.len() + 64 {
             let map = &self.map;
@@ -147,7 +142,7 @@ mod tests {
             m.insert(&k, i);
             m.remove(&k);
         }
-        assert!(m.is_empty());
+        assert_eq!(m.len(), 0);
         assert!(m.order.len() <= 64, "{} stale keys kept", m.order.len());
     }
 }

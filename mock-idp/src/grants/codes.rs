@@ -28,14 +28,6 @@ impl PkceMethod {
             Some(_) => None,
         }
     }
-
-    /// The registered name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PkceMethod::S256 => "S256",
-            PkceMethod::Plain => "plain",
-        }
-    }
 }
 
 /// A PKCE challenge bound to a code.

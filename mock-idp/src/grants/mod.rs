@@ -11,12 +11,11 @@ mod tokens;
 pub use capped::Capped;
 pub use codes::{CodeRecord, Pkce, PkceMethod, Redemption, valid_pkce_string};
 pub use devices::{
-    DeviceRecord, DeviceState, NotYet, USER_CODE_LEN, UnknownUserCode, display_user_code,
-    normalize_user_code, user_code,
+    DeviceRecord, DeviceState, UnknownUserCode, display_user_code, normalize_user_code, user_code,
 };
 pub use lineage::{AccessView, Lineage, RevokeError, SignedAccess, access_jti};
 pub use sessions::{PendingLogin, Session};
-pub use tokens::{AccessRecord, RefreshRecord, RefreshUse};
+pub use tokens::{AccessRecord, RefreshRecord};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,7 +88,7 @@ pub enum Record {
     /// A refresh token (spent ones are kept for reuse detection).
     RefreshToken,
     /// An authorization grant: what a login established, shared by every token issued
-    /// under it (see [`Lineage`]).
+    /// under it (its lineage).
     Grant,
     /// An opaque access token (JWT access tokens are not stored).
     OpaqueAccessToken,

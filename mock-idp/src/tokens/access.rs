@@ -24,7 +24,7 @@ impl Tenant {
     /// A presented access token, if it is live: a JWT signed by this tenant (`typ`
     /// `at+jwt`, this issuer, not expired by the tenant's clock, not revoked), or a live
     /// opaque token.
-    pub fn check_access(&self, token: &str) -> Result<AccessView, Refused> {
+    pub(crate) fn check_access(&self, token: &str) -> Result<AccessView, Refused> {
         let now = self.clock.now();
         match self.verify_access_jwt(token)? {
             Some(signed) => self.lock_grants().check_signed_access(&signed, now),
@@ -34,7 +34,7 @@ impl Tenant {
 
     /// Revokes a presented token of `client_id` (RFC 7009): a refresh token with its whole
     /// grant, an access token alone. Unknown tokens are no error (§2.2).
-    pub fn revoke_token(&self, token: &str, client_id: &str) -> Result<(), RevokeError> {
+    pub(crate) fn revoke_token(&self, token: &str, client_id: &str) -> Result<(), RevokeError> {
         let now = self.clock.now();
         match self.verify_access_jwt(token) {
             Ok(Some(signed)) => self

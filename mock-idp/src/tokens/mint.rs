@@ -77,7 +77,7 @@ pub struct NewRefresh {
 impl Tenant {
     /// Signs and records the tokens of one token response. A JWT access token is not
     /// stored: its lineage is (once per login), an opaque one is.
-    pub fn mint(&self, m: &Mint<'_>) -> Result<TokenResponse, String> {
+    pub(crate) fn mint(&self, m: &Mint<'_>) -> Result<TokenResponse, String> {
         let now = self.clock.now();
         let life = &self.config.lifetimes;
         let access_expires = now + life.access_token as i64;

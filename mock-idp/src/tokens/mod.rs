@@ -7,8 +7,6 @@ mod mint;
 pub mod placement;
 
 pub(crate) use access::first_aud;
-pub use claims::{
-    GroupsFor, group_names, identity_claims, place_groups, place_groups_of, subject, user_claims,
-};
+pub use claims::{GroupsFor, group_names, identity_claims, place_groups_of, subject, user_claims};
 pub use faulty::sign as sign_faulty;
 pub use mint::{Mint, NewRefresh, TokenResponse, at_hash};

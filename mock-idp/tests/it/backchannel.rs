@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mock_idp::backchannel::EVENT;
+use mock_idp::BACKCHANNEL_LOGOUT_EVENT as EVENT;
 use mock_idp::journal::Endpoint;
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
 
 /// Waits, as long as the IdP's own delivery timeout at most, for `n` tokens.
 async fn tokens(got: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
-    let deadline = Instant::now() + mock_idp::backchannel::DELIVERY_TIMEOUT;
+    let deadline = Instant::now() + mock_idp::BACKCHANNEL_DELIVERY_TIMEOUT;
     loop {
         let now = got.lock().unwrap().clone();
         if now.len() >= n || Instant::now() > deadline {
@@ -45,8 +45,7 @@ async fn tokens(got: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
 }
 
 async fn deliveries(idp: &Idp, n: usize) -> Vec<mock_idp::journal::Entry> {
-    let deadline =
-        Instant::now() + mock_idp::backchannel::DELIVERY_TIMEOUT + Duration::from_secs(1);
+    let deadline = Instant::now() + mock_idp::BACKCHANNEL_DELIVERY_TIMEOUT + Duration::from_secs(1);
     loop {
         let d: Vec<_> = idp
             .tenant
@@ -66,8 +65,7 @@ fn verified(idp: &Idp, token: &str) -> (Value, Value) {
     let h = header(token);
     let key = idp
         .tenant
-        .keys()
-        .by_kid(h["kid"].as_str().unwrap(), T0)
+        .key_by_kid(h["kid"].as_str().unwrap())
         .expect("signed by a published key");
     let claims = key
         .verify::<Value>(token)
@@ -198,10 +196,7 @@ async fn armed_faults_break_one_property_of_the_logout_token() {
         let token = &received[i];
         let h = header(token);
         let c = claims(token);
-        let key = idp
-            .tenant
-            .keys()
-            .by_kid(h["kid"].as_str().unwrap_or("-"), T0);
+        let key = idp.tenant.key_by_kid(h["kid"].as_str().unwrap_or("-"));
         let valid = key.is_some_and(|k| k.verify::<Value>(token).is_ok());
         assert!(broken(&h, &c, valid), "{fault:?}: {h} {c}");
         // Everything else as in a good token.

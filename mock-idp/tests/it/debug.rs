@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use mock_idp::inspect::{Signature, inspect};
+use mock_idp::{Signature, inspect};
 
 use crate::support::*;
 

@@ -71,8 +71,7 @@ async fn signature_and_header_faults() {
     assert_eq!(header(&t)["alg"], "HS256");
     let pem = idp
         .tenant
-        .keys()
-        .for_alg(mock_idp::SigningAlg::RS256)
+        .key_for(mock_idp::SigningAlg::RS256)
         .unwrap()
         .public_key_pem()
         .unwrap();
@@ -121,7 +120,7 @@ async fn claim_faults() {
         idp.tokens("alice").await
     };
     let t = c(tokens["id_token"].as_str().unwrap().to_owned());
-    let real = mock_idp::tokens::at_hash(tokens["access_token"].as_str().unwrap());
+    let real = mock_idp::at_hash(tokens["access_token"].as_str().unwrap());
     assert_ne!(t["at_hash"], real);
     assert_eq!(t["at_hash"].as_str().map(str::len), Some(real.len()));
     let t = c(id_token_with(&idp, Fault::IdTokenExtraAud).await);

@@ -192,7 +192,7 @@ async fn id_and_access_tokens_carry_the_required_claims() {
     assert_eq!(id["nonce"], "no");
     assert_eq!(
         id["at_hash"],
-        mock_idp::tokens::at_hash(t["access_token"].as_str().unwrap())
+        mock_idp::at_hash(t["access_token"].as_str().unwrap())
     );
     assert_eq!(id["groups"], json!(["admins", "analysts"]));
     let at = t["access_token"].as_str().unwrap();

@@ -2,7 +2,7 @@
 //! however often it refreshes, every kind of record is capped (the oldest evicted and
 //! journaled), and revocations are never evicted.
 
-use mock_idp::grants::Record;
+use mock_idp::LiveRecord as Record;
 use serde_json::{Value, json};
 
 use crate::support::*;

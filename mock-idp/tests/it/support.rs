@@ -315,7 +315,7 @@ pub struct KeyPair {
 }
 
 pub fn key_pair(kid: &str, alg: mock_idp::SigningAlg) -> KeyPair {
-    let (pem, public) = mock_idp::keys::generate_pair(kid, alg).expect("a key pair");
+    let (pem, public) = mock_idp::generate_pair(kid, alg).expect("a key pair");
     KeyPair {
         pem,
         jwks: jsonwebtoken::jwk::JwkSet { keys: vec![public] },

@@ -149,11 +149,7 @@ fn make(idp: &Idp, real: &str, f: &Forge) -> String {
             let (mut header, mut claims) = (part(real, 0), part(real, 1));
             harm(&mut header, &mut claims, harms);
             if let Forge::Resigned(_) = f {
-                let key = idp
-                    .tenant
-                    .keys()
-                    .for_alg(mock_idp::SigningAlg::RS256)
-                    .unwrap();
+                let key = idp.tenant.key_for(mock_idp::SigningAlg::RS256).unwrap();
                 key.sign_with_header(&header, &claims).unwrap()
             } else {
                 let sig = real.rsplit('.').next().unwrap();
