@@ -42,11 +42,6 @@ impl OAuthError {
         OAuthError::bad_request("invalid_request", description)
     }
 
-    /// `invalid_grant`.
-    pub fn invalid_grant(description: impl Into<String>) -> OAuthError {
-        OAuthError::bad_request("invalid_grant", description)
-    }
-
     /// 401 `invalid_client`; `basic` adds the Basic challenge RFC 6749 §5.2 requires when the
     /// client tried the Authorization header.
     pub fn invalid_client(description: impl Into<String>, basic: bool) -> OAuthError {
