@@ -74,6 +74,15 @@ pub enum Fault {
         /// The claim.
         claim: String,
     },
+    /// The user's groups as aggregated claims (OIDC Core §5.6.2): each top-level groups
+    /// claim of the tokens minted is named in `_claim_names` and travels in
+    /// `_claim_sources.src1.JWT`, a JWT the tenant signs.
+    GroupsAggregated,
+    /// The user's groups as distributed claims (OIDC Core §5.6.2): each top-level groups
+    /// claim is named in `_claim_names`; `_claim_sources.src1.endpoint` is the tenant's
+    /// claims source (`<issuer path>/claims`), which answers them as a signed JWT to the
+    /// access token. In an ID token the source carries that access token too.
+    GroupsDistributed,
     /// Back-channel logout: `alg: none` and no signature.
     LogoutTokenAlgNone,
     /// Back-channel logout: HS256 keyed with the RSA public key (algorithm confusion).
@@ -108,6 +117,8 @@ pub enum FaultPoint {
     Userinfo,
     /// In a back-channel logout token.
     BackchannelLogout,
+    /// Where a token response's tokens carry the user's groups.
+    Groups,
 }
 
 impl Fault {
@@ -121,6 +132,7 @@ impl Fault {
             | Fault::MalformedJson => FaultPoint::TokenEndpoint,
             Fault::StateAltered | Fault::AccessDenied => FaultPoint::Authorize,
             Fault::UserinfoSubChanged | Fault::UserinfoRemoveClaim { .. } => FaultPoint::Userinfo,
+            Fault::GroupsAggregated | Fault::GroupsDistributed => FaultPoint::Groups,
             Fault::LogoutTokenAlgNone
             | Fault::LogoutTokenHs256PublicKey
             | Fault::LogoutTokenBadSignature

@@ -37,6 +37,8 @@ pub enum Endpoint {
     Device,
     /// The groups of an overage (`_claim_sources`).
     Groups,
+    /// The distributed claims source (OIDC Core §5.6.2): the user's groups as a JWT.
+    Claims,
     /// The admin API (only refused calls are journaled: a wrong or missing admin token).
     Admin,
     /// A logout token the IdP POSTed to a client's `backchannel_logout_uri` (its `status`

@@ -43,6 +43,8 @@ pub struct Paths {
     pub jwks: String,
     /// The groups of an overage.
     pub groups: String,
+    /// The distributed claims source (`<issuer path>/claims`).
+    pub claims: String,
     /// The admin API's root (`<issuer path>/admin`).
     pub admin: String,
     /// The token inspector, users and journal page (`<issuer path>/debug`).
@@ -98,6 +100,7 @@ impl Paths {
             device: format!("{base}/device"),
             jwks: or(&e.jwks, "jwks"),
             groups: or(&e.groups, "groups"),
+            claims: format!("{base}/claims"),
             admin: format!("{base}/admin"),
             debug: format!("{base}/debug"),
             debug_journal: format!("{base}/debug/journal"),

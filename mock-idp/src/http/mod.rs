@@ -2,6 +2,7 @@
 
 mod admin;
 mod authorize;
+mod claims;
 mod client_auth;
 mod debug;
 mod debug_page;
@@ -74,6 +75,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(device::filter(&reg))
         .unify()
         .or(groups::filter(&reg))
+        .unify()
+        .or(claims::filter(&reg))
         .unify()
         .or(debug::filter(&reg))
         .unify()

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::claims::{identity_claims, place_groups_of, user_claims};
+use super::sources::{Shape, by_reference};
 use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
 use crate::directory::User;
 use crate::grants::{AccessRecord, Grant, RefreshRecord, access_jti};
@@ -83,14 +84,30 @@ impl Tenant {
         let access_expires = now + life.access_token as i64;
         let jti = access_jti(m.lineage, &self.random_token(16));
         let opaque = m.client.access_token_format == AccessTokenFormat::Opaque;
+        let mut faults = match m.user {
+            Some(user) => self.fire_faults(
+                crate::faults::Target {
+                    client_id: &m.client.id,
+                    user: Some(&user.username),
+                    grant_type: Some(m.grant_type.as_str()),
+                },
+                crate::faults::FaultPoint::Groups,
+            ),
+            None => Vec::new(),
+        };
+        let shape = Shape::from_faults(&faults);
         let access_token = if opaque {
             self.random_token(32)
         } else {
-            self.access_jwt(m, &jti, now)?
+            self.access_jwt(m, &jti, now, shape)?
         };
-        let mut faults = Vec::new();
         let id_token = match (m.grant.has_scope("openid"), m.user) {
-            (true, Some(user)) => Some(self.id_token(m, user, &access_token, now, &mut faults)?),
+            (true, Some(user)) => {
+                let mut fired = Vec::new();
+                let t = self.id_token(m, user, &access_token, now, shape, &mut fired)?;
+                faults.extend(fired);
+                Some(t)
+            }
             _ => None,
         };
         let refresh = m.refresh.as_ref().zip(m.lineage);
@@ -158,7 +175,13 @@ impl Tenant {
         })
     }
 
-    fn access_jwt(&self, m: &Mint<'_>, jti: &str, now: i64) -> Result<String, String> {
+    fn access_jwt(
+        &self,
+        m: &Mint<'_>,
+        jti: &str,
+        now: i64,
+        shape: Option<Shape>,
+    ) -> Result<String, String> {
         let mut c = Map::new();
         c.insert("iss".into(), json!(self.iss()));
         c.insert("sub".into(), json!(self.subject(m.grant)));
@@ -190,6 +213,10 @@ impl Tenant {
                 TokenKind::AccessToken,
                 &user.groups,
             );
+            if let Some(shape) = shape {
+                let whose = (m.client, m.grant.as_ref(), user);
+                by_reference(self, &mut c, TokenKind::AccessToken, shape, whose, None)?;
+            }
         }
         self.signing_key(m.client)
             .sign_jwt("at+jwt", &Value::Object(c))
@@ -201,6 +228,7 @@ impl Tenant {
         user: &User,
         access_token: &str,
         now: i64,
+        shape: Option<Shape>,
         fired: &mut Vec<crate::faults::Fault>,
     ) -> Result<String, String> {
         let mut c = user_claims(user, m.grant, &self.config.quirks);
@@ -231,6 +259,11 @@ impl Tenant {
             TokenKind::IdToken,
             &user.groups,
         );
+        if let Some(shape) = shape {
+            let whose = (m.client, m.grant.as_ref(), user);
+            let at = Some(access_token);
+            by_reference(self, &mut c, TokenKind::IdToken, shape, whose, at)?;
+        }
         *fired = self.fire_faults(
             crate::faults::Target {
                 client_id: &m.client.id,

@@ -5,6 +5,7 @@ mod claims;
 mod faulty;
 mod mint;
 pub mod placement;
+pub mod sources;
 
 pub(crate) use access::first_aud;
 pub use claims::{GroupsFor, group_names, identity_claims, place_groups_of, subject, user_claims};

@@ -4,6 +4,7 @@ mod admin;
 mod advertised_issuer;
 mod backchannel;
 mod bearer_grant;
+mod claim_sources;
 mod client_assertion;
 mod config_errors;
 mod debug;

@@ -1,6 +1,6 @@
 //! A stateful fuzzer: generated sequences of what RPs, admins and attackers do to one
 //! server — logins, code exchanges, refreshes (tampered or replayed), userinfo,
-//! introspection, revocation, logout, the groups endpoint, the debug page, admin patches
+//! introspection, revocation, logout, the groups endpoint and claims source, the debug page, admin patches
 //! and deletes, faults armed, the clock moved, keys rotated, tenants created (some shaped
 //! like a provider, so their paths are the provider's), rebuilt, reset and deleted — and
 //! random parameters sprinkled with the live codes and tokens, at every endpoint of every
@@ -160,7 +160,7 @@ fn action() -> impl Strategy<Value = Action> {
         6 => (t.clone(), 0..USERS.len()).prop_map(|(tenant, user)| Action::Login { tenant, user }),
         6 => (t.clone(), i.clone(), mangles(), any::<bool>()).prop_map(|(tenant, code, m, basic)| Action::Exchange { tenant, code, m, basic }),
         4 => (t.clone(), i.clone(), mangles()).prop_map(|(tenant, token, m)| Action::Refresh { tenant, token, m }),
-        4 => (t.clone(), 0..3usize, i.clone(), mangles()).prop_map(|(tenant, endpoint, token, m)| Action::Bearer { tenant, endpoint, token, m }),
+        4 => (t.clone(), 0..4usize, i.clone(), mangles()).prop_map(|(tenant, endpoint, token, m)| Action::Bearer { tenant, endpoint, token, m }),
         2 => (t.clone(), i.clone(), any::<bool>()).prop_map(|(tenant, token, revoke)| Action::Introspect { tenant, token, revoke }),
         1 => (t.clone(), i.clone()).prop_map(|(tenant, token)| Action::EndSession { tenant, token }),
         1 => (t.clone(), i.clone()).prop_map(|(tenant, token)| Action::Debug { tenant, token }),
@@ -192,6 +192,8 @@ const FAULTS: &[&str] = &[
     r#"{"kind": "no_refresh_token"}"#,
     r#"{"kind": "userinfo_sub_changed"}"#,
     r#"{"kind": "remove_claim", "claim": "sub"}"#,
+    r#"{"kind": "groups_aggregated"}"#,
+    r#"{"kind": "groups_distributed"}"#,
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -207,6 +209,7 @@ const PATHS: &[&str] = &[
     "@jwks_uri",
     "/login",
     "/groups",
+    "/claims",
     "/debug",
     "/debug/journal",
     "/.well-known/openid-configuration",
@@ -439,6 +442,7 @@ async fn act(s: &Server, w: &mut World, a: &Action) -> Result<(), TestCaseError>
             let path = match endpoint {
                 0 => p["userinfo_endpoint"].clone(),
                 1 => format!("{base}/groups"),
+                3 => format!("{base}/claims"),
                 _ => p["userinfo_endpoint"].clone(),
             };
             let method = if *endpoint == 2 { "POST" } else { "GET" };
