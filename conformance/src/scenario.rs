@@ -378,7 +378,7 @@ impl Ctx {
     pub async fn arm(&self, fault: Fault, user: &TestUser) -> Result<u64, Stop> {
         let grant = matches!(
             fault.point(),
-            FaultPoint::IdToken | FaultPoint::TokenEndpoint
+            FaultPoint::IdToken | FaultPoint::TokenEndpoint | FaultPoint::Groups
         )
         .then_some("authorization_code");
         let id = self

@@ -1,5 +1,6 @@
 //! The catalogue: one file per category, and the helpers scenarios share.
 
+mod claim_sources;
 mod claims;
 mod discovery;
 mod frontchannel;

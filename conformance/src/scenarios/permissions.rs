@@ -1,7 +1,7 @@
 //! `permissions`: group → permission sync in strict, additive and no-sync mode.
 
 use super::groups::{UNMAPPED, apart, differs, mapped, not_synced, pair, shown};
-use super::{claims, login_ok, scenario};
+use super::{claim_sources, claims, login_ok, scenario};
 use crate::rp::{Capability, SyncMode};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Stop, Verdict};
@@ -91,6 +91,22 @@ pub fn all() -> Vec<Scenario> {
             "groups are read from the configured token (ID or access token) at the configured JSON pointer, as an array or a single string; RFC 6901",
             "groups are read at the configured token and pointer: id_token:/groups, a key with dots in the access token, a single string",
             claims::claim_location,
+            modes = SYNCING
+        ),
+        scenario!(
+            "permissions.groups-aggregated",
+            Permissions,
+            "groups sent as aggregated claims (in a JWT signed by the provider, named by `_claim_names`) grant the same permissions as inline groups; an RP must at least ignore what it does not understand and log the user in; OIDC Core §5.6.2, RFC 7519 §4; OIDF oidcc-client-test-aggregated-claims",
+            "a first login whose groups come in `_claim_sources.src1.JWT` grants their permissions (ignoring them is a warn, refusing the login a fail)",
+            claim_sources::aggregated,
+            modes = SYNCING
+        ),
+        scenario!(
+            "permissions.groups-distributed",
+            Permissions,
+            "groups sent as distributed claims (at a claims endpoint, fetched with the access token) grant the same permissions as inline groups, as Entra ID's groups overage needs; an RP must at least log the user in; OIDC Core §5.6.2, RFC 7519 §4; OIDF oidcc-client-test-distributed-claims",
+            "a first login whose groups are at `_claim_sources.src1.endpoint` grants their permissions once fetched (ignoring them is a warn, refusing the login a fail)",
+            claim_sources::distributed,
             modes = SYNCING
         ),
     ];

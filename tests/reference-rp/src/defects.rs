@@ -68,6 +68,7 @@ defects! {
     KeyedByEmail = "keyed-by-email": "identifies accounts by email instead of sub",
     LinksByEmail = "links-by-email": "links an unknown sub to an existing account with the same email",
     NoProfileSync = "no-profile-sync": "refreshes but never updates name or email from the new tokens",
+    ClaimSourcesIgnored = "claim-sources-ignored": "reads groups inline only, ignoring groups sent by reference (_claim_names, _claim_sources: aggregated and distributed claims)",
     MapsUnknownGroups = "maps-unknown-groups": "turns a group the map does not know into a permission of the same name",
     SyncIgnoresGroups = "sync-ignores-groups": "applies groups at login only: background sync updates the profile, not the permissions",
     StrictAsAdditive = "strict-as-additive": "runs strict mode like additive: a sync never removes a permission",

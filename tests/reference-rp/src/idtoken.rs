@@ -30,6 +30,9 @@ pub enum Check<'a> {
     Refresh,
     /// A JWT access token read for its groups: signature and issuer only.
     AccessToken,
+    /// Aggregated or distributed claims (OIDC Core §5.6.2) whose claims provider is the
+    /// provider itself: signature and issuer only (the caller compares `sub`).
+    ClaimsSource,
     /// A back-channel logout token: audience, expiry, `iat` (its own claims are checked
     /// by the back-channel endpoint).
     LogoutToken,
@@ -194,7 +197,7 @@ fn check_claims(
             c.get("iss").unwrap_or(&Value::Null)
         ));
     }
-    if let Check::AccessToken = check {
+    if let Check::AccessToken | Check::ClaimsSource = check {
         return Ok(());
     }
     let auds: Vec<&str> = match c.get("aud") {

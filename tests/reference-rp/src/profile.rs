@@ -96,7 +96,12 @@ async fn groups(
         }
     };
     let value = Value::Object(claims.clone());
-    Ok(match value.pointer(pointer) {
+    let found = match value.pointer(pointer) {
+        Some(v) => Some(v.clone()),
+        None if app.settings.defects.has(Defect::ClaimSourcesIgnored) => None,
+        None => by_reference(app, tokens, claims, pointer).await?,
+    };
+    Ok(match found.as_ref() {
         Some(Value::String(g)) => Some(vec![g.clone()]),
         Some(Value::Array(gs)) => Some(
             gs.iter()
@@ -107,6 +112,64 @@ async fn groups(
         Some(Value::Null) | None => None,
         Some(other) => return Err(format!("the groups claim at {pointer} is {other}")),
     })
+}
+
+/// A top-level claim sent by reference (OIDC Core §5.6.2): named in `_claim_names`, its
+/// value in a JWT of `_claim_sources` (aggregated) or at a source's endpoint (distributed,
+/// fetched with the source's access token, else the one just issued). The JWT must be
+/// signed by the provider and be about the same `sub`.
+async fn by_reference(
+    app: &App,
+    tokens: &TokenResponse,
+    claims: &Claims,
+    pointer: &str,
+) -> Result<Option<Value>, String> {
+    let [name] = pointer.split('/').skip(1).collect::<Vec<_>>()[..] else {
+        return Ok(None);
+    };
+    let name = name.replace("~1", "/").replace("~0", "~");
+    let Some(source) = claims
+        .get("_claim_names")
+        .and_then(|n| n.get(&name))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let def = claims
+        .get("_claim_sources")
+        .and_then(|s| s.get(source))
+        .ok_or_else(|| {
+            format!("_claim_names points {name} at {source:?}, which _claim_sources lacks")
+        })?;
+    let jwt = match (def.get("JWT"), def.get("endpoint")) {
+        (Some(Value::String(jwt)), _) => jwt.clone(),
+        (_, Some(Value::String(endpoint))) => {
+            let token = def
+                .get("access_token")
+                .and_then(Value::as_str)
+                .unwrap_or(&tokens.access_token);
+            app.provider.claims_source(endpoint, token).await?
+        }
+        _ => {
+            return Err(format!(
+                "claim source {source:?} has neither JWT nor endpoint"
+            ));
+        }
+    };
+    let inner = validate(
+        &app.provider,
+        &app.settings,
+        jwt.trim(),
+        Check::ClaimsSource,
+    )
+    .await
+    .map_err(|e| format!("the {name} claim's source: {e}"))?;
+    if let Some(sub) = inner.get("sub")
+        && sub != claims.get("sub").unwrap_or(&Value::Null)
+    {
+        return Err(format!("the {name} claim's source is about sub {sub}"));
+    }
+    Ok(inner.get(&name).cloned())
 }
 
 /// OIDC Core §3.1.3.8: where the ID token has an `at_hash`, it is the left half of the

@@ -283,6 +283,27 @@ impl Provider {
     }
 
     /// The userinfo response for this access token (none when there is no endpoint).
+    /// The body of a distributed claims source (OIDC Core §5.6.2), fetched with the
+    /// bearer token.
+    pub async fn claims_source(&self, endpoint: &str, token: &str) -> Result<String, String> {
+        let res = self
+            .http
+            .get(endpoint)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| format!("the claims source {endpoint}: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!(
+                "the claims source {endpoint} answered {}",
+                res.status()
+            ));
+        }
+        res.text()
+            .await
+            .map_err(|e| format!("the claims source {endpoint}: {e}"))
+    }
+
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, String> {
         let Some(url) = self.metadata().await?.userinfo_endpoint else {
             return Ok(None);

@@ -130,6 +130,13 @@ const TABLE: &[(&str, &[&str])] = &[
             "permissions.none.ignored (error)",
         ],
     ),
+    (
+        "claim-sources-ignored",
+        &[
+            "permissions.groups-aggregated (warn)",
+            "permissions.groups-distributed (warn)",
+        ],
+    ),
     ("maps-unknown-groups", &["permissions.initial"]),
     (
         "sync-ignores-groups",

@@ -1,0 +1,115 @@
+//! `permissions.groups-aggregated` and `permissions.groups-distributed`: the user's groups
+//! sent by reference (OIDC Core §5.6.2), as Entra ID does past 200 groups and a provider
+//! relaying another claims provider does. The RP must still log the user in; it earns a
+//! pass by turning the groups it resolved into the same permissions as inline ones.
+
+use mock_idp::faults::Fault;
+
+use super::groups::{differs, mapped, pair, shown};
+use super::{control, status};
+use crate::idp::kind;
+use crate::scenario::Ctx;
+use crate::verdict::{Judged, Verdict};
+
+pub async fn aggregated(cx: &Ctx) -> Judged {
+    by_reference(cx, Fault::GroupsAggregated).await
+}
+
+pub async fn distributed(cx: &Ctx) -> Judged {
+    by_reference(cx, Fault::GroupsDistributed).await
+}
+
+/// A fresh user's first login with the groups by reference (a known user could keep the
+/// permissions of an earlier login and pass without reading anything), then the control.
+async fn by_reference(cx: &Ctx, fault: Fault) -> Judged {
+    let rp = &cx.shared.rp;
+    let claim = String::from(rp.groups_claim.clone());
+    if rp.groups_claim.pointer.0.matches('/').count() != 1 {
+        return Ok(Verdict::skip(format!(
+            "the RP reads its groups at {claim}, a nested member: `_claim_names` names top-level claims only (OIDC Core §5.6.2), so no provider can send these groups by reference"
+        )));
+    }
+    let distributed = fault == Fault::GroupsDistributed;
+    let p = pair(rp)?;
+    let u = cx.user("u", &[&p.a]).await?;
+    let want = mapped(rp, &[&p.a]);
+    let mark = cx.mark(&u).await?;
+    let id = cx.arm(fault.clone(), &u).await?;
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await?;
+    if cx.disarm(id).await? {
+        return Ok(Verdict::error(format!(
+            "fault {} never fired (the callback answered {}): the login did not reach the token endpoint",
+            kind(&fault),
+            status(login.callback_status)
+        )));
+    }
+    let me = cx.me(&b).await?;
+    let journal = cx.journal(&u).await?;
+    let since: Vec<_> = journal.iter().filter(|e| e.seq > mark).collect();
+    for e in since.iter().filter(|e| !e.faults.is_empty()) {
+        cx.cite(e);
+    }
+    let fetched: Vec<_> = since
+        .iter()
+        .filter(|e| e.endpoint == "claims")
+        .copied()
+        .collect();
+    for e in &fetched {
+        cx.cite(e);
+    }
+    let how = if distributed {
+        "at the IdP's claims source (`_claim_sources.src1.endpoint`)"
+    } else {
+        "in a signed JWT (`_claim_sources.src1.JWT`)"
+    };
+    if !me.logged_in() {
+        control(cx, &u).await?;
+        return Ok(Verdict::fail(format!(
+            "refused a login whose groups came by reference ({} named in `_claim_names`, the groups {how}): the callback answered {}, /me {}; unbroken, the user logs in. Claims an RP does not understand must be ignored (RFC 7519 §4), and a provider sends groups this way past a token's size (Entra ID past 200 groups)",
+            rp.groups_claim.pointer.0,
+            status(login.callback_status),
+            me.status
+        )));
+    }
+    let got = shown(&me);
+    let refreshed = since.iter().any(|e| e.is_refresh());
+    let verdict = if got == want {
+        if refreshed {
+            Verdict::error(format!(
+                "/me shows {want:?}, but the RP refreshed the tokens before /me was read: the groups may have come inline with the refresh, so the reference was not tested"
+            ))
+        } else if distributed && fetched.iter().all(|e| e.status != 200) {
+            Verdict::error(format!(
+                "/me shows {want:?} although the RP never fetched the claims source: the groups came from elsewhere, so the reference was not tested"
+            ))
+        } else {
+            let fetch = if distributed {
+                " (it fetched them from the claims source with the access token)"
+            } else {
+                ""
+            };
+            Verdict::pass(format!(
+                "the groups sent {how} became exactly {want:?}{fetch}"
+            ))
+        }
+    } else {
+        let source = match (distributed, fetched.last()) {
+            (false, _) => String::new(),
+            (true, None) => "; it never called the claims source".to_owned(),
+            (true, Some(e)) => format!(
+                "; it called the claims source ({}{})",
+                e.status,
+                e.error
+                    .as_deref()
+                    .map_or_else(String::new, |c| format!(" {c}"))
+            ),
+        };
+        Verdict::warn(format!(
+            "logged the user in but did not resolve the groups sent {how}: {}{source}. OIDC Core §5.6.2 lets a provider send any claim this way; Entra ID sends a user's groups so past 200, and such a user gets no permissions here",
+            differs(&got, &want)
+        ))
+    };
+    control(cx, &u).await?;
+    Ok(verdict)
+}
