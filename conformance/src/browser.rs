@@ -337,8 +337,14 @@ impl Browser {
 
     /// The RP's own logout (`path`), redirects followed as a browser does: to the IdP's
     /// `end_session` (the endpoint at `end_session` on the IdP's origin), through its
-    /// signed-out page's link back when it shows one, and back to the RP.
-    pub async fn rp_logout(&self, path: &str, end_session: &Url) -> Result<RpLogout, String> {
+    /// signed-out page's link back when it shows one, and back to the RP (that last URL
+    /// after `tamper`, as an attacker's link would bring the browser back).
+    pub async fn rp_logout(
+        &self,
+        path: &str,
+        end_session: &Url,
+        tamper: Option<Tamper>,
+    ) -> Result<RpLogout, String> {
         let mut out = RpLogout::default();
         let mut next = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
         let rp = origin_of(&self.sites.rp);
@@ -350,6 +356,9 @@ impl Browser {
                 out.end_session = Some(next.query_pairs().into_owned().collect());
             }
             let back = hop > 0 && out.end_session.is_some() && at_rp(&next);
+            if back && let Some(t) = tamper {
+                t(&mut next);
+            }
             let page = self.get_url(next.clone()).await?;
             if hop == 0 {
                 out.first_status = page.status;

@@ -6,19 +6,31 @@
 //! open, and the next login at the RP is silent: on a shared computer, the next person is
 //! signed in as the last.
 
+use url::Url;
+
 use super::{login_ok, scenario};
+use crate::browser::{RpLogout, Tamper};
 use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {
-    vec![scenario!(
-        "logout.rp-initiated",
-        Logout,
-        "an RP whose logout is RP-initiated sends the browser to the IdP's end_session_endpoint with id_token_hint (RECOMMENDED) and its registered post_logout_redirect_uri; the IdP session ends, the browser comes back, and the RP's session is over (RP-Initiated Logout 1.0 §2, §3)",
-        "the RP's logout ends its own session and the IdP's, through end_session with id_token_hint and the registered post_logout_redirect_uri",
-        rp_initiated
-    )]
+    vec![
+        scenario!(
+            "logout.rp-initiated",
+            Logout,
+            "an RP whose logout is RP-initiated sends the browser to the IdP's end_session_endpoint with id_token_hint (RECOMMENDED) and its registered post_logout_redirect_uri; the IdP session ends, the browser comes back, and the RP's session is over (RP-Initiated Logout 1.0 §2, §3)",
+            "the RP's logout ends its own session and the IdP's, through end_session with id_token_hint and the registered post_logout_redirect_uri",
+            rp_initiated
+        ),
+        scenario!(
+            "logout.rp-initiated-other-state",
+            Logout,
+            "an RP that sends state with its logout request checks the state passed back to its post_logout_redirect_uri, and refuses (4xx) a return with another one: it is not the end of a logout it started (RP-Initiated Logout 1.0 §2, §3; OIDF oidcc-client-test-rp-init-logout-other-state)",
+            "a return to the post-logout page with another state than the logout sent is refused (accepted is a warn: the check is the RP's to make)",
+            other_state
+        ),
+    ]
 }
 
 async fn rp_initiated(cx: &Ctx) -> Judged {
@@ -39,7 +51,7 @@ async fn rp_initiated(cx: &Ctx) -> Judged {
         "{} logs out at the RP ({})",
         u.username, rp.paths.logout
     ));
-    let out = b.rp_logout(&rp.paths.logout, &end).await?;
+    let out = b.rp_logout(&rp.paths.logout, &end, None).await?;
     let me = cx.me(&b).await?;
     let ended: Vec<_> = cx
         .journal(&u)
@@ -102,9 +114,9 @@ async fn rp_initiated(cx: &Ctx) -> Judged {
                 .into(),
         ));
     };
-    if status >= 500 {
+    if status >= 400 {
         return Ok(Verdict::warn(format!(
-            "ended both sessions, but the RP answered {status} at its post-logout page {}",
+            "ended both sessions, but the RP answered {status} at its post-logout page {} when the browser came back from the IdP as sent",
             landed.path()
         )));
     }
@@ -124,4 +136,91 @@ async fn rp_initiated(cx: &Ctx) -> Judged {
         "the RP's logout sent the browser to the IdP's end_session with id_token_hint, its registered post_logout_redirect_uri{state}; the IdP ended the session, the browser came back to {back} ({status}), and /me answers {}",
         me.status
     )))
+}
+
+/// A new user logs in and out at the RP, the way back after `tamper`.
+async fn log_out(cx: &Ctx, tag: &str, tamper: Option<Tamper>) -> Result<RpLogout, Stop> {
+    let rp = &cx.shared.rp;
+    let u = cx.user(tag, &[]).await?;
+    cx.no_logout_token(&u, "(logout.backchannel* judges that)")
+        .await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let end = b.end_session_url().await.map_err(Stop::Harness)?;
+    cx.step(format!(
+        "{} logs out at the RP ({})",
+        u.username, rp.paths.logout
+    ));
+    Ok(b.rp_logout(&rp.paths.logout, &end, tamper).await?)
+}
+
+/// Another state than the one that came back: the same characters reversed (the same
+/// length and alphabet, as another logout's state would be).
+fn alter_state(url: &mut Url) {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                let r: String = v.chars().rev().collect();
+                if r == v { format!("{v}0") } else { r }
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// OIDF's -rp-init-logout-other-state: the browser comes back to the post-logout page
+/// with another state; the control comes back with the state unchanged.
+async fn other_state(cx: &Ctx) -> Judged {
+    let rp = &cx.shared.rp;
+    let Some(back) = rp.paths.post_logout_redirect.clone() else {
+        return Ok(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} the RP declares no post-logout redirect (rp.toml [paths] post_logout_redirect): its logout is not RP-initiated"
+        )));
+    };
+    cx.step("the browser comes back to the RP with another state than the IdP passed back");
+    let out = log_out(cx, "u", Some(alter_state)).await?;
+    let Some(sent) = out.end_session else {
+        return Ok(Verdict::error(
+            "the RP's logout never sent the browser to the IdP's end_session_endpoint (logout.rp-initiated judges this): no state came back to alter",
+        ));
+    };
+    if !sent.contains_key("state") {
+        return Ok(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} the RP's logout request carries no state (OPTIONAL, RP-Initiated Logout 1.0 §2): none comes back to check"
+        )));
+    }
+    let Some((landed, status)) = out.returned else {
+        return Ok(Verdict::error(
+            "the browser never came back to the RP after end_session (logout.rp-initiated judges this)",
+        ));
+    };
+    cx.step("control: another user logs out, the state passed back unchanged");
+    let control = log_out(cx, "c", None).await?;
+    match control.returned {
+        Some((_, s)) if s < 400 => {}
+        other => {
+            return Ok(Verdict::error(format!(
+                "with the state unchanged, the way back {}: cannot tell a refusal from a post-logout page that always fails",
+                other.map_or_else(
+                    || "never reached the RP".to_owned(),
+                    |(_, s)| format!("answered {s}")
+                )
+            )));
+        }
+    }
+    let page = landed.path().to_owned();
+    Ok(match status {
+        400..=499 => Verdict::pass(format!(
+            "refused a return to {page} with another state than its logout sent: {status}; with the state unchanged it answers below 400"
+        )),
+        500.. => Verdict::warn(format!(
+            "answered {status} at {page} for a return with another state than its logout sent, instead of a clear refusal (4xx)"
+        )),
+        _ => Verdict::warn(format!(
+            "accepted a return to {back} with another state than its logout sent ({status}, as with the state unchanged): RP-Initiated Logout 1.0 §3 passes state back for the RP to check, and an RP that does not cannot tell the end of its own logout from a forged return"
+        )),
+    })
 }

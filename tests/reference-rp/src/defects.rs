@@ -92,6 +92,7 @@ defects! {
     LogoutIgnoresSid = "logout-ignores-sid": "ends every session of the logout token's sub, ignoring its sid",
     FrontchannelNeedsCookie = "frontchannel-needs-cookie": "ends the session of the cookie that comes with a front-channel logout request, not the one its iss and sid name",
     LogoutLocalOnly = "logout-local-only": "ends only its own session at /logout, never sending the browser to the IdP's end_session_endpoint",
+    LogoutStateUnchecked = "logout-state-unchecked": "never compares the state the provider passes back to /logged-out with the one its logout sent",
     LogoutNoIdTokenHint = "logout-no-id-token-hint": "sends the browser to end_session with client_id but no id_token_hint",
 }
 

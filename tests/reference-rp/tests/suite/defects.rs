@@ -300,6 +300,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("frontchannel-needs-cookie", &["logout.frontchannel (warn)"]),
     ("logout-local-only", &["logout.rp-initiated"]),
+    (
+        "logout-state-unchecked",
+        &["logout.rp-initiated-other-state (warn)"],
+    ),
     ("logout-no-id-token-hint", &["logout.rp-initiated (warn)"]),
 ];
 
