@@ -44,131 +44,129 @@ pub enum Ended<'a> {
     User(&'a str),
 }
 
-impl Tenant {
-    /// The clients to tell that `ended` through the channel whose URI `channel` reads
-    /// from a client's registration (clients without one are not told), with a subject
-    /// and session each: one notice per client and session of the live grants.
-    pub(crate) fn notices(
-        &self,
-        ended: Ended<'_>,
-        channel: impl Fn(&crate::config::ClientConfig) -> Option<&String>,
-    ) -> Vec<Notice> {
-        let grants = self.lock_grants();
-        let mut out = BTreeSet::new();
-        for l in grants.lineages.values() {
-            let g = &l.grant;
-            let hit = !l.revoked
-                && match ended {
-                    Ended::Session(sid) => g.sid.as_deref() == Some(sid),
-                    Ended::User(u) => g.username.as_deref() == Some(u),
-                };
-            if !hit {
-                continue;
-            }
-            let uri = self.client(&g.client_id).and_then(|c| channel(c).cloned());
-            if let (Some(uri), Some(username)) = (uri, &g.username) {
-                out.insert(Notice {
-                    client_id: g.client_id.clone(),
-                    uri,
-                    username: username.clone(),
-                    sub: self.subject(g),
-                    sid: g.sid.clone(),
-                });
-            }
+/// The clients to tell that `ended` through the channel whose URI `channel` reads
+/// from a client's registration (clients without one are not told), with a subject
+/// and session each: one notice per client and session of the live grants.
+pub(crate) fn notices(
+    t: &Tenant,
+    ended: Ended<'_>,
+    channel: impl Fn(&crate::config::ClientConfig) -> Option<&String>,
+) -> Vec<Notice> {
+    let grants = t.lock_grants();
+    let mut out = BTreeSet::new();
+    for l in grants.lineages.values() {
+        let g = &l.grant;
+        let hit = !l.revoked
+            && match ended {
+                Ended::Session(sid) => g.sid.as_deref() == Some(sid),
+                Ended::User(u) => g.username.as_deref() == Some(u),
+            };
+        if !hit {
+            continue;
         }
-        out.into_iter().collect()
-    }
-
-    /// Sends a logout token to every client concerned by `ended`, in the background (the
-    /// request that ended the session does not wait for RPs); each delivery is journaled
-    /// when the RP answers or the delivery fails. Must be called inside a Tokio runtime;
-    /// outside one nothing is sent (and that is journaled).
-    pub(crate) fn backchannel_logout(&self, ended: Ended<'_>) {
-        for n in self.notices(ended, |c| c.backchannel_logout_uri.as_ref()) {
-            let mut entry = Entry::new(
-                Endpoint::BackchannelLogout,
-                "POST",
-                &Default::default(),
-                &Default::default(),
-            );
-            entry.client_id = Some(n.client_id.clone());
-            entry.user = Some(n.username.clone());
-            entry.faults = self.fire_faults(
-                crate::faults::Target {
-                    client_id: &n.client_id,
-                    user: Some(&n.username),
-                    grant_type: None,
-                },
-                crate::faults::FaultPoint::BackchannelLogout,
-            );
-            if entry.faults.contains(&Fault::LogoutTokenNotSent) {
-                entry.error = Some("not sent: fault logout_token_not_sent".into());
-                self.record(entry);
-                continue;
-            }
-            let token = match self.logout_token(&n, &entry.faults) {
-                Ok(t) => t,
-                Err(e) => {
-                    entry.error = Some(format!("cannot sign the logout token: {e}"));
-                    self.record(entry);
-                    continue;
-                }
-            };
-            let Ok(rt) = tokio::runtime::Handle::try_current() else {
-                entry.error = Some("not delivered: no async runtime to send it from".into());
-                self.record(entry);
-                continue;
-            };
-            let (journal, uri) = (self.journal_handle(), n.uri);
-            rt.spawn(async move {
-                match deliver(&uri, &token).await {
-                    Ok(status) => entry.status = status,
-                    Err(e) => entry.error = Some(format!("delivery failed: {e}")),
-                }
-                journal.record(entry);
+        let uri = t.client(&g.client_id).and_then(|c| channel(c).cloned());
+        if let (Some(uri), Some(username)) = (uri, &g.username) {
+            out.insert(Notice {
+                client_id: g.client_id.clone(),
+                uri,
+                username: username.clone(),
+                sub: t.subject(g),
+                sid: g.sid.clone(),
             });
         }
     }
+    out.into_iter().collect()
+}
 
-    /// A logout token (§2.4): `typ: logout+jwt`, `iss`, `aud`, `iat`, `exp`, `jti`, the
-    /// back-channel logout event, `sub` and `sid`; never a `nonce` — unless a fault armed
-    /// for the delivery breaks exactly one of these.
-    fn logout_token(&self, n: &Notice, faults: &[Fault]) -> Result<String, String> {
-        let client = self
-            .client(&n.client_id)
-            .ok_or_else(|| format!("no client {}", n.client_id))?;
-        let now = self.clock.now();
-        let mut claims = json!({
-            "iss": self.iss(),
-            "aud": n.client_id,
-            "iat": now,
-            "exp": now + 120,
-            "jti": self.random_token(16),
-            "events": { EVENT: {} },
-            "sub": n.sub,
-        });
-        if let Some(sid) = &n.sid {
-            claims["sid"] = Value::String(sid.clone());
+/// Sends a logout token to every client concerned by `ended`, in the background (the
+/// request that ended the session does not wait for RPs); each delivery is journaled
+/// when the RP answers or the delivery fails. Must be called inside a Tokio runtime;
+/// outside one nothing is sent (and that is journaled).
+pub(crate) fn notify(t: &Tenant, ended: Ended<'_>) {
+    for n in notices(t, ended, |c| c.backchannel_logout_uri.as_ref()) {
+        let mut entry = Entry::new(
+            Endpoint::BackchannelLogout,
+            "POST",
+            &Default::default(),
+            &Default::default(),
+        );
+        entry.client_id = Some(n.client_id.clone());
+        entry.user = Some(n.username.clone());
+        entry.faults = t.fire_faults(
+            crate::faults::Target {
+                client_id: &n.client_id,
+                user: Some(&n.username),
+                grant_type: None,
+            },
+            crate::faults::FaultPoint::BackchannelLogout,
+        );
+        if entry.faults.contains(&Fault::LogoutTokenNotSent) {
+            entry.error = Some("not sent: fault logout_token_not_sent".into());
+            t.record(entry);
+            continue;
         }
-        break_claims(&mut claims, faults);
-        // The signature faults are the ID token's, applied to this token.
-        let signing: Vec<Fault> = faults
-            .iter()
-            .filter_map(|f| match f {
-                Fault::LogoutTokenAlgNone => Some(Fault::IdTokenAlgNone),
-                Fault::LogoutTokenHs256PublicKey => Some(Fault::IdTokenHs256PublicKey),
-                Fault::LogoutTokenBadSignature => Some(Fault::IdTokenBadSignature),
-                _ => None,
-            })
-            .collect();
-        crate::tokens::sign_faulty(
-            &self.signing_key(client),
-            "logout+jwt",
-            &claims,
-            &signing,
-            None,
-        )
+        let token = match logout_token(t, &n, &entry.faults) {
+            Ok(t) => t,
+            Err(e) => {
+                entry.error = Some(format!("cannot sign the logout token: {e}"));
+                t.record(entry);
+                continue;
+            }
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            entry.error = Some("not delivered: no async runtime to send it from".into());
+            t.record(entry);
+            continue;
+        };
+        let (journal, uri) = (t.journal_handle(), n.uri);
+        rt.spawn(async move {
+            match deliver(&uri, &token).await {
+                Ok(status) => entry.status = status,
+                Err(e) => entry.error = Some(format!("delivery failed: {e}")),
+            }
+            journal.record(entry);
+        });
     }
+}
+
+/// A logout token (§2.4): `typ: logout+jwt`, `iss`, `aud`, `iat`, `exp`, `jti`, the
+/// back-channel logout event, `sub` and `sid`; never a `nonce` — unless a fault armed
+/// for the delivery breaks exactly one of these.
+fn logout_token(t: &Tenant, n: &Notice, faults: &[Fault]) -> Result<String, String> {
+    let client = t
+        .client(&n.client_id)
+        .ok_or_else(|| format!("no client {}", n.client_id))?;
+    let now = t.clock.now();
+    let mut claims = json!({
+        "iss": t.iss(),
+        "aud": n.client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": t.random_token(16),
+        "events": { EVENT: {} },
+        "sub": n.sub,
+    });
+    if let Some(sid) = &n.sid {
+        claims["sid"] = Value::String(sid.clone());
+    }
+    break_claims(&mut claims, faults);
+    // The signature faults are the ID token's, applied to this token.
+    let signing: Vec<Fault> = faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::LogoutTokenAlgNone => Some(Fault::IdTokenAlgNone),
+            Fault::LogoutTokenHs256PublicKey => Some(Fault::IdTokenHs256PublicKey),
+            Fault::LogoutTokenBadSignature => Some(Fault::IdTokenBadSignature),
+            _ => None,
+        })
+        .collect();
+    crate::tokens::sign_faulty(
+        &t.signing_key(client),
+        "logout+jwt",
+        &claims,
+        &signing,
+        None,
+    )
 }
 
 /// Changes a logout token's claims as the faults say (each changes one property only).

@@ -7,21 +7,21 @@
 use crate::backchannel::Ended;
 use crate::tenant::Tenant;
 
-impl Tenant {
-    /// The front-channel logout URLs for IdP session `sid`, one per client that
-    /// registered a `frontchannel_logout_uri` and holds a live grant of it (the clients
-    /// back-channel logout would tell), each with `iss` and `sid` added to its query (§2).
-    /// Call before the session's grants end.
-    pub(crate) fn frontchannel_logout_urls(&self, sid: &str) -> Vec<String> {
-        self.notices(Ended::Session(sid), |c| c.frontchannel_logout_uri.as_ref())
-            .into_iter()
-            .filter_map(|n| {
-                let mut u = url::Url::parse(&n.uri).ok()?;
-                u.query_pairs_mut()
-                    .append_pair("iss", self.iss())
-                    .append_pair("sid", sid);
-                Some(u.into())
-            })
-            .collect()
-    }
+/// The front-channel logout URLs for IdP session `sid`, one per client that
+/// registered a `frontchannel_logout_uri` and holds a live grant of it (the clients
+/// back-channel logout would tell), each with `iss` and `sid` added to its query (§2).
+/// Call before the session's grants end.
+pub(crate) fn logout_urls(t: &Tenant, sid: &str) -> Vec<String> {
+    crate::backchannel::notices(t, Ended::Session(sid), |c| {
+        c.frontchannel_logout_uri.as_ref()
+    })
+    .into_iter()
+    .filter_map(|n| {
+        let mut u = url::Url::parse(&n.uri).ok()?;
+        u.query_pairs_mut()
+            .append_pair("iss", t.iss())
+            .append_pair("sid", sid);
+        Some(u.into())
+    })
+    .collect()
 }

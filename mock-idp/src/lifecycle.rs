@@ -44,121 +44,123 @@ pub enum DirectoryError {
     Invalid(String),
 }
 
-impl Tenant {
-    /// The grant's user as the directory has it now: present, same `sub`, not disabled.
-    pub(crate) fn active_user(&self, grant: &Grant) -> Result<User, Refused> {
-        let dir = self.directory();
-        let user = grant
-            .username
-            .as_deref()
-            .and_then(|u| dir.get(u))
-            .filter(|u| u.sub == grant.sub)
-            .ok_or_else(|| Refused("the user no longer exists".into()))?;
-        if user.disabled {
-            return Err(Refused(DISABLED.into()));
-        }
-        Ok(user.clone())
+/// The grant's user as the directory has it now: present, same `sub`, not disabled.
+pub(crate) fn active_user(t: &Tenant, grant: &Grant) -> Result<User, Refused> {
+    let dir = t.directory();
+    let user = grant
+        .username
+        .as_deref()
+        .and_then(|u| dir.get(u))
+        .filter(|u| u.sub == grant.sub)
+        .ok_or_else(|| Refused("the user no longer exists".into()))?;
+    if user.disabled {
+        return Err(Refused(DISABLED.into()));
     }
+    Ok(user.clone())
+}
 
-    /// Creates or replaces a user; whether it was created.
-    pub fn put_user(&self, user: User) -> Result<bool, DirectoryError> {
-        if user.username.is_empty() {
-            return Err(DirectoryError::Invalid("username must not be empty".into()));
-        }
-        if user.sub.is_empty() || user.sub.len() > 255 {
-            return Err(DirectoryError::Invalid(
-                "sub must be 1 to 255 characters".into(),
-            ));
-        }
-        let mut dir = self.directory.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(other) = dir.by_sub(&user.sub)
-            && other.username != user.username
-        {
-            return Err(DirectoryError::Invalid(format!(
-                "sub {:?} belongs to user {:?}",
-                user.sub, other.username
-            )));
-        }
-        let created = dir.get(&user.username).is_none();
-        dir.put(user);
-        Ok(created)
+/// Creates or replaces a user; whether it was created.
+pub(crate) fn put_user(t: &Tenant, user: User) -> Result<bool, DirectoryError> {
+    if user.username.is_empty() {
+        return Err(DirectoryError::Invalid("username must not be empty".into()));
     }
+    if user.sub.is_empty() || user.sub.len() > 255 {
+        return Err(DirectoryError::Invalid(
+            "sub must be 1 to 255 characters".into(),
+        ));
+    }
+    let mut dir = t.directory.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(other) = dir.by_sub(&user.sub)
+        && other.username != user.username
+    {
+        return Err(DirectoryError::Invalid(format!(
+            "sub {:?} belongs to user {:?}",
+            user.sub, other.username
+        )));
+    }
+    let created = dir.get(&user.username).is_none();
+    dir.put(user);
+    Ok(created)
+}
 
-    /// Applies a partial update; the user as it now is.
-    pub fn patch_user(&self, username: &str, patch: UserPatch) -> Result<User, DirectoryError> {
-        let mut dir = self.directory.write().unwrap_or_else(|p| p.into_inner());
-        let mut user = dir
-            .get(username)
-            .cloned()
-            .ok_or_else(|| DirectoryError::NotFound(username.to_owned()))?;
-        let was_disabled = user.disabled;
-        let UserPatch {
-            groups,
-            email,
-            email_verified,
-            name,
-            preferred_username,
-            claims,
-            disabled,
-        } = patch;
-        if let Some(g) = groups {
-            user.groups = g;
-        }
-        if email.is_some() {
-            user.email = email;
-        }
-        if email_verified.is_some() {
-            user.email_verified = email_verified;
-        }
-        if name.is_some() {
-            user.name = name;
-        }
-        if preferred_username.is_some() {
-            user.preferred_username = preferred_username;
-        }
-        for (k, v) in claims.unwrap_or_default() {
-            if v.is_null() {
-                user.claims.remove(&k);
-            } else {
-                user.claims.insert(k, v);
-            }
-        }
-        if let Some(d) = disabled {
-            user.disabled = d;
-        }
-        dir.put(user.clone());
-        drop(dir);
-        if user.disabled && !was_disabled {
-            self.backchannel_logout(Ended::User(username));
-        }
-        if user.disabled {
-            self.lock_grants().end_user_sessions(username);
-        }
-        Ok(user)
+/// Applies a partial update; the user as it now is.
+pub(crate) fn patch_user(
+    t: &Tenant,
+    username: &str,
+    patch: UserPatch,
+) -> Result<User, DirectoryError> {
+    let mut dir = t.directory.write().unwrap_or_else(|p| p.into_inner());
+    let mut user = dir
+        .get(username)
+        .cloned()
+        .ok_or_else(|| DirectoryError::NotFound(username.to_owned()))?;
+    let was_disabled = user.disabled;
+    let UserPatch {
+        groups,
+        email,
+        email_verified,
+        name,
+        preferred_username,
+        claims,
+        disabled,
+    } = patch;
+    if let Some(g) = groups {
+        user.groups = g;
     }
+    if email.is_some() {
+        user.email = email;
+    }
+    if email_verified.is_some() {
+        user.email_verified = email_verified;
+    }
+    if name.is_some() {
+        user.name = name;
+    }
+    if preferred_username.is_some() {
+        user.preferred_username = preferred_username;
+    }
+    for (k, v) in claims.unwrap_or_default() {
+        if v.is_null() {
+            user.claims.remove(&k);
+        } else {
+            user.claims.insert(k, v);
+        }
+    }
+    if let Some(d) = disabled {
+        user.disabled = d;
+    }
+    dir.put(user.clone());
+    drop(dir);
+    if user.disabled && !was_disabled {
+        crate::backchannel::notify(t, Ended::User(username));
+    }
+    if user.disabled {
+        t.lock_grants().end_user_sessions(username);
+    }
+    Ok(user)
+}
 
-    /// Deletes a user and ends their sessions; their tokens stop working (they are checked
-    /// against the directory).
-    pub fn delete_user(&self, username: &str) -> Result<(), DirectoryError> {
-        let removed = self
-            .directory
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(username);
-        if !removed {
-            return Err(DirectoryError::NotFound(username.to_owned()));
-        }
-        self.backchannel_logout(Ended::User(username));
-        self.lock_grants().end_user_sessions(username);
-        Ok(())
+/// Deletes a user and ends their sessions; their tokens stop working (they are checked
+/// against the directory).
+pub(crate) fn delete_user(t: &Tenant, username: &str) -> Result<(), DirectoryError> {
+    let removed = t
+        .directory
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(username);
+    if !removed {
+        return Err(DirectoryError::NotFound(username.to_owned()));
     }
+    crate::backchannel::notify(t, Ended::User(username));
+    t.lock_grants().end_user_sessions(username);
+    Ok(())
+}
 
-    /// Revokes every token and session of a user; how many live tokens were revoked.
-    pub fn revoke_user(&self, username: &str) -> Result<usize, DirectoryError> {
-        if self.directory().get(username).is_none() {
-            return Err(DirectoryError::NotFound(username.to_owned()));
-        }
-        self.backchannel_logout(Ended::User(username));
-        Ok(self.lock_grants().revoke_user(username))
+/// Revokes every token and session of a user; how many live tokens were revoked.
+pub(crate) fn revoke_user(t: &Tenant, username: &str) -> Result<usize, DirectoryError> {
+    if t.directory().get(username).is_none() {
+        return Err(DirectoryError::NotFound(username.to_owned()));
     }
+    crate::backchannel::notify(t, Ended::User(username));
+    Ok(t.lock_grants().revoke_user(username))
 }

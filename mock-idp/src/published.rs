@@ -24,39 +24,33 @@ struct Jwks {
     bytes: Bytes,
 }
 
-impl Tenant {
-    /// The discovery document's JSON (its signing algorithms are fixed at creation: a
-    /// rotation replaces a key of the same algorithm).
-    pub(crate) fn discovery_json(&self) -> Bytes {
-        self.published
-            .discovery
-            .get_or_init(|| json_bytes(&crate::http::discovery_metadata(self)))
-            .clone()
-    }
+/// The discovery document's JSON (its signing algorithms are fixed at creation: a
+/// rotation replaces a key of the same algorithm).
+pub(crate) fn discovery(t: &Tenant) -> Bytes {
+    t.published
+        .discovery
+        .get_or_init(|| json_bytes(&crate::http::discovery_metadata(t)))
+        .clone()
+}
 
-    /// The JWKS's JSON at the tenant's now.
-    pub(crate) fn jwks_json(&self) -> Bytes {
-        let now = self.clock.now();
-        let keys = self.keys();
-        let (generation, from, until) = keys.stable_window(now);
-        let fresh = |c: &Jwks| c.generation == generation && c.from <= now && now < c.until;
-        if let Some(c) = read(&self.published.jwks).as_ref().filter(|c| fresh(c)) {
-            return c.bytes.clone();
-        }
-        let bytes = json_bytes(&keys.jwks(now));
-        drop(keys);
-        *self
-            .published
-            .jwks
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Jwks {
-            generation,
-            from,
-            until,
-            bytes: bytes.clone(),
-        });
-        bytes
+/// The JWKS's JSON at the tenant's now.
+pub(crate) fn jwks(t: &Tenant) -> Bytes {
+    let now = t.clock.now();
+    let keys = t.keys();
+    let (generation, from, until) = keys.stable_window(now);
+    let fresh = |c: &Jwks| c.generation == generation && c.from <= now && now < c.until;
+    if let Some(c) = read(&t.published.jwks).as_ref().filter(|c| fresh(c)) {
+        return c.bytes.clone();
     }
+    let bytes = json_bytes(&keys.jwks(now));
+    drop(keys);
+    *t.published.jwks.write().unwrap_or_else(|p| p.into_inner()) = Some(Jwks {
+        generation,
+        from,
+        until,
+        bytes: bytes.clone(),
+    });
+    bytes
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

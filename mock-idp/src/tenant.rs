@@ -9,11 +9,12 @@ use rand::{RngCore, SeedableRng};
 
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
-use crate::directory::Directory;
+use crate::directory::{Directory, User};
 use crate::faults::{Armed, Fault, FaultPoint, FaultScope, Faults, Target};
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
+use crate::lifecycle::{DirectoryError, UserPatch};
 use crate::types::SigningAlg;
 
 /// The resolved endpoint paths of a tenant.
@@ -235,6 +236,28 @@ impl Tenant {
     /// The signing keys.
     pub(crate) fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates or replaces a user; whether it was created.
+    pub fn put_user(&self, user: User) -> Result<bool, DirectoryError> {
+        crate::lifecycle::put_user(self, user)
+    }
+
+    /// Applies a partial update; the user as it now is. A disabled user's sessions end
+    /// and their tokens stop working.
+    pub fn patch_user(&self, username: &str, patch: UserPatch) -> Result<User, DirectoryError> {
+        crate::lifecycle::patch_user(self, username, patch)
+    }
+
+    /// Deletes a user and ends their sessions; their tokens stop working (they are checked
+    /// against the directory).
+    pub fn delete_user(&self, username: &str) -> Result<(), DirectoryError> {
+        crate::lifecycle::delete_user(self, username)
+    }
+
+    /// Revokes every token and session of a user; how many live tokens were revoked.
+    pub fn revoke_user(&self, username: &str) -> Result<usize, DirectoryError> {
+        crate::lifecycle::revoke_user(self, username)
     }
 
     /// The key that signs with `alg` now (a test forging a token with the IdP's own key).

@@ -29,9 +29,8 @@ fn claims(
     entry: &mut Entry,
 ) -> Result<Response, OAuthError> {
     let grant = bearer_grant(t, headers, form, entry)?;
-    let user = t
-        .active_user(&grant)
-        .map_err(|r| OAuthError::invalid_token(r.0))?;
+    let user =
+        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
     let client = t
         .client(&grant.client_id)
         .ok_or_else(|| OAuthError::invalid_token("the token's client no longer exists"))?;

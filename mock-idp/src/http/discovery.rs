@@ -211,6 +211,6 @@ pub(crate) fn origin(issuer: &str) -> String {
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     at(reg, |p| &p.discovery)
         .and(warp::get())
-        .map(|t: Arc<Tenant>| super::json_bytes(t.discovery_json()))
+        .map(|t: Arc<Tenant>| super::json_bytes(crate::published::discovery(&t)))
         .boxed()
 }

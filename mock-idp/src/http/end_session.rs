@@ -74,9 +74,8 @@ fn signed_out(frames: &[String], target: Option<&str>) -> Response {
 /// The `aud` of an ID token this tenant signed, expired or not.
 fn hinted_client(t: &Tenant, id_token: &str) -> Result<String, OAuthError> {
     let bad = |why: String| OAuthError::invalid_request(format!("id_token_hint: {why}"));
-    let claims = t
-        .own_id_token(id_token, crate::keys::KeySet::by_kid)
-        .map_err(bad)?;
+    let claims =
+        crate::tokens::own_id_token(t, id_token, crate::keys::KeySet::by_kid).map_err(bad)?;
     crate::tokens::first_aud(&claims).map_err(bad)
 }
 
@@ -137,8 +136,8 @@ fn end_session(
         let live = user.is_some();
         entry.user = user;
         if live {
-            frames = t.frontchannel_logout_urls(&sid);
-            t.backchannel_logout(crate::backchannel::Ended::Session(&sid));
+            frames = crate::frontchannel::logout_urls(t, &sid);
+            crate::backchannel::notify(t, crate::backchannel::Ended::Session(&sid));
         }
         let mut grants = t.lock_grants();
         grants.end_session(&sid);

@@ -30,9 +30,8 @@ fn groups(
     entry: &mut Entry,
 ) -> Result<Response, OAuthError> {
     let grant = bearer_grant(t, headers, form, entry)?;
-    let user = t
-        .active_user(&grant)
-        .map_err(|r| OAuthError::invalid_token(r.0))?;
+    let user =
+        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
     let value = group_names(&t.config.quirks, &user.groups);
     Ok(json_no_store(&json!({ "value": value })))
 }

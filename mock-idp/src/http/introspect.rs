@@ -30,7 +30,7 @@ fn introspect(
     authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     let now = t.clock.now();
-    let access = t.check_access(token).ok().map(|a| {
+    let access = crate::tokens::check_access(t, token).ok().map(|a| {
         (
             "access_token",
             a.grant,
@@ -87,5 +87,5 @@ fn introspect(
 
 /// Client-credentials tokens have no user; user tokens die with their user.
 fn user_exists(t: &Tenant, grant: &Grant) -> bool {
-    grant.username.is_none() || t.active_user(grant).is_ok()
+    grant.username.is_none() || crate::lifecycle::active_user(t, grant).is_ok()
 }

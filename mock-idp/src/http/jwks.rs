@@ -14,6 +14,6 @@ use crate::tenant::Tenant;
 pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     at(reg, |p| &p.jwks)
         .and(warp::get())
-        .map(|t: Arc<Tenant>| super::json_bytes(t.jwks_json()))
+        .map(|t: Arc<Tenant>| super::json_bytes(crate::published::jwks(&t)))
         .boxed()
 }

@@ -29,7 +29,7 @@ fn revoke(
     let (client, _) = authenticate(t, headers, form, entry)?;
     let token = form.require("token")?;
     // token_type_hint is only a hint (RFC 7009 §2.1): both kinds are searched.
-    t.revoke_token(token, &client.id).map_err(|e| match e {
+    crate::tokens::revoke_token(t, token, &client.id).map_err(|e| match e {
         RevokeError::NotYours => OAuthError::bad_request("unauthorized_client", e.to_string()),
         RevokeError::Full => OAuthError {
             status: warp::http::StatusCode::SERVICE_UNAVAILABLE,

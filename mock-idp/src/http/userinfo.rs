@@ -68,8 +68,7 @@ pub fn bearer_grant(
     entry: &mut Entry,
 ) -> Result<Grant, OAuthError> {
     let token = bearer(headers, form)?;
-    let grant = t
-        .check_access(&token)
+    let grant = crate::tokens::check_access(t, &token)
         .map_err(|r| OAuthError::invalid_token(r.0))?
         .grant;
     entry.client_id = Some(grant.client_id.clone());
@@ -89,9 +88,8 @@ fn userinfo(
             "userinfo needs an access token with the openid scope",
         ));
     }
-    let user = t
-        .active_user(&grant)
-        .map_err(|r| OAuthError::invalid_token(r.0))?;
+    let user =
+        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
     let quirks = &t.config.quirks;
     let mut claims = user_claims(&user, &grant, quirks);
     let sub = t.subject(&grant);

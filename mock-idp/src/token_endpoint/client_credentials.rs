@@ -16,16 +16,19 @@ pub(super) fn client_credentials(
 ) -> Result<TokenResponse, TokenError> {
     let scope = access_only_scope(&req.scope, "needs a user; client_credentials has none")?;
     let grant = Arc::new(Grant::without_login(&client.id, None, scope, t.clock.now()));
-    t.mint(&Mint {
-        client,
-        grant: &grant,
-        user: None,
-        nonce: None,
-        lineage: None,
-        grant_type: GrantType::ClientCredentials,
-        refresh: None,
-        audience: None,
-        act: None,
-    })
+    crate::tokens::mint(
+        t,
+        &Mint {
+            client,
+            grant: &grant,
+            user: None,
+            nonce: None,
+            lineage: None,
+            grant_type: GrantType::ClientCredentials,
+            refresh: None,
+            audience: None,
+            act: None,
+        },
+    )
     .map_err(TokenError::server_error)
 }

@@ -32,20 +32,22 @@ pub(super) fn authorization_code(
         )
         .map_err(|r| TokenError::invalid_grant(r.0))?;
     entry.user = record.grant.username.clone();
-    let user = t
-        .active_user(&record.grant)
+    let user = crate::lifecycle::active_user(t, &record.grant)
         .map_err(|r| TokenError::invalid_grant(r.0))?;
-    t.mint(&Mint {
-        client,
-        grant: &record.grant,
-        user: Some(&user),
-        nonce: record.nonce.as_deref(),
-        lineage: Some(&lineage),
-        grant_type: GrantType::AuthorizationCode,
-        refresh: first_refresh(t, client, &record.grant, now),
-        audience: None,
-        act: None,
-    })
+    crate::tokens::mint(
+        t,
+        &Mint {
+            client,
+            grant: &record.grant,
+            user: Some(&user),
+            nonce: record.nonce.as_deref(),
+            lineage: Some(&lineage),
+            grant_type: GrantType::AuthorizationCode,
+            refresh: first_refresh(t, client, &record.grant, now),
+            audience: None,
+            act: None,
+        },
+    )
     .map_err(TokenError::server_error)
 }
 

@@ -22,20 +22,22 @@ pub(super) fn device_code(
         .poll_device(device_code, &client.id, now)
         .map_err(|n| TokenError::new(n.code(), n.description()))?;
     entry.user = grant.username.clone();
-    let user = t
-        .active_user(&grant)
-        .map_err(|r| TokenError::invalid_grant(r.0))?;
+    let user =
+        crate::lifecycle::active_user(t, &grant).map_err(|r| TokenError::invalid_grant(r.0))?;
     let lineage = t.random_token(16);
-    t.mint(&Mint {
-        client,
-        grant: &grant,
-        user: Some(&user),
-        nonce: None,
-        lineage: Some(&lineage),
-        grant_type: GrantType::DeviceCode,
-        refresh: super::code::first_refresh(t, client, &grant, now),
-        audience: None,
-        act: None,
-    })
+    crate::tokens::mint(
+        t,
+        &Mint {
+            client,
+            grant: &grant,
+            user: Some(&user),
+            nonce: None,
+            lineage: Some(&lineage),
+            grant_type: GrantType::DeviceCode,
+            refresh: super::code::first_refresh(t, client, &grant, now),
+            audience: None,
+            act: None,
+        },
+    )
     .map_err(TokenError::server_error)
 }

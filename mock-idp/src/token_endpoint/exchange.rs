@@ -95,8 +95,9 @@ pub fn exchange(
     let act = actor
         .as_ref()
         .map(|a| token_exchange::act(&a.named, a.act.as_ref()));
-    let mut body = t
-        .mint(&Mint {
+    let mut body = crate::tokens::mint(
+        t,
+        &Mint {
             client,
             grant: &grant,
             user: Some(&user),
@@ -106,8 +107,9 @@ pub fn exchange(
             refresh: None,
             audience,
             act,
-        })
-        .map_err(TokenError::server_error)?;
+        },
+    )
+    .map_err(TokenError::server_error)?;
     body.issued_token_type = Some(token_exchange::ACCESS_TOKEN);
     Ok(body)
 }
@@ -116,9 +118,9 @@ pub fn exchange(
 fn read(t: &Tenant, token: &str, kind: TokenType) -> Result<Read, String> {
     match kind {
         TokenType::AccessToken => {
-            let view = t.check_access(token).map_err(|r| r.0)?;
+            let view = crate::tokens::check_access(t, token).map_err(|r| r.0)?;
             let user = match view.grant.username {
-                Some(_) => Some(t.active_user(&view.grant).map_err(|r| r.0)?),
+                Some(_) => Some(crate::lifecycle::active_user(t, &view.grant).map_err(|r| r.0)?),
                 None => None,
             };
             // Verified by check_access (or opaque): what it says of acting.
@@ -157,7 +159,7 @@ fn claims(token: &str) -> Option<Value> {
 
 /// An ID token this IdP signed, unexpired, for one of its clients; its user.
 fn id_token(t: &Tenant, token: &str) -> Result<Read, String> {
-    let c = t.own_id_token(token, crate::keys::KeySet::verifier)?;
+    let c = crate::tokens::own_id_token(t, token, crate::keys::KeySet::verifier)?;
     let now = t.clock.now();
     if c.get("exp")
         .and_then(Value::as_i64)

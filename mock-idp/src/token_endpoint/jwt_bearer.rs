@@ -38,17 +38,20 @@ pub(super) fn jwt_bearer(
         scope,
         t.clock.now(),
     ));
-    t.mint(&Mint {
-        client,
-        grant: &grant,
-        user: Some(&accepted.user),
-        nonce: None,
-        lineage: Some(&lineage),
-        grant_type: GrantType::JwtBearer,
-        refresh: None,
-        audience: None,
-        act: None,
-    })
+    crate::tokens::mint(
+        t,
+        &Mint {
+            client,
+            grant: &grant,
+            user: Some(&accepted.user),
+            nonce: None,
+            lineage: Some(&lineage),
+            grant_type: GrantType::JwtBearer,
+            refresh: None,
+            audience: None,
+            act: None,
+        },
+    )
     .map_err(TokenError::server_error)
 }
 

@@ -36,7 +36,7 @@ pub(super) fn refresh_token(
     let used = t
         .lock_grants()
         .use_refresh(token, &client.id, policy, now, |g| {
-            t.active_user(g).map(|_| ())
+            crate::lifecycle::active_user(t, g).map(|_| ())
         })
         .map_err(|r| refused_refresh(t, r.0))?;
     let mut grant = used.grant;
@@ -53,20 +53,23 @@ pub(super) fn refresh_token(
         }
         Arc::make_mut(&mut grant).scope = req.scope.clone();
     }
-    let user = t.active_user(&grant).map_err(|r| refused_refresh(t, r.0))?;
-    t.mint(&Mint {
-        client,
-        grant: &grant,
-        user: Some(&user),
-        nonce: None,
-        lineage: Some(&used.family),
-        grant_type: GrantType::RefreshToken,
-        refresh: policy.rotate.then_some(NewRefresh {
-            expires_at: used.family_expires_at,
-            idle: policy.idle,
-        }),
-        audience: None,
-        act: None,
-    })
+    let user = crate::lifecycle::active_user(t, &grant).map_err(|r| refused_refresh(t, r.0))?;
+    crate::tokens::mint(
+        t,
+        &Mint {
+            client,
+            grant: &grant,
+            user: Some(&user),
+            nonce: None,
+            lineage: Some(&used.family),
+            grant_type: GrantType::RefreshToken,
+            refresh: policy.rotate.then_some(NewRefresh {
+                expires_at: used.family_expires_at,
+                idle: policy.idle,
+            }),
+            audience: None,
+            act: None,
+        },
+    )
     .map_err(TokenError::server_error)
 }

@@ -20,85 +20,81 @@ struct Issued {
     access: SignedAccess,
 }
 
-impl Tenant {
-    /// A presented access token, if it is live: a JWT signed by this tenant (`typ`
-    /// `at+jwt`, this issuer, not expired by the tenant's clock, not revoked), or a live
-    /// opaque token.
-    pub(crate) fn check_access(&self, token: &str) -> Result<AccessView, Refused> {
-        let now = self.clock.now();
-        match self.verify_access_jwt(token)? {
-            Some(signed) => self.lock_grants().check_signed_access(&signed, now),
-            None => self.lock_grants().check_opaque_access(token, now),
-        }
+/// A presented access token, if it is live: a JWT signed by this tenant (`typ`
+/// `at+jwt`, this issuer, not expired by the tenant's clock, not revoked), or a live
+/// opaque token.
+pub(crate) fn check_access(t: &Tenant, token: &str) -> Result<AccessView, Refused> {
+    let now = t.clock.now();
+    match verify_access_jwt(t, token)? {
+        Some(signed) => t.lock_grants().check_signed_access(&signed, now),
+        None => t.lock_grants().check_opaque_access(token, now),
     }
+}
 
-    /// Revokes a presented token of `client_id` (RFC 7009): a refresh token with its whole
-    /// grant, an access token alone. Unknown tokens are no error (§2.2).
-    pub(crate) fn revoke_token(&self, token: &str, client_id: &str) -> Result<(), RevokeError> {
-        let now = self.clock.now();
-        match self.verify_access_jwt(token) {
-            Ok(Some(signed)) => self
-                .lock_grants()
-                .revoke_signed_access(&signed, client_id, now),
-            Ok(None) => self.lock_grants().revoke(token, client_id),
-            // Not a token of ours: nothing to revoke.
-            Err(_) => Ok(()),
-        }
+/// Revokes a presented token of `client_id` (RFC 7009): a refresh token with its whole
+/// grant, an access token alone. Unknown tokens are no error (§2.2).
+pub(crate) fn revoke_token(t: &Tenant, token: &str, client_id: &str) -> Result<(), RevokeError> {
+    let now = t.clock.now();
+    match verify_access_jwt(t, token) {
+        Ok(Some(signed)) => t
+            .lock_grants()
+            .revoke_signed_access(&signed, client_id, now),
+        Ok(None) => t.lock_grants().revoke(token, client_id),
+        // Not a token of ours: nothing to revoke.
+        Err(_) => Ok(()),
     }
+}
 
-    /// `Ok(None)`: not a JWT (look it up as opaque). `Err`: a JWT this tenant did not
-    /// issue as an access token.
-    fn verify_access_jwt(&self, token: &str) -> Result<Option<SignedAccess>, Refused> {
-        if token.split('.').count() != 3 {
-            return Ok(None);
-        }
-        let unknown = |why: &str| Refused(format!("not an access token of this IdP: {why}"));
-        let header = jsonwebtoken::decode_header(token).map_err(|e| unknown(&e.to_string()))?;
-        if header.typ.as_deref() != Some("at+jwt") {
-            return Err(unknown(
-                "typ is not at+jwt (an ID token is not an access token)",
-            ));
-        }
-        let kid = header.kid.as_deref().ok_or_else(|| unknown("no kid"))?;
-        let key = self
-            .keys()
-            .verifier(kid, self.clock.now())
-            .ok_or_else(|| unknown(&format!("kid {kid:?} is not a key this IdP holds")))?;
-        let data = key
-            .verify::<Issued>(token)
-            .map_err(|e| unknown(&e.to_string()))?;
-        if data.claims.iss != self.iss() {
-            return Err(unknown("issued by another issuer"));
-        }
-        Ok(Some(data.claims.access))
+/// `Ok(None)`: not a JWT (look it up as opaque). `Err`: a JWT this tenant did not
+/// issue as an access token.
+fn verify_access_jwt(t: &Tenant, token: &str) -> Result<Option<SignedAccess>, Refused> {
+    if token.split('.').count() != 3 {
+        return Ok(None);
     }
+    let unknown = |why: &str| Refused(format!("not an access token of this IdP: {why}"));
+    let header = jsonwebtoken::decode_header(token).map_err(|e| unknown(&e.to_string()))?;
+    if header.typ.as_deref() != Some("at+jwt") {
+        return Err(unknown(
+            "typ is not at+jwt (an ID token is not an access token)",
+        ));
+    }
+    let kid = header.kid.as_deref().ok_or_else(|| unknown("no kid"))?;
+    let key = t
+        .keys()
+        .verifier(kid, t.clock.now())
+        .ok_or_else(|| unknown(&format!("kid {kid:?} is not a key this IdP holds")))?;
+    let data = key
+        .verify::<Issued>(token)
+        .map_err(|e| unknown(&e.to_string()))?;
+    if data.claims.iss != t.iss() {
+        return Err(unknown("issued by another issuer"));
+    }
+    Ok(Some(data.claims.access))
 }
 
 /// How a tenant's key is found for an ID token it is shown: among the published keys
 /// ([`KeySet::by_kid`]), or also among those it still holds ([`KeySet::verifier`]).
 pub(crate) type KeyLookup = fn(&KeySet, &str, UnixTime) -> Option<Arc<SigningKey>>;
 
-impl Tenant {
-    /// An ID token this tenant signed, shown back to it (a logout hint, a token-exchange
-    /// subject): not an access token, signed by the key `lookup` finds for its `kid`, its
-    /// `iss` the tenant's. Its claims; times and audience are the caller's to judge.
-    pub(crate) fn own_id_token(&self, token: &str, lookup: KeyLookup) -> Result<Value, String> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
-        not_an_access_token(&header)?;
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| lookup(&self.keys(), kid, self.clock.now()))
-            .ok_or("not signed by a key of this IdP")?;
-        let claims = key
-            .verify::<Value>(token)
-            .map_err(|e| e.to_string())?
-            .claims;
-        if claims.get("iss").and_then(Value::as_str) != Some(self.iss()) {
-            return Err(format!("iss is not {}", self.iss()));
-        }
-        Ok(claims)
+/// An ID token this tenant signed, shown back to it (a logout hint, a token-exchange
+/// subject): not an access token, signed by the key `lookup` finds for its `kid`, its
+/// `iss` the tenant's. Its claims; times and audience are the caller's to judge.
+pub(crate) fn own_id_token(t: &Tenant, token: &str, lookup: KeyLookup) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
+    not_an_access_token(&header)?;
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| lookup(&t.keys(), kid, t.clock.now()))
+        .ok_or("not signed by a key of this IdP")?;
+    let claims = key
+        .verify::<Value>(token)
+        .map_err(|e| e.to_string())?
+        .claims;
+    if claims.get("iss").and_then(Value::as_str) != Some(t.iss()) {
+        return Err(format!("iss is not {}", t.iss()));
     }
+    Ok(claims)
 }
 
 /// An ID token's audience: its `aud`, or the first of several.

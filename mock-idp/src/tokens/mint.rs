@@ -75,212 +75,210 @@ pub struct NewRefresh {
     pub idle: Option<u64>,
 }
 
-impl Tenant {
-    /// Signs and records the tokens of one token response. A JWT access token is not
-    /// stored: its lineage is (once per login), an opaque one is.
-    pub(crate) fn mint(&self, m: &Mint<'_>) -> Result<TokenResponse, String> {
-        let now = self.clock.now();
-        let life = &self.config.lifetimes;
-        let access_expires = now + life.access_token as i64;
-        let jti = access_jti(m.lineage, &self.random_token(16));
-        let opaque = m.client.access_token_format == AccessTokenFormat::Opaque;
-        let mut faults = match m.user {
-            Some(user) => self.fire_faults(
-                crate::faults::Target {
-                    client_id: &m.client.id,
-                    user: Some(&user.username),
-                    grant_type: Some(m.grant_type.as_str()),
-                },
-                crate::faults::FaultPoint::Groups,
-            ),
-            None => Vec::new(),
-        };
-        let shape = Shape::from_faults(&faults);
-        let access_token = if opaque {
-            self.random_token(32)
-        } else {
-            self.access_jwt(m, &jti, now, shape)?
-        };
-        let id_token = match (m.grant.has_scope("openid"), m.user) {
-            (true, Some(user)) => {
-                let mut fired = Vec::new();
-                let t = self.id_token(m, user, &access_token, now, shape, &mut fired)?;
-                faults.extend(fired);
-                Some(t)
-            }
-            _ => None,
-        };
-        let refresh = m.refresh.as_ref().zip(m.lineage);
-        let refresh_token = refresh.map(|_| self.random_token(32));
+/// Signs and records the tokens of one token response. A JWT access token is not
+/// stored: its lineage is (once per login), an opaque one is.
+pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
+    let now = t.clock.now();
+    let life = &t.config.lifetimes;
+    let access_expires = now + life.access_token as i64;
+    let jti = access_jti(m.lineage, &t.random_token(16));
+    let opaque = m.client.access_token_format == AccessTokenFormat::Opaque;
+    let mut faults = match m.user {
+        Some(user) => t.fire_faults(
+            crate::faults::Target {
+                client_id: &m.client.id,
+                user: Some(&user.username),
+                grant_type: Some(m.grant_type.as_str()),
+            },
+            crate::faults::FaultPoint::Groups,
+        ),
+        None => Vec::new(),
+    };
+    let shape = Shape::from_faults(&faults);
+    let access_token = if opaque {
+        t.random_token(32)
+    } else {
+        access_jwt(t, m, &jti, now, shape)?
+    };
+    let id_token = match (m.grant.has_scope("openid"), m.user) {
+        (true, Some(user)) => {
+            let mut fired = Vec::new();
+            let t = id_token(t, m, user, &access_token, now, shape, &mut fired)?;
+            faults.extend(fired);
+            Some(t)
+        }
+        _ => None,
+    };
+    let refresh = m.refresh.as_ref().zip(m.lineage);
+    let refresh_token = refresh.map(|_| t.random_token(32));
 
-        let mut grants = self.lock_grants();
-        if let Some(lineage) = m.lineage {
-            let last = refresh.map_or(access_expires, |(r, _)| r.expires_at.max(access_expires));
-            grants.extend_lineage(lineage, m.grant, last, now);
-        }
-        if opaque {
-            grants.insert_access(
-                &access_token,
-                AccessRecord {
-                    grant: m.grant.clone(),
-                    jti,
-                    issued_at: now,
-                    expires_at: access_expires,
-                    revoked: false,
-                    lineage: m.lineage.map(str::to_owned),
-                },
-                now,
-            );
-        }
-        if let (Some(rt), Some((new, family))) = (&refresh_token, refresh) {
-            grants.insert_refresh(
-                rt,
-                RefreshRecord {
-                    grant: m.grant.clone(),
-                    family: family.to_owned(),
-                    issued_at: now,
-                    expires_at: new.expires_at,
-                    idle_expires_at: new.idle.map(|i| now + i as i64),
-                    spent_at: None,
-                    revoked: false,
-                },
-                now,
-            );
-        }
-        drop(grants);
-        let user = m.user.map(|u| u.username.clone());
-        for (kind, jwt) in [
-            ("id_token", id_token.as_deref()),
-            ("access_token", Some(access_token.as_str())),
-        ] {
-            if let Some(jwt) = jwt.filter(|j| j.split('.').count() == 3) {
-                self.remember(crate::tenant::RecentToken {
-                    issued_at: now,
-                    kind,
-                    client_id: m.client.id.clone(),
-                    user: user.clone(),
-                    token: jwt.to_owned(),
-                });
-            }
-        }
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: life.access_token,
-            id_token,
-            refresh_token,
-            scope: m.grant.scope_string(),
-            issued_token_type: None,
-            faults,
-        })
+    let mut grants = t.lock_grants();
+    if let Some(lineage) = m.lineage {
+        let last = refresh.map_or(access_expires, |(r, _)| r.expires_at.max(access_expires));
+        grants.extend_lineage(lineage, m.grant, last, now);
     }
-
-    fn access_jwt(
-        &self,
-        m: &Mint<'_>,
-        jti: &str,
-        now: i64,
-        shape: Option<Shape>,
-    ) -> Result<String, String> {
-        let mut c = Map::new();
-        c.insert("iss".into(), json!(self.iss()));
-        c.insert("sub".into(), json!(self.subject(m.grant)));
-        let aud = m
-            .audience
-            .or(m.client.access_token_audience.as_deref())
-            .unwrap_or(&m.client.id);
-        c.insert("aud".into(), json!(aud));
-        if let Some(act) = &m.act {
-            c.insert("act".into(), act.clone());
-        }
-        c.insert("client_id".into(), json!(m.client.id));
-        c.insert("iat".into(), json!(now));
-        c.insert(
-            "exp".into(),
-            json!(now + self.config.lifetimes.access_token as i64),
+    if opaque {
+        grants.insert_access(
+            &access_token,
+            AccessRecord {
+                grant: m.grant.clone(),
+                jti,
+                issued_at: now,
+                expires_at: access_expires,
+                revoked: false,
+                lineage: m.lineage.map(str::to_owned),
+            },
+            now,
         );
-        c.insert("jti".into(), json!(jti));
-        c.insert("scope".into(), json!(m.grant.scope_string()));
-        if let Some(user) = m.user {
-            c.insert("auth_time".into(), json!(m.grant.auth_time));
-            if let Some(sid) = &m.grant.sid {
-                c.insert("sid".into(), json!(sid));
-            }
-            identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
-            place_groups_of(
-                &mut c,
-                &self.groups_for(&m.client.id),
-                TokenKind::AccessToken,
-                &user.groups,
-            );
-            if let Some(shape) = shape {
-                let whose = (m.client, m.grant.as_ref(), user);
-                by_reference(self, &mut c, TokenKind::AccessToken, shape, whose, None)?;
-            }
-        }
-        self.signing_key(m.client)
-            .sign_jwt("at+jwt", &Value::Object(c))
     }
-
-    fn id_token(
-        &self,
-        m: &Mint<'_>,
-        user: &User,
-        access_token: &str,
-        now: i64,
-        shape: Option<Shape>,
-        fired: &mut Vec<crate::faults::Fault>,
-    ) -> Result<String, String> {
-        let mut c = user_claims(user, m.grant, &self.config.quirks);
-        c.insert("iss".into(), json!(self.iss()));
-        c.insert("sub".into(), json!(self.subject(m.grant)));
-        identity_claims(&mut c, &self.config.quirks, &m.grant.sub);
-        if let Some(typ) = &self.config.quirks.id_token_typ {
-            c.insert("typ".into(), json!(typ));
-        }
-        c.insert("aud".into(), json!(m.client.id));
-        c.insert("azp".into(), json!(m.client.id));
-        c.insert("iat".into(), json!(now));
-        c.insert(
-            "exp".into(),
-            json!(now + self.config.lifetimes.id_token as i64),
+    if let (Some(rt), Some((new, family))) = (&refresh_token, refresh) {
+        grants.insert_refresh(
+            rt,
+            RefreshRecord {
+                grant: m.grant.clone(),
+                family: family.to_owned(),
+                issued_at: now,
+                expires_at: new.expires_at,
+                idle_expires_at: new.idle.map(|i| now + i as i64),
+                spent_at: None,
+                revoked: false,
+            },
+            now,
         );
+    }
+    drop(grants);
+    let user = m.user.map(|u| u.username.clone());
+    for (kind, jwt) in [
+        ("id_token", id_token.as_deref()),
+        ("access_token", Some(access_token.as_str())),
+    ] {
+        if let Some(jwt) = jwt.filter(|j| j.split('.').count() == 3) {
+            t.remember(crate::tenant::RecentToken {
+                issued_at: now,
+                kind,
+                client_id: m.client.id.clone(),
+                user: user.clone(),
+                token: jwt.to_owned(),
+            });
+        }
+    }
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: life.access_token,
+        id_token,
+        refresh_token,
+        scope: m.grant.scope_string(),
+        issued_token_type: None,
+        faults,
+    })
+}
+
+fn access_jwt(
+    t: &Tenant,
+    m: &Mint<'_>,
+    jti: &str,
+    now: i64,
+    shape: Option<Shape>,
+) -> Result<String, String> {
+    let mut c = Map::new();
+    c.insert("iss".into(), json!(t.iss()));
+    c.insert("sub".into(), json!(t.subject(m.grant)));
+    let aud = m
+        .audience
+        .or(m.client.access_token_audience.as_deref())
+        .unwrap_or(&m.client.id);
+    c.insert("aud".into(), json!(aud));
+    if let Some(act) = &m.act {
+        c.insert("act".into(), act.clone());
+    }
+    c.insert("client_id".into(), json!(m.client.id));
+    c.insert("iat".into(), json!(now));
+    c.insert(
+        "exp".into(),
+        json!(now + t.config.lifetimes.access_token as i64),
+    );
+    c.insert("jti".into(), json!(jti));
+    c.insert("scope".into(), json!(m.grant.scope_string()));
+    if let Some(user) = m.user {
         c.insert("auth_time".into(), json!(m.grant.auth_time));
-        if let Some(nonce) = m.nonce {
-            c.insert("nonce".into(), json!(nonce));
-        }
         if let Some(sid) = &m.grant.sid {
             c.insert("sid".into(), json!(sid));
         }
-        c.insert("at_hash".into(), json!(at_hash(access_token)));
+        identity_claims(&mut c, &t.config.quirks, &m.grant.sub);
         place_groups_of(
             &mut c,
-            &self.groups_for(&m.client.id),
-            TokenKind::IdToken,
+            &t.groups_for(&m.client.id),
+            TokenKind::AccessToken,
             &user.groups,
         );
         if let Some(shape) = shape {
             let whose = (m.client, m.grant.as_ref(), user);
-            let at = Some(access_token);
-            by_reference(self, &mut c, TokenKind::IdToken, shape, whose, at)?;
+            by_reference(t, &mut c, TokenKind::AccessToken, shape, whose, None)?;
         }
-        *fired = self.fire_faults(
-            crate::faults::Target {
-                client_id: &m.client.id,
-                user: m.grant.username.as_deref(),
-                grant_type: Some(m.grant_type.as_str()),
-            },
-            crate::faults::FaultPoint::IdToken,
-        );
-        super::faulty::break_claims(&mut c, fired, now);
-        super::faulty::sign(
-            &self.signing_key(m.client),
-            "JWT",
-            &Value::Object(c),
-            fired,
-            m.client.secret.as_deref(),
-        )
     }
+    t.signing_key(m.client)
+        .sign_jwt("at+jwt", &Value::Object(c))
+}
+
+fn id_token(
+    t: &Tenant,
+    m: &Mint<'_>,
+    user: &User,
+    access_token: &str,
+    now: i64,
+    shape: Option<Shape>,
+    fired: &mut Vec<crate::faults::Fault>,
+) -> Result<String, String> {
+    let mut c = user_claims(user, m.grant, &t.config.quirks);
+    c.insert("iss".into(), json!(t.iss()));
+    c.insert("sub".into(), json!(t.subject(m.grant)));
+    identity_claims(&mut c, &t.config.quirks, &m.grant.sub);
+    if let Some(typ) = &t.config.quirks.id_token_typ {
+        c.insert("typ".into(), json!(typ));
+    }
+    c.insert("aud".into(), json!(m.client.id));
+    c.insert("azp".into(), json!(m.client.id));
+    c.insert("iat".into(), json!(now));
+    c.insert(
+        "exp".into(),
+        json!(now + t.config.lifetimes.id_token as i64),
+    );
+    c.insert("auth_time".into(), json!(m.grant.auth_time));
+    if let Some(nonce) = m.nonce {
+        c.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = &m.grant.sid {
+        c.insert("sid".into(), json!(sid));
+    }
+    c.insert("at_hash".into(), json!(at_hash(access_token)));
+    place_groups_of(
+        &mut c,
+        &t.groups_for(&m.client.id),
+        TokenKind::IdToken,
+        &user.groups,
+    );
+    if let Some(shape) = shape {
+        let whose = (m.client, m.grant.as_ref(), user);
+        let at = Some(access_token);
+        by_reference(t, &mut c, TokenKind::IdToken, shape, whose, at)?;
+    }
+    *fired = t.fire_faults(
+        crate::faults::Target {
+            client_id: &m.client.id,
+            user: m.grant.username.as_deref(),
+            grant_type: Some(m.grant_type.as_str()),
+        },
+        crate::faults::FaultPoint::IdToken,
+    );
+    super::faulty::break_claims(&mut c, fired, now);
+    super::faulty::sign(
+        &t.signing_key(m.client),
+        "JWT",
+        &Value::Object(c),
+        fired,
+        m.client.secret.as_deref(),
+    )
 }
 
 /// OIDC Core §3.1.3.6: the left half of SHA-256 of the token, base64url.

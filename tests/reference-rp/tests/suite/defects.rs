@@ -299,7 +299,13 @@ const TABLE: &[(&str, &[&str])] = &[
         &["logout.backchannel-session-only (warn)"],
     ),
     ("frontchannel-needs-cookie", &["logout.frontchannel (warn)"]),
-    ("logout-local-only", &["logout.rp-initiated"]),
+    (
+        "logout-local-only",
+        &[
+            "logout.rp-initiated",
+            "logout.rp-initiated-other-state (error)",
+        ],
+    ),
     (
         "logout-state-unchecked",
         &["logout.rp-initiated-other-state (warn)"],
