@@ -199,8 +199,8 @@ async fn other_state(cx: &Ctx) -> Judged {
     };
     cx.step("control: another user logs out, the state passed back unchanged");
     let control = log_out(cx, "c", None).await?;
-    match control.returned {
-        Some((_, s)) if s < 400 => {}
+    let unchanged = match control.returned {
+        Some((_, s)) if s < 400 => s,
         other => {
             return Ok(Verdict::error(format!(
                 "with the state unchanged, the way back {}: cannot tell a refusal from a post-logout page that always fails",
@@ -210,17 +210,17 @@ async fn other_state(cx: &Ctx) -> Judged {
                 )
             )));
         }
-    }
+    };
     let page = landed.path().to_owned();
     Ok(match status {
         400..=499 => Verdict::pass(format!(
-            "refused a return to {page} with another state than its logout sent: {status}; with the state unchanged it answers below 400"
+            "refused a return to {page} with another state than its logout sent: {status}; with the state unchanged it answers {unchanged}"
         )),
         500.. => Verdict::warn(format!(
             "answered {status} at {page} for a return with another state than its logout sent, instead of a clear refusal (4xx)"
         )),
         _ => Verdict::warn(format!(
-            "accepted a return to {back} with another state than its logout sent ({status}, as with the state unchanged): RP-Initiated Logout 1.0 §3 passes state back for the RP to check, and an RP that does not cannot tell the end of its own logout from a forged return"
+            "accepted a return to {back} with another state than its logout sent ({status}; {unchanged} with the state unchanged): RP-Initiated Logout 1.0 §3 passes state back for the RP to check, and an RP that does not cannot tell the end of its own logout from a forged return"
         )),
     })
 }
