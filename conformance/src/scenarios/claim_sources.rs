@@ -6,10 +6,10 @@
 use mock_idp::faults::Fault;
 
 use super::groups::{differs, mapped, pair, shown};
-use super::{control, status};
-use crate::idp::kind;
+use super::{control, login_ok, status};
+use crate::idp::{TestUser, kind};
 use crate::scenario::Ctx;
-use crate::verdict::{Judged, Verdict};
+use crate::verdict::{Judged, Outcome, Stop, Verdict};
 
 pub async fn aggregated(cx: &Ctx) -> Judged {
     by_reference(cx, Fault::GroupsAggregated).await
@@ -114,6 +114,25 @@ async fn by_reference(cx: &Ctx, fault: Fault) -> Judged {
             differs(&got, &want)
         ))
     };
-    control(cx, &u).await?;
+    if verdict.outcome == Outcome::Warn {
+        inline_control(cx, &u, &want).await?;
+    } else {
+        control(cx, &u).await?;
+    }
     Ok(verdict)
+}
+
+/// The control of a warn: the same user's next login, with the groups inline, must show
+/// the permissions; else the RP's group mapping, not the reference, is what failed.
+async fn inline_control(cx: &Ctx, u: &TestUser, want: &[String]) -> Result<(), Stop> {
+    cx.step("control: the same user logs in again, the groups inline");
+    let (_, _, me) = login_ok(cx, u).await?;
+    let got = shown(&me);
+    if got == want {
+        return Ok(());
+    }
+    Err(Stop::with(Verdict::error(format!(
+        "with the groups inline too, {} (permissions.initial judges this): cannot tell what the reference changed",
+        differs(&got, want)
+    ))))
 }
