@@ -1,7 +1,8 @@
 //! Authlib (Python), an independent OAuth client, against the mock IdP's newer grants and
 //! client authentication: its `AssertionSession` (the jwt-bearer grant, RFC 7523 §2.1) and
-//! `ClientSecretJWT` (§2.2), each signing with its own JOSE code, and its `OAuth2Session`
-//! doing a token exchange (RFC 8693).
+//! `ClientSecretJWT` (§2.2), each signing with its own JOSE code, its `OAuth2Session`
+//! doing a token exchange (RFC 8693), and fetching and verifying groups sent as distributed
+//! claims (OIDC Core §5.6.2).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,4 +208,68 @@ async fn authlib_s_oauth2_session_exchanges_a_user_s_token_for_another_audience(
     let original = crate::support::payload(&subject).unwrap();
     assert_eq!(exchanged["aud"], "orders-api");
     assert_eq!(exchanged["sub"], original["sub"]);
+}
+
+const CLAIMS_SOURCE: &str = r#"
+import json, os, requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+s = OAuth2Session(token={"access_token": os.environ["ACCESS"], "token_type": "Bearer"})
+r = s.get(os.environ["ENDPOINT"])
+r.raise_for_status()
+keys = JsonWebKey.import_key_set(requests.get(os.environ["JWKS"]).json())
+claims = jwt.decode(r.text, keys)
+claims.validate()
+print(json.dumps({"content_type": r.headers["content-type"], "claims": dict(claims)}))
+"#;
+
+/// Groups sent as distributed claims: the `openidconnect` crate verifies an ID token that
+/// names them in `_claim_names` (unknown claims do not break it), and Authlib fetches them
+/// from the claims source with the access token the source names, then verifies the JWT
+/// it gets with the provider's JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_fetches_and_verifies_groups_sent_as_distributed_claims() {
+    use mock_idp::faults::{Fault, FaultScope};
+    use openidconnect::{OAuth2TokenResponse, TokenResponse};
+    let idp = MockIdp::start().await;
+    idp.tenant().arm_fault(
+        Fault::GroupsDistributed,
+        FaultScope {
+            times: Some(1),
+            ..Default::default()
+        },
+    );
+    let http = crate::support::http();
+    let client = crate::support::rp(idp.issuer(), &http).await;
+    let (tokens, nonce) = crate::support::hinted_login(&client, &http, "alice").await;
+    let id_token = tokens.id_token().expect("an ID token");
+    let verified = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the crate verifies an ID token with claims by reference");
+    let sub = verified.subject().as_str().to_owned();
+    let raw = crate::support::payload(&id_token.to_string()).unwrap();
+    assert_eq!(raw["_claim_names"]["groups"], "src1", "{raw}");
+    let source = &raw["_claim_sources"]["src1"];
+    assert_eq!(
+        source["access_token"].as_str(),
+        Some(tokens.access_token().secret().as_str())
+    );
+    let vars = [
+        (
+            "ACCESS",
+            source["access_token"].as_str().unwrap().to_owned(),
+        ),
+        ("ENDPOINT", source["endpoint"].as_str().unwrap().to_owned()),
+        ("JWKS", format!("{}/jwks", idp.issuer())),
+    ];
+    let got = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run(CLAIMS_SOURCE, &vars)
+    })
+    .await
+    .unwrap();
+    assert_eq!(got["content_type"], "application/jwt");
+    assert_eq!(got["claims"]["groups"], serde_json::json!(["analysts"]));
+    assert_eq!(got["claims"]["sub"], sub.as_str());
+    assert_eq!(got["claims"]["iss"], idp.issuer());
 }
