@@ -201,6 +201,16 @@ async fn python_authlib() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_pyoidc() {
+    judge("python-pyoidc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_pyoidc_over_tls() {
+    judge_as("python-pyoidc", TLS, OVER_TLS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_private_key_jwt() {
     judge_as("node-openid-client", "private-key-jwt", TOKEN_ENDPOINT).await;
 }
