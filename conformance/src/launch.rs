@@ -110,12 +110,33 @@ pub type Launcher = Arc<
     dyn Fn(BTreeMap<String, String>) -> BoxFuture<Result<Box<dyn RunningRp>, String>> + Send + Sync,
 >;
 
+/// How many of the ports handed out lately [`free_port`] never hands out again.
+const RECENT_PORTS: usize = 256;
+
 /// A free loopback port (the OS picks; the listener is closed before the RP binds it).
+/// Between that close and the RP's own bind the port looks free to the OS, which may pick
+/// it again for the next RP launched meanwhile: two RPs would then race for one port, and
+/// the loser's runner would talk to the winner (seen: a login sent to another stage's
+/// tenant). So a port handed out lately is never handed out again.
 fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    static RECENT: std::sync::Mutex<std::collections::VecDeque<u16>> =
+        std::sync::Mutex::new(std::collections::VecDeque::new());
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("no free port: {e}"))?;
+        let mut recent = RECENT.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.contains(&port) {
+            continue;
+        }
+        if recent.len() == RECENT_PORTS {
+            recent.pop_front();
+        }
+        recent.push_back(port);
+        return Ok(port);
+    }
+    Err("no free port that was not handed out lately".into())
 }
 
 /// Where a launched RP will listen.
@@ -337,5 +358,19 @@ impl RunningRp for Launched {
             let _ = self.child.kill().await;
             self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_handed_out_lately_is_not_handed_out_again() {
+        let ports: Vec<u16> = (0..RECENT_PORTS)
+            .map(|_| free_port().expect("a port"))
+            .collect();
+        let distinct: std::collections::BTreeSet<&u16> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
     }
 }

@@ -201,6 +201,16 @@ async fn python_authlib() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6() {
+    judge("node-openid-client-v6").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_over_tls() {
+    judge_as("node-openid-client-v6", TLS, OVER_TLS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_pyoidc() {
     judge("python-pyoidc").await;
 }

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use mock_idp::faults::Fault;
 
-use super::{control, login_ok, login_with_faults, refused_login, scenario};
+use super::{
+    control, login_ok, login_with_faults, refused_forged_signature, refused_login, scenario,
+};
 use crate::browser::Login;
 use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
@@ -157,11 +159,10 @@ pub fn all() -> Vec<Scenario> {
 }
 
 async fn bad_signature(cx: &Ctx) -> Judged {
-    refused_login(
+    refused_forged_signature(
         cx,
         "an ID token with a bad signature",
         &[Fault::IdTokenBadSignature],
-        None,
     )
     .await
 }
@@ -170,11 +171,10 @@ async fn bad_signature(cx: &Ctx) -> Judged {
 /// its signature broken, must open no session (then the control). A valid one tells which
 /// kind of RP refused it: one that verifies HS256, or one that takes no HS256 at all.
 async fn bad_signature_hs256(cx: &Ctx) -> Judged {
-    let refused = refused_login(
+    let refused = refused_forged_signature(
         cx,
         "an HS256 ID token keyed with the client secret whose signature does not verify",
         &[Fault::IdTokenHs256ClientSecret, Fault::IdTokenBadSignature],
-        None,
     )
     .await?;
     if refused.outcome != crate::verdict::Outcome::Pass {
@@ -442,10 +442,11 @@ async fn kid_absent_multiple(cx: &Ctx) -> Judged {
     let forged = [Fault::IdTokenNoKid, Fault::IdTokenBadSignature];
     let (_, _, _, me) = login_with_faults(cx, &forged, None).await?;
     if me.logged_in() {
-        return Ok(Verdict::fail(format!(
-            "the RP accepted an ID token without kid whose signature none of the JWKS's two keys verifies: /me answered 200 for {}",
-            me.who()
-        )));
+        return Ok(super::unverified_signature(
+            &cx.shared.sites.idp,
+            "an ID token without kid whose signature none of the JWKS's two keys verifies",
+            &me,
+        ));
     }
     cx.step("an ID token without kid and with a bad signature opened no session");
     let Some((login, _)) = accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? else {

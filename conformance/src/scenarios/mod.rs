@@ -157,12 +157,55 @@ async fn control(cx: &Ctx, u: &TestUser) -> Result<(), Stop> {
 /// The negative-case pattern: with these faults armed once (or the callback tampered
 /// with), a login must leave no session; then the control login must succeed.
 async fn refused_login(cx: &Ctx, what: &str, faults: &[Fault], tamper: Option<Tamper>) -> Judged {
-    let (u, _, login, me) = login_with_faults(cx, faults, tamper).await?;
-    if me.logged_in() {
-        return Ok(Verdict::fail(format!(
+    refused_login_or(cx, what, faults, tamper, |me| {
+        Verdict::fail(format!(
             "the RP accepted {what}: /me answered 200 for {}",
             me.who()
-        )));
+        ))
+    })
+    .await
+}
+
+/// [`refused_login`] for an ID token whose signature does not verify: accepting it is
+/// judged by [`unverified_signature`].
+async fn refused_forged_signature(cx: &Ctx, what: &str, faults: &[Fault]) -> Judged {
+    let issuer = cx.shared.sites.idp.clone();
+    refused_login_or(cx, what, faults, None, |me| {
+        unverified_signature(&issuer, what, me)
+    })
+    .await
+}
+
+/// An RP accepted `what`, an ID token whose signature does not verify, from the token
+/// endpoint of `issuer`. OIDC Core §3.1.3.7 (6) lets TLS server validation stand in for the
+/// signature check of an ID token received directly from the token endpoint: over https
+/// that is a warn (the token proves nothing once it leaves that connection); over plain
+/// http nothing stands in for it, and anyone on the path can forge a login: a fail.
+fn unverified_signature(issuer: &str, what: &str, me: &MeReading) -> Verdict {
+    if issuer.starts_with("https://") {
+        Verdict::warn(format!(
+            "accepted {what} (/me answered 200 for {}): it does not check the signature of an ID token from the token endpoint, relying on TLS server validation instead, as OIDC Core §3.1.3.7 (6) allows for a token received directly over TLS; the token proves nothing once it leaves that connection",
+            me.who()
+        ))
+    } else {
+        Verdict::fail(format!(
+            "accepted {what} (/me answered 200 for {}) from an issuer on plain HTTP, where no TLS server validation can stand in for the signature check (OIDC Core §3.1.3.7 (6) allows that only over TLS): anyone on the path can forge a login. `conformance run --tls` judges it against an https issuer, as it runs in production",
+            me.who()
+        ))
+    }
+}
+
+/// The negative-case pattern, `accepted` judging an RP that opened a session.
+async fn refused_login_or(
+    cx: &Ctx,
+    what: &str,
+    faults: &[Fault],
+    tamper: Option<Tamper>,
+    accepted: impl FnOnce(&MeReading) -> Verdict,
+) -> Judged {
+    let (u, _, login, me) = login_with_faults(cx, faults, tamper).await?;
+    if me.logged_in() {
+        return Ok(accepted(&me));
     }
     control(cx, &u).await?;
     Ok(match login.callback_status {

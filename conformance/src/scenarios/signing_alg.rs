@@ -106,10 +106,11 @@ async fn judge(cx: &Ctx, up: &Up, alg: SigningAlg) -> Judged {
     ));
     let forged = login(cx, up, "forged", &[Fault::IdTokenBadSignature]).await?;
     if forged.logged_in() {
-        return Ok(Verdict::fail(format!(
-            "the RP accepted an ID token signed with {alg} whose signature does not verify: /me answered 200 for {}",
-            forged.who()
-        )));
+        return Ok(super::unverified_signature(
+            &up.issuer,
+            &format!("an ID token signed with {alg} whose signature does not verify"),
+            &forged,
+        ));
     }
     cx.step(format!("control: a valid ID token signed with {alg}"));
     let valid = login(cx, up, "valid", &[]).await?;
