@@ -16,7 +16,7 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "idtoken.bad-signature",
             Idtoken,
-            "the ID token's signature is verified with the provider's published key; OIDC Core §3.1.3.7 (6); OIDF oidcc-client-test-invalid-sig-rs256",
+            "the ID token's signature is verified with the provider's published key; OIDC Core §3.1.3.7 (6), which lets TLS server validation stand in for it only for a token received directly over TLS (accepting it then is a warn); OIDF oidcc-client-test-invalid-sig-rs256",
             "an ID token whose signature does not verify opens no session",
             bad_signature
         ),
@@ -30,14 +30,14 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "idtoken.bad-signature-es256",
             Idtoken,
-            "an ID token signed with ES256 is verified with the provider's published key like any other; OIDC Core §3.1.3.7 (6); OIDF oidcc-client-test-invalid-sig-es256",
+            "an ID token signed with ES256 is verified with the provider's published key like any other; OIDC Core §3.1.3.7 (6) (over TLS, a warn where the RP relies on TLS instead); OIDF oidcc-client-test-invalid-sig-es256",
             "against a provider that signs with ES256, an ID token whose signature does not verify opens no session (launch mode: the RP is started once more)",
             super::signing_alg::bad_signature_es256
         ),
         scenario!(
             "idtoken.bad-signature-ps256",
             Idtoken,
-            "an ID token signed with PS256 is verified with the provider's published key like any other; OIDC Core §3.1.3.7 (6)",
+            "an ID token signed with PS256 is verified with the provider's published key like any other; OIDC Core §3.1.3.7 (6) (over TLS, a warn where the RP relies on TLS instead)",
             "against a provider that signs with PS256, an ID token whose signature does not verify opens no session (launch mode: the RP is started once more)",
             super::signing_alg::bad_signature_ps256
         ),
