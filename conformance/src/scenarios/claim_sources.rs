@@ -8,6 +8,7 @@ use mock_idp::faults::Fault;
 use super::groups::{differs, mapped, pair, shown};
 use super::{control, login_ok, status};
 use crate::idp::{TestUser, kind};
+use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::Ctx;
 use crate::verdict::{Judged, Outcome, Stop, Verdict};
 
@@ -26,7 +27,7 @@ async fn by_reference(cx: &Ctx, fault: Fault) -> Judged {
     let claim = String::from(rp.groups_claim.clone());
     if rp.groups_claim.pointer.0.matches('/').count() != 1 {
         return Ok(Verdict::skip(format!(
-            "the RP reads its groups at {claim}, a nested member: `_claim_names` names top-level claims only (OIDC Core §5.6.2), so no provider can send these groups by reference"
+            "{DOES_NOT_APPLY} the RP reads its groups at {claim}, a nested member: `_claim_names` names top-level claims only (OIDC Core §5.6.2), so no provider can send these groups by reference"
         )));
     }
     let distributed = fault == Fault::GroupsDistributed;
