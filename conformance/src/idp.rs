@@ -289,13 +289,15 @@ pub struct IdpServer {
     /// Served over HTTPS (`--tls`): the https origin the RP sees, and the plain origin of
     /// the same server that the runner's own clients (which speak no TLS) use instead.
     wire: Option<(String, String)>,
-    /// The HTTPS server's CA, written for the RP to trust (removed with the server).
+    /// The HTTPS server's CA, for the RP to trust.
     ca_file: Option<std::path::PathBuf>,
+    /// Whether this run wrote that file (an embedded server's: removed with it).
+    owns_ca_file: bool,
 }
 
 impl Drop for IdpServer {
     fn drop(&mut self) {
-        if let Some(f) = &self.ca_file {
+        if let Some(f) = self.ca_file.as_ref().filter(|_| self.owns_ca_file) {
             let _ = std::fs::remove_file(f);
         }
     }
@@ -344,6 +346,7 @@ impl IdpServer {
             token: Some(token),
             embedded: Some(idp),
             wire,
+            owns_ca_file: ca_file.is_some(),
             ca_file,
         })
     }
@@ -363,15 +366,48 @@ impl IdpServer {
         crate::browser::rewire(url, self.wire.as_ref())
     }
 
-    /// A mock IdP already running at `root` (its default issuer).
-    pub fn attached(root: &str, token: Option<String>) -> IdpServer {
-        IdpServer {
-            root: root.trim_end_matches('/').to_owned(),
+    /// A mock IdP already running at `root` (its default issuer). One served over HTTPS
+    /// (`mock-idp serve --tls --plain-alongside`) is reached through `plain`, the same
+    /// server's plain loopback origin, and its CA file (`ca_file`) is handed to a launched
+    /// RP, as with an embedded one.
+    pub fn attached(
+        root: &str,
+        token: Option<String>,
+        plain: Option<String>,
+        ca_file: Option<std::path::PathBuf>,
+    ) -> Result<IdpServer, IdpError> {
+        let root = root.trim_end_matches('/').to_owned();
+        let https = root.starts_with("https://");
+        let wire = match plain {
+            Some(p) if https => Some((
+                crate::browser::origin_of(&root),
+                crate::browser::origin_of(&p),
+            )),
+            None if https => {
+                return Err(IdpError(format!(
+                    "{root} is served over HTTPS and the runner speaks plain HTTP only: give --idp-plain, the plain origin of the same server (mock-idp serve --tls --plain-alongside prints it as plain=…)"
+                )));
+            }
+            Some(_) => {
+                return Err(IdpError(
+                    "--idp-plain is for an IdP served over HTTPS: this one is plain HTTP".into(),
+                ));
+            }
+            None => None,
+        };
+        if let Some(f) = &ca_file
+            && !f.is_file()
+        {
+            return Err(IdpError(format!("--idp-ca {}: no such file", f.display())));
+        }
+        Ok(IdpServer {
+            root,
             token,
             embedded: None,
-            wire: None,
-            ca_file: None,
-        }
+            wire,
+            ca_file,
+            owns_ca_file: false,
+        })
     }
 
     /// Whether this process runs the IdP.

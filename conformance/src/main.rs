@@ -60,6 +60,15 @@ struct Run {
     /// The running mock IdP's admin token.
     #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// For a running mock IdP served over HTTPS: the same server's plain origin, which the
+    /// runner's own clients use (`mock-idp serve --tls --plain-alongside` prints it as
+    /// plain=…).
+    #[arg(long, requires = "idp")]
+    idp_plain: Option<String>,
+    /// For a running mock IdP served over HTTPS: its CA file (`ca=…` in its ready line),
+    /// handed to a launched RP as with --tls.
+    #[arg(long, requires = "idp")]
+    idp_ca: Option<PathBuf>,
     /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
     #[arg(long)]
     idp_addr: Option<SocketAddr>,
@@ -165,6 +174,10 @@ struct Setup {
     /// The running mock IdP's admin token.
     #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// For an IdP served over HTTPS: the same server's plain origin, which the runner uses
+    /// (`mock-idp serve --tls --plain-alongside` prints it as plain=…).
+    #[arg(long)]
+    idp_plain: Option<String>,
 }
 
 #[tokio::main]
@@ -212,6 +225,8 @@ async fn main() -> ExitCode {
             let idp = IdpChoice::Attached {
                 url: s.idp,
                 token: s.admin_token,
+                plain: s.idp_plain,
+                ca_file: None,
             };
             match conformance::setup(&rp, &idp).await {
                 Ok(issuer) => {
@@ -302,6 +317,8 @@ async fn run(r: Run) -> Result<bool, String> {
         Some(url) => IdpChoice::Attached {
             url,
             token: r.admin_token,
+            plain: r.idp_plain.clone(),
+            ca_file: r.idp_ca.clone(),
         },
         None => IdpChoice::Embedded(r.idp_addr),
     };

@@ -35,6 +35,11 @@ pub enum IdpChoice {
         url: String,
         /// `--admin-token`, when it has one.
         token: Option<String>,
+        /// For an https issuer: the same server's plain loopback origin, which the runner's
+        /// own clients (they speak no TLS) use (`mock-idp serve --tls --plain-alongside`).
+        plain: Option<String>,
+        /// For an https issuer: the CA file a launched RP is told to trust.
+        ca_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -125,10 +130,16 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
     let server = match &opts.idp {
         IdpChoice::Attached { .. } if opts.tls => {
             return Err(RunError(
-                "tls serves the embedded IdP over HTTPS; an attached IdP is reached over plain HTTP only".into(),
+                "tls serves the embedded IdP over HTTPS; an attached IdP serves HTTPS itself (mock-idp serve --tls --plain-alongside, then --idp-plain and --idp-ca)".into(),
             ));
         }
-        IdpChoice::Attached { url, token } => IdpServer::attached(url, token.clone()),
+        IdpChoice::Attached {
+            url,
+            token,
+            plain,
+            ca_file,
+        } => IdpServer::attached(url, token.clone(), plain.clone(), ca_file.clone())
+            .map_err(|e| RunError(e.0))?,
         IdpChoice::Embedded(addr) => {
             let from_issuer = named.as_ref().and_then(|u| {
                 let port = u.port_or_known_default()?;
@@ -316,7 +327,13 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
 /// the RP exactly as `run` will configure it; its issuer. An RP that fetches discovery and
 /// the JWKS at start-up can then start, and keep running across many runs.
 pub async fn setup(rp: &RpDescription, idp: &IdpChoice) -> Result<String, RunError> {
-    let IdpChoice::Attached { url, token } = idp else {
+    let IdpChoice::Attached {
+        url,
+        token,
+        plain,
+        ca_file,
+    } = idp
+    else {
         return Err(RunError(
             "setup needs a running mock IdP (--idp): an embedded one ends with the command".into(),
         ));
@@ -338,7 +355,8 @@ pub async fn setup(rp: &RpDescription, idp: &IdpChoice) -> Result<String, RunErr
         })?;
     let stage = Stage {
         rp: rp.clone(),
-        server: IdpServer::attached(url, token.clone()),
+        server: IdpServer::attached(url, token.clone(), plain.clone(), ca_file.clone())
+            .map_err(|e| RunError(e.0))?,
         secret: rp.client_secret.clone().unwrap_or_default(),
         launcher: None,
         client_keys: crate::client_keys::ClientKeys::for_run(rp).map_err(RunError)?,

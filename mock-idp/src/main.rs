@@ -53,6 +53,12 @@ enum Command {
         /// in the temporary directory).
         #[arg(long)]
         tls_ca_out: Option<PathBuf>,
+        /// With --tls: also serve the same tenants over plain HTTP on a second loopback
+        /// port (printed as plain=…), for a harness whose own clients speak no TLS
+        /// (`conformance run --idp https://… --idp-plain …`). Discovery and tokens still
+        /// name the https issuer.
+        #[arg(long)]
+        plain_alongside: bool,
     },
     /// Check a config file and exit.
     Check {
@@ -127,8 +133,16 @@ async fn run(command: Command) -> Result<(), String> {
             tls_cert,
             tls_key,
             tls_ca_out,
+            plain_alongside,
         } => {
+            let tls_on = tls || tls_cert.is_some();
+            if plain_alongside && !tls_on {
+                return Err("--plain-alongside needs --tls (or --tls-cert): without TLS the server is plain already".into());
+            }
             let mut b = MockIdp::builder().addr(addr);
+            if plain_alongside {
+                b = b.plain_alongside();
+            }
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => b = b.tls_files(cert, key),
                 _ if tls => b = b.tls(),
@@ -158,8 +172,11 @@ async fn run(command: Command) -> Result<(), String> {
                     format!(" ca={}", path.display())
                 }
             };
+            let plain = idp
+                .plain_url()
+                .map_or_else(String::new, |p| format!(" plain={p}"));
             println!(
-                "mock-idp ready issuer={} addr={}{ca}",
+                "mock-idp ready issuer={} addr={}{ca}{plain}",
                 idp.issuer(),
                 idp.addr()
             );

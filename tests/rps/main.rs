@@ -118,6 +118,50 @@ const TLS: &str = "tls";
 /// [`judge`] with `rp-{variant}.toml` and `verdicts-{variant}.md` (`""`: the plain
 /// files; [`TLS`]: rp.toml, the IdP over HTTPS), running only `only` (empty: the
 /// catalogue).
+/// The TLS variant's scenarios again, with the IdP attached rather than embedded: a mock
+/// IdP served over HTTPS with a plain listener alongside (as `mock-idp serve --tls
+/// --plain-alongside`), its CA file handed over as `--idp-ca` would; the verdicts must be
+/// those of `verdicts-tls.md`.
+async fn judge_attached_tls(name: &str) {
+    install(name);
+    let idp = mock_idp::MockIdp::builder()
+        .tls()
+        .plain_alongside()
+        .start()
+        .await
+        .expect("an https mock IdP");
+    let ca = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rps-{name}-attached-ca.pem"));
+    std::fs::write(&ca, idp.ca_pem().expect("its CA")).expect("the CA file is written");
+    let rp = RpDescription::from_file(&dir(name).join("rp.toml")).expect("its rp.toml");
+    let mut opts = Options::new(rp);
+    opts.idp = conformance::IdpChoice::Attached {
+        url: idp.issuer().to_owned(),
+        token: None,
+        plain: idp.plain_url(),
+        ca_file: Some(ca),
+    };
+    opts.only = OVER_TLS.iter().map(|s| (*s).to_owned()).collect();
+    let report = conformance::run(&opts).await.expect("the run completes");
+    assert!(
+        report.idp.issuer.starts_with("https://"),
+        "{}",
+        report.idp.issuer
+    );
+    assert!(
+        report.lost_coverage().is_empty(),
+        "{:?}",
+        report.lost_coverage()
+    );
+    let got = table(&format!("{name}-{TLS}"), &report);
+    let want = std::fs::read_to_string(dir(name).join(format!("verdicts-{TLS}.md")))
+        .expect("verdicts-tls.md");
+    assert!(
+        got == want,
+        "{name}, attached over TLS: the verdicts differ from verdicts-tls.md:\n{}",
+        changes(&want, &got)
+    );
+}
+
 async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     install(name);
     let suffix = if variant.is_empty() {
@@ -238,4 +282,9 @@ async fn node_openid_client_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_authlib_over_tls() {
     judge_as("python-authlib", TLS, OVER_TLS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_authlib_over_tls_attached() {
+    judge_attached_tls("python-authlib").await;
 }

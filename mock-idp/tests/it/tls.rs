@@ -185,3 +185,34 @@ fn serve_tls_writes_the_ca_and_says_where() {
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `serve --tls --plain-alongside` says where the plain listener is, and it serves the same
+/// tenant, naming the https issuer; without --tls the flag is refused.
+#[test]
+fn serve_plain_alongside_says_where_and_names_the_https_issuer() {
+    let (mut child, ready) = crate::support::spawn_serve(&["--tls", "--plain-alongside"]);
+    let issuer = ready.issuer();
+    assert!(issuer.starts_with("https://"), "{}", ready.0);
+    let plain = ready.get("plain").expect("plain= in the ready line");
+    assert!(plain.starts_with("http://127.0.0.1:"), "{}", ready.0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let doc: Value = rt.block_on(async {
+        reqwest::get(format!("{plain}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(doc["issuer"].as_str(), Some(issuer.as_str()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mock-idp"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--plain-alongside"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--plain-alongside needs --tls"), "{err}");
+}

@@ -167,6 +167,8 @@ impl Attached {
         let choice = IdpChoice::Attached {
             url: idp.issuer().to_owned(),
             token: None,
+            plain: None,
+            ca_file: None,
         };
         let set_up = conformance::setup(&desc, &choice).await.expect("setup");
         assert_eq!(set_up, issuer);
@@ -188,6 +190,8 @@ impl Attached {
         opts.idp = IdpChoice::Attached {
             url: idp.issuer().to_owned(),
             token: None,
+            plain: None,
+            ca_file: None,
         };
         opts
     }
