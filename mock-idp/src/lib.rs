@@ -30,9 +30,10 @@
 //! ## 2. Configure what it issues
 //!
 //! [`config`] is the configuration model, the same as the TOML file's: [`Config`],
-//! [`ClientConfig`], [`UserConfig`], [`Quirks`] (where the groups go, how the subject is
-//! shaped), [`AssertionIssuer`]s for the JWT bearer grant. [`AuthMethod`], [`GrantType`]
-//! and [`SigningAlg`] name what a client or a key may use.
+//! [`ClientConfig`], [`UserConfig`], [`Placement`]s (where the groups go: which token, which
+//! JSON pointer), [`Quirks`] (how a real provider's tokens differ: a pairwise `sub`, group
+//! ids, an overage…), [`AssertionIssuer`]s for the JWT bearer grant. [`AuthMethod`],
+//! [`GrantType`] and [`SigningAlg`] name what a client or a key may use.
 //!
 //! ## 3. Change the world while the RP runs
 //!
