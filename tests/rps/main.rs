@@ -250,6 +250,11 @@ async fn node_openid_client_v6() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_private_key_jwt() {
+    judge_as("node-openid-client-v6", "private-key-jwt", TOKEN_ENDPOINT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_v6_over_tls() {
     judge_as("node-openid-client-v6", TLS, OVER_TLS).await;
 }

@@ -5,6 +5,7 @@
 // account, the groups to permissions, and an invalid_grant to the end of access. Plain
 // http is allowed for a loopback issuer only, as in development; over --tls it is https.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import express from 'express';
 import session from 'express-session';
 import * as client from 'openid-client';
@@ -71,13 +72,30 @@ function revoke(sub) {
   if (a) a.permissions = new Set();
 }
 
+// CLIENT_AUTH: client_secret_post, or private_key_jwt with the key the runner made
+// (CLIENT_KEY_FILE, CLIENT_KEY_ID), imported as a WebCrypto key for the library to sign with.
+async function clientAuth() {
+  if ((env.CLIENT_AUTH || 'client_secret_post') !== 'private_key_jwt') {
+    return client.ClientSecretPost(need('CLIENT_SECRET'));
+  }
+  const key = crypto.createPrivateKey(fs.readFileSync(need('CLIENT_KEY_FILE')));
+  const cryptoKey = await crypto.webcrypto.subtle.importKey(
+    'pkcs8',
+    key.export({ format: 'der', type: 'pkcs8' }),
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  return client.PrivateKeyJwt({ key: cryptoKey, kid: need('CLIENT_KEY_ID') });
+}
+
 const issuerUrl = new URL(need('ISSUER'));
 const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuerUrl.hostname);
 const config = await client.discovery(
   issuerUrl,
   need('CLIENT_ID'),
   need('CLIENT_SECRET'),
-  client.ClientSecretPost(need('CLIENT_SECRET')),
+  await clientAuth(),
   {
     timeout: TIMEOUT_S,
     execute: issuerUrl.protocol === 'http:' && loopback ? [client.allowInsecureRequests] : [],
