@@ -115,13 +115,10 @@ const OVER_TLS: &[&str] = &[
 /// --tls`): the app gets the throw-away CA through the runtimes' own variables.
 const TLS: &str = "tls";
 
-/// [`judge`] with `rp-{variant}.toml` and `verdicts-{variant}.md` (`""`: the plain
-/// files; [`TLS`]: rp.toml, the IdP over HTTPS), running only `only` (empty: the
-/// catalogue).
 /// The TLS variant's scenarios again, with the IdP attached rather than embedded: a mock
 /// IdP served over HTTPS with a plain listener alongside (as `mock-idp serve --tls
 /// --plain-alongside`), its CA file handed over as `--idp-ca` would; the verdicts must be
-/// those of `verdicts-tls.md`.
+/// those of `verdicts-tls.md` (never rewritten from this run).
 async fn judge_attached_tls(name: &str) {
     install(name);
     let idp = mock_idp::MockIdp::builder()
@@ -141,27 +138,19 @@ async fn judge_attached_tls(name: &str) {
         ca_file: Some(ca),
     };
     opts.only = OVER_TLS.iter().map(|s| (*s).to_owned()).collect();
-    let report = conformance::run(&opts).await.expect("the run completes");
-    assert!(
-        report.idp.issuer.starts_with("https://"),
-        "{}",
-        report.idp.issuer
-    );
-    assert!(
-        report.lost_coverage().is_empty(),
-        "{:?}",
-        report.lost_coverage()
-    );
-    let got = table(&format!("{name}-{TLS}"), &report);
-    let want = std::fs::read_to_string(dir(name).join(format!("verdicts-{TLS}.md")))
-        .expect("verdicts-tls.md");
-    assert!(
-        got == want,
-        "{name}, attached over TLS: the verdicts differ from verdicts-tls.md:\n{}",
-        changes(&want, &got)
-    );
+    let verdicts = dir(name).join(format!("verdicts-{TLS}.md"));
+    let run = Run {
+        name: &format!("{name}-{TLS}"),
+        report_dir: format!("rps-{name}-{TLS}-attached"),
+        https: true,
+        may_update: false,
+    };
+    run.compare(opts, &verdicts).await;
 }
 
+/// [`judge`] with `rp-{variant}.toml` and `verdicts-{variant}.md` (`""`: the plain
+/// files; [`TLS`]: rp.toml, the IdP over HTTPS), running only `only` (empty: the
+/// catalogue).
 async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     install(name);
     let suffix = if variant.is_empty() {
@@ -179,41 +168,67 @@ async fn judge_as(name: &str, variant: &str, only: &[&str]) {
     opts.tls = variant == TLS;
     opts.only = only.iter().map(|s| (*s).to_owned()).collect();
     let name_run = format!("{name}{suffix}");
-    let name = name_run.as_str();
-    let report_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rps-{name}"));
-    opts.report_dir = Some(report_dir.clone());
-    let report = conformance::run(&opts).await.expect("the run completes");
-    if opts.tls {
+    let run = Run {
+        name: &name_run,
+        report_dir: format!("rps-{name_run}"),
+        https: opts.tls,
+        may_update: true,
+    };
+    run.compare(opts, &dir(name).join(format!("verdicts{suffix}.md")))
+        .await;
+}
+
+/// One run of the suite against a real RP, judged against a committed verdict table.
+struct Run<'a> {
+    /// The table's name (its heading).
+    name: &'a str,
+    /// Where the report goes, under the target's temporary directory.
+    report_dir: String,
+    /// Whether the IdP must serve HTTPS.
+    https: bool,
+    /// Whether `UPDATE_VERDICTS` may rewrite the table from this run.
+    may_update: bool,
+}
+
+impl Run<'_> {
+    /// Runs with `opts`, writes the report, and compares the verdicts with `verdicts`.
+    async fn compare(&self, mut opts: Options, verdicts: &Path) {
+        let name = self.name;
+        let report_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&self.report_dir);
+        opts.report_dir = Some(report_dir.clone());
+        let report = conformance::run(&opts).await.expect("the run completes");
+        if self.https {
+            assert!(
+                report.idp.issuer.starts_with("https://"),
+                "{name}: the issuer is {}",
+                report.idp.issuer
+            );
+        }
+        report
+            .write(
+                &report_dir,
+                &[
+                    conformance::Format::Json,
+                    conformance::Format::Md,
+                    conformance::Format::Html,
+                ],
+            )
+            .expect("the report is written");
+        let lost = report.lost_coverage();
+        assert!(lost.is_empty(), "{name}: coverage lost to skips: {lost:?}");
+        let got = table(name, &report);
+        if self.may_update && std::env::var_os("UPDATE_VERDICTS").is_some() {
+            std::fs::write(verdicts, &got).expect("verdicts.md is written");
+        }
+        let want = std::fs::read_to_string(verdicts).unwrap_or_default();
         assert!(
-            report.idp.issuer.starts_with("https://"),
-            "{name}: the issuer is {}",
-            report.idp.issuer
+            got == want,
+            "{name}: the verdicts differ from {} (report in {}):\n{}",
+            verdicts.display(),
+            report_dir.display(),
+            changes(&want, &got)
         );
     }
-    report
-        .write(
-            &report_dir,
-            &[
-                conformance::Format::Json,
-                conformance::Format::Md,
-                conformance::Format::Html,
-            ],
-        )
-        .expect("the report is written");
-    let lost = report.lost_coverage();
-    assert!(lost.is_empty(), "{name}: coverage lost to skips: {lost:?}");
-    let got = table(name, &report);
-    let path = dir(name.trim_end_matches(suffix.as_str())).join(format!("verdicts{suffix}.md"));
-    if std::env::var_os("UPDATE_VERDICTS").is_some() {
-        std::fs::write(&path, &got).expect("verdicts.md is written");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        got == want,
-        "{name}: the verdicts changed (report in {}):\n{}",
-        report_dir.display(),
-        changes(&want, &got)
-    );
 }
 
 /// The rows that differ.
