@@ -11,7 +11,7 @@ use warp::reply::{Reply, Response};
 
 use super::errors::OAuthError;
 use super::params::Params;
-use super::userinfo::bearer_grant;
+use super::userinfo::bearer_user;
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -28,9 +28,7 @@ fn claims(
     form: &Params,
     entry: &mut Entry,
 ) -> Result<Response, OAuthError> {
-    let grant = bearer_grant(t, headers, form, entry)?;
-    let user =
-        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
+    let (grant, user) = bearer_user(t, headers, form, entry)?;
     let client = t
         .client(&grant.client_id)
         .ok_or_else(|| OAuthError::invalid_token("the token's client no longer exists"))?;

@@ -12,7 +12,7 @@ use warp::reply::Response;
 use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
-use super::userinfo::bearer_grant;
+use super::userinfo::bearer_user;
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
 use crate::tenant::Tenant;
@@ -29,9 +29,7 @@ fn groups(
     form: &Params,
     entry: &mut Entry,
 ) -> Result<Response, OAuthError> {
-    let grant = bearer_grant(t, headers, form, entry)?;
-    let user =
-        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
+    let (_, user) = bearer_user(t, headers, form, entry)?;
     let value = group_names(&t.config.quirks, &user.groups);
     Ok(json_no_store(&json!({ "value": value })))
 }

@@ -11,6 +11,7 @@ use super::errors::OAuthError;
 use super::json_no_store;
 use super::params::Params;
 use crate::config::TokenKind;
+use crate::directory::User;
 use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::Grant;
 use crate::journal::{Endpoint, Entry};
@@ -74,6 +75,20 @@ pub fn bearer_grant(
     entry.client_id = Some(grant.client_id.clone());
     entry.user = grant.username.clone();
     Ok(grant)
+}
+
+/// The live grant behind a request's bearer access token and its user as the directory
+/// has them now (a deleted or disabled user's token is `invalid_token`).
+pub fn bearer_user(
+    t: &Tenant,
+    headers: &HeaderMap,
+    form: &Params,
+    entry: &mut Entry,
+) -> Result<(Grant, User), OAuthError> {
+    let grant = bearer_grant(t, headers, form, entry)?;
+    let user =
+        crate::lifecycle::active_user(t, &grant).map_err(|r| OAuthError::invalid_token(r.0))?;
+    Ok((grant, user))
 }
 
 fn userinfo(
