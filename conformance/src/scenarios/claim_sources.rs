@@ -75,18 +75,40 @@ async fn by_reference(cx: &Ctx, fault: Fault) -> Judged {
     };
     if !me.logged_in() {
         control(cx, &u).await?;
-        return Ok(Verdict::fail(format!(
-            "refused a login whose groups came by reference ({} named in `_claim_names`, the groups {how}): the callback answered {}, /me {}; unbroken, the user logs in. Claims an RP does not understand must be ignored (RFC 7519 §4), and a provider sends groups this way past a token's size (Entra ID past 200 groups)",
+        let refused = format!(
+            "refused a login whose groups came by reference ({} named in `_claim_names`, the groups {how}): the callback answered {}, /me {}; unbroken, the user logs in",
             rp.groups_claim.pointer.0,
             status(login.callback_status),
             me.status
-        )));
+        );
+        return Ok(match fetched {
+            Some(e) if e.status != 200 => Verdict::error(format!(
+                "{refused}. The IdP refused its fetch of the claims source ({}{}): cannot tell what the RP would do with the groups",
+                e.status,
+                e.error
+                    .as_deref()
+                    .map_or_else(String::new, |c| format!(" {c}"))
+            )),
+            Some(_) => Verdict::fail(format!(
+                "{refused}, although it fetched the groups from the claims source (200): it could not use the JWT the source answered"
+            )),
+            None => Verdict::fail(format!(
+                "{refused}. Claims an RP does not understand must be ignored (RFC 7519 §4), and a provider sends groups this way past a token's size (Entra ID past 200 groups)"
+            )),
+        });
     }
     let got = shown(&me);
     let verdict = if got == want {
         if distributed && fetched.is_none_or(|e| e.status != 200) {
+            let why = match fetched {
+                None => "the RP never fetched the claims source".to_owned(),
+                Some(e) => format!(
+                    "the IdP refused the RP's fetch of the claims source ({})",
+                    e.status
+                ),
+            };
             Verdict::error(format!(
-                "/me shows {want:?} although the RP never fetched the claims source: the groups came from elsewhere, so the reference was not tested"
+                "/me shows {want:?} although {why}: the groups came from elsewhere, so the reference was not tested"
             ))
         } else {
             let fetch = if distributed {
