@@ -266,6 +266,43 @@ impl Admin {
         serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
     }
 
+    /// The tenant's JWKS as an RP finds it: through the discovery document's `jwks_uri`
+    /// (over TLS the document names the https origin; the same server is reached here
+    /// through the runner's own).
+    pub async fn jwks(&self) -> Result<Value, IdpError> {
+        let issuer = self.base.trim_end_matches("/admin");
+        let discovery = self
+            .get_public(&format!("{issuer}/.well-known/openid-configuration"))
+            .await?;
+        let uri = discovery["jwks_uri"]
+            .as_str()
+            .ok_or_else(|| IdpError(format!("{issuer}'s discovery document has no jwks_uri")))?;
+        let path = url::Url::parse(uri)
+            .map(|u| match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            })
+            .map_err(|e| IdpError(format!("jwks_uri {uri:?}: {e}")))?;
+        self.get_public(&format!("{}{path}", crate::browser::origin_of(issuer)))
+            .await
+    }
+
+    /// A public JSON document of the IdP (no admin token).
+    async fn get_public(&self, url: &str) -> Result<Value, IdpError> {
+        let res = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| IdpError(format!("GET {url}: {e}")))?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(IdpError(format!("GET {url}: {status} {text}")));
+        }
+        serde_json::from_str(&text).map_err(|e| IdpError(format!("GET {url}: {e}")))
+    }
+
     /// The journal's entries after sequence number `since`, whoever they concern.
     pub async fn journal_since(&self, since: u64) -> Result<Vec<JournalEntry>, IdpError> {
         let v = self

@@ -418,7 +418,11 @@ async fn run_mode(
     let mut results: Vec<ScenarioResult> = Vec::new();
     if let Some((verdict, evidence)) = no_login(shared).await {
         let why = verdict.reason.clone();
-        for s in scenarios {
+        // The gate's verdict is in the report whatever `--only` selected: a run whose
+        // selection left out login.code-flow would otherwise skip everything and pass.
+        let gate = catalogue().into_iter().find(|s| s.id == CODE_FLOW);
+        let unselected = gate.filter(|g| !scenarios.iter().any(|s| s.id == g.id));
+        for s in unselected.iter().chain(scenarios) {
             let expected = opts.expected.covers(s.id);
             let r = if !s.modes.is_empty() && !s.modes.contains(&shared.mode) {
                 skipped(s, shared.mode, expected)

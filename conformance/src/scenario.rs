@@ -298,9 +298,12 @@ impl Ctx {
     }
 
     /// Waits for the RP to act on a change made after `mark`: polls `/me` with backoff
-    /// until `done` holds, the session ends, the RP has used the user's refresh token twice
-    /// since the change (its sync ran: what `/me` shows is what it made of the change), or
-    /// [`Shared::patience`] runs out. Never sleeps longer than the backoff.
+    /// until `done` holds, the session ends, or [`Shared::patience`] runs out. It stops
+    /// sooner only once the sync deadline has passed since the change *and* the RP has used
+    /// the user's refresh token twice since it: the RP promises every change within the
+    /// deadline, so what `/me` shows then is what it made of the change (a refresh count
+    /// alone would judge an RP that refreshes in one job and applies claims in a slower one
+    /// before it had its deadline). Never sleeps longer than the backoff.
     pub async fn await_sync(
         &self,
         b: &Browser,
@@ -323,7 +326,8 @@ impl Ctx {
                 });
             }
             let refreshes = self.refreshes(u, mark).await?;
-            if !r.logged_in() || refreshes.len() >= 2 || elapsed >= patience {
+            let synced = refreshes.len() >= 2 && elapsed >= self.shared.deadline();
+            if !r.logged_in() || synced || elapsed >= patience {
                 // Read once more: the RP may have applied the second refresh meanwhile.
                 let me = self.me(b).await?;
                 let latency = done(&me).then(|| start.elapsed());

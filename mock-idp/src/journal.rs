@@ -44,6 +44,9 @@ pub enum Endpoint {
     /// A logout token the IdP POSTed to a client's `backchannel_logout_uri` (its `status`
     /// is the RP's answer; `error` says why it could not be delivered).
     BackchannelLogout,
+    /// A fetch of the JWKS (no client, no user: a JWKS is public). What shows an RP fetched
+    /// the keys of a rotation, rather than accepting a token it never verified.
+    Jwks,
 }
 
 /// Something the relying party did that a careful one would not.

@@ -8,6 +8,7 @@ use super::{
     control, login_ok, login_with_faults, refused_forged_signature, refused_login, scenario,
 };
 use crate::browser::Login;
+use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
@@ -336,6 +337,22 @@ async fn accepted_login(
 }
 
 async fn kid_absent(cx: &Ctx) -> Judged {
+    // The precondition: the JWKS the RP sees has one key. A tenant rebuilt in attach mode
+    // keeps its keys, and a previous run's kid-absent-multiple-keys leaves the old one
+    // published for a day: a library may then (as §10.1 allows) refuse a token without kid.
+    let jwks = cx.shared.admin.jwks().await?;
+    let keys: Vec<&str> = jwks["keys"]
+        .as_array()
+        .map(|a| a.iter().map(|k| k["kid"].as_str().unwrap_or("?")).collect())
+        .unwrap_or_default();
+    if keys.len() != 1 {
+        return Ok(Verdict::error(format!(
+            "this scenario needs a JWKS of one key, and the tenant publishes {} ({}): a token without kid may be refused when there are several (OIDC Core §10.1). A tenant rebuilt in attach mode keeps its keys; a fresh tenant (another [idp] issuer, or the IdP restarted) has one",
+            keys.len(),
+            keys.join(", ")
+        )));
+    }
+    cx.step(format!("the JWKS has one key, kid {}", keys[0]));
     Ok(
         match accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? {
             None => Verdict::pass(
@@ -352,28 +369,60 @@ async fn kid_absent(cx: &Ctx) -> Judged {
 async fn key_rotation(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     login_ok(cx, &u).await?;
+    let pre = cx.mark(&u).await?;
     let r = cx.shared.admin.rotate_key(0).await?;
     cx.step(format!(
         "rotated the signing key: new kid {}, the old key unpublished",
         r["kid"].as_str().unwrap_or("?")
     ));
+    // The journal's newest line once the key has rotated: a JWKS fetch after it can hold
+    // the new key.
+    let rotated = cx
+        .shared
+        .admin
+        .journal_since(pre)
+        .await?
+        .last()
+        .map_or(pre, |e| e.seq);
     let patience = rotation_patience(cx);
-    Ok(match login_after_rotation(cx, &u, patience).await? {
-        Some((1, _)) => Verdict::pass(
-            "right after the rotation the RP verified the new key and logged the user in",
-        ),
-        Some((attempts, outage)) => {
+    let outcome = login_after_rotation(cx, &u, patience).await?;
+    // The new key can be had from the JWKS alone: a pass rests on the RP having fetched it.
+    let fetches: Vec<_> = cx
+        .shared
+        .admin
+        .journal_since(rotated)
+        .await?
+        .into_iter()
+        .filter(|e| e.endpoint == "jwks")
+        .collect();
+    if let Some(first) = fetches.first() {
+        cx.cite(first);
+    }
+    Ok(match (outcome, fetches.len()) {
+        (Some(_), 0) => Verdict::skip(format!(
+            "{DOES_NOT_APPLY} the RP logged the user in with a token signed by the new key without fetching the JWKS since the rotation, so it verified no signature with that key (idtoken.bad-signature judges that); whether it refetches keys cannot show in an RP that uses none"
+        )),
+        (Some((1, _)), n) => Verdict::pass(format!(
+            "right after the rotation the RP fetched the JWKS ({n} fetch{}) and logged the user in with the new key",
+            if n == 1 { "" } else { "es" }
+        )),
+        (Some((attempts, outage)), _) => {
             cx.measure("login_outage_after_rotation", outage);
             Verdict::warn(format!(
-                "after a signing-key rotation every login failed for {:.1} s ({} attempts) until the RP accepted the new key: it refetches the JWKS only after a delay, and users cannot log in meanwhile",
+                "after a signing-key rotation every login failed for {:.1} s ({} attempts) until the RP fetched the JWKS and accepted the new key: it refetches the JWKS only after a delay, and users cannot log in meanwhile",
                 outage.as_secs_f64(),
                 attempts - 1
             ))
         }
-        None => Verdict::fail(format!(
-            "for {:.0} s after a signing-key rotation every login failed, half as long again as the RP's declared JWKS cooldown ({} s): it never accepted the new kid, so it does not refetch the JWKS",
+        (None, 0) => Verdict::fail(format!(
+            "for {:.0} s after a signing-key rotation every login failed, half as long again as the RP's declared JWKS cooldown ({} s), and the RP never fetched the JWKS again: it does not refetch the keys on an unknown kid",
             patience.as_secs_f64(),
             cx.shared.rp.jwks_cooldown_s
+        )),
+        (None, n) => Verdict::fail(format!(
+            "for {:.0} s after a signing-key rotation every login failed, although the RP fetched the JWKS with the new key {n} time{} since: it does not use the keys it fetches",
+            patience.as_secs_f64(),
+            if n == 1 { "" } else { "s" }
         )),
     })
 }

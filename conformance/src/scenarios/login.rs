@@ -274,10 +274,13 @@ async fn assertions(cx: &Ctx, u: &TestUser, declared: &str) -> Judged {
         .filter(|e| e.lints.iter().any(|l| l == "client_assertion_audience"))
         .collect();
     let second = match refreshes.first() {
-        None => format!(
-            "no refresh within {:.0} s to show a second assertion (sync.* judges background sync)",
-            cx.shared.patience().as_secs_f64()
-        ),
+        // The fresh-jti requirement is unexamined: never a pass (sync.* judges the sync).
+        None => {
+            return Ok(Verdict::error(format!(
+                "the code was redeemed with {declared}, but the RP made no refresh within {:.0} s (three sync deadlines), so no second assertion came: whether it signs a fresh one (a new jti) for every request could not be checked (sync.* judges background sync)",
+                cx.shared.patience().as_secs_f64()
+            )));
+        }
         Some(r) if r.status == 200 => {
             cx.cite(r);
             "its first refresh was accepted with a fresh assertion".into()

@@ -138,6 +138,12 @@ async fn verify_without_kid(
     if jwks.keys.len() > 1 && provider.unverified_without_kid() {
         return part(jwt, 1);
     }
+    if jwks.keys.len() > 1 && provider.no_kid_one_key_only() {
+        return Err(format!(
+            "the ID token has no kid and the JWKS has {} keys to choose from",
+            jwks.keys.len()
+        ));
+    }
     let mut last = format!(
         "the ID token has no kid and the JWKS has {} keys",
         jwks.keys.len()

@@ -276,6 +276,12 @@ impl Provider {
         self.settings.defects.has(Defect::RequiresKid)
     }
 
+    /// Whether a token without `kid` is refused when the JWKS has several keys (a correct
+    /// RP of another shape, `NO_KID_ONE_KEY_ONLY`).
+    pub fn no_kid_one_key_only(&self) -> bool {
+        self.settings.no_kid_one_key_only
+    }
+
     /// Whether, with several keys to choose from, a token without `kid` goes unverified
     /// (a defect).
     pub fn unverified_without_kid(&self) -> bool {

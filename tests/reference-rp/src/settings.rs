@@ -88,6 +88,14 @@ pub struct Settings {
     /// `ME_SHOWS_SUB` (default true): `false` leaves `sub` out of `/me`, as an app that keys
     /// its users by username shows them.
     pub me_shows_sub: bool,
+    /// `APPLY_DELAY_S` (default 0): a refresh's claims are applied this long after it, by
+    /// another job (a correct RP shaped like one that refreshes in one worker and applies
+    /// claims in a slower one, within its deadline).
+    pub apply_delay_s: f64,
+    /// `NO_KID_ONE_KEY_ONLY` (default false): a token without `kid` is verified only when
+    /// the JWKS has a single key, and refused when it has several (as OIDC Core §10.1
+    /// allows, and as several libraries do): a correct RP of another shape.
+    pub no_kid_one_key_only: bool,
 }
 
 impl Settings {
@@ -109,6 +117,8 @@ impl Settings {
             client_auth: ClientAuth::ClientSecretPost,
             client_key: None,
             me_shows_sub: true,
+            apply_delay_s: 0.0,
+            no_kid_one_key_only: false,
         }
     }
 
@@ -154,6 +164,18 @@ impl Settings {
                 .ok()
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .ok_or_else(|| format!("IDP_TIMEOUT_S={v:?}: a positive number of seconds"))?;
+        }
+        if let Some(v) = var("APPLY_DELAY_S") {
+            s.apply_delay_s = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("APPLY_DELAY_S={v:?}: a number of seconds, 0 or more"))?;
+        }
+        if let Some(v) = var("NO_KID_ONE_KEY_ONLY") {
+            s.no_kid_one_key_only = v
+                .parse()
+                .map_err(|_| format!("NO_KID_ONE_KEY_ONLY={v:?}: true or false"))?;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

@@ -59,7 +59,7 @@ fn lock(s: &InFlight) -> std::sync::MutexGuard<'_, HashSet<String>> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn refresh(app: &App, cookie: &str, session: Session) {
+async fn refresh(app: &Arc<App>, cookie: &str, session: Session) {
     let Some(token) = session.refresh_token.clone() else {
         return;
     };
@@ -92,6 +92,25 @@ async fn refresh(app: &App, cookie: &str, session: Session) {
     let Ok(p) = profile::load(app, &tokens, Check::Refresh).await else {
         return;
     };
+    if app.settings.apply_delay_s > 0.0 {
+        // The claims go to a slower job, and the next refresh does not wait for it.
+        let (app, cookie, delay) = (
+            app.clone(),
+            cookie.to_owned(),
+            Duration::from_secs_f64(app.settings.apply_delay_s),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            apply(&app, &cookie, &session, &p);
+        });
+        return;
+    }
+    apply(app, cookie, &session, &p);
+}
+
+/// Applies a refresh's profile to the session's account.
+fn apply(app: &App, cookie: &str, session: &Session, p: &crate::store::Profile) {
+    let d = &app.settings.defects;
     let mut store = app.store();
     if p.sub != session.sub {
         if d.has(Defect::RefreshSubUnchecked) {
@@ -104,7 +123,7 @@ async fn refresh(app: &App, cookie: &str, session: Session) {
     }
     store.apply(
         session.account,
-        &p,
+        p,
         &app.settings,
         !d.has(Defect::NoProfileSync),
         !d.has(Defect::SyncIgnoresGroups),

@@ -153,6 +153,16 @@ pub struct Attached {
 impl Attached {
     /// Sets up tenant `tenant` on `idp` and starts the reference RP against it.
     pub async fn start(idp: &MockIdp, defects: &[Defect], tenant: &str) -> Attached {
+        Attached::start_with(idp, defects, tenant, |_| {}).await
+    }
+
+    /// [`Attached::start`], the RP's settings edited by `edit`.
+    pub async fn start_with(
+        idp: &MockIdp,
+        defects: &[Defect],
+        tenant: &str,
+        edit: fn(&mut Settings),
+    ) -> Attached {
         let issuer = format!("{}/t/{tenant}", idp.issuer());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -178,6 +188,7 @@ impl Attached {
         s.idp_timeout_s = IDP_TIMEOUT_S;
         s.group_map = desc.group_map.clone();
         s.defects = Defects(defects.iter().copied().collect());
+        edit(&mut s);
         let rp = reference_rp::start(s)
             .await
             .expect("the reference RP starts");

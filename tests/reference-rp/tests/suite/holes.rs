@@ -1,0 +1,156 @@
+//! The verdict holes a code read found, each shown on a configuration of the reference RP
+//! that got the wrong verdict before its fix: a verdict rests on the behaviour it names.
+
+use std::sync::Arc;
+
+use conformance::{Launcher, Outcome, Report};
+
+use crate::support::{in_process, launch_with};
+
+/// The in-process reference RP, started with its contract variables edited by `edit`.
+fn launcher_with(edit: fn(&mut std::collections::BTreeMap<String, String>)) -> Launcher {
+    let inner = in_process();
+    Arc::new(move |mut vars| {
+        edit(&mut vars);
+        inner(vars)
+    })
+}
+
+/// `(verdict, reason)` of scenario `id` in every mode that ran it.
+fn verdicts(r: &Report, id: &str) -> Vec<(Outcome, String)> {
+    r.runs
+        .iter()
+        .flat_map(|m| &m.results)
+        .filter(|x| x.id == id)
+        .map(|x| (x.verdict, x.reason.clone()))
+        .collect()
+}
+
+/// Hole 3: `--only` without `login.code-flow`, against an RP where no one can log in (it
+/// was given another client secret than the IdP's), skipped everything and exited 0. The
+/// gate's verdict is in the report whatever is selected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_no_login_gate_is_reported_whatever_is_selected() {
+    let report = launch_with(&[], |o| {
+        o.only = vec!["login.state-mismatch".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+        o.launcher = Some(launcher_with(|vars| {
+            vars.insert("CLIENT_SECRET".into(), "not-the-registered-secret".into());
+        }));
+    })
+    .await;
+    assert!(!report.ok(), "a run where no one can log in is not ok");
+    let gate = verdicts(&report, "login.code-flow");
+    assert_eq!(gate.len(), 1, "{gate:?}");
+    assert_eq!(gate[0].0, Outcome::Fail, "{gate:?}");
+    assert!(gate[0].1.contains("no user can log in"), "{gate:?}");
+    let selected = verdicts(&report, "login.state-mismatch");
+    assert_eq!(selected.len(), 1, "{selected:?}");
+    assert_eq!(selected[0].0, Outcome::Skip, "{selected:?}");
+}
+
+/// Hole 6: `login.client-auth` of an RP signing client assertions passed without its second
+/// assertion when no refresh came (the fresh-`jti` requirement unexamined). An RP that
+/// never refreshes (defect `expires-sessions`) now gets an error saying what was not
+/// checked; the correct RP (`modes`, `each_defect_run_alone…`) passes with it checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_auth_without_a_second_assertion_is_not_a_pass() {
+    let report = launch_with(&[reference_rp::Defect::ExpiresSessions], |o| {
+        o.only = vec!["login.client-auth".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+        o.rp.client_auth = conformance::ClientAuth::PrivateKeyJwt;
+    })
+    .await;
+    let got = verdicts(&report, "login.client-auth");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Outcome::Error, "{got:?}");
+    assert!(got[0].1.contains("could not be checked"), "{got:?}");
+}
+
+/// Hole 10: `await_sync` gave up after two refreshes since a change, so an RP that
+/// refreshes in one job and applies the claims in a slower one — within its deadline — was
+/// failed "the change never reached the RP". The reference RP applying each refresh's
+/// claims 1 s later (a correct RP: 0.4 s interval + 1 s < the 2 s deadline) passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rp_that_applies_claims_in_a_slower_job_within_its_deadline_passes() {
+    let report = launch_with(&[], |o| {
+        o.only = vec![
+            "permissions.*".into(),
+            "identity.*".into(),
+            "sync.background-deadline".into(),
+        ];
+        o.modes = vec![
+            conformance::SyncMode::Strict,
+            conformance::SyncMode::Additive,
+        ];
+        o.launcher = Some(launcher_with(|vars| {
+            vars.insert("APPLY_DELAY_S".into(), "1".into());
+        }));
+    })
+    .await;
+    assert_eq!(crate::support::not_passing(&report), vec![]);
+}
+
+/// Hole 1: in attach mode, `kid-absent-multiple-keys` leaves the old key published for a
+/// day and a rebuilt tenant keeps its keys, so the next run's JWKS has two; a correct
+/// library that verifies a token without kid only against a one-key JWKS (OIDC Core §10.1)
+/// was failed "although the JWKS has a single key". The scenario now checks its premise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kid_absent_single_key_checks_that_the_jwks_has_one_key() {
+    let idp = mock_idp::MockIdp::start().await;
+    let attached = crate::support::Attached::start_with(&idp, &[], "kid-premise", |s| {
+        s.no_kid_one_key_only = true;
+    })
+    .await;
+    let run = |only: &str| {
+        let mut opts = attached.options(&idp);
+        opts.only = vec![only.to_owned()];
+        opts
+    };
+    let first = crate::support::run(&run("idtoken.kid-absent-*")).await;
+    for id in [
+        "idtoken.kid-absent-single-key",
+        "idtoken.kid-absent-multiple-keys",
+    ] {
+        let got = verdicts(&first, id);
+        assert!(
+            got.iter().all(|(v, _)| *v == Outcome::Pass),
+            "{id}: {got:?}"
+        );
+    }
+    let second = crate::support::run(&run("idtoken.kid-absent-single-key")).await;
+    let got = verdicts(&second, "idtoken.kid-absent-single-key");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Outcome::Error, "{got:?}");
+    assert!(got[0].1.contains("needs a JWKS of one key"), "{got:?}");
+}
+
+/// Hole 4: `idtoken.key-rotation` passed "the RP verified the new key" for an RP that
+/// verifies no signature at all (defect `no-signature-check`, and a real library over
+/// TLS). A pass now rests on a JWKS fetch after the rotation, journaled by the IdP; an
+/// RP that never fetched the new key is told the scenario does not apply, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_passes_only_an_rp_that_fetched_the_new_key() {
+    let report = launch_with(&[reference_rp::Defect::NoSignatureCheck], |o| {
+        o.only = vec!["idtoken.key-rotation".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+    })
+    .await;
+    let got = verdicts(&report, "idtoken.key-rotation");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Outcome::Skip, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .contains("without fetching the JWKS since the rotation"),
+        "{got:?}"
+    );
+    let correct = launch_with(&[], |o| {
+        o.only = vec!["idtoken.key-rotation".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+    })
+    .await;
+    let got = verdicts(&correct, "idtoken.key-rotation");
+    assert_eq!(got[0].0, Outcome::Pass, "{got:?}");
+    assert!(got[0].1.contains("fetched the JWKS"), "{got:?}");
+}
