@@ -237,23 +237,27 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     tenant: name,
                     stage: stage.clone(),
                     idp: shape.clone(),
+                    rp_exit: Arc::default(),
                 });
+                let running = Arc::new(tokio::sync::Mutex::new(up.running));
+                let watcher = tokio::spawn(watch_exit(running.clone(), shared.rp_exit.clone()));
                 let (mut results, no_login) = run_mode(opts, &shared, scenarios).await;
+                watcher.abort();
                 let log_name = match profile {
                     Some(p) => format!("{p}-{mode}"),
                     None => mode.to_string(),
                 };
-                let mut running = up.running;
-                // An RP that died mid-run: every error is then said to be its doing. One
-                // that is going down (its socket closed: the errors) may not be reaped yet:
-                // a moment is given for its exit to show.
-                let mut rp_exited = running.as_mut().and_then(|r| r.exited());
+                let mut running = running.lock().await.take();
+                // An RP that died at the very end: one that is going down (its socket
+                // closed: the errors) may not be reaped yet; a moment is given for its exit
+                // to show.
+                let mut rp_exited = shared.rp_exit.get();
                 if let Some(r) = running.as_mut()
                     && rp_exited.is_none()
                     && results.iter().any(|x| x.verdict == Outcome::Error)
                 {
                     for _ in 0..25 {
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        tokio::time::sleep(EXIT_WATCH).await;
                         rp_exited = r.exited();
                         if rp_exited.is_some() {
                             break;
@@ -262,7 +266,10 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 }
                 if let Some(why) = &rp_exited {
                     let first = why.lines().next().unwrap_or_default();
-                    for r in results.iter_mut().filter(|r| r.verdict == Outcome::Error) {
+                    for r in results
+                        .iter_mut()
+                        .filter(|r| r.verdict == Outcome::Error && !r.reason.contains(first))
+                    {
                         r.reason.push_str(&format!(" ({first} during the run)"));
                     }
                 }
@@ -628,6 +635,40 @@ fn result(
     }
 }
 
+/// How often the launched RP is checked for an exit during the run.
+const EXIT_WATCH: Duration = Duration::from_millis(20);
+
+/// Watches the launched RP until it exits (recorded in `exit`), or until aborted.
+async fn watch_exit(
+    running: Arc<tokio::sync::Mutex<Option<Box<dyn crate::launch::RunningRp>>>>,
+    exit: Arc<crate::scenario::RpExit>,
+) {
+    loop {
+        tokio::time::sleep(EXIT_WATCH).await;
+        let exited = match running.lock().await.as_mut() {
+            Some(r) => r.exited(),
+            None => return,
+        };
+        if let Some(why) = exited {
+            exit.set(why);
+            return;
+        }
+    }
+}
+
+/// The verdict of a scenario that ran while the RP exited, or after: whatever it observed
+/// is about an RP that was going or gone, so it is an error naming the exit.
+fn after_exit(why: &str, was: Option<&Verdict>) -> Verdict {
+    let first = why.lines().next().unwrap_or_default();
+    Verdict::error(match was {
+        Some(v) => format!(
+            "{first} while this scenario ran, so its verdict ({:?}: {}) is about an RP that was going or gone",
+            v.outcome, v.reason
+        ),
+        None => format!("not run: {first} earlier in the run"),
+    })
+}
+
 /// One scenario, in its own task (a panic is an `error`), under a time limit.
 async fn run_one(
     s: Scenario,
@@ -636,6 +677,11 @@ async fn run_one(
     expected: bool,
 ) -> ScenarioResult {
     let started = Instant::now();
+    if let Some(why) = shared.rp_exit.get() {
+        let v = after_exit(&why, None);
+        return result(&s, v, expected, Duration::ZERO, Evidence::default());
+    }
+    let exit = shared.rp_exit.clone();
     let cx = Arc::new(Ctx::new(shared, s.id));
     let mut task = {
         let cx = cx.clone();
@@ -648,6 +694,12 @@ async fn run_one(
         Ok(Ok(Err(Stop::Harness(e)))) => Verdict::error(e),
         Ok(Err(join)) => Verdict::error(format!("the scenario crashed: {join}")),
         Err(_) => Verdict::error(format!("timed out after {:.0} s", timeout.as_secs_f64())),
+    };
+    // The exit was seen before this scenario ended (it was not when it began): it ran
+    // while the RP went.
+    let verdict = match exit.get() {
+        Some(why) => after_exit(&why, Some(&verdict)),
+        None => verdict,
     };
     let evidence: Evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
     result(&s, verdict, expected, started.elapsed(), evidence)

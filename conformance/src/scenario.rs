@@ -115,6 +115,28 @@ pub struct Shared {
     pub stage: Arc<Stage>,
     /// The IdP's shape: the run's own tenant, or a provider profile.
     pub idp: IdpShape,
+    /// Whether the launched RP has exited on its own, and when it was seen gone.
+    pub rp_exit: Arc<RpExit>,
+}
+
+/// The launched RP's exit, once the runner has seen it: every verdict reached after it is
+/// about an RP that is no longer there.
+#[derive(Debug, Default)]
+pub struct RpExit(Mutex<Option<String>>);
+
+impl RpExit {
+    /// How the RP exited, once seen.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records the exit (the first one seen stands).
+    pub fn set(&self, why: String) {
+        let mut e = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if e.is_none() {
+            *e = Some(why);
+        }
+    }
 }
 
 impl Shared {

@@ -155,7 +155,7 @@ fn an_rp_that_dies_mid_run_is_said_to_have_died() {
     assert!(
         errors
             .iter()
-            .all(|r| r.contains("the RP exited (exit status: 3) during the run")),
+            .all(|r| r.contains("the RP exited (exit status: 3)")),
         "{errors:#?}"
     );
     let _ = std::fs::remove_dir_all(&dir);

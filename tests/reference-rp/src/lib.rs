@@ -22,9 +22,10 @@ mod settings;
 mod store;
 mod sync;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 pub use defects::{Defect, Defects};
@@ -40,11 +41,53 @@ struct App {
     base_url: String,
     provider: Provider,
     store: Mutex<Store>,
+    /// Logins so far, and the RP going down (`EXIT_AFTER_LOGINS`).
+    logins: AtomicU32,
+    down: Arc<Down>,
+}
+
+/// An RP gone down: why, and the wake-up of its server's shutdown.
+#[derive(Debug, Default)]
+struct Down {
+    why: Mutex<Option<String>>,
+    notify: Notify,
 }
 
 impl App {
     fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a login.
+    fn logged_in(&self) {
+        self.logins.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// At a sync tick: once `EXIT_AFTER_LOGINS` logins have happened, the RP goes down
+    /// (a process that crashes in its background job, its last logins complete).
+    fn maybe_go_down(&self) {
+        let n = self.logins.load(Ordering::Relaxed);
+        if self
+            .settings
+            .exit_after_logins
+            .is_some_and(|limit| n >= limit)
+        {
+            let mut why = self.down.why.lock().unwrap_or_else(|p| p.into_inner());
+            if why.is_none() {
+                *why = Some(format!(
+                    "it went down in its background sync after {n} logins (EXIT_AFTER_LOGINS)"
+                ));
+                self.down.notify.notify_one();
+            }
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        self.down
+            .why
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 }
 
@@ -55,12 +98,22 @@ pub struct RunningRp {
     jwks_uri: String,
     stop: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
+    down: Arc<Down>,
 }
 
 impl RunningRp {
     /// Where it listens, e.g. `http://127.0.0.1:8081`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Whether it went down on its own (`EXIT_AFTER_LOGINS`), and why.
+    pub fn exited(&self) -> Option<String> {
+        self.down
+            .why
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Where it fetched the provider's keys (the discovery document's `jwks_uri`).
@@ -104,22 +157,33 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         settings,
         base_url: base_url.trim_end_matches('/').to_owned(),
         store: Mutex::new(Store::default()),
+        logins: AtomicU32::new(0),
+        down: Arc::default(),
     });
+    let down = app.down.clone();
+    let app_for_sync = app.clone();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        warp::serve(http::routes(app.clone()))
+    let crashed = app.down.clone();
+    let server = tokio::spawn(async move {
+        let serve = warp::serve(http::routes(app.clone()))
             .incoming(listener)
             .graceful(async move {
                 let _ = stopped.await;
             })
-            .run(),
-    );
-    let sync = tokio::spawn(sync::run(app));
+            .run();
+        // Gone down: no more answers, not even to connections already open.
+        tokio::select! {
+            () = serve => {}
+            () = crashed.notify.notified() => {}
+        }
+    });
+    let sync = tokio::spawn(sync::run(app_for_sync));
     Ok(RunningRp {
         base_url,
         jwks_uri,
         stop: Some(stop),
         tasks: vec![server, sync],
+        down,
     })
 }
 

@@ -96,6 +96,10 @@ pub struct Settings {
     /// the JWKS has a single key, and refused when it has several (as OIDC Core §10.1
     /// allows, and as several libraries do): a correct RP of another shape.
     pub no_kid_one_key_only: bool,
+    /// `EXIT_AFTER_LOGINS` (default none): the RP goes down (its server and sync stop, as
+    /// a crashed process's would) at its first sync tick after this many logins: an RP that
+    /// dies mid-run.
+    pub exit_after_logins: Option<u32>,
 }
 
 impl Settings {
@@ -119,6 +123,7 @@ impl Settings {
             me_shows_sub: true,
             apply_delay_s: 0.0,
             no_kid_one_key_only: false,
+            exit_after_logins: None,
         }
     }
 
@@ -176,6 +181,12 @@ impl Settings {
             s.no_kid_one_key_only = v
                 .parse()
                 .map_err(|_| format!("NO_KID_ONE_KEY_ONLY={v:?}: true or false"))?;
+        }
+        if let Some(v) = var("EXIT_AFTER_LOGINS") {
+            s.exit_after_logins = Some(
+                v.parse()
+                    .map_err(|_| format!("EXIT_AFTER_LOGINS={v:?}: a number of logins"))?,
+            );
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

@@ -24,6 +24,10 @@ pub async fn run(app: Arc<App>) {
     let in_flight: InFlight = Arc::default();
     loop {
         tick.tick().await;
+        app.maybe_go_down();
+        if app.is_down() {
+            return;
+        }
         let d = &app.settings.defects;
         let slow = d.has(Defect::SlowSync);
         if d.has(Defect::ExpiresSessions) {

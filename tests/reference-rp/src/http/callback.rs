@@ -112,6 +112,7 @@ async fn callback(
             },
         );
     }
+    app.logged_in();
     Ok(redirect(
         "/me",
         &[

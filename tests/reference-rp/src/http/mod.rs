@@ -32,7 +32,20 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
     let health = warp::path!("healthz")
         .and(warp::get())
         .map(|| json(StatusCode::OK, &serde_json::json!({"ok": true})));
-    login::filter(app.clone())
+    // An RP gone down (`EXIT_AFTER_LOGINS`) answers nothing useful on a connection that
+    // was still open: 503 to everything, as a proxy in front of a dead process does.
+    let down = with_app(app.clone()).and_then(|app: Arc<App>| async move {
+        if app.is_down() {
+            Ok(json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"error": "the RP is down"}),
+            ))
+        } else {
+            Err(warp::reject::not_found())
+        }
+    });
+    down.or(login::filter(app.clone()))
+        .unify()
         .or(callback::filter(app.clone()))
         .unify()
         .or(me::filter(app.clone()))

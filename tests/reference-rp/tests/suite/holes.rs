@@ -154,3 +154,36 @@ async fn key_rotation_passes_only_an_rp_that_fetched_the_new_key() {
     assert_eq!(got[0].0, Outcome::Pass, "{got:?}");
     assert!(got[0].1.contains("fetched the JWKS"), "{got:?}");
 }
+
+/// Hole 5: when the RP exited mid-run only `error` verdicts got a note; scenarios that only
+/// poll the journal gave false reasons ("no background sync") and some could pass. Now
+/// every verdict reached after the exit is an error naming it. The reference RP goes down
+/// in its first sync after its second login (`EXIT_AFTER_LOGINS`): the no-login gate's
+/// login and `sync.uses-refresh-token`'s, which then waits for a refresh in the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_verdict_after_the_rp_exited_is_an_error_naming_the_exit() {
+    let report = launch_with(&[], |o| {
+        o.only = vec!["sync.uses-refresh-token".into(), "sync.rotation".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+        o.jobs = 1;
+        o.launcher = Some(launcher_with(|vars| {
+            vars.insert("EXIT_AFTER_LOGINS".into(), "2".into());
+        }));
+    })
+    .await;
+    let run = &report.runs[0];
+    let exited = run.rp_exited.as_deref().unwrap_or_default();
+    assert!(exited.contains("EXIT_AFTER_LOGINS"), "{exited:?}");
+    let got = verdicts(&report, "sync.uses-refresh-token");
+    assert_eq!(got[0].0, Outcome::Error, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .contains("went down in its background sync after 2 logins")
+            && got[0].1.contains("while this scenario ran"),
+        "{got:?}"
+    );
+    let got = verdicts(&report, "sync.rotation");
+    assert_eq!(got[0].0, Outcome::Error, "{got:?}");
+    assert!(got[0].1.starts_with("not run: the RP exited"), "{got:?}");
+}

@@ -69,6 +69,10 @@ impl conformance::RunningRp for InProcess {
         drop(self);
         Box::pin(async { Vec::new() })
     }
+
+    fn exited(&mut self) -> Option<String> {
+        self.0.exited().map(|why| format!("the RP exited: {why}"))
+    }
 }
 
 /// Suite runs at once across this test binary (each runs its three sync modes at once, an
