@@ -4,9 +4,6 @@
 //! endpoint, a mistyped URL or an attacker's copy would). OIDC Discovery §4.3: the
 //! document must not be used. Launch mode only: the runner starts the RP.
 
-use std::sync::Arc;
-
-use crate::browser::Sites;
 use crate::launch::LaunchError;
 use crate::scenario::Ctx;
 use crate::stage::{TenantShape, Up};
@@ -31,9 +28,9 @@ pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
         Ok(up) => up,
         Err(LaunchError::Exited(log)) => {
             cx.step(format!("the RP did not start: {log}"));
-            control(cx).await?;
+            super::restarted::control(cx, "im").await?;
             return Ok(Verdict::pass(format!(
-                "the RP refused to start against {configured}, whose discovery document names issuer {advertised} (OIDC Discovery §4.3); against the run's own tenant it runs and logs users in"
+                "the RP refused to start against {configured}, whose discovery document names issuer {advertised} (OIDC Discovery §4.3); started the same way against a tenant whose document names its own issuer, it runs and logs users in"
             )));
         }
         Err(LaunchError::NotReady(m)) => {
@@ -49,7 +46,9 @@ pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
     }
     let verdict = judged?;
     if verdict.outcome != crate::verdict::Outcome::Fail {
-        control(cx).await?;
+        // A refusal by the second instance: its own control, a third instance started the
+        // same way against a matching document, must log a user in.
+        super::restarted::control(cx, "im").await?;
     }
     Ok(verdict)
 }
@@ -58,12 +57,7 @@ pub async fn issuer_mismatch(cx: &Ctx) -> Judged {
 async fn judge(cx: &Ctx, up: &Up, configured: &str, advertised: &str) -> Judged {
     let u = cx.new_user("u", &[]);
     up.admin.put_user(&u).await?;
-    let sites = Arc::new(Sites {
-        rp: up.base_url.clone(),
-        idp: up.issuer.clone(),
-        ..(*cx.shared.sites).clone()
-    });
-    let b = cx.browser_at(sites);
+    let b = super::restarted::browser(cx, up);
     let login = b.login(&u.username, None).await?;
     let me = cx.me(&b).await?;
     if me.logged_in() {
@@ -83,12 +77,4 @@ async fn judge(cx: &Ctx, up: &Up, configured: &str, advertised: &str) -> Judged 
         super::status(login.callback_status),
         me.status
     )))
-}
-
-/// The same RP, started the same way against the run's own tenant, logs a user in: a
-/// refusal above was about the issuer, not an RP that starts or logs in no one.
-async fn control(cx: &Ctx) -> Result<(), Stop> {
-    cx.step("control: a user of the run's own tenant logs in at the run's RP");
-    let u = cx.user("control", &[]).await?;
-    super::login_ok(cx, &u).await.map(drop)
 }

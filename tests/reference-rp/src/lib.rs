@@ -44,6 +44,8 @@ struct App {
     /// Logins so far, and the RP going down (`EXIT_AFTER_LOGINS`).
     logins: AtomicU32,
     down: Arc<Down>,
+    /// `LOCK_FILE` was taken by another instance: every login answers 500.
+    locked_out: bool,
 }
 
 /// An RP gone down: why, and the wake-up of its server's shutdown.
@@ -99,6 +101,8 @@ pub struct RunningRp {
     stop: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
     down: Arc<Down>,
+    /// The `LOCK_FILE` this instance created, removed when it stops.
+    lock: Option<std::path::PathBuf>,
 }
 
 impl RunningRp {
@@ -130,6 +134,9 @@ impl Drop for RunningRp {
         for t in &self.tasks {
             t.abort();
         }
+        if let Some(f) = self.lock.take() {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 
@@ -144,6 +151,15 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         .await
         .map_err(|e| format!("the provider is not ready at {}: {e}", settings.issuer))?;
     let jwks_uri = provider.metadata().await?.jwks_uri;
+    // Like a PID file: the first instance takes it; a second one finds it taken.
+    let lock = settings.lock_file.clone().filter(|f| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(f)
+            .is_ok()
+    });
+    let locked_out = settings.lock_file.is_some() && lock.is_none();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
@@ -159,6 +175,7 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         store: Mutex::new(Store::default()),
         logins: AtomicU32::new(0),
         down: Arc::default(),
+        locked_out,
     });
     let down = app.down.clone();
     let app_for_sync = app.clone();
@@ -184,6 +201,7 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
         stop: Some(stop),
         tasks: vec![server, sync],
         down,
+        lock,
     })
 }
 

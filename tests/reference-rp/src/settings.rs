@@ -100,6 +100,11 @@ pub struct Settings {
     /// a crashed process's would) at its first sync tick after this many logins: an RP that
     /// dies mid-run.
     pub exit_after_logins: Option<u32>,
+    /// `LOCK_FILE` (default none): a file the RP creates at start-up and removes when it
+    /// stops, like a PID file. An instance that finds it there still starts, but its
+    /// callback answers 500 once the code is redeemed (its session store is the other
+    /// instance's): an RP that cannot run a second instance.
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -124,6 +129,7 @@ impl Settings {
             apply_delay_s: 0.0,
             no_kid_one_key_only: false,
             exit_after_logins: None,
+            lock_file: None,
         }
     }
 
@@ -188,6 +194,7 @@ impl Settings {
                     .map_err(|_| format!("EXIT_AFTER_LOGINS={v:?}: a number of logins"))?,
             );
         }
+        s.lock_file = var("LOCK_FILE").map(Into::into);
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v
                 .parse()

@@ -93,6 +93,14 @@ async fn callback(
     let p = profile::load(app, &tokens, Check::Login { nonce })
         .await
         .map_err(|e| refused(format!("the ID token was refused: {e}")))?;
+    if app.locked_out {
+        // Like an app whose session database another instance holds.
+        return Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the session store is locked by another instance (LOCK_FILE)",
+        ));
+    }
     let session = random();
     {
         let mut store = app.store();

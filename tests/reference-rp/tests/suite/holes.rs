@@ -187,3 +187,40 @@ async fn every_verdict_after_the_rp_exited_is_an_error_naming_the_exit() {
     assert_eq!(got[0].0, Outcome::Error, "{got:?}");
     assert!(got[0].1.starts_with("not run: the RP exited"), "{got:?}");
 }
+
+/// Hole 2: a scenario that starts the RP once more passed whenever that second instance
+/// was broken for any reason: `login.discovery-issuer-mismatch` took an exit for a refusal
+/// and controlled with the run's first RP; `idtoken.bad-signature-es256` took a callback
+/// answering 500 for an RP that takes no ES256. The reference RP with a PID-file-like lock
+/// (`LOCK_FILE`: a second instance starts, but its callback answers 500) gets an error
+/// from both now: the second instance's own control, a third started the same way against
+/// a tenant of the usual shape, logs no one in either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_needs_its_own_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("rp.lock");
+    std::fs::remove_file(&lock).ok();
+    let report = launch_with(&[], |o| {
+        o.only = vec![
+            "login.discovery-issuer-mismatch".into(),
+            "idtoken.bad-signature-es256".into(),
+        ];
+        o.modes = vec![conformance::SyncMode::Strict];
+        let inner = in_process();
+        let lock = lock.display().to_string();
+        o.launcher = Some(Arc::new(move |mut vars| {
+            vars.insert("LOCK_FILE".into(), lock.clone());
+            inner(vars)
+        }));
+    })
+    .await;
+    for id in [
+        "login.discovery-issuer-mismatch",
+        "idtoken.bad-signature-es256",
+    ] {
+        let got = verdicts(&report, id);
+        assert_eq!(got.len(), 1, "{id}: {got:?}");
+        assert_eq!(got[0].0, Outcome::Error, "{id}: {got:?}");
+        assert!(got[0].1.starts_with("the control failed"), "{id}: {got:?}");
+    }
+}
