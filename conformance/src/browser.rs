@@ -121,6 +121,7 @@ impl Page {
 pub struct Browser {
     id: u32,
     http: reqwest::Client,
+    jar: Arc<Jar>,
     sites: Arc<Sites>,
     evidence: Arc<Mutex<Evidence>>,
 }
@@ -128,8 +129,9 @@ pub struct Browser {
 impl Browser {
     /// A fresh browser recording into `evidence`.
     pub fn new(id: u32, sites: Arc<Sites>, evidence: Arc<Mutex<Evidence>>) -> Browser {
+        let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_provider(Arc::new(Jar::default()))
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(PATIENCE)
             .build()
@@ -137,9 +139,26 @@ impl Browser {
         Browser {
             id,
             http,
+            jar,
             sites,
             evidence,
         }
+    }
+
+    /// Another browser (`id`) holding a copy of the cookies this one has for the RP now, as
+    /// someone who copied them would (from a shared computer, a proxy log, malware).
+    pub fn copy_rp_cookies(&self, id: u32) -> Browser {
+        use reqwest::cookie::CookieStore;
+        let copy = Browser::new(id, self.sites.clone(), self.evidence.clone());
+        if let Ok(rp) = Url::parse(&format!("{}/", self.sites.rp))
+            && let Some(header) = self.jar.cookies(&rp)
+            && let Ok(text) = header.to_str()
+        {
+            for pair in text.split("; ") {
+                copy.jar.add_cookie_str(pair, &rp);
+            }
+        }
+        copy
     }
 
     /// Where a request for `url` goes: the IdP's plain origin for its https one.
@@ -199,6 +218,34 @@ impl Browser {
     /// Logs `username` in: the RP's login path, the IdP (its login form filled in), back to
     /// the RP's callback (after `tamper`), whose answer ends the login.
     pub async fn login(&self, username: &str, tamper: Option<Tamper>) -> Result<Login, String> {
+        match tamper {
+            Some(t) => self.login_as(username, Some(&t), true).await,
+            None => self.login_as(username, None, true).await,
+        }
+    }
+
+    /// An attacker's half of a login: `username` logs in at the IdP, and the authorization
+    /// response meant for the RP's callback is kept, not delivered (`Login::response`).
+    pub async fn intercept(&self, username: &str) -> Result<Login, String> {
+        self.login_as(username, None, false).await
+    }
+
+    /// [`Browser::login`] with a closure changing the authorization response (one that
+    /// carries what another login produced: an attacker's code).
+    pub async fn login_changed(
+        &self,
+        username: &str,
+        change: &(dyn Fn(&mut Url) + Send + Sync),
+    ) -> Result<Login, String> {
+        self.login_as(username, Some(change), true).await
+    }
+
+    async fn login_as(
+        &self,
+        username: &str,
+        tamper: Option<&(dyn Fn(&mut Url) + Send + Sync)>,
+        deliver: bool,
+    ) -> Result<Login, String> {
         let mut out = Login::default();
         let mut next = Url::parse(&self.url(&self.sites.login)).map_err(|e| e.to_string())?;
         let mut form: Option<Vec<(String, String)>> = None;
@@ -233,6 +280,9 @@ impl Browser {
                         }
                         out.response = next.query_pairs().into_owned().collect();
                     }
+                }
+                if !deliver {
+                    return Ok(out);
                 }
             }
             if out.authorize.is_empty()

@@ -81,6 +81,32 @@ impl JournalEntry {
         (200..300).contains(&self.status)
     }
 
+    /// Whether this call of the RP's could have told it that the user's access ended: a
+    /// refused refresh, a refused bearer call (userinfo, the groups endpoint, a claims
+    /// source: 401 once the user is gone), or an introspection (it answers the token's
+    /// state). An RP may learn of a revocation through any of them.
+    pub fn tells_of_end(&self) -> bool {
+        match self.endpoint.as_str() {
+            "token" => self.is_refresh() && !self.ok(),
+            "userinfo" | "groups" | "claims" => self.status >= 400,
+            "introspect" => true,
+            _ => false,
+        }
+    }
+
+    /// What such a call told the RP, for reasons: `the refresh was refused (400
+    /// invalid_grant)`, `userinfo answered 401 invalid_token`, `an introspection answered 200`.
+    pub fn told(&self) -> String {
+        let answer = format!("{} {}", self.status, self.error.as_deref().unwrap_or(""))
+            .trim_end()
+            .to_owned();
+        match self.endpoint.as_str() {
+            "token" => format!("the refresh was refused ({answer})"),
+            "introspect" => format!("an introspection answered {answer}"),
+            other => format!("{other} answered {answer}"),
+        }
+    }
+
     /// A one-line summary for evidence, e.g. `token POST authorization_code client_secret_post → 200`.
     pub fn line(&self) -> String {
         let mut s = format!("{} {}", self.endpoint, self.method);
@@ -266,41 +292,10 @@ impl Admin {
         serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
     }
 
-    /// The tenant's JWKS as an RP finds it: through the discovery document's `jwks_uri`
-    /// (over TLS the document names the https origin; the same server is reached here
-    /// through the runner's own).
+    /// The JWKS the tenant publishes now, read through the admin API (not an RP's fetch of
+    /// it, which the journal records).
     pub async fn jwks(&self) -> Result<Value, IdpError> {
-        let issuer = self.base.trim_end_matches("/admin");
-        let discovery = self
-            .get_public(&format!("{issuer}/.well-known/openid-configuration"))
-            .await?;
-        let uri = discovery["jwks_uri"]
-            .as_str()
-            .ok_or_else(|| IdpError(format!("{issuer}'s discovery document has no jwks_uri")))?;
-        let path = url::Url::parse(uri)
-            .map(|u| match u.query() {
-                Some(q) => format!("{}?{q}", u.path()),
-                None => u.path().to_owned(),
-            })
-            .map_err(|e| IdpError(format!("jwks_uri {uri:?}: {e}")))?;
-        self.get_public(&format!("{}{path}", crate::browser::origin_of(issuer)))
-            .await
-    }
-
-    /// A public JSON document of the IdP (no admin token).
-    async fn get_public(&self, url: &str) -> Result<Value, IdpError> {
-        let res = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| IdpError(format!("GET {url}: {e}")))?;
-        let status = res.status();
-        let text = res.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(IdpError(format!("GET {url}: {status} {text}")));
-        }
-        serde_json::from_str(&text).map_err(|e| IdpError(format!("GET {url}: {e}")))
+        self.call(reqwest::Method::GET, "/keys", None).await
     }
 
     /// The journal's entries after sequence number `since`, whoever they concern.
@@ -539,14 +534,14 @@ pub struct TenantSpec<'a> {
 /// reads them (an empty list left out, as Okta and Entra ID do); refresh tokens on every
 /// login, rotated on every use, living a week; a spent token still accepted for a day but
 /// journaled (so that a reused token fails `sync.rotation` and nothing else); access tokens
-/// living twice the sync deadline (an RP that waits for them to expire syncs too late).
+/// living twice the sync deadline, 8 s at least ([`RpDescription::access_lifetime_s`]).
 fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     let rp = spec.rp;
     let token = match spec.groups.token {
         GroupsToken::IdToken => "id_token",
         GroupsToken::AccessToken => "access_token",
     };
-    let access_lifetime = (rp.sync_deadline_s * 2.0).ceil().max(1.0) as u64;
+    let access_lifetime = rp.access_lifetime_s();
     let config = json!({
         "issuer": "http://conformance.invalid",
         "journal_capacity": 200_000,

@@ -21,6 +21,7 @@ mod glob;
 pub mod group;
 mod idp;
 mod launch;
+mod load;
 pub mod preflight;
 mod profile;
 pub mod report;

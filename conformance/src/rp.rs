@@ -404,7 +404,28 @@ pub struct RpDescription {
     pub dir: PathBuf,
 }
 
+/// The shortest access-token lifetime of the run's tenant ([`RpDescription::access_lifetime_s`]).
+pub const ACCESS_FLOOR_S: u64 = 8;
+
 impl RpDescription {
+    /// The lifetime (seconds) of the access tokens the run's tenant issues: twice the sync
+    /// deadline, so that an RP that refreshes only once its access token has expired syncs
+    /// too late, and at least [`ACCESS_FLOOR_S`]: a login on a loaded machine (a shared CI
+    /// runner) may take seconds between the code exchange and the RP's userinfo call, and an
+    /// access token gone by then fails a correct RP's login.
+    pub fn access_lifetime_s(&self) -> u64 {
+        ((self.sync_deadline_s * 2.0).ceil() as u64).max(ACCESS_FLOOR_S)
+    }
+
+    /// How long a scenario waits for the RP to act on a change before judging what it has:
+    /// three sync deadlines, and at least one access-token lifetime and a deadline (an RP
+    /// that refreshes lazily, at its token's expiry, gets that far). Only
+    /// `sync.background-deadline` judges *when*; the others judge *what*, so that a slow RP
+    /// fails the one scenario that names its problem.
+    pub fn patience_s(&self) -> f64 {
+        (self.sync_deadline_s * 3.0).max(self.access_lifetime_s() as f64 + self.sync_deadline_s)
+    }
+
     /// Reads and checks an rp.toml.
     pub fn from_file(path: &Path) -> Result<RpDescription, RpError> {
         let text = std::fs::read_to_string(path).map_err(|e| RpError {

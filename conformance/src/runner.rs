@@ -166,6 +166,8 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
         client_keys: crate::client_keys::ClientKeys::for_run(rp).map_err(RunError)?,
     });
     let mut issuer = String::new();
+    // One probe for the whole run, stopped with it.
+    let lag = Arc::new(crate::load::LagProbe::start());
     let scenarios: Vec<Scenario> = catalogue()
         .into_iter()
         .filter(|s| matches_any(&opts.only, s.id))
@@ -197,7 +199,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
             } else {
                 tenant.clone()
             };
-            let (shape, scenario_rp, launch_rp, groups, stage, run_id, scenarios) = (
+            let (shape, scenario_rp, launch_rp, groups, stage, run_id, scenarios, lag) = (
                 &shape,
                 &scenario_rp,
                 &launch_rp,
@@ -205,6 +207,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 &stage,
                 &run_id,
                 &scenarios,
+                &lag,
             );
             async move {
                 let started = Instant::now();
@@ -238,6 +241,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     stage: stage.clone(),
                     idp: shape.clone(),
                     rp_exit: Arc::default(),
+                    lag: lag.clone(),
                 });
                 let running = Arc::new(tokio::sync::Mutex::new(up.running));
                 let watcher = tokio::spawn(watch_exit(running.clone(), shared.rp_exit.clone()));
@@ -589,12 +593,13 @@ async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)> {
     Some((Verdict::fail(why), evidence))
 }
 
-/// A scenario's default time limit: longer than its longest wait, which is two waits of
-/// three sync deadlines (one of them after a hang of the RP's own timeout), or the JWKS
-/// cooldown and a half after a key rotation; plus 30 s.
+/// A scenario's default time limit: longer than its longest wait, which is a few waits of
+/// the patience (one of them after a hang of the RP's own timeout), or the JWKS cooldown
+/// and a half after a key rotation; plus 30 s.
 pub fn default_timeout(rp: &RpDescription) -> Duration {
     let deadline = rp.sync_deadline_s;
-    let waits = (deadline * 7.0 + rp.idp_timeout_s * 2.0).max(rp.jwks_cooldown_s * 1.5 + deadline);
+    let waits = (rp.patience_s() * 3.0 + deadline + rp.idp_timeout_s * 2.0)
+        .max(rp.jwks_cooldown_s * 1.5 + deadline);
     Duration::from_secs_f64(waits + 30.0)
 }
 

@@ -117,6 +117,8 @@ pub struct Shared {
     pub idp: IdpShape,
     /// Whether the launched RP has exited on its own, and when it was seen gone.
     pub rp_exit: Arc<RpExit>,
+    /// How late the harness itself ran: what a timing verdict's miss is weighed against.
+    pub lag: Arc<crate::load::LagProbe>,
 }
 
 /// The launched RP's exit, once the runner has seen it: every verdict reached after it is
@@ -146,10 +148,9 @@ impl Shared {
     }
 
     /// How long a scenario waits for the RP to act on a change before judging what it
-    /// has: three sync deadlines. Only `sync.background-deadline` judges *when*; the others
-    /// judge *what*, so that a slow RP fails the one scenario that names its problem.
+    /// has ([`RpDescription::patience_s`]).
     pub fn patience(&self) -> Duration {
-        self.deadline() * 3
+        Duration::from_secs_f64(self.rp.patience_s())
     }
 }
 
@@ -245,6 +246,12 @@ impl Ctx {
         Browser::new(n, self.shared.sites.clone(), self.evidence.clone())
     }
 
+    /// A new browser holding a copy of `b`'s cookies for the RP now.
+    pub fn copy_browser(&self, b: &Browser) -> Browser {
+        let n = self.browsers.fetch_add(1, Ordering::Relaxed) + 1;
+        b.copy_rp_cookies(n)
+    }
+
     /// A fresh browser for another RP and tenant (`permissions.claim-location`).
     pub fn browser_at(&self, sites: Arc<Sites>) -> Browser {
         let n = self.browsers.fetch_add(1, Ordering::Relaxed) + 1;
@@ -282,6 +289,18 @@ impl Ctx {
             .await?
             .into_iter()
             .filter(|e| e.seq > mark && e.is_refresh())
+            .collect())
+    }
+
+    /// The user's IdP calls since `mark` that could have told the RP that the user's access
+    /// ended ([`JournalEntry::tells_of_end`]): a refused refresh, userinfo answering 401, an
+    /// introspection.
+    pub async fn told_of_end(&self, u: &TestUser, mark: u64) -> Result<Vec<JournalEntry>, Stop> {
+        Ok(self
+            .journal(u)
+            .await?
+            .into_iter()
+            .filter(|e| e.seq > mark && e.tells_of_end())
             .collect())
     }
 

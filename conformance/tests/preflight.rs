@@ -266,9 +266,22 @@ async fn the_report_masks_what_must_not_leak() {
     ];
     for t in &texts {
         assert!(!t.contains("demo-secret"), "the client secret leaked");
-        assert!(!t.contains("\"nonce\": \"") || t.contains("\"nonce\": \"•••\""));
+        // Every nonce shown is masked: as many masked ones as nonces, in either spacing.
+        // (and in HTML, its quotes escaped).
+        for (shown, close) in [
+            ("\"nonce\": \"", "\""),
+            ("\"nonce\":\"", "\""),
+            ("&quot;nonce&quot;: &quot;", "&quot;"),
+            ("&quot;nonce&quot;:&quot;", "&quot;"),
+        ] {
+            let all = t.matches(shown).count();
+            let masked = t.matches(&format!("{shown}•••{close}")).count();
+            assert_eq!(all, masked, "an unmasked nonce in:\n{t}");
+        }
+        // The tokens are shown decoded, never whole: no compact JWT (three base64url parts)
+        // appears, so no signature part does.
+        assert!(jwt_in(t).is_none(), "a whole token: {:?}", jwt_in(t));
     }
-    // The tokens are shown decoded, never whole: no signature part appears.
     let id_claims = r.tokens.iter().find(|t| t.name == "id_token").unwrap();
     assert!(id_claims.claims.as_ref().unwrap()["sub"].is_string());
     // The captured profile has no user: no sub, email or group name.
@@ -506,4 +519,35 @@ async fn an_app_on_client_secret_jwt_or_private_key_jwt_is_rehearsed_with_assert
                 .all(|t| *t == (Some(mock_idp::AuthMethod::PrivateKeyJwt), 200)),
         "{token:?}"
     );
+}
+
+/// The first compact JWT in `text`: `eyJ…` followed by two more dot-separated base64url
+/// parts, each non-empty.
+fn jwt_in(text: &str) -> Option<&str> {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut from = 0;
+    while let Some(i) = text[from..].find("eyJ") {
+        let start = from + i;
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| !b64(c) && c != '.')
+            .unwrap_or(rest.len());
+        let candidate = &rest[..end];
+        let parts: Vec<&str> = candidate.split('.').collect();
+        if parts.len() >= 3 && parts[..3].iter().all(|p| !p.is_empty()) {
+            return Some(candidate);
+        }
+        from = start + 3;
+    }
+    None
+}
+
+#[test]
+fn jwt_in_finds_a_compact_token_and_nothing_else() {
+    assert_eq!(
+        jwt_in("x eyJhbGc.eyJzdWI.c2ln y"),
+        Some("eyJhbGc.eyJzdWI.c2ln")
+    );
+    assert_eq!(jwt_in("\"alg\": \"RS256\", eyJhbGc alone"), None);
+    assert_eq!(jwt_in("eyJhbGc.eyJzdWI. no signature"), None);
 }

@@ -67,7 +67,8 @@ pub enum Fault {
     StateAltered,
     /// The authorization response is `error=access_denied` instead of a code.
     AccessDenied,
-    /// The userinfo response names another `sub` than the tokens (OIDC Core §5.3.2).
+    /// The userinfo response is another person's: another `sub` than the tokens', with the
+    /// `preferred_username`, `email` and `name` that go with it (OIDC Core §5.3.2).
     UserinfoSubChanged,
     /// A claim removed from the userinfo response.
     UserinfoRemoveClaim {

@@ -282,6 +282,19 @@ impl KeySet {
         }
     }
 
+    /// Unpublishes every retiring key at once (kept among the former keys): what a tenant
+    /// rebuilt from this set publishes is its active keys alone.
+    pub fn unpublish_retiring(&mut self) {
+        if self.retired.is_empty() {
+            return;
+        }
+        self.former.extend(self.retired.drain(..).map(|(k, _)| k));
+        while self.former.len() > FORMER_KEYS {
+            self.former.pop_front();
+        }
+        self.generation = next_generation();
+    }
+
     /// Puts `key` in front for its algorithm; the previous keys of that algorithm stay
     /// published until `retire_at` (`retire_at <= now`: removed at once).
     pub fn rotate_in(&mut self, key: SigningKey, now: UnixTime, retire_at: UnixTime) {

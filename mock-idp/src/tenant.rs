@@ -292,10 +292,13 @@ impl Tenant {
         Ok(kid)
     }
 
-    /// Takes over `other`'s signing keys (the published ones and those retiring), so that
-    /// an RP that cached the JWKS keeps verifying across a reconfiguration.
+    /// Takes over `other`'s signing keys, so that an RP that cached the JWKS keeps
+    /// verifying across a reconfiguration. Keys a rotation had left retiring are no longer
+    /// published (the tokens they signed died with `other`'s grants): the rebuilt tenant's
+    /// JWKS is its active keys alone, as a fresh tenant's is.
     pub(crate) fn adopt_keys(&self, other: &Tenant) {
-        let keys = other.keys().clone();
+        let mut keys = other.keys().clone();
+        keys.unpublish_retiring();
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
     }
 

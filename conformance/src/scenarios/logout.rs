@@ -166,13 +166,12 @@ fn answer(e: &JournalEntry) -> Result<u16, String> {
 
 /// What became of a session after a logout token.
 pub(super) enum Ending {
-    /// It ended this long after the delivery was journaled. `refused`: a refresh of the
-    /// user the IdP had refused by then (which may have ended it instead); `seen_open`:
-    /// whether `/me` still showed it after the delivery was answered.
+    /// It ended this long after the delivery was journaled. `refused`: a call of the RP's
+    /// about the user by which the IdP could have told it the access ended (a refused
+    /// refresh, userinfo answering 401, an introspection), which may have ended it instead.
     Ended {
         after: Duration,
         refused: Option<JournalEntry>,
-        seen_open: bool,
     },
     /// It was still open after the limit.
     Kept(MeReading),
@@ -190,20 +189,14 @@ pub(super) async fn watch(
 ) -> Result<Ending, Stop> {
     let start = Instant::now();
     let mut wait = Duration::from_millis(20);
-    let mut seen_open = false;
     loop {
         let r = cx.peek(b).await?;
         if !r.logged_in() {
             let after = start.elapsed();
-            let refused = cx.refreshes(u, mark).await?.into_iter().find(|e| !e.ok());
+            let refused = cx.told_of_end(u, mark).await?.into_iter().next();
             cx.me(b).await?;
-            return Ok(Ending::Ended {
-                after,
-                refused,
-                seen_open,
-            });
+            return Ok(Ending::Ended { after, refused });
         }
-        seen_open = true;
         if start.elapsed() >= limit {
             return Ok(Ending::Kept(cx.me(b).await?));
         }
@@ -267,9 +260,10 @@ async fn backchannel(cx: &Ctx) -> Judged {
             refused: Some(e), ..
         } => {
             cx.cite(&e);
-            Verdict::error(
-                "the session ended after the IdP refused a refresh, so the logout token cannot be credited with it",
-            )
+            Verdict::error(format!(
+                "the session ended after {} (the RP may have learnt of the end there), so the logout token cannot be credited with it",
+                e.told()
+            ))
         }
         Ending::Kept(me) => Verdict::fail(format!(
             "the RP answered {status} to the logout token, yet its session is still open {:.0} s later (the sync deadline; /me {})",
@@ -328,71 +322,19 @@ async fn session_only(cx: &Ctx) -> Judged {
     )))
 }
 
-/// One try of `logout.backchannel-deleted-user`.
-enum Try {
-    Judged(Verdict),
-    /// The session ended after a refused refresh.
-    Unclear {
-        seen_open: bool,
-    },
-}
-
+/// `logout.backchannel-deleted-user`, under the patience of `logout.backchannel`: the
+/// session must be over within the sync deadline of the delivery. The user's refreshes are
+/// held past the RP's own timeout, so no refusal can reach the RP; a session over before
+/// that timeout could run was ended by the logout token. One over later may have been
+/// ended by a timed-out refresh instead, which only an RP that takes a timeout for a
+/// revocation does: a control (another user's refreshes held, nothing else) tells which.
 async fn deleted_user(cx: &Ctx) -> Judged {
     declared(cx)?;
-    const TRIES: u32 = 3;
-    let mut unclear = Vec::new();
-    for n in 1..=TRIES {
-        let tag = if n == 1 { "u".into() } else { format!("u{n}") };
-        match delete_once(cx, &tag).await? {
-            Try::Judged(v) => return Ok(v),
-            Try::Unclear { seen_open } => {
-                cx.step("again with a new user");
-                unclear.push(seen_open);
-            }
-        }
-    }
-    // Every try unclear: where the session was seen open after the RP answered the token
-    // (§2.8: it answers once the session is logged out) and ended only once a timed-out
-    // refresh could have ended it, the token did not end it.
-    let open = unclear.iter().filter(|open| **open).count();
-    Ok(if open > 0 {
-        Verdict::fail(format!(
-            "in {open} of {TRIES} tries the RP answered the logout token yet kept the session open past its own {} s timeout, and in none did the token end it sooner: the logout token does not end the session",
-            cx.shared.rp.idp_timeout_s
-        ))
-    } else {
-        Verdict::error(format!(
-            "in {TRIES} tries the session ended only after the RP's own timeout could have run on a held refresh: which ended it cannot be told"
-        ))
-    })
-}
-
-async fn delete_once(cx: &Ctx, tag: &str) -> Result<Try, Stop> {
-    let u = cx.user(tag, &[]).await?;
+    let u = cx.user("u", &[]).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
-    // The IdP holds the user's refreshes past the RP's own timeout from now on, so the
-    // refusal of the deleted user's refresh never reaches the RP: only the logout token
-    // can end the session. An RP that takes a timed-out refresh for a revocation could end
-    // it too, but not before its timeout has run once since the hold began; a session over
-    // sooner was ended by the token.
     let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
-    let hold = timeout + Duration::from_secs(1);
     let held = Instant::now();
-    let id = cx
-        .arm_refresh(
-            Fault::Latency {
-                ms: hold.as_millis() as u64,
-            },
-            &u,
-            None,
-        )
-        .await?;
-    cx.step(format!(
-        "the IdP holds {}'s refreshes {:.1} s, past the RP's {:.1} s timeout: no refusal can reach the RP, only the logout token",
-        u.username,
-        hold.as_secs_f64(),
-        timeout.as_secs_f64()
-    ));
+    let id = hold_refreshes(cx, &u).await?;
     let mark = cx.mark(&u).await?;
     cx.shared.admin.delete_user(&u.username).await?;
     cx.step(format!("deleted {} at the IdP", u.username));
@@ -401,7 +343,7 @@ async fn delete_once(cx: &Ctx, tag: &str) -> Result<Try, Stop> {
         Ok(Ok(s)) => s,
         Ok(Err(v)) => {
             cx.disarm(id).await?;
-            return Ok(Try::Judged(v));
+            return Ok(v);
         }
         Err(stop) => {
             cx.disarm(id).await?;
@@ -412,29 +354,97 @@ async fn delete_once(cx: &Ctx, tag: &str) -> Result<Try, Stop> {
     let watched_from = held.elapsed();
     let ending = watch(cx, &b, &u, mark, deadline).await;
     cx.disarm(id).await?;
-    Ok(match ending? {
-        Ending::Ended { after, .. } if watched_from + after < timeout => {
-            cx.latency("back-channel logout of a deleted user", &[after]);
-            cx.measure(SESSION_OVER, after);
-            Try::Judged(Verdict::pass(format!(
-                "the RP answered {status} to the logout token and ended the deleted user's session, before any refresh could have told it"
-            )))
+    let after = match ending? {
+        Ending::Ended { after, .. } => after,
+        Ending::Kept(me) => {
+            return Ok(Verdict::fail(format!(
+                "the RP answered {status} to the logout token, yet the deleted user's session is still open {:.0} s later (the sync deadline; /me {})",
+                deadline.as_secs_f64(),
+                me.status
+            )));
         }
-        Ending::Ended {
-            after, seen_open, ..
-        } => {
-            cx.step(format!(
-                "the session ended {:.1} s after the hold began, once the RP's timeout could have run: a timed-out refresh may have ended it",
-                (watched_from + after).as_secs_f64()
-            ));
-            Try::Unclear { seen_open }
-        }
-        Ending::Kept(me) => Try::Judged(Verdict::fail(format!(
-            "the RP answered {status} to the logout token, yet the deleted user's session is still open {:.0} s later (/me {})",
-            deadline.as_secs_f64(),
-            me.status
+    };
+    cx.latency("back-channel logout of a deleted user", &[after]);
+    cx.measure(SESSION_OVER, after);
+    if watched_from + after < timeout {
+        return Ok(Verdict::pass(format!(
+            "the RP answered {status} to the logout token and ended the deleted user's session {}, before any refresh could have told it",
+            secs(after)
+        )));
+    }
+    cx.step(format!(
+        "the session was over {} after the delivery, {:.1} s after the hold began: the RP's {:.1} s timeout could have run on a held refresh by then",
+        secs(after),
+        (watched_from + after).as_secs_f64(),
+        timeout.as_secs_f64()
+    ));
+    timeout_control(cx).await?;
+    Ok(Verdict::pass(format!(
+        "the RP answered {status} to the logout token and ended the deleted user's session {} after the delivery, within the sync deadline; a session whose refresh times out stays open (control), so the logout token ended it",
+        secs(after)
+    )))
+}
+
+/// Holds `u`'s refreshes past the RP's own timeout until cleared: no answer, and so no
+/// refusal, reaches the RP; the fault's id.
+async fn hold_refreshes(cx: &Ctx, u: &TestUser) -> Result<u64, Stop> {
+    let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
+    let hold = timeout + Duration::from_secs(1);
+    let id = cx
+        .arm_refresh(
+            Fault::Latency {
+                ms: hold.as_millis() as u64,
+            },
+            u,
+            None,
+        )
+        .await?;
+    cx.step(format!(
+        "the IdP holds {}'s refreshes {:.1} s, past the RP's {:.1} s timeout: no refusal can reach the RP, only the logout token",
+        u.username,
+        hold.as_secs_f64(),
+        timeout.as_secs_f64()
+    ));
+    Ok(id)
+}
+
+/// The control of a session that ended once the RP's timeout could have run: another
+/// user's refreshes held the same way, nothing else changed, must leave the session open
+/// through a timed-out refresh. Otherwise the RP takes a timeout for a revocation
+/// (sync.transient-idp-failure judges that), and what ended the deleted user's session
+/// cannot be told: an `error`.
+async fn timeout_control(cx: &Ctx) -> Result<(), Stop> {
+    cx.step("control: another user's refreshes held the same way, nothing else changed");
+    let c = cx.user("timeout-control", &[]).await?;
+    let (b, _, _) = login_ok(cx, &c).await?;
+    let id = hold_refreshes(cx, &c).await?;
+    let mark = cx.mark(&c).await?;
+    let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
+    // Its next refresh starts within a sync deadline, and times out after its timeout.
+    let limit = cx.shared.deadline() + timeout + Duration::from_secs(1);
+    let ending = watch(cx, &b, &c, mark, limit).await;
+    cx.disarm(id).await?;
+    let held = cx.refreshes(&c, mark).await?;
+    let cannot = |why: String| {
+        Stop::with(Verdict::error(format!(
+            "the deleted user's session ended once the RP's timeout could have run on a held refresh, and {why}: whether the logout token or the timeout ended it cannot be told"
+        )))
+    };
+    match ending? {
+        Ending::Ended { after, .. } => Err(cannot(format!(
+            "the control's session ended {} into its own held refresh, with no logout token: the RP takes a timed-out refresh for a revocation (sync.transient-idp-failure judges that)",
+            secs(after)
         ))),
-    })
+        Ending::Kept(_) if held.is_empty() => Err(cannot(format!(
+            "the control's session made no refresh within {:.1} s to time out",
+            limit.as_secs_f64()
+        ))),
+        Ending::Kept(_) => {
+            cx.cite(&held[0]);
+            cx.step("the control's session stayed open through a timed-out refresh");
+            Ok(())
+        }
+    }
 }
 
 /// A forged or broken logout token (`fault`, described as `what`) must be refused with 400
@@ -468,7 +478,12 @@ async fn forged(cx: &Ctx, fault: Fault, what: &str) -> Judged {
     };
     let u = cx.user("u", &[]).await?;
     let (b, _, _) = login_ok(cx, &u).await?;
+    // A session no logout token names, to tell a token that ended a session from an RP
+    // that ends sessions on its own (at a refresh it dislikes, on a timer).
+    let k = cx.user("keeper", &[]).await?;
+    let (bk, _, _) = login_ok(cx, &k).await?;
     let mark = cx.mark(&u).await?;
+    let kmark = cx.mark(&k).await?;
     let id = cx.arm(fault.clone(), &u).await?;
     end_at_idp(cx, &b, &u).await?;
     let d = delivery(cx, &u, mark).await?;
@@ -479,6 +494,22 @@ async fn forged(cx: &Ctx, fault: Fault, what: &str) -> Judged {
         )));
     }
     let ending = watch(cx, &b, &u, mark, took * 2).await?;
+    if let Ending::Ended { refused: None, .. } = ending {
+        // Before "accepted": a session nothing names must stay open as long as the RP's
+        // sync deadline, else the RP ends sessions on its own.
+        if let Ending::Ended { after, .. } = watch(cx, &bk, &k, kmark, cx.shared.deadline()).await?
+        {
+            return Ok(Verdict::error(format!(
+                "the session ended after a logout token {what}, but so did {}'s, which no logout token named ({} into the watch): the RP ends sessions on its own (the sync scenarios judge that), so whether it accepted the token cannot be told",
+                k.username,
+                secs(after)
+            )));
+        }
+        cx.step(format!(
+            "{}'s session, which no logout token named, stayed open",
+            k.username
+        ));
+    }
     let answered = answer(&d);
     Ok(match (ending, answered) {
         (

@@ -14,6 +14,7 @@ mod permissions;
 mod restarted;
 mod revocation;
 mod rp_logout;
+mod rp_session;
 mod signing_alg;
 mod sync;
 
@@ -56,6 +57,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.extend(logout::all());
     all.extend(frontchannel::all());
     all.extend(rp_logout::all());
+    all.extend(rp_session::all());
     all
 }
 
@@ -67,9 +69,10 @@ async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading),
     let me = cx.me(&b).await?;
     if !me.logged_in() {
         return Err(Stop::with(Verdict::error(format!(
-            "{} could not log in (callback answered {}, /me {}{}): this scenario needs a working login",
+            "{} could not log in (callback answered {}{}, /me {}{}): this scenario needs a working login",
             u.username,
             status(login.callback_status),
+            answer(&login),
             me.status,
             refused_exchange(cx, u).await.unwrap_or_default()
         ))));
@@ -83,16 +86,29 @@ async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading),
 async fn refused_exchange(cx: &Ctx, u: &TestUser) -> Option<String> {
     let journal = cx.journal(u).await.ok()?;
     let e = journal.iter().rev().find(|e| {
-        e.endpoint == "token"
-            && e.grant_type.as_deref() == Some("authorization_code")
+        (e.endpoint == "token" && e.grant_type.as_deref() == Some("authorization_code")
+            || e.endpoint == "userinfo")
             && e.status >= 400
     })?;
     cx.cite(e);
+    let what = match e.endpoint.as_str() {
+        "token" => "its code exchange",
+        _ => "its userinfo call",
+    };
     Some(format!(
-        "; the IdP refused its code exchange: {}: {}",
+        "; the IdP refused {what}: {}: {}",
         e.error.as_deref().unwrap_or("no error code"),
         e.error_description.as_deref().unwrap_or("no description")
     ))
+}
+
+/// ` ("the RP's words")` of a callback that answered an error with a body, else nothing.
+fn answer(login: &Login) -> String {
+    let body = login.callback_body.trim();
+    match login.callback_status {
+        Some(s) if s >= 400 && !body.is_empty() => format!(" ({body:?})"),
+        _ => String::new(),
+    }
 }
 
 fn status(s: Option<u16>) -> String {

@@ -24,6 +24,7 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     login_ok(cx, &other).await?;
     let cadence = cadence(cx, &other).await?;
     let (status, calm) = watched(cx, &other, outage(cx, Outage::Status, fault_status(503))).await;
+    let hung = Instant::now();
     let (hang, stalled) = watched(
         cx,
         &other,
@@ -45,7 +46,25 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     cx.measure("bystander_longest_gap_during_the_hang", stalled);
     let deadline = cx.shared.deadline();
     let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
-    if stalled > deadline && stalled >= calm + timeout / 2 {
+    let stall = stalled > deadline && stalled >= calm + timeout / 2;
+    // The miss: past the deadline, and past the calm cadence by half the timeout.
+    let miss = stalled
+        .saturating_sub(deadline)
+        .min(stalled.saturating_sub(calm + timeout / 2));
+    let lag = cx.shared.lag.during(hung, Instant::now());
+    let loaded = stall && lag.explains(miss);
+    if loaded && failed.is_empty() {
+        return Ok(Verdict::error(format!(
+            "while a refresh hung, {} went {:.1} s without a sync (at most {:.1} s before; deadline {} s), but the machine was loaded meanwhile: {}, as much as the miss, so a stall cannot be told from the load; run again on a less busy machine ({})",
+            other.username,
+            stalled.as_secs_f64(),
+            calm.as_secs_f64(),
+            deadline.as_secs_f64(),
+            lag.describe(),
+            passed.join("; ")
+        )));
+    }
+    if stall && !loaded {
         failed.push(format!(
             "a hung refresh for one user delayed every user's sync: while it hung, {} went {:.1} s without a sync (at most {:.1} s before; deadline {} s). Refresh each user independently, with a timeout",
             other.username,

@@ -225,27 +225,24 @@ async fn strict_grant_wiped(cx: &Ctx) -> Judged {
     started_with(&shown(&me), &want)?;
     let status = cx.grant(&b, &p.extra).await?;
     let mark = cx.mark(&u).await?;
-    match status {
-        200..=299 => {}
-        400 | 403 | 405 | 409 | 422 => {
-            return Ok(Verdict::pass(format!(
-                "the RP refused to grant {:?} in strict mode (HTTP {status}): permissions come from groups only",
-                p.extra
-            )));
-        }
-        _ => {
-            return Ok(Verdict::error(format!(
-                "POST {} answered {status}: neither a grant (2xx) nor a refusal (400, 403, 405, 409, 422), though the RP declares capability grant",
-                rp.paths.grant
-            )));
-        }
+    let after = cx.me(&b).await?;
+    if !after.logged_in() {
+        return Ok(Verdict::fail(format!(
+            "the session ended (/me answered {}) after a grant through the webapp",
+            after.status
+        )));
+    }
+    if !shown(&after).contains(&p.extra) {
+        // Not granted: a refusal, which needs /me unchanged and the endpoint shown to work.
+        return refused_grant(cx, status, &p.extra, &shown(&after), &want).await;
     }
     let got = cx.await_sync(&b, &u, mark, |m| shown(m) == want).await?;
     Ok(match got.latency {
         Some(t) => {
             cx.latency("webapp grant wiped", &[t]);
             Verdict::pass(format!(
-                "the next sync set the permissions back to exactly the groups' {want:?}"
+                "the webapp granted {:?} (HTTP {status}, /me showed it) and the next sync set the permissions back to exactly the groups' {want:?}",
+                p.extra
             ))
         }
         None => not_synced(
@@ -255,6 +252,89 @@ async fn strict_grant_wiped(cx: &Ctx) -> Judged {
             "in strict mode a sync must wipe what the webapp granted",
         ),
     })
+}
+
+/// A grant in strict mode that did not take (`status`, `/me` then showing `have`): a pass
+/// needs the permissions unchanged and a control showing the grant endpoint works — the
+/// same RP started in additive mode grants the same permission. Else a CSRF check or a
+/// missing route would pass as "refused in strict mode".
+async fn refused_grant(
+    cx: &Ctx,
+    status: u16,
+    extra: &str,
+    have: &[String],
+    want: &[String],
+) -> Judged {
+    if !matches!(status, 200..=299 | 400 | 403 | 405 | 409 | 422) {
+        return Ok(Verdict::error(format!(
+            "POST {} answered {status}: neither a grant (2xx) nor a refusal (400, 403, 405, 409, 422), though the RP declares capability grant",
+            cx.shared.rp.paths.grant
+        )));
+    }
+    if have != want {
+        return Ok(Verdict::fail(format!(
+            "a grant of {extra:?} that did not take (HTTP {status}) changed the permissions: {}",
+            differs(have, want)
+        )));
+    }
+    if !cx.shared.rp.sync_modes.contains(&SyncMode::Additive) {
+        return Ok(Verdict::error(format!(
+            "the RP did not grant {extra:?} (HTTP {status}, /me unchanged), and declares no additive mode in which the same grant could show that the endpoint works: a strict-mode refusal cannot be told from a broken grant endpoint"
+        )));
+    }
+    cx.step("control: the same RP started in additive mode grants the same permission");
+    match grant_in_additive(cx, extra).await? {
+        Ok(control) => Ok(Verdict::pass(format!(
+            "in strict mode the RP did not grant {extra:?} (HTTP {status}) and /me kept exactly the groups' {want:?}; in additive mode the same grant works ({control})"
+        ))),
+        Err(why) => Ok(Verdict::error(format!(
+            "the RP did not grant {extra:?} in strict mode (HTTP {status}, /me unchanged), but the control failed: {why}; a strict-mode refusal cannot be told from a broken grant endpoint"
+        ))),
+    }
+}
+
+/// The control of a strict-mode refusal: the RP started once more in additive mode, a new
+/// user granted `extra`. `Ok(what happened)` when `/me` then shows it, `Err(why)` when not.
+async fn grant_in_additive(cx: &Ctx, extra: &str) -> Result<Result<String, String>, Stop> {
+    let needs = "the RP's grant endpoint shown to work, which needs it started in additive mode";
+    let up = match super::restarted::start_in(
+        cx,
+        "grant-additive",
+        SyncMode::Additive,
+        Default::default(),
+        needs,
+    )
+    .await
+    {
+        Err(v) => return Ok(Err(v.reason)),
+        Ok(Err(crate::launch::LaunchError::Setup(m))) => return Err(Stop::Harness(m)),
+        Ok(Err(e)) => return Ok(Err(format!("it did not start in additive mode: {e}"))),
+        Ok(Ok(up)) => up,
+    };
+    let judged = async {
+        let u = cx.new_user("grant-control", &[]);
+        up.admin.put_user(&u).await?;
+        let b = super::restarted::browser(cx, &up);
+        b.login(&u.username, None).await?;
+        if !cx.me(&b).await?.logged_in() {
+            return Ok(Err("no one logged in at it".to_owned()));
+        }
+        let status = cx.grant(&b, extra).await?;
+        let me = cx.me(&b).await?;
+        Ok::<_, Stop>(if shown(&me).iter().any(|p| p == extra) {
+            Ok(format!("HTTP {status}, /me shows it"))
+        } else {
+            Err(format!(
+                "in additive mode it did not grant {extra:?} either (HTTP {status}, /me {:?})",
+                shown(&me)
+            ))
+        })
+    }
+    .await;
+    if let Some(rp) = up.running {
+        rp.stop().await;
+    }
+    judged
 }
 
 async fn additive_remove_kept(cx: &Ctx) -> Judged {

@@ -20,6 +20,17 @@ pub(super) async fn start(
     shape: TenantShape<'_>,
     needs: &str,
 ) -> Result<Result<Up, LaunchError>, Verdict> {
+    start_in(cx, suffix, cx.shared.mode, shape, needs).await
+}
+
+/// [`start`] in sync mode `mode`.
+pub(super) async fn start_in(
+    cx: &Ctx,
+    suffix: &str,
+    mode: crate::rp::SyncMode,
+    shape: TenantShape<'_>,
+    needs: &str,
+) -> Result<Result<Up, LaunchError>, Verdict> {
     let shared = &cx.shared;
     if let Some(p) = &shared.idp.profile {
         return Err(Verdict::skip(format!(
@@ -38,10 +49,7 @@ pub(super) async fn start(
         single_as_string: false,
     };
     let tenant = format!("{}-{suffix}", shared.tenant);
-    Ok(shared
-        .stage
-        .up(&rp, &tenant, shared.mode, &groups, shape)
-        .await)
+    Ok(shared.stage.up(&rp, &tenant, mode, &groups, shape).await)
 }
 
 /// The issuer of the tenant [`start`] makes for `suffix`.

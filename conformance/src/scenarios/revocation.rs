@@ -66,44 +66,35 @@ async fn logged_in(cx: &Ctx) -> Result<(TestUser, Browser, MeReading), crate::ve
 /// (changed after journal mark `pre`).
 async fn ended(cx: &Ctx, u: &TestUser, pre: u64, got: &Awaited, cause: &str) -> Judged {
     // From before the change: the refused refresh may precede the mark taken after it.
-    let since = cx.refreshes(u, pre).await?;
-    let refused = since.iter().find(|e| !e.ok());
-    if let Some(e) = refused {
+    let told = cx.told_of_end(u, pre).await?;
+    let told = told.first();
+    if let Some(e) = told {
         cx.cite(e);
     }
-    Ok(judge(cx, got, refused, cause))
+    Ok(judge(cx, got, told, cause))
 }
 
-/// A pass needs both halves of a revocation: the IdP refused the RP's refresh, and the
-/// session ended. A session that ended without a refresh attempt ended for another reason
-/// (an access token or session timing out), not because the RP learnt of the revocation.
-fn judge(
-    cx: &Ctx,
-    got: &Awaited,
-    refused: Option<&crate::idp::JournalEntry>,
-    cause: &str,
-) -> Verdict {
-    let answer = |r: &crate::idp::JournalEntry| {
-        format!("{} {}", r.status, r.error.as_deref().unwrap_or(""))
-            .trim_end()
-            .to_owned()
-    };
-    match (got.me.logged_in(), refused) {
+/// A pass needs both halves of a revocation: the IdP told the RP (it refused the RP's
+/// refresh, or answered its userinfo call with 401, or an introspection), and the session
+/// ended. A session that ended without such a call ended for another reason (an access
+/// token or session timing out), not because the RP learnt of the revocation.
+fn judge(cx: &Ctx, got: &Awaited, told: Option<&crate::idp::JournalEntry>, cause: &str) -> Verdict {
+    match (got.me.logged_in(), told) {
         (false, Some(r)) => {
             if let Some(t) = got.latency {
                 cx.latency(cause, &[t]);
             }
             Verdict::pass(format!(
-                "{cause}: the refresh was refused ({}) and the RP ended the session",
-                answer(r)
+                "{cause}: {} and the RP ended the session",
+                r.told()
             ))
         }
         (false, None) => Verdict::fail(format!(
-            "{cause}: the session ended (/me {}) without the RP trying its refresh token, so it did not learn of the revocation from the IdP (the session merely expired); access must end through the refused refresh, within the sync deadline",
+            "{cause}: the session ended (/me {}) without the RP asking the IdP (no refused refresh, no userinfo or introspection call about the user), so it did not learn of the revocation from the IdP (the session merely expired); access must end through the refused refresh, within the sync deadline",
             got.me.status
         )),
         (true, None) => Verdict::fail(format!(
-            "{cause}: the RP did not use the refresh token within {:.0} s (three sync deadlines), so access never ends",
+            "{cause}: the RP did not use the refresh token within {:.0} s (the patience: three sync deadlines, or an access token's lifetime and one), so access never ends",
             cx.shared.patience().as_secs_f64()
         )),
         (true, Some(r)) => {
@@ -114,8 +105,8 @@ fn judge(
                 format!(" with {have:?}")
             };
             Verdict::fail(format!(
-                "{cause}: the refresh answered {}, yet /me still answers 200{with}: access outlives the revocation",
-                answer(r)
+                "{cause}: {}, yet /me still answers 200{with}: access outlives the revocation",
+                r.told()
             ))
         }
     }
@@ -125,8 +116,8 @@ fn judge(
 /// refresh and the RP then ended `who`'s access. Otherwise there was no revocation to look
 /// past (the scenario is an `error`; `revocation.deleted-user` and `.disabled-user` judge it).
 async fn revoked(cx: &Ctx, u: &TestUser, mark: u64, got: &Awaited, who: &str) -> Result<(), Stop> {
-    let refused = cx.refreshes(u, mark).await?.into_iter().find(|e| !e.ok());
-    match (got.latency, refused) {
+    let told = cx.told_of_end(u, mark).await?.into_iter().next();
+    match (got.latency, told) {
         (Some(_), Some(e)) => {
             cx.cite(&e);
             Ok(())
@@ -135,7 +126,7 @@ async fn revoked(cx: &Ctx, u: &TestUser, mark: u64, got: &Awaited, who: &str) ->
             "cannot judge what follows a revocation: the RP never ended {who}'s access (revocation.deleted-user and .disabled-user judge that)"
         )))),
         (Some(_), None) => Err(Stop::with(Verdict::error(format!(
-            "cannot judge what follows a revocation: {who}'s access ended without a refused refresh, so the RP never learnt of a revocation (revocation.deleted-user and .disabled-user judge that)"
+            "cannot judge what follows a revocation: {who}'s access ended without the IdP telling the RP (no refused refresh, userinfo or introspection call), so the RP never learnt of a revocation (revocation.deleted-user and .disabled-user judge that)"
         )))),
     }
 }

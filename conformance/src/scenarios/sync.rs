@@ -70,6 +70,7 @@ async fn background_deadline(cx: &Ctx) -> Judged {
         users.push((u, b));
     }
     let mut marks = Vec::new();
+    let changed = std::time::Instant::now();
     for (u, _) in &users {
         marks.push(cx.set_groups(u, &[&p.a, &p.b], None).await?);
     }
@@ -93,10 +94,18 @@ async fn background_deadline(cx: &Ctx) -> Judged {
     let stat = crate::verdict::LatencyStat::of("", &latencies, deadline)
         .map(|s| s.summary())
         .unwrap_or_default();
+    let lag = cx.shared.lag.during(changed, changed + slowest);
     Ok(if slowest <= deadline {
         Verdict::pass(format!(
             "all {USERS} users saw the change within the {} s deadline",
             deadline.as_secs_f64()
+        ))
+    } else if lag.explains(slowest - deadline) {
+        Verdict::error(format!(
+            "observed {:.2} s for the slowest user, deadline {} s ({stat}), but the machine was loaded while it was measured: {}, as much as the miss, so the miss cannot be told from the load; run again on a less busy machine",
+            slowest.as_secs_f64(),
+            deadline.as_secs_f64(),
+            lag.describe()
         ))
     } else {
         Verdict::fail(format!(
@@ -112,7 +121,7 @@ async fn first_refreshes(cx: &Ctx, u: &TestUser, n: usize) -> Result<Vec<Journal
     let got = cx.await_refreshes(u, 0, |r| r.len() >= n).await?;
     if got.is_empty() {
         return Err(Stop::with(Verdict::fail(format!(
-            "the RP did not use the refresh token within {:.0} s (three sync deadlines): no background sync",
+            "the RP did not use the refresh token within {:.0} s (the patience: three sync deadlines, or an access token's lifetime and one): no background sync",
             cx.shared.patience().as_secs_f64()
         ))));
     }

@@ -107,6 +107,12 @@ impl Grants {
         }
     }
 
+    /// The user of a lineage's grant while its record is held, live or not (for the
+    /// journal: whose a refused token was).
+    pub fn lineage_user(&self, id: &str) -> Option<String> {
+        self.lineages.get(id).and_then(|l| l.grant.username.clone())
+    }
+
     /// Why tokens of this lineage are refused, if they are.
     pub fn lineage_refused(&self, id: &str) -> Option<Refused> {
         self.live_lineage(id).err()
@@ -139,7 +145,11 @@ impl Grants {
         now: UnixTime,
     ) -> Result<AccessView, Refused> {
         if now >= token.exp {
-            return Err(Refused("the access token has expired".into()));
+            return Err(Refused(format!(
+                "the access token has expired ({} s ago, {} s after it was issued, by the tenant's clock)",
+                now - token.exp,
+                now - token.iat
+            )));
         }
         if self.revoked_jtis.get(&token.jti).is_some() {
             return Err(Refused("the access token has been revoked".into()));

@@ -146,6 +146,13 @@ impl Grants {
     }
 
     /// An opaque access token, if it is still good.
+    /// The user of an opaque access token while its record is held, live or not.
+    pub fn opaque_access_user(&self, token: &str) -> Option<String> {
+        self.access
+            .get(token)
+            .and_then(|r| r.grant.username.clone())
+    }
+
     pub fn check_opaque_access(&self, token: &str, now: UnixTime) -> Result<AccessView, Refused> {
         let record = self
             .access

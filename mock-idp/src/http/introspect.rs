@@ -51,8 +51,10 @@ fn introspect(
             )
         })
     });
+    // Whose token it is, active or not: an inactive answer is how an RP learns that the
+    // user's access ended, and the journal shows it about that user.
+    entry.user = found.as_ref().and_then(|(_, g, ..)| g.username.clone());
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
-    entry.user = active.as_ref().and_then(|(_, g, ..)| g.username.clone());
     let body = match active {
         None => json!({"active": false}),
         Some((kind, grant, iat, exp, jti)) => {

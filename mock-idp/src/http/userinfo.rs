@@ -69,9 +69,14 @@ pub fn bearer_grant(
     entry: &mut Entry,
 ) -> Result<Grant, OAuthError> {
     let token = bearer(headers, form)?;
-    let grant = crate::tokens::check_access(t, &token)
-        .map_err(|r| OAuthError::invalid_token(r.0))?
-        .grant;
+    let grant = match crate::tokens::check_access(t, &token) {
+        Ok(view) => view.grant,
+        Err(r) => {
+            // Refused, but still about someone: the journal says whom.
+            entry.user = crate::tokens::access_owner(t, &token);
+            return Err(OAuthError::invalid_token(r.0));
+        }
+    };
     entry.client_id = Some(grant.client_id.clone());
     entry.user = grant.username.clone();
     Ok(grant)
@@ -129,9 +134,8 @@ fn userinfo(
     }
     for f in &entry.faults {
         match f {
-            Fault::UserinfoSubChanged => {
-                claims.insert("sub".into(), json!(format!("{sub}-changed")));
-            }
+            // What an RP that skips the sub comparison would take on.
+            Fault::UserinfoSubChanged => crate::tokens::another_person(&mut claims),
             Fault::UserinfoRemoveClaim { claim } => {
                 claims.remove(claim);
             }

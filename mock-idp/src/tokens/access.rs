@@ -31,6 +31,18 @@ pub(crate) fn check_access(t: &Tenant, token: &str) -> Result<AccessView, Refuse
     }
 }
 
+/// Whose a presented access token of this tenant is, live or not (expired, revoked), while
+/// the tenant holds its records: the journal shows a refused call about that user.
+pub(crate) fn access_owner(t: &Tenant, token: &str) -> Option<String> {
+    match verify_access_jwt(t, token).ok()? {
+        Some(signed) => {
+            let (lineage, _) = signed.jti.split_once('.')?;
+            t.lock_grants().lineage_user(lineage)
+        }
+        None => t.lock_grants().opaque_access_user(token),
+    }
+}
+
 /// Revokes a presented token of `client_id` (RFC 7009): a refresh token with its whole
 /// grant, an access token alone. Unknown tokens are no error (§2.2).
 pub(crate) fn revoke_token(t: &Tenant, token: &str, client_id: &str) -> Result<(), RevokeError> {

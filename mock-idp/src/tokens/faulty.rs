@@ -57,20 +57,7 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
                 let other = super::mint::at_hash("an-access-token-not-issued-with-this-id-token");
                 c.insert("at_hash".into(), json!(other));
             }
-            Fault::IdTokenSubChanged => {
-                // Another person: a subject of its own, and the profile that goes with it.
-                for (claim, other) in [
-                    ("sub", "{}-changed"),
-                    ("preferred_username", "{}-changed"),
-                    ("email", "changed-{}"),
-                    ("name", "Other than {}"),
-                ] {
-                    if let Some(v) = c.get(claim).and_then(Value::as_str) {
-                        let changed = other.replace("{}", v);
-                        c.insert(claim.into(), json!(changed));
-                    }
-                }
-            }
+            Fault::IdTokenSubChanged => another_person(c),
             Fault::RemoveClaim { claim } => {
                 c.remove(claim);
             }
@@ -214,5 +201,21 @@ mod tests {
         let mut no_azp = control(now);
         break_claims(&mut no_azp, &[Fault::IdTokenWrongAudNoAzp], now);
         assert!(!no_azp.contains_key("azp"));
+    }
+}
+
+/// Makes `claims` another person's: a subject of its own, and the username, email and name
+/// that go with it (faults `id_token_sub_changed`, `userinfo_sub_changed`).
+pub(crate) fn another_person(claims: &mut serde_json::Map<String, Value>) {
+    for (claim, other) in [
+        ("sub", "{}-changed"),
+        ("preferred_username", "{}-changed"),
+        ("email", "changed-{}"),
+        ("name", "Other than {}"),
+    ] {
+        if let Some(v) = claims.get(claim).and_then(Value::as_str) {
+            let changed = other.replace("{}", v);
+            claims.insert(claim.into(), json!(changed));
+        }
     }
 }

@@ -357,6 +357,10 @@ async fn userinfo_faults() {
         "the userinfo sub differs from the token's"
     );
     assert!(broken.get("email").is_none());
+    assert_eq!(
+        broken["name"], "Other than Alice Analyst",
+        "another person's profile"
+    );
     let next = userinfo().await;
     assert_eq!(next["sub"], sub, "armed once");
     assert_eq!(next["email"], "alice@example.com");

@@ -39,12 +39,14 @@ defects! {
     NoPkce = "no-pkce": "sends no PKCE code_challenge",
     NoStateCheck = "no-state-check": "never compares the callback's state with the one it sent",
     StateOptional = "state-optional": "compares state only when the callback carries one",
+    LoginCsrf = "login-csrf": "checks no state, sends no PKCE and never compares the nonce: nothing ties a login to the browser that started it",
     CrashesOnIdpError = "crashes-on-idp-error": "answers 500 when the IdP redirects back with an error",
     AcceptsMissingEmail = "accepts-missing-email": "logs the user in without an email claim",
     AcceptsMissingUsername = "accepts-missing-username": "logs the user in without a preferred_username claim",
     AcceptsMissingSub = "accepts-missing-sub": "takes the sub from userinfo when the ID token has none",
     AcceptsNoRefreshToken = "accepts-no-refresh-token": "proceeds when the token response has no refresh_token",
     UserinfoSubUnchecked = "userinfo-sub-unchecked": "does not compare the userinfo sub with the ID token's",
+    SyncUserinfoSubUnchecked = "sync-userinfo-sub-unchecked": "reads userinfo during background sync only, never at login, and takes its profile without comparing its sub with the session's",
     UserinfoTokenInQuery = "userinfo-token-in-query": "sends the access token to userinfo in the query string, and logs the user in without userinfo when that is refused",
     NoSignatureCheck = "no-signature-check": "decodes the ID token without verifying its signature",
     AcceptsAlgNone = "accepts-alg-none": "skips verification when the header says alg none",
@@ -65,6 +67,8 @@ defects! {
     JwksRefetchCooldown = "jwks-refetch-cooldown": "refetches the JWKS for an unknown kid only once the kid has been unknown for 2 s (a cooldown)",
     RefreshIssUnchecked = "refresh-iss-unchecked": "does not check a refreshed ID token's iss",
     RefreshSubUnchecked = "refresh-sub-unchecked": "takes a refreshed ID token's sub without comparing it to the session's",
+    RefreshUnverified = "refresh-unverified": "takes a refreshed ID token's claims comparing only its iss and sub: no signature, aud or exp check",
+    RefreshRequiresNonce = "refresh-requires-nonce": "requires a nonce in a refreshed ID token (OIDC Core §12.2 leaves it out) and ends the session at every refresh without one",
     KeyedByEmail = "keyed-by-email": "identifies accounts by email instead of sub",
     LinksByEmail = "links-by-email": "links an unknown sub to an existing account with the same email",
     NoProfileSync = "no-profile-sync": "refreshes but never updates name or email from the new tokens",
@@ -75,6 +79,7 @@ defects! {
     NeverRemoves = "never-removes": "takes an absent groups claim for no change, so a user who leaves their last group keeps its permissions",
     AdditiveAsStrict = "additive-as-strict": "runs additive mode like strict: a sync removes permissions",
     NoneAppliesGroups = "none-applies-groups": "applies groups even with sync off",
+    GrantAlwaysRefused = "grant-always-refused": "answers 403 to every POST /grant, in every sync mode (a CSRF check its own pages pass and no other client can)",
     ReloginKeepsStale = "relogin-keeps-stale": "applies groups at login only to new accounts, so logging in again does not sync",
     GroupsFromWrongToken = "groups-from-wrong-token": "reads the groups from the ID token even when configured to read the access token",
     SlowSync = "slow-sync": "refreshes a session only once its access token has expired, later than the sync deadline",
@@ -90,10 +95,27 @@ defects! {
     IgnoresLogoutEvents = "ignores-logout-events": "does not check a logout token's events claim",
     LogoutAcceptsNonce = "logout-accepts-nonce": "accepts a logout token that carries a nonce",
     LogoutIgnoresSid = "logout-ignores-sid": "ends every session of the logout token's sub, ignoring its sid",
+    FrontchannelIgnoresIss = "frontchannel-ignores-iss": "ends the session a front-channel logout request's sid names, whatever issuer its iss names",
+    FrontchannelEndsAll = "frontchannel-ends-all": "ends every session on any front-channel logout request",
     FrontchannelNeedsCookie = "frontchannel-needs-cookie": "ends the session of the cookie that comes with a front-channel logout request, not the one its iss and sid name",
+    LogoutClearsCookieOnly = "logout-clears-cookie-only": "clears the session cookie at /logout but keeps the session it names, so a copy of the cookie still opens it",
     LogoutLocalOnly = "logout-local-only": "ends only its own session at /logout, never sending the browser to the IdP's end_session_endpoint",
     LogoutStateUnchecked = "logout-state-unchecked": "never compares the state the provider passes back to /logged-out with the one its logout sent",
     LogoutNoIdTokenHint = "logout-no-id-token-hint": "sends the browser to end_session with client_id but no id_token_hint",
+}
+
+impl Defect {
+    /// The defects this one is made of (a combination of mistakes).
+    fn parts(self) -> &'static [Defect] {
+        match self {
+            Defect::LoginCsrf => &[
+                Defect::NoStateCheck,
+                Defect::NoPkce,
+                Defect::SkipsNonceCheck,
+            ],
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for Defect {
@@ -122,9 +144,9 @@ impl FromStr for Defect {
 pub struct Defects(pub BTreeSet<Defect>);
 
 impl Defects {
-    /// Whether this defect is on.
+    /// Whether this defect is on (itself, or as a part of one that is).
     pub fn has(&self, d: Defect) -> bool {
-        self.0.contains(&d)
+        self.0.contains(&d) || self.0.iter().any(|x| x.parts().contains(&d))
     }
 
     /// Parses `a,b,c` (empty: none).

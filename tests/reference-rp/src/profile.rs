@@ -22,8 +22,9 @@ pub async fn load(app: &App, tokens: &TokenResponse, check: Check<'_>) -> Result
     let id = validate(&app.provider, s, id_token, check).await?;
     check_at_hash(&id, &tokens.access_token, d)?;
     // Userinfo is read at login; a refresh relies on the new ID token (and the session's sub).
+    let at_login = s.userinfo_at_login && !d.has(Defect::SyncUserinfoSubUnchecked);
     let userinfo = match check {
-        Check::Login { .. } => app.provider.userinfo(&tokens.access_token).await?,
+        Check::Login { .. } if at_login => app.provider.userinfo(&tokens.access_token).await?,
         _ => None,
     };
     let ui = |name: &str| {

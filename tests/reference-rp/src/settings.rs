@@ -105,6 +105,22 @@ pub struct Settings {
     /// callback answers 500 once the code is redeemed (its session store is the other
     /// instance's): an RP that cannot run a second instance.
     pub lock_file: Option<std::path::PathBuf>,
+    /// `STRICT_REFUSES_GRANTS` (default false): in strict mode `POST /grant` answers 403
+    /// (permissions come from groups only) instead of granting until the next sync: a
+    /// correct RP of another shape.
+    pub strict_refuses_grants: bool,
+    /// `VALIDATES_WITH_USERINFO` (default false): each sync first checks the session's
+    /// access token at userinfo and ends access on a 401, before refreshing: a correct RP
+    /// that learns of a revocation through userinfo.
+    pub validates_with_userinfo: bool,
+    /// `LOGOUT_LAG_S` (default 0): a valid logout token is answered 200 at once and
+    /// processed this long after, by a queue worker: a correct RP that logs out
+    /// asynchronously (within its sync deadline).
+    pub logout_lag_s: f64,
+    /// `USERINFO_AT_LOGIN` (default true): read userinfo at login (and compare its sub);
+    /// `false` leaves it to background sync, as an RP that takes its profile from the ID
+    /// token does.
+    pub userinfo_at_login: bool,
 }
 
 impl Settings {
@@ -130,6 +146,10 @@ impl Settings {
             no_kid_one_key_only: false,
             exit_after_logins: None,
             lock_file: None,
+            strict_refuses_grants: false,
+            validates_with_userinfo: false,
+            logout_lag_s: 0.0,
+            userinfo_at_login: true,
         }
     }
 
@@ -195,6 +215,28 @@ impl Settings {
             );
         }
         s.lock_file = var("LOCK_FILE").map(Into::into);
+        if let Some(v) = var("STRICT_REFUSES_GRANTS") {
+            s.strict_refuses_grants = v
+                .parse()
+                .map_err(|_| format!("STRICT_REFUSES_GRANTS={v:?}: true or false"))?;
+        }
+        if let Some(v) = var("VALIDATES_WITH_USERINFO") {
+            s.validates_with_userinfo = v
+                .parse()
+                .map_err(|_| format!("VALIDATES_WITH_USERINFO={v:?}: true or false"))?;
+        }
+        if let Some(v) = var("LOGOUT_LAG_S") {
+            s.logout_lag_s = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("LOGOUT_LAG_S={v:?}: a number of seconds, 0 or more"))?;
+        }
+        if let Some(v) = var("USERINFO_AT_LOGIN") {
+            s.userinfo_at_login = v
+                .parse()
+                .map_err(|_| format!("USERINFO_AT_LOGIN={v:?}: true or false"))?;
+        }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v
                 .parse()

@@ -38,6 +38,8 @@ pub struct Session {
     pub refresh_token: Option<String>,
     /// When the newest access token expires, if the provider said.
     pub access_expires_at: Option<Instant>,
+    /// The newest access token (`VALIDATES_WITH_USERINFO` checks it at userinfo).
+    pub access_token: Option<String>,
     /// The login's ID token, the `id_token_hint` of an RP-initiated logout.
     pub id_token: Option<String>,
 }
@@ -165,6 +167,28 @@ impl Store {
         }
     }
 
+    /// Takes name, email and username from a userinfo response (what a defective sync
+    /// does, whoever the response is about).
+    pub fn take_userinfo(&mut self, account: u64, info: &serde_json::Value) {
+        let Some(a) = self.accounts.get_mut(&account) else {
+            return;
+        };
+        let text = |k: &str| {
+            info.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        for (field, claim) in [
+            (&mut a.email, "email"),
+            (&mut a.username, "preferred_username"),
+            (&mut a.name, "name"),
+        ] {
+            if let Some(v) = text(claim) {
+                *field = v;
+            }
+        }
+    }
+
     /// Switches an account to another subject (what a defective refresh does).
     pub fn set_sub(&mut self, account: u64, sub: &str) {
         if let Some(a) = self.accounts.get_mut(&account) {
@@ -222,6 +246,13 @@ impl Store {
         before - self.sessions.len()
     }
 
+    /// Ends every session (what a defective front-channel logout does); how many.
+    pub fn log_out_everyone(&mut self) -> usize {
+        let n = self.sessions.len();
+        self.sessions.clear();
+        n
+    }
+
     /// Ends a session.
     pub fn close(&mut self, cookie: &str) -> Option<Session> {
         self.sessions.remove(cookie)
@@ -255,11 +286,18 @@ impl Store {
 
     /// Stores what a refresh returned (a rotated refresh token, the access token's expiry),
     /// unless the session ended meanwhile.
-    pub fn refreshed(&mut self, cookie: &str, token: Option<String>, expires: Option<Instant>) {
+    pub fn refreshed(
+        &mut self,
+        cookie: &str,
+        token: Option<String>,
+        access: &str,
+        expires: Option<Instant>,
+    ) {
         if let Some(s) = self.sessions.get_mut(cookie) {
             if let Some(t) = token {
                 s.refresh_token = Some(t);
             }
+            s.access_token = Some(access.to_owned());
             s.access_expires_at = expires;
         }
     }

@@ -68,6 +68,15 @@ async fn refresh(app: &Arc<App>, cookie: &str, session: Session) {
         return;
     };
     let d = &app.settings.defects;
+    if app.settings.validates_with_userinfo
+        && let Some(access) = &session.access_token
+        && let Err(e) = app.provider.userinfo(access).await
+        && e.contains("401")
+    {
+        // The provider no longer honours the user's access token: access ends.
+        app.store().revoke(session.account, d);
+        return;
+    }
     let form = vec![
         ("grant_type", "refresh_token".to_owned()),
         ("refresh_token", token),
@@ -91,9 +100,16 @@ async fn refresh(app: &Arc<App>, cookie: &str, session: Session) {
         .refresh_token
         .clone()
         .filter(|_| !d.has(Defect::ReusesRefreshToken));
-    app.store()
-        .refreshed(cookie, rotated, tokens.access_expires_at());
+    app.store().refreshed(
+        cookie,
+        rotated,
+        &tokens.access_token,
+        tokens.access_expires_at(),
+    );
     let Ok(p) = profile::load(app, &tokens, Check::Refresh).await else {
+        if d.has(Defect::RefreshRequiresNonce) {
+            app.store().close(cookie);
+        }
         return;
     };
     if app.settings.apply_delay_s > 0.0 {
@@ -110,6 +126,12 @@ async fn refresh(app: &Arc<App>, cookie: &str, session: Session) {
         return;
     }
     apply(app, cookie, &session, &p);
+    if d.has(Defect::SyncUserinfoSubUnchecked)
+        && let Ok(Some(info)) = app.provider.userinfo(&tokens.access_token).await
+    {
+        // Userinfo as the profile's source, its sub never compared with the session's.
+        app.store().take_userinfo(session.account, &info);
+    }
 }
 
 /// Applies a refresh's profile to the session's account.

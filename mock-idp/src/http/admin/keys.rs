@@ -1,4 +1,6 @@
-//! `/admin/keys/rotate`: a new signing key; the old one stays published for a grace period.
+//! `/admin/keys`: the JWKS the tenant publishes now (read without counting as an RP's
+//! fetch of it, which the journal records); `/admin/keys/rotate`: a new signing key, the
+//! old one published for a grace period.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -42,4 +44,13 @@ pub fn rotate(t: &Tenant, body: &[u8]) -> Result<Response, OAuthError> {
         &json!({ "kid": kid, "alg": alg, "old_key_published_for": grace }),
         StatusCode::OK,
     ))
+}
+
+/// The JWKS the tenant publishes now, as `GET <jwks>` answers it.
+pub fn published(t: &Tenant) -> Response {
+    let jwks = t.keys().jwks(t.clock.now());
+    json_status(
+        &serde_json::to_value(jwks).unwrap_or_default(),
+        StatusCode::OK,
+    )
 }

@@ -121,6 +121,7 @@ fn route(
             t.clear_journal();
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+        ("GET", ["keys"]) => Ok(keys::published(t)),
         ("POST", ["keys", "rotate"]) => keys::rotate(t, body),
         ("GET", ["faults"]) => faults::list(t),
         ("POST", ["faults"]) => faults::arm(t, body),
@@ -140,6 +141,7 @@ fn route(
             | ["users", _, "revoke"]
             | ["clock"]
             | ["journal"]
+            | ["keys"]
             | ["keys", "rotate"]
             | ["faults"]
             | ["faults", _],

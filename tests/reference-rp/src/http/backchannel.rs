@@ -36,7 +36,7 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn logout(app: &App, form: &HashMap<String, String>) -> Result<(), String> {
+async fn logout(app: &Arc<App>, form: &HashMap<String, String>) -> Result<(), String> {
     let d = &app.settings.defects;
     if d.has(Defect::NoBackchannelLogout) {
         return Ok(());
@@ -65,6 +65,16 @@ async fn logout(app: &App, form: &HashMap<String, String>) -> Result<(), String>
         sid
     };
     // Already logged out is a success too: a logout is idempotent.
+    if app.settings.logout_lag_s > 0.0 {
+        // Answered now, processed by a queue worker later.
+        let (app, sub, sid) = (app.clone(), sub.map(str::to_owned), sid.map(str::to_owned));
+        let lag = std::time::Duration::from_secs_f64(app.settings.logout_lag_s);
+        tokio::spawn(async move {
+            tokio::time::sleep(lag).await;
+            app.store().log_out(sub.as_deref(), sid.as_deref());
+        });
+        return Ok(());
+    }
     app.store().log_out(sub, sid);
     Ok(())
 }

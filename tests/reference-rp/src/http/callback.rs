@@ -115,6 +115,7 @@ async fn callback(
                 sub: p.sub.clone(),
                 sid: p.sid.clone(),
                 access_expires_at: tokens.access_expires_at(),
+                access_token: Some(tokens.access_token.clone()),
                 id_token: tokens.id_token.clone(),
                 refresh_token: tokens.refresh_token,
             },

@@ -47,8 +47,13 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
 /// Ends the sessions of this `sid` when `iss` is the provider's (§4: both are checked
 /// when present); whether any ended.
 fn log_out(app: &App, q: &HashMap<String, String>) -> bool {
+    let d = &app.settings.defects;
+    if d.has(Defect::FrontchannelEndsAll) {
+        return app.store().log_out_everyone() > 0;
+    }
     let (Some(iss), Some(sid)) = (q.get("iss"), q.get("sid")) else {
         return false;
     };
-    *iss == app.settings.issuer && app.store().log_out(None, Some(sid)) > 0
+    let issuer_ok = *iss == app.settings.issuer || d.has(Defect::FrontchannelIgnoresIss);
+    issuer_ok && app.store().log_out(None, Some(sid)) > 0
 }

@@ -11,6 +11,8 @@ use warp::reply::Response;
 
 use super::{SESSION, cookie, cookies, error, json, with_app};
 use crate::App;
+use crate::defects::Defect;
+use crate::settings::SyncMode;
 
 #[derive(Deserialize)]
 struct Grant {
@@ -42,6 +44,16 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     "no valid session",
                 );
             };
+            if app.settings.defects.has(Defect::GrantAlwaysRefused) {
+                return error(StatusCode::FORBIDDEN, "csrf", "missing CSRF token");
+            }
+            if app.settings.strict_refuses_grants && app.settings.sync_mode == SyncMode::Strict {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "strict_sync",
+                    "in strict mode permissions come from the identity provider's groups only",
+                );
+            }
             store.grant(account, &g.permission);
             json(StatusCode::OK, &json!({ "granted": g.permission }))
         })

@@ -30,7 +30,14 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(cookies())
         .then(|app: Arc<App>, c: Option<String>| async move {
-            let session = cookie(&c, SESSION).and_then(|s| app.store().close(&s));
+            let session = cookie(&c, SESSION).and_then(|s| {
+                if app.settings.defects.has(Defect::LogoutClearsCookieOnly) {
+                    // The mistake: the cookie goes, the session it names stays.
+                    app.store().session(&s).cloned()
+                } else {
+                    app.store().close(&s)
+                }
+            });
             let state = crate::random_token();
             let mut res = match end_session_url(&app, session.as_ref(), &state).await {
                 Some(url) => redirect(&url, &[set_cookie(LOGOUT_STATE, &state, Some(600))]),

@@ -28,9 +28,18 @@ const TABLE: &[(&str, &[&str])] = &[
     ("no-pkce", &["login.pkce (warn)"]),
     (
         "no-state-check",
-        &["login.state-mismatch", "login.state-missing"],
+        &["login.state-mismatch (warn)", "login.state-missing (warn)"],
     ),
-    ("state-optional", &["login.state-missing"]),
+    ("state-optional", &["login.state-missing (warn)"]),
+    (
+        "login-csrf",
+        &[
+            "login.pkce (warn)",
+            "login.state-mismatch",
+            "login.state-missing",
+            "idtoken.nonce-mismatch",
+        ],
+    ),
     ("crashes-on-idp-error", &["login.idp-error"]),
     ("accepts-missing-email", &["login.missing-claim.email"]),
     (
@@ -41,6 +50,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("accepts-no-refresh-token", &["login.no-refresh-token"]),
     ("userinfo-sub-unchecked", &["login.userinfo"]),
     ("userinfo-token-in-query", &["login.userinfo (error)"]),
+    ("sync-userinfo-sub-unchecked", &["login.userinfo"]),
     (
         "no-signature-check",
         &[
@@ -54,6 +64,7 @@ const TABLE: &[(&str, &[&str])] = &[
             "logout.backchannel-alg-none",
             "logout.backchannel-wrong-alg",
             "logout.backchannel-bad-signature",
+            "idtoken.refresh-bad-signature",
         ],
     ),
     (
@@ -86,11 +97,15 @@ const TABLE: &[(&str, &[&str])] = &[
             "idtoken.extra-untrusted-aud",
             "idtoken.missing-aud",
             "logout.backchannel-wrong-aud",
+            "idtoken.refresh-wrong-aud",
         ],
     ),
     ("aud-optional", &["idtoken.missing-aud"]),
     ("accepts-extra-aud", &["idtoken.extra-untrusted-aud"]),
-    ("ignores-exp", &["idtoken.expired"]),
+    (
+        "ignores-exp",
+        &["idtoken.expired", "idtoken.refresh-expired"],
+    ),
     ("accepts-missing-iat", &["idtoken.missing-iat"]),
     ("skips-nonce-check", &["idtoken.nonce-mismatch"]),
     ("at-hash-unchecked", &["idtoken.at-hash-mismatch (warn)"]),
@@ -111,6 +126,14 @@ const TABLE: &[(&str, &[&str])] = &[
     ("refresh-iss-unchecked", &["idtoken.refresh-same-iss"]),
     ("refresh-sub-unchecked", &["idtoken.refresh-same-sub"]),
     (
+        "refresh-unverified",
+        &[
+            "idtoken.refresh-bad-signature",
+            "idtoken.refresh-wrong-aud",
+            "idtoken.refresh-expired",
+        ],
+    ),
+    (
         "keyed-by-email",
         &[
             "identity.keyed-by-sub",
@@ -128,6 +151,9 @@ const TABLE: &[(&str, &[&str])] = &[
             "identity.profile-sync",
             "idtoken.refresh-same-iss (error)",
             "permissions.none.ignored (error)",
+            "idtoken.refresh-bad-signature (error)",
+            "idtoken.refresh-wrong-aud (error)",
+            "idtoken.refresh-expired (error)",
         ],
     ),
     (
@@ -167,6 +193,13 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("none-applies-groups", &["permissions.none.ignored"]),
     (
+        "grant-always-refused",
+        &[
+            "permissions.strict.webapp-grant-wiped (error)",
+            "permissions.additive.webapp-grant-kept",
+        ],
+    ),
+    (
         "relogin-keeps-stale",
         &[
             "permissions.relogin-forces-sync",
@@ -200,6 +233,9 @@ const TABLE: &[(&str, &[&str])] = &[
             "revocation.disabled-user",
             "revocation.relogin-restores (error)",
             "revocation.others-unaffected (error)",
+            "idtoken.refresh-bad-signature",
+            "idtoken.refresh-wrong-aud",
+            "idtoken.refresh-expired",
         ],
     ),
     (
@@ -247,6 +283,7 @@ const TABLE: &[(&str, &[&str])] = &[
             "logout.backchannel-nonce (error)",
             "logout.frontchannel (error)",
             "logout.rp-initiated (error)",
+            "logout.session-ended (error)",
         ],
     ),
     (
@@ -299,6 +336,7 @@ const TABLE: &[(&str, &[&str])] = &[
         &["logout.backchannel-session-only (warn)"],
     ),
     ("frontchannel-needs-cookie", &["logout.frontchannel (warn)"]),
+    ("frontchannel-ignores-iss", &["logout.frontchannel"]),
     (
         "logout-local-only",
         &[
@@ -311,15 +349,34 @@ const TABLE: &[(&str, &[&str])] = &[
         &["logout.rp-initiated-other-state (warn)"],
     ),
     ("logout-no-id-token-hint", &["logout.rp-initiated (warn)"]),
+    ("logout-clears-cookie-only", &["logout.session-ended"]),
 ];
 
 /// Defects that break every later token request of the RP, so that which scenario meets
 /// them first is a race: each is run alone with the scenarios that judge it (`--only`).
-const ALONE: &[(&str, &str, &[&str])] = &[(
-    "reuses-client-assertion",
-    "login.client-auth",
-    &["login.client-auth"],
-)];
+const ALONE: &[(&str, &str, &[&str])] = &[
+    (
+        "reuses-client-assertion",
+        "login.client-auth",
+        &["login.client-auth"],
+    ),
+    // Every session of every user ends at a front-channel request: all the others race it.
+    (
+        "frontchannel-ends-all",
+        "logout.frontchannel",
+        &["logout.frontchannel"],
+    ),
+    // Every session ends at its first refresh: the scenarios that judge a refreshed ID token
+    // must not credit that to the token they broke.
+    (
+        "refresh-requires-nonce",
+        "idtoken.refresh-same-*",
+        &[
+            "idtoken.refresh-same-sub (error)",
+            "idtoken.refresh-same-iss (error)",
+        ],
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_defect_run_alone_is_caught_by_its_scenarios() {
@@ -375,8 +432,25 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
     let mut problems = Vec::new();
     while let Some(run) = runs.join_next().await {
         let (name, expected, got) = run.unwrap();
-        let got_ids: BTreeSet<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
-        let want: BTreeSet<&str> = expected.iter().map(|x| expectation(x).0).collect();
+        // On a loaded machine a timing verdict may be an error naming the load instead of
+        // what it would be: neither a catch nor a miss (`holes::under_load…` holds the
+        // correct RP to it).
+        let (load, got): (Vec<_>, Vec<_>) = got.into_iter().partition(|(_, v)| names_the_load(v));
+        let load: BTreeSet<&str> = load.iter().map(|(id, _)| id.as_str()).collect();
+        let may: &[&str] = MAY
+            .iter()
+            .find(|(d, _)| *d == name)
+            .map_or(&[], |(_, s)| *s);
+        let got_ids: BTreeSet<&str> = got
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| !may.contains(id))
+            .collect();
+        let want: BTreeSet<&str> = expected
+            .iter()
+            .map(|x| expectation(x).0)
+            .filter(|id| !load.contains(id))
+            .collect();
         if got_ids != want {
             problems.push(format!(
                 "{name}: expected {want:?} to catch it, got {got:#?}"
@@ -397,6 +471,38 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Scenarios a defect may fail besides its row, on a loaded machine: `sequential-sync`
+/// refreshes every session of the RP one after another, so with the many sessions of a
+/// full run a sync cycle can outlast the deadline (the failure is true, its timing is the
+/// machine's).
+///
+/// `revokes-on-error` takes the 503s `permissions.relogin-forces-sync` arms on background
+/// refreshes for a revocation, so the fresh login's session may be gone before `/me` is
+/// read: an error ("could not log in") some runs, a fail others.
+const MAY: &[(&str, &[&str])] = &[
+    ("sequential-sync", &["sync.background-deadline"]),
+    ("revokes-on-error", &["permissions.relogin-forces-sync"]),
+];
+
+/// Whether a verdict is an error that names the load (the harness's own lag explains its
+/// timing miss).
+fn names_the_load(verdict: &str) -> bool {
+    verdict.starts_with("Error") && verdict.contains("the machine was loaded")
+}
+
+/// The scenarios some defect fails or warns (an error alone shows no pass was earned).
+pub fn failing_or_warning() -> BTreeSet<&'static str> {
+    let alone = ALONE.iter().map(|(_, _, s)| *s);
+    TABLE
+        .iter()
+        .map(|(_, s)| *s)
+        .chain(alone)
+        .flat_map(|s| s.iter().map(|x| expectation(x)))
+        .filter(|(_, v)| *v != "Error")
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// `"id (warn)"` → `("id", "Warn")`; a bare id fails.
