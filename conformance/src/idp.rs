@@ -534,7 +534,7 @@ pub struct TenantSpec<'a> {
 /// reads them (an empty list left out, as Okta and Entra ID do); refresh tokens on every
 /// login, rotated on every use, living a week; a spent token still accepted for a day but
 /// journaled (so that a reused token fails `sync.rotation` and nothing else); access tokens
-/// living twice the sync deadline, 8 s at least ([`RpDescription::access_lifetime_s`]).
+/// living twice the sync deadline, 5 s at least ([`RpDescription::access_lifetime_s`]).
 fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     let rp = spec.rp;
     let token = match spec.groups.token {

@@ -405,7 +405,7 @@ pub struct RpDescription {
 }
 
 /// The shortest access-token lifetime of the run's tenant ([`RpDescription::access_lifetime_s`]).
-pub const ACCESS_FLOOR_S: u64 = 8;
+pub const ACCESS_FLOOR_S: u64 = 5;
 
 impl RpDescription {
     /// The lifetime (seconds) of the access tokens the run's tenant issues: twice the sync

@@ -415,28 +415,29 @@ async fn kid_absent(cx: &Ctx) -> Judged {
 async fn key_rotation(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     login_ok(cx, &u).await?;
-    let pre = cx.mark(&u).await?;
+    // The journal's newest line right before the rotation: a JWKS fetch after it holds the
+    // new key (or, in the moment the rotation takes, the old; an RP's sync often refetches
+    // at once, on a refreshed token's new kid).
+    let mark = cx.mark(&u).await?;
+    let before = cx
+        .shared
+        .admin
+        .journal_since(mark)
+        .await?
+        .last()
+        .map_or(mark, |e| e.seq);
     let r = cx.shared.admin.rotate_key(0).await?;
     cx.step(format!(
         "rotated the signing key: new kid {}, the old key unpublished",
         r["kid"].as_str().unwrap_or("?")
     ));
-    // The journal's newest line once the key has rotated: a JWKS fetch after it can hold
-    // the new key.
-    let rotated = cx
-        .shared
-        .admin
-        .journal_since(pre)
-        .await?
-        .last()
-        .map_or(pre, |e| e.seq);
     let patience = rotation_patience(cx);
     let outcome = login_after_rotation(cx, &u, patience).await?;
     // The new key can be had from the JWKS alone: a pass rests on the RP having fetched it.
     let fetches: Vec<_> = cx
         .shared
         .admin
-        .journal_since(rotated)
+        .journal_since(before)
         .await?
         .into_iter()
         .filter(|e| e.endpoint == "jwks")
@@ -781,7 +782,7 @@ async fn refresh_wrong_aud(cx: &Ctx) -> Judged {
 }
 
 async fn refresh_expired(cx: &Ctx) -> Judged {
-    refused_refreshed(cx, Fault::IdTokenExpired, "that has expired", Accepted::Fails("OIDC Core §12.2 validates a refreshed ID token as at login, exp included (§3.1.3.7 (9))")).await
+    refused_refreshed(cx, Fault::IdTokenExpired, "already expired", Accepted::Fails("OIDC Core §12.2 validates a refreshed ID token as at login, exp included (§3.1.3.7 (9))")).await
 }
 
 /// What accepting a broken refreshed ID token is.

@@ -65,11 +65,25 @@ pub fn catalogue() -> Vec<Scenario> {
 /// it needs a working login to judge anything else (login.code-flow judges the login).
 async fn login_ok(cx: &Ctx, u: &TestUser) -> Result<(Browser, Login, MeReading), Stop> {
     let b = cx.browser();
+    let started = std::time::Instant::now();
     let login = b.login(&u.username, None).await?;
     let me = cx.me(&b).await?;
     if !me.logged_in() {
+        // A login slowed past its tokens' lifetime by the machine (the harness lost as much
+        // time as the login took beyond a second) says so.
+        let took = started.elapsed();
+        let lag = cx.shared.lag.during(started, std::time::Instant::now());
+        let load = if lag.explains(took.saturating_sub(std::time::Duration::from_secs(1)) / 2) {
+            format!(
+                "; the login took {:.1} s and the machine was loaded meanwhile: {}",
+                took.as_secs_f64(),
+                lag.describe()
+            )
+        } else {
+            String::new()
+        };
         return Err(Stop::with(Verdict::error(format!(
-            "{} could not log in (callback answered {}{}, /me {}{}): this scenario needs a working login",
+            "{} could not log in (callback answered {}{}, /me {}{}){load}: this scenario needs a working login",
             u.username,
             status(login.callback_status),
             answer(&login),

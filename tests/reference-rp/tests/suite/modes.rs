@@ -125,11 +125,11 @@ async fn attach_mode_the_correct_rp_passes_everything() {
 async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
     let ids: Vec<&str> = conformance::catalogue().iter().map(|s| s.id).collect();
     let expected = ExpectedFailures::parse(
-        "# known\nlogin.state-*   CSRF fix pending\nlogin.pkce      stale: fixed long ago\n",
+        "# known\nlogin.state-*   CSRF fix pending\nlogin.scopes    stale: fixed long ago\n",
         &ids,
     )
     .unwrap();
-    let report = attach_with(&[Defect::NoStateCheck], "expected", |o| {
+    let report = attach_with(&[Defect::LoginCsrf], "expected", |o| {
         o.only = vec!["login.*".into()];
         o.expected = expected;
     })
@@ -140,7 +140,7 @@ async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
         (2, 2)
     );
     assert!(report.ok(), "listed failures do not fail the run");
-    assert_eq!(report.summary.unexpected_passes, vec!["login.pkce"]);
+    assert_eq!(report.summary.unexpected_passes, vec!["login.scopes"]);
 
     let bad = ExpectedFailures::parse("\nlogin.nope  x\n", &ids).unwrap_err();
     assert_eq!(
@@ -151,7 +151,7 @@ async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_defect_the_same_options_fail_the_run() {
-    let report = attach_with(&[Defect::NoStateCheck], "unexpected", |o| {
+    let report = attach_with(&[Defect::LoginCsrf], "unexpected", |o| {
         o.only = vec!["login.state-*".into()];
     })
     .await;
