@@ -128,6 +128,22 @@ pub fn sign(
     Ok(jwt)
 }
 
+/// Makes `claims` another person's: a subject of its own, and the username, email and name
+/// that go with it (faults `id_token_sub_changed`, `userinfo_sub_changed`).
+pub(crate) fn another_person(claims: &mut serde_json::Map<String, Value>) {
+    for (claim, other) in [
+        ("sub", "{}-changed"),
+        ("preferred_username", "{}-changed"),
+        ("email", "changed-{}"),
+        ("name", "Other than {}"),
+    ] {
+        if let Some(v) = claims.get(claim).and_then(Value::as_str) {
+            let changed = other.replace("{}", v);
+            claims.insert(claim.into(), json!(changed));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,21 +217,5 @@ mod tests {
         let mut no_azp = control(now);
         break_claims(&mut no_azp, &[Fault::IdTokenWrongAudNoAzp], now);
         assert!(!no_azp.contains_key("azp"));
-    }
-}
-
-/// Makes `claims` another person's: a subject of its own, and the username, email and name
-/// that go with it (faults `id_token_sub_changed`, `userinfo_sub_changed`).
-pub(crate) fn another_person(claims: &mut serde_json::Map<String, Value>) {
-    for (claim, other) in [
-        ("sub", "{}-changed"),
-        ("preferred_username", "{}-changed"),
-        ("email", "changed-{}"),
-        ("name", "Other than {}"),
-    ] {
-        if let Some(v) = claims.get(claim).and_then(Value::as_str) {
-            let changed = other.replace("{}", v);
-            claims.insert(claim.into(), json!(changed));
-        }
     }
 }

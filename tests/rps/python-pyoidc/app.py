@@ -43,6 +43,7 @@ app.secret_key = secrets.token_hex(32)
 
 # pyoidc's Client keeps per-login state (grants by `state`) in plain dicts: one lock.
 oidc_lock = threading.Lock()
+in_flight = set()  # sessions whose refresh runs now
 client = Client(
     client_authn_method=CLIENT_AUTHN_METHOD,
     settings=ClientSettings(timeout=TIMEOUT_S),
@@ -270,6 +271,14 @@ def grant():
 
 def refresh(sid, s):
     try:
+        _refresh(sid, s)
+    finally:
+        with lock:
+            in_flight.discard(sid)
+
+
+def _refresh(sid, s):
+    try:
         with oidc_lock:
             fresh = client.do_access_token_refresh(state=s["state"], authn_method=AUTH)
         if isinstance(fresh, ErrorResponse):
@@ -291,10 +300,14 @@ def refresh(sid, s):
 
 
 def sync():
+    # A session whose refresh is still in flight (pyoidc's client is used under one lock,
+    # and a hung provider holds it up to the timeout) is left out of the tick: threads do
+    # not pile up behind the lock, and a login never waits behind a queue of refreshes.
     while True:
         time.sleep(SYNC_S)
         with lock:
-            todo = list(sessions.items())
+            todo = [(k, s) for k, s in sessions.items() if k not in in_flight]
+            in_flight.update(k for k, _ in todo)
         for sid, s in todo:
             threading.Thread(target=refresh, args=(sid, s), daemon=True).start()
 

@@ -402,25 +402,3 @@ async fn under_load_the_correct_rp_gets_no_false_fail() {
         .collect();
     assert_eq!(wrong, Vec::<(String, String)>::new());
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zz_probe_load() {
-    if std::env::var("PROBE_LOAD").is_err() {
-        return;
-    }
-    let defects = [
-        reference_rp::Defect::UsernameFromEmail,
-        reference_rp::Defect::NoOfflineAccess,
-        reference_rp::Defect::CrashesOnIdpError,
-        reference_rp::Defect::RefreshSubUnchecked,
-        reference_rp::Defect::SlowSync,
-        reference_rp::Defect::SequentialSync,
-    ];
-    let runs = defects.map(|d| tokio::spawn(async move { crate::support::launch(&[d]).await }));
-    for r in runs {
-        let report = r.await.unwrap();
-        for (id, v) in crate::support::not_passing(&report) {
-            eprintln!("PROBE {id} {v}");
-        }
-    }
-}
