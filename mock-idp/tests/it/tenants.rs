@@ -311,13 +311,14 @@ async fn put_creates_then_rebuilds_a_tenant_keeping_its_issuer_and_keys() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["issuer"], issuer);
     assert_eq!(body["created"], false);
+    // The journal first: a JWKS fetch is journaled too.
+    let (_, journal) = get_json(&http, format!("{issuer}/admin/journal")).await;
+    assert_eq!(journal, json!([]), "the journal starts afresh");
     let (_, jwks_after) = get_json(&http, format!("{issuer}/jwks")).await;
     assert_eq!(
         jwks_after, jwks_before,
         "the signing keys (rotated one included) stay"
     );
-    let (_, journal) = get_json(&http, format!("{issuer}/admin/journal")).await;
-    assert_eq!(journal, json!([]), "the journal starts afresh");
     let res = http
         .post(format!("{issuer}/token"))
         .form(&[
