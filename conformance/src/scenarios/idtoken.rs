@@ -665,6 +665,11 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
     let applies = good_refresh(cx, &b, &u).await?;
     let before = cx.me(&b).await?;
     let mark = cx.mark(&u).await?;
+    // Every refresh answers another person's ID token (their sub, email, name, username)
+    // until cleared: after two of them the RP has dealt with one, and no good refresh can
+    // have put the session's own profile back before /me is read.
+    let id = cx.arm_refresh(Fault::IdTokenSubChanged, &u, None).await?;
+    // Armed first: no unbroken refresh can carry the groups changed now.
     if let Some(p) = &pair {
         cx.shared
             .admin
@@ -676,10 +681,6 @@ async fn refresh_same_sub(cx: &Ctx) -> Judged {
             [&p.b]
         ));
     }
-    // Every refresh answers another person's ID token (their sub, email, name, username)
-    // until cleared: after two of them the RP has dealt with one, and no good refresh can
-    // have put the session's own profile back before /me is read.
-    let id = cx.arm_refresh(Fault::IdTokenSubChanged, &u, None).await?;
     let faulty = |r: &[crate::idp::JournalEntry]| r.iter().filter(|e| !e.faults.is_empty()).count();
     // Until the session ends, or two faulty refreshes have come, or the patience runs out.
     let start = Instant::now();

@@ -196,17 +196,11 @@ impl Settings {
                 .filter(|x| x.is_finite() && *x > 0.0)
                 .ok_or_else(|| format!("IDP_TIMEOUT_S={v:?}: a positive number of seconds"))?;
         }
-        if let Some(v) = var("APPLY_DELAY_S") {
-            s.apply_delay_s = v
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .ok_or_else(|| format!("APPLY_DELAY_S={v:?}: a number of seconds, 0 or more"))?;
+        if let Some(x) = seconds(&var, "APPLY_DELAY_S")? {
+            s.apply_delay_s = x;
         }
-        if let Some(v) = var("NO_KID_ONE_KEY_ONLY") {
-            s.no_kid_one_key_only = v
-                .parse()
-                .map_err(|_| format!("NO_KID_ONE_KEY_ONLY={v:?}: true or false"))?;
+        if let Some(b) = flag(&var, "NO_KID_ONE_KEY_ONLY")? {
+            s.no_kid_one_key_only = b;
         }
         if let Some(v) = var("EXIT_AFTER_LOGINS") {
             s.exit_after_logins = Some(
@@ -215,27 +209,17 @@ impl Settings {
             );
         }
         s.lock_file = var("LOCK_FILE").map(Into::into);
-        if let Some(v) = var("STRICT_REFUSES_GRANTS") {
-            s.strict_refuses_grants = v
-                .parse()
-                .map_err(|_| format!("STRICT_REFUSES_GRANTS={v:?}: true or false"))?;
+        if let Some(b) = flag(&var, "STRICT_REFUSES_GRANTS")? {
+            s.strict_refuses_grants = b;
         }
-        if let Some(v) = var("VALIDATES_WITH_USERINFO") {
-            s.validates_with_userinfo = v
-                .parse()
-                .map_err(|_| format!("VALIDATES_WITH_USERINFO={v:?}: true or false"))?;
+        if let Some(b) = flag(&var, "VALIDATES_WITH_USERINFO")? {
+            s.validates_with_userinfo = b;
         }
-        if let Some(v) = var("LOGOUT_LAG_S") {
-            s.logout_lag_s = v
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .ok_or_else(|| format!("LOGOUT_LAG_S={v:?}: a number of seconds, 0 or more"))?;
+        if let Some(x) = seconds(&var, "LOGOUT_LAG_S")? {
+            s.logout_lag_s = x;
         }
-        if let Some(v) = var("USERINFO_AT_LOGIN") {
-            s.userinfo_at_login = v
-                .parse()
-                .map_err(|_| format!("USERINFO_AT_LOGIN={v:?}: true or false"))?;
+        if let Some(b) = flag(&var, "USERINFO_AT_LOGIN")? {
+            s.userinfo_at_login = b;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v
@@ -270,6 +254,28 @@ impl Settings {
         }
         Ok(s)
     }
+}
+
+/// A `true`/`false` variable, if set; the error names it.
+fn flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>, String> {
+    var(name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("{name}={v:?}: true or false"))
+        })
+        .transpose()
+}
+
+/// A number of seconds, 0 or more, if set; the error names it.
+fn seconds(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<f64>, String> {
+    var(name)
+        .map(|v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("{name}={v:?}: a number of seconds, 0 or more"))
+        })
+        .transpose()
 }
 
 /// `id_token:/groups` or `access_token:/resource_access/reinfer.io/roles`.
