@@ -233,9 +233,11 @@ async fn strict_grant_wiped(cx: &Ctx) -> Judged {
             after.status
         )));
     }
-    // Granted: /me shows it, or a sync (in the journal since the grant) already set the
-    // permissions back before /me was read.
-    let synced = !cx.refreshes(&u, mark).await?.is_empty() && shown(&after) == want;
+    // Granted: /me shows it, or the grant answered 2xx and a sync (in the journal since
+    // the grant) already set the permissions back before /me was read.
+    let synced = (200..300).contains(&status)
+        && !cx.refreshes(&u, mark).await?.is_empty()
+        && shown(&after) == want;
     if !shown(&after).contains(&p.extra) && !synced {
         // Not granted: a refusal, which needs /me unchanged and the endpoint shown to work.
         cx.me(&b).await?;
