@@ -242,10 +242,11 @@ impl Run<'_> {
         }
         assert!(
             got == want,
-            "{name}: the verdicts differ from {} (report in {}):\n{}",
+            "{name}: the verdicts differ from {} (report in {}):\n{}\nwhy:\n{}",
             verdicts.display(),
             report_dir.display(),
-            changes(&want, &got)
+            changes(&want, &got),
+            reasons(&report, &changes(&want, &got))
         );
     }
 }
@@ -296,6 +297,23 @@ fn keep_where_loaded(had: &str, got: &str) -> String {
 }
 
 /// The rows that differ.
+/// The report's reasons for the scenarios named in `changed` (the lines of `changes`), one
+/// line a mode: what a CI log needs to tell a flake from a regression.
+fn reasons(r: &Report, changed: &str) -> String {
+    let mut out = String::new();
+    for run in &r.runs {
+        for x in &run.results {
+            if changed.contains(&format!("`{}`", x.id)) {
+                out.push_str(&format!(
+                    "{} ({:?}): {:?}: {}\n",
+                    x.id, run.sync_mode, x.verdict, x.reason
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn changes(want: &str, got: &str) -> String {
     let w: Vec<&str> = want.lines().filter(|l| l.starts_with("| `")).collect();
     let g: Vec<&str> = got.lines().filter(|l| l.starts_with("| `")).collect();
