@@ -139,7 +139,18 @@ struct Preflight {
     /// mock-idp this completes the login; a provider showing a page falls back to you).
     #[arg(long)]
     login_hint: Option<String>,
-    /// Seconds a person has to log in.
+    /// Who does the person's part of the login: `person` (you, in your browser) or
+    /// `chromium` (a headless Chromium fills in the provider's pages as --login-user, for
+    /// CI; needs chromium and chromedriver).
+    #[arg(long, default_value = "person", value_parser = ["person", "chromium"])]
+    login_with: String,
+    /// The test user the headless browser logs in as (--login-with chromium).
+    #[arg(long, required_if_eq("login_with", "chromium"))]
+    login_user: Option<String>,
+    /// That user's password (better from the environment than the command line).
+    #[arg(long, env = "PREFLIGHT_LOGIN_PASSWORD", hide_env_values = true)]
+    login_password: Option<String>,
+    /// Seconds a person (or the headless browser) has to log in.
     #[arg(long, default_value_t = 300)]
     login_timeout: u64,
     /// Do not open the authorization URL in the desktop's browser.
@@ -353,6 +364,17 @@ async fn preflight(p: Preflight) -> Result<bool, String> {
         rp,
         redirect_uri: p.redirect_uri,
         login_hint: p.login_hint,
+        login_with: match (p.login_with.as_str(), p.login_user) {
+            ("chromium", Some(user)) => {
+                preflight::LoginWith::Chromium(preflight::Credentials {
+                    user,
+                    password: p.login_password.ok_or(
+                        "--login-with chromium: the test user's password is needed (PREFLIGHT_LOGIN_PASSWORD or --login-password)",
+                    )?,
+                })
+            }
+            _ => preflight::LoginWith::Person,
+        },
         login_timeout: std::time::Duration::from_secs(p.login_timeout),
         open_browser: !p.no_open,
         provider,

@@ -360,6 +360,11 @@ pub struct RpDescription {
     /// The scopes it should request.
     #[serde(default = "default_scopes")]
     pub scopes: String,
+    /// The `prompt` the app sends with its login (OIDC Core §3.1.2.1), e.g. `consent`:
+    /// some providers grant `offline_access` only after a consent prompt (§11). Preflight
+    /// sends it too.
+    #[serde(default)]
+    pub prompt: Option<String>,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

@@ -14,6 +14,7 @@ use super::discovery::Discovery;
 use super::groups::{Found, Source, access_claims, escape, locate, looks_like_id};
 use super::idtoken::decode_parts;
 use super::login::Tokens;
+use super::offline::RefreshRule;
 use super::refresh::Refreshed;
 
 /// The tenant's shape as observed.
@@ -31,6 +32,7 @@ pub struct Shape {
     overage: bool,
     opaque_access: bool,
     refresh_issued: Option<bool>,
+    refresh_rule: Option<RefreshRule>,
     rotates: Option<bool>,
     pairwise_sub: bool,
     tenant_id: Option<String>,
@@ -119,6 +121,11 @@ impl Shape {
                 }
                 _ => false,
             });
+    }
+
+    /// How refresh tokens were issued.
+    pub fn refresh_rule(&mut self, r: Option<RefreshRule>) {
+        self.refresh_rule = r;
     }
 
     /// The refresh.
@@ -262,14 +269,20 @@ impl Shape {
             let _ = writeln!(out, "placements = [\n{}\n]", placements.join("\n"));
         }
         let _ = writeln!(out, "\n[client_defaults]");
-        match self.refresh_issued {
-            Some(false) => {
+        match self.refresh_rule {
+            Some(RefreshRule::Never) => {
                 let _ = writeln!(
                     out,
-                    "refresh_tokens = \"never\"   # none issued to the scopes asked"
+                    "refresh_tokens = \"never\"   # none issued, with prompt=consent or without"
                 );
             }
-            Some(true) => {
+            Some(RefreshRule::WithConsent) => {
+                let _ = writeln!(
+                    out,
+                    "refresh_tokens = \"with_consent\"   # offline_access granted only with prompt=consent"
+                );
+            }
+            Some(RefreshRule::Issued) => {
                 let _ = writeln!(out, "refresh_tokens = \"with_offline_access\"");
             }
             None => {}

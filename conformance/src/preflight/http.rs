@@ -79,6 +79,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// The body, at most 1 MiB.
     pub body: String,
+    /// The `Set-Cookie` headers.
+    pub set_cookies: Vec<hyper::header::HeaderValue>,
 }
 
 impl Answer {
@@ -107,6 +109,12 @@ impl Client {
             .get(hyper::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let set_cookies = resp
+            .headers()
+            .get_all(hyper::header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
         let body =
             tokio::time::timeout(TIMEOUT, Limited::new(resp.into_body(), BODY_CAP).collect())
                 .await
@@ -122,6 +130,7 @@ impl Client {
             status,
             location,
             body: String::from_utf8_lossy(&body).into_owned(),
+            set_cookies,
         })
     }
 
@@ -135,6 +144,22 @@ impl Client {
             .body(Full::default())
             .map_err(|e| format!("{url}: {e}"))?;
         self.send(req).await
+    }
+
+    /// A GET as a browser makes it: the jar's cookies for `url` sent, the answer's stored.
+    pub async fn browse(&self, url: &str, jar: &reqwest::cookie::Jar) -> Result<Answer, String> {
+        use reqwest::cookie::CookieStore;
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let mut req = Request::get(url).header("accept", "text/html, application/json");
+        if let Some(c) = jar.cookies(&parsed) {
+            req = req.header(hyper::header::COOKIE, c);
+        }
+        let req = req
+            .body(Full::default())
+            .map_err(|e| format!("{url}: {e}"))?;
+        let a = self.send(req).await?;
+        jar.set_cookies(&mut a.set_cookies.iter(), &parsed);
+        Ok(a)
     }
 
     /// A GET answering 200 JSON, or why not.

@@ -41,6 +41,11 @@ impl Tokens {
         }
     }
 
+    /// The scope the provider says it granted (RFC 6749 §5.1), when it says.
+    pub fn granted_scope(&self) -> Option<&str> {
+        self.response.get("scope").and_then(Value::as_str)
+    }
+
     /// `expires_in`, in seconds.
     pub fn expires_in(&self) -> Option<i64> {
         let v = self.response.get("expires_in")?;
@@ -49,12 +54,26 @@ impl Tokens {
     }
 }
 
-/// Logs in once; the tokens, or `None` with the reason among the findings.
+/// How the person's part of the login is done.
+#[derive(Debug, Clone, Default)]
+pub enum LoginWith {
+    /// A person, in their own browser (the URL printed, and opened where a desktop exists);
+    /// with `login_hint`, preflight first follows the URL itself (with a cookie jar, as a
+    /// browser would) and falls back to the person when the provider shows a page.
+    #[default]
+    Person,
+    /// A headless Chromium fills in the provider's pages with these credentials.
+    Chromium(super::chromium::Credentials),
+}
+
+/// Logs in once, sending `prompt` when given; the tokens, or `None` with the reason among
+/// the findings.
 pub async fn login(
     client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
-    mut listener: Listener,
+    listener: &mut Listener,
+    prompt: Option<&str>,
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Tokens> {
@@ -94,61 +113,101 @@ pub async fn login(
         if let Some(hint) = &opts.login_hint {
             q.append_pair("login_hint", hint);
         }
+        if let Some(p) = prompt {
+            q.append_pair("prompt", p);
+        }
     }
-    let mut person = opts.login_hint.is_none();
-    if !person {
-        match follow(client, url.as_str(), &redirect_uri).await {
-            Followed::Delivered => {}
-            Followed::Page => {
-                eprintln!("preflight: the provider shows a login page; log in in your browser.");
-                person = true;
+    // Who logged in, for a timeout's finding: whether anyone was at the provider's pages.
+    let mut browsed: Option<String> = None;
+    match &opts.login_with {
+        LoginWith::Chromium(who) => {
+            match super::chromium::log_in(url.as_str(), &redirect_uri, who, opts.login_timeout)
+                .await
+            {
+                Ok(pages) => browsed = Some(pages.join("; ")),
+                Err(e) => {
+                    f.problem(
+                        "login.redirect",
+                        STEP,
+                        format!("the headless browser's login as {:?} did not finish: {e}", who.user),
+                        None,
+                    );
+                    return None;
+                }
             }
-            Followed::Refused(status, body) => {
-                let fix = body
-                    .to_lowercase()
-                    .contains("redirect")
-                    .then(|| fixes.redirect_uri(&redirect_uri));
-                f.problem(
-                    "login.authorize",
-                    STEP,
-                    format!(
-                        "the provider refused the authorization request with HTTP {status} instead of redirecting to {redirect_uri}: {}",
-                        excerpt(&strip_tags(&body))
-                    ),
-                    fix,
-                );
-                return None;
+        }
+        LoginWith::Person => {
+            let mut person = opts.login_hint.is_none();
+            if !person {
+                match follow(client, url.as_str(), &redirect_uri).await {
+                    Followed::Delivered => {}
+                    Followed::Page(at) => {
+                        eprintln!(
+                            "preflight: the provider shows a page at {at} (a login or consent page); log in in your browser."
+                        );
+                        person = true;
+                    }
+                    Followed::Refused(status, body) => {
+                        let fix = body
+                            .to_lowercase()
+                            .contains("redirect")
+                            .then(|| fixes.redirect_uri(&redirect_uri));
+                        f.problem(
+                            "login.authorize",
+                            STEP,
+                            format!(
+                                "the provider refused the authorization request with HTTP {status} instead of redirecting to {redirect_uri}: {}",
+                                excerpt(&strip_tags(&body))
+                            ),
+                            fix,
+                        );
+                        return None;
+                    }
+                    Followed::Failed(e) => {
+                        f.problem(
+                            "login.authorize",
+                            STEP,
+                            format!("GET the authorization URL: {e}"),
+                            None,
+                        );
+                        return None;
+                    }
+                }
             }
-            Followed::Failed(e) => {
-                f.problem(
-                    "login.authorize",
-                    STEP,
-                    format!("GET the authorization URL: {e}"),
-                    None,
+            if person {
+                eprintln!(
+                    "preflight: log in as a test user at this URL (waiting {} s for {redirect_uri}):\n\n  {url}\n",
+                    opts.login_timeout.as_secs()
                 );
-                return None;
+                if opts.open_browser {
+                    open_in_browser(url.as_str());
+                }
             }
         }
     }
-    if person {
-        eprintln!(
-            "preflight: log in as a test user at this URL (waiting {} s for {redirect_uri}):\n\n  {url}\n",
-            opts.login_timeout.as_secs()
-        );
-        if opts.open_browser {
-            open_in_browser(url.as_str());
-        }
-    }
-    let Some(response) = listener.wait(opts.login_timeout).await else {
-        f.problem(
-            "login.redirect",
-            STEP,
-            format!(
-                "no authorization response reached {redirect_uri} within {} s (a provider that shows an error about the redirect URI has not registered it)",
-                opts.login_timeout.as_secs()
+    // A browser that reached the redirect URI has delivered already: a short wait then.
+    let wait = if browsed.is_some() {
+        std::time::Duration::from_secs(5)
+    } else {
+        opts.login_timeout
+    };
+    let Some(response) = listener.wait(wait).await else {
+        let (detail, fix) = match &browsed {
+            Some(pages) => (
+                format!(
+                    "the headless browser reached {redirect_uri} but no authorization response arrived ({pages})"
+                ),
+                None,
             ),
-            Some(fixes.redirect_uri(&redirect_uri)),
-        );
+            None => (
+                format!(
+                    "no authorization response reached {redirect_uri} within {} s: nobody finished a login there (a provider that shows an error about the redirect URI has not registered it)",
+                    opts.login_timeout.as_secs()
+                ),
+                Some(fixes.redirect_uri(&redirect_uri)),
+            ),
+        };
+        f.problem("login.redirect", STEP, detail, fix);
         return None;
     };
     if let Some(error) = response.get("error") {
@@ -291,26 +350,6 @@ async fn exchange(
         "tokens",
         format!("the code was exchanged with {method}: an ID token and an access token"),
     );
-    if tokens.refresh_token.is_some() {
-        f.ok(
-            "token.refresh-issued",
-            "tokens",
-            format!(
-                "a refresh token was issued (scopes asked: {})",
-                opts.rp.scopes
-            ),
-        );
-    } else {
-        f.problem(
-            "token.refresh-issued",
-            "tokens",
-            format!(
-                "no refresh_token in the token response (scopes asked: {}): the app's background sync cannot refresh, so permissions never update and access never ends with the IdP's",
-                opts.rp.scopes
-            ),
-            Some(fixes.no_refresh_token()),
-        );
-    }
     Some(tokens)
 }
 
@@ -335,19 +374,21 @@ fn error_fix(error: &str, opts: &PreflightOptions, fixes: &Fixes) -> Option<Stri
 enum Followed {
     /// The provider redirected to the redirect URI, and the listener got it.
     Delivered,
-    /// The provider shows a page: a person must log in.
-    Page,
+    /// The provider shows a page (at this address): a person must log in.
+    Page(String),
     /// An error status, and the page's text.
     Refused(u16, String),
     /// The request failed.
     Failed(String),
 }
 
-/// Follows the authorization URL the way a browser would, until the redirect URI.
+/// Follows the authorization URL the way a browser would (redirects, and the cookies set
+/// on the way sent back), until the redirect URI.
 async fn follow(client: &Client, start: &str, redirect_uri: &str) -> Followed {
+    let jar = reqwest::cookie::Jar::default();
     let mut at = start.to_owned();
     for _ in 0..10 {
-        let a = match client.get(&at, None).await {
+        let a = match client.browse(&at, &jar).await {
             Ok(a) => a,
             Err(e) => return Followed::Failed(e),
         };
@@ -359,14 +400,16 @@ async fn follow(client: &Client, start: &str, redirect_uri: &str) -> Followed {
                 };
                 let target = next.split(['?', '#']).next().unwrap_or_default();
                 if target == redirect_uri.split('?').next().unwrap_or_default() {
-                    return match client.get(&next, None).await {
+                    return match client.browse(&next, &jar).await {
                         Ok(_) => Followed::Delivered,
                         Err(e) => Followed::Failed(e),
                     };
                 }
                 at = next;
             }
-            (200..=299, _) => return Followed::Page,
+            (200..=299, _) => {
+                return Followed::Page(at.split('?').next().unwrap_or_default().to_owned());
+            }
             (status, _) => return Followed::Refused(status, a.body),
         }
     }

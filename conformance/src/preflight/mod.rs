@@ -11,11 +11,13 @@
 
 mod callback;
 mod capture;
+mod chromium;
 mod discovery;
 mod groups;
 mod http;
 mod idtoken;
 mod login;
+mod offline;
 mod provider;
 mod refresh;
 mod render;
@@ -29,6 +31,8 @@ use serde_json::Value;
 
 use crate::rp::RpDescription;
 
+pub use chromium::Credentials;
+pub use login::LoginWith;
 pub use provider::Provider;
 
 use capture::Shape;
@@ -53,7 +57,10 @@ pub struct PreflightOptions {
     /// Sent as `login_hint`; also makes preflight follow the authorization URL itself,
     /// which against mock-idp completes the login without a person.
     pub login_hint: Option<String>,
-    /// How long a person has to log in.
+    /// Who does the person's part of the login: a person, or a headless Chromium with a
+    /// test user's credentials (`--login-with chromium`).
+    pub login_with: LoginWith,
+    /// How long a person (or the browser) has to log in.
     pub login_timeout: Duration,
     /// Open the authorization URL in the desktop's browser (when one exists).
     pub open_browser: bool,
@@ -89,6 +96,7 @@ impl PreflightOptions {
             rp: RpDescription::preflight_default(),
             redirect_uri: None,
             login_hint: None,
+            login_with: LoginWith::Person,
             login_timeout: Duration::from_secs(300),
             open_browser: true,
             provider: None,
@@ -268,7 +276,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         .or_else(|| Provider::detect(&opts.issuer))
         .map(|p| p.name());
     let mut fixes = provider::Fixes::new(provider);
-    let listener = callback::Listener::bind(opts).await?;
+    let mut listener = callback::Listener::bind(opts).await?;
     let redirect_uri = listener.redirect_uri().to_owned();
     let mut readiness = Readiness {
         issuer: opts.issuer.clone(),
@@ -290,7 +298,14 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             readiness.provider = provider;
         }
         shape.discovery(d);
-        if let Some(tokens) = login::login(&client, opts, d, listener, &fixes, &mut f).await {
+        let prompt = opts.rp.prompt.as_deref();
+        if let Some(first) =
+            login::login(&client, opts, d, &mut listener, prompt, &fixes, &mut f).await
+        {
+            let (tokens, rule) =
+                offline::refresh_token(&client, opts, d, &mut listener, first, &fixes, &mut f)
+                    .await;
+            shape.refresh_rule(rule);
             let userinfo = groups::userinfo(&client, d, &tokens, &mut f).await;
             let id = idtoken::check(opts, d, &tokens, userinfo.as_ref(), &fixes, &mut f);
             idtoken::sizes(opts, &tokens, &mut f);

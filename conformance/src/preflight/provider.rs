@@ -146,15 +146,33 @@ impl Fixes {
     }
 
     /// No refresh token in the token response.
-    pub fn no_refresh_token(&self) -> String {
+    pub fn no_refresh_token(&self, asks_offline: bool) -> String {
+        // What the app already does is not offered as a fix.
+        let ask = |words: &str| {
+            if asks_offline {
+                String::new()
+            } else {
+                words.to_owned()
+            }
+        };
         match self.provider {
-            Some(Provider::Okta) => "In the app's General settings, Grant type: tick Refresh Token; in the authorization server's access policy rule, allow the Refresh Token grant; the app must request scope offline_access".into(),
+            Some(Provider::Okta) => format!("In the app's General settings, Grant type: tick Refresh Token; in the authorization server's access policy rule, allow the Refresh Token grant{}", ask("; the app must request scope offline_access")),
+            Some(Provider::Entra) if asks_offline => "Entra issues a refresh token to a web app that requests offline_access: check the app registration is a Web platform with a client secret, and that the token request is the authorization code grant".into(),
             Some(Provider::Entra) => "Entra issues a refresh token only when scope offline_access is requested: add offline_access to the app's scopes".into(),
             Some(Provider::Keycloak) => "In the client's Advanced tab → OpenID Connect Compatibility Modes: Use refresh tokens ON; offline_access needs the offline_access role or the client scope".into(),
             Some(Provider::Google) => "Google issues a refresh token only with access_type=offline (and again only with prompt=consent once a user has consented); scope offline_access is not how Google is asked".into(),
-            Some(Provider::Auth0) => "In the application's Advanced Settings → Grant Types tick Refresh Token, and in the API's settings turn on Allow Offline Access; request scope offline_access".into(),
+            Some(Provider::Auth0) => format!("In the application's Advanced Settings → Grant Types tick Refresh Token, and in the API's settings turn on Allow Offline Access{}", ask("; request scope offline_access")),
             Some(Provider::Adfs) => "AD FS issues refresh tokens to confidential clients; check the relying party trust's IssueOAuthRefreshTokensTo (Set-AdfsRelyingPartyTrust)".into(),
-            Some(Provider::PingFederate) | None => "Allow the refresh_token grant for this client and request scope offline_access".into(),
+            Some(Provider::PingFederate) | None => format!("Allow the refresh_token grant for this client{}", if asks_offline { " (the app already asks for offline_access)" } else { " and request scope offline_access" }),
+        }
+    }
+
+    /// The provider grants `offline_access` only after a consent prompt.
+    pub fn offline_without_consent(&self) -> String {
+        match self.provider {
+            Some(Provider::Keycloak) => "in the client's settings, turn Consent Required off (offline_access then needs only the offline_access role)".into(),
+            Some(Provider::Okta) => "in the app's settings, set User consent to not required".into(),
+            _ => "at the provider, let this client have offline_access without a consent prompt (a first-party or pre-consented client)".into(),
         }
     }
 

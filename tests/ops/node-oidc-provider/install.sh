@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs this provider's pinned dependencies (package-lock.json) from the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v npm >/dev/null || { echo "install.sh: npm is needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+npm ci --no-audit --no-fund --loglevel=error
