@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::clock::UnixTime;
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, RefreshPolicy};
 use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::{CodeRecord, Grant, Pkce, PkceMethod, Session, valid_pkce_string};
 use crate::journal::Entry;
@@ -294,12 +294,20 @@ pub fn issue_code(
     };
     let now = t.clock.now();
     let code = t.random_token(32);
+    // A tenant that grants offline_access only after consent (OIDC Core §11) drops it from
+    // a request without prompt=consent.
+    let mut scope = req.scope;
+    if client.refresh_tokens == RefreshPolicy::WithConsent
+        && !req.prompt.iter().any(|p| p == "consent")
+    {
+        scope.retain(|s| s != "offline_access");
+    }
     let record = CodeRecord {
         grant: Arc::new(Grant {
             client_id: client.id.clone(),
             username: Some(who.username),
             sub,
-            scope: req.scope,
+            scope,
             auth_time: who.auth_time,
             sid: Some(who.sid),
         }),

@@ -133,6 +133,22 @@ impl Shape {
         self.rotates = r.map(|r| r.rotated);
     }
 
+    /// What the run did not observe, that the profile would otherwise state: empty for a
+    /// complete capture.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if self.signing_alg.is_none() {
+            m.push("the login's tokens (algorithm, lifetimes, where groups sit)");
+        }
+        if self.refresh_rule.is_none() {
+            m.push("how refresh tokens are issued");
+        }
+        if self.refresh_rule != Some(RefreshRule::Never) && self.rotates.is_none() {
+            m.push("what a refresh returns (whether the token rotates)");
+        }
+        m
+    }
+
     /// The profile file's text.
     pub fn to_profile(&self) -> String {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
@@ -146,6 +162,14 @@ impl Shape {
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
         let mut out = String::new();
+        let missing = self.missing();
+        if !missing.is_empty() {
+            let _ = writeln!(
+                out,
+                "# PARTIAL: the run that captured this did not observe {}; the mock's defaults stand in for them.",
+                missing.join("; ")
+            );
+        }
         let _ = writeln!(
             out,
             "# A mock-idp provider profile captured by `conformance preflight` from"

@@ -119,7 +119,9 @@ impl Driver {
                 break;
             }
             if ready.elapsed() > Duration::from_secs(20) {
-                return Err(format!("{driver} did not answer on port {port} within 20 s"));
+                return Err(format!(
+                    "{driver} did not answer on port {port} within 20 s"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -265,15 +265,16 @@ fn scopes(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
                     ),
                 );
             } else {
-                f.problem(
+                // Providers may leave scopes out (Okta's custom scopes are unpublished by
+                // default): what the login is granted tells.
+                f.unknown(
                     "discovery.scopes",
                     STEP,
                     format!(
-                        "the app asks for {}; scopes_supported lacks {}",
+                        "the app asks for {}; scopes_supported lacks {} (a provider may leave scopes out of it); the login below tells",
                         wanted.join(" "),
                         missing.join(" ")
                     ),
-                    None,
                 );
             }
         }
@@ -315,12 +316,10 @@ fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
         );
         return;
     };
-    let group_claim = groups_claim_name(opts);
-    let mut wanted: Vec<&str> = super::idtoken::REQUIRED.to_vec();
-    wanted.push(&group_claim);
+    let wanted = wanted_claims(opts);
     let missing: Vec<&str> = wanted
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|c| !have.contains(c))
         .collect();
     if missing.is_empty() {
@@ -336,6 +335,26 @@ fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
             format!("claims_supported does not list {} (providers often leave out claims added by mappers or rules); the login below tells", missing.join(", ")),
         );
     }
+}
+
+/// The claims the app needs that a provider may or may not send: its required claims but
+/// those every ID token carries (OIDC Core §2: iss, sub, aud, exp, iat), and its groups
+/// claim when it reads them from the ID token.
+pub fn wanted_claims(opts: &PreflightOptions) -> Vec<String> {
+    let mut wanted: Vec<String> = super::idtoken::REQUIRED
+        .iter()
+        .filter(|c| !["iss", "sub", "aud", "exp", "iat"].contains(c))
+        .map(|c| (*c).to_owned())
+        .collect();
+    let reads_groups = opts
+        .rp
+        .sync_modes
+        .iter()
+        .any(|m| *m != crate::rp::SyncMode::None);
+    if reads_groups && opts.rp.groups_claim.token == crate::rp::GroupsToken::IdToken {
+        wanted.push(groups_claim_name(opts));
+    }
+    wanted
 }
 
 /// The top-level claim the RP's groups pointer starts with.

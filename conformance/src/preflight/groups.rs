@@ -280,14 +280,23 @@ pub async fn check(
         }
     }
     let name = groups_claim_name(opts);
-    if elsewhere.is_empty() {
+    if elsewhere.is_empty() && fixes.never_sends_groups() {
         f.problem(
             "groups.location",
             STEP,
-            format!(
-                "no groups at {at}, nor anywhere else in the tokens or userinfo: the provider sends no groups claim (or this test user is in no group and the provider leaves an empty claim out; log in as a user with groups to tell). In strict mode the app would give no one any permission"
-            ),
+            format!("no groups at {at}, nor anywhere else in the tokens or userinfo, and this provider sends no groups claim: in strict mode the app would give no one any permission"),
             Some(fixes.groups_missing(&name, token_name)),
+        );
+    } else if elsewhere.is_empty() {
+        // A user in no group looks the same as a provider that sends no groups claim:
+        // providers (and mock-idp's imitations of them) leave an empty claim out.
+        f.unknown(
+            "groups.location",
+            STEP,
+            format!(
+                "no groups at {at}, nor anywhere else in the tokens or userinfo: either this test user is in no group (providers leave an empty groups claim out) or the provider sends no groups claim, and then in strict mode the app would give no one any permission. Log in as a user in a group to tell ({})",
+                fixes.groups_missing(&name, token_name)
+            ),
         );
     } else {
         let places: Vec<String> = elsewhere
@@ -301,12 +310,22 @@ pub async fn check(
                 "no groups at {at}, where the app reads them; they are at {}",
                 places.join("; ")
             ),
-            Some(format!(
-                "Configure the app's groups claim as {}:{} — or {}",
-                elsewhere[0].source.as_str(),
-                elsewhere[0].pointer,
-                fixes.groups_missing(&name, token_name)
-            )),
+            // The app reads groups from the ID or access token only (rp.toml's groups_claim):
+            // a place at userinfo is for the provider to move, not for the app to read.
+            Some(match elsewhere.iter().find(|g| g.source != Source::Userinfo) {
+                Some(g) => format!(
+                    "Configure the app's groups claim as {}:{} (rp.toml: groups_claim = \"{}:{}\") — or {}",
+                    g.source.as_str(),
+                    g.pointer,
+                    g.source.as_str(),
+                    g.pointer,
+                    fixes.groups_missing(&name, token_name)
+                ),
+                None => format!(
+                    "The app reads groups from the ID or access token, not from userinfo: {}",
+                    fixes.groups_missing(&name, token_name)
+                ),
+            }),
         );
     }
     None
@@ -375,13 +394,28 @@ async fn overage(
 
 /// Group names or object ids, against the names the group map uses.
 fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Findings) {
-    if groups.is_empty() || opts.rp.group_map.is_empty() {
+    if opts.rp.group_map.is_empty() {
         // Nothing to compare: the mapping step says there is no map.
+        return;
+    }
+    if groups.is_empty() {
+        f.unknown(
+            "groups.form",
+            STEP,
+            "the test user is in no group: whether groups arrive as names or object ids, as the group map is keyed, cannot be told (log in as a user in a group)",
+        );
         return;
     }
     let ids = groups.iter().all(|g| looks_like_id(g));
     let map_ids = opts.rp.group_map.keys().all(|g| looks_like_id(g));
-    if ids && !map_ids {
+    if !ids && map_ids {
+        f.problem(
+            "groups.form",
+            STEP,
+            format!("the groups arrive as names ({}), and the app's group map is keyed by object ids ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
+            Some("Key the app's group map by the groups' names, or have the provider emit object ids".into()),
+        );
+    } else if ids && !map_ids {
         f.problem(
             "groups.form",
             STEP,

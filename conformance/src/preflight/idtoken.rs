@@ -60,6 +60,39 @@ pub fn shown(name: &str, token: &str) -> ShownToken {
     }
 }
 
+/// Verifies an ID token's signature: with the provider's keys, or, for HS256/384/512, with
+/// the client secret as OIDC Core §10.1 allows (`secret`; none for an access token, which
+/// is never keyed with it). Its claims, or why not.
+pub fn verify_id(d: &Discovery, jwt: &str, secret: &str) -> Result<Map<String, Value>, String> {
+    let (header, _) = decode_parts(jwt).ok_or("not a JWT (three base64url JSON parts)")?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !matches!(alg, "HS256" | "HS384" | "HS512") {
+        return verify(d, jwt);
+    }
+    if secret.is_empty() {
+        return Err(format!(
+            "signed with {alg} (keyed with the client secret, OIDC Core §10.1), and the app has no client secret to verify it with"
+        ));
+    }
+    let alg = Algorithm::from_str(alg).map_err(|e| e.to_string())?;
+    let mut v = Validation::new(alg);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    match jsonwebtoken::decode::<Value>(jwt, &key, &v)
+        .map_err(|e| format!("the {alg:?} signature does not verify with the client secret: {e}"))?
+        .claims
+    {
+        Value::Object(m) => Ok(m),
+        _ => Err("the payload is not a JSON object".into()),
+    }
+}
+
 /// Verifies a JWT's signature with the provider's keys; its claims, or why not.
 pub fn verify(d: &Discovery, jwt: &str) -> Result<Map<String, Value>, String> {
     let (header, _) = decode_parts(jwt).ok_or("not a JWT (three base64url JSON parts)")?;
@@ -130,7 +163,7 @@ pub fn check(
     if let Some(at) = &tokens.access_token {
         f.tokens.push(shown("access_token", at));
     }
-    let claims = match verify(d, jwt) {
+    let claims = match verify_id(d, jwt, &opts.client_secret) {
         Ok(c) => {
             let alg = decode_parts(jwt)
                 .and_then(|(h, _)| h.get("alg").and_then(Value::as_str).map(str::to_owned))
@@ -138,7 +171,11 @@ pub fn check(
             f.ok(
                 "idtoken.signature",
                 STEP,
-                format!("{alg} signature verified with the provider's JWKS"),
+                if alg.starts_with("HS") {
+                    format!("{alg} signature verified with the client secret (OIDC Core §10.1); the app must verify it that way, not with the JWKS")
+                } else {
+                    format!("{alg} signature verified with the provider's JWKS")
+                },
             );
             c
         }
@@ -264,7 +301,6 @@ pub fn check(
     }
     required_claims(&claims, userinfo, fixes, f);
     email_verified(&claims, userinfo, f);
-    sub_stability(&claims, f);
     accepted.then_some(claims)
 }
 
@@ -328,7 +364,14 @@ fn required_claims(
     if !mistyped.is_empty() {
         detail.push(format!("wrongly typed: {}", mistyped.join("; ")));
     }
-    let fix = missing.first().map(|m| fixes.claim_missing(m));
+    // A user without an address gets no email claim whatever the configuration.
+    let fix = missing.first().map(|m| match *m {
+        "email" => format!(
+            "Check the test user has an email address at the provider (a user without one gets no email claim); if they have one: {}",
+            fixes.claim_missing(m)
+        ),
+        _ => fixes.claim_missing(m),
+    });
     f.problem(
         "claims.required",
         STEP,
@@ -351,11 +394,12 @@ fn email_verified(
     match v {
         Some(Value::Bool(true)) => f.ok("claims.email-verified", STEP, "email_verified is true"),
         Some(Value::String(s)) if s == "true" => f.ok("claims.email-verified", STEP, "email_verified is \"true\" (a string, where OIDC Core §5.1 says boolean)"),
-        Some(other) => f.problem(
+        // Keycloak's and Auth0's test users default to an unverified address, and the app
+        // keys accounts by sub: a caveat, not a stop.
+        Some(other) => f.warn(
             "claims.email-verified",
             STEP,
-            format!("email_verified is {other}: the provider does not vouch for the address, and an app that matches accounts by email would let this user take another's account"),
-            Some("Have the provider verify users' email addresses, or make sure the app keys accounts by sub alone".into()),
+            format!("email_verified is {other}: the provider does not vouch for this user's address. The app keys accounts by sub, so the login works; an app that matched accounts by email would let this user take another's account. Test users often default to unverified (Keycloak, Auth0): check real users' addresses are verified"),
         ),
         None => f.unknown(
             "claims.email-verified",
@@ -365,23 +409,78 @@ fn email_verified(
     }
 }
 
-fn sub_stability(claims: &Map<String, Value>, f: &mut Findings) {
-    let sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match claims.get("oid").and_then(Value::as_str) {
-        Some(oid) if oid != sub => f.ok(
-            "claims.sub-stability",
+/// The `sub` of a token response's ID token, read without verifying it (to compare two
+/// logins of one user; the one used is verified).
+pub fn unverified_sub(t: &Tokens) -> Option<String> {
+    let (_, claims) = decode_parts(t.id_token.as_deref()?)?;
+    claims.get("sub").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// What one login can tell of `sub` (OIDC Core §2: locally unique, never reassigned, at
+/// most 255 ASCII characters); a second login of the same user (the consented one, when
+/// there was one) tells whether it keeps.
+pub fn sub_stability(claims: &Map<String, Value>, earlier: Option<&str>, f: &mut Findings) {
+    const ID: &str = "claims.sub-stability";
+    let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+        f.problem(
+            ID,
+            STEP,
+            "no sub: the app has nothing to key the account by",
+            None,
+        );
+        return;
+    };
+    if sub.is_empty() || sub.len() > 255 || !sub.is_ascii() {
+        f.problem(
+            ID,
             STEP,
             format!(
-                "sub is pairwise (unique to this application; the user's directory id is oid {oid:?}): the app must key accounts by sub for this client id, and a new app registration gives every user a new sub"
+                "sub {sub:?} is {}: OIDC Core §2 requires a non-empty identifier of at most 255 ASCII characters, and the app keys accounts by it",
+                if sub.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    format!("{} characters{}", sub.chars().count(), if sub.is_ascii() { "" } else { ", not all ASCII" })
+                }
             ),
-        ),
-        _ => f.ok(
-            "claims.sub-stability",
+            None,
+        );
+        return;
+    }
+    if let Some(before) = earlier
+        && before != sub
+    {
+        f.problem(
+            ID,
             STEP,
-            format!("sub {sub:?}: the app keys the account by it (it must not change between logins; the refresh below checks it keeps)"),
+            format!("the same user's two logins gave two subs ({before:?}, then {sub:?}): the app would make a new account at every login"),
+            None,
+        );
+        return;
+    }
+    let twice = if earlier.is_some() {
+        "; the same user's two logins gave the same sub"
+    } else {
+        "; the refresh below checks it keeps"
+    };
+    let pairwise = match claims.get("oid").and_then(Value::as_str) {
+        Some(oid) if oid != sub => format!(
+            " It is pairwise (unique to this application; the user's directory id is oid {oid:?}): a new app registration gives every user a new sub."
+        ),
+        _ => String::new(),
+    };
+    let mutable = ["email", "preferred_username"]
+        .into_iter()
+        .find(|k| claims.get(*k).and_then(Value::as_str) == Some(sub));
+    match mutable {
+        Some(k) => f.warn(
+            ID,
+            STEP,
+            format!("sub {sub:?} is the user's {k}: it changes when the user is renamed, and the app, keying the account by sub, would then make a new account{twice}.{pairwise}"),
+        ),
+        None => f.ok(
+            ID,
+            STEP,
+            format!("sub {sub:?} ({} ASCII characters, at most 255 as OIDC Core §2 requires; not the user's email or username){twice}.{pairwise}", sub.len()),
         ),
     }
 }

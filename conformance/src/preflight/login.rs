@@ -119,6 +119,8 @@ pub async fn login(
     }
     // Who logged in, for a timeout's finding: whether anyone was at the provider's pages.
     let mut browsed: Option<String> = None;
+    // The page the provider showed the follower (it took the authorization request).
+    let mut shown: Option<String> = None;
     match &opts.login_with {
         LoginWith::Chromium(who) => {
             match super::chromium::log_in(url.as_str(), &redirect_uri, who, opts.login_timeout)
@@ -129,7 +131,10 @@ pub async fn login(
                     f.problem(
                         "login.redirect",
                         STEP,
-                        format!("the headless browser's login as {:?} did not finish: {e}", who.user),
+                        format!(
+                            "the headless browser's login as {:?} did not finish: {e}",
+                            who.user
+                        ),
                         None,
                     );
                     return None;
@@ -145,6 +150,7 @@ pub async fn login(
                         eprintln!(
                             "preflight: the provider shows a page at {at} (a login or consent page); log in in your browser."
                         );
+                        shown = Some(at);
                         person = true;
                     }
                     Followed::Refused(status, body) => {
@@ -199,13 +205,22 @@ pub async fn login(
                 ),
                 None,
             ),
-            None => (
-                format!(
-                    "no authorization response reached {redirect_uri} within {} s: nobody finished a login there (a provider that shows an error about the redirect URI has not registered it)",
-                    opts.login_timeout.as_secs()
+            None => match &shown {
+                Some(at) => (
+                    format!(
+                        "the provider took the authorization request and showed its page at {at}, but nobody finished the login there within {} s (log in as a test user at the URL printed, or give --login-with chromium and the user's credentials)",
+                        opts.login_timeout.as_secs()
+                    ),
+                    None,
                 ),
-                Some(fixes.redirect_uri(&redirect_uri)),
-            ),
+                None => (
+                    format!(
+                        "no authorization response reached {redirect_uri} within {} s: nobody finished a login at the URL printed, or the provider showed an error there (one about the redirect URI means it is not registered)",
+                        opts.login_timeout.as_secs()
+                    ),
+                    Some(fixes.redirect_uri(&redirect_uri)),
+                ),
+            },
         };
         f.problem("login.redirect", STEP, detail, fix);
         return None;

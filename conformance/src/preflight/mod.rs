@@ -129,6 +129,8 @@ impl PreflightOptions {
 pub enum Status {
     /// What the RP needs is there.
     Ok,
+    /// Works, with a caveat worth a look before go-live (it does not stop READY).
+    Warn,
     /// Could not be told from what the provider shows (a later step may tell).
     Unknown,
     /// The app will not work as configured, or will work worse than declared.
@@ -140,6 +142,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Warn => "warn",
             Status::Unknown => "unknown",
             Status::Problem => "problem",
         }
@@ -264,6 +267,166 @@ impl Findings {
     fn unknown(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
         self.add(id, step, Status::Unknown, detail, None);
     }
+
+    fn warn(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
+        self.add(id, step, Status::Warn, detail, None);
+    }
+
+    /// The status of the check `id`, when it was made.
+    fn status(&self, id: &str) -> Option<Status> {
+        self.checks.iter().find(|c| c.id == id).map(|c| c.status)
+    }
+
+    /// Settles an earlier check that could not tell (`unknown`) with what a later step saw:
+    /// the line stays where it is, its outcome and words updated.
+    fn settle(&mut self, id: &str, status: Status, seen: &str) {
+        if let Some(c) = self
+            .checks
+            .iter_mut()
+            .find(|c| c.id == id && c.status == Status::Unknown)
+        {
+            c.status = status;
+            c.detail = format!(
+                "{}; {seen}",
+                c.detail
+                    .trim_end_matches("; the login below tells")
+                    .trim_end_matches("; the refresh below tells")
+            );
+        }
+    }
+}
+
+/// Settles `discovery.scopes` (scopes missing from `scopes_supported`) with the scope the
+/// login was granted.
+fn settle_scopes(opts: &PreflightOptions, tokens: &login::Tokens, f: &mut Findings) {
+    if f.status("discovery.scopes") != Some(Status::Unknown) {
+        return;
+    }
+    let asked: Vec<&str> = opts.rp.scopes.split_whitespace().collect();
+    match tokens.granted_scope() {
+        None => f.settle(
+            "discovery.scopes",
+            Status::Ok,
+            "the login was granted them all (its token response names no scope, so the one asked, RFC 6749 §5.1)",
+        ),
+        Some(g) => {
+            let granted: Vec<&str> = g.split_whitespace().collect();
+            let lacking: Vec<&str> = asked
+                .iter()
+                .copied()
+                .filter(|s| !granted.contains(s))
+                .collect();
+            if lacking.is_empty() {
+                f.settle(
+                    "discovery.scopes",
+                    Status::Ok,
+                    &format!("the login was granted them all ({g})"),
+                );
+            } else {
+                f.settle(
+                    "discovery.scopes",
+                    Status::Problem,
+                    &format!("the login was not granted {} ({g})", lacking.join(" ")),
+                );
+            }
+        }
+    }
+}
+
+/// Settles `discovery.claims` (claims missing from `claims_supported`) with the ID token
+/// the login got.
+fn settle_claims(opts: &PreflightOptions, id: &serde_json::Map<String, Value>, f: &mut Findings) {
+    if f.status("discovery.claims") != Some(Status::Unknown) {
+        return;
+    }
+    // The groups claim is groups.location's to judge (a user in no group has none): this
+    // line settles on the app's other required claims.
+    let group = discovery::groups_claim_name(opts);
+    let wanted = discovery::wanted_claims(opts);
+    let lacking: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != group && !id.contains_key(*c))
+        .collect();
+    let groups_note = if wanted.contains(&group) {
+        format!(" ({group}: groups.location below)")
+    } else {
+        String::new()
+    };
+    if lacking.is_empty() {
+        f.settle(
+            "discovery.claims",
+            Status::Ok,
+            &format!("the login's ID token carried the app's required claims{groups_note}"),
+        );
+    } else {
+        f.settle(
+            "discovery.claims",
+            Status::Problem,
+            &format!(
+                "the login's ID token lacks {} too{groups_note}",
+                lacking.join(", ")
+            ),
+        );
+    }
+}
+
+/// Writes the captured profile: refused (nothing written, a problem) when the login did not
+/// finish, since a profile without the tokens' shape would rehearse a tenant of the mock's
+/// defaults; marked partial, with a warning, when a later step is missing.
+fn capture_to(
+    path: &std::path::Path,
+    discovered: bool,
+    shape: &Shape,
+    readiness: &mut Readiness,
+    f: &mut Findings,
+) {
+    let missing = shape.missing();
+    if !discovered
+        || shape
+            .missing()
+            .iter()
+            .any(|m| m.starts_with("the login's tokens"))
+    {
+        f.problem(
+            "capture.profile",
+            "capture",
+            format!(
+                "no profile written to {}: {}, so it would describe the mock's defaults, not this tenant",
+                path.display(),
+                if discovered {
+                    "the login did not finish"
+                } else {
+                    "discovery failed"
+                }
+            ),
+            None,
+        );
+        return;
+    }
+    match shape.write(path) {
+        Ok(()) => {
+            readiness.profile_written = Some(path.display().to_string());
+            if missing.is_empty() {
+                f.ok(
+                    "capture.profile",
+                    "capture",
+                    format!("the tenant's shape written to {}", path.display()),
+                );
+            } else {
+                f.warn(
+                    "capture.profile",
+                    "capture",
+                    format!(
+                        "written to {}, marked PARTIAL: the run did not observe {}",
+                        path.display(),
+                        missing.join("; ")
+                    ),
+                );
+            }
+        }
+        Err(e) => f.problem("capture.profile", "capture", e, None),
+    }
 }
 
 /// Runs the preflight: discovery, one login, one refresh, the mapping; a report whatever
@@ -302,12 +465,20 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         if let Some(first) =
             login::login(&client, opts, d, &mut listener, prompt, &fixes, &mut f).await
         {
+            let first_sub = idtoken::unverified_sub(&first);
             let (tokens, rule) =
                 offline::refresh_token(&client, opts, d, &mut listener, first, &fixes, &mut f)
                     .await;
             shape.refresh_rule(rule);
+            // The consented login, when there was one, is the same user's second login.
+            let earlier = first_sub.filter(|_| rule == Some(offline::RefreshRule::WithConsent));
+            settle_scopes(opts, &tokens, &mut f);
             let userinfo = groups::userinfo(&client, d, &tokens, &mut f).await;
             let id = idtoken::check(opts, d, &tokens, userinfo.as_ref(), &fixes, &mut f);
+            if let Some(c) = &id {
+                idtoken::sub_stability(c, earlier.as_deref(), &mut f);
+                settle_claims(opts, c, &mut f);
+            }
             idtoken::sizes(opts, &tokens, &mut f);
             let seen = groups::Seen {
                 tokens: &tokens,
@@ -318,6 +489,13 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             shape.tokens(opts, &tokens, id.as_ref(), userinfo.as_ref());
             let refreshed =
                 refresh::check(&client, opts, d, &tokens, id.as_ref(), &fixes, &mut f).await;
+            if refreshed.is_some() {
+                f.settle(
+                    "discovery.refresh-grant",
+                    Status::Ok,
+                    "the refresh below worked",
+                );
+            }
             shape.refresh(refreshed.as_ref());
             if let Some(groups) = read {
                 readiness.mapping = Some(groups::mapping(opts, &groups, &mut f));
@@ -325,16 +503,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         }
     }
     if let Some(path) = &opts.write_profile {
-        match disco.as_ref().map(|_| shape.write(path)) {
-            Some(Ok(())) => readiness.profile_written = Some(path.display().to_string()),
-            Some(Err(e)) => f.problem("capture.profile", "capture", e, None),
-            None => f.problem(
-                "capture.profile",
-                "capture",
-                "nothing to capture: discovery failed",
-                None,
-            ),
-        }
+        capture_to(path, disco.is_some(), &shape, &mut readiness, &mut f);
     }
     readiness.ready = !f.checks.iter().any(|c| c.status == Status::Problem);
     readiness.checks = f.checks;

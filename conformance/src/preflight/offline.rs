@@ -52,7 +52,11 @@ pub async fn refresh_token(
     let dropped = first
         .granted_scope()
         .is_some_and(|g| !g.split_whitespace().any(|s| s == "offline_access"));
-    let prompted = opts.rp.prompt.as_deref().is_some_and(|p| p.contains("consent"));
+    let prompted = opts
+        .rp
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.contains("consent"));
     if !(wants_offline && dropped && !prompted) {
         f.problem(
             ID,
@@ -71,7 +75,16 @@ pub async fn refresh_token(
         "preflight: the provider granted no offline_access ({granted}); logging in again with prompt=consent"
     );
     let mut again = Findings::default();
-    let consented = login(client, opts, d, listener, Some("consent"), fixes, &mut again).await;
+    let consented = login(
+        client,
+        opts,
+        d,
+        listener,
+        Some("consent"),
+        fixes,
+        &mut again,
+    )
+    .await;
     match consented {
         Some(t) if t.refresh_token.is_some() => {
             f.problem(

@@ -123,6 +123,12 @@ impl Fixes {
     }
 
     /// No groups claim where the RP reads it (`claim` is its name, `token` which token).
+    /// Whether the provider is known never to send groups (Google): then no groups is the
+    /// provider's doing, not the test user's.
+    pub fn never_sends_groups(&self) -> bool {
+        self.provider == Some(Provider::Google)
+    }
+
     pub fn groups_missing(&self, claim: &str, token: &str) -> String {
         match self.provider {
             Some(Provider::Okta) => format!(

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::discovery::Discovery;
 use super::groups::access_claims;
 use super::http::{Client, excerpt};
-use super::idtoken::{shown, verify};
+use super::idtoken::{shown, verify_id};
 use super::login::Tokens;
 use super::provider::Fixes;
 use super::{Findings, PreflightOptions};
@@ -96,7 +96,10 @@ pub async fn check(
         f.tokens.push(shown("id_token (refreshed)", jwt));
     }
     // The refreshed ID token, verified once for both checks: `None` when there is none.
-    let refreshed = tokens.id_token.as_deref().map(|jwt| verify(d, jwt));
+    let refreshed = tokens
+        .id_token
+        .as_deref()
+        .map(|jwt| verify_id(d, jwt, &opts.client_secret));
     same_sub(refreshed.as_ref(), id, f);
     groups_after(opts, refreshed.as_ref(), &tokens, f);
     Some(Refreshed { rotated })
@@ -113,7 +116,15 @@ fn same_sub(refreshed: Option<&Verified>, id: Option<&Map<String, Value>>, f: &m
         );
         return;
     };
-    let before = id.and_then(|c| c.get("sub")).and_then(Value::as_str);
+    let Some(before) = id.and_then(|c| c.get("sub")).and_then(Value::as_str) else {
+        f.unknown(
+            "refresh.same-sub",
+            STEP,
+            "the login's ID token was not accepted (see the idtoken lines), so there is no sub to compare the refreshed one with",
+        );
+        return;
+    };
+    let before = Some(before);
     match verified {
         Ok(c) => {
             let after = c.get("sub").and_then(Value::as_str);
@@ -161,7 +172,17 @@ fn groups_after(
         },
         GroupsToken::AccessToken => access_claims(tokens),
     };
-    let Some(claims) = claims else { return };
+    let Some(claims) = claims else {
+        f.unknown(
+            "refresh.groups",
+            STEP,
+            match claim.token {
+                GroupsToken::IdToken => format!("the refreshed ID token was refused (refresh.same-sub says why): what it carries at {at} cannot be read"),
+                GroupsToken::AccessToken => format!("the refreshed access token is not a JWT whose claims can be read: whether it carries the groups at {at} cannot be told"),
+            },
+        );
+        return;
+    };
     if Value::Object(claims).pointer(&claim.pointer.0).is_some() {
         f.ok(
             "refresh.groups",

@@ -7,15 +7,19 @@ use super::{Readiness, Status};
 /// The verdict line.
 fn verdict(r: &Readiness) -> String {
     let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();
-    let (p, u) = (count(Status::Problem), count(Status::Unknown));
+    let (p, w, u) = (
+        count(Status::Problem),
+        count(Status::Warn),
+        count(Status::Unknown),
+    );
     if r.ready {
         format!(
-            "READY: no problem ({u} unknown) in {} checks",
+            "READY: no problem ({w} warning(s), {u} unknown) in {} checks",
             r.checks.len()
         )
     } else {
         format!(
-            "NOT READY: {p} problem(s), {u} unknown, in {} checks",
+            "NOT READY: {p} problem(s), {w} warning(s), {u} unknown, in {} checks",
             r.checks.len()
         )
     }

@@ -266,6 +266,10 @@ pub enum RefreshPolicy {
     /// Only when the scope includes `offline_access`.
     #[default]
     WithOfflineAccess,
+    /// Only when the scope includes `offline_access` and the authorization request had
+    /// `prompt=consent`: without it `offline_access` is dropped from the granted scope (OIDC
+    /// Core §11; panva's oidc-provider does this by default).
+    WithConsent,
     /// Never.
     Never,
 }

@@ -60,7 +60,10 @@ pub(super) fn first_refresh(
 ) -> Option<NewRefresh> {
     let wanted = match client.refresh_tokens {
         RefreshPolicy::Always => true,
-        RefreshPolicy::WithOfflineAccess => grant.has_scope("offline_access"),
+        // Without consent, offline_access was never granted (authorization::issue_code).
+        RefreshPolicy::WithOfflineAccess | RefreshPolicy::WithConsent => {
+            grant.has_scope("offline_access")
+        }
         RefreshPolicy::Never => false,
     };
     (wanted && client.grant_types.contains(&GrantType::RefreshToken)).then(|| {
