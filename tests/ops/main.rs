@@ -157,15 +157,22 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
         "# {title}: `conformance preflight`'s findings\n\n\
          Written by `UPDATE_FINDINGS=1 cargo test -p sso-tests --test ops`; the test fails when a \
          run differs. `{{issuer}}` and `{{redirect_uri}}` stand for the run's own addresses, N for \
-         a token's size.\n\n\
+         a token's size, `{{kids}}` for the provider's key ids.\n\n\
          | check | status | what was seen | fix |\n|---|---|---|---|\n"
     );
     for c in &r.checks {
+        // Key ids are the provider's random names for its keys.
+        let detail = match (c.id, c.detail.find(" key(s) ("), c.detail.find(");")) {
+            ("discovery.jwks", Some(a), Some(b)) if a < b => {
+                format!("{} key(s) ({{kids}}{}", &c.detail[..a], &c.detail[b..])
+            }
+            _ => c.detail.clone(),
+        };
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             c.id,
             c.status.as_str(),
-            redact(&c.detail),
+            redact(&detail),
             c.fix.as_deref().map(redact).unwrap_or_default()
         ));
     }
@@ -254,6 +261,34 @@ async fn node_oidc_provider_with_consent() {
         "findings-consent.md",
         "alice",
         "any",
+    )
+    .await;
+}
+
+/// juanifioren's django-oidc-provider: Django's login page and the provider's consent page;
+/// a refresh token on every code exchange, rotated on use; groups in the ID token by hook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_django_oidc_provider() {
+    judge(
+        "python-django-oidc-provider",
+        "rp.toml",
+        "findings.md",
+        "alice",
+        "alice-password",
+    )
+    .await;
+}
+
+/// The same provider, a test user in no group: the one login cannot tell a user without
+/// groups from a provider that sends none (the hook sends an empty list: the claim is there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_django_oidc_provider_user_without_groups() {
+    judge(
+        "python-django-oidc-provider",
+        "rp.toml",
+        "findings-no-groups.md",
+        "bob",
+        "bob-password",
     )
     .await;
 }

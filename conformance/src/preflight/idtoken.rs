@@ -480,7 +480,7 @@ pub fn sub_stability(claims: &Map<String, Value>, earlier: Option<&str>, f: &mut
         None => f.ok(
             ID,
             STEP,
-            format!("sub {sub:?} ({} ASCII characters, at most 255 as OIDC Core §2 requires; not the user's email or username){twice}.{pairwise}", sub.len()),
+            format!("sub {sub:?} ({} ASCII character{}, at most 255 as OIDC Core §2 requires; not the user's email or username){twice}.{pairwise}", sub.len(), if sub.len() == 1 { "" } else { "s" }),
         ),
     }
 }
