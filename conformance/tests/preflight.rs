@@ -559,3 +559,81 @@ fn jwt_in_finds_a_compact_token_and_nothing_else() {
     assert_eq!(jwt_in("\"alg\": \"RS256\", eyJhbGc alone"), None);
     assert_eq!(jwt_in("eyJhbGc.eyJzdWI. no signature"), None);
 }
+
+/// A tenant that grants offline_access only with a consent prompt (OIDC Core §11, panva's
+/// oidc-provider by default): the granted scope is read, the login made again with
+/// prompt=consent, the finding names that and a fix the rp.toml accepts, and the refresh
+/// checks go on with the consented tokens; an app that sends prompt=consent is ready; the
+/// capture says `with_consent`, which shapes a mock tenant that behaves the same.
+#[tokio::test]
+async fn offline_access_only_with_consent_is_found_and_captured() {
+    let idp = shaped("okta", |c| {
+        for cl in &mut c.clients {
+            cl.refresh_tokens = mock_idp::RefreshPolicy::WithConsent;
+        }
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!("preflight-consent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut o = opts(&idp, rp("id_token:/groups", &[("analysts", "read")]));
+    o.write_profile = Some(dir.join("captured.toml"));
+    let r = run(&o).await;
+    let (detail, fix) = problem(&r, "token.refresh-issued");
+    assert!(detail.contains("dropped offline_access"), "{detail}");
+    assert!(detail.contains("with prompt=consent"), "{detail}");
+    assert!(fix.contains("prompt = \"consent\""), "{fix}");
+    assert_eq!(problems(&r), ["token.refresh-issued"]);
+    assert_eq!(status(&r, "refresh.works"), Status::Ok);
+    // The same user's second login gave the same sub.
+    let sub = r.checks.iter().find(|c| c.id == "claims.sub-stability").unwrap();
+    assert!(sub.detail.contains("two logins gave the same sub"), "{}", sub.detail);
+    let captured = std::fs::read_to_string(dir.join("captured.toml")).unwrap();
+    assert!(captured.contains("refresh_tokens = \"with_consent\""), "{captured}");
+    // The fix, taken: the rp.toml sends prompt=consent.
+    let mut with_consent = rp("id_token:/groups", &[("analysts", "read")]);
+    with_consent.prompt = Some("consent".into());
+    let r = run(&opts(&idp, with_consent)).await;
+    assert!(r.ready, "{}", preflight::terminal(&r));
+    // The captured tenant behaves the same.
+    let mock = MockIdp::builder()
+        .profile(dir.join("captured.toml").display().to_string())
+        .start()
+        .await
+        .unwrap();
+    let r = run(&opts(&mock, rp("id_token:/groups", &[("analysts", "read")]))).await;
+    let (detail, _) = problem(&r, "token.refresh-issued");
+    assert!(detail.contains("dropped offline_access"), "{detail}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A profile from a run whose login did not finish is refused: nothing written, a problem.
+#[tokio::test]
+async fn a_failed_run_writes_no_profile() {
+    let idp = shaped("okta", |_| {}).await;
+    let dir = std::env::temp_dir().join(format!("preflight-refused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut o = PreflightOptions::unattended(idp.issuer(), "demo-rp", "wrong-secret", "alice");
+    o.write_profile = Some(dir.join("captured.toml"));
+    let r = run(&o).await;
+    let (detail, _) = problem(&r, "capture.profile");
+    assert!(detail.contains("the login did not finish"), "{detail}");
+    assert!(!dir.join("captured.toml").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Groups only at userinfo: the fix never offers `userinfo:` as the app's groups claim,
+/// which rp.toml refuses.
+#[tokio::test]
+async fn groups_only_at_userinfo_get_a_fix_rp_toml_accepts() {
+    let idp = shaped("okta", |c| {
+        for p in &mut c.groups.placements {
+            p.token = mock_idp::TokenKind::Userinfo;
+        }
+    })
+    .await;
+    let r = run(&opts(&idp, rp("id_token:/groups", &[("analysts", "read")]))).await;
+    let (detail, fix) = problem(&r, "groups.location");
+    assert!(detail.contains("userinfo:"), "{detail}");
+    assert!(!fix.contains("groups claim as userinfo"), "{fix}");
+    assert!(fix.contains("not from userinfo"), "{fix}");
+}
