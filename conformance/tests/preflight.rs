@@ -585,10 +585,21 @@ async fn offline_access_only_with_consent_is_found_and_captured() {
     assert_eq!(problems(&r), ["token.refresh-issued"]);
     assert_eq!(status(&r, "refresh.works"), Status::Ok);
     // The same user's second login gave the same sub.
-    let sub = r.checks.iter().find(|c| c.id == "claims.sub-stability").unwrap();
-    assert!(sub.detail.contains("two logins gave the same sub"), "{}", sub.detail);
+    let sub = r
+        .checks
+        .iter()
+        .find(|c| c.id == "claims.sub-stability")
+        .unwrap();
+    assert!(
+        sub.detail.contains("two logins gave the same sub"),
+        "{}",
+        sub.detail
+    );
     let captured = std::fs::read_to_string(dir.join("captured.toml")).unwrap();
-    assert!(captured.contains("refresh_tokens = \"with_consent\""), "{captured}");
+    assert!(
+        captured.contains("refresh_tokens = \"with_consent\""),
+        "{captured}"
+    );
     // The fix, taken: the rp.toml sends prompt=consent.
     let mut with_consent = rp("id_token:/groups", &[("analysts", "read")]);
     with_consent.prompt = Some("consent".into());
@@ -600,7 +611,11 @@ async fn offline_access_only_with_consent_is_found_and_captured() {
         .start()
         .await
         .unwrap();
-    let r = run(&opts(&mock, rp("id_token:/groups", &[("analysts", "read")]))).await;
+    let r = run(&opts(
+        &mock,
+        rp("id_token:/groups", &[("analysts", "read")]),
+    ))
+    .await;
     let (detail, _) = problem(&r, "token.refresh-issued");
     assert!(detail.contains("dropped offline_access"), "{detail}");
     let _ = std::fs::remove_dir_all(&dir);
