@@ -10,6 +10,9 @@
 //! Without chromium and chromedriver the test says so and passes only outside CI (`CI`
 //! unset): CI installs them, so there their absence fails the test.
 
+#[path = "../rps/install.rs"]
+mod install;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,26 +30,9 @@ fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("ops").join(name)
 }
 
-/// Runs the provider's pinned install script once per test process.
+/// Runs the folder's pinned install script, once per test process.
 fn install(name: &str) {
-    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if done.iter().any(|d| d == name) {
-        return;
-    }
-    let script = dir(name).join("install.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    done.push(name.to_owned());
+    install::install(&dir(name));
 }
 
 /// Whether a headless Chromium can be driven here; outside CI, a missing one is said and

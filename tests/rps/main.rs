@@ -5,9 +5,10 @@
 //! of the suite or a change of the library, and both need a look. `UPDATE_VERDICTS=1`
 //! rewrites the tables after such a look.
 
+mod install;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use conformance::{Options, Outcome, Report, RpDescription, SyncMode};
 
@@ -16,29 +17,9 @@ fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rps").join(name)
 }
 
-/// Runs the RP's pinned install script (npm ci, pip into a venv): the test needs the
-/// library, so a missing tool or package fails it, saying which. Once per RP and test
-/// process: the tests of one RP's variants run at once, and `npm ci` removes the
-/// `node_modules` an app launched by another of them is loading.
+/// Runs the folder's pinned install script, once per test process.
 fn install(name: &str) {
-    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if done.iter().any(|d| d == name) {
-        return;
-    }
-    let script = dir(name).join("install.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    done.push(name.to_owned());
+    install::install(&dir(name));
 }
 
 /// The verdict table: one row per scenario, one column per sync mode.
