@@ -294,6 +294,10 @@ fn default_client_id() -> String {
     "conformance-rp".into()
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_scopes() -> String {
     "openid profile email offline_access".into()
 }
@@ -365,6 +369,10 @@ pub struct RpDescription {
     /// sends it too.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Whether the app's login sends PKCE (RFC 7636, S256), as RFC 9700 §2.1.1 recommends
+    /// for every client; on by default. Preflight does as the app does.
+    #[serde(default = "yes")]
+    pub pkce: bool,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

@@ -82,9 +82,10 @@ struct Op {
 
 /// Starts the provider in `name` with the app's client registered for `redirect_uri`; its
 /// start script prints `{"issuer": ...}` once it listens.
-async fn start(name: &str, redirect_uri: &str) -> Op {
+async fn start(name: &str, redirect_uri: &str, env: &[(&str, &str)]) -> Op {
     let mut child = tokio::process::Command::new("bash")
         .arg(dir(name).join("start.sh"))
+        .envs(env.iter().copied())
         .env("PORT", "0")
         .env("CLIENT_ID", CLIENT_ID)
         .env("CLIENT_SECRET", CLIENT_SECRET)
@@ -120,10 +121,14 @@ async fn start(name: &str, redirect_uri: &str) -> Op {
 /// The findings table: one row per preflight line (the run's own addresses written as
 /// placeholders), and the verdict.
 fn table(title: &str, r: &Readiness, issuer: &str) -> String {
+    let origin = url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
     let redact = |s: &str| {
         let s = s
             .replace(issuer, "{issuer}")
-            .replace(&r.redirect_uri, "{redirect_uri}");
+            .replace(&r.redirect_uri, "{redirect_uri}")
+            .replace(&origin, "{origin}");
         // Token sizes follow the issuer's port digits and the provider's random values.
         let mut out = String::new();
         let mut words = s.split(' ').peekable();
@@ -137,13 +142,14 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
             out.push(' ');
         }
         out.pop();
-        out.replace('|', "\\|")
+        random_ids(&out).replace('|', "\\|")
     };
     let mut out = format!(
         "# {title}: `conformance preflight`'s findings\n\n\
          Written by `UPDATE_FINDINGS=1 cargo test -p sso-tests --test ops`; the test fails when a \
-         run differs. `{{issuer}}` and `{{redirect_uri}}` stand for the run's own addresses, N for \
-         a token's size, `{{kids}}` for the provider's key ids.\n\n\
+         run differs. `{{issuer}}`, `{{origin}}` and `{{redirect_uri}}` stand for the run's own addresses, N \
+         for a token's size, `{{kids}}` for the provider's key ids, `{{random}}` for its random \
+         identifiers.\n\n\
          | check | status | what was seen | fix |\n|---|---|---|---|\n"
     );
     for c in &r.checks {
@@ -178,6 +184,18 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
 /// Preflights the provider in `name` as the app `rp_file` describes, three times, each
 /// against a freshly started provider; each table must be `findings_file`.
 async fn judge(name: &str, rp_file: &str, findings_file: &str, user: &str, password: &str) {
+    judge_with(name, rp_file, findings_file, user, password, &[]).await;
+}
+
+/// [`judge`] with the provider started with `env` besides the client's.
+async fn judge_with(
+    name: &str,
+    rp_file: &str,
+    findings_file: &str,
+    user: &str,
+    password: &str,
+    env: &[(&str, &str)],
+) {
     install(name);
     if !browser_here() {
         return;
@@ -186,7 +204,7 @@ async fn judge(name: &str, rp_file: &str, findings_file: &str, user: &str, passw
     let path = dir(name).join(findings_file);
     for run in 1..=3 {
         let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK}", free_port());
-        let op = start(name, &redirect_uri).await;
+        let op = start(name, &redirect_uri, env).await;
         let mut opts = PreflightOptions::new(&op.issuer, CLIENT_ID, CLIENT_SECRET);
         opts.rp = rp.clone();
         opts.redirect_uri = Some(redirect_uri);
@@ -209,6 +227,33 @@ async fn judge(name: &str, rp_file: &str, findings_file: &str, user: &str, passw
             changes(&want, &got)
         );
     }
+}
+
+/// `s` with the providers' random identifiers (pairwise subs, interaction ids in page
+/// addresses: runs of 20 or more letters, digits, `-` and `_`, with a digit, a capital and a
+/// small letter) written `{random}`.
+fn random_ids(s: &str) -> String {
+    let is_id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let random = run.len() >= 20
+            && run.chars().any(|c| c.is_ascii_digit())
+            && run.chars().any(|c| c.is_ascii_uppercase())
+            && run.chars().any(|c| c.is_ascii_lowercase());
+        out.push_str(if random { "{random}" } else { run });
+        run.clear();
+    };
+    for c in s.chars() {
+        if is_id_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 fn changes(want: &str, got: &str) -> String {
@@ -275,6 +320,35 @@ async fn python_django_oidc_provider_user_without_groups() {
         "findings-no-groups.md",
         "bob",
         "bob-password",
+    )
+    .await;
+}
+
+/// Glewlwyd (C, Debian's package) with its admin console's defaults: PKCE off, so the app's
+/// PKCE login is refused; groups in the ID token, which a refresh does not return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_glewlwyd() {
+    judge(
+        "c-glewlwyd",
+        "rp.toml",
+        "findings.md",
+        "alice",
+        "alice-password",
+    )
+    .await;
+}
+
+/// Glewlwyd with PKCE turned on, the app reading the groups from the access token, where
+/// Glewlwyd joins them into one string with commas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_glewlwyd_pkce_access_token_groups() {
+    judge_with(
+        "c-glewlwyd",
+        "rp-access-token.toml",
+        "findings-pkce-access-token.md",
+        "alice",
+        "alice-password",
+        &[("PKCE_ALLOWED", "1")],
     )
     .await;
 }

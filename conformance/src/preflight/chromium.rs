@@ -52,12 +52,15 @@ const texts = inputs.filter((e) => ['text', 'email', 'tel', ''].includes(e.type)
 const named = (e) => /user|login|mail|name|identifier|account/i.test((e.name || '') + ' ' + (e.id || '') + ' ' + (e.autocomplete || ''));
 const user = texts.find(named) || (password ? texts.find((e) => e.compareDocumentPosition(password) & Node.DOCUMENT_POSITION_FOLLOWING) : texts[0]);
 const declines = /deny|decline|cancel|reject|abort|\bno\b|back/i;
-const accepts = /allow|accept|authori[sz]e|consent|continue|confirm|yes|sign ?in|log ?in|next|submit|verify|proceed/i;
+const accepts = /allow|accept|grant|authori[sz]e|consent|continue|confirm|yes|sign ?in|log ?in|next|submit|verify|proceed/i;
 const label = (b) => (b.innerText || b.value || b.getAttribute('aria-label') || b.name || '').trim();
 const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=image]')].filter(seen)
   .filter((b) => !(b.tagName === 'BUTTON' && ['button', 'reset'].includes(b.getAttribute('type'))) || accepts.test(label(b)))
   .filter((b) => !declines.test(label(b)));
 const submit = buttons.find((b) => accepts.test(label(b))) || buttons[0];
+// A consent page (no credentials asked) may list what the app asks for as boxes to tick,
+// unticked (Glewlwyd's): a person granting the app's request ticks them.
+if (!password && !user) inputs.filter((e) => e.type === 'checkbox' && !e.checked).forEach((e) => e.click());
 if (user) user.setAttribute('data-preflight', 'user');
 if (password) password.setAttribute('data-preflight', 'password');
 if (submit) submit.setAttribute('data-preflight', 'submit');
@@ -281,6 +284,8 @@ pub async fn log_in(
     // The page last acted on (its address and text), and when.
     let mut acted: Option<(String, String, Instant)> = None;
     let mut scan_error = String::new();
+    // The last page that offered nothing to do.
+    let mut waiting_on: Option<Page> = None;
     while start.elapsed() < limit {
         // A page in the middle of loading cannot be scanned: try again shortly.
         let page = match driver.scan().await {
@@ -293,6 +298,14 @@ pub async fn log_in(
         };
         if page.url.starts_with(back) {
             return Ok(pages);
+        }
+        // A page with nothing to fill or press (a script still loading it, a redirect to
+        // come) is waited on, up to the login's limit.
+        let idle = page.submit.is_none() && !page.password && !(page.user && page.user_empty);
+        if idle {
+            waiting_on = Some(page);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         }
         if let Some((url, text, when)) = &acted
             && *url == page.url
@@ -352,10 +365,14 @@ pub async fn log_in(
         } else {
             pages.join("; ")
         },
-        if scan_error.is_empty() {
-            String::new()
-        } else {
-            format!(" (last page scan: {scan_error})")
+        match waiting_on {
+            Some(p) => format!(
+                "; the last page, {}, offered nothing to fill or press: {}",
+                strip_query(&p.url),
+                one_line(&p.text)
+            ),
+            None if !scan_error.is_empty() => format!(" (last page scan: {scan_error})"),
+            None => String::new(),
         }
     ))
 }

@@ -293,11 +293,12 @@ fn refresh_grant(d: &Discovery, f: &mut Findings) {
             STEP,
             "grant types authorization_code and refresh_token supported",
         ),
-        Some(g) => f.problem(
+        // A provider may publish fewer grant types than it takes (Glewlwyd publishes the
+        // default, authorization_code and implicit, and refreshes): the refresh tells.
+        Some(g) => f.unknown(
             "discovery.refresh-grant",
             STEP,
-            format!("grant_types_supported is {g:?}: the app needs authorization_code and refresh_token (its background sync refreshes)"),
-            None,
+            format!("grant_types_supported is {g:?}, without {}, which the app needs (its background sync refreshes); the refresh below tells", if g.contains(&"authorization_code") { "refresh_token" } else { "authorization_code and refresh_token" }),
         ),
         None => f.unknown(
             "discovery.refresh-grant",

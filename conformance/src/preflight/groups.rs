@@ -11,7 +11,7 @@ use super::http::{Client, excerpt};
 use super::idtoken::{decode_parts, verify};
 use super::login::Tokens;
 use super::provider::Fixes;
-use super::{Findings, Mapping, PreflightOptions, ShownToken};
+use super::{Findings, Mapping, PreflightOptions, ShownToken, Status};
 use crate::rp::GroupsToken;
 
 const STEP: &str = "groups";
@@ -180,6 +180,31 @@ pub async fn check(
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Vec<String>> {
+    let read = locate_groups(client, opts, d, seen, fixes, f).await;
+    // The form line never vanishes: when the groups could not be read as the app reads
+    // them, it says so.
+    let located = f.status("groups.location");
+    if !opts.rp.group_map.is_empty()
+        && located.is_some_and(|s| s != Status::Ok)
+        && f.status("groups.form").is_none()
+    {
+        f.unknown(
+            "groups.form",
+            STEP,
+            "not judged: the groups could not be read as the app reads them (groups.location says why)",
+        );
+    }
+    read
+}
+
+async fn locate_groups(
+    client: &Client,
+    opts: &PreflightOptions,
+    d: &Discovery,
+    seen: Seen<'_>,
+    fixes: &Fixes,
+    f: &mut Findings,
+) -> Option<Vec<String>> {
     let Seen {
         tokens,
         id,
@@ -243,20 +268,32 @@ pub async fn check(
             );
             return None;
         }
+        if let Some(joined) = v.as_str().filter(|s| s.contains(',')) {
+            f.problem(
+                "groups.location",
+                STEP,
+                format!(
+                    "{at} is one string with commas, {joined:?}: a provider that joins several groups into one string (Glewlwyd's additional access-token values do) gives the app, which reads a string as one group, a group named {joined:?} and none of the group map's"
+                ),
+                Some("Read the groups where the provider sends them as an array (Glewlwyd: the ID token's additional claim), or make the app split this claim on commas".into()),
+            );
+            return Some(groups);
+        }
         let form = if v.is_string() {
             "a single group as a string, not an array: the app must read both forms (AD FS sends one group this way)"
         } else {
             "an array"
         };
-        f.ok(
-            "groups.location",
-            STEP,
+        let detail = if groups.is_empty() {
+            format!("{at}: an empty array (the user is in no group)")
+        } else {
             format!(
                 "{at}: {} group(s), {form}: {}",
                 groups.len(),
                 groups.join(", ")
-            ),
-        );
+            )
+        };
+        f.ok("groups.location", STEP, detail);
         form_check(opts, &groups, f);
         return Some(groups);
     }
@@ -467,11 +504,18 @@ pub fn mapping(opts: &PreflightOptions, groups: &[String], f: &mut Findings) -> 
             ),
         );
     } else if m.permissions.is_empty() {
-        f.unknown(
+        // Known, and maybe meant (a test user in no mapped group): a caveat to look at.
+        // When the groups are misread (groups.location's problem), that is the reason.
+        let why = if f.status("groups.location") == Some(super::Status::Problem) {
+            "groups.location says why the app reads them so"
+        } else {
+            "log in as a user in a mapped group to see the mapping work"
+        };
+        f.warn(
             "mapping.permissions",
             "mapping",
             format!(
-                "this user would get no permission: none of their groups ({}) is in the group map ({})",
+                "this user would get no permission: none of their groups as the app reads them ({}) is in the group map ({}); {why}",
                 if groups.is_empty() { "none".to_owned() } else { groups.join(", ") },
                 map.keys().cloned().collect::<Vec<_>>().join(", ")
             ),

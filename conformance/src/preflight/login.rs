@@ -66,17 +66,36 @@ pub enum LoginWith {
     Chromium(super::chromium::Credentials),
 }
 
-/// Logs in once, sending `prompt` when given; the tokens, or `None` with the reason among
-/// the findings.
+/// What one login sends besides the app's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// `prompt`, when any.
+    pub prompt: Option<&'a str>,
+    /// Whether PKCE (S256) is sent, as the app does (rp.toml `pkce`, on by default).
+    pub pkce: bool,
+}
+
+/// Why a login gave no tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failed {
+    /// The reason is among the findings.
+    Reported,
+    /// The provider refused the request for its PKCE: the same request without it was
+    /// taken. Nothing is among the findings yet; the description the provider gave.
+    PkceRefused(String),
+}
+
+/// Logs in once as `attempt` says; the tokens, or why not (among the findings, but for a
+/// refused PKCE, which the caller reports and retries).
 pub async fn login(
     client: &Client,
     opts: &PreflightOptions,
     d: &Discovery,
     listener: &mut Listener,
-    prompt: Option<&str>,
+    attempt: Attempt<'_>,
     fixes: &Fixes,
     f: &mut Findings,
-) -> Option<Tokens> {
+) -> Result<Tokens, Failed> {
     let redirect_uri = listener.redirect_uri().to_owned();
     let state = crate::random_hex(16);
     let nonce = crate::random_hex(16);
@@ -97,7 +116,7 @@ pub async fn login(
                 ),
                 None,
             );
-            return None;
+            return Err(Failed::Reported);
         }
     };
     {
@@ -107,13 +126,15 @@ pub async fn login(
             .append_pair("redirect_uri", &redirect_uri)
             .append_pair("scope", &opts.rp.scopes)
             .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("nonce", &nonce);
+        if attempt.pkce {
+            q.append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
         if let Some(hint) = &opts.login_hint {
             q.append_pair("login_hint", hint);
         }
-        if let Some(p) = prompt {
+        if let Some(p) = attempt.prompt {
             q.append_pair("prompt", p);
         }
     }
@@ -137,7 +158,7 @@ pub async fn login(
                         ),
                         None,
                     );
-                    return None;
+                    return Err(Failed::Reported);
                 }
             }
         }
@@ -167,7 +188,7 @@ pub async fn login(
                             ),
                             fix,
                         );
-                        return None;
+                        return Err(Failed::Reported);
                     }
                     Followed::Failed(e) => {
                         f.problem(
@@ -176,7 +197,7 @@ pub async fn login(
                             format!("GET the authorization URL: {e}"),
                             None,
                         );
-                        return None;
+                        return Err(Failed::Reported);
                     }
                 }
             }
@@ -223,25 +244,38 @@ pub async fn login(
             },
         };
         f.problem("login.redirect", STEP, detail, fix);
-        return None;
+        return Err(Failed::Reported);
     };
     if let Some(error) = response.get("error") {
         let description = response
             .get("error_description")
             .map(String::as_str)
             .unwrap_or("");
+        // A bare invalid_request may be the provider refusing PKCE (Glewlwyd's default):
+        // the same request without it tells.
+        if error == "invalid_request"
+            && attempt.pkce
+            && taken_without_pkce(client, &url, &redirect_uri).await
+        {
+            return Err(Failed::PkceRefused(description.to_owned()));
+        }
         f.problem(
             "login.redirect",
             STEP,
             format!("the provider answered the login with error={error} {description:?}"),
-            error_fix(error, opts, fixes),
+            error_fix(error, description, opts, fixes),
         );
-        return None;
+        return Err(Failed::Reported);
     }
     f.ok(
         "login.redirect",
         STEP,
-        format!("the provider sent the browser back to {redirect_uri} with a code"),
+        match &browsed {
+            Some(pages) if !pages.is_empty() => format!(
+                "the provider sent the browser back to {redirect_uri} with a code (the headless browser's pages: {pages})"
+            ),
+            _ => format!("the provider sent the browser back to {redirect_uri} with a code"),
+        },
     );
     if response.get("state") != Some(&state) {
         f.problem(
@@ -250,7 +284,7 @@ pub async fn login(
             "the authorization response does not carry the state sent (RFC 6749 §4.1.2): the app refuses it",
             None,
         );
-        return None;
+        return Err(Failed::Reported);
     }
     if let Some(iss) = response.get("iss")
         && iss != &d.issuer
@@ -264,7 +298,7 @@ pub async fn login(
             ),
             None,
         );
-        return None;
+        return Err(Failed::Reported);
     }
     let code = response.get("code").cloned().unwrap_or_default();
     exchange(
@@ -273,12 +307,48 @@ pub async fn login(
         d,
         &redirect_uri,
         &code,
-        &verifier,
+        attempt.pkce.then_some(verifier.as_str()),
         nonce,
         fixes,
         f,
     )
     .await
+    .ok_or(Failed::Reported)
+}
+
+/// Whether the provider takes `url` without its PKCE parameters: following its redirects
+/// (cookies kept) reaches a page, or the redirect URI without an error. The redirect URI
+/// itself is never requested, so the listener gets nothing.
+async fn taken_without_pkce(client: &Client, url: &url::Url, redirect_uri: &str) -> bool {
+    let mut plain = url.clone();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !k.starts_with("code_challenge"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    plain.query_pairs_mut().clear().extend_pairs(&kept);
+    let jar = reqwest::cookie::Jar::default();
+    let back = redirect_uri.split('?').next().unwrap_or_default();
+    let mut at = plain.to_string();
+    for _ in 0..10 {
+        let Ok(a) = client.browse(&at, &jar).await else {
+            return false;
+        };
+        match (a.status, a.location) {
+            (300..=399, Some(loc)) => {
+                let Ok(next) = url::Url::parse(&at).and_then(|u| u.join(&loc)) else {
+                    return false;
+                };
+                if next.as_str().starts_with(back) {
+                    return !next.query_pairs().any(|(k, _)| k == "error");
+                }
+                at = next.to_string();
+            }
+            (200..=299, _) => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -288,12 +358,20 @@ async fn exchange(
     d: &Discovery,
     redirect_uri: &str,
     code: &str,
-    verifier: &str,
+    verifier: Option<&str>,
     nonce: String,
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Tokens> {
     let method = opts.rp.client_auth.as_str();
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
     let answer = client
         .token_request(
             &d.token,
@@ -301,12 +379,7 @@ async fn exchange(
             &opts.client_id,
             &opts.client_secret,
             opts.client_key.as_ref(),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier),
-            ],
+            &form,
         )
         .await;
     let answer = match answer {
@@ -369,7 +442,12 @@ async fn exchange(
 }
 
 /// The fix for an authorization error response (RFC 6749 §4.1.2.1).
-fn error_fix(error: &str, opts: &PreflightOptions, fixes: &Fixes) -> Option<String> {
+fn error_fix(
+    error: &str,
+    description: &str,
+    opts: &PreflightOptions,
+    fixes: &Fixes,
+) -> Option<String> {
     match error {
         "invalid_scope" => Some(format!(
             "The provider refuses one of the scopes {}; allow them for this client",
@@ -379,9 +457,13 @@ fn error_fix(error: &str, opts: &PreflightOptions, fixes: &Fixes) -> Option<Stri
         "access_denied" => {
             Some("Assign the test user (or a group of theirs) to the application".into())
         }
-        "invalid_request" => {
+        // Only a description that names the redirect URI blames it.
+        "invalid_request" if description.to_lowercase().contains("redirect") => {
             Some(fixes.redirect_uri(opts.redirect_uri.as_deref().unwrap_or("the redirect URI")))
         }
+        "invalid_request" => Some(
+            "The provider found the authorization request malformed without saying why: its log names the parameter (preflight sends response_type=code, client_id, redirect_uri, the app's scope, state, nonce, PKCE S256 unless rp.toml says pkce = false, and prompt or login_hint when given)".into(),
+        ),
         _ => None,
     }
 }

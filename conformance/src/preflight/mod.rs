@@ -296,6 +296,49 @@ impl Findings {
     }
 }
 
+/// The login, as the app makes it; when the provider refuses it for its PKCE alone, that
+/// is the finding, and the login is made again without PKCE so that the later checks run.
+/// The tokens, and whether PKCE was sent.
+async fn log_in(
+    client: &http::Client,
+    opts: &PreflightOptions,
+    d: &discovery::Discovery,
+    listener: &mut callback::Listener,
+    fixes: &provider::Fixes,
+    f: &mut Findings,
+) -> Option<(login::Tokens, bool)> {
+    let prompt = opts.rp.prompt.as_deref();
+    let pkce = opts.rp.pkce;
+    let attempt = login::Attempt { prompt, pkce };
+    match login::login(client, opts, d, listener, attempt, fixes, f).await {
+        Ok(t) => return Some((t, pkce)),
+        Err(login::Failed::Reported) => return None,
+        Err(login::Failed::PkceRefused(description)) => {
+            f.problem(
+                "login.pkce",
+                "login",
+                format!(
+                    "the provider refused the app's authorization request with error=invalid_request{} because it carries PKCE (code_challenge, S256): the same request without PKCE is taken. The app sends PKCE, as RFC 9700 §2.1.1 recommends for every client, so no one can log in. The checks below use a login without PKCE",
+                    if description.is_empty() {
+                        " (no description)".to_owned()
+                    } else {
+                        format!(" {description:?}")
+                    }
+                ),
+                Some(fixes.pkce_refused()),
+            );
+        }
+    }
+    let attempt = login::Attempt {
+        prompt,
+        pkce: false,
+    };
+    login::login(client, opts, d, listener, attempt, fixes, f)
+        .await
+        .ok()
+        .map(|t| (t, false))
+}
+
 /// Settles `discovery.scopes` (scopes missing from `scopes_supported`) with the scope the
 /// login was granted.
 fn settle_scopes(opts: &PreflightOptions, tokens: &login::Tokens, f: &mut Findings) {
@@ -461,14 +504,19 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             readiness.provider = provider;
         }
         shape.discovery(d);
-        let prompt = opts.rp.prompt.as_deref();
-        if let Some(first) =
-            login::login(&client, opts, d, &mut listener, prompt, &fixes, &mut f).await
-        {
+        if let Some((first, pkce)) = log_in(&client, opts, d, &mut listener, &fixes, &mut f).await {
             let first_sub = idtoken::unverified_sub(&first);
-            let (tokens, rule) =
-                offline::refresh_token(&client, opts, d, &mut listener, first, &fixes, &mut f)
-                    .await;
+            let (tokens, rule) = offline::refresh_token(
+                &client,
+                opts,
+                d,
+                &mut listener,
+                first,
+                pkce,
+                &fixes,
+                &mut f,
+            )
+            .await;
             shape.refresh_rule(rule);
             // The consented login, when there was one, is the same user's second login.
             let earlier = first_sub.filter(|_| rule == Some(offline::RefreshRule::WithConsent));
@@ -489,12 +537,18 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             shape.tokens(opts, &tokens, id.as_ref(), userinfo.as_ref());
             let refreshed =
                 refresh::check(&client, opts, d, &tokens, id.as_ref(), &fixes, &mut f).await;
-            if refreshed.is_some() {
-                f.settle(
+            match (&refreshed, f.status("refresh.works")) {
+                (Some(_), _) => f.settle(
                     "discovery.refresh-grant",
                     Status::Ok,
                     "the refresh below worked",
-                );
+                ),
+                (None, Some(Status::Problem)) => f.settle(
+                    "discovery.refresh-grant",
+                    Status::Problem,
+                    "the refresh below failed too",
+                ),
+                _ => {}
             }
             shape.refresh(refreshed.as_ref());
             if let Some(groups) = read {

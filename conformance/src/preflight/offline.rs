@@ -8,7 +8,7 @@
 use super::callback::Listener;
 use super::discovery::Discovery;
 use super::http::Client;
-use super::login::{Tokens, login};
+use super::login::{Attempt, Tokens, login};
 use super::provider::Fixes;
 use super::{Findings, PreflightOptions, Status};
 
@@ -35,6 +35,7 @@ pub async fn refresh_token(
     d: &Discovery,
     listener: &mut Listener,
     first: Tokens,
+    pkce: bool,
     fixes: &Fixes,
     f: &mut Findings,
 ) -> (Tokens, Option<RefreshRule>) {
@@ -75,16 +76,13 @@ pub async fn refresh_token(
         "preflight: the provider granted no offline_access ({granted}); logging in again with prompt=consent"
     );
     let mut again = Findings::default();
-    let consented = login(
-        client,
-        opts,
-        d,
-        listener,
-        Some("consent"),
-        fixes,
-        &mut again,
-    )
-    .await;
+    let attempt = Attempt {
+        prompt: Some("consent"),
+        pkce,
+    };
+    let consented = login(client, opts, d, listener, attempt, fixes, &mut again)
+        .await
+        .ok();
     match consented {
         Some(t) if t.refresh_token.is_some() => {
             f.problem(

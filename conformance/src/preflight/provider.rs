@@ -173,6 +173,11 @@ impl Fixes {
         }
     }
 
+    /// The provider refuses an authorization request that carries PKCE.
+    pub fn pkce_refused(&self) -> String {
+        "Allow PKCE (RFC 7636, method S256) for this client at the provider (Glewlwyd: the OpenID Connect plugin's \"PKCE allowed\"), or, if the app cannot send it otherwise, set pkce = false in its rp.toml".into()
+    }
+
     /// The provider grants `offline_access` only after a consent prompt.
     pub fn offline_without_consent(&self) -> String {
         match self.provider {
