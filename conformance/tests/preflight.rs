@@ -324,16 +324,17 @@ fn observable(config: &Config) -> Value {
     })
 }
 
-/// The discovery document with the origin taken out.
-async fn discovery(idp: &MockIdp) -> String {
+/// The discovery document with the origin taken out (its members, in any order).
+async fn discovery(idp: &MockIdp) -> Value {
     let origin = format!("http://{}", idp.addr());
-    reqwest::get(idp.discovery_url())
+    let text = reqwest::get(idp.discovery_url())
         .await
         .unwrap()
         .text()
         .await
         .unwrap()
-        .replace(&origin, "{origin}")
+        .replace(&origin, "{origin}");
+    serde_json::from_str(&text).unwrap()
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::clock::UnixTime;
-use crate::config::{ClientConfig, RefreshPolicy};
+use crate::config::{ClientConfig, Quirks, RefreshPolicy};
 use crate::faults::{Fault, FaultPoint, Target};
 use crate::grants::{CodeRecord, Grant, Pkce, PkceMethod, Session, valid_pkce_string};
 use crate::journal::Entry;
@@ -79,11 +79,13 @@ impl AuthError {
     }
 }
 
-/// Checks a request for `client` whose `redirect_uri` is registered.
+/// Checks a request for `client` whose `redirect_uri` is registered, at a tenant with
+/// these quirks.
 pub fn validate<'a>(
     p: &Params<'a>,
     client: &ClientConfig,
     redirect_uri: &'a str,
+    quirks: &Quirks,
 ) -> Result<Request<'a>, AuthError> {
     let bad = |error, description: &str| Err(AuthError::new(error, description));
     match p.response_type {
@@ -121,6 +123,10 @@ pub fn validate<'a>(
             "invalid_scope",
             "missing scope (OpenID Connect requests need at least `openid`)",
         );
+    }
+    if quirks.pkce_refused && (p.code_challenge.is_some() || p.code_challenge_method.is_some()) {
+        // As the provider answers it: the error alone.
+        return bad("invalid_request", "");
     }
     let pkce = pkce(p, client)?;
     if let Some(v) = p
@@ -346,13 +352,19 @@ mod tests {
     }
 
     fn refused(p: Params<'_>, c: &ClientConfig) -> (&'static str, String) {
-        let e = validate(&p, c, "http://rp/cb").unwrap_err();
+        let e = validate(&p, c, "http://rp/cb", &Quirks::default()).unwrap_err();
         (e.error, e.description)
     }
 
     #[test]
     fn a_sound_request_is_taken_as_sent() {
-        let r = validate(&params(), &client(false), "http://rp/cb").unwrap();
+        let r = validate(
+            &params(),
+            &client(false),
+            "http://rp/cb",
+            &Quirks::default(),
+        )
+        .unwrap();
         assert_eq!(r.scope, vec!["openid".to_owned()]);
         assert_eq!(r.pkce.map(|p| p.method), Some(PkceMethod::S256));
         assert_eq!(r.redirect_uri, "http://rp/cb");
@@ -457,7 +469,7 @@ mod tests {
             code_challenge_method: None,
             ..params()
         };
-        assert!(validate(&without, &client(false), "http://rp/cb").is_ok());
+        assert!(validate(&without, &client(false), "http://rp/cb", &Quirks::default()).is_ok());
         let (e, d) = refused(without, &client(true));
         assert_eq!(e, "invalid_request");
         assert!(d.contains("public clients"), "{d}");

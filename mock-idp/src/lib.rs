@@ -124,8 +124,8 @@ pub use server::{Builder, MockIdp, SHUTDOWN_GRACE, StartError};
 // 2. Configure what it issues.
 pub use client_assertion::JWT_BEARER;
 pub use config::{
-    AccessTokenFormat, AssertionIssuer, ClientConfig, Config, ConfigError, KeyFiles, Placement,
-    Quirks, RefreshPolicy, SubjectMatch, TokenKind, UserConfig,
+    AccessTokenFormat, AssertionIssuer, ClientConfig, Config, ConfigError, DiscoveryAsPublished,
+    KeyFiles, Placement, Quirks, RefreshPolicy, SubjectMatch, TokenKind, UserConfig,
 };
 pub use types::{AuthMethod, GrantType, SigningAlg};
 

@@ -29,7 +29,17 @@ struct Jwks {
 pub(crate) fn discovery(t: &Tenant) -> Bytes {
     t.published
         .discovery
-        .get_or_init(|| json_bytes(&crate::http::discovery_metadata(t)))
+        .get_or_init(|| {
+            let metadata = crate::http::discovery_metadata(t);
+            let published = &t.config.discovery;
+            if published.is_empty() {
+                return json_bytes(&metadata);
+            }
+            match serde_json::to_value(&metadata) {
+                Ok(serde_json::Value::Object(doc)) => json_bytes(&published.apply(doc)),
+                _ => json_bytes(&metadata),
+            }
+        })
         .clone()
 }
 

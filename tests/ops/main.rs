@@ -5,7 +5,9 @@
 //! described by an rp.toml. Each folder commits `findings*.md`, every preflight line and the
 //! verdict; the test fails when a run differs, and runs each three times in a row, since a
 //! finding that changes between runs is not a finding. `UPDATE_FINDINGS=1` rewrites the
-//! tables after a look.
+//! tables after a look. Each run captures the tenant's profile, and the rehearsal loop
+//! must close on it: preflight on mock-idp serving the capture finds the same, line for
+//! line.
 //!
 //! Without chromium and chromedriver the test says so and passes only outside CI (`CI`
 //! unset): CI installs them, so there their absence fails the test.
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use conformance::RpDescription;
 use conformance::preflight::{self, Credentials, LoginWith, PreflightOptions, Readiness};
+use mock_idp::{MockIdp, UserConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const CLIENT_ID: &str = "sso-app";
@@ -129,6 +132,10 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
             .replace(issuer, "{issuer}")
             .replace(&r.redirect_uri, "{redirect_uri}")
             .replace(&origin, "{origin}");
+        let s = match &r.profile_written {
+            Some(p) => s.replace(p.as_str(), "{profile}"),
+            None => s,
+        };
         // Token sizes follow the issuer's port digits and the provider's random values.
         let mut out = String::new();
         let mut words = s.split(' ').peekable();
@@ -149,7 +156,7 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
          Written by `UPDATE_FINDINGS=1 cargo test -p sso-tests --test ops`; the test fails when a \
          run differs. `{{issuer}}`, `{{origin}}` and `{{redirect_uri}}` stand for the run's own addresses, N \
          for a token's size, `{{kids}}` for the provider's key ids, `{{random}}` for its random \
-         identifiers.\n\n\
+         identifiers, `{{profile}}` for the profile file captured.\n\n\
          | check | status | what was seen | fix |\n|---|---|---|---|\n"
     );
     for c in &r.checks {
@@ -181,52 +188,150 @@ fn table(title: &str, r: &Readiness, issuer: &str) -> String {
     out
 }
 
-/// Preflights the provider in `name` as the app `rp_file` describes, three times, each
-/// against a freshly started provider; each table must be `findings_file`.
-async fn judge(name: &str, rp_file: &str, findings_file: &str, user: &str, password: &str) {
-    judge_with(name, rp_file, findings_file, user, password, &[]).await;
+/// One provider configuration judged: the folder, the app's rp.toml, the committed
+/// findings, the test user (and the groups the provider puts them in, in its order), and
+/// the provider's start environment besides the client's.
+struct Case<'a> {
+    name: &'a str,
+    rp_file: &'a str,
+    findings: &'a str,
+    user: &'a str,
+    password: &'a str,
+    groups: &'a [&'a str],
+    env: &'a [(&'a str, &'a str)],
 }
 
-/// [`judge`] with the provider started with `env` besides the client's.
-async fn judge_with(
-    name: &str,
-    rp_file: &str,
-    findings_file: &str,
-    user: &str,
-    password: &str,
-    env: &[(&str, &str)],
-) {
-    install(name);
-    if !browser_here() {
-        return;
+impl Case<'_> {
+    /// Preflights the provider three times, each against a freshly started provider; each
+    /// table must be the committed findings. Each run captures the tenant's profile, and
+    /// the rehearsal loop must close on the first's: preflight against mock-idp serving that
+    /// profile (the same client, the same test user) finds what it found on the provider.
+    async fn judge(&self) {
+        let name = self.name;
+        install(name);
+        if !browser_here() {
+            return;
+        }
+        let rp = RpDescription::for_preflight(&dir(name).join(self.rp_file)).expect("its rp.toml");
+        let path = dir(name).join(self.findings);
+        let captured = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "ops-{name}-{}.profile.toml",
+            self.findings.trim_end_matches(".md")
+        ));
+        for run in 1..=3 {
+            let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK}", free_port());
+            let op = start(name, &redirect_uri, self.env).await;
+            let mut opts = self.options(&op.issuer, &rp, redirect_uri);
+            opts.write_profile = Some(captured.clone());
+            let r = preflight::preflight(&opts).await.expect("preflight runs");
+            let got = table(name, &r, &op.issuer);
+            if run == 1 && std::env::var_os("UPDATE_FINDINGS").is_some() {
+                std::fs::write(&path, &got).expect("the findings are written");
+            }
+            let want = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                got == want,
+                "{name} ({}), run {run} of 3: the findings differ from {}:\n{}",
+                self.rp_file,
+                path.display(),
+                changes(&want, &got)
+            );
+            if run == 1 {
+                self.rehearse(&r, &captured, &rp, &got).await;
+            }
+        }
     }
-    let rp = RpDescription::for_preflight(&dir(name).join(rp_file)).expect("its rp.toml");
-    let path = dir(name).join(findings_file);
-    for run in 1..=3 {
-        let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK}", free_port());
-        let op = start(name, &redirect_uri, env).await;
-        let mut opts = PreflightOptions::new(&op.issuer, CLIENT_ID, CLIENT_SECRET);
+
+    fn options(&self, issuer: &str, rp: &RpDescription, redirect_uri: String) -> PreflightOptions {
+        let mut opts = PreflightOptions::new(issuer, CLIENT_ID, CLIENT_SECRET);
         opts.rp = rp.clone();
         opts.redirect_uri = Some(redirect_uri);
         opts.open_browser = false;
         opts.login_timeout = Duration::from_secs(60);
         opts.login_with = LoginWith::Chromium(Credentials {
-            user: user.to_owned(),
-            password: password.to_owned(),
+            user: self.user.to_owned(),
+            password: self.password.to_owned(),
         });
-        let r = preflight::preflight(&opts).await.expect("preflight runs");
-        let got = table(name, &r, &op.issuer);
-        if run == 1 && std::env::var_os("UPDATE_FINDINGS").is_some() {
-            std::fs::write(&path, &got).expect("the findings are written");
-        }
-        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        opts
+    }
+
+    /// The rehearsal loop: mock-idp serving the captured profile, with the app's client and
+    /// the provider's test user as its ID token described them, preflighted the same way,
+    /// gives the same findings (but for the pages the headless browser went through, which
+    /// are the provider's own and not its tenant's shape).
+    async fn rehearse(&self, real: &Readiness, captured: &Path, rp: &RpDescription, want: &str) {
+        let name = self.name;
+        let id = real
+            .tokens
+            .iter()
+            .find(|t| t.name == "id_token")
+            .and_then(|t| t.claims.clone())
+            .unwrap_or_else(|| panic!("{name}: the real run shows its ID token"));
+        let text = |k: &str| id.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let user = UserConfig {
+            username: self.user.to_owned(),
+            sub: text("sub").expect("the ID token's sub"),
+            email: text("email"),
+            email_verified: id.get("email_verified").and_then(|v| v.as_bool()),
+            name: text("name"),
+            preferred_username: text("preferred_username").filter(|p| p != self.user),
+            groups: self.groups.iter().map(|g| (*g).to_owned()).collect(),
+            password: Some(self.password.to_owned()),
+            claims: Default::default(),
+            disabled: false,
+        };
+        let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK}", free_port());
+        let registered = redirect_uri.clone();
+        let mock = MockIdp::builder()
+            .profile(captured.display().to_string())
+            .edit_config(move |c| {
+                let client = &mut c.clients[0];
+                client.id = CLIENT_ID.to_owned();
+                client.secret = Some(CLIENT_SECRET.to_owned());
+                client.redirect_uris = vec![registered.clone()];
+                c.users.clear();
+            })
+            .user(user)
+            .start()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{name}: mock-idp does not start on the captured profile {}: {e}",
+                    captured.display()
+                )
+            });
+        let mut opts = self.options(mock.issuer(), rp, redirect_uri);
+        opts.write_profile = Some(captured.with_extension("rehearsed.toml"));
+        let r = preflight::preflight(&opts)
+            .await
+            .expect("preflight runs on the mock");
+        let got = table(name, &r, mock.issuer());
         assert!(
-            got == want,
-            "{name} ({rp_file}), run {run} of 3: the findings differ from {}:\n{}",
-            path.display(),
-            changes(&want, &got)
+            without_pages(&got) == without_pages(want),
+            "{name} ({}): preflight on mock-idp serving the profile captured from the provider \
+             ({}) finds otherwise:\n{}",
+            self.rp_file,
+            captured.display(),
+            changes(&without_pages(want), &without_pages(&got))
         );
     }
+}
+
+/// A findings table without the pages the headless browser saw (the provider's own login
+/// pages, not its tenant's shape).
+fn without_pages(table: &str) -> String {
+    table
+        .lines()
+        .map(|l| match l.find(" (the headless browser's pages:") {
+            Some(i) if l.starts_with("| `login.redirect`") => {
+                let rest = &l[i..];
+                let end = rest.find(") |").map_or(l.len(), |j| i + j + 1);
+                format!("{}{}", &l[..i], &l[end..])
+            }
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `s` with the providers' random identifiers (pairwise subs, interaction ids in page
@@ -273,26 +378,32 @@ fn changes(want: &str, got: &str) -> String {
 /// does not send prompt=consent gets no refresh token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider() {
-    judge(
-        "node-oidc-provider",
-        "rp.toml",
-        "findings.md",
-        "alice",
-        "any",
-    )
+    Case {
+        name: "node-oidc-provider",
+        rp_file: "rp.toml",
+        findings: "findings.md",
+        user: "alice",
+        password: "any",
+        groups: &["engineering", "admins"],
+        env: &[],
+    }
+    .judge()
     .await;
 }
 
 /// The same tenant, the app sending prompt=consent: ready.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_with_consent() {
-    judge(
-        "node-oidc-provider",
-        "rp-consent.toml",
-        "findings-consent.md",
-        "alice",
-        "any",
-    )
+    Case {
+        name: "node-oidc-provider",
+        rp_file: "rp-consent.toml",
+        findings: "findings-consent.md",
+        user: "alice",
+        password: "any",
+        groups: &["engineering", "admins"],
+        env: &[],
+    }
+    .judge()
     .await;
 }
 
@@ -300,13 +411,16 @@ async fn node_oidc_provider_with_consent() {
 /// a refresh token on every code exchange, rotated on use; groups in the ID token by hook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_django_oidc_provider() {
-    judge(
-        "python-django-oidc-provider",
-        "rp.toml",
-        "findings.md",
-        "alice",
-        "alice-password",
-    )
+    Case {
+        name: "python-django-oidc-provider",
+        rp_file: "rp.toml",
+        findings: "findings.md",
+        user: "alice",
+        password: "alice-password",
+        groups: &["admins", "engineering"],
+        env: &[],
+    }
+    .judge()
     .await;
 }
 
@@ -314,13 +428,16 @@ async fn python_django_oidc_provider() {
 /// groups from a provider that sends none (the hook sends an empty list: the claim is there).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_django_oidc_provider_user_without_groups() {
-    judge(
-        "python-django-oidc-provider",
-        "rp.toml",
-        "findings-no-groups.md",
-        "bob",
-        "bob-password",
-    )
+    Case {
+        name: "python-django-oidc-provider",
+        rp_file: "rp.toml",
+        findings: "findings-no-groups.md",
+        user: "bob",
+        password: "bob-password",
+        groups: &[],
+        env: &[],
+    }
+    .judge()
     .await;
 }
 
@@ -328,13 +445,16 @@ async fn python_django_oidc_provider_user_without_groups() {
 /// PKCE login is refused; groups in the ID token, which a refresh does not return.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_glewlwyd() {
-    judge(
-        "c-glewlwyd",
-        "rp.toml",
-        "findings.md",
-        "alice",
-        "alice-password",
-    )
+    Case {
+        name: "c-glewlwyd",
+        rp_file: "rp.toml",
+        findings: "findings.md",
+        user: "alice",
+        password: "alice-password",
+        groups: &["engineering", "admins"],
+        env: &[],
+    }
+    .judge()
     .await;
 }
 
@@ -342,13 +462,15 @@ async fn c_glewlwyd() {
 /// Glewlwyd joins them into one string with commas.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_glewlwyd_pkce_access_token_groups() {
-    judge_with(
-        "c-glewlwyd",
-        "rp-access-token.toml",
-        "findings-pkce-access-token.md",
-        "alice",
-        "alice-password",
-        &[("PKCE_ALLOWED", "1")],
-    )
+    Case {
+        name: "c-glewlwyd",
+        rp_file: "rp-access-token.toml",
+        findings: "findings-pkce-access-token.md",
+        user: "alice",
+        password: "alice-password",
+        groups: &["engineering", "admins"],
+        env: &[("PKCE_ALLOWED", "1")],
+    }
+    .judge()
     .await;
 }

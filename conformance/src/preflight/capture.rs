@@ -40,12 +40,82 @@ pub struct Shape {
     hosted_domain: bool,
     userinfo_sub_only: bool,
     client_id: String,
+    /// Discovery members as published (the lists and flags mock-idp can state).
+    published: Vec<(String, Value)>,
+    /// Members of mock-idp's document the provider does not publish.
+    unpublished: Vec<&'static str>,
+    /// Members the provider publishes that mock-idp does not emulate.
+    not_emulated: Vec<String>,
+    /// The algorithms of the provider's signing keys that mock-idp holds keys for.
+    key_algs: Vec<String>,
+    /// Whether the token response named the granted scope.
+    token_scope: Option<bool>,
+    /// Whether the ID token had an email without `email_verified`.
+    no_email_verified: bool,
+    /// Whether the provider refused the app's PKCE.
+    pkce_refused: bool,
+    /// Whether a refresh returned an ID token.
+    refresh_id_token: Option<bool>,
 }
 
 impl Shape {
-    /// The discovery document's issuer and endpoints.
+    /// The discovery document's issuer and endpoints, its lists and flags as published, and
+    /// the algorithms of its signing keys.
     pub fn discovery(&mut self, d: &Discovery) {
+        use mock_idp::config::{DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS};
         self.issuer = d.issuer.clone();
+        let members = [
+            DISCOVERY_LISTS,
+            DISCOVERY_FLAGS,
+            DISCOVERY_OPTIONAL_ENDPOINTS,
+        ];
+        for key in members.iter().flat_map(|m| m.iter()) {
+            match d.doc.get(*key) {
+                None => self.unpublished.push(key),
+                Some(v) if DISCOVERY_LISTS.contains(key) => {
+                    if v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+                        self.published.push(((*key).to_owned(), v.clone()));
+                    }
+                }
+                Some(v) if DISCOVERY_FLAGS.contains(key) && v.is_boolean() => {
+                    self.published.push(((*key).to_owned(), v.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        // The endpoints mock-idp serves under [endpoints], and what any document has.
+        let served = [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+        ];
+        if let Some(doc) = d.doc.as_object() {
+            self.not_emulated = doc
+                .keys()
+                .filter(|k| {
+                    !served.contains(&k.as_str())
+                        && !members.iter().any(|m| m.contains(&k.as_str()))
+                })
+                .cloned()
+                .collect();
+        }
+        for key in &d.jwks.keys {
+            use jsonwebtoken::jwk::{AlgorithmParameters, PublicKeyUse};
+            if matches!(key.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+                continue;
+            }
+            let alg = match (&key.common.key_algorithm, &key.algorithm) {
+                (Some(a), _) => format!("{a:?}"),
+                (None, AlgorithmParameters::RSA(_)) => "RS256".to_owned(),
+                (None, AlgorithmParameters::EllipticCurve(_)) => "ES256".to_owned(),
+                (None, _) => continue,
+            };
+            if ["RS256", "PS256", "ES256"].contains(&alg.as_str()) && !self.key_algs.contains(&alg)
+            {
+                self.key_algs.push(alg);
+            }
+        }
         for (name, key) in [
             ("authorization", "authorization_endpoint"),
             ("token", "token_endpoint"),
@@ -81,6 +151,7 @@ impl Shape {
             .and_then(Value::as_i64)
             .filter(|s| *s > 0);
         self.refresh_issued = Some(tokens.refresh_token.is_some());
+        self.token_scope = Some(tokens.response.get("scope").is_some());
         self.opaque_access = tokens
             .access_token
             .as_deref()
@@ -99,6 +170,7 @@ impl Shape {
             // Keycloak's ID tokens say what they are in a `typ` claim.
             self.id_token_typ = id.get("typ").and_then(Value::as_str).map(str::to_owned);
             self.omit_email = !id.contains_key("email");
+            self.no_email_verified = id.contains_key("email") && !id.contains_key("email_verified");
             self.hosted_domain = id.contains_key("hd");
             self.overage = id
                 .get("_claim_names")
@@ -131,6 +203,12 @@ impl Shape {
     /// The refresh.
     pub fn refresh(&mut self, r: Option<&Refreshed>) {
         self.rotates = r.map(|r| r.rotated);
+        self.refresh_id_token = r.map(|r| r.id_token);
+    }
+
+    /// Whether the provider refused the app's PKCE.
+    pub fn pkce_refused(&mut self, refused: bool) {
+        self.pkce_refused = refused;
     }
 
     /// What the run did not observe, that the profile would otherwise state: empty for a
@@ -202,6 +280,18 @@ impl Shape {
         if let Some(alg) = &self.signing_alg {
             let _ = writeln!(out, "signing_alg = {}", q(alg));
         }
+        let mut key_algs = self.key_algs.clone();
+        if let Some(alg) = self.signing_alg.as_ref().filter(|a| !key_algs.contains(a)) {
+            key_algs.push(alg.clone());
+        }
+        if !key_algs.is_empty() {
+            let list: Vec<String> = key_algs.iter().map(|a| q(a)).collect();
+            let _ = writeln!(
+                out,
+                "key_algs = [{}]   # the JWKS's signing keys, one per algorithm",
+                list.join(", ")
+            );
+        }
         let _ = writeln!(out, "\n[lifetimes]   # seconds");
         match self.access_lifetime {
             Some(s) => {
@@ -259,6 +349,34 @@ impl Shape {
                 }
             );
         }
+        let _ = writeln!(
+            out,
+            "\n[discovery]   # the provider's metadata as it publishes it"
+        );
+        if !self.not_emulated.is_empty() {
+            let _ = writeln!(
+                out,
+                "# published by the provider, not emulated by mock-idp: {}",
+                self.not_emulated.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# (the document only: mock-idp serves what it implements, the code flow with query or form_post responses and no request objects, whatever it says)"
+        );
+        let list = |v: &[&str]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(out, "omit = [{}]", list(&self.unpublished));
+        let _ = writeln!(out, "\n[discovery.values]");
+        for (k, v) in &self.published {
+            let value = match v {
+                Value::Array(a) => format!(
+                    "[{}]",
+                    list(&a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+                ),
+                other => other.to_string(),
+            };
+            let _ = writeln!(out, "{k} = {value}");
+        }
         let _ = writeln!(out, "\n[groups]");
         let mut placements = Vec::new();
         for p in &self.placements {
@@ -270,10 +388,10 @@ impl Shape {
             } else {
                 p.pointer.clone()
             };
-            let single = if p.value.is_string() {
-                ", single_as_string = true"
-            } else {
-                ""
+            let single = match p.value.as_str() {
+                Some(s) if s.contains(',') => ", joined = \",\"",
+                Some(_) => ", single_as_string = true",
+                None => "",
             };
             let line = format!(
                 "  {{ token = {}, pointer = {}{single} }},",
@@ -359,6 +477,30 @@ impl Shape {
         if let Some(t) = &self.id_token_typ {
             let _ = writeln!(out, "id_token_typ = {}", q(t));
         }
+        flag(
+            &mut out,
+            self.no_email_verified,
+            "omit_email_verified",
+            "the ID token had email without email_verified",
+        );
+        flag(
+            &mut out,
+            self.token_scope == Some(false),
+            "omit_token_scope",
+            "the token response named no scope",
+        );
+        flag(
+            &mut out,
+            self.refresh_id_token == Some(false),
+            "refresh_without_id_token",
+            "the refresh returned no ID token",
+        );
+        flag(
+            &mut out,
+            self.pkce_refused,
+            "pkce_refused",
+            "the app's PKCE request was refused, the same without PKCE taken",
+        );
         if self.overage {
             let _ = writeln!(
                 out,

@@ -504,7 +504,9 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             readiness.provider = provider;
         }
         shape.discovery(d);
-        if let Some((first, pkce)) = log_in(&client, opts, d, &mut listener, &fixes, &mut f).await {
+        let login = log_in(&client, opts, d, &mut listener, &fixes, &mut f).await;
+        shape.pkce_refused(f.status("login.pkce") == Some(Status::Problem));
+        if let Some((first, pkce)) = login {
             let first_sub = idtoken::unverified_sub(&first);
             let (tokens, rule) = offline::refresh_token(
                 &client,

@@ -20,6 +20,8 @@ const STEP: &str = "refresh";
 pub struct Refreshed {
     /// Whether a new refresh token replaced the old one.
     pub rotated: bool,
+    /// Whether it returned an ID token.
+    pub id_token: bool,
 }
 
 /// Refreshes once; what it showed, or `None` (with the reason among the findings).
@@ -102,7 +104,10 @@ pub async fn check(
         .map(|jwt| verify_id(d, jwt, &opts.client_secret));
     same_sub(refreshed.as_ref(), id, f);
     groups_after(opts, refreshed.as_ref(), &tokens, f);
-    Some(Refreshed { rotated })
+    Some(Refreshed {
+        rotated,
+        id_token: tokens.id_token.is_some(),
+    })
 }
 
 type Verified = Result<Map<String, Value>, String>;

@@ -51,6 +51,9 @@ pub struct Config {
     /// Provider behaviours beyond the standard (profiles switch them on).
     #[serde(default)]
     pub quirks: Quirks,
+    /// The discovery document as a provider publishes it (a captured profile says it).
+    #[serde(default, skip_serializing_if = "DiscoveryAsPublished::is_empty")]
+    pub discovery: DiscoveryAsPublished,
     /// Parties whose signed JWTs the token endpoint takes as authorization grants
     /// (`urn:ietf:params:oauth:grant-type:jwt-bearer`, RFC 7523 §2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -119,7 +122,94 @@ pub struct Quirks {
     /// not where it was fetched from, which OIDC Discovery §4.3 says an RP must not use
     /// (an RP pointed at a multi-tenant endpoint, or at an attacker's copy, meets it).
     pub advertised_issuer: Option<String>,
+    /// A refresh returns no ID token (OIDC Core §12.2 allows it; Glewlwyd does so).
+    pub refresh_without_id_token: bool,
+    /// The token response names no `scope` (RFC 6749 §5.1 allows it when the scope granted
+    /// is the one asked; django-oidc-provider does so).
+    pub omit_token_scope: bool,
+    /// No `email_verified` claim (Glewlwyd sends none).
+    pub omit_email_verified: bool,
+    /// An authorization request carrying PKCE is refused with `invalid_request` and no
+    /// description, as Glewlwyd does for a client without "PKCE allowed".
+    pub pkce_refused: bool,
 }
+
+/// The discovery document as a provider publishes it: metadata values in place of the
+/// mock's own, and members the provider does not publish left out. The mock still serves
+/// what it implements; this changes only what the document says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryAsPublished {
+    /// Members left out of the document (one of [`DISCOVERY_LISTS`], [`DISCOVERY_FLAGS`]
+    /// or [`DISCOVERY_OPTIONAL_ENDPOINTS`]).
+    pub omit: Vec<String>,
+    /// Members' values as the provider publishes them: a list of strings for one of
+    /// [`DISCOVERY_LISTS`], a boolean for one of [`DISCOVERY_FLAGS`].
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+impl DiscoveryAsPublished {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.omit.is_empty() && self.values.is_empty()
+    }
+
+    /// The mock's document with the provider's values and omissions.
+    pub fn apply(
+        &self,
+        mut doc: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        for (k, v) in &self.values {
+            doc.insert(k.clone(), v.clone());
+        }
+        for k in &self.omit {
+            doc.remove(k);
+        }
+        doc
+    }
+}
+
+/// Discovery members that are lists of strings (OpenID Connect Discovery 1.0 §3, RFC 8414
+/// §2, RFC 9207): a profile may state them as the provider publishes them.
+pub const DISCOVERY_LISTS: &[&str] = &[
+    "response_types_supported",
+    "response_modes_supported",
+    "grant_types_supported",
+    "subject_types_supported",
+    "id_token_signing_alg_values_supported",
+    "token_endpoint_auth_methods_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "introspection_endpoint_auth_methods_supported",
+    "introspection_endpoint_auth_signing_alg_values_supported",
+    "revocation_endpoint_auth_methods_supported",
+    "revocation_endpoint_auth_signing_alg_values_supported",
+    "scopes_supported",
+    "claims_supported",
+    "code_challenge_methods_supported",
+    "prompt_values_supported",
+];
+
+/// Discovery members that are booleans.
+pub const DISCOVERY_FLAGS: &[&str] = &[
+    "claims_parameter_supported",
+    "request_parameter_supported",
+    "request_uri_parameter_supported",
+    "authorization_response_iss_parameter_supported",
+    "backchannel_logout_supported",
+    "backchannel_logout_session_supported",
+    "frontchannel_logout_supported",
+    "frontchannel_logout_session_supported",
+];
+
+/// Endpoints a provider may not publish (the authorization and token endpoints and the
+/// JWKS always are).
+pub const DISCOVERY_OPTIONAL_ENDPOINTS: &[&str] = &[
+    "userinfo_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "end_session_endpoint",
+    "device_authorization_endpoint",
+];
 
 /// Caps on what a tenant holds, so memory follows them and not the requests served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +296,10 @@ pub struct Placement {
     /// of writing an empty array.
     #[serde(default)]
     pub omit_when_empty: bool,
+    /// Every group in one string, joined by this separator (Glewlwyd's access-token
+    /// claims: `","`), instead of an array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<String>,
 }
 
 /// Where claims can be placed.

@@ -18,11 +18,61 @@ impl Config {
         self.validate_limits()?;
         self.validate_endpoints()?;
         self.validate_quirks()?;
+        self.validate_discovery()?;
         self.validate_placements()?;
         self.validate_keys()?;
         self.validate_clients()?;
         self.validate_assertion_issuers()?;
         self.validate_users()
+    }
+
+    fn validate_discovery(&self) -> Result<(), Invalid> {
+        use super::{DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS};
+        let d = &self.discovery;
+        for k in &d.omit {
+            let known = [
+                DISCOVERY_LISTS,
+                DISCOVERY_FLAGS,
+                DISCOVERY_OPTIONAL_ENDPOINTS,
+            ]
+            .iter()
+            .any(|l| l.contains(&k.as_str()));
+            if !known {
+                return bad(
+                    vec![Seg::Key("discovery"), Seg::Key("omit")],
+                    format!(
+                        "{k:?} cannot be left out (one of the *_supported lists, the flags, or {})",
+                        DISCOVERY_OPTIONAL_ENDPOINTS.join(", ")
+                    ),
+                );
+            }
+        }
+        for (k, v) in &d.values {
+            let at = vec![Seg::Key("discovery"), Seg::Key("values")];
+            let list = v
+                .as_array()
+                .is_some_and(|a| a.iter().all(serde_json::Value::is_string));
+            if DISCOVERY_LISTS.contains(&k.as_str()) {
+                if !list {
+                    return bad(at, format!("{k} must be a list of strings"));
+                }
+            } else if DISCOVERY_FLAGS.contains(&k.as_str()) {
+                if !v.is_boolean() {
+                    return bad(at, format!("{k} must be true or false"));
+                }
+            } else {
+                return bad(
+                    at,
+                    format!(
+                        "{k:?} is not a discovery member a profile may state (the *_supported lists and flags; endpoints follow [endpoints])"
+                    ),
+                );
+            }
+            if d.omit.contains(k) {
+                return bad(at, format!("{k} is both given and left out"));
+            }
+        }
+        Ok(())
     }
 
     fn validate_assertion_issuers(&self) -> Result<(), Invalid> {

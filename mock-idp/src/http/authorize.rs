@@ -136,7 +136,10 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         }
     };
     let back = |error: &str, description: &str| {
-        let mut p = vec![("error", error), ("error_description", description)];
+        let mut p = vec![("error", error)];
+        if !description.is_empty() {
+            p.push(("error_description", description));
+        }
         if let Some(s) = state {
             p.push(("state", s));
         }
@@ -148,7 +151,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     }
     let req = match parameters(params)
         .map_err(|e| AuthError::new(e.error, e.description))
-        .and_then(|p| authorization::validate(&p, client, redirect_uri))
+        .and_then(|p| authorization::validate(&p, client, redirect_uri, &t.config.quirks))
     {
         Ok(r) => r,
         Err(e) => return back(e.error, &e.description),

@@ -1,8 +1,9 @@
 //! Provider profiles: a tenant shaped like a real provider (endpoint paths, issuer path,
 //! token lifetimes, where groups go and in what form, refresh-token policy). A profile
 //! is data, a fragment of the config file in `profiles/<name>.toml` citing its sources,
-//! with two extra keys: `issuer_path` (appended to an issuer that has no path; endpoint
-//! paths may say `{issuer_path}`) and `[client_defaults]` (applied to every client).
+//! with three extra keys: `issuer_path` (appended to an issuer that has no path; endpoint
+//! paths may say `{issuer_path}`), `[client_defaults]` (applied to every client) and
+//! `key_algs` (over the demo tenant, the JWKS keeps only its keys of these algorithms).
 //!
 //! Over a config file, the file's own keys win: a profile fills in what the file leaves
 //! out. Over the built-in demo tenant, the profile wins: the demo only supplies who
@@ -174,6 +175,21 @@ impl Profile {
             None => None,
             Some(other) => return Err(format!("profile {}: issuer_path {other}", self.name)),
         };
+        let key_algs = match profile.remove("key_algs") {
+            None => None,
+            Some(Value::Array(a)) if a.iter().all(Value::is_str) => Some(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            ),
+            Some(other) => {
+                return Err(format!(
+                    "profile {}: key_algs must be a list of algorithms, not {other}",
+                    self.name
+                ));
+            }
+        };
         let client_defaults = match profile.remove("client_defaults") {
             Some(Value::Table(t)) => t,
             None => Table::new(),
@@ -192,6 +208,17 @@ impl Profile {
                     *client = layered(client, &client_defaults);
                 }
             }
+        }
+        // Over the demo tenant, the JWKS holds the provider's keys only (a user's own keys
+        // stay theirs).
+        if let (Some(algs), Precedence::Profile) = (&key_algs, precedence)
+            && let Some(Value::Array(keys)) = out.get_mut("keys")
+        {
+            keys.retain(|k| {
+                k.get("alg")
+                    .and_then(Value::as_str)
+                    .is_some_and(|a| algs.iter().any(|x| x == a))
+            });
         }
         let path = issuer_with_path(&mut out, issuer_path.as_deref());
         if let Some(Value::Table(endpoints)) = out.get_mut("endpoints") {

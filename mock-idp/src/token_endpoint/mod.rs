@@ -188,8 +188,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (body.scope.as_str(), body.id_token.is_none()),
-            ("profile", true)
+            (body.scope.as_deref(), body.id_token.is_none()),
+            (Some("profile"), true)
         );
     }
 

@@ -26,10 +26,12 @@ pub fn user_claims(user: &User, grant: &Grant, quirks: &Quirks) -> Map<String, V
         && let Some(email) = &user.email
     {
         c.insert("email".into(), json!(email));
-        c.insert(
-            "email_verified".into(),
-            json!(user.email_verified.unwrap_or(true)),
-        );
+        if !quirks.omit_email_verified {
+            c.insert(
+                "email_verified".into(),
+                json!(user.email_verified.unwrap_or(true)),
+            );
+        }
     }
     if quirks.hosted_domain
         && let Some((_, domain)) = user.email.as_deref().and_then(|e| e.rsplit_once('@'))
@@ -148,7 +150,11 @@ pub fn place_groups(
         if groups.is_empty() && p.omit_when_empty {
             continue;
         }
-        place(claims, &p.pointer, groups_value(groups, p.single_as_string));
+        place(
+            claims,
+            &p.pointer,
+            groups_value(groups, p.single_as_string, p.joined.as_deref()),
+        );
     }
 }
 
@@ -162,6 +168,7 @@ mod tests {
             pointer: pointer.into(),
             single_as_string: false,
             omit_when_empty,
+            joined: None,
         }
     }
 

@@ -31,8 +31,9 @@ pub struct TokenResponse {
     /// A refresh token, per the client's policy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    /// The granted scope.
-    pub scope: String,
+    /// The granted scope (left out with `quirks.omit_token_scope`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// What was issued, for a token exchange (RFC 8693 §2.2.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
@@ -100,7 +101,9 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
     } else {
         access_jwt(t, m, &jti, now, shape)?
     };
-    let id_token = match (m.grant.has_scope("openid"), m.user) {
+    let refresh_without_id =
+        m.grant_type == GrantType::RefreshToken && t.config.quirks.refresh_without_id_token;
+    let id_token = match (m.grant.has_scope("openid") && !refresh_without_id, m.user) {
         (true, Some(user)) => {
             let mut fired = Vec::new();
             let t = id_token(t, m, user, &access_token, now, shape, &mut fired)?;
@@ -168,7 +171,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
         expires_in: life.access_token,
         id_token,
         refresh_token,
-        scope: m.grant.scope_string(),
+        scope: (!t.config.quirks.omit_token_scope).then(|| m.grant.scope_string()),
         issued_token_type: None,
         faults,
     })

@@ -34,10 +34,12 @@ pub fn place(root: &mut Map<String, Value>, pointer: &str, value: Value) {
     obj.insert(last.clone(), value);
 }
 
-/// The groups as a claim value: an array, or a string for a single group when asked.
-pub fn groups_value(groups: &[String], single_as_string: bool) -> Value {
-    match groups {
-        [one] if single_as_string => Value::String(one.clone()),
+/// The groups as a claim value: an array, or a string for a single group when asked, or
+/// every group in one string with this separator.
+pub fn groups_value(groups: &[String], single_as_string: bool, joined: Option<&str>) -> Value {
+    match (groups, joined) {
+        (_, Some(sep)) => Value::String(groups.join(sep)),
+        ([one], None) if single_as_string => Value::String(one.clone()),
         _ => Value::Array(groups.iter().cloned().map(Value::String).collect()),
     }
 }
@@ -83,8 +85,15 @@ mod tests {
     #[test]
     fn single_group_as_string_only_when_asked() {
         let one = vec!["g".to_owned()];
-        assert_eq!(groups_value(&one, true), json!("g"));
-        assert_eq!(groups_value(&one, false), json!(["g"]));
-        assert_eq!(groups_value(&[], true), json!([]));
+        assert_eq!(groups_value(&one, true, None), json!("g"));
+        assert_eq!(groups_value(&one, false, None), json!(["g"]));
+        assert_eq!(groups_value(&[], true, None), json!([]));
+    }
+
+    #[test]
+    fn joined_groups_are_one_string() {
+        let two = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(groups_value(&two, false, Some(",")), json!("a,b"));
+        assert_eq!(groups_value(&[], false, Some(",")), json!(""));
     }
 }

@@ -69,7 +69,7 @@ pub fn claims_jwt(
     );
     let groups = group_names(&t.config.quirks, &user.groups);
     for (name, single) in names(&t.config.groups.placements, None) {
-        c.insert(name, groups_value(&groups, single));
+        c.insert(name, groups_value(&groups, single, None));
     }
     t.signing_key(client).sign_jwt("JWT", &Value::Object(c))
 }

@@ -120,12 +120,14 @@ async fn only_top_level_claims_go_by_reference() {
                 pointer: "/resource_access/reinfer.io/roles".into(),
                 single_as_string: false,
                 omit_when_empty: false,
+                joined: None,
             },
             Placement {
                 token: TokenKind::IdToken,
                 pointer: "/group".into(),
                 single_as_string: true,
                 omit_when_empty: false,
+                joined: None,
             },
         ]
     });

@@ -374,18 +374,21 @@ async fn groups_go_where_the_placements_say() {
                 pointer: "/resource_access/reinfer.io/roles".into(),
                 single_as_string: false,
                 omit_when_empty: false,
+                joined: None,
             },
             Placement {
                 token: TokenKind::IdToken,
                 pointer: "/group".into(),
                 single_as_string: true,
                 omit_when_empty: false,
+                joined: None,
             },
             Placement {
                 token: TokenKind::Userinfo,
                 pointer: "/groups".into(),
                 single_as_string: false,
                 omit_when_empty: false,
+                joined: None,
             },
         ]
     });

@@ -2,6 +2,7 @@
 
 mod admin;
 mod advertised_issuer;
+mod as_published;
 mod backchannel;
 mod bearer_grant;
 mod claim_sources;
