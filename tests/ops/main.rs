@@ -77,10 +77,38 @@ fn log(name: &str) -> Stdio {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A provider started by its `start.sh`, killed when dropped.
+/// A provider started by its `start.sh`. Dropped, its process group is asked to stop
+/// (SIGTERM: the start scripts remove their files) and killed a moment later, so that no
+/// server a script started outlives the test.
 struct Op {
     issuer: String,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
+}
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        let Some(pid) = self.child.id() else {
+            return;
+        };
+        let group = format!("-{pid}");
+        let signal = |s: &str| {
+            std::process::Command::new("kill")
+                .args([s, "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|st| st.success())
+        };
+        if signal("-TERM") {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            // The leader is reaped here; the group is gone once its servers have exited.
+            while std::time::Instant::now() < deadline
+                && (!matches!(self.child.try_wait(), Ok(Some(_))) || signal("-0"))
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            signal("-KILL");
+        }
+    }
 }
 
 /// Starts the provider in `name` with the app's client registered for `redirect_uri`; its
@@ -117,7 +145,7 @@ async fn start(name: &str, redirect_uri: &str, env: &[(&str, &str)]) -> Op {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Op {
         issuer: first,
-        _child: child,
+        child,
     }
 }
 
@@ -268,6 +296,37 @@ impl Case<'_> {
             .and_then(|t| t.claims.clone())
             .unwrap_or_else(|| panic!("{name}: the real run shows its ID token"));
         let text = |k: &str| id.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        // The test user's own claims (given_name, nickname…), as the provider holds them:
+        // every claim but the protocol's, the groups and those the user's fields give.
+        let protocol = [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "azp",
+            "at_hash",
+            "c_hash",
+            "sid",
+            "groups",
+            "email",
+            "email_verified",
+            "name",
+            "preferred_username",
+        ];
+        let claims = id
+            .as_object()
+            .map(|c| {
+                c.iter()
+                    .filter(|(k, _)| !protocol.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let user = UserConfig {
             username: self.user.to_owned(),
             sub: text("sub").expect("the ID token's sub"),
@@ -277,7 +336,7 @@ impl Case<'_> {
             preferred_username: text("preferred_username").filter(|p| p != self.user),
             groups: self.groups.iter().map(|g| (*g).to_owned()).collect(),
             password: Some(self.password.to_owned()),
-            claims: Default::default(),
+            claims,
             disabled: false,
         };
         let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK}", free_port());
@@ -306,6 +365,14 @@ impl Case<'_> {
             .await
             .expect("preflight runs on the mock");
         let got = table(name, &r, mock.issuer());
+        assert_eq!(
+            id_token_shapes(&r),
+            id_token_shapes(real),
+            "{name} ({}): the ID tokens of mock-idp serving the captured profile ({}) are not \
+             shaped like the provider's (header, claim names; login and refresh)",
+            self.rp_file,
+            captured.display(),
+        );
         assert!(
             without_pages(&got) == without_pages(want),
             "{name} ({}): preflight on mock-idp serving the profile captured from the provider \
@@ -315,6 +382,26 @@ impl Case<'_> {
             changes(&without_pages(want), &without_pages(&got))
         );
     }
+}
+
+/// The ID tokens a run saw (the login's, the refresh's): their header as typed (`alg`,
+/// `typ`) and the names of their claims.
+fn id_token_shapes(r: &Readiness) -> Vec<(String, String, Vec<String>)> {
+    r.tokens
+        .iter()
+        .filter(|t| t.name.starts_with("id_token"))
+        .map(|t| {
+            let header = t.header.clone().unwrap_or_default();
+            let typed = format!("alg {} typ {}", header["alg"], header["typ"]);
+            let names = t
+                .claims
+                .as_ref()
+                .and_then(|c| c.as_object())
+                .map(|c| c.keys().cloned().collect())
+                .unwrap_or_default();
+            (t.name.clone(), typed, names)
+        })
+        .collect()
 }
 
 /// A findings table without the pages the headless browser saw (the provider's own login

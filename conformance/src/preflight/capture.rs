@@ -56,6 +56,16 @@ pub struct Shape {
     pkce_refused: bool,
     /// Whether a refresh returned an ID token.
     refresh_id_token: Option<bool>,
+    /// Whether the refreshed ID token repeated the login's nonce.
+    refresh_nonce: bool,
+    /// The claims mock-idp adds that the provider's ID token lacked.
+    id_token_lacks: Vec<&'static str>,
+    /// Whether the ID token's header had no `typ`.
+    id_token_untyped: bool,
+    /// Whether the login's ID token had `c_hash`.
+    c_hash: bool,
+    /// The login's ID token's `amr`.
+    amr: Vec<String>,
 }
 
 impl Shape {
@@ -143,6 +153,7 @@ impl Shape {
         self.client_id = opts.client_id.clone();
         if let Some((header, _)) = tokens.id_token.as_deref().and_then(decode_parts) {
             self.signing_alg = header.get("alg").and_then(Value::as_str).map(str::to_owned);
+            self.id_token_untyped = header.get("typ").is_none();
         }
         self.access_lifetime = tokens.expires_in();
         self.refresh_lifetime = tokens
@@ -170,6 +181,22 @@ impl Shape {
             // Keycloak's ID tokens say what they are in a `typ` claim.
             self.id_token_typ = id.get("typ").and_then(Value::as_str).map(str::to_owned);
             self.omit_email = !id.contains_key("email");
+            self.c_hash = id.contains_key("c_hash");
+            self.amr = id
+                .get("amr")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.id_token_lacks = mock_idp::config::ID_TOKEN_OPTIONAL
+                .iter()
+                .copied()
+                .filter(|c| !id.contains_key(*c))
+                .collect();
             self.no_email_verified = id.contains_key("email") && !id.contains_key("email_verified");
             self.hosted_domain = id.contains_key("hd");
             self.overage = id
@@ -204,6 +231,7 @@ impl Shape {
     pub fn refresh(&mut self, r: Option<&Refreshed>) {
         self.rotates = r.map(|r| r.rotated);
         self.refresh_id_token = r.map(|r| r.id_token);
+        self.refresh_nonce = r.is_some_and(|r| r.nonce_kept);
     }
 
     /// Whether the provider refused the app's PKCE.
@@ -494,6 +522,40 @@ impl Shape {
             self.refresh_id_token == Some(false),
             "refresh_without_id_token",
             "the refresh returned no ID token",
+        );
+        flag(
+            &mut out,
+            self.refresh_nonce,
+            "refresh_keeps_nonce",
+            "the refreshed ID token repeated the login's nonce",
+        );
+        if !self.id_token_lacks.is_empty() {
+            let list: Vec<String> = self.id_token_lacks.iter().map(|c| q(c)).collect();
+            let _ = writeln!(
+                out,
+                "id_token_omit = [{}]   # not in the provider's ID token",
+                list.join(", ")
+            );
+        }
+        flag(
+            &mut out,
+            self.c_hash,
+            "id_token_c_hash",
+            "the login's ID token had c_hash",
+        );
+        if !self.amr.is_empty() {
+            let list: Vec<String> = self.amr.iter().map(|a| q(a)).collect();
+            let _ = writeln!(
+                out,
+                "id_token_amr = [{}]   # the login's authentication methods",
+                list.join(", ")
+            );
+        }
+        flag(
+            &mut out,
+            self.id_token_untyped,
+            "omit_id_token_header_typ",
+            "the ID token's header had no typ",
         );
         flag(
             &mut out,

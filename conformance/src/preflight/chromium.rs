@@ -79,12 +79,14 @@ struct Page {
     text: String,
 }
 
-/// A ChromeDriver with one headless Chromium session; both end when it drops.
+/// A ChromeDriver with one headless Chromium session. [`Driver::quit`] ends both; a driver
+/// dropped without it (a panic, a cancelled future) kills ChromeDriver's whole process
+/// group, Chromium with it.
 struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
-    _child: Child,
+    child: Child,
     _profile: Profile,
 }
 
@@ -99,6 +101,7 @@ impl Driver {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
@@ -153,9 +156,16 @@ impl Driver {
             http,
             base,
             session,
-            _child: child,
+            child,
             _profile: profile,
         })
+    }
+
+    /// Ends the session (ChromeDriver closes Chromium), then ChromeDriver.
+    async fn quit(mut self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.http.delete(url).send()).await;
+        let _ = self.child.kill().await;
     }
 
     async fn cmd(&self, path: &str, body: Value) -> Result<Value, String> {
@@ -207,13 +217,13 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // The session ends with the driver process (kill_on_drop), Chromium with it.
-        let url = format!("{}/session/{}", self.base, self.session);
-        let http = self.http.clone();
-        if let Ok(h) = tokio::runtime::Handle::try_current() {
-            h.spawn(async move {
-                let _ = http.delete(url).send().await;
-            });
+        // After `quit` the group is gone and this finds no one.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
@@ -272,11 +282,24 @@ pub async fn log_in(
     who: &Credentials,
     limit: Duration,
 ) -> Result<Vec<String>, String> {
+    let driver = Driver::start().await?;
+    let result = drive(&driver, url, redirect_uri, who, limit).await;
+    driver.quit().await;
+    result
+}
+
+/// [`log_in`] with a started browser.
+async fn drive(
+    driver: &Driver,
+    url: &str,
+    redirect_uri: &str,
+    who: &Credentials,
+    limit: Duration,
+) -> Result<Vec<String>, String> {
     /// The most pages a login goes through (username, password, second factor, consent…).
     const MOST_PAGES: usize = 8;
     /// How long a page may stay as it was after its button was pressed.
     const STUCK: Duration = Duration::from_secs(5);
-    let driver = Driver::start().await?;
     driver.goto(url).await?;
     let start = Instant::now();
     let back = strip_query(redirect_uri);

@@ -22,6 +22,8 @@ pub struct Refreshed {
     pub rotated: bool,
     /// Whether it returned an ID token.
     pub id_token: bool,
+    /// Whether that ID token repeated the login's nonce.
+    pub nonce_kept: bool,
 }
 
 /// Refreshes once; what it showed, or `None` (with the reason among the findings).
@@ -104,9 +106,14 @@ pub async fn check(
         .map(|jwt| verify_id(d, jwt, &opts.client_secret));
     same_sub(refreshed.as_ref(), id, f);
     groups_after(opts, refreshed.as_ref(), &tokens, f);
+    let nonce_kept = match &refreshed {
+        Some(Ok(c)) => c.get("nonce").and_then(Value::as_str) == Some(login.nonce.as_str()),
+        _ => false,
+    };
     Some(Refreshed {
         rotated,
         id_token: tokens.id_token.is_some(),
+        nonce_kept,
     })
 }
 

@@ -132,7 +132,23 @@ pub struct Quirks {
     /// An authorization request carrying PKCE is refused with `invalid_request` and no
     /// description, as Glewlwyd does for a client without "PKCE allowed".
     pub pkce_refused: bool,
+    /// A refreshed ID token carries the login's `nonce` (OIDC Core §12.2 as amended lets it
+    /// be absent or the same; panva's oidc-provider keeps it).
+    pub refresh_keeps_nonce: bool,
+    /// Claims the provider's ID tokens lack among those the mock adds: `auth_time`, `azp`,
+    /// `at_hash`, `sid`.
+    pub id_token_omit: Vec<String>,
+    /// ID tokens without a `typ` header (the mock's say `JWT`).
+    pub omit_id_token_header_typ: bool,
+    /// A `c_hash` claim (OIDC Core §3.3.2.11) in the ID token of a code exchange, as
+    /// Glewlwyd sends in the code flow too.
+    pub id_token_c_hash: bool,
+    /// An `amr` claim with these authentication methods (RFC 8176), e.g. `["pwd"]`.
+    pub id_token_amr: Vec<String>,
 }
+
+/// The ID token claims `quirks.id_token_omit` may leave out.
+pub const ID_TOKEN_OPTIONAL: &[&str] = &["auth_time", "azp", "at_hash", "sid"];
 
 /// The discovery document as a provider publishes it: metadata values in place of the
 /// mock's own, and members the provider does not publish left out. The mock still serves

@@ -147,6 +147,20 @@ impl Config {
                 format!("{s} is not an HTTP error status (400-599)"),
             );
         }
+        if let Some(c) = self
+            .quirks
+            .id_token_omit
+            .iter()
+            .find(|c| !super::ID_TOKEN_OPTIONAL.contains(&c.as_str()))
+        {
+            return bad(
+                vec![Seg::Key("quirks"), Seg::Key("id_token_omit")],
+                format!(
+                    "{c:?} cannot be left out of ID tokens (only {})",
+                    super::ID_TOKEN_OPTIONAL.join(", ")
+                ),
+            );
+        }
         Ok(())
     }
 

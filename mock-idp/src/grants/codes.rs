@@ -64,8 +64,6 @@ pub struct CodeRecord {
     pub grant: Arc<Grant>,
     /// The redirect_uri of the authorization request, to be repeated exactly.
     pub redirect_uri: String,
-    /// The nonce of the authorization request.
-    pub nonce: Option<String>,
     /// PKCE challenge, when the request had one.
     pub pkce: Option<Pkce>,
     /// Expiry.

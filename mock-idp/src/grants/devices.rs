@@ -231,6 +231,7 @@ mod tests {
             scope: vec!["openid".into()],
             auth_time: 10,
             sid: None,
+            nonce: None,
         })
     }
 

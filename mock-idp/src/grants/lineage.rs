@@ -176,6 +176,7 @@ impl Grants {
                 scope,
                 auth_time: token.iat,
                 sid: None,
+                nonce: None,
             },
         };
         if grant.client_id != token.client_id {

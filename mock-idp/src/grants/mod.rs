@@ -38,6 +38,8 @@ pub struct Grant {
     pub auth_time: UnixTime,
     /// The IdP session id (`sid`).
     pub sid: Option<String>,
+    /// The nonce of the authorization request that made it (none without a login).
+    pub nonce: Option<String>,
 }
 
 impl Grant {
@@ -56,6 +58,7 @@ impl Grant {
             scope,
             auth_time: now,
             sid: None,
+            nonce: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub(super) fn client_credentials(
             grant: &grant,
             user: None,
             nonce: None,
+            code: None,
             lineage: None,
             grant_type: GrantType::ClientCredentials,
             refresh: None,

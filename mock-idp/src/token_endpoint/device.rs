@@ -32,6 +32,7 @@ pub(super) fn device_code(
             grant: &grant,
             user: Some(&user),
             nonce: None,
+            code: None,
             lineage: Some(&lineage),
             grant_type: GrantType::DeviceCode,
             refresh: super::code::first_refresh(t, client, &grant, now),

@@ -102,6 +102,7 @@ pub fn exchange(
             grant: &grant,
             user: Some(&user),
             nonce: None,
+            code: None,
             lineage: Some(&lineage),
             grant_type: GrantType::TokenExchange,
             refresh: None,

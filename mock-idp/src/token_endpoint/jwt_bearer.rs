@@ -45,6 +45,7 @@ pub(super) fn jwt_bearer(
             grant: &grant,
             user: Some(&accepted.user),
             nonce: None,
+            code: None,
             lineage: Some(&lineage),
             grant_type: GrantType::JwtBearer,
             refresh: None,

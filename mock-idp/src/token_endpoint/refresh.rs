@@ -61,6 +61,7 @@ pub(super) fn refresh_token(
             grant: &grant,
             user: Some(&user),
             nonce: None,
+            code: None,
             lineage: Some(&used.family),
             grant_type: GrantType::RefreshToken,
             refresh: policy.rotate.then_some(NewRefresh {

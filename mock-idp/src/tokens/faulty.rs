@@ -76,6 +76,10 @@ pub fn sign(
     client_secret: Option<&str>,
 ) -> Result<String, String> {
     let mut header = serde_json::to_value(key.header(typ)).map_err(|e| e.to_string())?;
+    if typ.is_empty() {
+        // A header without `typ` (as some providers sign ID tokens).
+        header.as_object_mut().map(|h| h.remove("typ"));
+    }
     for f in faults {
         match f {
             Fault::IdTokenUnknownKid => header["kid"] = json!("unknown-kid-not-in-the-jwks"),

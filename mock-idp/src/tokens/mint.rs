@@ -53,6 +53,8 @@ pub struct Mint<'a> {
     pub user: Option<&'a User>,
     /// The authorization request's nonce (code grant only).
     pub nonce: Option<&'a str>,
+    /// The code redeemed (code grant only), for `c_hash` where the provider sends it.
+    pub code: Option<&'a str>,
     /// The authorization grant these tokens are issued under (see
     /// [`crate::grants::Lineage`]): a new one per code, the refresh token's family on a
     /// refresh, none for client_credentials.
@@ -248,13 +250,28 @@ fn id_token(
         json!(now + t.config.lifetimes.id_token as i64),
     );
     c.insert("auth_time".into(), json!(m.grant.auth_time));
-    if let Some(nonce) = m.nonce {
+    let quirks = &t.config.quirks;
+    // A refresh repeats the login's nonce only where the provider does (OIDC Core §12.2).
+    let kept = (m.grant_type == GrantType::RefreshToken && quirks.refresh_keeps_nonce)
+        .then_some(m.grant.nonce.as_deref())
+        .flatten();
+    if let Some(nonce) = m.nonce.or(kept) {
         c.insert("nonce".into(), json!(nonce));
     }
     if let Some(sid) = &m.grant.sid {
         c.insert("sid".into(), json!(sid));
     }
     c.insert("at_hash".into(), json!(at_hash(access_token)));
+    if let (true, Some(code)) = (quirks.id_token_c_hash, m.code) {
+        // OIDC Core §3.3.2.11, computed as at_hash is.
+        c.insert("c_hash".into(), json!(at_hash(code)));
+    }
+    if !quirks.id_token_amr.is_empty() {
+        c.insert("amr".into(), json!(quirks.id_token_amr));
+    }
+    for claim in &quirks.id_token_omit {
+        c.remove(claim);
+    }
     place_groups_of(
         &mut c,
         &t.groups_for(&m.client.id),
@@ -277,7 +294,11 @@ fn id_token(
     super::faulty::break_claims(&mut c, fired, now);
     super::faulty::sign(
         &t.signing_key(m.client),
-        "JWT",
+        if quirks.omit_id_token_header_typ {
+            ""
+        } else {
+            "JWT"
+        },
         &Value::Object(c),
         fired,
         m.client.secret.as_deref(),

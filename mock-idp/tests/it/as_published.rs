@@ -173,3 +173,73 @@ async fn groups_may_be_joined_into_one_string() {
     let groups = claims(t["access_token"].as_str().unwrap())["groups"].clone();
     assert_eq!(groups, "admins,analysts");
 }
+
+#[tokio::test]
+async fn the_id_token_is_shaped_like_the_providers() {
+    let plain = idp();
+    let t = plain.tokens("alice").await;
+    let jwt = t["id_token"].as_str().unwrap();
+    assert_eq!(header(jwt)["typ"], "JWT");
+    let c = claims(jwt);
+    for k in ["auth_time", "azp", "at_hash", "sid"] {
+        assert!(c.get(k).is_some(), "{k} in {c}");
+    }
+    assert!(c.get("c_hash").is_none() && c.get("amr").is_none(), "{c}");
+    let res = plain.refresh(t["refresh_token"].as_str().unwrap()).await;
+    assert!(
+        claims(json(&res)["id_token"].as_str().unwrap())
+            .get("nonce")
+            .is_none()
+    );
+
+    let idp = idp_with(|c| {
+        c.quirks.id_token_omit = vec!["azp".into(), "sid".into()];
+        c.quirks.omit_id_token_header_typ = true;
+        c.quirks.id_token_c_hash = true;
+        c.quirks.id_token_amr = vec!["pwd".into()];
+        c.quirks.refresh_keeps_nonce = true;
+    });
+    let code = idp.code("alice", &[]).await;
+    let res = idp.exchange(&code, &[]).await;
+    let t = json(&res);
+    let jwt = t["id_token"].as_str().unwrap();
+    assert!(header(jwt).get("typ").is_none(), "{}", header(jwt));
+    let c = claims(jwt);
+    assert!(c.get("azp").is_none() && c.get("sid").is_none(), "{c}");
+    assert!(
+        c.get("auth_time").is_some() && c.get("at_hash").is_some(),
+        "{c}"
+    );
+    assert_eq!(c["amr"], serde_json::json!(["pwd"]));
+    // c_hash is computed as at_hash is, over the code (OIDC Core §3.3.2.11).
+    assert_eq!(c["c_hash"], left_half_sha256(&code));
+    assert_eq!(c["nonce"], "no");
+    let res = idp.refresh(t["refresh_token"].as_str().unwrap()).await;
+    let refreshed = claims(json(&res)["id_token"].as_str().unwrap());
+    assert_eq!(refreshed["nonce"], "no", "{refreshed}");
+    assert!(
+        refreshed.get("c_hash").is_none(),
+        "no code on refresh: {refreshed}"
+    );
+}
+
+#[test]
+fn only_optional_claims_may_be_left_out_of_id_tokens() {
+    let e = Config::from_toml(
+        "issuer = \"http://x\"\n[[keys]]\nkid = \"k\"\nalg = \"RS256\"\npem_file = \"keys/rsa-1.pem\"\n[quirks]\nid_token_omit = [\"nonce\"]\n",
+        "t.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("quirks.id_token_omit") && e.contains("\"nonce\""),
+        "{e}"
+    );
+}
+
+/// OIDC Core §3.3.2.11: base64url of the left half of the SHA-256 of the value.
+fn left_half_sha256(value: &str) -> String {
+    use base64::Engine;
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}

@@ -16,6 +16,7 @@ Prints one JSON line, {"issuer": ...}, once the provider answers discovery.
 Only the standard library: glewlwyd and openssl are Debian packages (install.sh).
 """
 
+import atexit
 import http.cookiejar
 import json
 import os
@@ -98,7 +99,18 @@ server = subprocess.Popen(
     stdout=sys.stderr,
     stderr=sys.stderr,
 )
-signal.signal(signal.SIGTERM, lambda *_: (server.terminate(), sys.exit(0)))
+# Its files go when this script ends, however it ends.
+atexit.register(shutil.rmtree, work, True)
+
+
+def stop(*_):
+    # Asked to stop (the test's end). Not `server.wait()` here: the main thread may be
+    # inside it, and Popen's wait lock is not reentrant.
+    server.terminate()
+    raise SystemExit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
 
 jar = http.cookiejar.CookieJar()
 api = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

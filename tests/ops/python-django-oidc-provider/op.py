@@ -12,6 +12,8 @@ Prints one JSON line, {"issuer": ...}, once it listens on 127.0.0.1.
 
 import json
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from socketserver import ThreadingMixIn
@@ -40,7 +42,10 @@ def late_app(environ, start_response):
 
 server = make_server("127.0.0.1", int(os.environ.get("PORT") or 0), late_app, Server, Quiet)
 issuer = f"http://127.0.0.1:{server.server_port}/openid"
-db = os.path.join(tempfile.mkdtemp(prefix="django-oidc-"), "db.sqlite3")
+work = tempfile.mkdtemp(prefix="django-oidc-")
+db = os.path.join(work, "db.sqlite3")
+# Asked to stop (the test's end): the database goes with the process.
+signal.signal(signal.SIGTERM, lambda *_: (shutil.rmtree(work, ignore_errors=True), sys.exit(0)))
 
 from django.conf import settings  # noqa: E402
 
