@@ -66,7 +66,7 @@ impl ClientKeys {
         if rp.launch.is_none() {
             return Err("rp.toml: client_jwks or client_jwks_uri: required with private_key_jwt in attach mode".into());
         }
-        let kid = format!("rp-{}", crate::random_hex(4));
+        let kid = format!("rp-{}", crate::random::hex(4));
         let (pem, public) = generate_pair(&kid, SigningAlg::RS256)?;
         let file = std::env::temp_dir().join(format!("conformance-{kid}.pem"));
         write_private(&file, &pem)?;
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn declared_keys_are_read_relative_to_the_rp_toml_and_named_when_bad() {
-        let dir = std::env::temp_dir().join(format!("conformance-keys-{}", crate::random_hex(4)));
+        let dir = std::env::temp_dir().join(format!("conformance-keys-{}", crate::random::hex(4)));
         std::fs::create_dir_all(&dir).unwrap();
         let made = ClientKeys::for_run(&rp("", true)).unwrap();
         let ClientKeys::Made(m) = &made else { panic!() };

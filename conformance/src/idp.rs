@@ -348,7 +348,7 @@ impl IdpServer {
     /// Starts a mock IdP in this process on `addr` (port 0: any); with `tls`, over HTTPS
     /// with a throw-away CA, written to a file for the RP ([`IdpServer::ca_file`]).
     pub async fn embedded(addr: SocketAddr, tls: bool) -> Result<IdpServer, IdpError> {
-        let token = crate::random_hex(16);
+        let token = crate::random::hex(16);
         let mut builder = mock_idp::MockIdp::builder()
             .addr(addr)
             .admin_token(token.clone());
@@ -367,7 +367,7 @@ impl IdpServer {
             None => None,
             Some(pem) => {
                 let path = std::env::temp_dir()
-                    .join(format!("conformance-idp-ca-{}.pem", crate::random_hex(4)));
+                    .join(format!("conformance-idp-ca-{}.pem", crate::random::hex(4)));
                 std::fs::write(&path, pem)
                     .map_err(|e| IdpError(format!("cannot write {}: {e}", path.display())))?;
                 Some(path)

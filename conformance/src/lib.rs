@@ -24,6 +24,7 @@ mod launch;
 mod load;
 pub mod preflight;
 mod profile;
+mod random;
 pub mod report;
 mod rp;
 mod runner;
@@ -81,11 +82,4 @@ pub fn catalogue_markdown() -> String {
         ));
     }
     out
-}
-
-/// `n` random bytes as lower-case hex.
-pub(crate) fn random_hex(n: usize) -> String {
-    (0..n)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
 }

@@ -21,7 +21,7 @@ use crate::rp::{RpDescription, SyncMode, tenant_of};
 use crate::scenario::{Ctx, Phase, Scenario, Shared};
 use crate::scenarios::catalogue;
 use crate::stage::{GroupsAt, Stage, TenantShape};
-use crate::verdict::{Evidence, Outcome, Stop, Verdict};
+use crate::verdict::{Evidence, NOT_THIS_MODE, Outcome, Stop, Verdict};
 
 /// Which IdP to use.
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ pub struct RunError(pub String);
 pub async fn run(opts: &Options) -> Result<Report, RunError> {
     let started = Instant::now();
     let rp = &opts.rp;
-    let run_id = crate::random_hex(3);
+    let run_id = crate::random::hex(3);
     let named = rp
         .idp
         .issuer
@@ -156,7 +156,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
     let secret = rp
         .client_secret
         .clone()
-        .unwrap_or_else(|| crate::random_hex(16));
+        .unwrap_or_else(|| crate::random::hex(16));
     let modes = modes(opts)?;
     let stage = Arc::new(Stage {
         rp: rp.clone(),
@@ -602,13 +602,6 @@ pub fn default_timeout(rp: &RpDescription) -> Duration {
         .max(rp.jwks_cooldown_s * 1.5 + deadline);
     Duration::from_secs_f64(waits + 30.0)
 }
-
-/// How the reason of a skip for a scenario of another sync mode starts (no coverage lost).
-pub const NOT_THIS_MODE: &str = "applies to sync mode";
-
-/// How the reason of a skip for a scenario the RP has no use for starts (no coverage lost:
-/// e.g. `login.userinfo` for an RP that never calls userinfo).
-pub const DOES_NOT_APPLY: &str = "does not apply:";
 
 /// A scenario that does not apply to this sync mode.
 fn skipped(s: &Scenario, mode: SyncMode, expected: bool) -> ScenarioResult {

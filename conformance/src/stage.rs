@@ -140,7 +140,7 @@ impl Stage {
             let path = url::Url::parse(&issuer)
                 .map(|u| u.path().trim_end_matches('/').to_owned())
                 .unwrap_or_default();
-            format!("{path}/keys-{}", crate::random_hex(4))
+            format!("{path}/keys-{}", crate::random::hex(4))
         });
         let spec = TenantSpec {
             rp,

@@ -222,3 +222,10 @@ impl LatencyStat {
         )
     }
 }
+
+/// How the reason of a skip for a scenario of another sync mode starts (no coverage lost).
+pub const NOT_THIS_MODE: &str = "applies to sync mode";
+
+/// How the reason of a skip for a scenario the RP has no use for starts (no coverage lost:
+/// e.g. `login.userinfo` for an RP that never calls userinfo).
+pub const DOES_NOT_APPLY: &str = "does not apply:";

@@ -11,11 +11,12 @@ use serde_json::{Map, Value};
 
 use super::PreflightOptions;
 use super::discovery::Discovery;
-use super::groups::{Found, Source, access_claims, escape, locate, looks_like_id};
+use super::groups::{Found, Source, access_claims, escape, locate};
 use super::idtoken::decode_parts;
 use super::login::Tokens;
 use super::offline::RefreshRule;
 use super::refresh::Refreshed;
+use super::values::looks_like_id;
 
 /// The tenant's shape as observed.
 #[derive(Debug, Clone, Default)]

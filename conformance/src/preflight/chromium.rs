@@ -233,7 +233,8 @@ struct Profile(std::path::PathBuf);
 
 impl Profile {
     fn new() -> Result<Profile, String> {
-        let dir = std::env::temp_dir().join(format!("preflight-chromium-{}", crate::random_hex(8)));
+        let dir =
+            std::env::temp_dir().join(format!("preflight-chromium-{}", crate::random::hex(8)));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(Profile(dir))
     }

@@ -342,7 +342,7 @@ fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
 /// those every ID token carries (OIDC Core §2: iss, sub, aud, exp, iat), and its groups
 /// claim when it reads them from the ID token.
 pub fn wanted_claims(opts: &PreflightOptions) -> Vec<String> {
-    let mut wanted: Vec<String> = super::idtoken::REQUIRED
+    let mut wanted: Vec<String> = super::values::REQUIRED
         .iter()
         .filter(|c| !["iss", "sub", "aud", "exp", "iat"].contains(c))
         .map(|c| (*c).to_owned())

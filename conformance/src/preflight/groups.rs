@@ -11,6 +11,7 @@ use super::http::{Client, excerpt};
 use super::idtoken::{decode_parts, verify};
 use super::login::Tokens;
 use super::provider::Fixes;
+use super::values::looks_like_id;
 use super::{Findings, Mapping, PreflightOptions, ShownToken, Status};
 use crate::rp::GroupsToken;
 
@@ -145,18 +146,6 @@ fn as_list(v: &Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// A GUID-shaped value: an object id (Entra groups and tenants) rather than a name.
-pub(super) fn looks_like_id(s: &str) -> bool {
-    s.len() == 36
-        && s.chars().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
 }
 
 /// What the login produced: its tokens, the ID token's claims when accepted, userinfo.

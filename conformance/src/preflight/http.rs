@@ -237,7 +237,7 @@ fn assertion_claims(endpoint: &str, client_id: &str) -> Result<serde_json::Value
         "aud": endpoint,
         "iat": now,
         "exp": now + 60,
-        "jti": crate::random_hex(16),
+        "jti": crate::random::hex(16),
     }))
 }
 

@@ -12,13 +12,10 @@ use serde_json::{Map, Value};
 use super::discovery::Discovery;
 use super::login::Tokens;
 use super::provider::Fixes;
+use super::values::REQUIRED;
 use super::{Findings, PreflightOptions, ShownToken};
 
 const STEP: &str = "tokens";
-
-/// The claims every ID token must carry for the app: who issued it, for whom, until when,
-/// and who the user is (a stable `sub`, a username, an email).
-pub const REQUIRED: [&str; 6] = ["iss", "aud", "sub", "exp", "preferred_username", "email"];
 
 /// Seconds of clock skew allowed.
 const LEEWAY: i64 = 60;

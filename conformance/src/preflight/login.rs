@@ -97,9 +97,9 @@ pub async fn login(
     f: &mut Findings,
 ) -> Result<Tokens, Failed> {
     let redirect_uri = listener.redirect_uri().to_owned();
-    let state = crate::random_hex(16);
-    let nonce = crate::random_hex(16);
-    let verifier = crate::random_hex(32);
+    let state = crate::random::hex(16);
+    let nonce = crate::random::hex(16);
+    let verifier = crate::random::hex(32);
     let challenge = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,
         verifier.as_bytes(),

@@ -21,6 +21,7 @@ mod offline;
 mod provider;
 mod refresh;
 mod render;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,7 +37,6 @@ pub use login::LoginWith;
 pub use provider::Provider;
 
 use capture::Shape;
-pub(crate) use render::esc;
 pub use render::{html, json, markdown, terminal};
 
 /// What `conformance preflight` was asked to do.

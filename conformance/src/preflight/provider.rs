@@ -64,7 +64,7 @@ impl Provider {
         let path = url.path();
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         if host == "login.microsoftonline.com"
-            || (segs.len() == 2 && super::groups::looks_like_id(segs[0]) && segs[1] == "v2.0")
+            || (segs.len() == 2 && super::values::looks_like_id(segs[0]) && segs[1] == "v2.0")
         {
             Some(Provider::Entra)
         } else if host.ends_with(".okta.com")

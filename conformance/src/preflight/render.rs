@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Readiness, Status};
+use crate::report::page::esc;
 
 /// The verdict line.
 fn verdict(r: &Readiness) -> String {
@@ -144,11 +145,6 @@ pub fn markdown(r: &Readiness) -> String {
 /// As JSON.
 pub fn json(r: &Readiness) -> String {
     serde_json::to_string_pretty(r).unwrap_or_default()
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// As a self-contained HTML page (no script, no external resource).

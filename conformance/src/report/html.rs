@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::page::esc;
 use super::{ModeRun, Report, ScenarioResult, page};
-use crate::preflight::esc;
 use crate::verdict::Outcome;
 
 fn badge(o: Outcome) -> String {

@@ -4,7 +4,7 @@
 mod html;
 mod junit;
 mod markdown;
-mod page;
+pub(crate) mod page;
 mod terminal;
 
 use std::path::Path;
@@ -165,8 +165,8 @@ impl Report {
     pub fn lost_coverage(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in self.runs.iter().flat_map(|m| &m.results) {
-            let applies = !r.reason.starts_with(crate::runner::NOT_THIS_MODE)
-                && !r.reason.starts_with(crate::runner::DOES_NOT_APPLY);
+            let applies = !r.reason.starts_with(crate::verdict::NOT_THIS_MODE)
+                && !r.reason.starts_with(crate::verdict::DOES_NOT_APPLY);
             if r.verdict == Outcome::Skip && applies {
                 let ids = out.entry(r.reason.clone()).or_default();
                 if !ids.contains(&r.id) {

@@ -28,10 +28,15 @@ a { color: #0645ad; }
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1rem; }
 ";
 
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    html_escape::encode_quoted_attribute(s).into_owned()
+}
+
 /// A whole page: `title` in the tab, `body` (already escaped HTML) inside `<body>`.
 pub fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n",
-        crate::preflight::esc(title)
+        esc(title)
     )
 }

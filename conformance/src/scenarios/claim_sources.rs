@@ -6,10 +6,10 @@
 use mock_idp::faults::Fault;
 
 use super::groups::{differs, mapped, pair, shown};
-use super::{control, login_ok, status};
+use super::support::{control, login_ok, status};
 use crate::idp::{TestUser, kind};
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::Ctx;
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Judged, Outcome, Stop, Verdict};
 
 pub async fn aggregated(cx: &Ctx) -> Judged {

@@ -74,7 +74,7 @@ async fn judge(cx: &Ctx, up: &Up, configured: &str, advertised: &str) -> Judged 
     }
     Ok(Verdict::warn(format!(
         "the RP sent the user to the authorization endpoint named by a discovery document whose issuer ({advertised}) is not the configured one ({configured}), and refused only afterwards (callback {}, /me {}): OIDC Discovery §4.3 says such a document must not be used at all",
-        super::status(login.callback_status),
+        super::support::status(login.callback_status),
         me.status
     )))
 }

@@ -13,10 +13,10 @@ use std::time::Duration;
 use url::Url;
 
 use super::logout::{Ending, end_at_idp, watch};
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::idp::TestUser;
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Scenario};
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Judged, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Verdict};
 

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use mock_idp::faults::Fault;
 
 use super::groups::shown;
-use super::{
+use super::support::{
     control, login_ok, login_with_faults, refused_forged_signature, refused_login, scenario,
 };
 use crate::browser::{Browser, Login};
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Phase, Scenario};
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {
@@ -235,7 +235,7 @@ async fn at_hash_mismatch(cx: &Ctx) -> Judged {
     control(cx, &u).await?;
     Ok(Verdict::pass(format!(
         "refused an ID token whose at_hash is not the access token's: the callback answered {}, /me {}; unbroken, the user logs in",
-        super::status(login.callback_status),
+        super::support::status(login.callback_status),
         me.status
     )))
 }
@@ -251,7 +251,7 @@ async fn at_hash_absent(cx: &Ctx) -> Judged {
         }
         Some((login, me)) => Verdict::fail(format!(
             "refused a valid ID token without at_hash (callback {}, /me {me}), which OIDC Core §3.1.3.6 makes optional in the code flow: providers that omit it log no one in; unbroken, the user logs in",
-            super::status(login.callback_status),
+            super::support::status(login.callback_status),
         )),
     })
 }
@@ -399,7 +399,7 @@ async fn kid_absent(cx: &Ctx) -> Judged {
         .into_iter()
         .filter(|e| e.endpoint == "jwks")
         .count();
-    let callback = super::status(login.callback_status);
+    let callback = super::support::status(login.callback_status);
     Ok(if fetches == 0 {
         Verdict::error(format!(
             "refused a validly signed ID token without kid (callback {callback}, /me {me}), but the RP fetched no JWKS during this run: it may hold the keys of an earlier one, several of them, where OIDC Core §10.1 lets it refuse a token without kid; a run that starts the RP (launch mode) or restarts it judges this"
@@ -538,7 +538,7 @@ async fn kid_absent_multiple(cx: &Ctx) -> Judged {
     let forged = [Fault::IdTokenNoKid, Fault::IdTokenBadSignature];
     let (_, _, _, me) = login_with_faults(cx, &forged, None).await?;
     if me.logged_in() {
-        return Ok(super::unverified_signature(
+        return Ok(super::support::unverified_signature(
             &cx.shared.sites.idp,
             "an ID token without kid whose signature none of the JWKS's two keys verifies",
             &me,

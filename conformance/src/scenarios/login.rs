@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use mock_idp::faults::Fault;
 use url::Url;
 
-use super::{control, login_ok, login_with_faults, refused_login, scenario, status};
+use super::support::{control, login_ok, login_with_faults, refused_login, scenario, status};
 use crate::idp::TestUser;
 use crate::rp::ClientAuth;
 use crate::scenario::{Ctx, Scenario};
@@ -210,7 +210,9 @@ async fn client_auth(cx: &Ctx) -> Judged {
             u.username,
             status(login.callback_status),
             me.status,
-            super::refused_exchange(cx, &u).await.unwrap_or_default()
+            super::support::refused_exchange(cx, &u)
+                .await
+                .unwrap_or_default()
         )));
     }
     let mut problems = Vec::new();
@@ -595,7 +597,7 @@ async fn background_userinfo(cx: &Ctx) -> Judged {
         if (refreshes >= 2 && elapsed >= cx.shared.deadline()) || elapsed >= cx.shared.patience() {
             return Ok(Verdict::skip(format!(
                 "{} the RP calls userinfo neither at login nor during background sync ({refreshes} refreshes and no userinfo call in {:.1} s after a login)",
-                crate::runner::DOES_NOT_APPLY,
+                crate::verdict::DOES_NOT_APPLY,
                 elapsed.as_secs_f64()
             )));
         }

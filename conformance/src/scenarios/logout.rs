@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use mock_idp::BACKCHANNEL_DELIVERY_TIMEOUT as DELIVERY_TIMEOUT;
 use mock_idp::faults::Fault;
 
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::browser::{Browser, Page};
 use crate::idp::{JournalEntry, TestUser, kind};
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Phase, Scenario};
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {

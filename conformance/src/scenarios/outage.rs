@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mock_idp::faults::Fault;
 
 use super::groups::{differs, pair, shown};
-use super::{fault_status, login_ok};
+use super::support::{fault_status, login_ok};
 use crate::browser::Browser;
 use crate::idp::{JournalEntry, TestUser};
 use crate::scenario::Ctx;

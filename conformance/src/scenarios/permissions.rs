@@ -1,7 +1,9 @@
 //! `permissions`: group → permission sync in strict, additive and no-sync mode.
 
+use super::claim_sources;
+use super::claims;
 use super::groups::{UNMAPPED, apart, differs, mapped, not_synced, pair, shown};
-use super::{claim_sources, claims, login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::rp::{Capability, SyncMode};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Stop, Verdict};
@@ -497,7 +499,9 @@ async fn relogin_forces_sync(cx: &Ctx) -> Judged {
     let (b1, _, me) = login_ok(cx, &u).await?;
     started_with(&shown(&me), &mapped(rp, &[&p.a]))?;
     // Background sync fails from now on, so only the login itself can bring the change.
-    let outage = cx.arm_refresh(super::fault_status(503), &u, None).await?;
+    let outage = cx
+        .arm_refresh(super::support::fault_status(503), &u, None)
+        .await?;
     let mark = cx.set_groups(&u, &[&p.a, &p.b], None).await?;
     cx.logout(&b1).await?;
     cx.step("logged out and in again");

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::browser::{Browser, Sites};
 use crate::launch::LaunchError;
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::Ctx;
 use crate::stage::{GroupsAt, TenantShape, Up};
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Stop, Verdict};
 
 /// Starts the run's RP once more against tenant `<run tenant>-<suffix>` shaped by `shape`
@@ -111,7 +111,7 @@ async fn control_login(cx: &Ctx, up: &Up) -> Result<Option<String>, Stop> {
     }
     Ok(Some(format!(
         "no one logged in there either (callback {}, /me {})",
-        super::status(login.callback_status),
+        super::support::status(login.callback_status),
         me.status
     )))
 }

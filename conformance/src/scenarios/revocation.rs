@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::groups::{differs, mapped, pair, shown};
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::browser::Browser;
 use crate::idp::TestUser;
 use crate::rp::SyncMode;

@@ -8,10 +8,10 @@
 
 use url::Url;
 
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::browser::{RpLogout, Tamper};
-use crate::runner::DOES_NOT_APPLY;
 use crate::scenario::{Ctx, Scenario};
+use crate::verdict::DOES_NOT_APPLY;
 use crate::verdict::{Judged, Stop, Verdict};
 
 pub fn all() -> Vec<Scenario> {

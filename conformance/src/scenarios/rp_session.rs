@@ -4,7 +4,7 @@
 //! nothing after it. An RP whose sessions live in the cookie itself (a signed client-side
 //! session) cannot end one, and fails.
 
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::scenario::{Ctx, Scenario};
 use crate::verdict::{Judged, Stop, Verdict};
 

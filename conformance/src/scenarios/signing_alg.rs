@@ -98,7 +98,7 @@ async fn judge(cx: &Ctx, up: &Up, alg: SigningAlg) -> Judged {
     ));
     let forged = login(cx, up, "forged", &[Fault::IdTokenBadSignature]).await?;
     if forged.logged_in() {
-        return Ok(super::unverified_signature(
+        return Ok(super::support::unverified_signature(
             &up.issuer,
             &format!("an ID token signed with {alg} whose signature does not verify"),
             &forged,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use super::groups::{differs, mapped, not_synced, pair, shown};
-use super::{login_ok, scenario};
+use super::support::{login_ok, scenario};
 use crate::idp::{JournalEntry, TestUser};
 use crate::rp::SyncMode;
 use crate::scenario::{Awaited, Ctx, Phase, Scenario};
