@@ -5,6 +5,19 @@
 //! every scenario a verdict with its evidence. Any RP in any language attaches through
 //! the contract in the README ("Test your RP in CI") and an `rp.toml`.
 //!
+//! ## How it is built: floors
+//!
+//! Each module imports only from its own floor or the floors below, and no import circle
+//! runs inside a floor (`cargo test -p sso-tests --test floors` checks both):
+//!
+//! 1. verdicts, evidence and what the RP declares: `verdict`, `rp`, `load`, `group`, `glob`, `random`
+//! 2. the clients of the RP and of the IdP: `browser`, `client_keys`, `expected`, `launch`, `idp`
+//! 3. the stage a run sets: `stage`, `profile`
+//! 4. what a scenario is: `scenario`
+//! 5. the catalogue and the reports (a report reads results, never the runner): `scenarios`, `report`
+//! 6. the runner and preflight (discover → log in → check the ID token → refresh → map the groups → capture): `runner`, `preflight`
+//! 7. this page and the command: `lib`, `main`
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let rp = conformance::RpDescription::from_file("rp.toml".as_ref())?;

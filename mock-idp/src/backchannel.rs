@@ -84,12 +84,7 @@ pub(crate) fn notices(
 /// outside one nothing is sent (and that is journaled).
 pub(crate) fn notify(t: &Tenant, ended: Ended<'_>) {
     for n in notices(t, ended, |c| c.backchannel_logout_uri.as_ref()) {
-        let mut entry = Entry::new(
-            Endpoint::BackchannelLogout,
-            "POST",
-            &Default::default(),
-            &Default::default(),
-        );
+        let mut entry = Entry::new(Endpoint::BackchannelLogout, "POST", &[][..], &[][..]);
         entry.client_id = Some(n.client_id.clone());
         entry.user = Some(n.username.clone());
         entry.faults = t.fire_faults(

@@ -7,11 +7,7 @@ use serde::Serialize;
 
 use crate::clock::UnixTime;
 use crate::faults::Fault;
-use crate::http::Params;
 use crate::types::AuthMethod;
-
-/// Default number of entries kept.
-pub(crate) const DEFAULT_CAPACITY: usize = 1000;
 
 /// Which endpoint a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,18 +123,25 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// An entry from the request's parameters (query and form together).
-    pub(crate) fn new(endpoint: Endpoint, method: &str, query: &Params, params: &Params) -> Entry {
+    /// An entry from the request's parameters (query and form together, as decoded pairs).
+    pub(crate) fn new<Q, F>(endpoint: Endpoint, method: &str, query: &Q, params: &F) -> Entry
+    where
+        Q: AsRef<[(String, String)]> + ?Sized,
+        F: AsRef<[(String, String)]> + ?Sized,
+    {
+        let (query, params) = (query.as_ref(), params.as_ref());
         let get = |name: &str| {
             params
-                .0
                 .iter()
-                .chain(&query.0)
+                .chain(query)
                 .find(|(k, v)| k == name && !v.is_empty())
                 .map(|(_, v)| v.clone())
         };
         let mut lints = Vec::new();
-        if query.has("client_secret") {
+        if query
+            .iter()
+            .any(|(k, v)| k == "client_secret" && !v.is_empty())
+        {
             lints.push(Lint::ClientSecretInUrl);
         }
         let challenge = get("code_challenge")
@@ -232,6 +235,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Params;
 
     #[test]
     fn the_ring_is_bounded_and_numbered() {

@@ -164,3 +164,28 @@ pub(crate) fn revoke_user(t: &Tenant, username: &str) -> Result<usize, Directory
     crate::backchannel::notify(t, Ended::User(username));
     Ok(t.lock_grants().revoke_user(username))
 }
+
+/// The directory's API on the tenant (the admin API and a Rust test use it).
+impl Tenant {
+    /// Creates or replaces a user; whether it was created.
+    pub fn put_user(&self, user: User) -> Result<bool, DirectoryError> {
+        put_user(self, user)
+    }
+
+    /// Applies a partial update; the user as it now is. A disabled user's sessions end
+    /// and their tokens stop working.
+    pub fn patch_user(&self, username: &str, patch: UserPatch) -> Result<User, DirectoryError> {
+        patch_user(self, username, patch)
+    }
+
+    /// Deletes a user and ends their sessions; their tokens stop working (they are checked
+    /// against the directory).
+    pub fn delete_user(&self, username: &str) -> Result<(), DirectoryError> {
+        delete_user(self, username)
+    }
+
+    /// Revokes every token and session of a user; how many live tokens were revoked.
+    pub fn revoke_user(&self, username: &str) -> Result<usize, DirectoryError> {
+        revoke_user(self, username)
+    }
+}

@@ -2,27 +2,12 @@
 //! change only with the keys (a rotation, a retired key's grace running out), not per
 //! request.
 
-use std::sync::{OnceLock, RwLock};
+use std::sync::RwLock;
 
 use bytes::Bytes;
 
-use crate::clock::UnixTime;
+use crate::documents::Jwks;
 use crate::tenant::Tenant;
-
-/// A tenant's published documents.
-#[derive(Debug, Default)]
-pub struct Published {
-    discovery: OnceLock<Bytes>,
-    jwks: RwLock<Option<Jwks>>,
-}
-
-#[derive(Debug, Clone)]
-struct Jwks {
-    generation: u64,
-    from: UnixTime,
-    until: UnixTime,
-    bytes: Bytes,
-}
 
 /// The discovery document's JSON (its signing algorithms are fixed at creation: a
 /// rotation replaces a key of the same algorithm).
@@ -30,7 +15,7 @@ pub(crate) fn discovery(t: &Tenant) -> Bytes {
     t.published
         .discovery
         .get_or_init(|| {
-            let metadata = crate::http::discovery_metadata(t);
+            let metadata = crate::metadata::metadata(t);
             let published = &t.config.discovery;
             if published.is_empty() {
                 return json_bytes(&metadata);

@@ -105,7 +105,7 @@ const TENANT_PREFIX: &str = "/t/";
 
 impl Registry {
     fn origin(&self) -> String {
-        crate::http::origin(&self.read()[0].issuer)
+        crate::types::origin(&self.read()[0].issuer)
     }
 
     pub(crate) fn issuer_of(&self, name: &str) -> Result<String, String> {

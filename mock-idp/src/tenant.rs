@@ -9,12 +9,11 @@ use rand::{RngCore, SeedableRng};
 
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
-use crate::directory::{Directory, User};
+use crate::directory::Directory;
 use crate::faults::{Armed, Fault, FaultPoint, FaultScope, Faults, Target};
 use crate::grants::Grants;
 use crate::journal::{Entry, Journal};
 use crate::keys::{KeySet, SigningKey};
-use crate::lifecycle::{DirectoryError, UserPatch};
 use crate::types::SigningAlg;
 
 /// The resolved endpoint paths of a tenant.
@@ -55,16 +54,6 @@ pub struct Paths {
 }
 
 impl Tenant {
-    /// Where this tenant writes groups for this client.
-    pub(crate) fn groups_for<'a>(&'a self, client_id: &'a str) -> crate::tokens::GroupsFor<'a> {
-        crate::tokens::GroupsFor {
-            placements: &self.config.groups.placements,
-            quirks: &self.config.quirks,
-            groups_url: &self.groups_url,
-            client_id,
-        }
-    }
-
     /// The issuer its discovery document and tokens name: its own URL, unless
     /// `quirks.advertised_issuer` names another.
     pub(crate) fn iss(&self) -> &str {
@@ -73,11 +62,6 @@ impl Tenant {
             .advertised_issuer
             .as_deref()
             .unwrap_or(&self.issuer)
-    }
-
-    /// The `sub` this client sees for this grant (pairwise when the quirk says so).
-    pub(crate) fn subject(&self, grant: &crate::grants::Grant) -> String {
-        crate::tokens::subject(&self.config.quirks, &grant.client_id, &grant.sub)
     }
 }
 
@@ -134,7 +118,7 @@ pub struct Tenant {
     faults: Mutex<Faults>,
     rng: Mutex<StdRng>,
     recent: Mutex<std::collections::VecDeque<RecentToken>>,
-    pub(crate) published: crate::published::Published,
+    pub(crate) published: crate::documents::Published,
     /// Clients' public keys fetched from their `jwks_uri`s.
     pub(crate) remote_keys: crate::client_keys::RemoteKeys,
     /// `jti`s of the assertions accepted and not yet expired (single use): clients' and
@@ -197,7 +181,7 @@ impl Tenant {
         let paths = Paths::resolve(&config, &path);
         let grants = Grants::new(&config.limits);
         Ok(Tenant {
-            groups_url: format!("{}{}", crate::http::origin(&issuer), paths.groups),
+            groups_url: format!("{}{}", crate::types::origin(&issuer), paths.groups),
             paths,
             admin_token: None,
             origin: (config.clone(), key_files.clone()),
@@ -236,28 +220,6 @@ impl Tenant {
     /// The signing keys.
     pub(crate) fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Creates or replaces a user; whether it was created.
-    pub fn put_user(&self, user: User) -> Result<bool, DirectoryError> {
-        crate::lifecycle::put_user(self, user)
-    }
-
-    /// Applies a partial update; the user as it now is. A disabled user's sessions end
-    /// and their tokens stop working.
-    pub fn patch_user(&self, username: &str, patch: UserPatch) -> Result<User, DirectoryError> {
-        crate::lifecycle::patch_user(self, username, patch)
-    }
-
-    /// Deletes a user and ends their sessions; their tokens stop working (they are checked
-    /// against the directory).
-    pub fn delete_user(&self, username: &str) -> Result<(), DirectoryError> {
-        crate::lifecycle::delete_user(self, username)
-    }
-
-    /// Revokes every token and session of a user; how many live tokens were revoked.
-    pub fn revoke_user(&self, username: &str) -> Result<usize, DirectoryError> {
-        crate::lifecycle::revoke_user(self, username)
     }
 
     /// The key that signs with `alg` now (a test forging a token with the IdP's own key).
@@ -320,7 +282,7 @@ impl Tenant {
         receiving: &str,
         f: impl FnOnce(crate::assertion::Audiences<'_>) -> R,
     ) -> R {
-        let origin = crate::http::origin(&self.issuer);
+        let origin = crate::types::origin(&self.issuer);
         let token_endpoint = format!("{origin}{}", self.paths.token);
         let receiving = format!("{origin}{receiving}");
         let also = [self.issuer.as_str(), &token_endpoint, &receiving];

@@ -139,3 +139,10 @@ impl fmt::Display for SigningAlg {
         f.write_str(self.as_str())
     }
 }
+
+/// `scheme://host:port` of a URL (empty when it is not one).
+pub(crate) fn origin(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}

@@ -247,8 +247,11 @@ impl Default for Limits {
     }
 }
 
+/// How many requests a journal keeps unless configured.
+pub(crate) const DEFAULT_JOURNAL_CAPACITY: usize = 1000;
+
 fn default_journal_capacity() -> usize {
-    crate::journal::DEFAULT_CAPACITY
+    DEFAULT_JOURNAL_CAPACITY
 }
 
 /// Lifetimes in seconds.

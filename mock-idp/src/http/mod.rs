@@ -25,8 +25,7 @@ mod revoke;
 mod token;
 mod userinfo;
 
-pub(crate) use discovery::metadata as discovery_metadata;
-pub(crate) use discovery::origin;
+pub(crate) use crate::types::origin;
 pub use errors::OAuthError;
 pub use params::Params;
 

@@ -7,6 +7,12 @@ use super::errors::OAuthError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params(pub Vec<(String, String)>);
 
+impl AsRef<[(String, String)]> for Params {
+    fn as_ref(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
 impl Params {
     /// Parses a query string or form body. Invalid UTF-8 is refused, not guessed at.
     pub fn parse(raw: &[u8]) -> Result<Params, OAuthError> {

@@ -158,6 +158,12 @@ pub fn place_groups(
     }
 }
 
+/// OIDC Core §3.1.3.6: the left half of SHA-256 of the token, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    let d = digest(&SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,7 @@ pub fn break_claims(c: &mut Map<String, Value>, faults: &[Fault], now: i64) {
             }
             Fault::IdTokenWrongAtHash if c.contains_key("at_hash") => {
                 // As long as a real one: the hash of an access token not issued with it.
-                let other = super::mint::at_hash("an-access-token-not-issued-with-this-id-token");
+                let other = super::claims::at_hash("an-access-token-not-issued-with-this-id-token");
                 c.insert("at_hash".into(), json!(other));
             }
             Fault::IdTokenSubChanged => another_person(c),

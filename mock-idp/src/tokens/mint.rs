@@ -2,13 +2,10 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{SHA256, digest};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::claims::{identity_claims, place_groups_of, user_claims};
+use super::claims::{at_hash, identity_claims, place_groups_of, user_claims};
 use super::sources::{Shape, by_reference};
 use crate::config::{AccessTokenFormat, ClientConfig, TokenKind};
 use crate::directory::User;
@@ -303,10 +300,4 @@ fn id_token(
         fired,
         m.client.secret.as_deref(),
     )
-}
-
-/// OIDC Core §3.1.3.6: the left half of SHA-256 of the token, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    let d = digest(&SHA256, access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
 }
