@@ -653,3 +653,30 @@ async fn groups_only_at_userinfo_get_a_fix_rp_toml_accepts() {
     assert!(!fix.contains("groups claim as userinfo"), "{fix}");
     assert!(fix.contains("not from userinfo"), "{fix}");
 }
+
+/// Groups sent by reference (OpenID Connect Core §5.6.2) in either form the mock can send:
+/// an aggregated JWT or a distributed endpoint. Preflight follows each, says the app reading
+/// only the token sees none, and counts what the source lists.
+#[tokio::test]
+async fn groups_by_reference_are_followed_in_both_forms() {
+    use mock_idp::faults::{Fault, FaultScope};
+    for (fault, whence) in [
+        (Fault::GroupsAggregated, "an aggregated JWT"),
+        (Fault::GroupsDistributed, "http://"),
+    ] {
+        let idp = shaped("okta", |_| {}).await;
+        idp.tenant().arm_fault(fault.clone(), FaultScope::default());
+        let mut o = opts(&idp, rp("id_token:/groups", &[("admins", "read")]));
+        o.login_hint = Some("bob".into());
+        let r = run(&o).await;
+        let (detail, fix) = problem(&r, "groups.location");
+        assert!(
+            detail.contains("by reference") && detail.contains(whence),
+            "{fault:?}: {detail}"
+        );
+        assert!(detail.contains("2 group(s)"), "{fault:?}: {detail}");
+        assert!(fix.contains("_claim_sources"), "{fix}");
+        let m = r.mapping.as_ref().expect("the groups were read");
+        assert_eq!(m.permissions, ["read"], "{fault:?}");
+    }
+}

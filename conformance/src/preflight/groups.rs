@@ -2,17 +2,15 @@
 //! array), Entra's overage followed, other places searched when they are not there, and
 //! the group map applied.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use super::discovery::{Discovery, groups_claim_name};
 use super::http::{Client, excerpt};
-use super::idtoken::{decode_parts, verify};
+use super::jwt::{decode_parts, verify};
 use super::login::Tokens;
+use super::mapping::form_check;
 use super::provider::Fixes;
-use super::values::looks_like_id;
-use super::{Findings, Mapping, PreflightOptions, ShownToken, Status};
+use super::{Findings, PreflightOptions, ShownToken, Status};
 use crate::rp::GroupsToken;
 
 const STEP: &str = "groups";
@@ -286,7 +284,8 @@ async fn locate_groups(
         form_check(opts, &groups, f);
         return Some(groups);
     }
-    if let Some(groups) = overage(client, &claims, tokens, &at, f).await {
+    let name = super::jwt::first_member(&claim.pointer.0);
+    if let Some(groups) = overage(client, &claims, tokens, &at, &name, f).await {
         form_check(opts, &groups, f);
         return Some(groups);
     }
@@ -357,60 +356,69 @@ async fn locate_groups(
     None
 }
 
-/// Entra's groups overage: `_claim_names.groups` names a `_claim_sources` endpoint that
-/// lists the groups (Microsoft's "Configure group claims for applications").
+/// Claims by reference (OpenID Connect Core §5.6.2): `_claim_names` maps the claim the
+/// app reads to a `_claim_sources` entry, either aggregated (a `JWT` carrying the claim) or
+/// distributed (an `endpoint`, called with the source's `access_token` or else the
+/// login's, answering a JWT, a JSON object with the claim, or Microsoft Graph's `value`
+/// list, as Entra's groups overage does).
 async fn overage(
     client: &Client,
     claims: &Map<String, Value>,
     tokens: &Tokens,
     at: &str,
+    name: &str,
     f: &mut Findings,
 ) -> Option<Vec<String>> {
-    let src = claims.get("_claim_names")?.get("groups")?.as_str()?;
-    let endpoint = claims
-        .get("_claim_sources")?
-        .get(src)?
-        .get("endpoint")?
-        .as_str()?;
-    let fix = Some("The user is in too many groups for the token (Entra: over 200). In the app registration's groups claim, emit \"Groups assigned to the application\" only, or make the app follow _claim_sources to Microsoft Graph".to_owned());
-    let read = match tokens.access_token.as_deref() {
-        Some(access) => client.get(endpoint, Some(access)).await,
-        None => Err("no access token".into()),
+    let src = claims.get("_claim_names")?.get(name)?.as_str()?;
+    let source = claims.get("_claim_sources")?.get(src)?;
+    let fix = Some(format!(
+        "The claim {name} is sent by reference, not in the token (Entra: a user in over 200 groups). Make the app follow _claim_sources (OpenID Connect Core §5.6.2), or have the provider send fewer values in the token (Entra: emit \"Groups assigned to the application\" only)"
+    ));
+    let (whence, read) = if let Some(jwt) = source.get("JWT").and_then(Value::as_str) {
+        ("an aggregated JWT".to_owned(), Ok(jwt.to_owned()))
+    } else {
+        let endpoint = source.get("endpoint")?.as_str()?;
+        let bearer = source
+            .get("access_token")
+            .and_then(Value::as_str)
+            .or(tokens.access_token.as_deref());
+        let read = match bearer {
+            Some(b) => match client.get(endpoint, Some(b)).await {
+                Ok(a) if a.status == 200 => Ok(a.body),
+                Ok(a) => Err(format!("HTTP {}: {}", a.status, excerpt(&a.body))),
+                Err(e) => Err(e),
+            },
+            None => Err("no access token to call it with".into()),
+        };
+        (endpoint.to_owned(), read)
     };
-    let listed = read
-        .as_ref()
-        .ok()
-        .and_then(|a| a.json().ok())
-        .and_then(|v| {
-            v.get("value").and_then(Value::as_array).map(|a| {
-                a.iter()
-                    .filter_map(|g| g.as_str().or_else(|| g.get("id").and_then(Value::as_str)))
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-        });
-    match listed {
-        Some(groups) => {
+    match read.as_deref().map(|body| claim_from_source(body, name)) {
+        Ok(Some(groups)) => {
             f.problem(
                 "groups.location",
                 STEP,
                 format!(
-                    "no groups at {at}: the token has a groups overage (_claim_names points at {endpoint}), which lists {} group(s). An app that reads only the token sees none, and in strict mode removes every permission",
+                    "no groups at {at}: the token sends {name} by reference (an overage: _claim_names, OpenID Connect Core §5.6.2) to {whence}, which lists {} group(s). An app that reads only the token sees none, and in strict mode removes every permission",
                     groups.len()
                 ),
                 fix,
             );
             Some(groups)
         }
-        None => {
-            let why = match read {
-                Ok(a) => format!("HTTP {}: {}", a.status, excerpt(&a.body)),
-                Err(e) => e,
-            };
+        Ok(None) => {
             f.problem(
                 "groups.location",
                 STEP,
-                format!("no groups at {at}: the token has a groups overage pointing at {endpoint}, which could not be read ({why})"),
+                format!("no groups at {at}: the token sends {name} by reference to {whence}, whose answer carries no {name} (neither a JWT, a JSON object with it, nor a value list)"),
+                fix,
+            );
+            None
+        }
+        Err(why) => {
+            f.problem(
+                "groups.location",
+                STEP,
+                format!("no groups at {at}: the token sends {name} by reference to {whence}, which could not be read ({why})"),
                 fix,
             );
             None
@@ -418,111 +426,54 @@ async fn overage(
     }
 }
 
-/// Group names or object ids, against the names the group map uses.
-fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Findings) {
-    if opts.rp.group_map.is_empty() {
-        // Nothing to compare: the mapping step says there is no map.
-        return;
+/// The values of claim `name` in a claims source's answer: a JWT's claims (its signature is
+/// the claims provider's, not checked here), a JSON object's member, or Microsoft Graph's
+/// `value` list of names or objects with an `id`.
+fn claim_from_source(body: &str, name: &str) -> Option<Vec<String>> {
+    let doc = match decode_parts(body.trim()) {
+        Some((_, claims)) => claims,
+        None => serde_json::from_str::<Value>(body).ok()?,
+    };
+    if let Some(v) = doc.get(name).filter(|v| is_groups(v)) {
+        return Some(as_list(v));
     }
-    if groups.is_empty() {
-        f.unknown(
-            "groups.form",
-            STEP,
-            "the test user is in no group: whether groups arrive as names or object ids, as the group map is keyed, cannot be told (log in as a user in a group)",
-        );
-        return;
-    }
-    let ids = groups.iter().all(|g| looks_like_id(g));
-    let map_ids = opts.rp.group_map.keys().all(|g| looks_like_id(g));
-    if !ids && map_ids {
-        f.problem(
-            "groups.form",
-            STEP,
-            format!("the groups arrive as names ({}), and the app's group map is keyed by object ids ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
-            Some("Key the app's group map by the groups' names, or have the provider emit object ids".into()),
-        );
-    } else if ids && !map_ids {
-        f.problem(
-            "groups.form",
-            STEP,
-            format!("the groups arrive as object ids ({}), and the app's group map names groups by name ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
-            Some("Key the app's group map by the groups' object ids, or have the provider emit names (Entra: groups claim → Customize → emit sAMAccountName for synced groups; cloud-only groups have ids only)".into()),
-        );
-    } else {
-        f.ok(
-            "groups.form",
-            STEP,
-            if ids {
-                "group object ids, as the group map uses"
-            } else {
-                "group names, as the group map uses"
-            },
-        );
-    }
+    let list = doc.get("value")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|g| g.as_str().or_else(|| g.get("id").and_then(Value::as_str)))
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
-/// The groups through the group map.
-pub fn mapping(opts: &PreflightOptions, groups: &[String], f: &mut Findings) -> Mapping {
-    let map = &opts.rp.group_map;
-    let mut m = Mapping {
-        groups: groups.to_vec(),
-        ..Mapping::default()
-    };
-    let mut perms = BTreeSet::new();
-    for g in groups {
-        match map.get(g) {
-            Some(p) => {
-                perms.extend(p.iter().cloned());
-                m.mapped.insert(g.clone(), p.clone());
-            }
-            None => m.unmapped.push(g.clone()),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claims_source_answers_a_jwt_an_object_or_a_value_list() {
+        let b64 = |v: &str| URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"groups":["a","b"]}"#)
+        );
+        assert_eq!(
+            claim_from_source(&jwt, "groups"),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            claim_from_source(r#"{"roles":"admin"}"#, "roles"),
+            Some(vec!["admin".into()])
+        );
+        assert_eq!(
+            claim_from_source(r#"{"value":["g1",{"id":"g2"}]}"#, "groups"),
+            Some(vec!["g1".into(), "g2".into()])
+        );
+        assert_eq!(claim_from_source(r#"{"other":1}"#, "groups"), None);
+        assert_eq!(claim_from_source("not json", "groups"), None);
     }
-    m.permissions = perms.into_iter().collect();
-    if map.is_empty() {
-        f.unknown(
-            "mapping.permissions",
-            "mapping",
-            format!(
-                "no group map (give the app's with --rp rp.toml): the user's groups are {}",
-                if groups.is_empty() {
-                    "none".to_owned()
-                } else {
-                    groups.join(", ")
-                }
-            ),
-        );
-    } else if m.permissions.is_empty() {
-        // Known, and maybe meant (a test user in no mapped group): a caveat to look at.
-        // When the groups are misread (groups.location's problem), that is the reason.
-        let why = if f.status("groups.location") == Some(super::Status::Problem) {
-            "groups.location says why the app reads them so"
-        } else {
-            "log in as a user in a mapped group to see the mapping work"
-        };
-        f.warn(
-            "mapping.permissions",
-            "mapping",
-            format!(
-                "this user would get no permission: none of their groups as the app reads them ({}) is in the group map ({}); {why}",
-                if groups.is_empty() { "none".to_owned() } else { groups.join(", ") },
-                map.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        );
-    } else {
-        f.ok(
-            "mapping.permissions",
-            "mapping",
-            format!(
-                "this user would get {}{}",
-                m.permissions.join(", "),
-                if m.unmapped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (groups not in the map: {})", m.unmapped.join(", "))
-                }
-            ),
-        );
-    }
-    m
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 }

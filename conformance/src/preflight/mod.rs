@@ -11,290 +11,35 @@
 
 mod callback;
 mod capture;
+mod capture_text;
 mod chromium;
 mod discovery;
+mod findings;
+mod follow;
 mod groups;
 mod http;
 mod idtoken;
+mod jwt;
 mod login;
+mod mapping;
 mod offline;
+mod options;
 mod provider;
 mod refresh;
 mod render;
 mod values;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
-
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::rp::RpDescription;
-
 pub use chromium::Credentials;
-pub use login::LoginWith;
 pub use provider::Provider;
+
+pub(crate) use findings::Findings;
+pub use findings::{Check, Mapping, PreflightError, Readiness, ShownToken, Status};
+pub use options::{ClientKey, LoginWith, PreflightOptions};
 
 use capture::Shape;
 pub use render::{html, json, markdown, terminal};
-
-/// What `conformance preflight` was asked to do.
-#[derive(Debug, Clone)]
-pub struct PreflightOptions {
-    /// The issuer URL exactly as the app is configured with it.
-    pub issuer: String,
-    /// The app's client id at the provider.
-    pub client_id: String,
-    /// Its client secret.
-    pub client_secret: String,
-    /// The RP it acts as (scopes, client authentication, claims, groups, group map,
-    /// token limits); rp.toml's defaults when none is given.
-    pub rp: RpDescription,
-    /// The redirect URI registered for the app (loopback: preflight listens there);
-    /// default `http://127.0.0.1:<free port><rp callback path>`.
-    pub redirect_uri: Option<String>,
-    /// Sent as `login_hint`; also makes preflight follow the authorization URL itself,
-    /// which against mock-idp completes the login without a person.
-    pub login_hint: Option<String>,
-    /// Who does the person's part of the login: a person, or a headless Chromium with a
-    /// test user's credentials (`--login-with chromium`).
-    pub login_with: LoginWith,
-    /// How long a person (or the browser) has to log in.
-    pub login_timeout: Duration,
-    /// Open the authorization URL in the desktop's browser (when one exists).
-    pub open_browser: bool,
-    /// The provider, when its issuer does not say (`okta`, `entra`…).
-    pub provider: Option<Provider>,
-    /// Write the tenant's shape here, as a mock-idp profile file.
-    pub write_profile: Option<PathBuf>,
-    /// CA certificates (PEM) to trust besides the system's, for a provider behind a
-    /// private CA.
-    pub ca_file: Option<PathBuf>,
-    /// The app's private key, for `private_key_jwt`.
-    pub client_key: Option<ClientKey>,
-}
-
-/// An app's private key for `private_key_jwt`: PEM (RSA signs RS256, EC P-256 ES256) and
-/// the `kid` its public half is registered under at the provider, if it has one.
-#[derive(Debug, Clone)]
-pub struct ClientKey {
-    /// PKCS#8 (or PKCS#1 RSA) PEM.
-    pub pem: String,
-    /// The `kid` for the assertion's header.
-    pub kid: Option<String>,
-}
-
-impl PreflightOptions {
-    /// A person logs in (the URL opened where a desktop exists, five minutes to do it) as
-    /// the app rp.toml's defaults describe; set `rp` and the rest as needed.
-    pub fn new(issuer: &str, client_id: &str, client_secret: &str) -> PreflightOptions {
-        PreflightOptions {
-            issuer: issuer.to_owned(),
-            client_id: client_id.to_owned(),
-            client_secret: client_secret.to_owned(),
-            rp: RpDescription::preflight_default(),
-            redirect_uri: None,
-            login_hint: None,
-            login_with: LoginWith::Person,
-            login_timeout: Duration::from_secs(300),
-            open_browser: true,
-            provider: None,
-            write_profile: None,
-            ca_file: None,
-            client_key: None,
-        }
-    }
-
-    /// No person: `login_hint` names the user and preflight follows the authorization URL
-    /// itself (a provider that completes hinted logins, as mock-idp does), waiting 20 s.
-    pub fn unattended(
-        issuer: &str,
-        client_id: &str,
-        client_secret: &str,
-        user: &str,
-    ) -> PreflightOptions {
-        PreflightOptions {
-            login_hint: Some(user.to_owned()),
-            login_timeout: Duration::from_secs(20),
-            open_browser: false,
-            ..PreflightOptions::new(issuer, client_id, client_secret)
-        }
-    }
-}
-
-/// A check's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// What the RP needs is there.
-    Ok,
-    /// Works, with a caveat worth a look before go-live (it does not stop READY).
-    Warn,
-    /// Could not be told from what the provider shows (a later step may tell).
-    Unknown,
-    /// The app will not work as configured, or will work worse than declared.
-    Problem,
-}
-
-impl Status {
-    /// The word shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Unknown => "unknown",
-            Status::Problem => "problem",
-        }
-    }
-}
-
-/// One line of the readiness report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// Stable id, e.g. `discovery.issuer`.
-    pub id: &'static str,
-    /// The step: discovery, login, tokens, groups, refresh, mapping.
-    pub step: &'static str,
-    /// Its outcome.
-    pub status: Status,
-    /// What was seen.
-    pub detail: String,
-    /// What to change, in the provider's words where known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-/// A token as the report shows it: header and claims decoded, the signature masked.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShownToken {
-    /// `id_token`, `access_token`, `userinfo`, `id_token (refreshed)`…
-    pub name: String,
-    /// Its length in characters.
-    pub chars: usize,
-    /// The JOSE header (JWTs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<Value>,
-    /// The claims (JWTs and userinfo); `nonce` masked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<Value>,
-    /// Why nothing is decoded (opaque tokens).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// The user's groups through the group map.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Mapping {
-    /// The groups read where the RP reads them.
-    pub groups: Vec<String>,
-    /// group → the permissions it grants (mapped groups only).
-    pub mapped: BTreeMap<String, Vec<String>>,
-    /// Groups the map does not name.
-    pub unmapped: Vec<String>,
-    /// The permissions this user would get.
-    pub permissions: Vec<String>,
-}
-
-/// The readiness report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Readiness {
-    /// The issuer as configured.
-    pub issuer: String,
-    /// The client id.
-    pub client_id: String,
-    /// The provider, when known.
-    pub provider: Option<&'static str>,
-    /// The redirect URI used.
-    pub redirect_uri: String,
-    /// Whether no check found a problem.
-    pub ready: bool,
-    /// Every check, in order.
-    pub checks: Vec<Check>,
-    /// The tokens seen, decoded and masked.
-    pub tokens: Vec<ShownToken>,
-    /// The user's permissions, when groups were read.
-    pub mapping: Option<Mapping>,
-    /// Where the captured profile was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile_written: Option<String>,
-}
-
-/// A usage error: the run could not start (exit 2).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct PreflightError(pub String);
-
-/// The checks so far, and what later steps need.
-#[derive(Debug, Default)]
-pub(crate) struct Findings {
-    checks: Vec<Check>,
-    tokens: Vec<ShownToken>,
-}
-
-impl Findings {
-    fn add(
-        &mut self,
-        id: &'static str,
-        step: &'static str,
-        status: Status,
-        detail: impl Into<String>,
-        fix: Option<String>,
-    ) {
-        self.checks.push(Check {
-            id,
-            step,
-            status,
-            detail: detail.into(),
-            fix,
-        });
-    }
-
-    fn ok(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
-        self.add(id, step, Status::Ok, detail, None);
-    }
-
-    fn problem(
-        &mut self,
-        id: &'static str,
-        step: &'static str,
-        detail: impl Into<String>,
-        fix: Option<String>,
-    ) {
-        self.add(id, step, Status::Problem, detail, fix);
-    }
-
-    fn unknown(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
-        self.add(id, step, Status::Unknown, detail, None);
-    }
-
-    fn warn(&mut self, id: &'static str, step: &'static str, detail: impl Into<String>) {
-        self.add(id, step, Status::Warn, detail, None);
-    }
-
-    /// The status of the check `id`, when it was made.
-    fn status(&self, id: &str) -> Option<Status> {
-        self.checks.iter().find(|c| c.id == id).map(|c| c.status)
-    }
-
-    /// Settles an earlier check that could not tell (`unknown`) with what a later step saw:
-    /// the line stays where it is, its outcome and words updated.
-    fn settle(&mut self, id: &str, status: Status, seen: &str) {
-        if let Some(c) = self
-            .checks
-            .iter_mut()
-            .find(|c| c.id == id && c.status == Status::Unknown)
-        {
-            c.status = status;
-            c.detail = format!(
-                "{}; {seen}",
-                c.detail
-                    .trim_end_matches("; the login below tells")
-                    .trim_end_matches("; the refresh below tells")
-            );
-        }
-    }
-}
 
 /// The login, as the app makes it; when the provider refuses it for its PKCE alone, that
 /// is the finding, and the login is made again without PKCE so that the later checks run.
@@ -554,7 +299,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             }
             shape.refresh(refreshed.as_ref());
             if let Some(groups) = read {
-                readiness.mapping = Some(groups::mapping(opts, &groups, &mut f));
+                readiness.mapping = Some(mapping::mapping(opts, &groups, &mut f));
             }
         }
     }

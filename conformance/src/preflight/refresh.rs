@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::discovery::Discovery;
 use super::groups::access_claims;
 use super::http::{Client, excerpt};
-use super::idtoken::{shown, verify_id};
+use super::jwt::{shown, verify_id};
 use super::login::Tokens;
 use super::provider::Fixes;
 use super::{Findings, PreflightOptions};

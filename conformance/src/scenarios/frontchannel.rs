@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::logout::{Ending, end_at_idp, watch};
+use super::logout_delivery::{Ending, end_at_idp, watch};
 use super::support::{login_ok, scenario};
 use crate::idp::TestUser;
 use crate::scenario::{Ctx, Scenario};

@@ -1,6 +1,9 @@
 //! The runner as browser: a cookie jar, redirects followed by hand so that every hop is
 //! recorded (secrets masked), and the mock IdP's login form filled in.
 
+mod html;
+mod login;
+mod logout;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +12,7 @@ use reqwest::cookie::Jar;
 use url::Url;
 
 use crate::verdict::{Evidence, Hop, MeReading};
+use html::{attr, continue_link, error_description, failure, lock, login_form, read_capped};
 
 /// Parameters whose values never appear in evidence.
 const MASKED: &[&str] = &[
@@ -215,131 +219,6 @@ impl Browser {
         lock(&self.evidence).hops.push(hop);
     }
 
-    /// Logs `username` in: the RP's login path, the IdP (its login form filled in), back to
-    /// the RP's callback (after `tamper`), whose answer ends the login.
-    pub async fn login(&self, username: &str, tamper: Option<Tamper>) -> Result<Login, String> {
-        match tamper {
-            Some(t) => self.login_as(username, Some(&t), true).await,
-            None => self.login_as(username, None, true).await,
-        }
-    }
-
-    /// An attacker's half of a login: `username` logs in at the IdP, and the authorization
-    /// response meant for the RP's callback is kept, not delivered (`Login::response`).
-    pub async fn intercept(&self, username: &str) -> Result<Login, String> {
-        self.login_as(username, None, false).await
-    }
-
-    /// [`Browser::login`] with a closure changing the authorization response (one that
-    /// carries what another login produced: an attacker's code).
-    pub async fn login_changed(
-        &self,
-        username: &str,
-        change: &(dyn Fn(&mut Url) + Send + Sync),
-    ) -> Result<Login, String> {
-        self.login_as(username, Some(change), true).await
-    }
-
-    async fn login_as(
-        &self,
-        username: &str,
-        tamper: Option<&(dyn Fn(&mut Url) + Send + Sync)>,
-        deliver: bool,
-    ) -> Result<Login, String> {
-        let mut out = Login::default();
-        let mut next = Url::parse(&self.url(&self.sites.login)).map_err(|e| e.to_string())?;
-        let mut form: Option<Vec<(String, String)>> = None;
-        // Providers put their endpoints anywhere on their host (PingFederate's
-        // /as/authorization.oauth2): the IdP is its origin, the authorization request the
-        // first request there that names a client.
-        let idp_origin = Url::parse(&self.sites.idp)
-            .map(|u| u.origin().ascii_serialization())
-            .map_err(|e| e.to_string())?;
-        let at_idp = |u: &Url| u.origin().ascii_serialization() == idp_origin;
-        for _ in 0..12 {
-            let is_callback = next.as_str().starts_with(&self.url(&self.sites.callback));
-            if is_callback {
-                match &mut form {
-                    // response_mode=form_post: the response is the posted fields; the
-                    // tamper works on them as it would on a query.
-                    Some(fields) => {
-                        let mut as_query = next.clone();
-                        as_query
-                            .query_pairs_mut()
-                            .clear()
-                            .extend_pairs(fields.iter());
-                        if let Some(t) = tamper {
-                            t(&mut as_query);
-                        }
-                        *fields = as_query.query_pairs().into_owned().collect();
-                        out.response = fields.iter().cloned().collect();
-                    }
-                    None => {
-                        if let Some(t) = tamper {
-                            t(&mut next);
-                        }
-                        out.response = next.query_pairs().into_owned().collect();
-                    }
-                }
-                if !deliver {
-                    return Ok(out);
-                }
-            }
-            if out.authorize.is_empty()
-                && at_idp(&next)
-                && next.query_pairs().any(|(k, _)| k == "client_id")
-            {
-                out.authorize = next.query_pairs().into_owned().collect();
-            }
-            let (method, req) = match &form {
-                Some(f) => ("POST", self.http.post(self.wired(&next)).form(f)),
-                None => ("GET", self.http.get(self.wired(&next))),
-            };
-            let res = req
-                .send()
-                .await
-                .map_err(|e| format!("{method} {}: {}", self.show(next.as_str()), failure(&e)))?;
-            let status = res.status();
-            let location = res
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| next.join(l).ok());
-            let sent = form.take().unwrap_or_default();
-            self.record(method, &next, &sent, status.as_u16(), location.as_ref());
-            let body = read_capped(res, &self.show(next.as_str())).await?;
-            if is_callback {
-                out.callback_status = Some(status.as_u16());
-                out.callback_body = body.chars().take(500).collect();
-                return Ok(out);
-            }
-            if status.is_redirection() {
-                next = location.ok_or_else(|| format!("a {status} without Location"))?;
-                continue;
-            }
-            if status == StatusCode::OK
-                && at_idp(&next)
-                && let Some((action, fields)) = login_form(&body)
-            {
-                next = next.join(&action).map_err(|e| e.to_string())?;
-                if next.as_str().starts_with(&self.url(&self.sites.callback)) {
-                    // A form_post response (OAuth 2.0 Form Post Response Mode): the page
-                    // submits itself to the RP; the browser posts its fields, as a browser
-                    // running the page's script would.
-                    form = Some(fields);
-                    continue;
-                }
-                let mut f = fields;
-                f.push(("username".into(), username.into()));
-                f.push(("action".into(), "login".into()));
-                form = Some(f);
-                continue;
-            }
-            return Ok(out);
-        }
-        Err("more than 12 hops without reaching the RP's callback".into())
-    }
-
     /// Reads `/me` through the pointers.
     pub async fn me(
         &self,
@@ -385,60 +264,6 @@ impl Browser {
         Ok(self.get_url(url).await?.status)
     }
 
-    /// The RP's own logout (`path`), redirects followed as a browser does: to the IdP's
-    /// `end_session` (the endpoint at `end_session` on the IdP's origin), through its
-    /// signed-out page's link back when it shows one, and back to the RP (that last URL
-    /// after `tamper`, as an attacker's link would bring the browser back).
-    pub async fn rp_logout(
-        &self,
-        path: &str,
-        end_session: &Url,
-        tamper: Option<Tamper>,
-    ) -> Result<RpLogout, String> {
-        let mut out = RpLogout::default();
-        let mut next = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
-        let rp = origin_of(&self.sites.rp);
-        let at_rp = |u: &Url| u.origin().ascii_serialization() == rp;
-        for hop in 0..10 {
-            let is_end_session =
-                next.origin() == end_session.origin() && next.path() == end_session.path();
-            if is_end_session && out.end_session.is_none() {
-                out.end_session = Some(next.query_pairs().into_owned().collect());
-            }
-            let back = hop > 0 && out.end_session.is_some() && at_rp(&next);
-            if back && let Some(t) = tamper {
-                t(&mut next);
-            }
-            let page = self.get_url(next.clone()).await?;
-            if hop == 0 {
-                out.first_status = page.status;
-            }
-            if is_end_session {
-                out.idp_status = Some(page.status);
-                if page.status >= 400 {
-                    out.idp_error = error_description(&page.body);
-                }
-            }
-            if back {
-                out.returned = Some((next, page.status));
-                return Ok(out);
-            }
-            let link = page.location.clone().or_else(|| {
-                // The signed-out page (front-channel iframes) links back to the RP; a
-                // browser with scripts follows it once the frames have loaded.
-                (is_end_session && page.status == 200)
-                    .then(|| continue_link(&page.body))
-                    .flatten()
-                    .and_then(|l| next.join(&l).ok())
-            });
-            match link {
-                Some(l) => next = l,
-                None => return Ok(out),
-            }
-        }
-        Err("more than 10 hops after the RP's logout".into())
-    }
-
     /// A GET anywhere, recorded as a hop; its status and (capped) body.
     async fn get_url(&self, url: Url) -> Result<Page, String> {
         let res = self
@@ -469,32 +294,6 @@ impl Browser {
         Ok(self.get_url(url.clone()).await?.status)
     }
 
-    /// Signs out at the IdP, as a user does on the IdP's own page or through another
-    /// application's RP-initiated logout: GET the `end_session_endpoint` its discovery
-    /// names, with this browser's IdP cookie; the IdP's page.
-    pub async fn end_idp_session(&self) -> Result<Page, String> {
-        let url = self.end_session_url().await?;
-        self.get_url(url).await
-    }
-
-    /// The IdP's `end_session_endpoint`, from its discovery document.
-    pub async fn end_session_url(&self) -> Result<Url, String> {
-        let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
-        let res = self
-            .http
-            .get(rewire(&discovery, self.sites.wire.as_ref()))
-            .send()
-            .await
-            .map_err(|e| format!("GET {}: {}", self.show(&discovery), failure(&e)))?;
-        let body = read_capped(res, &self.show(&discovery)).await?;
-        let v: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&discovery)))?;
-        let end = v["end_session_endpoint"]
-            .as_str()
-            .ok_or("the IdP's discovery names no end_session_endpoint")?;
-        Url::parse(end).map_err(|e| format!("end_session_endpoint {end:?}: {e}"))
-    }
-
     /// A JSON POST at the RP; its status.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<u16, String> {
         let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
@@ -509,110 +308,6 @@ impl Browser {
         self.record("POST", &url, &[], status, None);
         Ok(status)
     }
-}
-
-/// The most of an RP's answer the browser reads: a login page or a `/me` is far smaller.
-const BODY_LIMIT: usize = 1 << 20;
-
-/// An answer's body as text, refusing one over [`BODY_LIMIT`] (an RP that answers 50 MB is
-/// an `error` naming it, not a runner out of memory).
-/// A request that failed, in words: a timeout says so with the browser's patience, any
-/// other failure with its cause (connection refused, reset…), which reqwest's own message
-/// leaves out.
-fn failure(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return format!(
-            "no answer within {} s (the browser's patience): the RP hangs",
-            PATIENCE.as_secs()
-        );
-    }
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        s.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    if s.contains("message head is too large") {
-        s.push_str(" (the RP's answer has more header lines than the browser reads, 100, or over 400 KB of them: hundreds of Set-Cookie?)");
-    }
-    s
-}
-
-async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<String, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| format!("{what}: reading the answer: {e}"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > BODY_LIMIT {
-            return Err(format!(
-                "{what}: the answer is larger than {} MiB; the browser stopped reading",
-                BODY_LIMIT >> 20
-            ));
-        }
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
-
-fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {
-    e.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The first form of an IdP page (the login form, or a form_post response): its action and
-/// hidden fields.
-fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
-    let start = html.find("<form")?;
-    let form = &html[start
-        ..html[start..]
-            .find("</form>")
-            .map_or(html.len(), |e| start + e)];
-    let action = attr(&form[..form.find('>')?], "action")?;
-    let mut fields = Vec::new();
-    let mut rest = form;
-    while let Some(i) = rest.find("<input") {
-        let tag_end = rest[i..].find('>').map_or(rest.len(), |e| i + e);
-        let tag = &rest[i..tag_end];
-        if attr(tag, "type").as_deref() == Some("hidden")
-            && let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value"))
-        {
-            fields.push((n, v));
-        }
-        rest = &rest[tag_end..];
-    }
-    Some((action, fields))
-}
-
-/// The text of an error page's `error_description` element.
-fn error_description(html: &str) -> Option<String> {
-    let i = html.find("id=\"error_description\"")?;
-    let start = html[i..].find('>')? + i + 1;
-    let end = html[start..].find('<')? + start;
-    Some(unescape(&html[start..end]))
-}
-
-/// The `href` of the IdP's signed-out page's "continue" link.
-fn continue_link(html: &str) -> Option<String> {
-    let i = html.find("id=\"continue\"")?;
-    let start = html[..i].rfind("<a")?;
-    let end = html[start..].find('>').map_or(html.len(), |e| start + e);
-    attr(&html[start..end], "href")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let key = format!(" {name}=\"");
-    let i = tag.find(&key)? + key.len();
-    let end = tag[i..].find('"')? + i;
-    Some(unescape(&tag[i..end]))
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -645,6 +340,7 @@ mod tests {
             "https://127.0.0.1:8443"
         );
     }
+    use super::html::BODY_LIMIT;
     use super::*;
 
     #[tokio::test]

@@ -1,0 +1,107 @@
+//! Reading an RP's or the IdP's HTML: bounded bodies, the login form, an error page, a link to follow.
+
+use super::*;
+
+/// The most of an RP's answer the browser reads: a login page or a `/me` is far smaller.
+pub(super) const BODY_LIMIT: usize = 1 << 20;
+
+/// An answer's body as text, refusing one over [`BODY_LIMIT`] (an RP that answers 50 MB is
+/// an `error` naming it, not a runner out of memory).
+/// A request that failed, in words: a timeout says so with the browser's patience, any
+/// other failure with its cause (connection refused, reset…), which reqwest's own message
+/// leaves out.
+pub(super) fn failure(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!(
+            "no answer within {} s (the browser's patience): the RP hangs",
+            PATIENCE.as_secs()
+        );
+    }
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        s.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    if s.contains("message head is too large") {
+        s.push_str(" (the RP's answer has more header lines than the browser reads, 100, or over 400 KB of them: hundreds of Set-Cookie?)");
+    }
+    s
+}
+
+pub(super) async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| format!("{what}: reading the answer: {e}"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > BODY_LIMIT {
+            return Err(format!(
+                "{what}: the answer is larger than {} MiB; the browser stopped reading",
+                BODY_LIMIT >> 20
+            ));
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+pub(super) fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {
+    e.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The first form of an IdP page (the login form, or a form_post response): its action and
+/// hidden fields.
+pub(super) fn login_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = html.find("<form")?;
+    let form = &html[start
+        ..html[start..]
+            .find("</form>")
+            .map_or(html.len(), |e| start + e)];
+    let action = attr(&form[..form.find('>')?], "action")?;
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input") {
+        let tag_end = rest[i..].find('>').map_or(rest.len(), |e| i + e);
+        let tag = &rest[i..tag_end];
+        if attr(tag, "type").as_deref() == Some("hidden")
+            && let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            fields.push((n, v));
+        }
+        rest = &rest[tag_end..];
+    }
+    Some((action, fields))
+}
+
+/// The text of an error page's `error_description` element.
+pub(super) fn error_description(html: &str) -> Option<String> {
+    let i = html.find("id=\"error_description\"")?;
+    let start = html[i..].find('>')? + i + 1;
+    let end = html[start..].find('<')? + start;
+    Some(unescape(&html[start..end]))
+}
+
+/// The `href` of the IdP's signed-out page's "continue" link.
+pub(super) fn continue_link(html: &str) -> Option<String> {
+    let i = html.find("id=\"continue\"")?;
+    let start = html[..i].rfind("<a")?;
+    let end = html[start..].find('>').map_or(html.len(), |e| start + e);
+    attr(&html[start..end], "href")
+}
+
+pub(super) fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let end = tag[i..].find('"')? + i;
+    Some(unescape(&tag[i..end]))
+}
+
+pub(super) fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
