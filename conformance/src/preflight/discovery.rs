@@ -5,9 +5,10 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
 
+use super::Findings;
 use super::http::Client;
 use super::provider::Fixes;
-use super::{Findings, PreflightOptions};
+use crate::rp::RpDescription;
 
 const STEP: &str = "discovery";
 
@@ -45,14 +46,15 @@ impl Discovery {
 /// Fetches and checks discovery; `None` when there is nothing to log in with.
 pub async fn check(
     client: &Client,
-    opts: &PreflightOptions,
+    configured: &str,
+    app: &RpDescription,
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Discovery> {
     // Discovery §4: a trailing slash is removed before the well-known suffix is added.
     let url = format!(
         "{}/.well-known/openid-configuration",
-        opts.issuer.trim_end_matches('/')
+        configured.trim_end_matches('/')
     );
     let doc = match client.get_json(&url).await {
         Ok(doc) if doc.is_object() => doc,
@@ -83,19 +85,19 @@ pub async fn check(
     f.ok("discovery.fetch", STEP, format!("GET {url}: 200"));
     let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
     let issuer = s("issuer").unwrap_or_default();
-    if issuer == opts.issuer {
+    if issuer == configured {
         f.ok(
             "discovery.issuer",
             STEP,
             format!("issuer {issuer:?} is the configured one, exactly"),
         );
-    } else if issuer.trim_end_matches('/') == opts.issuer.trim_end_matches('/') {
+    } else if issuer.trim_end_matches('/') == configured.trim_end_matches('/') {
         f.problem(
             "discovery.issuer",
             STEP,
             format!(
                 "the provider's issuer is {issuer:?} and the app is configured with {:?}: they differ by a trailing slash, and an ID token's iss must equal the configured issuer exactly (OIDC Core §3.1.3.7 step 2; Discovery §4.3), so every login would be refused",
-                opts.issuer
+                configured
             ),
             Some(fixes.issuer(&issuer)),
         );
@@ -105,7 +107,7 @@ pub async fn check(
             STEP,
             format!(
                 "the document at {url} states issuer {issuer:?}, not {:?} (Discovery §4.3: they must be identical)",
-                opts.issuer
+                configured
             ),
             Some(fixes.issuer(&issuer)),
         );
@@ -133,10 +135,10 @@ pub async fn check(
     };
     https(&d, f);
     code_flow(&d, f);
-    client_auth(&d, opts, fixes, f);
-    scopes(&d, opts, f);
+    client_auth(&d, app, fixes, f);
+    scopes(&d, app, f);
     refresh_grant(&d, f);
-    claims(&d, opts, f);
+    claims(&d, app, f);
     match client.get_json(&jwks_uri).await {
         Ok(v) => match serde_json::from_value::<JwkSet>(v.clone()) {
             Ok(set) => {
@@ -219,8 +221,8 @@ fn code_flow(d: &Discovery, f: &mut Findings) {
     }
 }
 
-fn client_auth(d: &Discovery, opts: &PreflightOptions, fixes: &Fixes, f: &mut Findings) {
-    let want = opts.rp.client_auth.as_str();
+fn client_auth(d: &Discovery, app: &RpDescription, fixes: &Fixes, f: &mut Findings) {
+    let want = app.client_auth.as_str();
     match d.list("token_endpoint_auth_methods_supported") {
         Some(m) if m.contains(&want) => f.ok(
             "discovery.client-auth",
@@ -246,8 +248,8 @@ fn client_auth(d: &Discovery, opts: &PreflightOptions, fixes: &Fixes, f: &mut Fi
     }
 }
 
-fn scopes(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
-    let wanted: Vec<&str> = opts.rp.scopes.split_whitespace().collect();
+fn scopes(d: &Discovery, app: &RpDescription, f: &mut Findings) {
+    let wanted: Vec<&str> = app.scopes.split_whitespace().collect();
     match d.list("scopes_supported") {
         Some(have) => {
             let missing: Vec<&str> = wanted
@@ -308,7 +310,7 @@ fn refresh_grant(d: &Discovery, f: &mut Findings) {
     }
 }
 
-fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
+fn claims(d: &Discovery, app: &RpDescription, f: &mut Findings) {
     let Some(have) = d.list("claims_supported") else {
         f.unknown(
             "discovery.claims",
@@ -317,7 +319,7 @@ fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
         );
         return;
     };
-    let wanted = wanted_claims(opts);
+    let wanted = wanted_claims(app);
     let missing: Vec<&str> = wanted
         .iter()
         .map(String::as_str)
@@ -341,27 +343,25 @@ fn claims(d: &Discovery, opts: &PreflightOptions, f: &mut Findings) {
 /// The claims the app needs that a provider may or may not send: its required claims but
 /// those every ID token carries (OIDC Core §2: iss, sub, aud, exp, iat), and its groups
 /// claim when it reads them from the ID token.
-pub fn wanted_claims(opts: &PreflightOptions) -> Vec<String> {
+pub fn wanted_claims(app: &RpDescription) -> Vec<String> {
     let mut wanted: Vec<String> = super::values::REQUIRED
         .iter()
         .filter(|c| !["iss", "sub", "aud", "exp", "iat"].contains(c))
         .map(|c| (*c).to_owned())
         .collect();
-    let reads_groups = opts
-        .rp
+    let reads_groups = app
         .sync_modes
         .iter()
         .any(|m| *m != crate::rp::SyncMode::None);
-    if reads_groups && opts.rp.groups_claim.token == crate::rp::GroupsToken::IdToken {
-        wanted.push(groups_claim_name(opts));
+    if reads_groups && app.groups_claim.token == crate::rp::GroupsToken::IdToken {
+        wanted.push(groups_claim_name(app));
     }
     wanted
 }
 
 /// The top-level claim the RP's groups pointer starts with.
-pub fn groups_claim_name(opts: &PreflightOptions) -> String {
-    let first = opts
-        .rp
+pub fn groups_claim_name(app: &RpDescription) -> String {
+    let first = app
         .groups_claim
         .pointer
         .0

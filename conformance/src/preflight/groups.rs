@@ -10,8 +10,8 @@ use super::jwt::{decode_parts, verify};
 use super::login::Tokens;
 use super::mapping::form_check;
 use super::provider::Fixes;
-use super::{Findings, PreflightOptions, ShownToken, Status};
-use crate::rp::GroupsToken;
+use super::{Findings, ShownToken, Status};
+use crate::rp::{GroupsToken, RpDescription};
 
 const STEP: &str = "groups";
 
@@ -161,17 +161,17 @@ pub struct Seen<'a> {
 /// among the findings.
 pub async fn check(
     client: &Client,
-    opts: &PreflightOptions,
+    app: &RpDescription,
     d: &Discovery,
     seen: Seen<'_>,
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Vec<String>> {
-    let read = locate_groups(client, opts, d, seen, fixes, f).await;
+    let read = locate_groups(client, app, d, seen, fixes, f).await;
     // The form line never vanishes: when the groups could not be read as the app reads
     // them, it says so.
     let located = f.status("groups.location");
-    if !opts.rp.group_map.is_empty()
+    if !app.group_map.is_empty()
         && located.is_some_and(|s| s != Status::Ok)
         && f.status("groups.form").is_none()
     {
@@ -186,7 +186,7 @@ pub async fn check(
 
 async fn locate_groups(
     client: &Client,
-    opts: &PreflightOptions,
+    app: &RpDescription,
     d: &Discovery,
     seen: Seen<'_>,
     fixes: &Fixes,
@@ -197,8 +197,7 @@ async fn locate_groups(
         id,
         userinfo,
     } = seen;
-    if opts
-        .rp
+    if app
         .sync_modes
         .iter()
         .all(|m| *m == crate::rp::SyncMode::None)
@@ -210,7 +209,7 @@ async fn locate_groups(
         );
         return None;
     }
-    let claim = &opts.rp.groups_claim;
+    let claim = &app.groups_claim;
     let (token_name, source) = match claim.token {
         GroupsToken::IdToken => ("ID token", Source::IdToken),
         GroupsToken::AccessToken => ("access token", Source::AccessToken),
@@ -281,12 +280,12 @@ async fn locate_groups(
             )
         };
         f.ok("groups.location", STEP, detail);
-        form_check(opts, &groups, f);
+        form_check(app, &groups, f);
         return Some(groups);
     }
     let name = super::jwt::first_member(&claim.pointer.0);
     if let Some(groups) = overage(client, &claims, tokens, &at, &name, f).await {
-        form_check(opts, &groups, f);
+        form_check(app, &groups, f);
         return Some(groups);
     }
     // Not where the app reads: anywhere else?
@@ -304,7 +303,7 @@ async fn locate_groups(
             );
         }
     }
-    let name = groups_claim_name(opts);
+    let name = groups_claim_name(app);
     if elsewhere.is_empty() && fixes.never_sends_groups() {
         f.problem(
             "groups.location",

@@ -3,13 +3,14 @@
 use std::collections::BTreeSet;
 
 use super::values::looks_like_id;
-use super::{Findings, Mapping, PreflightOptions};
+use super::{Findings, Mapping};
+use crate::rp::RpDescription;
 
 const STEP: &str = "groups";
 
 /// Group names or object ids, against the names the group map uses.
-pub(super) fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Findings) {
-    if opts.rp.group_map.is_empty() {
+pub(super) fn form_check(app: &RpDescription, groups: &[String], f: &mut Findings) {
+    if app.group_map.is_empty() {
         // Nothing to compare: the mapping step says there is no map.
         return;
     }
@@ -22,19 +23,19 @@ pub(super) fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Fin
         return;
     }
     let ids = groups.iter().all(|g| looks_like_id(g));
-    let map_ids = opts.rp.group_map.keys().all(|g| looks_like_id(g));
+    let map_ids = app.group_map.keys().all(|g| looks_like_id(g));
     if !ids && map_ids {
         f.problem(
             "groups.form",
             STEP,
-            format!("the groups arrive as names ({}), and the app's group map is keyed by object ids ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
+            format!("the groups arrive as names ({}), and the app's group map is keyed by object ids ({})", groups.join(", "), app.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
             Some("Key the app's group map by the groups' names, or have the provider emit object ids".into()),
         );
     } else if ids && !map_ids {
         f.problem(
             "groups.form",
             STEP,
-            format!("the groups arrive as object ids ({}), and the app's group map names groups by name ({})", groups.join(", "), opts.rp.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
+            format!("the groups arrive as object ids ({}), and the app's group map names groups by name ({})", groups.join(", "), app.group_map.keys().cloned().collect::<Vec<_>>().join(", ")),
             Some("Key the app's group map by the groups' object ids, or have the provider emit names (Entra: groups claim → Customize → emit sAMAccountName for synced groups; cloud-only groups have ids only)".into()),
         );
     } else {
@@ -51,8 +52,8 @@ pub(super) fn form_check(opts: &PreflightOptions, groups: &[String], f: &mut Fin
 }
 
 /// The groups through the group map.
-pub fn mapping(opts: &PreflightOptions, groups: &[String], f: &mut Findings) -> Mapping {
-    let map = &opts.rp.group_map;
+pub fn mapping(app: &RpDescription, groups: &[String], f: &mut Findings) -> Mapping {
+    let map = &app.group_map;
     let mut m = Mapping {
         groups: groups.to_vec(),
         ..Mapping::default()

@@ -31,6 +31,8 @@ mod values;
 
 use serde_json::Value;
 
+use crate::rp::RpDescription;
+
 pub use chromium::Credentials;
 pub use provider::Provider;
 
@@ -86,11 +88,11 @@ async fn log_in(
 
 /// Settles `discovery.scopes` (scopes missing from `scopes_supported`) with the scope the
 /// login was granted.
-fn settle_scopes(opts: &PreflightOptions, tokens: &login::Tokens, f: &mut Findings) {
+fn settle_scopes(app: &RpDescription, tokens: &login::Tokens, f: &mut Findings) {
     if f.status("discovery.scopes") != Some(Status::Unknown) {
         return;
     }
-    let asked: Vec<&str> = opts.rp.scopes.split_whitespace().collect();
+    let asked: Vec<&str> = app.scopes.split_whitespace().collect();
     match tokens.granted_scope() {
         None => f.settle(
             "discovery.scopes",
@@ -123,14 +125,14 @@ fn settle_scopes(opts: &PreflightOptions, tokens: &login::Tokens, f: &mut Findin
 
 /// Settles `discovery.claims` (claims missing from `claims_supported`) with the ID token
 /// the login got.
-fn settle_claims(opts: &PreflightOptions, id: &serde_json::Map<String, Value>, f: &mut Findings) {
+fn settle_claims(app: &RpDescription, id: &serde_json::Map<String, Value>, f: &mut Findings) {
     if f.status("discovery.claims") != Some(Status::Unknown) {
         return;
     }
     // The groups claim is groups.location's to judge (a user in no group has none): this
     // line settles on the app's other required claims.
-    let group = discovery::groups_claim_name(opts);
-    let wanted = discovery::wanted_claims(opts);
+    let group = discovery::groups_claim_name(app);
+    let wanted = discovery::wanted_claims(app);
     let lacking: Vec<&str> = wanted
         .iter()
         .map(String::as_str)
@@ -240,7 +242,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         mapping: None,
         profile_written: None,
     };
-    let disco = discovery::check(&client, opts, &fixes, &mut f).await;
+    let disco = discovery::check(&client, &opts.issuer, &opts.rp, &fixes, &mut f).await;
     let mut shape = Shape::default();
     if let Some(d) = &disco {
         if provider.is_none() {
@@ -267,12 +269,12 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             shape.refresh_rule(rule);
             // The consented login, when there was one, is the same user's second login.
             let earlier = first_sub.filter(|_| rule == Some(offline::RefreshRule::WithConsent));
-            settle_scopes(opts, &tokens, &mut f);
+            settle_scopes(&opts.rp, &tokens, &mut f);
             let userinfo = groups::userinfo(&client, d, &tokens, &mut f).await;
             let id = idtoken::check(opts, d, &tokens, userinfo.as_ref(), &fixes, &mut f);
             if let Some(c) = &id {
                 idtoken::sub_stability(c, earlier.as_deref(), &mut f);
-                settle_claims(opts, c, &mut f);
+                settle_claims(&opts.rp, c, &mut f);
             }
             idtoken::sizes(opts, &tokens, &mut f);
             let seen = groups::Seen {
@@ -280,7 +282,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
                 id: id.as_ref(),
                 userinfo: userinfo.as_ref(),
             };
-            let read = groups::check(&client, opts, d, seen, &fixes, &mut f).await;
+            let read = groups::check(&client, &opts.rp, d, seen, &fixes, &mut f).await;
             shape.tokens(opts, &tokens, id.as_ref(), userinfo.as_ref());
             let refreshed =
                 refresh::check(&client, opts, d, &tokens, id.as_ref(), &fixes, &mut f).await;
@@ -299,7 +301,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             }
             shape.refresh(refreshed.as_ref());
             if let Some(groups) = read {
-                readiness.mapping = Some(mapping::mapping(opts, &groups, &mut f));
+                readiness.mapping = Some(mapping::mapping(&opts.rp, &groups, &mut f));
             }
         }
     }
