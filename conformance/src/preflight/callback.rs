@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use warp::Filter;
 
-use super::{PreflightError, PreflightOptions};
+use super::PreflightError;
 
 /// The page the person's browser lands on.
 const RECEIVED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preflight: login received</title></head><body><main><h1>Login received</h1><p>conformance preflight has the authorization response; the report is in your terminal. You can close this tab.</p></main></body></html>";
@@ -30,11 +30,11 @@ impl Drop for Listener {
 
 impl Listener {
     /// Binds the redirect URI's loopback address (a free port when it names none).
-    pub async fn bind(opts: &PreflightOptions) -> Result<Listener, PreflightError> {
-        let asked = opts
-            .redirect_uri
-            .clone()
-            .unwrap_or_else(|| format!("http://127.0.0.1{}", opts.rp.paths.callback));
+    /// `asked` is the redirect URI given, if any; else the app's callback path on loopback.
+    pub async fn bind(asked: Option<&str>, callback: &str) -> Result<Listener, PreflightError> {
+        let asked = asked
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("http://127.0.0.1{callback}"));
         let bad = |why: &str| PreflightError(format!("--redirect-uri {asked:?}: {why}"));
         let mut url = url::Url::parse(&asked).map_err(|e| bad(&e.to_string()))?;
         if url.scheme() != "http" {

@@ -8,7 +8,6 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::PreflightOptions;
 use super::discovery::Discovery;
 use super::groups::{Found, Source, access_claims, locate};
 use super::jwt::decode_parts;
@@ -145,12 +144,12 @@ impl Shape {
     /// The login's tokens and userinfo.
     pub fn tokens(
         &mut self,
-        opts: &PreflightOptions,
+        client_id: &str,
         tokens: &Tokens,
         id: Option<&Map<String, Value>>,
         userinfo: Option<&Map<String, Value>>,
     ) {
-        self.client_id = opts.client_id.clone();
+        self.client_id = client_id.to_owned();
         if let Some((header, _)) = tokens.id_token.as_deref().and_then(decode_parts) {
             self.signing_alg = header.get("alg").and_then(Value::as_str).map(str::to_owned);
             self.id_token_untyped = header.get("typ").is_none();

@@ -4,19 +4,22 @@
 
 use serde_json::{Map, Value};
 
+use super::Findings;
 use super::discovery::Discovery;
 use super::jwt::{LEEWAY, decode_parts, now, shown, verify_id};
 use super::login::Tokens;
+use super::options::App;
 use super::provider::Fixes;
 use super::values::REQUIRED;
-use super::{Findings, PreflightOptions};
+use crate::rp::TokenLimits;
 
 const STEP: &str = "tokens";
 
 /// Validates the login's ID token and checks its claims; its claims when the app would
 /// accept it.
 pub fn check(
-    opts: &PreflightOptions,
+    issuer: &str,
+    app: &App<'_>,
     d: &Discovery,
     tokens: &Tokens,
     userinfo: Option<&Map<String, Value>>,
@@ -28,7 +31,7 @@ pub fn check(
     if let Some(at) = &tokens.access_token {
         f.tokens.push(shown("access_token", at));
     }
-    let claims = match verify_id(d, jwt, &opts.client_secret) {
+    let claims = match verify_id(d, jwt, app.secret) {
         Ok(c) => {
             let alg = decode_parts(jwt)
                 .and_then(|(h, _)| h.get("alg").and_then(Value::as_str).map(str::to_owned))
@@ -59,7 +62,7 @@ pub fn check(
         .get("iss")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if iss == opts.issuer {
+    if iss == issuer {
         f.ok(
             "idtoken.iss",
             STEP,
@@ -72,7 +75,7 @@ pub fn check(
             STEP,
             format!(
                 "iss is {iss:?}, not the configured issuer {:?} (OIDC Core §3.1.3.7 step 2)",
-                opts.issuer
+                issuer
             ),
             Some(fixes.issuer(iss)),
         );
@@ -83,14 +86,14 @@ pub fn check(
         _ => Vec::new(),
     };
     let azp = claims.get("azp").and_then(Value::as_str);
-    if !auds.contains(&opts.client_id.as_str()) {
+    if !auds.contains(&app.client_id) {
         accepted = false;
         f.problem(
             "idtoken.aud",
             STEP,
             format!(
                 "aud {auds:?} does not name client {:?} (OIDC Core §3.1.3.7 step 3)",
-                opts.client_id
+                app.client_id
             ),
             None,
         );
@@ -108,7 +111,7 @@ pub fn check(
         f.ok(
             "idtoken.aud",
             STEP,
-            format!("aud is {:?}, this client", opts.client_id),
+            format!("aud is {:?}, this client", app.client_id),
         );
     }
     let exp = claims.get("exp").and_then(Value::as_i64);
@@ -351,8 +354,7 @@ pub fn sub_stability(claims: &Map<String, Value>, earlier: Option<&str>, f: &mut
 }
 
 /// Token sizes against the RP's declared limits.
-pub fn sizes(opts: &PreflightOptions, tokens: &Tokens, f: &mut Findings) {
-    let limits = &opts.rp.token_limits;
+pub fn sizes(limits: &TokenLimits, tokens: &Tokens, f: &mut Findings) {
     let rows = [
         ("id_token", tokens.id_token.as_deref(), limits.id_token),
         (

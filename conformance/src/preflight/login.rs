@@ -5,13 +5,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
+use super::Findings;
 use super::LoginWith;
 use super::callback::Listener;
 use super::discovery::Discovery;
 use super::follow::{Followed, follow, open_in_browser, strip_tags};
 use super::http::{Client, excerpt};
+use super::options::LoginPlan;
 use super::provider::Fixes;
-use super::{Findings, PreflightOptions};
 
 const STEP: &str = "login";
 
@@ -79,7 +80,7 @@ pub enum Failed {
 /// refused PKCE, which the caller reports and retries).
 pub async fn login(
     client: &Client,
-    opts: &PreflightOptions,
+    plan: &LoginPlan<'_>,
     d: &Discovery,
     listener: &mut Listener,
     attempt: Attempt<'_>,
@@ -112,16 +113,16 @@ pub async fn login(
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
-            .append_pair("client_id", &opts.client_id)
+            .append_pair("client_id", plan.app.client_id)
             .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", &opts.rp.scopes)
+            .append_pair("scope", &plan.app.rp.scopes)
             .append_pair("state", &state)
             .append_pair("nonce", &nonce);
         if attempt.pkce {
             q.append_pair("code_challenge", &challenge)
                 .append_pair("code_challenge_method", "S256");
         }
-        if let Some(hint) = &opts.login_hint {
+        if let Some(hint) = plan.hint {
             q.append_pair("login_hint", hint);
         }
         if let Some(p) = attempt.prompt {
@@ -132,11 +133,9 @@ pub async fn login(
     let mut browsed: Option<String> = None;
     // The page the provider showed the follower (it took the authorization request).
     let mut shown: Option<String> = None;
-    match &opts.login_with {
+    match plan.with {
         LoginWith::Chromium(who) => {
-            match super::chromium::log_in(url.as_str(), &redirect_uri, who, opts.login_timeout)
-                .await
-            {
+            match super::chromium::log_in(url.as_str(), &redirect_uri, who, plan.timeout).await {
                 Ok(pages) => browsed = Some(pages.join("; ")),
                 Err(e) => {
                     f.problem(
@@ -153,7 +152,7 @@ pub async fn login(
             }
         }
         LoginWith::Person => {
-            let mut person = opts.login_hint.is_none();
+            let mut person = plan.hint.is_none();
             if !person {
                 match follow(client, url.as_str(), &redirect_uri).await {
                     Followed::Delivered => {}
@@ -194,9 +193,9 @@ pub async fn login(
             if person {
                 eprintln!(
                     "preflight: log in as a test user at this URL (waiting {} s for {redirect_uri}):\n\n  {url}\n",
-                    opts.login_timeout.as_secs()
+                    plan.timeout.as_secs()
                 );
-                if opts.open_browser {
+                if plan.open_browser {
                     open_in_browser(url.as_str());
                 }
             }
@@ -206,7 +205,7 @@ pub async fn login(
     let wait = if browsed.is_some() {
         std::time::Duration::from_secs(5)
     } else {
-        opts.login_timeout
+        plan.timeout
     };
     let Some(response) = listener.wait(wait).await else {
         let (detail, fix) = match &browsed {
@@ -220,14 +219,14 @@ pub async fn login(
                 Some(at) => (
                     format!(
                         "the provider took the authorization request and showed its page at {at}, but nobody finished the login there within {} s (log in as a test user at the URL printed, or give --login-with chromium and the user's credentials)",
-                        opts.login_timeout.as_secs()
+                        plan.timeout.as_secs()
                     ),
                     None,
                 ),
                 None => (
                     format!(
                         "no authorization response reached {redirect_uri} within {} s: nobody finished a login at the URL printed, or the provider showed an error there (one about the redirect URI means it is not registered)",
-                        opts.login_timeout.as_secs()
+                        plan.timeout.as_secs()
                     ),
                     Some(fixes.redirect_uri(&redirect_uri)),
                 ),
@@ -253,7 +252,7 @@ pub async fn login(
             "login.redirect",
             STEP,
             format!("the provider answered the login with error={error} {description:?}"),
-            error_fix(error, description, opts, fixes),
+            error_fix(error, description, plan, fixes),
         );
         return Err(Failed::Reported);
     }
@@ -293,7 +292,7 @@ pub async fn login(
     let code = response.get("code").cloned().unwrap_or_default();
     exchange(
         client,
-        opts,
+        plan,
         d,
         &redirect_uri,
         &code,
@@ -344,7 +343,7 @@ async fn taken_without_pkce(client: &Client, url: &url::Url, redirect_uri: &str)
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     client: &Client,
-    opts: &PreflightOptions,
+    plan: &LoginPlan<'_>,
     d: &Discovery,
     redirect_uri: &str,
     code: &str,
@@ -353,7 +352,7 @@ async fn exchange(
     fixes: &Fixes,
     f: &mut Findings,
 ) -> Option<Tokens> {
-    let method = opts.rp.client_auth.as_str();
+    let method = plan.app.rp.client_auth.as_str();
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -365,10 +364,10 @@ async fn exchange(
     let answer = client
         .token_request(
             &d.token,
-            opts.rp.client_auth,
-            &opts.client_id,
-            &opts.client_secret,
-            opts.client_key.as_ref(),
+            plan.app.rp.client_auth,
+            plan.app.client_id,
+            plan.app.secret,
+            plan.app.key,
             &form,
         )
         .await;
@@ -435,13 +434,13 @@ async fn exchange(
 fn error_fix(
     error: &str,
     description: &str,
-    opts: &PreflightOptions,
+    plan: &LoginPlan<'_>,
     fixes: &Fixes,
 ) -> Option<String> {
     match error {
         "invalid_scope" => Some(format!(
             "The provider refuses one of the scopes {}; allow them for this client",
-            opts.rp.scopes
+            plan.app.rp.scopes
         )),
         "unauthorized_client" => Some("Allow the authorization code grant for this client".into()),
         "access_denied" => {
@@ -449,7 +448,7 @@ fn error_fix(
         }
         // Only a description that names the redirect URI blames it.
         "invalid_request" if description.to_lowercase().contains("redirect") => {
-            Some(fixes.redirect_uri(opts.redirect_uri.as_deref().unwrap_or("the redirect URI")))
+            Some(fixes.redirect_uri(plan.redirect_uri.unwrap_or("the redirect URI")))
         }
         "invalid_request" => Some(
             "The provider found the authorization request malformed without saying why: its log names the parameter (preflight sends response_type=code, client_id, redirect_uri, the app's scope, state, nonce, PKCE S256 unless rp.toml says pkce = false, and prompt or login_hint when given)".into(),

@@ -48,16 +48,16 @@ pub use render::{html, json, markdown, terminal};
 /// The tokens, and whether PKCE was sent.
 async fn log_in(
     client: &http::Client,
-    opts: &PreflightOptions,
+    plan: &options::LoginPlan<'_>,
     d: &discovery::Discovery,
     listener: &mut callback::Listener,
     fixes: &provider::Fixes,
     f: &mut Findings,
 ) -> Option<(login::Tokens, bool)> {
-    let prompt = opts.rp.prompt.as_deref();
-    let pkce = opts.rp.pkce;
+    let prompt = plan.app.rp.prompt.as_deref();
+    let pkce = plan.app.rp.pkce;
     let attempt = login::Attempt { prompt, pkce };
-    match login::login(client, opts, d, listener, attempt, fixes, f).await {
+    match login::login(client, plan, d, listener, attempt, fixes, f).await {
         Ok(t) => return Some((t, pkce)),
         Err(login::Failed::Reported) => return None,
         Err(login::Failed::PkceRefused(description)) => {
@@ -80,7 +80,7 @@ async fn log_in(
         prompt,
         pkce: false,
     };
-    login::login(client, opts, d, listener, attempt, fixes, f)
+    login::login(client, plan, d, listener, attempt, fixes, f)
         .await
         .ok()
         .map(|t| (t, false))
@@ -229,7 +229,8 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         .or_else(|| Provider::detect(&opts.issuer))
         .map(|p| p.name());
     let mut fixes = provider::Fixes::new(provider);
-    let mut listener = callback::Listener::bind(opts).await?;
+    let mut listener =
+        callback::Listener::bind(opts.redirect_uri.as_deref(), &opts.rp.paths.callback).await?;
     let redirect_uri = listener.redirect_uri().to_owned();
     let mut readiness = Readiness {
         issuer: opts.issuer.clone(),
@@ -242,7 +243,10 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
         mapping: None,
         profile_written: None,
     };
-    let disco = discovery::check(&client, &opts.issuer, &opts.rp, &fixes, &mut f).await;
+    // The options, parsed once into what each stage needs.
+    let app = opts.app();
+    let plan = opts.login_plan();
+    let disco = discovery::check(&client, &opts.issuer, app.rp, &fixes, &mut f).await;
     let mut shape = Shape::default();
     if let Some(d) = &disco {
         if provider.is_none() {
@@ -251,13 +255,13 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             readiness.provider = provider;
         }
         shape.discovery(d);
-        let login = log_in(&client, opts, d, &mut listener, &fixes, &mut f).await;
+        let login = log_in(&client, &plan, d, &mut listener, &fixes, &mut f).await;
         shape.pkce_refused(f.status("login.pkce") == Some(Status::Problem));
         if let Some((first, pkce)) = login {
             let first_sub = idtoken::unverified_sub(&first);
             let (tokens, rule) = offline::refresh_token(
                 &client,
-                opts,
+                &plan,
                 d,
                 &mut listener,
                 first,
@@ -269,23 +273,31 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             shape.refresh_rule(rule);
             // The consented login, when there was one, is the same user's second login.
             let earlier = first_sub.filter(|_| rule == Some(offline::RefreshRule::WithConsent));
-            settle_scopes(&opts.rp, &tokens, &mut f);
+            settle_scopes(app.rp, &tokens, &mut f);
             let userinfo = groups::userinfo(&client, d, &tokens, &mut f).await;
-            let id = idtoken::check(opts, d, &tokens, userinfo.as_ref(), &fixes, &mut f);
+            let id = idtoken::check(
+                &opts.issuer,
+                &app,
+                d,
+                &tokens,
+                userinfo.as_ref(),
+                &fixes,
+                &mut f,
+            );
             if let Some(c) = &id {
                 idtoken::sub_stability(c, earlier.as_deref(), &mut f);
-                settle_claims(&opts.rp, c, &mut f);
+                settle_claims(app.rp, c, &mut f);
             }
-            idtoken::sizes(opts, &tokens, &mut f);
+            idtoken::sizes(&app.rp.token_limits, &tokens, &mut f);
             let seen = groups::Seen {
                 tokens: &tokens,
                 id: id.as_ref(),
                 userinfo: userinfo.as_ref(),
             };
-            let read = groups::check(&client, &opts.rp, d, seen, &fixes, &mut f).await;
-            shape.tokens(opts, &tokens, id.as_ref(), userinfo.as_ref());
+            let read = groups::check(&client, app.rp, d, seen, &fixes, &mut f).await;
+            shape.tokens(app.client_id, &tokens, id.as_ref(), userinfo.as_ref());
             let refreshed =
-                refresh::check(&client, opts, d, &tokens, id.as_ref(), &fixes, &mut f).await;
+                refresh::check(&client, &app, d, &tokens, id.as_ref(), &fixes, &mut f).await;
             match (&refreshed, f.status("refresh.works")) {
                 (Some(_), _) => f.settle(
                     "discovery.refresh-grant",
@@ -301,7 +313,7 @@ pub async fn preflight(opts: &PreflightOptions) -> Result<Readiness, PreflightEr
             }
             shape.refresh(refreshed.as_ref());
             if let Some(groups) = read {
-                readiness.mapping = Some(mapping::mapping(&opts.rp, &groups, &mut f));
+                readiness.mapping = Some(mapping::mapping(app.rp, &groups, &mut f));
             }
         }
     }

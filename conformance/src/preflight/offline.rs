@@ -9,8 +9,9 @@ use super::callback::Listener;
 use super::discovery::Discovery;
 use super::http::Client;
 use super::login::{Attempt, Tokens, login};
+use super::options::LoginPlan;
 use super::provider::Fixes;
-use super::{Findings, PreflightOptions, Status};
+use super::{Findings, Status};
 
 const STEP: &str = "tokens";
 const ID: &str = "token.refresh-issued";
@@ -31,7 +32,7 @@ pub enum RefreshRule {
 #[allow(clippy::too_many_arguments)]
 pub async fn refresh_token(
     client: &Client,
-    opts: &PreflightOptions,
+    plan: &LoginPlan<'_>,
     d: &Discovery,
     listener: &mut Listener,
     first: Tokens,
@@ -39,7 +40,7 @@ pub async fn refresh_token(
     fixes: &Fixes,
     f: &mut Findings,
 ) -> (Tokens, Option<RefreshRule>) {
-    let asked = &opts.rp.scopes;
+    let asked = &plan.app.rp.scopes;
     let granted = granted(&first);
     if first.refresh_token.is_some() {
         f.ok(
@@ -53,7 +54,8 @@ pub async fn refresh_token(
     let dropped = first
         .granted_scope()
         .is_some_and(|g| !g.split_whitespace().any(|s| s == "offline_access"));
-    let prompted = opts
+    let prompted = plan
+        .app
         .rp
         .prompt
         .as_deref()
@@ -80,7 +82,7 @@ pub async fn refresh_token(
         prompt: Some("consent"),
         pkce,
     };
-    let consented = login(client, opts, d, listener, attempt, fixes, &mut again)
+    let consented = login(client, plan, d, listener, attempt, fixes, &mut again)
         .await
         .ok();
     match consented {

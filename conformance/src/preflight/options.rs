@@ -102,3 +102,59 @@ pub enum LoginWith {
     /// A headless Chromium fills in the provider's pages with these credentials.
     Chromium(super::chromium::Credentials),
 }
+
+/// The app as the stages see it: what it declares (its rp.toml) and its client at the
+/// provider, parsed once from the options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct App<'a> {
+    /// What the app declares.
+    pub rp: &'a RpDescription,
+    /// Its client id (the ID token's audience).
+    pub client_id: &'a str,
+    /// Its secret (client_secret_*; an HS256 ID token's key).
+    pub secret: &'a str,
+    /// Its private key (private_key_jwt).
+    pub key: Option<&'a ClientKey>,
+}
+
+/// How the login is made: the app, the person's part, where the browser comes back, how
+/// long to wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoginPlan<'a> {
+    /// The app logging in.
+    pub app: App<'a>,
+    /// The redirect URI the listener bound (as asked).
+    pub redirect_uri: Option<&'a str>,
+    /// The user named to the provider.
+    pub hint: Option<&'a str>,
+    /// A person, or a headless browser with credentials.
+    pub with: &'a LoginWith,
+    /// How long the login may take.
+    pub timeout: Duration,
+    /// Whether to open the person's browser.
+    pub open_browser: bool,
+}
+
+impl PreflightOptions {
+    /// The app, for the stages.
+    pub(crate) fn app(&self) -> App<'_> {
+        App {
+            rp: &self.rp,
+            client_id: &self.client_id,
+            secret: &self.client_secret,
+            key: self.client_key.as_ref(),
+        }
+    }
+
+    /// The login, for the stages that make one.
+    pub(crate) fn login_plan(&self) -> LoginPlan<'_> {
+        LoginPlan {
+            app: self.app(),
+            redirect_uri: self.redirect_uri.as_deref(),
+            hint: self.login_hint.as_deref(),
+            with: &self.login_with,
+            timeout: self.login_timeout,
+            open_browser: self.open_browser,
+        }
+    }
+}

@@ -4,13 +4,14 @@
 
 use serde_json::{Map, Value};
 
+use super::Findings;
 use super::discovery::Discovery;
 use super::groups::access_claims;
 use super::http::{Client, excerpt};
 use super::jwt::{shown, verify_id};
 use super::login::Tokens;
+use super::options::App;
 use super::provider::Fixes;
-use super::{Findings, PreflightOptions};
 use crate::rp::GroupsToken;
 
 const STEP: &str = "refresh";
@@ -29,7 +30,7 @@ pub struct Refreshed {
 /// Refreshes once; what it showed, or `None` (with the reason among the findings).
 pub async fn check(
     client: &Client,
-    opts: &PreflightOptions,
+    app: &App<'_>,
     d: &Discovery,
     login: &Tokens,
     id: Option<&Map<String, Value>>,
@@ -37,14 +38,14 @@ pub async fn check(
     f: &mut Findings,
 ) -> Option<Refreshed> {
     let old = login.refresh_token.as_deref()?;
-    let method = opts.rp.client_auth.as_str();
+    let method = app.rp.client_auth.as_str();
     let answer = match client
         .token_request(
             &d.token,
-            opts.rp.client_auth,
-            &opts.client_id,
-            &opts.client_secret,
-            opts.client_key.as_ref(),
+            app.rp.client_auth,
+            app.client_id,
+            app.secret,
+            app.key,
             &[("grant_type", "refresh_token"), ("refresh_token", old)],
         )
         .await
@@ -103,9 +104,9 @@ pub async fn check(
     let refreshed = tokens
         .id_token
         .as_deref()
-        .map(|jwt| verify_id(d, jwt, &opts.client_secret));
+        .map(|jwt| verify_id(d, jwt, app.secret));
     same_sub(refreshed.as_ref(), id, f);
-    groups_after(opts, refreshed.as_ref(), &tokens, f);
+    groups_after(app, refreshed.as_ref(), &tokens, f);
     let nonce_kept = match &refreshed {
         Some(Ok(c)) => c.get("nonce").and_then(Value::as_str) == Some(login.nonce.as_str()),
         _ => false,
@@ -161,13 +162,8 @@ fn same_sub(refreshed: Option<&Verified>, id: Option<&Map<String, Value>>, f: &m
 }
 
 /// The background sync re-reads groups from the refreshed tokens: they must be there.
-fn groups_after(
-    opts: &PreflightOptions,
-    refreshed: Option<&Verified>,
-    tokens: &Tokens,
-    f: &mut Findings,
-) {
-    let claim = &opts.rp.groups_claim;
+fn groups_after(app: &App<'_>, refreshed: Option<&Verified>, tokens: &Tokens, f: &mut Findings) {
+    let claim = &app.rp.groups_claim;
     let at = String::from(claim.clone());
     let claims = match claim.token {
         GroupsToken::IdToken => match refreshed {
