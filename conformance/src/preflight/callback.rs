@@ -29,8 +29,8 @@ impl Drop for Listener {
 }
 
 impl Listener {
-    /// Binds the redirect URI's loopback address (a free port when it names none).
-    /// `asked` is the redirect URI given, if any; else the app's callback path on loopback.
+    /// Binds the redirect URI's loopback address (a free port when it names none): the
+    /// URI `asked` for, else the app's `callback` path on 127.0.0.1.
     pub async fn bind(asked: Option<&str>, callback: &str) -> Result<Listener, PreflightError> {
         let asked = asked
             .map(str::to_owned)
