@@ -174,6 +174,13 @@ impl Fixes {
     }
 
     /// The provider refuses an authorization request that carries PKCE.
+    /// A refresh returns no ID token, and the app's sync reads the groups from one.
+    pub fn refresh_without_id_token(&self, groups_pointer: &str) -> String {
+        format!(
+            "Read the groups from the access token, which every refresh renews (rp.toml: groups_claim = \"access_token:{groups_pointer}\" once the provider puts them there; Glewlwyd: an additional access-token value, which joins several groups into one string with commas the app must split), or have the provider return an ID token from a refresh (OIDC Core §12.2 allows it)"
+        )
+    }
+
     pub fn pkce_refused(&self) -> String {
         "Allow PKCE (RFC 7636, method S256) for this client at the provider (Glewlwyd: the OpenID Connect plugin's \"PKCE allowed\"), or, if the app cannot send it otherwise, set pkce = false in its rp.toml".into()
     }

@@ -106,7 +106,7 @@ pub async fn check(
         .as_deref()
         .map(|jwt| verify_id(d, jwt, app.secret));
     same_sub(refreshed.as_ref(), id, f);
-    groups_after(app, refreshed.as_ref(), &tokens, f);
+    groups_after(app, refreshed.as_ref(), &tokens, fixes, f);
     let nonce_kept = match &refreshed {
         Some(Ok(c)) => c.get("nonce").and_then(Value::as_str) == Some(login.nonce.as_str()),
         _ => false,
@@ -162,7 +162,13 @@ fn same_sub(refreshed: Option<&Verified>, id: Option<&Map<String, Value>>, f: &m
 }
 
 /// The background sync re-reads groups from the refreshed tokens: they must be there.
-fn groups_after(app: &App<'_>, refreshed: Option<&Verified>, tokens: &Tokens, f: &mut Findings) {
+fn groups_after(
+    app: &App<'_>,
+    refreshed: Option<&Verified>,
+    tokens: &Tokens,
+    fixes: &Fixes,
+    f: &mut Findings,
+) {
     let claim = &app.rp.groups_claim;
     let at = String::from(claim.clone());
     let claims = match claim.token {
@@ -173,7 +179,7 @@ fn groups_after(app: &App<'_>, refreshed: Option<&Verified>, tokens: &Tokens, f:
                     "refresh.groups",
                     STEP,
                     format!("the app's sync reads groups at {at}, but a refresh returns no ID token: permissions would never update after the login"),
-                    Some("Read the groups from the access token, or configure the provider to return an ID token on refresh (scope openid on the refresh)".into()),
+                    Some(fixes.refresh_without_id_token(&claim.pointer.0)),
                 );
                 return;
             }
