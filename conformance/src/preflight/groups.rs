@@ -283,7 +283,7 @@ async fn locate_groups(
         form_check(app, &groups, f);
         return Some(groups);
     }
-    let name = super::jwt::first_member(&claim.pointer.0);
+    let name = groups_claim_name(app);
     if let Some(groups) = overage(client, &claims, tokens, &at, &name, f).await {
         form_check(app, &groups, f);
         return Some(groups);

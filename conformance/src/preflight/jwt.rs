@@ -137,14 +137,3 @@ pub(super) fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
-
-/// The claim a JSON pointer starts at (`/resource_access/app/roles` → `resource_access`),
-/// unescaped (RFC 6901).
-pub fn first_member(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .nth(1)
-        .unwrap_or("")
-        .replace("~1", "/")
-        .replace("~0", "~")
-}
