@@ -16,7 +16,8 @@
 //! 4. what a scenario is: `scenario`
 //! 5. the catalogue and the reports (a report reads results, never the runner): `scenarios`, `report`
 //! 6. the runner and preflight (discover → log in → check the ID token → refresh → map the groups → capture): `runner`, `preflight`
-//! 7. this page and the command: `lib`, `main`
+//! 7. the explorer (random lifecycles against a model of the contract, shrunk to a replay): `explore`
+//! 8. this page and the command: `lib`, `main`
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +31,7 @@
 mod browser;
 mod client_keys;
 mod expected;
+pub mod explore;
 mod glob;
 pub mod group;
 mod idp;

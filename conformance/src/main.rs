@@ -32,6 +32,10 @@ enum Command {
     /// discovery, one login, one refresh, the group mapping — and report readiness.
     /// Exit 0 ready, 1 not ready, 2 bad usage.
     Preflight(Box<Preflight>),
+    /// Explore the RP: random lifecycles of several users at once, checked against a
+    /// model of the contract; a disagreement is shrunk to the shortest replayable plan.
+    /// Exit 0 none, 1 a confirmed disagreement (or no login), 2 bad usage.
+    Explore(Box<Explore>),
     /// Attach mode: create (or rebuild) the tenant the RP will use, on a running mock IdP,
     /// before the RP starts; print its issuer. `run` keeps the tenant's issuer and keys.
     Setup(Setup),
@@ -100,6 +104,46 @@ struct Run {
     /// the sync mode: no coverage is lost silently.
     #[arg(long)]
     fail_on_skip: bool,
+}
+
+#[derive(clap::Args)]
+struct Explore {
+    /// The RP description.
+    #[arg(long, env = "CONFORMANCE_RP")]
+    rp: PathBuf,
+    /// How long to explore each sync mode (the modes explore at once): `90s`, `10m`, `1h`.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    budget: std::time::Duration,
+    /// How long shrinking one disagreement may take.
+    #[arg(long, default_value = "180s", value_parser = parse_duration)]
+    shrink_budget: std::time::Duration,
+    /// The seed of the random lifecycles (printed on every run; default: a random one).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Users explored at once, each a lane of its own.
+    #[arg(long, default_value_t = 4)]
+    users: usize,
+    /// Actions per lane, at most.
+    #[arg(long, default_value_t = 18)]
+    max_actions: usize,
+    /// Run exactly this replay file (written by an earlier explore) instead of exploring.
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Write explore.json, explore.md, explore.html and the replay files here.
+    #[arg(long, env = "CONFORMANCE_REPORT")]
+    report: Option<PathBuf>,
+    /// Only these sync modes (comma-separated) of those rp.toml declares.
+    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    mode: Vec<SyncMode>,
+    /// Use a running mock IdP (its issuer URL) instead of an embedded one.
+    #[arg(long, env = "CONFORMANCE_IDP")]
+    idp: Option<String>,
+    /// The running mock IdP's admin token.
+    #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
+    #[arg(long)]
+    idp_addr: Option<SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -225,6 +269,26 @@ async fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Explore(x) => {
+            let mut task = tokio::spawn(explore(*x));
+            let done = tokio::select! {
+                done = &mut task => done.unwrap_or_else(|e| Err(format!("the exploration crashed: {e}"))),
+                (name, code) = interrupted() => {
+                    let n = conformance::group::kill_all();
+                    task.abort();
+                    eprintln!("conformance explore: {name}: stopped, and with it {n} launched RP(s)");
+                    return ExitCode::from(code);
+                }
+            };
+            match done {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("conformance explore: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Setup(s) => {
             let rp = match RpDescription::from_file(&s.rp) {
                 Ok(rp) => rp,
@@ -341,6 +405,71 @@ async fn run(r: Run) -> Result<bool, String> {
     }
     let lost = report.lost_coverage();
     Ok(report.ok() && (!r.fail_on_skip || lost.is_empty()))
+}
+
+/// Explores (or replays); whether the RP held to the model, or a usage error.
+async fn explore(x: Explore) -> Result<bool, String> {
+    use conformance::explore::{ExploreOptions, Replay, explore, page};
+    let rp = RpDescription::from_file(&x.rp).map_err(|e| e.to_string())?;
+    let mut run = Options::new(rp);
+    run.modes = x.mode;
+    run.report_dir = x.report.clone();
+    run.progress = true;
+    run.idp = match x.idp {
+        Some(url) => IdpChoice::Attached {
+            url,
+            token: x.admin_token,
+            plain: None,
+            ca_file: None,
+        },
+        None => IdpChoice::Embedded(x.idp_addr),
+    };
+    let mut opts = ExploreOptions::new(run);
+    opts.budget = x.budget;
+    opts.shrink_budget = x.shrink_budget;
+    opts.seed = x.seed.unwrap_or(opts.seed);
+    if x.users == 0 {
+        return Err("--users: at least 1".into());
+    }
+    opts.users = x.users;
+    opts.max_actions = x.max_actions;
+    if let Some(path) = &x.replay {
+        opts.replay = Some(Replay::from_file(path).map_err(|e| e.to_string())?);
+    }
+    eprintln!("conformance explore: seed {}", opts.seed);
+    let report = explore(&opts).await.map_err(|e| e.to_string())?;
+    eprint!("{}", report.summary());
+    if let Some(dir) = &x.report {
+        for f in page::write(&report, dir)? {
+            eprintln!(
+                "replay: conformance explore --rp {} --replay {}",
+                x.rp.display(),
+                f.display()
+            );
+        }
+        eprintln!("report: {}", dir.display());
+    }
+    Ok(report.ok())
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.trim().strip_suffix('s') {
+        Some(n) => (n, 1.0),
+        None => match s.trim().strip_suffix('m') {
+            Some(n) => (n, 60.0),
+            None => match s.trim().strip_suffix('h') {
+                Some(n) => (n, 3600.0),
+                None => (s.trim(), 1.0),
+            },
+        },
+    };
+    n.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| std::time::Duration::from_secs_f64(v * unit))
+        .ok_or_else(|| format!("{s:?}: a duration such as 90s, 10m or 1h"))
 }
 
 /// Runs a preflight; whether the provider is ready, or a usage error.

@@ -71,6 +71,17 @@ impl Admin {
             .map(drop)
     }
 
+    /// Ends every session of a user and revokes every grant (and the tokens with them).
+    pub async fn revoke(&self, username: &str) -> Result<(), IdpError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/users/{username}/revoke"),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
     /// Arms a fault for one user (`times` responses, or until cleared; only for token
     /// requests of `grant_type` when given); its id.
     pub async fn arm(

@@ -119,7 +119,7 @@ pub(super) async fn drain(
 /// verdict is a fail when the RP answered and opened no session, an error when the browser
 /// could not get through at all both times (a hang, a redirect loop, an answer too large:
 /// the suite cannot judge an RP it cannot reach).
-pub(super) async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)> {
+pub(crate) async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)> {
     let cx = Ctx::new(shared.clone(), CODE_FLOW);
     let u = cx.user("first", &[]).await.ok()?;
     let mut answer = String::new();

@@ -336,7 +336,8 @@ impl MeReading {
     }
 }
 
-fn read_me(p: &crate::rp::MePointers, v: &Value) -> MeReading {
+/// A `/me` answer read through the RP's pointers.
+pub(crate) fn read_me(p: &crate::rp::MePointers, v: &Value) -> MeReading {
     let text = |ptr: &Pointer| match v.pointer(&ptr.0).filter(|_| ptr.shown()) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => None,

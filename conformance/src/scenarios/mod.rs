@@ -41,3 +41,8 @@ pub fn catalogue() -> Vec<Scenario> {
     all.extend(rp_session::all());
     all
 }
+
+/// A group no group map knows (`permissions.initial` and the explorer give it to users).
+pub fn unmapped_group() -> &'static str {
+    groups::UNMAPPED
+}
