@@ -102,6 +102,10 @@ defects! {
     LogoutLocalOnly = "logout-local-only": "ends only its own session at /logout, never sending the browser to the IdP's end_session_endpoint",
     LogoutStateUnchecked = "logout-state-unchecked": "never compares the state the provider passes back to /logged-out with the one its logout sent",
     LogoutNoIdTokenHint = "logout-no-id-token-hint": "sends the browser to end_session with client_id but no id_token_hint",
+    LogoutDropsAccountSync = "logout-drops-account-sync": "at /logout forgets the refresh tokens of every session of the account, not only the one logging out: the account's other browsers stay logged in but never sync again",
+    AdditiveLoginReplaces = "additive-login-replaces": "in additive mode a login sets the permissions to the groups' (the login path shared with strict mode): webapp grants and the permissions of groups the user has left are lost at every login",
+    RefreshNeverRefetchesJwks = "refresh-never-refetches-jwks": "refetches the JWKS for an unknown kid at login only: after a key rotation every background sync fails until the user logs in again",
+    RenameSplitsAccount = "rename-splits-account": "finds the account of a background sync by email: a sync that brings a new email moves the session to a new, empty account",
 }
 
 impl Defect {

@@ -73,7 +73,18 @@ pub async fn validate(
     {
         part(jwt, 1)?
     } else {
-        verify_signature(provider, jwt, &header, d.has(Defect::Hs256PublicKey)).await?
+        // Defect refresh-never-refetches-jwks: an unknown kid is looked up afresh at
+        // login only.
+        let refetch =
+            !(matches!(check, Check::Refresh) && d.has(Defect::RefreshNeverRefetchesJwks));
+        verify_signature(
+            provider,
+            jwt,
+            &header,
+            d.has(Defect::Hs256PublicKey),
+            refetch,
+        )
+        .await?
     };
     let Value::Object(claims) = claims else {
         return Err("the JWT payload is not an object".into());
@@ -88,6 +99,7 @@ async fn verify_signature(
     jwt: &str,
     header: &Header,
     hs256_with_public_key: bool,
+    refetch: bool,
 ) -> Result<Value, String> {
     let alg = match header.alg.as_str() {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" => {
@@ -114,6 +126,7 @@ async fn verify_signature(
     let jwk = match provider.jwks(false).await?.find(kid) {
         Some(k) => k.clone(),
         // An unknown kid: the provider may have rotated; refetch once.
+        None if !refetch => return Err(format!("no key {kid:?} in the cached JWKS")),
         None => provider
             .jwks(true)
             .await?

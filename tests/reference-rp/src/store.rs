@@ -258,6 +258,64 @@ impl Store {
         self.sessions.remove(cookie)
     }
 
+    /// Ends a session at the user's logout (defect `logout-drops-account-sync`: and
+    /// forgets the refresh tokens of the account's other sessions).
+    pub fn log_out_session(&mut self, cookie: &str, defects: &Defects) -> Option<Session> {
+        let s = self.sessions.remove(cookie)?;
+        if defects.has(Defect::LogoutDropsAccountSync) {
+            for other in self
+                .sessions
+                .values_mut()
+                .filter(|o| o.account == s.account)
+            {
+                other.refresh_token = None;
+            }
+        }
+        Some(s)
+    }
+
+    /// Takes every permission from an account (defect `additive-login-replaces`, before a
+    /// login applies the groups).
+    pub fn clear_permissions(&mut self, account: u64) {
+        if let Some(a) = self.accounts.get_mut(&account) {
+            a.permissions.clear();
+        }
+    }
+
+    /// Defect `rename-splits-account`: when a sync brings an email the session's account
+    /// does not have, the account with that email (a new, empty one if none) takes the
+    /// session; the session's account now.
+    pub fn account_by_email(&mut self, cookie: &str, p: &Profile) -> Option<u64> {
+        let s = self.sessions.get(cookie)?;
+        let current = self.accounts.get(&s.account)?;
+        if current.email == p.email {
+            return Some(s.account);
+        }
+        let found = self
+            .accounts
+            .values()
+            .find(|a| a.email == p.email)
+            .map(|a| a.id);
+        let id = found.unwrap_or_else(|| {
+            self.next_id += 1;
+            let id = self.next_id;
+            let a = Account {
+                id,
+                sub: p.sub.clone(),
+                email: p.email.clone(),
+                username: p.username.clone(),
+                name: p.name.clone(),
+                permissions: BTreeSet::new(),
+            };
+            self.accounts.insert(id, a);
+            id
+        });
+        if let Some(s) = self.sessions.get_mut(cookie) {
+            s.account = id;
+        }
+        Some(id)
+    }
+
     /// The session's account.
     pub fn me(&self, cookie: &str) -> Option<&Account> {
         self.accounts.get(&self.sessions.get(cookie)?.account)

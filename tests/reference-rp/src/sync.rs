@@ -138,6 +138,13 @@ async fn refresh(app: &Arc<App>, cookie: &str, session: Session) {
 fn apply(app: &App, cookie: &str, session: &Session, p: &crate::store::Profile) {
     let d = &app.settings.defects;
     let mut store = app.store();
+    let mut account = session.account;
+    if d.has(Defect::RenameSplitsAccount) {
+        match store.account_by_email(cookie, p) {
+            Some(a) => account = a,
+            None => return,
+        }
+    }
     if p.sub != session.sub {
         if d.has(Defect::RefreshSubUnchecked) {
             store.set_sub(session.account, &p.sub);
@@ -148,7 +155,7 @@ fn apply(app: &App, cookie: &str, session: &Session, p: &crate::store::Profile) 
         }
     }
     store.apply(
-        session.account,
+        account,
         p,
         &app.settings,
         !d.has(Defect::NoProfileSync),

@@ -16,6 +16,7 @@ use crate::App;
 use crate::defects::Defect;
 use crate::idtoken::Check;
 use crate::profile;
+use crate::settings::SyncMode;
 use crate::store::Session;
 
 pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
@@ -107,6 +108,9 @@ async fn callback(
         let (account, created) = store.account_for(&p, d);
         // A login syncs: logging out and in again forces a sync.
         let permissions = created || !d.has(Defect::ReloginKeepsStale);
+        if d.has(Defect::AdditiveLoginReplaces) && app.settings.sync_mode == SyncMode::Additive {
+            store.clear_permissions(account);
+        }
         store.apply(account, &p, &app.settings, true, permissions);
         store.open(
             session.clone(),

@@ -35,7 +35,7 @@ pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     // The mistake: the cookie goes, the session it names stays.
                     app.store().session(&s).cloned()
                 } else {
-                    app.store().close(&s)
+                    app.store().log_out_session(&s, &app.settings.defects)
                 }
             });
             let state = crate::random_token();
