@@ -65,6 +65,28 @@ pub fn catalogue() -> Vec<Scenario> {
     scenarios::catalogue()
 }
 
+/// The catalogue as a table, a line per scenario: id, category, sync modes, description
+/// (`conformance list`).
+pub fn catalogue_table() -> String {
+    let mut out = String::new();
+    for s in catalogue() {
+        let modes = if s.modes.is_empty() {
+            "all".to_owned()
+        } else {
+            let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
+            names.join(",")
+        };
+        out.push_str(&format!(
+            "{:<40} {:<11} {:<15} {}\n",
+            s.id,
+            s.category.as_str(),
+            modes,
+            s.description
+        ));
+    }
+    out
+}
+
 /// The catalogue as Markdown: what `conformance/SCENARIOS.md` holds (a test keeps the two
 /// equal), so a user can look up every scenario's requirement without this source.
 pub fn catalogue_markdown() -> String {

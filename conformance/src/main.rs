@@ -41,23 +41,9 @@ enum Command {
     Setup(Setup),
 }
 
+/// Where the IdP is: embedded (the default) or a running `mock-idp serve`.
 #[derive(clap::Args)]
-struct Run {
-    /// The RP description.
-    #[arg(long, env = "CONFORMANCE_RP")]
-    rp: PathBuf,
-    /// Only scenarios matching these globs (comma-separated), e.g. `login.*,idtoken.alg-*`.
-    #[arg(long, value_delimiter = ',')]
-    only: Vec<String>,
-    /// Write the report files here.
-    #[arg(long, env = "CONFORMANCE_REPORT")]
-    report: Option<PathBuf>,
-    /// Report formats to write.
-    #[arg(long, value_delimiter = ',', default_value = "json,junit,md,html")]
-    format: Vec<Format>,
-    /// Scenarios known to fail: `id-or-glob reason` per line.
-    #[arg(long)]
-    expected_failures: Option<PathBuf>,
+struct IdpArgs {
     /// Use a running mock IdP (its issuer URL) instead of an embedded one.
     #[arg(long, env = "CONFORMANCE_IDP")]
     idp: Option<String>,
@@ -81,11 +67,46 @@ struct Run {
     /// it runs with an https issuer, as in production.
     #[arg(long, conflicts_with = "idp")]
     tls: bool,
+}
+
+impl IdpArgs {
+    fn choice(self) -> IdpChoice {
+        match self.idp {
+            Some(url) => IdpChoice::Attached {
+                url,
+                token: self.admin_token,
+                plain: self.idp_plain,
+                ca_file: self.idp_ca,
+            },
+            None => IdpChoice::Embedded(self.idp_addr),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct Run {
+    /// The RP description.
+    #[arg(long, env = "CONFORMANCE_RP")]
+    rp: PathBuf,
+    /// Only scenarios matching these globs (comma-separated), e.g. `login.*,idtoken.alg-*`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Write the report files here.
+    #[arg(long, env = "CONFORMANCE_REPORT")]
+    report: Option<PathBuf>,
+    /// Report formats to write.
+    #[arg(long, value_delimiter = ',', default_value = "json,junit,md,html")]
+    format: Vec<Format>,
+    /// Scenarios known to fail: `id-or-glob reason` per line.
+    #[arg(long)]
+    expected_failures: Option<PathBuf>,
+    #[command(flatten)]
+    idp: IdpArgs,
     /// Scenarios run at once.
     #[arg(long, default_value_t = 16)]
     jobs: usize,
     /// Only these sync modes (comma-separated) of those rp.toml declares.
-    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    #[arg(long, value_delimiter = ',')]
     mode: Vec<SyncMode>,
     /// Run against these provider profiles of the mock IdP (comma-separated, or `all`; see
     /// `mock-idp profiles`), one after the other, and print the scenario × profile matrix.
@@ -112,17 +133,17 @@ struct Explore {
     #[arg(long, env = "CONFORMANCE_RP")]
     rp: PathBuf,
     /// How long to explore each sync mode (the modes explore at once): `90s`, `10m`, `1h`.
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, default_value = "120s", value_parser = conformance::explore::parse_duration)]
     budget: std::time::Duration,
     /// How long shrinking one disagreement may take.
-    #[arg(long, default_value = "180s", value_parser = parse_duration)]
+    #[arg(long, default_value = "180s", value_parser = conformance::explore::parse_duration)]
     shrink_budget: std::time::Duration,
     /// The seed of the random lifecycles (printed on every run; default: a random one).
     #[arg(long)]
     seed: Option<u64>,
     /// Users explored at once, each a lane of its own.
-    #[arg(long, default_value_t = 4)]
-    users: usize,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    users: u16,
     /// Actions per lane, at most.
     #[arg(long, default_value_t = 18)]
     max_actions: usize,
@@ -133,17 +154,10 @@ struct Explore {
     #[arg(long, env = "CONFORMANCE_REPORT")]
     report: Option<PathBuf>,
     /// Only these sync modes (comma-separated) of those rp.toml declares.
-    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    #[arg(long, value_delimiter = ',')]
     mode: Vec<SyncMode>,
-    /// Use a running mock IdP (its issuer URL) instead of an embedded one.
-    #[arg(long, env = "CONFORMANCE_IDP")]
-    idp: Option<String>,
-    /// The running mock IdP's admin token.
-    #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
-    admin_token: Option<String>,
-    /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
-    #[arg(long)]
-    idp_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    idp: IdpArgs,
 }
 
 #[derive(clap::Args)]
@@ -244,21 +258,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::List { markdown: false } => {
-            for s in conformance::catalogue() {
-                let modes = if s.modes.is_empty() {
-                    "all".to_owned()
-                } else {
-                    let names: Vec<&str> = s.modes.iter().map(|m| m.as_str()).collect();
-                    names.join(",")
-                };
-                println!(
-                    "{:<40} {:<11} {:<15} {}",
-                    s.id,
-                    s.category.as_str(),
-                    modes,
-                    s.description
-                );
-            }
+            print!("{}", conformance::catalogue_table());
             ExitCode::SUCCESS
         }
         Command::Preflight(p) => match preflight(*p).await {
@@ -269,26 +269,7 @@ async fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Explore(x) => {
-            let mut task = tokio::spawn(explore(*x));
-            let done = tokio::select! {
-                done = &mut task => done.unwrap_or_else(|e| Err(format!("the exploration crashed: {e}"))),
-                (name, code) = interrupted() => {
-                    let n = conformance::group::kill_all();
-                    task.abort();
-                    eprintln!("conformance explore: {name}: stopped, and with it {n} launched RP(s)");
-                    return ExitCode::from(code);
-                }
-            };
-            match done {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("conformance explore: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::Explore(x) => supervise("conformance explore", explore(*x)).await,
         Command::Setup(s) => {
             let rp = match RpDescription::from_file(&s.rp) {
                 Ok(rp) => rp,
@@ -314,27 +295,33 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run(r) => {
-            // The run in a task of its own, so that an interruption finds its RPs still
-            // registered and kills each one's whole process group before anything else.
-            let mut task = tokio::spawn(run(*r));
-            let done = tokio::select! {
-                done = &mut task => done.unwrap_or_else(|e| Err(format!("the run crashed: {e}"))),
-                (name, code) = interrupted() => {
-                    let n = conformance::group::kill_all();
-                    task.abort();
-                    eprintln!("conformance: {name}: stopped, and with it {n} launched RP(s)");
-                    return ExitCode::from(code);
-                }
-            };
-            match done {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("conformance: {e}");
-                    ExitCode::from(2)
-                }
-            }
+        Command::Run(r) => supervise("conformance", run(*r)).await,
+    }
+}
+
+/// Runs a command's work in a task of its own, so that an interruption finds its RPs still
+/// registered and kills each one's whole process group before anything else; its exit
+/// status (0 ok, 1 a failure found, 2 bad usage, 128 + the signal when interrupted).
+async fn supervise(
+    name: &str,
+    work: impl std::future::Future<Output = Result<bool, String>> + Send + 'static,
+) -> ExitCode {
+    let mut task = tokio::spawn(work);
+    let done = tokio::select! {
+        done = &mut task => done.unwrap_or_else(|e| Err(format!("crashed: {e}"))),
+        (signal, code) = interrupted() => {
+            let n = conformance::group::kill_all();
+            task.abort();
+            eprintln!("{name}: {signal}: stopped, and with it {n} launched RP(s)");
+            return ExitCode::from(code);
+        }
+    };
+    match done {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -387,16 +374,8 @@ async fn run(r: Run) -> Result<bool, String> {
     opts.report_dir = r.report.clone();
     opts.progress = true;
     opts.scenario_timeout = r.scenario_timeout.map(std::time::Duration::from_secs_f64);
-    opts.tls = r.tls;
-    opts.idp = match r.idp {
-        Some(url) => IdpChoice::Attached {
-            url,
-            token: r.admin_token,
-            plain: r.idp_plain.clone(),
-            ca_file: r.idp_ca.clone(),
-        },
-        None => IdpChoice::Embedded(r.idp_addr),
-    };
+    opts.tls = r.idp.tls;
+    opts.idp = r.idp.choice();
     let report = conformance::run(&opts).await.map_err(|e| e.to_string())?;
     eprint!("{}", conformance::report::summary(&report));
     if let Some(dir) = &r.report {
@@ -415,23 +394,13 @@ async fn explore(x: Explore) -> Result<bool, String> {
     run.modes = x.mode;
     run.report_dir = x.report.clone();
     run.progress = true;
-    run.idp = match x.idp {
-        Some(url) => IdpChoice::Attached {
-            url,
-            token: x.admin_token,
-            plain: None,
-            ca_file: None,
-        },
-        None => IdpChoice::Embedded(x.idp_addr),
-    };
+    run.tls = x.idp.tls;
+    run.idp = x.idp.choice();
     let mut opts = ExploreOptions::new(run);
     opts.budget = x.budget;
     opts.shrink_budget = x.shrink_budget;
     opts.seed = x.seed.unwrap_or(opts.seed);
-    if x.users == 0 {
-        return Err("--users: at least 1".into());
-    }
-    opts.users = x.users;
+    opts.users = x.users.into();
     opts.max_actions = x.max_actions;
     if let Some(path) = &x.replay {
         opts.replay = Some(Replay::from_file(path).map_err(|e| e.to_string())?);
@@ -450,26 +419,6 @@ async fn explore(x: Explore) -> Result<bool, String> {
         eprintln!("report: {}", dir.display());
     }
     Ok(report.ok())
-}
-
-/// `90s`, `10m`, `1h`, or plain seconds.
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (n, unit) = match s.trim().strip_suffix('s') {
-        Some(n) => (n, 1.0),
-        None => match s.trim().strip_suffix('m') {
-            Some(n) => (n, 60.0),
-            None => match s.trim().strip_suffix('h') {
-                Some(n) => (n, 3600.0),
-                None => (s.trim(), 1.0),
-            },
-        },
-    };
-    n.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(|v| std::time::Duration::from_secs_f64(v * unit))
-        .ok_or_else(|| format!("{s:?}: a duration such as 90s, 10m or 1h"))
 }
 
 /// Runs a preflight; whether the provider is ready, or a usage error.
@@ -547,13 +496,4 @@ fn profiles(asked: &[String]) -> Result<Vec<String>, String> {
         mock_idp::profiles::get(p).map_err(|e| format!("--idp-profile: {e}"))?;
     }
     Ok(asked.to_vec())
-}
-
-fn parse_mode(s: &str) -> Result<SyncMode, String> {
-    match s {
-        "strict" => Ok(SyncMode::Strict),
-        "additive" => Ok(SyncMode::Additive),
-        "none" => Ok(SyncMode::None),
-        _ => Err(format!("{s:?}: use strict, additive or none")),
-    }
 }

@@ -107,6 +107,21 @@ impl ExploreOptions {
     }
 }
 
+/// A duration as the command line gives it: `90s`, `10m`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (n, unit) = [("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|(suffix, unit)| t.strip_suffix(suffix).map(|n| (n, *unit)))
+        .unwrap_or((t, 1.0));
+    n.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_secs_f64(v * unit))
+        .ok_or_else(|| format!("{s:?}: a duration such as 90s, 10m or 1h"))
+}
+
 /// The allowance on top of the sync deadline for the harness's own timing: a quarter of
 /// the deadline, a quarter second at least (a reading is a request, a change a request).
 pub fn allowance(deadline: f64) -> f64 {

@@ -167,8 +167,12 @@ impl Model {
                 }
                 What::Enabled { .. } => {
                     if let Some((d0, d1)) = disabled.remove(&i) {
-                        id.refusals
-                            .push(refusal("the user was disabled", d0, d1, t0));
+                        // Only sessions from before the user was enabled again (no one
+                        // logs in while disabled).
+                        id.refusals.push(Refusal {
+                            before: t0,
+                            ..refusal("the user was disabled", d0, d1, t0)
+                        });
                     }
                 }
                 What::Deleted { .. } => {
@@ -347,7 +351,7 @@ mod tests {
             "another user: only the world"
         );
         let c = m.cutoff(0, 10.0, 2.0).unwrap();
-        assert!((c - 5.0).abs() < 1e-6, "{c}");
+        assert!((c - 7.0).abs() < 1e-6, "{c}: 9–10 and 7–8 count, 8–9 does not");
         assert_eq!(m.cutoff(0, 3.0, 4.0), None);
     }
 

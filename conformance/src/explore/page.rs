@@ -43,9 +43,9 @@ pub fn html(r: &ExploreReport) -> String {
             m.wall_time_s
         );
         if let Some(why) = &m.no_login {
-            let _ = write!(
+            let _ = writeln!(
                 b,
-                "<p><span class=\"badge fail\">no login</span> {}</p>\n",
+                "<p><span class=\"badge fail\">no login</span> {}</p>",
                 esc(why)
             );
         }
@@ -97,9 +97,9 @@ fn finding(b: &mut String, f: &Finding, flaky: bool) {
     );
     disagreement(b, d);
     timeline(b, &f.timeline, Some(d));
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "<details><summary>Replay file (conformance explore --replay FILE)</summary><pre>{}</pre></details>\n",
+        "<details><summary>Replay file (conformance explore --replay FILE)</summary><pre>{}</pre></details>",
         esc(&serde_json::to_string_pretty(&f.replay).unwrap_or_default())
     );
 }

@@ -44,6 +44,18 @@ impl SyncMode {
     }
 }
 
+impl std::str::FromStr for SyncMode {
+    type Err = String;
+
+    /// `strict`, `additive` or `none` (the command line's `--mode`).
+    fn from_str(s: &str) -> Result<SyncMode, String> {
+        [SyncMode::Strict, SyncMode::Additive, SyncMode::None]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("{s:?}: use strict, additive or none"))
+    }
+}
+
 impl fmt::Display for SyncMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

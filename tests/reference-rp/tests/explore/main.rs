@@ -65,10 +65,24 @@ async fn probe() {
         .and_then(|b| b.parse().ok())
         .unwrap_or(1);
     let mut o = options(&defects, mode, budget, seed);
+    if std::env::var("MODE").as_deref() == Ok("all") {
+        o.run.modes.clear();
+    }
     if let Ok(f) = std::env::var("REPLAY") {
         o.replay = Some(conformance::explore::Replay::from_file(f.as_ref()).unwrap());
     }
     let r = go(&o).await;
     std::fs::create_dir_all("/tmp/explore-probe").unwrap();
     conformance::explore::page::write(&r, "/tmp/explore-probe".as_ref()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn catalogue_probe() {
+    let names = std::env::var("DEFECTS").unwrap_or_default();
+    for n in names.split(',').filter(|s| !s.is_empty()) {
+        let d: Defect = n.parse().unwrap();
+        let r = support::launch(&[d]).await;
+        eprintln!("{n}: {:#?}", support::not_passing(&r));
+    }
 }
