@@ -351,7 +351,10 @@ mod tests {
             "another user: only the world"
         );
         let c = m.cutoff(0, 10.0, 2.0).unwrap();
-        assert!((c - 7.0).abs() < 1e-6, "{c}: 9–10 and 7–8 count, 8–9 does not");
+        assert!(
+            (c - 7.0).abs() < 1e-6,
+            "{c}: 9–10 and 7–8 count, 8–9 does not"
+        );
         assert_eq!(m.cutoff(0, 3.0, 4.0), None);
     }
 

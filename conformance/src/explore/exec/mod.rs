@@ -434,7 +434,6 @@ impl LaneRun {
         })
         .await
     }
-
 }
 
 fn split<T>(r: Result<T, String>) -> (Option<T>, Option<String>) {
