@@ -38,6 +38,8 @@ pub struct Refusal {
     pub must_from: f64,
     /// Until when every refresh was refused (∞: for good).
     pub must_to: f64,
+    /// Until when a refresh may have been refused.
+    pub may_to: f64,
     /// It concerns sessions established before this.
     pub before: f64,
 }
@@ -124,6 +126,7 @@ impl Model {
                                 may_from: a0,
                                 must_from: a1,
                                 must_to: t0,
+                                may_to: t1,
                                 before: a0,
                             });
                         }
@@ -171,6 +174,7 @@ impl Model {
                         // logs in while disabled).
                         id.refusals.push(Refusal {
                             before: t0,
+                            may_to: t1,
                             ..refusal("the user was disabled", d0, d1, t0)
                         });
                     }
@@ -307,6 +311,7 @@ fn refusal(what: &'static str, t0: f64, t1: f64, to: f64) -> Refusal {
         may_from: t0,
         must_from: t1,
         must_to: to,
+        may_to: f64::INFINITY,
         before: f64::INFINITY,
     }
 }

@@ -479,4 +479,68 @@ mod tests {
             d.expected
         );
     }
+
+    #[test]
+    fn what_the_rp_keeps_may_go_with_a_refusal_until_it_ends() {
+        let grant = |t| {
+            at(
+                t,
+                3,
+                What::Grant {
+                    identity: 0,
+                    device: 0,
+                    permission: "audit".into(),
+                    status: Some(200),
+                    error: None,
+                },
+            )
+        };
+        let relogin = |t, perms: &[&str]| {
+            at(
+                t,
+                5,
+                What::Login {
+                    identity: 0,
+                    device: 1,
+                    reading: me("s1", perms, "1"),
+                    error: None,
+                },
+            )
+        };
+        let disabled = |grant_at, login_perms: &[&str]| {
+            trace(vec![
+                at(
+                    1.0,
+                    2,
+                    What::Disabled {
+                        identity: 0,
+                        logout_token: false,
+                    },
+                ),
+                grant(grant_at),
+                at(1.4, 4, What::Enabled { identity: 0 }),
+                relogin(1.5, login_perms),
+            ])
+        };
+        // A grant while disabled may be lost with the revocation the RP learns of.
+        assert_eq!(kinds(SyncMode::Additive, &disabled(1.1, &["read"])), []);
+        // One well after the enable may not.
+        let mut t = trace(vec![
+            at(
+                1.0,
+                2,
+                What::Disabled {
+                    identity: 0,
+                    logout_token: false,
+                },
+            ),
+            at(1.4, 3, What::Enabled { identity: 0 }),
+            grant(2.0),
+            relogin(2.5, &["read"]),
+        ]);
+        assert_eq!(kinds(SyncMode::Additive, &t), [Kind::Permissions]);
+        t.pop();
+        t.push(relogin(2.5, &["audit", "read"]));
+        assert_eq!(kinds(SyncMode::Additive, &t), []);
+    }
 }

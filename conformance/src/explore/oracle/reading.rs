@@ -227,12 +227,13 @@ impl Reading {
                 ),
             ));
         }
-        // Additive and none: bounds. A refusal may have reset what the RP keeps.
+        // Additive and none: bounds. A refusal may have reset what the RP keeps, at any
+        // time until the refusal ended (and the RP handled the answer: a quarter second).
         let reset = id
             .refusals
             .iter()
-            .map(|x| x.may_from)
-            .filter(|t| *t <= self.t0)
+            .filter(|x| x.may_from <= self.t0)
+            .map(|x| (x.may_to + 0.25).min(self.t0))
             .fold(f64::NEG_INFINITY, f64::max);
         let first_login = id
             .sessions
