@@ -273,7 +273,7 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
     let mut seen_recommendations = Vec::new();
     while started.elapsed() < opts.budget {
         let plan = drawer.round(opts.users.max(1));
-        let (_, ds) = runner.run(&plan).await;
+        let (trace, ds) = runner.run(&plan).await;
         out.rounds += 1;
         out.actions += plan.size();
         if opts.run.progress {
@@ -305,7 +305,13 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
             seen_recommendations.push(d.kind);
         }
         let found_after = started.elapsed().as_secs_f64();
-        let finding = pursue(opts, &mut runner, &plan, &d, found_after).await;
+        let first = Seen {
+            plan: &plan,
+            trace: &trace,
+            d: &d,
+            after: found_after,
+        };
+        let finding = pursue(opts, &mut runner, first).await;
         let stop = finding.confirmed() && !finding.disagreement.recommendation;
         if finding.confirmed() {
             out.findings.push(finding);
@@ -321,15 +327,23 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
     out
 }
 
+/// A disagreement as a round showed it.
+struct Seen<'a> {
+    plan: &'a Plan,
+    trace: &'a [trace::Entry],
+    d: &'a Disagreement,
+    after: f64,
+}
+
 /// Re-runs the disagreeing lane alone; if it shows again, shrinks it and re-runs the
 /// shrunk plan twice.
-async fn pursue(
-    opts: &ExploreOptions,
-    runner: &mut Runner<'_>,
-    plan: &Plan,
-    d: &Disagreement,
-    found_after: f64,
-) -> Finding {
+async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) -> Finding {
+    let Seen {
+        plan,
+        trace: first_trace,
+        d,
+        after: found_after,
+    } = seen;
     let t = Target::of(d);
     let alone = Plan {
         lanes: vec![plan.lanes[d.lane].clone()],
@@ -339,8 +353,14 @@ async fn pursue(
     let mut finding = Finding::new(d.clone(), found_after, plan.lanes[d.lane].actions.len());
     let (trace, ds) = runner.run(&alone).await;
     let Some(again) = t.in_lane(&ds, 0) else {
+        // Not shown again: the timeline is the round that showed it (its lane and the
+        // world), so that the report says what happened.
         finding.confirmations = (0, 1);
-        finding.timeline = trace;
+        finding.timeline = first_trace
+            .iter()
+            .filter(|e| e.lane.is_none_or(|l| l == d.lane))
+            .cloned()
+            .collect();
         finding.replay = replay(mode, opts.seed, d, alone);
         return finding;
     };
@@ -384,5 +404,57 @@ fn replay(mode: SyncMode, seed: u64, d: &Disagreement, plan: Plan) -> Replay {
         seed: Some(seed),
         showed: Some(format!("{}: {}", d.kind.as_str(), d.observed)),
         plan,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("replay-{}-{name}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_bad_replay_file_is_refused_naming_the_file_and_what_is_wrong() {
+        let lane = r#"{"groups":[],"actions":[{"do":"login"},{"do":"idle","s":1.5}]}"#;
+        let good = file(
+            "good",
+            &format!(r#"{{"version":1,"mode":"strict","lanes":[{lane}]}}"#),
+        );
+        let r = Replay::from_file(&good).unwrap();
+        assert_eq!(r.plan.lanes[0].actions.len(), 2);
+        let cases = [
+            ("version", format!(r#"{{"version":9,"mode":"strict","lanes":[{lane}]}}"#), "version 9"),
+            ("mode", format!(r#"{{"version":1,"mode":"lax","lanes":[{lane}]}}"#), "unknown variant `lax`"),
+            ("action", r#"{"version":1,"mode":"strict","lanes":[{"groups":[],"actions":[{"do":"dance"}]}]}"#.to_owned(), "unknown variant `dance`"),
+            ("field", r#"{"version":1,"mode":"strict","lanes":[],"extra":1}"#.to_owned(), "unknown field `extra`"),
+            ("cut", r#"{"version":1,"mode":"str"#.to_owned(), "line 1"),
+        ];
+        for (name, text, says) in cases {
+            let p = file(name, &text);
+            let e = Replay::from_file(&p).unwrap_err().0;
+            assert!(e.starts_with(&p.display().to_string()), "{e}");
+            assert!(e.contains(says), "{name}: {e}");
+            let _ = std::fs::remove_file(p);
+        }
+        let e = Replay::from_file("/nonexistent/replay.json".as_ref())
+            .unwrap_err()
+            .0;
+        assert!(e.contains("/nonexistent/replay.json"), "{e}");
+        let _ = std::fs::remove_file(good);
+    }
+
+    #[test]
+    fn durations_read_as_the_command_line_writes_them() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["", "ten", "-1s", "NaNs", "1d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,7 +17,7 @@ pub fn html(r: &ExploreReport) -> String {
     let ok = r.ok();
     let _ = write!(
         b,
-        "<h1>conformance explore</h1>\n<p><span class=\"verdict {}\">{}</span></p>\n<p>Seed <code>{}</code>, {} users at once, budget {:.0} s per mode, sync deadline {} s (+{:.2} s allowance for the harness's own timing), wall time {:.1} s.</p>\n",
+        "<header><h1>conformance explore</h1>\n<p class=\"verdict {}\" role=\"status\">{}</p></header><main>\n<p>Seed <code>{}</code>, {} users at once, budget {:.0} s per mode, sync deadline {} s (+{:.2} s allowance for the harness's own timing), wall time {:.1} s.</p>\n",
         if ok { "ok" } else { "problem" },
         if ok {
             "NO DISAGREEMENT WITH THE MODEL"
@@ -69,6 +69,7 @@ pub fn html(r: &ExploreReport) -> String {
             timeline(&mut b, &rep.timeline, rep.disagreements.first());
         }
     }
+    b.push_str("</main>");
     page("conformance explore", &b)
 }
 
@@ -107,7 +108,7 @@ fn finding(b: &mut String, f: &Finding, flaky: bool) {
 fn disagreement(b: &mut String, d: &Disagreement) {
     let _ = write!(
         b,
-        "<table><tr><th>observed</th><td>{}</td></tr><tr><th>expected</th><td>{}</td></tr><tr><th>where</th><td>lane {}, step {}, {:.2} s into the round</td></tr>",
+        "<table><caption>What the model did not allow</caption><tr><th>observed</th><td>{}</td></tr><tr><th>expected</th><td>{}</td></tr><tr><th>where</th><td>lane {}, step {}, {:.2} s into the round</td></tr>",
         esc(&d.observed),
         esc(&d.expected),
         d.lane,

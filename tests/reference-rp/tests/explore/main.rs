@@ -6,36 +6,10 @@
 #[path = "../suite/support.rs"]
 mod support;
 
-use std::time::Duration;
-
+use conformance::SyncMode;
 use conformance::explore::report::ExploreReport;
 use conformance::explore::{ExploreOptions, explore};
-use conformance::{Options, RpDescription, SyncMode};
 use reference_rp::Defect;
-use support::{INTERVAL_S, in_process, rp_toml};
-
-/// The explore options for the reference RP with these defects, in `mode`.
-fn options(defects: &[Defect], mode: SyncMode, budget_s: u64, seed: u64) -> ExploreOptions {
-    let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
-    let toml = rp_toml(
-        r#"["strict", "additive", "none"]"#,
-        "",
-        &format!(
-            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?} }}",
-            names.join(",")
-        ),
-    );
-    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
-    let mut run = Options::new(desc);
-    run.launcher = Some(in_process());
-    run.modes = vec![mode];
-    run.progress = true;
-    let mut o = ExploreOptions::new(run);
-    o.budget = Duration::from_secs(budget_s);
-    o.shrink_budget = Duration::from_secs(120);
-    o.seed = seed;
-    o
-}
 
 async fn go(o: &ExploreOptions) -> ExploreReport {
     let r = explore(o).await.expect("the exploration runs");
@@ -93,7 +67,7 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
         runs.spawn(async move {
             let _slot = gate.acquire_owned().await;
             let d: Defect = name.parse().unwrap();
-            let mut o = options(&[d], *mode, budget, 1000 + k as u64);
+            let mut o = support::explore_options(&[d], *mode, budget, 1000 + k as u64);
             o.run.progress = false;
             (k, go(&o).await)
         });
@@ -176,7 +150,7 @@ async fn probe() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(1);
-    let mut o = options(&defects, mode, budget, seed);
+    let mut o = support::explore_options(&defects, mode, budget, seed);
     if std::env::var("MODE").as_deref() == Ok("all") {
         o.run.modes.clear();
     }

@@ -2,6 +2,7 @@
 //! defect is caught by exactly its scenarios, launch and attach modes, reports.
 
 mod defects;
+mod explore;
 mod guard;
 mod holes;
 mod hostile;

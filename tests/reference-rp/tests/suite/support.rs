@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use conformance::{BoxFuture, IdpChoice, Launcher, Options, Outcome, Report, RpDescription};
+use conformance::{
+    BoxFuture, IdpChoice, Launcher, Options, Outcome, Report, RpDescription, SyncMode,
+};
 use mock_idp::MockIdp;
 use reference_rp::{Defect, Defects, Settings};
 
@@ -123,6 +125,34 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
     opts.launcher = Some(in_process());
     edit(&mut opts);
     run(&opts).await
+}
+
+/// The explore options for the reference RP with these defects, in `mode`.
+pub fn explore_options(
+    defects: &[Defect],
+    mode: SyncMode,
+    budget_s: u64,
+    seed: u64,
+) -> conformance::explore::ExploreOptions {
+    let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
+    let toml = rp_toml(
+        r#"["strict", "additive", "none"]"#,
+        "",
+        &format!(
+            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?} }}",
+            names.join(",")
+        ),
+    );
+    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
+    let mut run = Options::new(desc);
+    run.launcher = Some(in_process());
+    run.modes = vec![mode];
+    run.progress = true;
+    let mut o = conformance::explore::ExploreOptions::new(run);
+    o.budget = std::time::Duration::from_secs(budget_s);
+    o.shrink_budget = std::time::Duration::from_secs(120);
+    o.seed = seed;
+    o
 }
 
 /// Runs the suite in attach mode: a standalone mock IdP, the reference RP in this

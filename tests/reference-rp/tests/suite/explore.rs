@@ -1,0 +1,68 @@
+//! `conformance explore` in CI, short: the correct RP shows no disagreement in any mode, and
+//! a defect is found, shrunk, written as a replay file and shown again by replaying it. The
+//! full table (every defect of the sync, permission, identity and revocation families) is
+//! `cargo test -p reference-rp --test explore -- --ignored`.
+
+use conformance::SyncMode;
+use conformance::explore::oracle::Kind;
+use conformance::explore::{Replay, explore, page};
+use reference_rp::Defect;
+
+use crate::support::explore_options;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explore_finds_no_disagreement_in_the_correct_rp() {
+    let mut o = explore_options(&[], SyncMode::Strict, 40, 7);
+    o.run.modes.clear();
+    o.run.progress = false;
+    let r = explore(&o).await.expect("the exploration runs");
+    assert_eq!(r.modes.len(), 3, "every declared mode");
+    for m in &r.modes {
+        assert!(m.no_login.is_none(), "{:?}", m.no_login);
+        assert!(m.rounds >= 2 && m.actions >= 60, "{}", r.summary());
+        // A disagreement that did not show again is reported as flaky, never a failure;
+        // a confirmed one is a false alarm of the model.
+        assert!(m.findings.is_empty(), "{}", r.summary());
+    }
+    assert!(r.ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explore_finds_a_defect_shrinks_it_and_its_replay_shows_it_again() {
+    let mut o = explore_options(&[Defect::KeepsSessions], SyncMode::Strict, 150, 3);
+    o.run.progress = false;
+    let r = explore(&o).await.expect("the exploration runs");
+    assert!(!r.ok(), "{}", r.summary());
+    let f = &r.modes[0].findings[0];
+    assert_eq!(f.disagreement.kind, Kind::SessionKept, "{}", r.summary());
+    assert!(f.confirmations.0 >= 1, "{}", r.summary());
+    assert!(f.shrunk_actions <= f.drawn_actions, "{}", r.summary());
+    let lane = &f.replay.plan.lanes[0];
+    assert_eq!(f.replay.plan.lanes.len(), 1, "one user: {}", r.summary());
+    assert!(lane.actions.len() <= 6, "shrunk: {lane:#?}");
+    // The files, and the replay read back from its file and run: it shows it again.
+    let dir = std::env::temp_dir().join(format!("explore-{}", std::process::id()));
+    let written = page::write(&r, &dir).expect("the report is written");
+    let html = std::fs::read_to_string(dir.join("explore.html")).unwrap();
+    assert!(html.contains("disagrees") && html.contains("session-kept"));
+    let replay = Replay::from_file(&written[0]).expect("the replay file reads back");
+    assert_eq!(replay.plan, f.replay.plan);
+    let mut again = explore_options(&[Defect::KeepsSessions], SyncMode::Strict, 0, 0);
+    again.replay = Some(replay);
+    let shown = explore(&again).await.expect("the replay runs");
+    let replayed = shown.modes[0].replayed.as_ref().expect("a replay");
+    assert!(
+        replayed
+            .disagreements
+            .iter()
+            .any(|d| d.kind == Kind::SessionKept),
+        "{}",
+        shown.summary()
+    );
+    // …and against the correct RP the same plan shows nothing.
+    let mut fixed = explore_options(&[], SyncMode::Strict, 0, 0);
+    fixed.replay = again.replay.clone();
+    let fine = explore(&fixed).await.expect("the replay runs");
+    assert!(fine.ok(), "{}", fine.summary());
+    let _ = std::fs::remove_dir_all(&dir);
+}
