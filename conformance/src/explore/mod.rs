@@ -257,6 +257,7 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
         rounds: 0,
         next: 0,
         prefix: "x".into(),
+        rotated: None,
     };
     if let Some(r) = &opts.replay {
         let (trace, ds) = runner.run(&r.plan).await;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::exec::execute;
 use super::oracle::{Contract, Disagreement, Kind, check};
 use super::plan::{Action, Lane, Plan};
-use super::trace::Entry;
+use super::trace::{Entry, What};
 use crate::scenario::Shared;
 
 /// Candidates tried at once (as lanes of one round).
@@ -53,6 +53,9 @@ pub struct Runner<'a> {
     pub next: usize,
     /// The name prefix of the users.
     pub prefix: String,
+    /// When the signing key was last rotated: a later round may still be inside the RP's
+    /// JWKS cooldown.
+    pub rotated: Option<Instant>,
 }
 
 impl Runner<'_> {
@@ -61,7 +64,32 @@ impl Runner<'_> {
         self.rounds += 1;
         self.next += 1;
         let tag = format!("{}{}", self.prefix, self.next);
-        let trace = execute(self.shared, plan, &tag).await;
+        let start = Instant::now();
+        let mut trace = execute(self.shared, plan, &tag, start).await;
+        if let Some(at) = trace
+            .iter()
+            .rev()
+            .find(|e| matches!(e.what, What::KeyRotated))
+            .map(|e| start + std::time::Duration::from_secs_f64(e.t0))
+        {
+            self.rotated = Some(at);
+        }
+        // An earlier round's rotation, while the RP may still be within its cooldown.
+        if let Some(at) = self.rotated {
+            let ago = start.saturating_duration_since(at).as_secs_f64();
+            if ago > 0.0 && ago < self.contract.timing.jwks_cooldown {
+                trace.insert(
+                    0,
+                    Entry {
+                        lane: None,
+                        step: None,
+                        t0: -ago,
+                        t1: -ago,
+                        what: What::KeyRotated,
+                    },
+                );
+            }
+        }
         let ds = check(self.contract, &trace);
         (trace, ds)
     }

@@ -78,7 +78,8 @@ pub enum What {
     ClockAhead { seconds: i64 },
     /// …and back.
     ClockBack,
-    /// A login in a new browser, and `/me` right after it.
+    /// A login in a new browser, and `/me` right after it (when no session opened: what
+    /// the RP's callback answered).
     Login {
         identity: Ident,
         device: usize,
@@ -86,6 +87,8 @@ pub enum What {
         reading: Option<MeReading>,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        callback: Option<String>,
     },
     /// `/me` read in a browser.
     Me {
@@ -213,10 +216,14 @@ impl What {
                 device,
                 reading,
                 error,
+                callback,
                 ..
             } => format!(
-                "logged in in browser {device}: {}",
-                observed(reading.as_ref(), error.as_deref())
+                "logged in in browser {device}: {}{}",
+                observed(reading.as_ref(), error.as_deref()),
+                callback
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(" ({c})"))
             ),
             What::Me {
                 device,

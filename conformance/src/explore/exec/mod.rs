@@ -48,10 +48,11 @@ impl Log {
     }
 }
 
-/// Runs the plan once (users named after `tag`); the trace, in time order.
-pub async fn execute(shared: &Arc<Shared>, plan: &Plan, tag: &str) -> Vec<Entry> {
+/// Runs the plan once (users named after `tag`), starting at `start`; the trace, in time
+/// order.
+pub async fn execute(shared: &Arc<Shared>, plan: &Plan, tag: &str, start: Instant) -> Vec<Entry> {
     let log = Log {
-        start: Instant::now(),
+        start,
         entries: Arc::default(),
     };
     let lanes = plan.lanes.iter().enumerate().map(|(k, lane)| {
@@ -235,9 +236,23 @@ impl LaneRun {
                     self.shared.sites.clone(),
                     self.evidence.clone(),
                 );
-                let (reading, error) = match b.login(&username, None).await {
-                    Ok(_) => split(self.read(&b).await),
-                    Err(e) => (None, Some(e)),
+                let (reading, error, callback) = match b.login(&username, None).await {
+                    Ok(login) => {
+                        let (reading, error) = split(self.read(&b).await);
+                        let opened = reading.as_ref().is_some_and(MeReading::logged_in);
+                        let callback = (!opened).then(|| match login.callback_status {
+                            Some(s) => {
+                                let body: String =
+                                    login.callback_body.trim().chars().take(300).collect();
+                                format!("the callback answered {s} {body}")
+                                    .trim_end()
+                                    .to_owned()
+                            }
+                            None => "the IdP never redirected back to the callback".to_owned(),
+                        });
+                        (reading, error, callback)
+                    }
+                    Err(e) => (None, Some(e), None),
                 };
                 self.devices.push((b, identity));
                 self.record(
@@ -248,6 +263,7 @@ impl LaneRun {
                         device,
                         reading,
                         error,
+                        callback,
                     },
                 );
             }

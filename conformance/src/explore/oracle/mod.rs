@@ -126,6 +126,7 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
                 device,
                 reading,
                 error,
+                ..
             }
             | What::Me {
                 identity,
@@ -317,6 +318,7 @@ mod tests {
                     device: 0,
                     reading: me("s1", &["read"], "1"),
                     error: None,
+                    callback: None,
                 },
             ),
         ];
@@ -469,6 +471,7 @@ mod tests {
                 device: 1,
                 reading: me("s2", &["read"], "1"),
                 error: None,
+                callback: None,
             },
         ));
         assert_eq!(kinds(SyncMode::Strict, &t), [Kind::Identity]);
@@ -504,6 +507,7 @@ mod tests {
                     device: 1,
                     reading: me("s1", perms, "1"),
                     error: None,
+                    callback: None,
                 },
             )
         };
