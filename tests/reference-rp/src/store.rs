@@ -108,20 +108,23 @@ impl Store {
         if let Some(a) = found {
             return (a.id, false);
         }
+        (self.new_account(p), true)
+    }
+
+    /// A new account for this profile, with no permissions; its id.
+    fn new_account(&mut self, p: &Profile) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
-        self.accounts.insert(
+        let a = Account {
             id,
-            Account {
-                id,
-                sub: p.sub.clone(),
-                email: p.email.clone(),
-                username: p.username.clone(),
-                name: p.name.clone(),
-                permissions: BTreeSet::new(),
-            },
-        );
-        (id, true)
+            sub: p.sub.clone(),
+            email: p.email.clone(),
+            username: p.username.clone(),
+            name: p.name.clone(),
+            permissions: BTreeSet::new(),
+        };
+        self.accounts.insert(id, a);
+        id
     }
 
     /// Applies a profile from fresh tokens: name, email and username when `profile`, and
@@ -296,20 +299,7 @@ impl Store {
             .values()
             .find(|a| a.email == p.email)
             .map(|a| a.id);
-        let id = found.unwrap_or_else(|| {
-            self.next_id += 1;
-            let id = self.next_id;
-            let a = Account {
-                id,
-                sub: p.sub.clone(),
-                email: p.email.clone(),
-                username: p.username.clone(),
-                name: p.name.clone(),
-                permissions: BTreeSet::new(),
-            };
-            self.accounts.insert(id, a);
-            id
-        });
+        let id = found.unwrap_or_else(|| self.new_account(p));
         if let Some(s) = self.sessions.get_mut(cookie) {
             s.account = id;
         }

@@ -107,24 +107,29 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
             Defect::ReusesClientAssertion | Defect::AssertionAudTokenEndpoint
         )
     });
+    let auth = if signs {
+        "private_key_jwt"
+    } else {
+        "client_secret_post"
+    };
+    let mut opts = Options::new(launched(&names, auth));
+    opts.launcher = Some(in_process());
+    edit(&mut opts);
+    run(&opts).await
+}
+
+/// The reference RP's description in launch mode, every sync mode, with these defects.
+fn launched(defects: &[&str], client_auth: &str) -> RpDescription {
     let toml = rp_toml_as(
-        if signs {
-            "private_key_jwt"
-        } else {
-            "client_secret_post"
-        },
+        client_auth,
         r#"["strict", "additive", "none"]"#,
         "",
         &format!(
             "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?} }}",
-            names.join(",")
+            defects.join(",")
         ),
     );
-    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
-    let mut opts = Options::new(desc);
-    opts.launcher = Some(in_process());
-    edit(&mut opts);
-    run(&opts).await
+    RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml")
 }
 
 /// The explore options for the reference RP with these defects, in `mode`.
@@ -135,16 +140,7 @@ pub fn explore_options(
     seed: u64,
 ) -> conformance::explore::ExploreOptions {
     let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
-    let toml = rp_toml(
-        r#"["strict", "additive", "none"]"#,
-        "",
-        &format!(
-            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?} }}",
-            names.join(",")
-        ),
-    );
-    let desc = RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml");
-    let mut run = Options::new(desc);
+    let mut run = Options::new(launched(&names, "client_secret_post"));
     run.launcher = Some(in_process());
     run.modes = vec![mode];
     run.progress = true;
