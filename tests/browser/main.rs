@@ -181,6 +181,40 @@ async fn conformance_report(dir: &Path) -> PathBuf {
     dir.join("report.html")
 }
 
+/// An explore report of a real third-party RP: a replayed lifecycle (a login, a group change
+/// awaited past the sync deadline, a second browser, a logout), in strict mode.
+async fn explore_report(dir: &Path) -> PathBuf {
+    use conformance::explore::{ExploreOptions, Replay, explore, page};
+    let rp_dir = here().join("rps/node-openid-client");
+    let rp = RpDescription::from_file(&rp_dir.join("rp.toml")).unwrap();
+    let deadline = rp.sync_deadline_s;
+    let plan = serde_json::json!({
+        "version": 1,
+        "mode": "strict",
+        "lanes": [{
+            "groups": ["analysts"],
+            "actions": [
+                {"do": "login"},
+                {"do": "groups", "groups": ["admins"]},
+                {"do": "idle", "s": deadline * 1.5},
+                {"do": "me", "device": 0},
+                {"do": "login"},
+                {"do": "logout", "device": 0},
+                {"do": "me", "device": 0},
+                {"do": "me", "device": 1}
+            ]
+        }]
+    });
+    let mut run = Options::new(rp);
+    run.modes = vec![SyncMode::Strict];
+    let mut opts = ExploreOptions::new(run);
+    opts.replay = Some(serde_json::from_value::<Replay>(plan).unwrap());
+    let report = explore(&opts).await.expect("the replay runs");
+    assert!(report.ok(), "{}", report.summary());
+    page::write(&report, dir).expect("explore.html is written");
+    dir.join("explore.html")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_people_look_at_work_in_a_real_browser() {
     let Some(chromium) = chromium() else {
@@ -208,6 +242,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     let preflight_html = pages.join("preflight.html");
     std::fs::write(&preflight_html, preflight::html(&readiness)).unwrap();
     let report_html = conformance_report(&pages.join("report")).await;
+    let explore_html = explore_report(&pages.join("explore")).await;
 
     let callback = callback_server(idp.issuer().to_owned()).await;
     let authorize = format!(
@@ -236,6 +271,7 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "userCode": device["user_code"],
         "preflightHtml": format!("file://{}", preflight_html.display()),
         "reportHtml": format!("file://{}", report_html.display()),
+        "exploreHtml": format!("file://{}", explore_html.display()),
         "out": screenshots,
     });
     let out = tokio::task::block_in_place(|| {

@@ -10,7 +10,7 @@
 // measure. Screenshots go to the out folder.
 //
 // Usage: node pages.mjs '<json>' with chromium, authorizeUrl, callbackPrefix, debugUrl,
-// idToken, deviceUrl, userCode, preflightHtml, reportHtml, out.
+// idToken, deviceUrl, userCode, preflightHtml, reportHtml, exploreHtml, out.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -228,6 +228,15 @@ check(await evidence.isVisible() && (await evidence.innerText()).includes('Requi
 check((await evidence.innerText()).includes('IdP journal'), 'conformance report: the evidence cites the IdP journal');
 await page.screenshot({ path: `${cfg.out}/report.png` });
 await accessible(cfg.reportHtml, 'conformance report');
+
+// The explore report: the verdict, the replay's timeline.
+await page.goto(cfg.exploreHtml);
+check((await page.locator('h1').textContent()) === 'conformance explore', 'explore report: heading');
+check((await page.getByRole('status').textContent()).startsWith('NO DISAGREEMENT'), 'explore report: the verdict');
+const timeline = page.locator('table', { has: page.locator('caption', { hasText: 'Timeline' }) });
+check((await timeline.innerText()).includes('logged out in browser 0'), 'explore report: the timeline shows every action');
+await page.screenshot({ path: `${cfg.out}/explore.png`, fullPage: true });
+await accessible(cfg.exploreHtml, 'explore report');
 
 await browser.close();
 console.log(JSON.stringify({ checks: done }, null, 1));

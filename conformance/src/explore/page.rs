@@ -17,19 +17,14 @@ pub fn html(r: &ExploreReport) -> String {
     let ok = r.ok();
     let _ = write!(
         b,
-        "<header><h1>conformance explore</h1>\n<p class=\"verdict {}\" role=\"status\">{}</p></header><main>\n<p>Seed <code>{}</code>, {} users at once, budget {:.0} s per mode, sync deadline {} s (+{:.2} s allowance for the harness's own timing), wall time {:.1} s.</p>\n",
+        "<header><h1>conformance explore</h1>\n<p class=\"verdict {}\" role=\"status\">{}</p></header><main>\n<p>{}</p>\n",
         if ok { "ok" } else { "problem" },
         if ok {
             "NO DISAGREEMENT WITH THE MODEL"
         } else {
             "DISAGREEMENT WITH THE MODEL"
         },
-        r.seed,
-        r.users,
-        r.budget_s,
-        r.sync_deadline_s,
-        r.allowance_s,
-        r.wall_time_s
+        esc(&r.setting())
     );
     for m in &r.modes {
         let _ = write!(

@@ -144,6 +144,22 @@ impl ExploreReport {
         })
     }
 
+    /// What was run, in a sentence: the seed, users and budget, or a replay; the deadline.
+    pub fn setting(&self) -> String {
+        let how = if self.replay {
+            "A replay".to_owned()
+        } else {
+            format!(
+                "Seed {}, {} users at once, budget {:.0} s per mode",
+                self.seed, self.users, self.budget_s
+            )
+        };
+        format!(
+            "{how}; sync deadline {} s (+{:.2} s allowance for the harness's own timing); wall time {:.1} s.",
+            self.sync_deadline_s, self.allowance_s, self.wall_time_s
+        )
+    }
+
     /// The terminal summary.
     pub fn summary(&self) -> String {
         let mut s = String::new();
@@ -202,15 +218,7 @@ impl ExploreReport {
 
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
-        let mut s = format!(
-            "# conformance explore\n\nSeed {}, {} users at once, budget {:.0} s per mode, sync deadline {} s (+{:.2} s allowance), wall time {:.1} s.\n",
-            self.seed,
-            self.users,
-            self.budget_s,
-            self.sync_deadline_s,
-            self.allowance_s,
-            self.wall_time_s
-        );
+        let mut s = format!("# conformance explore\n\n{}\n", self.setting());
         for m in &self.modes {
             s.push_str(&format!(
                 "\n## {} mode\n\n{} rounds, {} actions, {} shrinking rounds, {:.1} s.\n",

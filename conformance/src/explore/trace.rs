@@ -219,7 +219,7 @@ impl What {
                 callback,
                 ..
             } => format!(
-                "logged in in browser {device}: {}{}",
+                "login in browser {device}: {}{}",
                 observed(reading.as_ref(), error.as_deref()),
                 callback
                     .as_ref()
