@@ -66,18 +66,10 @@ impl Runner<'_> {
         let tag = format!("{}{}", self.prefix, self.next);
         let start = Instant::now();
         let mut trace = execute(self.shared, plan, &tag, start).await;
-        if let Some(at) = trace
-            .iter()
-            .rev()
-            .find(|e| matches!(e.what, What::KeyRotated))
-            .map(|e| start + std::time::Duration::from_secs_f64(e.t0))
-        {
-            self.rotated = Some(at);
-        }
         // An earlier round's rotation, while the RP may still be within its cooldown.
         if let Some(at) = self.rotated {
             let ago = start.saturating_duration_since(at).as_secs_f64();
-            if ago > 0.0 && ago < self.contract.timing.jwks_cooldown {
+            if ago < self.contract.timing.jwks_cooldown {
                 trace.insert(
                     0,
                     Entry {
@@ -89,6 +81,14 @@ impl Runner<'_> {
                     },
                 );
             }
+        }
+        if let Some(at) = trace
+            .iter()
+            .rev()
+            .find(|e| matches!(e.what, What::KeyRotated) && e.t0 >= 0.0)
+            .map(|e| start + std::time::Duration::from_secs_f64(e.t0))
+        {
+            self.rotated = Some(at);
         }
         let ds = check(self.contract, &trace);
         (trace, ds)
