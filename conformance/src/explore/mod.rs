@@ -122,10 +122,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?}: a duration such as 90s, 10m or 1h"))
 }
 
-/// The allowance on top of the sync deadline for the harness's own timing: a quarter of
-/// the deadline, a quarter second at least (a reading is a request, a change a request).
+/// The allowance on top of the sync deadline for the harness's own timing (a change is a
+/// request to the IdP, a reading a request to the RP, each timed from the harness's side):
+/// a tenth of the deadline, a quarter second at least.
 pub fn allowance(deadline: f64) -> f64 {
-    (deadline * 0.25).max(0.25)
+    (deadline * 0.1).max(0.25)
 }
 
 /// Explores the RP (or runs the replay), each sync mode at once.
