@@ -188,7 +188,8 @@ impl Model {
                     ..refusal("its grants were revoked", t0, t1, f64::INFINITY)
                 }),
                 What::OutageOn { hang_s, .. } => {
-                    outage.insert(i, t0);
+                    // One outage at a time: an overlapping start keeps the first.
+                    outage.entry(i).or_insert(t0);
                     id.hung |= *hang_s > 0.0;
                 }
                 What::OutageOff { tail_s, .. } => {

@@ -418,7 +418,9 @@ impl LaneRun {
                 self.create(s, t0, p).await?;
             }
             Action::Outage { hang, s: secs } => {
+                // The one before ends first, and this one begins after it.
                 self.end_outage().await?;
+                let t0 = self.log.now();
                 let hang_s = if *hang {
                     self.shared.rp.idp_timeout_s + 0.5
                 } else {

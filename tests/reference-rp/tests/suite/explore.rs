@@ -66,3 +66,17 @@ async fn explore_finds_a_defect_shrinks_it_and_its_replay_shows_it_again() {
     assert!(fine.ok(), "{}", fine.summary());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explore_attaches_to_a_running_rp_as_run_does() {
+    let idp = mock_idp::MockIdp::start().await;
+    let attached = crate::support::Attached::start(&idp, &[], "explored").await;
+    let mut o = conformance::explore::ExploreOptions::new(attached.options(&idp));
+    o.budget = std::time::Duration::from_secs(20);
+    o.seed = 5;
+    let r = explore(&o).await.expect("the exploration runs");
+    assert_eq!(r.modes.len(), 1, "an attached RP runs in one mode");
+    let m = &r.modes[0];
+    assert!(m.no_login.is_none() && m.rounds >= 2, "{}", r.summary());
+    assert!(m.findings.is_empty(), "{}", r.summary());
+}
