@@ -173,8 +173,15 @@ pub async fn explore(opts: &ExploreOptions) -> Result<ExploreReport, RunError> {
                 lag,
             };
             let (shared, up) = open(stage, opening).await?;
-            let report = explore_mode(opts, &shared).await;
-            if let Some(r) = up.running {
+            let running = Arc::new(tokio::sync::Mutex::new(up.running));
+            let watcher = tokio::spawn(crate::runner::watch_exit(
+                running.clone(),
+                shared.rp_exit.clone(),
+            ));
+            let mut report = explore_mode(opts, &shared).await;
+            watcher.abort();
+            report.rp_exited = shared.rp_exit.get();
+            if let Some(r) = running.lock().await.take() {
                 let lines = r.stop().await;
                 if let Some(dir) = &run.report_dir {
                     let _ = std::fs::create_dir_all(dir);
@@ -273,7 +280,7 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
     }
     let mut drawer = Drawer::new(opts.seed, draw(shared, opts.max_actions));
     let mut seen_recommendations = Vec::new();
-    while started.elapsed() < opts.budget {
+    while started.elapsed() < opts.budget && shared.rp_exit.get().is_none() {
         let plan = drawer.round(opts.users.max(1));
         let (trace, ds) = runner.run(&plan).await;
         out.rounds += 1;

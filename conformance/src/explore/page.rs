@@ -44,7 +44,15 @@ pub fn html(r: &ExploreReport) -> String {
                 esc(why)
             );
         }
-        if m.findings.is_empty() && m.flaky.is_empty() && m.replayed.is_none() {
+        if let Some(why) = &m.rp_exited {
+            let _ = writeln!(
+                b,
+                "<p><span class=\"badge fail\">the RP exited</span> during the exploration:</p><pre>{}</pre>",
+                esc(why)
+            );
+        }
+        let quiet = m.no_login.is_none() && m.rp_exited.is_none();
+        if quiet && m.findings.is_empty() && m.flaky.is_empty() && m.replayed.is_none() {
             b.push_str("<p><span class=\"badge pass\">as the model says</span> every observation agreed with the model.</p>\n");
         }
         for f in &m.findings {

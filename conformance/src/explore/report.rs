@@ -40,6 +40,10 @@ pub struct ModeReport {
     /// Why nothing could be explored: no user can log in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_login: Option<String>,
+    /// How the launched RP exited during the exploration, if it did (the exploration
+    /// stopped there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rp_exited: Option<String>,
     /// Rounds explored.
     pub rounds: usize,
     /// Actions explored.
@@ -63,6 +67,7 @@ impl ModeReport {
         ModeReport {
             sync_mode: mode,
             no_login: None,
+            rp_exited: None,
             rounds: 0,
             actions: 0,
             shrink_rounds: 0,
@@ -137,6 +142,7 @@ impl ExploreReport {
     pub fn ok(&self) -> bool {
         self.modes.iter().all(|m| {
             m.no_login.is_none()
+                && m.rp_exited.is_none()
                 && m.findings.iter().all(|f| f.disagreement.recommendation)
                 && m.replayed
                     .as_ref()
@@ -171,6 +177,10 @@ impl ExploreReport {
             ));
             if let Some(why) = &m.no_login {
                 s.push_str(&format!("  NO LOGIN: {why}\n"));
+            }
+            if let Some(why) = &m.rp_exited {
+                let first = why.lines().next().unwrap_or_default();
+                s.push_str(&format!("  RP EXITED during the exploration: {first}\n"));
             }
             for f in &m.findings {
                 let d = &f.disagreement;
@@ -226,6 +236,11 @@ impl ExploreReport {
             ));
             if let Some(why) = &m.no_login {
                 s.push_str(&format!("\n**No login**: {why}\n"));
+            }
+            if let Some(why) = &m.rp_exited {
+                s.push_str(&format!(
+                    "\n**The RP exited** during the exploration: {why}\n"
+                ));
             }
             let replayed = m.replayed.as_ref().map(|r| (&r.disagreements, &r.timeline));
             for f in m.findings.iter().chain(&m.flaky) {

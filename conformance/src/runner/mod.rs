@@ -25,7 +25,8 @@ use crate::scenarios::catalogue;
 use crate::stage::{GroupsAt, Stage, TenantShape};
 use crate::verdict::{Evidence, NOT_THIS_MODE, Outcome, Stop, Verdict};
 pub(crate) use mode::no_login;
-use mode::{EXIT_WATCH, run_mode, watch_exit};
+pub(crate) use mode::watch_exit;
+use mode::{EXIT_WATCH, run_mode};
 pub(crate) use open::{Opening, Prepared, open, prepare};
 
 /// Which IdP to use.

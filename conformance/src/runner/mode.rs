@@ -216,7 +216,7 @@ pub(super) fn result(
 pub(super) const EXIT_WATCH: Duration = Duration::from_millis(20);
 
 /// Watches the launched RP until it exits (recorded in `exit`), or until aborted.
-pub(super) async fn watch_exit(
+pub(crate) async fn watch_exit(
     running: Arc<tokio::sync::Mutex<Option<Box<dyn crate::launch::RunningRp>>>>,
     exit: Arc<crate::scenario::RpExit>,
 ) {
