@@ -125,6 +125,8 @@ struct LaneState {
     live: Vec<usize>,
     deleted: bool,
     disabled: bool,
+    /// The last action re-created the user (who then mostly logs in at once).
+    recreated: bool,
 }
 
 impl Drawer {
@@ -185,6 +187,15 @@ impl Drawer {
         s.live.push(0);
         while actions.len() < n {
             let a = self.action(&s);
+            if a == Action::Recreate && !s.deleted {
+                if actions.len() + 2 > n {
+                    continue;
+                }
+                // Spelled out, so that the plan says whether a logout token went.
+                let logout_token = self.draw.backchannel && self.rng.random_bool(0.5);
+                actions.push(Action::Delete { logout_token });
+            }
+            s.recreated = a == Action::Recreate;
             match &a {
                 Action::Login => {
                     s.live.push(s.devices);
@@ -209,10 +220,13 @@ impl Drawer {
         let can_log_in = !s.deleted && !s.disabled && s.live.len() < 3;
         let has_device = s.devices > 0;
         let grant = !self.draw.grantable.is_empty() && !s.live.is_empty();
+        if s.recreated && can_log_in && self.rng.random_bool(0.6) {
+            return Action::Login;
+        }
         let weights: [(u32, u8); 14] = [
             (if can_log_in { 12 } else { 0 }, 0),
             (if has_device { 26 } else { 0 }, 1),
-            (if s.live.is_empty() { 0 } else { 4 }, 2),
+            (4 * s.live.len().min(2) as u32, 2),
             (if grant { 5 } else { 0 }, 3),
             (16, 4),
             (if s.deleted { 0 } else { 14 }, 5),
