@@ -69,7 +69,13 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
             let d: Defect = name.parse().unwrap();
             let mut o = support::explore_options(&[d], *mode, budget, 1000 + k as u64);
             o.run.progress = false;
-            (k, go(&o).await)
+            let r = go(&o).await;
+            // Each row's report, to read what was found.
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join("explore-table")
+                .join(name);
+            conformance::explore::page::write(&r, &dir).expect("the report is written");
+            (k, r)
         });
     }
     let mut rows = Vec::new();
@@ -129,46 +135,38 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
     assert!(old_missed.is_empty(), "not found: {old_missed:?}");
 }
 
+/// One exploration of the reference RP, as the environment says: `DEFECTS=a,b`, `MODE`
+/// (strict, additive, none, or all), `BUDGET` seconds, `SEED`, `REPLAY` (a replay file);
+/// the report goes to `target/tmp/explore-one/`.
+/// `DEFECTS=slow-sync cargo test -p reference-rp --test explore explore_one -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread")]
-async fn probe() {
-    let mode = match std::env::var("MODE").as_deref() {
-        Ok("additive") => SyncMode::Additive,
-        Ok("none") => SyncMode::None,
-        _ => SyncMode::Strict,
-    };
-    let defects: Vec<Defect> = std::env::var("DEFECTS")
+#[ignore = "a tool: one exploration as the environment says"]
+async fn explore_one() {
+    let var = |k: &str| std::env::var(k).ok();
+    let mode = var("MODE").unwrap_or_default();
+    let defects: Vec<Defect> = var("DEFECTS")
         .unwrap_or_default()
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
+        .map(|s| s.parse().expect("a defect"))
         .collect();
-    let budget = std::env::var("BUDGET")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(30);
-    let seed = std::env::var("SEED")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(1);
-    let mut o = support::explore_options(&defects, mode, budget, seed);
-    if std::env::var("MODE").as_deref() == Ok("all") {
+    let budget = var("BUDGET").and_then(|b| b.parse().ok()).unwrap_or(60);
+    let seed = var("SEED").and_then(|b| b.parse().ok()).unwrap_or(1);
+    let mut o = support::explore_options(
+        &defects,
+        mode.parse().unwrap_or(SyncMode::Strict),
+        budget,
+        seed,
+    );
+    if mode == "all" {
         o.run.modes.clear();
     }
-    if let Ok(f) = std::env::var("REPLAY") {
-        o.replay = Some(conformance::explore::Replay::from_file(f.as_ref()).unwrap());
+    if let Some(f) = var("REPLAY") {
+        o.replay =
+            Some(conformance::explore::Replay::from_file(f.as_ref()).expect("a replay file"));
     }
     let r = go(&o).await;
-    std::fs::create_dir_all("/tmp/explore-probe").unwrap();
-    conformance::explore::page::write(&r, "/tmp/explore-probe".as_ref()).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread")]
-#[ignore]
-async fn catalogue_probe() {
-    let names = std::env::var("DEFECTS").unwrap_or_default();
-    for n in names.split(',').filter(|s| !s.is_empty()) {
-        let d: Defect = n.parse().unwrap();
-        let r = support::launch(&[d]).await;
-        eprintln!("{n}: {:#?}", support::not_passing(&r));
-    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("explore-one");
+    conformance::explore::page::write(&r, &dir).expect("the report is written");
+    eprintln!("report: {}", dir.display());
 }
