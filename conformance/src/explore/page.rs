@@ -19,11 +19,7 @@ pub fn html(r: &ExploreReport) -> String {
         b,
         "<header><h1>conformance explore</h1>\n<p class=\"verdict {}\" role=\"status\">{}</p></header><main>\n<p>{}</p>\n",
         if ok { "ok" } else { "problem" },
-        if ok {
-            "NO DISAGREEMENT WITH THE MODEL"
-        } else {
-            "DISAGREEMENT WITH THE MODEL"
-        },
+        verdict(r),
         esc(&r.setting())
     );
     for m in &r.modes {
@@ -74,6 +70,24 @@ pub fn html(r: &ExploreReport) -> String {
     }
     b.push_str("</main>");
     page("conformance explore", &b)
+}
+
+/// The page's verdict: a disagreement with a requirement, or none (and how many
+/// recommendations were not followed).
+fn verdict(r: &ExploreReport) -> String {
+    let recommendations = r
+        .modes
+        .iter()
+        .flat_map(|m| &m.findings)
+        .filter(|f| f.disagreement.recommendation)
+        .count();
+    match (r.ok(), recommendations) {
+        (false, _) => "DISAGREEMENT WITH THE MODEL".into(),
+        (true, 0) => "NO DISAGREEMENT WITH THE MODEL".into(),
+        (true, n) => {
+            format!("NO DISAGREEMENT WITH A REQUIREMENT; {n} RECOMMENDATION(S) NOT FOLLOWED")
+        }
+    }
 }
 
 fn finding(b: &mut String, f: &Finding, flaky: bool) {

@@ -211,6 +211,11 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
                 let id = model.identities.get(&i);
                 d.recommendation = d.kind == Kind::Permissions
                     && id.is_some_and(|id| id.by_reference.iter().any(|t| *t <= e.t1));
+                if d.recommendation {
+                    d.expected.push_str(
+                        " — the groups came by reference since (OIDC Core §5.6.2): an RP should follow them, a recommendation",
+                    );
+                }
                 if let Some((refreshes, _)) = journals.get(&i) {
                     let from = refreshes.len().saturating_sub(4);
                     d.evidence.extend(refreshes[from..].iter().cloned());
