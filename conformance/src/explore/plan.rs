@@ -142,14 +142,15 @@ impl Drawer {
     pub fn round(&mut self, users: usize) -> Plan {
         let lanes: Vec<Lane> = (0..users).map(|_| self.lane()).collect();
         let mut world = Vec::new();
-        let span = self.draw.deadline * 4.0;
-        if self.rng.random_bool(0.3) {
+        // Early in the round, so that the lanes go on well past the RP's JWKS cooldown.
+        let span = self.draw.deadline * 2.0;
+        if self.rng.random_bool(0.35) {
             let at_s = round2(self.rng.random_range(0.0..span));
             let w = if self.rng.random_bool(0.5) {
                 World::RotateKey
             } else {
                 World::ExpireRefreshTokens {
-                    hold_s: self.wait(&[0.3, 1.5]),
+                    hold_s: self.wait(0.3..1.6),
                 }
             };
             world.push(Timed { at_s, world: w });
@@ -161,9 +162,10 @@ impl Drawer {
         from[self.rng.random_range(0..from.len())].clone()
     }
 
-    /// A wait: one of these multiples of the sync deadline, to two decimals.
-    fn wait(&mut self, multiples: &[f64]) -> f64 {
-        round2(self.pick(multiples) * self.draw.deadline)
+    /// A wait: a multiple of the sync deadline drawn from this range, to two decimals (any
+    /// value, so that a reading falls anywhere around the deadline).
+    fn wait(&mut self, multiples: std::ops::Range<f64>) -> f64 {
+        round2(self.rng.random_range(multiples) * self.draw.deadline)
     }
 
     /// Groups: none at all one time in five (the claim then left out, as Okta and Entra ID
@@ -230,7 +232,7 @@ impl Drawer {
             (if grant { 5 } else { 0 }, 3),
             (16, 4),
             (if s.deleted { 0 } else { 14 }, 5),
-            (if s.deleted { 0 } else { 3 }, 6),
+            (if s.deleted { 0 } else { 5 }, 6),
             (if s.deleted { 0 } else { 6 }, 7),
             (if s.deleted || s.disabled { 0 } else { 3 }, 8),
             (if s.disabled && !s.deleted { 8 } else { 0 }, 9),
@@ -276,10 +278,10 @@ impl Drawer {
             12 => Action::Revoke { logout_token },
             13 => Action::Outage {
                 hang: self.rng.random_bool(0.4),
-                s: self.wait(&[0.5, 1.0, 2.0]),
+                s: self.wait(0.5..2.2),
             },
             _ => Action::Idle {
-                s: self.wait(&[0.15, 0.4, 0.75, 1.25, 1.75]),
+                s: self.wait(0.1..1.8),
             },
         }
     }
