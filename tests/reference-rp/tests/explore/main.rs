@@ -60,9 +60,23 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(180);
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(2));
+    // `EXPLORE_ROWS=a,b` explores only those rows; `EXPLORE_AT_ONCE` how many at once.
+    let rows: Vec<String> = std::env::var("EXPLORE_ROWS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let at_once = std::env::var("EXPLORE_AT_ONCE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2);
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(at_once));
     let mut runs = tokio::task::JoinSet::new();
     for (k, (name, mode)) in FAMILIES.iter().enumerate() {
+        if !rows.is_empty() && !rows.iter().any(|r| r == name) {
+            continue;
+        }
         let gate = gate.clone();
         runs.spawn(async move {
             let _slot = gate.acquire_owned().await;
