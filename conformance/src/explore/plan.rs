@@ -15,6 +15,10 @@ pub enum Action {
     Login,
     /// Reads `/me` in the lane's `device`-th browser.
     Me { device: usize },
+    /// Reads `/me` in the lane's `device`-th browser every tenth of a second for `s`
+    /// seconds (the user keeps the page open): a change that shows late shows in one of
+    /// the readings.
+    Watch { device: usize, s: f64 },
     /// Logs out in the lane's `device`-th browser.
     Logout { device: usize },
     /// Grants a permission through the RP's webapp (capability `grant`).
@@ -50,15 +54,15 @@ pub enum Action {
 #[allow(missing_docs)] // each variant's line says what its fields hold
 pub enum World {
     /// Rotates the signing key (the old one stays published for the ID tokens' lifetime).
-    RotateKey,
+    RotateKey {},
     /// Moves the IdP's clock past the refresh tokens' lifetime (every refresh token issued
     /// until then expires), and back after `hold_s` seconds.
     ExpireRefreshTokens { hold_s: f64 },
 }
 
-/// A world action at a time (seconds after the round starts).
+/// A world action at a time (seconds after the round starts). (Unknown fields are refused
+/// by `World`: serde's `deny_unknown_fields` does not combine with `flatten`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Timed {
     /// When.
     pub at_s: f64,
@@ -147,7 +151,7 @@ impl Drawer {
         if self.rng.random_bool(0.35) {
             let at_s = round2(self.rng.random_range(0.0..span));
             let w = if self.rng.random_bool(0.5) {
-                World::RotateKey
+                World::RotateKey {}
             } else {
                 World::ExpireRefreshTokens {
                     hold_s: self.wait(0.3..1.6),
@@ -225,7 +229,7 @@ impl Drawer {
         if s.recreated && can_log_in && self.rng.random_bool(0.6) {
             return Action::Login;
         }
-        let weights: [(u32, u8); 14] = [
+        let weights: [(u32, u8); 15] = [
             (if can_log_in { 12 } else { 0 }, 0),
             (if has_device { 26 } else { 0 }, 1),
             (4 * s.live.len().min(2) as u32, 2),
@@ -240,6 +244,7 @@ impl Drawer {
             (if s.deleted { 10 } else { 1 }, 11),
             (if s.deleted { 0 } else { 2 }, 12),
             (5, 13),
+            (if has_device { 6 } else { 0 }, 14),
         ];
         let total: u32 = weights.iter().map(|w| w.0).sum();
         let mut at = self.rng.random_range(0..total);
@@ -276,6 +281,10 @@ impl Drawer {
             10 => Action::Delete { logout_token },
             11 => Action::Recreate,
             12 => Action::Revoke { logout_token },
+            14 => Action::Watch {
+                device: self.device(s),
+                s: self.wait(0.3..1.5),
+            },
             13 => Action::Outage {
                 hang: self.rng.random_bool(0.4),
                 s: self.wait(0.5..2.2),
@@ -353,7 +362,7 @@ mod tests {
                 world.insert(v["do"].as_str().unwrap().to_owned());
             }
         }
-        assert_eq!(kinds.len(), 14, "{kinds:?}");
+        assert_eq!(kinds.len(), 15, "{kinds:?}");
         assert_eq!(world.len(), 2, "{world:?}");
     }
 
@@ -365,5 +374,12 @@ mod tests {
         let bad = r#"{"lanes":[{"groups":[],"actions":[{"do":"dance"}]}]}"#;
         let e = serde_json::from_str::<Plan>(bad).unwrap_err().to_string();
         assert!(e.contains("dance"), "{e}");
+        let world =
+            r#"{"lanes":[],"world":[{"at_s":1.5,"do":"expire_refresh_tokens","hold_s":2.0}]}"#;
+        let p: Plan = serde_json::from_str(world).unwrap();
+        assert_eq!(p.world[0].world, World::ExpireRefreshTokens { hold_s: 2.0 });
+        let odd = r#"{"lanes":[],"world":[{"at_s":1.5,"do":"rotate_key","grace":3}]}"#;
+        let e = serde_json::from_str::<Plan>(odd).unwrap_err().to_string();
+        assert!(e.contains("grace"), "{e}");
     }
 }

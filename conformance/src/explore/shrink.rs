@@ -193,6 +193,10 @@ fn halve_waits(l: &Lane) -> Lane {
             .iter()
             .map(|a| match a {
                 Action::Idle { s } => Action::Idle { s: half(*s) },
+                Action::Watch { device, s } => Action::Watch {
+                    device: *device,
+                    s: half(*s),
+                },
                 Action::Outage { hang, s } => Action::Outage {
                     hang: *hang,
                     s: half(*s),

@@ -18,6 +18,9 @@ use crate::idp::TestUser;
 use crate::scenario::Shared;
 use crate::verdict::{Evidence, MeReading};
 
+/// How often a watching browser reads `/me`.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
 /// Identities per lane, at most (a lane's identities are numbered `lane × this + k`).
 const PER_LANE: usize = 1000;
 
@@ -76,7 +79,7 @@ async fn world(shared: &Arc<Shared>, plan: &Plan, log: &Log) {
         }
         let t0 = log.now();
         match &w.world {
-            World::RotateKey => {
+            World::RotateKey {} => {
                 // The old key stays published for the ID tokens' lifetime (the default).
                 match admin.rotate_key(3600).await {
                     Ok(_) => log.push(None, None, t0, What::KeyRotated),
@@ -267,7 +270,10 @@ impl LaneRun {
                     },
                 );
             }
-            Action::Me { device } | Action::Logout { device } | Action::Grant { device, .. }
+            Action::Me { device }
+            | Action::Watch { device, .. }
+            | Action::Logout { device }
+            | Action::Grant { device, .. }
                 if *device >= self.devices.len() =>
             {
                 self.record(
@@ -277,6 +283,27 @@ impl LaneRun {
                         why: format!("browser {device} was never opened"),
                     },
                 );
+            }
+            Action::Watch { device, s: secs } => {
+                let until = Instant::now() + Duration::from_secs_f64(secs.max(0.0));
+                let mut t0 = t0;
+                loop {
+                    let (b, identity) = &self.devices[*device];
+                    let (reading, error) = split(self.read(b).await);
+                    let what = What::Me {
+                        identity: *identity,
+                        device: *device,
+                        reading,
+                        error,
+                    };
+                    self.record(s, t0, what);
+                    if Instant::now() >= until {
+                        break;
+                    }
+                    tokio::time::sleep(WATCH_EVERY.min(until - Instant::now())).await;
+                    self.end_outage_if_due().await?;
+                    t0 = self.log.now();
+                }
             }
             Action::Me { device } => {
                 let (b, identity) = &self.devices[*device];
