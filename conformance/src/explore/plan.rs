@@ -131,6 +131,9 @@ struct LaneState {
     disabled: bool,
     /// The last action re-created the user (who then mostly logs in at once).
     recreated: bool,
+    /// The last action changed the user's groups or profile (which the user then often
+    /// watches for, the page kept open).
+    changed: bool,
 }
 
 impl Drawer {
@@ -202,6 +205,7 @@ impl Drawer {
                 actions.push(Action::Delete { logout_token });
             }
             s.recreated = a == Action::Recreate;
+            s.changed = matches!(a, Action::Groups { .. } | Action::Rename);
             match &a {
                 Action::Login => {
                     s.live.push(s.devices);
@@ -228,6 +232,13 @@ impl Drawer {
         let grant = !self.draw.grantable.is_empty() && !s.live.is_empty();
         if s.recreated && can_log_in && self.rng.random_bool(0.6) {
             return Action::Login;
+        }
+        if s.changed && !s.live.is_empty() && self.rng.random_bool(0.3) {
+            // Around the deadline, so that a change that comes late shows in a reading.
+            return Action::Watch {
+                device: self.pick(&s.live),
+                s: self.wait(0.9..1.6),
+            };
         }
         let weights: [(u32, u8); 15] = [
             (if can_log_in { 12 } else { 0 }, 0),
