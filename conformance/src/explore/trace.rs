@@ -239,26 +239,17 @@ impl What {
                 status,
                 error,
                 ..
-            } => match (status, error) {
-                (Some(s), _) => format!("logged out in browser {device}: HTTP {s}"),
-                (None, e) => format!(
-                    "logged out in browser {device}: {}",
-                    e.as_deref().unwrap_or("?")
-                ),
-            },
+            } => format!("logged out in browser {device}: {}", answer(status, error)),
             What::Grant {
                 device,
                 permission,
                 status,
                 error,
                 ..
-            } => match (status, error) {
-                (Some(s), _) => format!("granted {permission:?} in browser {device}: HTTP {s}"),
-                (None, e) => format!(
-                    "granted {permission:?} in browser {device}: {}",
-                    e.as_deref().unwrap_or("?")
-                ),
-            },
+            } => format!(
+                "granted {permission:?} in browser {device}: {}",
+                answer(status, error)
+            ),
             What::Idle => "did nothing".into(),
             What::Skipped { why } => format!("skipped: {why}"),
             What::Broken { why } => format!("the harness could not go on: {why}"),
@@ -270,6 +261,14 @@ impl What {
                 reused.len()
             ),
         }
+    }
+}
+
+/// `HTTP 200`, or why there was no answer.
+fn answer(status: &Option<u16>, error: &Option<String>) -> String {
+    match (status, error) {
+        (Some(s), _) => format!("HTTP {s}"),
+        (None, e) => e.clone().unwrap_or_else(|| "no answer".into()),
     }
 }
 

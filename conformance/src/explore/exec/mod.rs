@@ -288,14 +288,7 @@ impl LaneRun {
                 let until = Instant::now() + Duration::from_secs_f64(secs.max(0.0));
                 let mut t0 = t0;
                 loop {
-                    let (b, identity) = &self.devices[*device];
-                    let (reading, error) = split(self.read(b).await);
-                    let what = What::Me {
-                        identity: *identity,
-                        device: *device,
-                        reading,
-                        error,
-                    };
+                    let what = self.observe(*device).await;
                     self.record(s, t0, what);
                     if Instant::now() >= until {
                         break;
@@ -306,19 +299,8 @@ impl LaneRun {
                 }
             }
             Action::Me { device } => {
-                let (b, identity) = &self.devices[*device];
-                let (reading, error) = split(self.read(b).await);
-                let (identity, device) = (*identity, *device);
-                self.record(
-                    s,
-                    t0,
-                    What::Me {
-                        identity,
-                        device,
-                        reading,
-                        error,
-                    },
-                );
+                let what = self.observe(*device).await;
+                self.record(s, t0, what);
             }
             Action::Logout { device } => {
                 let (b, identity) = &self.devices[*device];
@@ -470,6 +452,18 @@ impl LaneRun {
             }
         }
         Ok(())
+    }
+
+    /// `/me` in the lane's `device`-th browser (which exists).
+    async fn observe(&self, device: usize) -> What {
+        let (b, identity) = &self.devices[device];
+        let (reading, error) = split(self.read(b).await);
+        What::Me {
+            identity: *identity,
+            device,
+            reading,
+            error,
+        }
     }
 
     async fn read(&self, b: &Browser) -> Result<MeReading, String> {
