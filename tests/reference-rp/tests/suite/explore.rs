@@ -1,7 +1,9 @@
 //! `conformance explore` in CI, short: the correct RP shows no disagreement in any mode, and
 //! a defect is found, shrunk, written as a replay file and shown again by replaying it. The
 //! full table (every defect of the sync, permission, identity and revocation families) is
-//! `cargo test -p reference-rp --test explore -- --ignored`.
+//! `cargo test -p reference-rp --test explore -- --ignored`. Each exploration takes one of
+//! the suite's slots ([`crate::support::slot`]), so that it adds no load to the timing
+//! scenarios beyond a suite run's.
 
 use conformance::SyncMode;
 use conformance::explore::oracle::Kind;
@@ -15,7 +17,10 @@ async fn explore_finds_no_disagreement_in_the_correct_rp() {
     let mut o = explore_options(&[], SyncMode::Strict, 40, 7);
     o.run.modes.clear();
     o.run.progress = false;
-    let r = explore(&o).await.expect("the exploration runs");
+    let r = {
+        let _slot = crate::support::slot().await;
+        explore(&o).await.expect("the exploration runs")
+    };
     assert_eq!(r.modes.len(), 3, "every declared mode");
     for m in &r.modes {
         assert!(m.no_login.is_none(), "{:?}", m.no_login);
@@ -31,7 +36,10 @@ async fn explore_finds_no_disagreement_in_the_correct_rp() {
 async fn explore_finds_a_defect_shrinks_it_and_its_replay_shows_it_again() {
     let mut o = explore_options(&[Defect::KeepsSessions], SyncMode::Strict, 150, 3);
     o.run.progress = false;
-    let r = explore(&o).await.expect("the exploration runs");
+    let r = {
+        let _slot = crate::support::slot().await;
+        explore(&o).await.expect("the exploration runs")
+    };
     assert!(!r.ok(), "{}", r.summary());
     let f = &r.modes[0].findings[0];
     assert_eq!(f.disagreement.kind, Kind::SessionKept, "{}", r.summary());
@@ -49,7 +57,10 @@ async fn explore_finds_a_defect_shrinks_it_and_its_replay_shows_it_again() {
     assert_eq!(replay.plan, f.replay.plan);
     let mut again = explore_options(&[Defect::KeepsSessions], SyncMode::Strict, 0, 0);
     again.replay = Some(replay);
-    let shown = explore(&again).await.expect("the replay runs");
+    let shown = {
+        let _slot = crate::support::slot().await;
+        explore(&again).await.expect("the replay runs")
+    };
     let replayed = shown.modes[0].replayed.as_ref().expect("a replay");
     assert!(
         replayed
@@ -62,7 +73,10 @@ async fn explore_finds_a_defect_shrinks_it_and_its_replay_shows_it_again() {
     // …and against the correct RP the same plan shows nothing.
     let mut fixed = explore_options(&[], SyncMode::Strict, 0, 0);
     fixed.replay = again.replay.clone();
-    let fine = explore(&fixed).await.expect("the replay runs");
+    let fine = {
+        let _slot = crate::support::slot().await;
+        explore(&fixed).await.expect("the replay runs")
+    };
     assert!(fine.ok(), "{}", fine.summary());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -74,7 +88,10 @@ async fn explore_attaches_to_a_running_rp_as_run_does() {
     let mut o = conformance::explore::ExploreOptions::new(attached.options(&idp));
     o.budget = std::time::Duration::from_secs(20);
     o.seed = 5;
-    let r = explore(&o).await.expect("the exploration runs");
+    let r = {
+        let _slot = crate::support::slot().await;
+        explore(&o).await.expect("the exploration runs")
+    };
     assert_eq!(r.modes.len(), 1, "an attached RP runs in one mode");
     let m = &r.modes[0];
     assert!(m.no_login.is_none() && m.rounds >= 2, "{}", r.summary());

@@ -83,11 +83,16 @@ impl conformance::RunningRp for InProcess {
 /// table, the provider matrix and the mode tests together would starve one another.
 const RUNS_AT_ONCE: usize = 3;
 
-/// Runs the suite, waiting for a slot among [`RUNS_AT_ONCE`].
-pub async fn run(opts: &Options) -> Report {
+/// A slot among [`RUNS_AT_ONCE`]: held by each suite run and each exploration.
+pub async fn slot() -> tokio::sync::SemaphorePermit<'static> {
     static GATE: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let gate = GATE.get_or_init(|| tokio::sync::Semaphore::new(RUNS_AT_ONCE));
-    let _slot = gate.acquire().await.expect("the gate is never closed");
+    gate.acquire().await.expect("the gate is never closed")
+}
+
+/// Runs the suite, waiting for a slot among [`RUNS_AT_ONCE`].
+pub async fn run(opts: &Options) -> Report {
+    let _slot = slot().await;
     conformance::run(opts).await.expect("the run completes")
 }
 
