@@ -194,15 +194,10 @@ pub async fn explore(opts: &ExploreOptions) -> Result<ExploreReport, RunError> {
             Ok::<_, RunError>(report)
         }
     });
-    let done = if run.rp.launch.is_some() && run.rp.base_url.is_some() {
-        let mut done = Vec::new();
-        for m in per_mode {
-            done.push(m.await?);
-        }
-        done
-    } else {
-        futures_util::future::try_join_all(per_mode).await?
-    };
+    let done = crate::runner::each_mode(&run.rp, per_mode.collect())
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, RunError>>()?;
     Ok(ExploreReport {
         suite: format!("conformance {}", env!("CARGO_PKG_VERSION")),
         seed: opts.seed,

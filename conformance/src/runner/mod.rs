@@ -27,7 +27,7 @@ use crate::verdict::{Evidence, NOT_THIS_MODE, Outcome, Stop, Verdict};
 pub(crate) use mode::no_login;
 pub(crate) use mode::watch_exit;
 use mode::{EXIT_WATCH, run_mode};
-pub(crate) use open::{Opening, Prepared, open, prepare};
+pub(crate) use open::{Opening, Prepared, each_mode, open, prepare};
 
 /// Which IdP to use.
 #[derive(Debug, Clone)]
@@ -240,17 +240,7 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 Ok::<_, RunError>((up.base_url, up.issuer, run))
             }
         });
-        // An RP launched on rp.toml's fixed base_url cannot run twice at once.
-        let done = if rp.launch.is_some() && rp.base_url.is_some() {
-            let mut done = Vec::new();
-            for m in per_mode {
-                done.push(m.await);
-            }
-            done
-        } else {
-            join_all(per_mode).await
-        };
-        for done in done {
+        for done in each_mode(rp, per_mode.collect()).await {
             let (url, tenant_issuer, run) = done?;
             base_url = url;
             if issuer.is_empty() {

@@ -131,3 +131,20 @@ pub(crate) async fn open(
     });
     Ok((shared, up))
 }
+
+/// The runs of each sync mode, at once — or one after the other when rp.toml launches the
+/// RP on a fixed `base_url`, where it cannot run twice at once.
+pub(crate) async fn each_mode<T>(
+    rp: &RpDescription,
+    runs: Vec<impl std::future::Future<Output = T>>,
+) -> Vec<T> {
+    if rp.launch.is_some() && rp.base_url.is_some() {
+        let mut done = Vec::new();
+        for run in runs {
+            done.push(run.await);
+        }
+        done
+    } else {
+        join_all(runs).await
+    }
+}

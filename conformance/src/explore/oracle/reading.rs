@@ -152,7 +152,9 @@ impl Reading {
         if alive == Alive::Either(true) {
             return None;
         }
-        self.permissions(c, m, r).or_else(|| self.profile(c, m, r))
+        let f = self.floor(c, m);
+        self.permissions(c, m, r, f)
+            .or_else(|| self.profile(m, r, f))
     }
 
     /// A login of an existing, enabled user must open a session, unless the IdP's keys or
@@ -186,7 +188,15 @@ impl Reading {
             .max(login)
     }
 
-    fn permissions(&self, c: &Contract, m: &Model, r: &MeReading) -> Option<(Kind, String)> {
+    /// The permissions shown, against what the mode makes of the states since `f` (the
+    /// [floor](Reading::floor)).
+    fn permissions(
+        &self,
+        c: &Contract,
+        m: &Model,
+        r: &MeReading,
+        f: f64,
+    ) -> Option<(Kind, String)> {
         let shown: BTreeSet<String> = r.permissions.clone()?.into_iter().collect();
         let id = &m.identities[&self.i];
         let map = |groups: &[String]| -> BTreeSet<String> {
@@ -197,7 +207,6 @@ impl Reading {
                 .cloned()
                 .collect()
         };
-        let f = self.floor(c, m);
         let grants = |from: f64, to: f64| -> BTreeSet<String> {
             id.grants
                 .iter()
@@ -285,8 +294,8 @@ impl Reading {
         ))
     }
 
-    fn profile(&self, c: &Contract, m: &Model, r: &MeReading) -> Option<(Kind, String)> {
-        let f = self.floor(c, m);
+    /// The name and email shown, against the states since `f`.
+    fn profile(&self, m: &Model, r: &MeReading, f: f64) -> Option<(Kind, String)> {
         let states = m.states_in(self.i, f, self.t1);
         let names: Vec<&String> = states.iter().map(|s| &s.name).collect();
         let emails: Vec<&String> = states.iter().map(|s| &s.email).collect();
