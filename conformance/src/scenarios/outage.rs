@@ -23,9 +23,10 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     let other = cx.user("bystander", &[&p.a]).await?;
     login_ok(cx, &other).await?;
     let cadence = cadence(cx, &other).await?;
-    let (status, calm) = watched(cx, &other, outage(cx, Outage::Status, fault_status(503))).await;
+    let (status, calm, calm_stream) =
+        watched(cx, &other, outage(cx, Outage::Status, fault_status(503))).await;
     let hung = Instant::now();
-    let (hang, stalled) = watched(
+    let (hang, stalled, hang_stream) = watched(
         cx,
         &other,
         outage(cx, Outage::Hang, Fault::Latency { ms: hang_ms }),
@@ -39,26 +40,38 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
             Err(s) => failed.push(s),
         }
     }
-    // A stall is the hang's doing when the other user's longest gap without a sync grew past
-    // the deadline, and past what it was without a hang by half the RP's timeout or more.
+    // A stall is the hang's doing when, while the hung refresh was in flight, the RP sent
+    // no refresh for anyone for half its timeout or more (longer than any quiet of its
+    // refresh stream before, by a quarter of the timeout), and the other user went past the
+    // deadline without a sync. The stream, not the other user's own cadence, tells it: an
+    // RP that refreshes users one after another has a long, load-dependent cycle, but its
+    // stream only goes quiet while it waits on the hung answer.
     let (calm, stalled) = (calm?.max(cadence), stalled?);
+    let calm_quiet = calm_stream?.longest_quiet();
+    let quiet = hang_stream?.quiet_after_hang();
     cx.measure("bystander_longest_gap_without_a_hang", calm);
     cx.measure("bystander_longest_gap_during_the_hang", stalled);
+    cx.measure("refresh_stream_longest_quiet_without_a_hang", calm_quiet);
+    if let Some(q) = quiet {
+        cx.measure("refresh_stream_quiet_after_the_hung_refresh", q);
+    }
     let deadline = cx.shared.deadline();
     let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
-    let stall = stalled > deadline && stalled >= calm + timeout / 2;
-    // The miss: past the deadline, and past the calm cadence by half the timeout.
+    let quiet = quiet.unwrap_or_default();
+    let held = quiet >= timeout / 2 && quiet >= calm_quiet + timeout / 4;
+    let stall = held && stalled > deadline;
+    // The miss: past the deadline, and past the quiet the stream allows by half the timeout.
     let miss = stalled
         .saturating_sub(deadline)
-        .min(stalled.saturating_sub(calm + timeout / 2));
+        .min(quiet.saturating_sub(timeout / 2));
     let lag = cx.shared.lag.during(hung, Instant::now());
     let loaded = stall && lag.explains(miss);
     if loaded && failed.is_empty() {
         return Ok(Verdict::error(format!(
-            "while a refresh hung, {} went {:.1} s without a sync (at most {:.1} s before; deadline {} s), but the machine was loaded meanwhile: {}, as much as the miss, so a stall cannot be told from the load; run again on a less busy machine ({})",
+            "while a refresh hung, the RP sent no refresh for anyone for {:.1} s and {} went {:.1} s without a sync (deadline {} s), but the machine was loaded meanwhile: {}, as much as the miss, so a stall cannot be told from the load; run again on a less busy machine ({})",
+            quiet.as_secs_f64(),
             other.username,
             stalled.as_secs_f64(),
-            calm.as_secs_f64(),
             deadline.as_secs_f64(),
             lag.describe(),
             passed.join("; ")
@@ -66,7 +79,9 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     }
     if stall && !loaded {
         failed.push(format!(
-            "a hung refresh for one user delayed every user's sync: while it hung, {} went {:.1} s without a sync (at most {:.1} s before; deadline {} s). Refresh each user independently, with a timeout",
+            "a hung refresh for one user delayed every user's sync: while it hung, the RP sent no refresh for anyone for {:.1} s (at most {:.1} s between refreshes before), and {} went {:.1} s without a sync (at most {:.1} s before; deadline {} s). Refresh each user independently, with a timeout",
+            quiet.as_secs_f64(),
+            calm_quiet.as_secs_f64(),
             other.username,
             stalled.as_secs_f64(),
             calm.as_secs_f64(),
@@ -74,8 +89,19 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
         ));
     }
     Ok(if failed.is_empty() {
+        let others = if held {
+            format!(
+                "a hung refresh held up the RP's other refreshes ({:.1} s without one), but {} was still synced within the {} s deadline ({:.1} s at most)",
+                quiet.as_secs_f64(),
+                other.username,
+                deadline.as_secs_f64(),
+                stalled.as_secs_f64()
+            )
+        } else {
+            "a hung refresh delayed no one else".to_owned()
+        };
         Verdict::pass(format!(
-            "{}: an outage is not a revocation, and a hung refresh delayed no one else",
+            "{}: an outage is not a revocation, and {others}",
             passed.join("; ")
         ))
     } else {
@@ -83,20 +109,24 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     })
 }
 
-/// Runs `f` while watching `u`'s sync; what `f` gave, and `u`'s longest time without a
-/// successful refresh meanwhile.
+/// Runs `f` while watching `u`'s sync and the RP's refresh stream; what `f` gave, `u`'s
+/// longest time without a successful refresh meanwhile, and the stream.
 async fn watched<T>(
     cx: &Ctx,
     u: &TestUser,
     f: impl std::future::Future<Output = T>,
-) -> (T, Result<Duration, Stop>) {
+) -> (T, Result<Duration, Stop>, Result<Stream, Stop>) {
     let watching = AtomicBool::new(true);
     let run = async {
         let r = f.await;
         watching.store(false, Ordering::Relaxed);
         r
     };
-    tokio::join!(run, watch_syncs(cx, u, &watching))
+    tokio::join!(
+        run,
+        watch_syncs(cx, u, &watching),
+        watch_stream(cx, u, &watching)
+    )
 }
 
 /// The two outages of `sync.transient-idp-failure`.
@@ -250,4 +280,63 @@ async fn watch_syncs(cx: &Ctx, u: &TestUser, watching: &AtomicBool) -> Result<Du
         }
     }
     Ok(longest.max(last.elapsed()))
+}
+
+/// Every refresh the RP sent while a watch ran (any user), in the order the IdP journaled
+/// them, with when this scenario first saw each: the stream's gaps are what a stall shows.
+struct Stream {
+    start: Instant,
+    end: Instant,
+    /// When each refresh was first seen, and whether the IdP made it hang.
+    seen: Vec<(Instant, bool)>,
+}
+
+impl Stream {
+    /// The longest time without a new refresh, but for the quiets after a hung refresh
+    /// (another scenario's hang is no measure of the RP's calm cadence).
+    fn longest_quiet(&self) -> Duration {
+        let mut last = (self.start, false);
+        let mut longest = Duration::ZERO;
+        for &(at, hung) in self.seen.iter().chain([(self.end, false)].iter()) {
+            if !last.1 {
+                longest = longest.max(at.saturating_duration_since(last.0));
+            }
+            last = (at, hung);
+        }
+        longest
+    }
+
+    /// The time from the hung refresh to the next refresh of anyone's; `None` when no
+    /// refresh hung.
+    fn quiet_after_hang(&self) -> Option<Duration> {
+        let i = self.seen.iter().position(|(_, hung)| *hung)?;
+        let next = self.seen.get(i + 1).map_or(self.end, |(at, _)| *at);
+        Some(next.saturating_duration_since(self.seen[i].0))
+    }
+}
+
+/// Watches the tenant's journal for refreshes (any user's) until `watching` turns false.
+async fn watch_stream(cx: &Ctx, u: &TestUser, watching: &AtomicBool) -> Result<Stream, Stop> {
+    let mut mark = cx.mark(u).await?;
+    let timeout_ms = (cx.shared.rp.idp_timeout_s * 1000.0) as u64;
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while watching.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let new = cx.shared.admin.journal_since(mark).await?;
+        let now = Instant::now();
+        for e in new.iter().filter(|e| e.seq > mark) {
+            if e.is_refresh() {
+                // Held past the RP's timeout: no answer reached it.
+                let hung = e.faults.iter().any(|f| hang_ms(f) >= timeout_ms);
+                seen.push((now, hung));
+            }
+        }
+        mark = new.iter().map(|e| e.seq).max().unwrap_or(mark).max(mark);
+    }
+    Ok(Stream {
+        start,
+        end: Instant::now(),
+        seen,
+    })
 }

@@ -447,10 +447,11 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
             .iter()
             .find(|(d, _)| *d == name)
             .map_or(&[], |(_, s)| *s);
+        let stalls = STALLS.contains(&name);
         let got_ids: BTreeSet<&str> = got
             .iter()
+            .filter(|(id, v)| !may.contains(&id.as_str()) && !(stalls && names_a_late_sync(v)))
             .map(|(id, _)| id.as_str())
-            .filter(|id| !may.contains(id))
             .collect();
         let want: BTreeSet<&str> = expected.iter().map(|x| expectation(x).0).collect();
         // An expected scenario caught in one mode may have erred for the load in another,
@@ -482,10 +483,30 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Scenarios a defect may fail besides its row, on a loaded machine: `sequential-sync`
-/// refreshes every session of the RP one after another, so with the many sessions of a
-/// full run a sync cycle can outlast the deadline (the failure is true, its timing is the
-/// machine's).
+/// Defects that stall every user's sync: `sequential-sync` refreshes every session of the
+/// RP one after another, so with the many sessions of a full run a cycle can outlast the
+/// deadline, and every hung refresh (this scenario's or another's) holds up everyone for
+/// the RP's timeout. Any scenario waiting on a background sync may then fail for a sync
+/// that came late or never (seen on CI: `sync.rotation`, `revocation.disabled-user`,
+/// `identity.profile-sync`, …): true failures whose timing is the machine's. Only such
+/// reasons are let through ([`names_a_late_sync`]); any other failure is still a problem.
+const STALLS: &[&str] = &["sequential-sync"];
+
+/// Whether a verdict says the RP's background sync came too late or never (the patience
+/// ran out, a refresh did not come, the slowest user's sync was past the deadline, or what
+/// follows a revocation could not be judged because access never ended).
+fn names_a_late_sync(verdict: &str) -> bool {
+    [
+        "(the patience:",
+        "did not come within",
+        "syncs too rarely",
+        "cannot judge what follows a revocation",
+    ]
+    .iter()
+    .any(|p| verdict.contains(p))
+}
+
+/// Scenarios a defect may fail besides its row, on a loaded machine.
 ///
 /// `revokes-on-error` takes the 503s `permissions.relogin-forces-sync` arms on background
 /// refreshes for a revocation, so the fresh login's session may be gone before `/me` is
@@ -497,7 +518,6 @@ async fn each_defect_is_caught_by_its_scenarios_and_nothing_else() {
 /// sync also makes a userinfo request per session after each refresh, so on a loaded
 /// machine a cycle can outlast the background deadline (seen on CI: 3.49 s against 2 s).
 const MAY: &[(&str, &[&str])] = &[
-    ("sequential-sync", &["sync.background-deadline"]),
     ("revokes-on-error", &["permissions.relogin-forces-sync"]),
     (
         "sync-userinfo-sub-unchecked",

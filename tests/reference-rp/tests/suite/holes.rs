@@ -402,3 +402,31 @@ async fn under_load_the_correct_rp_gets_no_false_fail() {
         .collect();
     assert_eq!(wrong, Vec::<(String, String)>::new());
 }
+
+/// Hole 17: `sync.transient-idp-failure` judged a stall from the other user's own gaps, so
+/// when an RP that refreshes users one after another had a long, load-dependent cycle (a
+/// shared CI runner, many sessions), the hang's stall hid in the cycle's noise and the RP
+/// passed ("a hung refresh delayed no one else"). The stall is now read from the RP's whole
+/// refresh stream, which goes quiet only while the hung answer is awaited: the defect
+/// fails, and its control, the correct RP under the same options, passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_refresh_that_stalls_every_user_fails_and_its_control_passes() {
+    let only = |o: &mut conformance::Options| {
+        o.only = vec!["sync.transient-idp-failure".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+    };
+    let (stalled, control) = tokio::join!(
+        launch_with(&[reference_rp::Defect::SequentialSync], only),
+        launch_with(&[], only)
+    );
+    let got = verdicts(&stalled, "sync.transient-idp-failure");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Outcome::Fail, "{got:?}");
+    assert!(
+        got[0].1.contains("the RP sent no refresh for anyone for"),
+        "{got:?}"
+    );
+    let got = verdicts(&control, "sync.transient-idp-failure");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, Outcome::Pass, "{got:?}");
+}
