@@ -220,6 +220,7 @@ pub fn contract(shared: &Shared) -> Contract {
         timing: Timing {
             need: rp.sync_deadline_s + allowance(rp.sync_deadline_s),
             jwks_cooldown: rp.jwks_cooldown_s,
+            idp_timeout: rp.idp_timeout_s,
         },
     }
 }
@@ -261,6 +262,7 @@ async fn explore_mode(opts: &ExploreOptions, shared: &Arc<Shared>) -> ModeReport
         next: 0,
         prefix: "x".into(),
         rotated: None,
+        journal: 0,
     };
     if let Some(r) = &opts.replay {
         let (trace, ds) = runner.run(&r.plan).await;
@@ -349,10 +351,7 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
         after: found_after,
     } = seen;
     let t = Target::of(d);
-    let alone = Plan {
-        lanes: vec![plan.lanes[d.lane].clone()],
-        world: plan.world.clone(),
-    };
+    let alone = shrink::alone(plan, d, first_trace);
     let mode = runner.shared.mode;
     let mut finding = Finding::new(d.clone(), found_after, plan.lanes[d.lane].actions.len());
     let (trace, ds) = runner.run(&alone).await;
@@ -360,11 +359,7 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
         // Not shown again: the timeline is the round that showed it (its lane and the
         // world), so that the report says what happened.
         finding.confirmations = (0, 1);
-        finding.timeline = first_trace
-            .iter()
-            .filter(|e| e.lane.is_none_or(|l| l == d.lane))
-            .cloned()
-            .collect();
+        finding.timeline = timeline(first_trace, d);
         finding.replay = replay(mode, opts.seed, d, alone);
         return finding;
     };
@@ -388,7 +383,13 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
         // The shrunk plan went too far to show it reliably: the lane as drawn is the replay.
         finding.confirmations = (1, 1);
         finding.shrunk_actions = finding.drawn_actions;
-        finding.timeline = trace;
+        finding.timeline = timeline(
+            &trace,
+            &Disagreement {
+                lane: 0,
+                ..d.clone()
+            },
+        );
         finding.replay = replay(mode, opts.seed, &last.1, alone);
         finding.disagreement = last.1;
         return finding;
@@ -396,9 +397,30 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
     finding.confirmations = (hits, 2);
     finding.shrunk_actions = small.lanes[0].actions.len();
     finding.disagreement = last.1.clone();
-    finding.timeline = last.0;
+    finding.timeline = timeline(
+        &last.0,
+        &Disagreement {
+            lane: 0,
+            ..d.clone()
+        },
+    );
     finding.replay = replay(mode, opts.seed, &last.1, small);
     finding
+}
+
+/// What a finding's timeline shows: the lane and the world, and of the refresh stream the
+/// hung refreshes, and for a stalled sync the lane's own.
+fn timeline(trace: &[trace::Entry], d: &Disagreement) -> Vec<trace::Entry> {
+    let stall = d.kind == oracle::Kind::SyncStalled;
+    trace
+        .iter()
+        .filter(|e| e.lane.is_none_or(|l| l == d.lane))
+        .filter(|e| match e.what {
+            trace::What::Refresh { hung, .. } => hung || (stall && e.lane.is_some()),
+            _ => true,
+        })
+        .cloned()
+        .collect()
 }
 
 fn replay(mode: SyncMode, seed: u64, d: &Disagreement, plan: Plan) -> Replay {

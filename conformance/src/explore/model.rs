@@ -97,6 +97,8 @@ pub struct Timing {
     pub need: f64,
     /// The RP's declared JWKS cooldown.
     pub jwks_cooldown: f64,
+    /// The RP's declared timeout for the IdP's answers.
+    pub idp_timeout: f64,
 }
 
 impl Model {

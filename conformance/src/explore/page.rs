@@ -150,7 +150,7 @@ fn disagreement(b: &mut String, d: &Disagreement) {
 fn timeline(b: &mut String, entries: &[Entry], d: Option<&Disagreement>) {
     b.push_str("<table><caption>Timeline: every action and observation, by time</caption><tr><th>t (s)</th><th>lane</th><th>step</th><th>what</th></tr>\n");
     for e in entries {
-        let mark = d.is_some_and(|d| Some(d.lane) == e.lane && Some(d.step) == e.step);
+        let mark = d.is_some_and(|d| d.marks(e));
         let _ = writeln!(
             b,
             "<tr{}><td>{:.2}–{:.2}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",

@@ -58,6 +58,10 @@ pub enum World {
     /// Moves the IdP's clock past the refresh tokens' lifetime (every refresh token issued
     /// until then expires), and back after `hold_s` seconds.
     ExpireRefreshTokens { hold_s: f64 },
+    /// A spare user outside the lanes, logged in when the round starts, has each refresh
+    /// held past the RP's timeout for `s` seconds: an IdP hanging on one user, which must
+    /// hold up no one else's sync.
+    HangSpare { s: f64 },
 }
 
 /// A world action at a time (seconds after the round starts). (Unknown fields are refused
@@ -153,12 +157,14 @@ impl Drawer {
         let span = self.draw.deadline * 2.0;
         if self.rng.random_bool(0.35) {
             let at_s = round2(self.rng.random_range(0.0..span));
-            let w = if self.rng.random_bool(0.5) {
-                World::RotateKey {}
-            } else {
-                World::ExpireRefreshTokens {
+            let w = match self.rng.random_range(0..3) {
+                0 => World::RotateKey {},
+                1 => World::ExpireRefreshTokens {
                     hold_s: self.wait(0.3..1.6),
-                }
+                },
+                _ => World::HangSpare {
+                    s: self.wait(1.0..3.0),
+                },
             };
             world.push(Timed { at_s, world: w });
         }
@@ -374,7 +380,7 @@ mod tests {
             }
         }
         assert_eq!(kinds.len(), 15, "{kinds:?}");
-        assert_eq!(world.len(), 2, "{world:?}");
+        assert_eq!(world.len(), 3, "{world:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Replay;
 use super::oracle::Disagreement;
-use super::trace::{Entry, What};
+use super::trace::Entry;
 use crate::rp::SyncMode;
 
 /// An exploration's report.
@@ -295,9 +295,7 @@ impl ExploreReport {
 }
 
 fn row_md(e: &Entry, d: Option<&Disagreement>) -> String {
-    let mark = d.is_some_and(|d| {
-        Some(d.lane) == e.lane && Some(d.step) == e.step && !matches!(e.what, What::Skipped { .. })
-    });
+    let mark = d.is_some_and(|d| d.marks(e));
     format!(
         "| {:.2} | {} | {} | {}{} |\n",
         e.t0,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::exec::execute;
-use super::oracle::{Contract, Disagreement, Kind, check};
-use super::plan::{Action, Lane, Plan};
+use super::oracle::{Contract, Disagreement, Hung, Kind, check};
+use super::plan::{Action, Lane, Plan, Timed, World};
 use super::trace::{Entry, What};
 use crate::scenario::Shared;
 
@@ -56,6 +56,8 @@ pub struct Runner<'a> {
     /// When the signing key was last rotated: a later round may still be inside the RP's
     /// JWKS cooldown.
     pub rotated: Option<Instant>,
+    /// The last entry of the tenant's journal a round saw.
+    pub journal: u64,
 }
 
 impl Runner<'_> {
@@ -65,7 +67,7 @@ impl Runner<'_> {
         self.next += 1;
         let tag = format!("{}{}", self.prefix, self.next);
         let start = Instant::now();
-        let mut trace = execute(self.shared, plan, &tag, start).await;
+        let mut trace = execute(self.shared, plan, &tag, start, &mut self.journal).await;
         // An earlier round's rotation, while the RP may still be within its cooldown.
         if let Some(at) = self.rotated {
             let ago = start.saturating_duration_since(at).as_secs_f64();
@@ -106,6 +108,47 @@ impl Runner<'_> {
             shows.extend((0..chunk.len()).map(|k| t.in_lane(&ds, k).is_some()));
         }
         shows
+    }
+}
+
+/// The disagreement's lane alone, with the world actions. A sync stalled by another lane's
+/// hung refresh gets that hang as a world action (a spare user's refreshes hanging as long
+/// as that lane's outage did, from when it began), so that the lane alone shows it again.
+pub fn alone(plan: &Plan, d: &Disagreement, trace: &[Entry]) -> Plan {
+    let mut world = plan.world.clone();
+    if let Some(Hung {
+        at,
+        lane: Some(other),
+    }) = d.hung
+        && other != d.lane
+    {
+        let of = |e: &&Entry| e.lane == Some(other);
+        let on = trace
+            .iter()
+            .filter(of)
+            .filter(|e| matches!(e.what, What::OutageOn { hang_s, .. } if hang_s > 0.0))
+            .filter(|e| e.t0 <= at)
+            .map(|e| e.t0)
+            .fold(0.0, f64::max);
+        let off = trace
+            .iter()
+            .filter(of)
+            .filter(|e| matches!(e.what, What::OutageOff { .. }) && e.t0 >= on)
+            .map(|e| e.t0)
+            .fold(f64::INFINITY, f64::min)
+            .min(trace.iter().map(|e| e.t1).fold(on, f64::max));
+        let round2 = |x: f64| (x * 100.0).round() / 100.0;
+        world.push(Timed {
+            at_s: round2(on),
+            world: World::HangSpare {
+                s: round2((off - on).max(0.05)),
+            },
+        });
+        world.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    }
+    Plan {
+        lanes: vec![plan.lanes[d.lane].clone()],
+        world,
     }
 }
 

@@ -124,6 +124,18 @@ pub enum What {
     Skipped { why: String },
     /// The harness could not go on with the lane (the IdP's admin API failed, …).
     Broken { why: String },
+    /// The IdP journaled a refresh (seen within 50 ms): whose (none: the spare user's),
+    /// and whether the IdP held it past the RP's timeout.
+    Refresh {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        identity: Option<Ident>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        hung: bool,
+    },
+    /// The spare user's refreshes start hanging (`hang_s` each)…
+    SpareHung { hang_s: f64 },
+    /// …and stop.
+    SpareFreed,
     /// The IdP's journal about the user, read at the end of the lane: its refreshes,
     /// and the spent refresh tokens the RP presented again.
     Journal {
@@ -250,6 +262,14 @@ impl What {
                 "granted {permission:?} in browser {device}: {}",
                 answer(status, error)
             ),
+            What::Refresh { hung: true, .. } => {
+                "a refresh reached the IdP, which holds it past the RP's timeout".into()
+            }
+            What::Refresh { .. } => "a refresh reached the IdP".into(),
+            What::SpareHung { hang_s } => format!(
+                "the spare user's refreshes start hanging ({hang_s:.1} s each, past the RP's timeout)"
+            ),
+            What::SpareFreed => "the spare user's refreshes work again".into(),
             What::Idle => "did nothing".into(),
             What::Skipped { why } => format!("skipped: {why}"),
             What::Broken { why } => format!("the harness could not go on: {why}"),

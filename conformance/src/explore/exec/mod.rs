@@ -10,8 +10,10 @@ use mock_idp::faults::Fault;
 use serde_json::json;
 
 mod idp;
+mod stream;
+mod world;
 
-use super::plan::{Action, Lane, Plan, World};
+use super::plan::{Action, Lane, Plan};
 use super::trace::{Entry, Ident, Person, What};
 use crate::browser::Browser;
 use crate::idp::TestUser;
@@ -29,6 +31,8 @@ const PER_LANE: usize = 1000;
 struct Log {
     start: Instant,
     entries: Arc<Mutex<Vec<Entry>>>,
+    /// The round's users: username → lane and identity.
+    who: Arc<Mutex<BTreeMap<String, (usize, Ident)>>>,
 }
 
 impl Log {
@@ -52,56 +56,33 @@ impl Log {
 }
 
 /// Runs the plan once (users named after `tag`), starting at `start`; the trace, in time
-/// order.
-pub async fn execute(shared: &Arc<Shared>, plan: &Plan, tag: &str, start: Instant) -> Vec<Entry> {
+/// order. `journal` is the last entry of the tenant's journal an earlier round saw (0 at
+/// first), left at the last this one saw.
+pub async fn execute(
+    shared: &Arc<Shared>,
+    plan: &Plan,
+    tag: &str,
+    start: Instant,
+    journal: &mut u64,
+) -> Vec<Entry> {
     let log = Log {
         start,
         entries: Arc::default(),
+        who: Arc::default(),
     };
     let lanes = plan.lanes.iter().enumerate().map(|(k, lane)| {
         let mut run = LaneRun::new(shared.clone(), log.clone(), k, tag);
         async move { run.go(lane).await }
     });
-    let world = world(shared, plan, &log);
-    let (_, ()) = tokio::join!(join_all(lanes), world);
+    let watching = std::sync::atomic::AtomicBool::new(true);
+    let acting = async {
+        tokio::join!(join_all(lanes), world::run(shared, plan, &log, tag));
+        watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    };
+    tokio::join!(acting, stream::watch(shared, &log, &watching, journal));
     let mut entries = std::mem::take(&mut *log.entries.lock().unwrap_or_else(|p| p.into_inner()));
     entries.sort_by(|a, b| a.t0.total_cmp(&b.t0));
     entries
-}
-
-/// The world actions, each at its time; the IdP's clock always ends where it began.
-async fn world(shared: &Arc<Shared>, plan: &Plan, log: &Log) {
-    let admin = &shared.admin;
-    for w in &plan.world {
-        let wait = w.at_s - log.now();
-        if wait > 0.0 {
-            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-        }
-        let t0 = log.now();
-        match &w.world {
-            World::RotateKey {} => {
-                // The old key stays published for the ID tokens' lifetime (the default).
-                match admin.rotate_key(3600).await {
-                    Ok(_) => log.push(None, None, t0, What::KeyRotated),
-                    Err(e) => log.push(None, None, t0, What::Broken { why: e.0 }),
-                }
-            }
-            World::ExpireRefreshTokens { hold_s } => {
-                let jump = shared.idp.refresh_lifetime_s + mock_idp::KEEP_EXPIRED_FOR / 5;
-                if let Err(e) = admin.advance_clock(jump).await {
-                    log.push(None, None, t0, What::Broken { why: e.0 });
-                    continue;
-                }
-                log.push(None, None, t0, What::ClockAhead { seconds: jump });
-                tokio::time::sleep(Duration::from_secs_f64(*hold_s)).await;
-                let t0 = log.now();
-                match admin.advance_clock(-jump).await {
-                    Ok(()) => log.push(None, None, t0, What::ClockBack),
-                    Err(e) => log.push(None, None, t0, What::Broken { why: e.0 }),
-                }
-            }
-        }
-    }
 }
 
 /// One lane's run.
@@ -205,6 +186,11 @@ impl LaneRun {
         self.deleted = false;
         self.disabled = false;
         let identity = self.ident();
+        self.log
+            .who
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(p.username.clone(), (self.lane, identity));
         self.record(
             step,
             t0,

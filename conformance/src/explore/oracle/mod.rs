@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 mod reading;
+mod stall;
+
+pub use stall::Hung;
 
 use super::model::{Model, Timing, is};
 use super::trace::{Entry, Ident, What, observed};
@@ -47,6 +50,8 @@ pub enum Kind {
     RefreshReuse,
     /// `/me` answered what the contract does not allow.
     MeAnswer,
+    /// One user's hung refresh held up another user's sync past the deadline.
+    SyncStalled,
 }
 
 impl Kind {
@@ -62,6 +67,7 @@ impl Kind {
             Kind::Grant => "grant",
             Kind::RefreshReuse => "refresh-reuse",
             Kind::MeAnswer => "me-answer",
+            Kind::SyncStalled => "sync-stalled",
         }
     }
 }
@@ -86,6 +92,25 @@ pub struct Disagreement {
     pub expected: String,
     /// The evidence: the reading, the IdP's journal lines.
     pub evidence: Vec<String>,
+    /// For a stalled sync: the refresh that hung (when, and the lane it came from; none:
+    /// a user outside the lanes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung: Option<stall::Hung>,
+}
+
+impl Disagreement {
+    /// Whether a timeline marks this entry as the disagreeing one: the action that
+    /// observed it, or for a stalled sync the lane's refresh that came too late.
+    pub fn marks(&self, e: &Entry) -> bool {
+        if e.lane != Some(self.lane) {
+            return false;
+        }
+        match (&e.what, self.kind) {
+            (What::Refresh { .. }, Kind::SyncStalled) => e.t0 == self.at,
+            (_, Kind::SyncStalled) | (What::Skipped { .. } | What::Refresh { .. }, _) => false,
+            _ => e.step == Some(self.step),
+        }
+    }
 }
 
 /// Every disagreement of the round, in time order.
@@ -119,6 +144,7 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
             observed,
             expected,
             evidence: Vec::new(),
+            hung: None,
         };
         let mut d = match &e.what {
             What::Login {
@@ -224,10 +250,12 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
             out.push(d.clone());
         }
     }
+    out.extend(stall::check(c, &model, trace));
+    out.sort_by(|a, b| a.at.total_cmp(&b.at));
     out
 }
 
-fn username(m: &Model, i: Ident) -> String {
+pub(super) fn username(m: &Model, i: Ident) -> String {
     m.identities
         .get(&i)
         .and_then(|id| id.person.as_ref())

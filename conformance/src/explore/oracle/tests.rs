@@ -13,6 +13,7 @@ fn contract(mode: SyncMode) -> Contract {
         timing: Timing {
             need: 2.5,
             jwks_cooldown: 3.0,
+            idp_timeout: 3.0,
         },
     }
 }
@@ -307,4 +308,93 @@ fn what_the_rp_keeps_may_go_with_a_refusal_until_it_ends() {
     t.pop();
     t.push(relogin(2.5, &["audit", "read"]));
     assert_eq!(kinds(SyncMode::Additive, &t), []);
+}
+
+/// Two lanes' users refreshed every 0.4 s from 0.5 s to `until`, but for lane 1's user
+/// from `from` to `to`; lane 0's user's refresh at `hung_at` hangs, and the stream (lane
+/// 1 included) is silent for `quiet` seconds after it.
+fn stream(hung_at: f64, quiet: f64, until: f64) -> Vec<Entry> {
+    let mut t = vec![
+        at(
+            0.0,
+            0,
+            What::Created {
+                identity: 0,
+                person: person("s1"),
+            },
+        ),
+        Entry {
+            lane: Some(1),
+            ..at(
+                0.0,
+                0,
+                What::Created {
+                    identity: 1000,
+                    person: person("s2"),
+                },
+            )
+        },
+    ];
+    let mut x = 0.5;
+    while x < until {
+        if !(hung_at..hung_at + quiet).contains(&x) {
+            for (lane, identity) in [(0, 0), (1, 1000)] {
+                t.push(Entry {
+                    lane: Some(lane),
+                    step: None,
+                    t0: x,
+                    t1: x,
+                    what: What::Refresh {
+                        identity: Some(identity),
+                        hung: false,
+                    },
+                });
+            }
+        }
+        x += 0.4;
+    }
+    t.push(Entry {
+        lane: Some(0),
+        step: None,
+        t0: hung_at,
+        t1: hung_at,
+        what: What::Refresh {
+            identity: Some(0),
+            hung: true,
+        },
+    });
+    t
+}
+
+#[test]
+fn a_hung_refresh_that_silences_everyone_past_the_deadline_is_a_stalled_sync() {
+    let c = contract(SyncMode::Strict);
+    // The RP waits out its 3 s timeout on the hung answer: lane 1 goes 3.2 s unsynced.
+    let ds = check(&c, &stream(4.05, 3.0, 12.0));
+    let d: Vec<_> = ds.iter().filter(|d| d.kind == Kind::SyncStalled).collect();
+    assert_eq!(d.len(), 1, "{ds:?}");
+    assert_eq!(d[0].lane, 1);
+    assert_eq!(
+        d[0].hung,
+        Some(Hung {
+            at: 4.05,
+            lane: Some(0)
+        })
+    );
+    assert!(
+        d[0].observed.contains("no refresh for anyone for"),
+        "{}",
+        d[0].observed
+    );
+}
+
+#[test]
+fn a_hung_refresh_that_holds_up_no_one_is_no_stall() {
+    let c = contract(SyncMode::Strict);
+    // Control: the same hang, and the stream goes on.
+    let ds = check(&c, &stream(4.05, 0.0, 12.0));
+    assert!(ds.iter().all(|d| d.kind != Kind::SyncStalled), "{ds:?}");
+    // A quiet shorter than the deadline needs no excuse either.
+    let ds = check(&c, &stream(4.05, 1.9, 12.0));
+    assert!(ds.iter().all(|d| d.kind != Kind::SyncStalled), "{ds:?}");
 }

@@ -97,3 +97,34 @@ async fn explore_attaches_to_a_running_rp_as_run_does() {
     assert!(m.no_login.is_none() && m.rounds >= 2, "{}", r.summary());
     assert!(m.findings.is_empty(), "{}", r.summary());
 }
+
+/// The replay file explore wrote for `sequential-sync` (shrunk to a login, while a spare
+/// user's refreshes hang): it shows the stalled sync again, and the correct RP, which
+/// refreshes each user independently, passes the same plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_sync_replays_from_its_file_and_the_correct_rp_passes_it() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/suite/replays/sequential-sync.json");
+    let replay = Replay::from_file(&file).expect("the replay file reads");
+    let run = |defects: &'static [Defect]| {
+        let replay = replay.clone();
+        async move {
+            let mut o = explore_options(defects, SyncMode::Strict, 0, 0);
+            o.replay = Some(replay);
+            let _slot = crate::support::slot().await;
+            explore(&o).await.expect("the replay runs")
+        }
+    };
+    let (stalled, fine) = tokio::join!(run(&[Defect::SequentialSync]), run(&[]));
+    let replayed = stalled.modes[0].replayed.as_ref().expect("a replay");
+    assert!(
+        replayed
+            .disagreements
+            .iter()
+            .any(|d| d.kind == Kind::SyncStalled),
+        "{}",
+        stalled.summary()
+    );
+    assert!(!stalled.ok());
+    assert!(fine.ok(), "{}", fine.summary());
+}
