@@ -17,7 +17,7 @@
 //! 5. the catalogue and the reports (a report reads results, never the runner): `scenarios`, `report`
 //! 6. the runner and preflight (discover → log in → check the ID token → refresh → map the groups → capture): `runner`, `preflight`
 //! 7. the explorer (random lifecycles against a model of the contract, shrunk to a replay): `explore`
-//! 8. this page and the command: `lib`, `main`
+//! 8. this page and the commands: `lib`, `main`, `bin`
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -99,12 +99,13 @@
 //! 3. the state: `tenant`, `registry`
 //! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
 //! 5. the HTTP adapters: `http`
-//! 6. the server and this page: `server`, `lib`, `main`
+//! 6. the server, the command and this page: `server`, `cli`, `lib`, `main`
 
 mod assertion;
 mod authorization;
 mod backchannel;
 mod bearer_grant;
+pub mod cli;
 mod client_assertion;
 mod client_keys;
 mod clock;
