@@ -1,0 +1,98 @@
+//! The npm packages, the way a Node team adopts them: `sso-harness` and this platform's
+//! `@sso-harness/<platform>-<arch>` packed from this checkout (`conformance/node/pack.sh
+//! dev`), installed from the tarballs into a fresh copy of a real RP's project
+//! (`tests/rps/node-openid-client`, no registry upload), and used only through what they
+//! installed: the commands in `node_modules/.bin`, and the helper by the RP's own
+//! `node:test` tests (login, a group change reaching the app, a deleted user losing access,
+//! an outage). Prints the time from the fresh project to the first green test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(what: &str, cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {cmd:?} exited {}:\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_node_tests() {
+    let packed = run(
+        "pack.sh",
+        Command::new("bash")
+            .arg(root().join("conformance/node/pack.sh"))
+            .arg("dev"),
+    );
+    let tarballs: Vec<PathBuf> = String::from_utf8_lossy(&packed.stdout)
+        .lines()
+        .map(|l| root().join(l.trim()))
+        .collect();
+    assert_eq!(tarballs.len(), 2, "{}", text(&packed));
+
+    // A fresh copy of the RP's project: its code, its pinned dependencies, its tests.
+    let app = root().join("tests/rps/node-openid-client");
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-app");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("test")).unwrap();
+    for f in [
+        "app.js",
+        "package.json",
+        "package-lock.json",
+        "test/app.test.js",
+    ] {
+        std::fs::copy(app.join(f), work.join(f)).unwrap();
+    }
+    let fresh = Instant::now();
+    run(
+        "npm install",
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent"])
+            .args(&tarballs)
+            .current_dir(&work),
+    );
+    let installed = fresh.elapsed();
+    for cmd in ["mock-idp", "conformance"] {
+        let v = run(
+            cmd,
+            Command::new(work.join("node_modules/.bin").join(cmd)).arg("--version"),
+        );
+        assert!(text(&v).contains(env!("CARGO_PKG_VERSION")), "{}", text(&v));
+    }
+    let out = Command::new("node")
+        .args(["--test", "test/"])
+        .current_dir(&work)
+        .env_remove("SSO_HARNESS_BIN_DIR")
+        .output()
+        .expect("node --test runs");
+    let green = fresh.elapsed();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("# pass 4") && t.contains("# fail 0"), "{t}");
+    println!(
+        "from a fresh project to the first green test: {:.1} s (npm install {:.1} s, the RP's 4 tests {:.1} s)",
+        green.as_secs_f64(),
+        installed.as_secs_f64(),
+        (green - installed).as_secs_f64()
+    );
+}
