@@ -96,3 +96,38 @@ fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_nod
         (green - installed).as_secs_f64()
     );
 }
+
+/// One version for the crates, the wheel (maturin reads the conformance crate's) and the
+/// npm packages (pack.sh gives the platform package the helper's).
+#[test]
+fn the_crates_the_wheel_and_the_npm_package_share_one_version() {
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();
+    let cargo = |p: &str| -> String {
+        let doc: toml_edit::DocumentMut = read(p).parse().unwrap();
+        doc["package"]["version"].as_str().unwrap().to_owned()
+    };
+    let npm: serde_json::Value = serde_json::from_str(&read("conformance/node/package.json")).unwrap();
+    let versions = [
+        ("mock-idp/Cargo.toml", cargo("mock-idp/Cargo.toml")),
+        ("conformance/Cargo.toml", cargo("conformance/Cargo.toml")),
+        (
+            "conformance/node/package.json",
+            npm["version"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "conformance/node/package.json optionalDependencies",
+            npm["optionalDependencies"]["@sso-harness/linux-x64"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+    ];
+    for (file, v) in &versions {
+        assert_eq!(v, &versions[0].1, "{file} has {v}, mock-idp {}", versions[0].1);
+    }
+    let pyproject = read("conformance/pyproject.toml");
+    assert!(
+        pyproject.contains("dynamic = [\"version\"]"),
+        "the wheel takes its version from the conformance crate"
+    );
+}
