@@ -58,7 +58,11 @@ pub async fn transient_failure(cx: &Ctx) -> Judged {
     let deadline = cx.shared.deadline();
     let timeout = Duration::from_secs_f64(cx.shared.rp.idp_timeout_s);
     let quiet = quiet.unwrap_or_default();
-    let held = quiet >= timeout / 2 && quiet >= calm_quiet + timeout / 4;
+    let held = crate::quiet::held(
+        quiet.as_secs_f64(),
+        calm_quiet.as_secs_f64(),
+        timeout.as_secs_f64(),
+    );
     let stall = held && stalled > deadline;
     // The miss: past the deadline, and past the quiet the stream allows by half the timeout.
     let miss = stalled
@@ -292,26 +296,24 @@ struct Stream {
 }
 
 impl Stream {
-    /// The longest time without a new refresh, but for the quiets after a hung refresh
-    /// (another scenario's hang is no measure of the RP's calm cadence).
+    fn secs(&self) -> (Vec<crate::quiet::Seen>, f64) {
+        let at = |t: Instant| t.saturating_duration_since(self.start).as_secs_f64();
+        let seen = self.seen.iter().map(|&(t, hung)| (at(t), hung)).collect();
+        (seen, at(self.end))
+    }
+
+    /// The longest time without a new refresh, but for the quiets after a hung refresh.
     fn longest_quiet(&self) -> Duration {
-        let mut last = (self.start, false);
-        let mut longest = Duration::ZERO;
-        for &(at, hung) in self.seen.iter().chain([(self.end, false)].iter()) {
-            if !last.1 {
-                longest = longest.max(at.saturating_duration_since(last.0));
-            }
-            last = (at, hung);
-        }
-        longest
+        let (seen, end) = self.secs();
+        Duration::from_secs_f64(crate::quiet::calm(&seen, 0.0, end))
     }
 
     /// The time from the hung refresh to the next refresh of anyone's; `None` when no
     /// refresh hung.
     fn quiet_after_hang(&self) -> Option<Duration> {
-        let i = self.seen.iter().position(|(_, hung)| *hung)?;
-        let next = self.seen.get(i + 1).map_or(self.end, |(at, _)| *at);
-        Some(next.saturating_duration_since(self.seen[i].0))
+        let (seen, end) = self.secs();
+        let k = seen.iter().position(|s| s.1)?;
+        Some(Duration::from_secs_f64(crate::quiet::after(&seen, k, end)))
     }
 }
 

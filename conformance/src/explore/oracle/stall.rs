@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{Contract, Disagreement, Kind, username};
 use crate::explore::model::Model;
 use crate::explore::trace::{Entry, Ident, What};
+use crate::quiet;
 
 /// The refresh that hung.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -49,11 +50,11 @@ pub(super) fn check(c: &Contract, model: &Model, trace: &[Entry]) -> Vec<Disagre
     let end = trace.iter().map(|e| e.t1).fold(0.0, f64::max);
     let timeout = c.timing.idp_timeout;
     // How quiet the stream is otherwise: its longest gap but for those after a hung refresh.
-    let calm = seen
-        .windows(2)
-        .filter(|w| !w[0].hung)
-        .map(|w| w[1].t - w[0].t)
-        .fold(0.0, f64::max);
+    let stream: Vec<quiet::Seen> = seen.iter().map(|s| (s.t, s.hung)).collect();
+    let Some(first) = stream.first().map(|s| s.0) else {
+        return Vec::new();
+    };
+    let calm = quiet::calm(&stream, first, end);
     let mut by_identity: BTreeMap<Ident, Vec<usize>> = BTreeMap::new();
     for (k, s) in seen.iter().enumerate() {
         if let Some(i) = s.identity {
@@ -63,9 +64,8 @@ pub(super) fn check(c: &Contract, model: &Model, trace: &[Entry]) -> Vec<Disagre
     let mut out = Vec::new();
     let mut lanes = BTreeSet::new();
     for (k, h) in seen.iter().enumerate().filter(|(_, s)| s.hung) {
-        let next = seen.get(k + 1).map_or(end, |s| s.t);
-        let quiet = next - h.t;
-        if quiet < timeout / 2.0 || quiet < calm + timeout / 4.0 {
+        let quiet = quiet::after(&stream, k, end);
+        if !quiet::held(quiet, calm, timeout) {
             continue;
         }
         for (&i, ks) in &by_identity {
