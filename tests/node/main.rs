@@ -6,35 +6,14 @@
 //! `node:test` tests (login, a group change reaching the app, a deleted user losing access,
 //! an outage). Prints the time from the fresh project to the first green test.
 
+#[path = "../python/commands.rs"]
+mod commands;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Instant;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(what: &str, cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what}: {cmd:?} exited {}:\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use commands::{root, run, text};
 
 #[test]
 fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_node_tests() {
@@ -106,7 +85,8 @@ fn the_crates_the_wheel_and_the_npm_package_share_one_version() {
         let doc: toml_edit::DocumentMut = read(p).parse().unwrap();
         doc["package"]["version"].as_str().unwrap().to_owned()
     };
-    let npm: serde_json::Value = serde_json::from_str(&read("conformance/node/package.json")).unwrap();
+    let npm: serde_json::Value =
+        serde_json::from_str(&read("conformance/node/package.json")).unwrap();
     let versions = [
         ("mock-idp/Cargo.toml", cargo("mock-idp/Cargo.toml")),
         ("conformance/Cargo.toml", cargo("conformance/Cargo.toml")),
@@ -123,7 +103,11 @@ fn the_crates_the_wheel_and_the_npm_package_share_one_version() {
         ),
     ];
     for (file, v) in &versions {
-        assert_eq!(v, &versions[0].1, "{file} has {v}, mock-idp {}", versions[0].1);
+        assert_eq!(
+            v, &versions[0].1,
+            "{file} has {v}, mock-idp {}",
+            versions[0].1
+        );
     }
     let pyproject = read("conformance/pyproject.toml");
     assert!(

@@ -7,32 +7,18 @@
 //! failing test's report carrying the tenant's journal, and `pytest --conformance`.
 //! Prints the time from a fresh venv to the first green test.
 
+mod commands;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Instant;
+
+use commands::{root, run, text};
 
 /// maturin, pinned (the wheel's build backend).
 const MATURIN: &str = "maturin==1.16.0";
 /// pytest, pinned (what the RP's tests run on).
 const PYTEST: &str = "pytest==8.4.2";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(what: &str, cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what}: {cmd:?} exited {}:\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn venv(dir: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
@@ -74,14 +60,6 @@ fn wheel(work: &Path) -> PathBuf {
         .collect();
     assert_eq!(built.len(), 1, "one wheel: {built:?}");
     built[0].clone()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
