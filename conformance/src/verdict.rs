@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// A scenario's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// The requirement holds.
@@ -108,7 +110,7 @@ impl Stop {
 pub type Judged = Result<Verdict, Stop>;
 
 /// One browser request and its answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Hop {
     /// Which browser (scenarios may use several).
     pub browser: u32,
@@ -127,7 +129,7 @@ pub struct Hop {
 }
 
 /// One reading of the RP's `/me`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MeReading {
     /// Which browser.
     pub browser: u32,
@@ -161,7 +163,7 @@ impl MeReading {
 }
 
 /// Everything a verdict rests on.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// What the runner did at the IdP and why, in order.
     pub steps: Vec<String>,
@@ -180,7 +182,7 @@ pub struct Evidence {
 }
 
 /// How long one change made at the IdP took to show at the RP, across a scenario's users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LatencyStat {
     /// The change, e.g. `groups analysts → analysts, admins`.
     pub change: String,

@@ -19,6 +19,8 @@ use commands::{root, run, text};
 const MATURIN: &str = "maturin==1.16.0";
 /// pytest, pinned (what the RP's tests run on).
 const PYTEST: &str = "pytest==8.4.2";
+/// A JSON Schema validator, pinned (checks a real report against the published schema).
+const JSONSCHEMA: &str = "jsonschema==4.25.1";
 
 fn venv(dir: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
@@ -143,11 +145,15 @@ fn the_wheel_installs_with_pip_and_a_real_rp_passes_its_own_pytest_tests_with_th
         Command::new("bash").arg(app.join("install.sh")),
     );
     let toml = app.join("rp.toml");
+    let reports = work.join("reports");
+    let _ = std::fs::remove_dir_all(&reports);
     let out = pytest(
         &failing,
         &[
             "--conformance",
             toml.to_str().unwrap(),
+            "--conformance-report",
+            reports.to_str().unwrap(),
             "--conformance-args",
             "--only login.code-flow,login.discovery-issuer-mismatch --mode strict",
             "-k",
@@ -165,4 +171,19 @@ fn the_wheel_installs_with_pip_and_a_real_rp_passes_its_own_pytest_tests_with_th
         "{t}"
     );
     assert!(t.contains("1 failed, 1 passed"), "{t}");
+
+    // The report it wrote is what the published schema says (JSON Schema 2020-12, checked
+    // by the `jsonschema` package, not by this project's code).
+    pip(&bin, &[JSONSCHEMA]);
+    let check = "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n";
+    run(
+        "report.json against conformance/report.schema.json",
+        Command::new(bin.join("python"))
+            .args(["-c", check])
+            .arg(root().join("conformance/report.schema.json"))
+            .arg(reports.join("report.json")),
+    );
 }

@@ -5,7 +5,10 @@ mod html;
 mod junit;
 mod markdown;
 pub(crate) mod page;
+mod schema;
 mod terminal;
+
+pub use schema::schema;
 
 use std::path::Path;
 
@@ -27,7 +30,7 @@ use crate::verdict::{Evidence, Outcome};
 pub const CONTRACT_VERSION: u32 = 6;
 
 /// A whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// `conformance <version>`.
     pub suite: String,
@@ -48,7 +51,7 @@ pub struct Report {
 }
 
 /// The RP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RpSummary {
     /// Where it listened (the last mode's).
     pub base_url: String,
@@ -63,7 +66,7 @@ pub struct RpSummary {
 }
 
 /// The IdP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IdpSummary {
     /// The run's tenant issuer.
     pub issuer: String,
@@ -72,7 +75,7 @@ pub struct IdpSummary {
 }
 
 /// Counts over every mode.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Summary {
     /// Scenario runs.
     pub total: usize,
@@ -93,7 +96,7 @@ pub struct Summary {
 }
 
 /// One sync mode's results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModeRun {
     /// The mock IdP's provider profile (`--idp-profile`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,7 +132,7 @@ impl ModeRun {
 }
 
 /// One scenario's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScenarioResult {
     /// Stable id.
     pub id: String,

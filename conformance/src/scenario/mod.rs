@@ -21,7 +21,9 @@ use crate::stage::Stage;
 use crate::verdict::{Evidence, Judged, LatencyStat, MeReading, Stop};
 
 /// A scenario's category (SCENARIOS.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// The authorization code flow.
