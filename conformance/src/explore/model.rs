@@ -101,6 +101,9 @@ pub struct Timing {
     pub idp_timeout: f64,
 }
 
+/// What a key rotation's span in [`Model::world`] is called.
+pub const ROTATION: &str = "a key rotation";
+
 impl Model {
     /// The model of this trace.
     pub fn of(trace: &[Entry], timing: Timing) -> Model {
@@ -115,8 +118,7 @@ impl Model {
             match &e.what {
                 What::KeyRotated => {
                     m.rotations.push(t0);
-                    m.world
-                        .push((t0, t1 + timing.jwks_cooldown, "a key rotation"));
+                    m.world.push((t0, t1 + timing.jwks_cooldown, ROTATION));
                 }
                 What::ClockAhead { .. } => ahead = Some((t0, t1)),
                 What::ClockBack => {

@@ -155,7 +155,7 @@ impl Drawer {
         let mut world = Vec::new();
         // Early in the round, so that the lanes go on well past the RP's JWKS cooldown.
         let span = self.draw.deadline * 2.0;
-        if self.rng.random_bool(0.35) {
+        if self.rng.random_bool(0.5) {
             let at_s = round2(self.rng.random_range(0.0..span));
             let w = match self.rng.random_range(0..3) {
                 0 => World::RotateKey {},

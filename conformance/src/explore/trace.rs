@@ -131,6 +131,9 @@ pub enum What {
         identity: Option<Ident>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         hung: bool,
+        /// It presented a spent (rotated-away) refresh token.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        reused: bool,
     },
     /// The spare user's refreshes start hanging (`hang_s` each)…
     SpareHung { hang_s: f64 },
@@ -264,6 +267,9 @@ impl What {
             ),
             What::Refresh { hung: true, .. } => {
                 "a refresh reached the IdP, which holds it past the RP's timeout".into()
+            }
+            What::Refresh { reused: true, .. } => {
+                "a refresh reached the IdP with a spent refresh token".into()
             }
             What::Refresh { .. } => "a refresh reached the IdP".into(),
             What::SpareHung { hang_s } => format!(

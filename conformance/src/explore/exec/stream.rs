@@ -48,9 +48,11 @@ pub(super) async fn watch(shared: &Arc<Shared>, log: &Log, watching: &AtomicBool
                 .faults
                 .iter()
                 .any(|f| matches!(f, mock_idp::faults::Fault::Latency { ms } if *ms >= timeout_ms));
+            let reused = e.lints.iter().any(|l| l == "refresh_token_reused");
             let what = What::Refresh {
                 identity: who.map(|(_, i)| i),
                 hung,
+                reused,
             };
             log.push(who.map(|(l, _)| l), None, t, what);
         }

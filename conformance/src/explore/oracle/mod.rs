@@ -11,7 +11,7 @@ mod stall;
 
 pub use stall::Hung;
 
-use super::model::{Model, Timing, is};
+use super::model::{self, Model, Timing, is};
 use super::trace::{Entry, Ident, What, observed};
 use crate::rp::SyncMode;
 use crate::verdict::MeReading;
@@ -218,9 +218,7 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
             }
             What::Journal {
                 identity, reused, ..
-            } if !reused.is_empty()
-                && !model.identities.get(identity).is_some_and(|i| i.hung) =>
-            {
+            } if !reused.is_empty() && !reuse_excused(&model, c, trace, *identity) => {
                 Some(Disagreement {
                     evidence: reused.clone(),
                     ..found(
@@ -253,6 +251,28 @@ pub fn check(c: &Contract, trace: &[Entry]) -> Vec<Disagreement> {
     out.extend(stall::check(c, &model, trace));
     out.sort_by(|a, b| a.at.total_cmp(&b.at));
     out
+}
+
+/// Whether every spent refresh token the identity presented is excused: after a refresh of
+/// it hung (the answer may never have reached the RP), or within a key rotation's window
+/// (the rotation, the RP's JWKS cooldown and the deadline): a refreshed ID token the RP
+/// cannot verify yet makes it reject the answer whose refresh token the IdP has already
+/// rotated, and its next refresh presents the one it kept. The stream (`What::Refresh`)
+/// times each reuse.
+fn reuse_excused(m: &Model, c: &Contract, trace: &[Entry], i: Ident) -> bool {
+    if m.identities.get(&i).is_some_and(|id| id.hung) {
+        return true;
+    }
+    let rotating = |t: f64| {
+        m.world
+            .iter()
+            .any(|(a, b, what)| *what == model::ROTATION && (*a..=*b + c.timing.need).contains(&t))
+    };
+    let mut reuses = trace.iter().filter(
+        |e| matches!(e.what, What::Refresh { identity: Some(x), reused: true, .. } if x == i),
+    );
+    // None in the stream (it could not be read): nothing to excuse them by.
+    reuses.next().is_some_and(|e| rotating(e.t0)) && reuses.all(|e| rotating(e.t0))
 }
 
 pub(super) fn username(m: &Model, i: Ident) -> String {

@@ -37,7 +37,7 @@ pub(super) fn check(c: &Contract, model: &Model, trace: &[Entry]) -> Vec<Disagre
     let mut seen: Vec<Seen> = trace
         .iter()
         .filter_map(|e| match e.what {
-            What::Refresh { identity, hung } => Some(Seen {
+            What::Refresh { identity, hung, .. } => Some(Seen {
                 t: e.t0,
                 lane: e.lane,
                 identity,

@@ -347,6 +347,7 @@ fn stream(hung_at: f64, quiet: f64, until: f64) -> Vec<Entry> {
                     what: What::Refresh {
                         identity: Some(identity),
                         hung: false,
+                        reused: false,
                     },
                 });
             }
@@ -361,6 +362,7 @@ fn stream(hung_at: f64, quiet: f64, until: f64) -> Vec<Entry> {
         what: What::Refresh {
             identity: Some(0),
             hung: true,
+            reused: false,
         },
     });
     t
@@ -397,4 +399,49 @@ fn a_hung_refresh_that_holds_up_no_one_is_no_stall() {
     // A quiet shorter than the deadline needs no excuse either.
     let ds = check(&c, &stream(4.05, 1.9, 12.0));
     assert!(ds.iter().all(|d| d.kind != Kind::SyncStalled), "{ds:?}");
+}
+
+/// A user whose RP presented a spent refresh token at `reuse_at`, after a key rotation at 3 s.
+fn reused_after_rotation(reuse_at: f64) -> Vec<Entry> {
+    trace(vec![
+        Entry {
+            lane: None,
+            step: None,
+            t0: 3.0,
+            t1: 3.0,
+            what: What::KeyRotated,
+        },
+        Entry {
+            lane: Some(0),
+            step: None,
+            t0: reuse_at,
+            t1: reuse_at,
+            what: What::Refresh {
+                identity: Some(0),
+                hung: false,
+                reused: true,
+            },
+        },
+        at(
+            12.0,
+            2,
+            What::Journal {
+                identity: 0,
+                refreshes: vec!["token POST refresh_token → 200".into()],
+                reused: vec!["token POST refresh_token → 200 [lint: refresh_token_reused]".into()],
+            },
+        ),
+    ])
+}
+
+#[test]
+fn a_spent_refresh_token_within_a_rotations_window_is_excused_and_after_it_is_not() {
+    let c = contract(SyncMode::Strict);
+    // Within the rotation, the RP's JWKS cooldown (3 s) and the deadline (2.5 s): the RP
+    // could not verify the answer, so it kept its refresh token.
+    let ds = check(&c, &reused_after_rotation(7.0));
+    assert!(ds.iter().all(|d| d.kind != Kind::RefreshReuse), "{ds:?}");
+    // Control: the same reuse once the window has passed.
+    let ds = check(&c, &reused_after_rotation(9.0));
+    assert!(ds.iter().any(|d| d.kind == Kind::RefreshReuse), "{ds:?}");
 }
