@@ -85,7 +85,7 @@ pub(super) fn check(c: &Contract, model: &Model, trace: &[Entry]) -> Vec<Disagre
             };
             let (a, b) = (seen[a], seen[b]);
             let gap = b.t - a.t;
-            if a.hung || gap <= c.timing.need {
+            if a.hung || gap <= c.timing.need || !synced_throughout(model, trace, i, a.t, b.t) {
                 continue;
             }
             lanes.insert(lane);
@@ -121,6 +121,21 @@ pub(super) fn check(c: &Contract, model: &Model, trace: &[Entry]) -> Vec<Disagre
         }
     }
     out
+}
+
+/// Whether the RP owed the identity a sync throughout `from..to`: no refresh of it could
+/// be refused meanwhile (disabled, deleted, revoked, refresh tokens expired), and it logged
+/// out nowhere — else a gap in its refreshes is a session that ended, not a stall.
+fn synced_throughout(model: &Model, trace: &[Entry], i: Ident, from: f64, to: f64) -> bool {
+    let refused = model.identities.get(&i).is_some_and(|id| {
+        id.refusals
+            .iter()
+            .any(|r| r.may_from < to && r.may_to > from)
+    });
+    let logged_out = trace.iter().any(|e| {
+        matches!(e.what, What::Logout { identity, .. } if identity == i) && e.t0 < to && e.t1 > from
+    });
+    !refused && !logged_out
 }
 
 /// The lane's step under way at `t` (its last action begun by then).

@@ -445,3 +445,24 @@ fn a_spent_refresh_token_within_a_rotations_window_is_excused_and_after_it_is_no
     let ds = check(&c, &reused_after_rotation(9.0));
     assert!(ds.iter().any(|d| d.kind == Kind::RefreshReuse), "{ds:?}");
 }
+
+#[test]
+fn a_gap_in_the_refreshes_of_a_session_that_was_ending_is_no_stall() {
+    let c = contract(SyncMode::Strict);
+    // The same silence, but lane 1's user was disabled just before it: its refreshes may be
+    // refused and its session end, so a gap in them is not the hang's doing.
+    let mut t = stream(4.05, 3.0, 12.0);
+    t.push(Entry {
+        lane: Some(1),
+        ..at(
+            3.9,
+            1,
+            What::Disabled {
+                identity: 1000,
+                logout_token: false,
+            },
+        )
+    });
+    let ds = check(&c, &t);
+    assert!(ds.iter().all(|d| d.kind != Kind::SyncStalled), "{ds:?}");
+}
