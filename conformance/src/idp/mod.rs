@@ -71,6 +71,12 @@ pub struct JournalEntry {
     pub faults: Vec<Fault>,
 }
 
+/// The last sequence number of `entries`, or `mark` when they hold none later: where the
+/// next read of the journal starts.
+pub fn last_seq(entries: &[JournalEntry], mark: u64) -> u64 {
+    entries.iter().map(|e| e.seq).fold(mark, u64::max)
+}
+
 impl JournalEntry {
     /// A refresh-token grant at the token endpoint.
     pub fn is_refresh(&self) -> bool {
@@ -80,6 +86,21 @@ impl JournalEntry {
     /// Answered successfully.
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// Whether the IdP held the answer `timeout_s` or longer (a latency fault): past an
+    /// RP's timeout, no answer reached it.
+    pub fn held_past(&self, timeout_s: f64) -> bool {
+        let timeout_ms = (timeout_s * 1000.0) as u64;
+        self.faults
+            .iter()
+            .any(|f| matches!(f, Fault::Latency { ms } if *ms >= timeout_ms))
+    }
+
+    /// Whether the request presented a spent (rotated-away) refresh token, accepted only
+    /// within the IdP's grace period.
+    pub fn reused_spent_token(&self) -> bool {
+        self.lints.iter().any(|l| l == "refresh_token_reused")
     }
 
     /// Whether this call of the RP's could have told it that the user's access ended: a

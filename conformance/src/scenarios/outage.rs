@@ -10,7 +10,7 @@ use mock_idp::faults::Fault;
 use super::groups::{differs, pair, shown};
 use super::support::{fault_status, login_ok};
 use crate::browser::Browser;
-use crate::idp::{JournalEntry, TestUser};
+use crate::idp::{JournalEntry, TestUser, last_seq};
 use crate::scenario::Ctx;
 use crate::verdict::{Judged, MeReading, Stop, Verdict};
 
@@ -320,21 +320,16 @@ impl Stream {
 /// Watches the tenant's journal for refreshes (any user's) until `watching` turns false.
 async fn watch_stream(cx: &Ctx, u: &TestUser, watching: &AtomicBool) -> Result<Stream, Stop> {
     let mut mark = cx.mark(u).await?;
-    let timeout_ms = (cx.shared.rp.idp_timeout_s * 1000.0) as u64;
     let start = Instant::now();
     let mut seen = Vec::new();
     while watching.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let new = cx.shared.admin.journal_since(mark).await?;
         let now = Instant::now();
-        for e in new.iter().filter(|e| e.seq > mark) {
-            if e.is_refresh() {
-                // Held past the RP's timeout: no answer reached it.
-                let hung = e.faults.iter().any(|f| hang_ms(f) >= timeout_ms);
-                seen.push((now, hung));
-            }
+        for e in new.iter().filter(|e| e.seq > mark && e.is_refresh()) {
+            seen.push((now, e.held_past(cx.shared.rp.idp_timeout_s)));
         }
-        mark = new.iter().map(|e| e.seq).max().unwrap_or(mark).max(mark);
+        mark = last_seq(&new, mark);
     }
     Ok(Stream {
         start,

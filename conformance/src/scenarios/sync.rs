@@ -171,10 +171,7 @@ async fn rotation(cx: &Ctx) -> Judged {
     for e in &got {
         cx.cite(e);
     }
-    if let Some(e) = got
-        .iter()
-        .find(|e| e.lints.iter().any(|l| l == "refresh_token_reused"))
-    {
+    if let Some(e) = got.iter().find(|e| e.reused_spent_token()) {
         return Ok(Verdict::fail(format!(
             "refresh #{} presented a token the RP had already exchanged: it did not keep the rotated one (outside the IdP's grace period this revokes the user's whole token family)",
             got.iter().position(|x| x.seq == e.seq).unwrap_or(0) + 1

@@ -106,7 +106,7 @@ impl LaneRun {
                 .collect();
             let reused = lines
                 .iter()
-                .filter(|e| e.lints.iter().any(|l| l == "refresh_token_reused"))
+                .filter(|e| e.reused_spent_token())
                 .map(|e| e.line())
                 .collect();
             let what = What::Journal {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::Log;
 use crate::explore::trace::What;
+use crate::idp::last_seq;
 use crate::scenario::Shared;
 
 /// How often the journal is read.
@@ -17,16 +18,8 @@ const EVERY: Duration = Duration::from_millis(50);
 /// and is left at the last this round saw.
 pub(super) async fn watch(shared: &Arc<Shared>, log: &Log, watching: &AtomicBool, mark: &mut u64) {
     let admin = &shared.admin;
-    let timeout_ms = (shared.rp.idp_timeout_s * 1000.0) as u64;
     match admin.journal_since(*mark).await {
-        Ok(between) => {
-            *mark = between
-                .iter()
-                .map(|e| e.seq)
-                .max()
-                .unwrap_or(*mark)
-                .max(*mark)
-        }
+        Ok(between) => *mark = last_seq(&between, *mark),
         Err(e) => {
             let why = format!("the refresh stream: {}", e.0);
             log.push(None, None, log.now(), What::Broken { why });
@@ -44,18 +37,13 @@ pub(super) async fn watch(shared: &Arc<Shared>, log: &Log, watching: &AtomicBool
                 let who = log.who.lock().unwrap_or_else(|p| p.into_inner());
                 who.get(u).copied()
             });
-            let hung = e
-                .faults
-                .iter()
-                .any(|f| matches!(f, mock_idp::faults::Fault::Latency { ms } if *ms >= timeout_ms));
-            let reused = e.lints.iter().any(|l| l == "refresh_token_reused");
             let what = What::Refresh {
                 identity: who.map(|(_, i)| i),
-                hung,
-                reused,
+                hung: e.held_past(shared.rp.idp_timeout_s),
+                reused: e.reused_spent_token(),
             };
             log.push(who.map(|(l, _)| l), None, t, what);
         }
-        *mark = new.iter().map(|e| e.seq).max().unwrap_or(*mark).max(*mark);
+        *mark = last_seq(&new, *mark);
     }
 }
