@@ -359,7 +359,7 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
         // Not shown again: the timeline is the round that showed it (its lane and the
         // world), so that the report says what happened.
         finding.confirmations = (0, 1);
-        finding.timeline = timeline(first_trace, d);
+        finding.timeline = timeline(first_trace, d.lane, d.kind);
         finding.replay = replay(mode, opts.seed, d, alone);
         return finding;
     };
@@ -383,13 +383,7 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
         // The shrunk plan went too far to show it reliably: the lane as drawn is the replay.
         finding.confirmations = (1, 1);
         finding.shrunk_actions = finding.drawn_actions;
-        finding.timeline = timeline(
-            &trace,
-            &Disagreement {
-                lane: 0,
-                ..d.clone()
-            },
-        );
+        finding.timeline = timeline(&trace, 0, d.kind);
         finding.replay = replay(mode, opts.seed, &last.1, alone);
         finding.disagreement = last.1;
         return finding;
@@ -397,24 +391,18 @@ async fn pursue(opts: &ExploreOptions, runner: &mut Runner<'_>, seen: Seen<'_>) 
     finding.confirmations = (hits, 2);
     finding.shrunk_actions = small.lanes[0].actions.len();
     finding.disagreement = last.1.clone();
-    finding.timeline = timeline(
-        &last.0,
-        &Disagreement {
-            lane: 0,
-            ..d.clone()
-        },
-    );
+    finding.timeline = timeline(&last.0, 0, d.kind);
     finding.replay = replay(mode, opts.seed, &last.1, small);
     finding
 }
 
 /// What a finding's timeline shows: the lane and the world, and of the refresh stream the
 /// hung refreshes, and for a stalled sync the lane's own.
-fn timeline(trace: &[trace::Entry], d: &Disagreement) -> Vec<trace::Entry> {
-    let stall = d.kind == oracle::Kind::SyncStalled;
+fn timeline(trace: &[trace::Entry], lane: usize, kind: oracle::Kind) -> Vec<trace::Entry> {
+    let stall = kind == oracle::Kind::SyncStalled;
     trace
         .iter()
-        .filter(|e| e.lane.is_none_or(|l| l == d.lane))
+        .filter(|e| e.lane.is_none_or(|l| l == lane))
         .filter(|e| match e.what {
             trace::What::Refresh { hung, .. } => hung || (stall && e.lane.is_some()),
             _ => true,
