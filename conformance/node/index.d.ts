@@ -81,7 +81,7 @@ export class Tenant {
   readonly issuer: string;
   readonly discoveryUrl: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  readonly clientSecret: string | null;
   readonly admin: Admin;
   browser(rpUrl: string): Browser;
   delete(): Promise<void>;

@@ -70,8 +70,11 @@ class MockIdp {
   async tenant({ name, config, profile } = {}) {
     const n = name || `t-${crypto.randomBytes(6).toString('hex')}`;
     const made = await this.admin.createTenant(n, { config, profile });
+    // The demo tenant's client, or the config's first (a public client has no secret).
     const client = config && config.clients && config.clients[0];
-    return new Tenant(this, n, made.issuer, client ? client.id : undefined, client ? client.secret : undefined);
+    return client
+      ? new Tenant(this, n, made.issuer, client.id, client.secret ?? null)
+      : new Tenant(this, n, made.issuer);
   }
 
   /** Stops the server (SIGTERM; it answers the requests in flight, then exits). */

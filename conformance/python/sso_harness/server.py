@@ -23,7 +23,8 @@ class Tenant:
     """One tenant of the server: its issuer, its admin API, the client an RP uses."""
 
     def __init__(self, server: "MockIdp", name: Optional[str], issuer: str,
-                 client_id: str = "demo-rp", client_secret: str = "demo-secret") -> None:
+                 client_id: Optional[str] = "demo-rp",
+                 client_secret: Optional[str] = "demo-secret") -> None:
         self.server = server
         self.name = name
         self.issuer = issuer
@@ -114,10 +115,11 @@ class MockIdp:
         ``<origin>/t/<name>``: isolated users, keys, clock, faults and journal."""
         name = name or "t-" + uuid.uuid4().hex[:12]
         made = self.admin.create_tenant(name, config, profile)
+        # The demo tenant's client, or the config's first (a public client has no secret).
         client_id, secret = "demo-rp", "demo-secret"
         if config and config.get("clients"):
-            client_id = config["clients"][0].get("id", client_id)
-            secret = config["clients"][0].get("secret", secret)
+            client_id = config["clients"][0].get("id")
+            secret = config["clients"][0].get("secret")
         return Tenant(self, name, made["issuer"], client_id, secret)
 
     def stop(self) -> None:
