@@ -3,7 +3,7 @@
 //! The runner plays the browser, the IdP administrator (through the embedded or attached
 //! mock IdP's admin API) and the observer (the RP's `/me`, the IdP's journal), and gives
 //! every scenario a verdict with its evidence. Any RP in any language attaches through
-//! the contract in the README ("Test your RP in CI") and an `rp.toml`.
+//! the contract in the book (docs/src/ci/contract.md) and an `rp.toml`.
 //!
 //! ## How it is built: floors
 //!

@@ -1,6 +1,6 @@
 //! `cargo bench -p mock-idp`: start-up time and RSS of the release binary, RS256 signing
 //! against `openssl speed rsa2048` measured in the same run, and the token endpoint's
-//! throughput over loopback. Prints a table for the README.
+//! throughput over loopback. Prints a table for the book (docs/src/built/benchmarks.md).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

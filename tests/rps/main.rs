@@ -43,8 +43,8 @@ fn table(name: &str, r: &Report) -> String {
     let mut out = format!(
         "# `{name}`: the conformance suite's verdicts\n\n\
          Written by `UPDATE_VERDICTS=1 cargo test -p sso-tests --test rps`; CI fails when a \
-         verdict changes. Why each verdict that is not a pass is what it is: the README, \
-         \"What popular libraries get wrong\".\n\n\
+         verdict changes. Why each verdict that is not a pass is what it is: the book, \
+         docs/src/ci/real-rps.md, \"What popular libraries get wrong\".\n\n\
          | scenario | strict | additive | none |\n|---|---|---|---|\n"
     );
     for ((_, id), cols) in rows {

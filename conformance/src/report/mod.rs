@@ -26,7 +26,7 @@ use crate::rp::SyncMode;
 use crate::scenario::Category;
 use crate::verdict::{Evidence, Outcome};
 
-/// The version of the RP contract this suite implements (README, "Test your RP in CI").
+/// The version of the RP contract this suite implements (the book, docs/src/ci/contract.md).
 pub const CONTRACT_VERSION: u32 = 6;
 
 /// A whole run.

@@ -24,7 +24,8 @@ pub struct Config {
     /// [`crate::profiles`]); the file's own keys win over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    /// The issuer URL. Its origin follows the bound address unless pinned (see the README).
+    /// The issuer URL. Its origin follows the bound address unless pinned (see the book,
+    /// docs/src/mock/configuration.md).
     pub issuer: String,
     /// Algorithm of ID tokens and JWT access tokens unless a client asks for another.
     #[serde(default)]

@@ -1,5 +1,5 @@
 //! A reference relying party: a small web app that logs users in with OpenID Connect the
-//! way the conformance contract (README, "Test your RP in CI") describes, and syncs their
+//! way the conformance contract (the book, docs/src/ci/contract.md) describes, and syncs their
 //! profile and permissions in the background through refresh tokens.
 //!
 //! It is correct by default; [`Defect`]s switch on realistic mistakes, one at a time or

@@ -153,7 +153,9 @@ fn route(
         _ => Err(status(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no admin route {rest:?}: see the README's admin API reference"),
+            format!(
+                "no admin route {rest:?}: see the admin API reference (docs/src/mock/admin-api.md)"
+            ),
         )),
     }
 }

@@ -52,7 +52,7 @@ const NEW: usize = 4;
 
 /// `cargo test -p reference-rp --test explore -- --ignored --nocapture`: every row of
 /// [`FAMILIES`] explored blind (a seed per row, the budget below), two at a time; prints the
-/// table the README shows and fails on a row not found.
+/// table the book shows (docs/src/suite/explore.md) and fails on a row not found.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "the full table takes about half an hour: a command of its own"]
 async fn every_defect_of_the_families_is_found_by_exploring_alone() {

@@ -1,7 +1,7 @@
 //! The rule every scenario lives by: a pass needs a defect that fails it and a control that
 //! proves it could have passed. This test walks the catalogue: each scenario must be failed
 //! (or warned) by a reference-RP defect of the defect table, and must name its control
-//! here. A new scenario without both fails it (the README, "Adding a scenario", says how).
+//! here. A new scenario without both fails it (the book, docs/src/built/adding-a-scenario.md, says how).
 
 use std::collections::BTreeSet;
 
