@@ -145,6 +145,7 @@ pub(crate) async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)
             }
         };
         if me.logged_in() {
+            cx.end_sessions().await;
             return None;
         }
         answer = match login.callback_status {
@@ -279,5 +280,7 @@ pub(super) async fn run_one(
         None => verdict,
     };
     let evidence: Evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
-    result(&s, verdict, expected, started.elapsed(), evidence)
+    let took = started.elapsed();
+    cx.end_sessions().await;
+    result(&s, verdict, expected, took, evidence)
 }

@@ -179,6 +179,8 @@ pub struct Ctx {
     pub evidence: Arc<Mutex<Evidence>>,
     browsers: AtomicU32,
     faulty_logins: AtomicU32,
+    /// The users this scenario created at the IdP, whose sessions end with it.
+    created: Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -190,6 +192,7 @@ impl Ctx {
             evidence: Arc::default(),
             browsers: AtomicU32::new(0),
             faulty_logins: AtomicU32::new(0),
+            created: Mutex::default(),
         }
     }
 
@@ -236,11 +239,28 @@ impl Ctx {
     /// Creates this user at the IdP.
     pub async fn create(&self, u: TestUser) -> Result<TestUser, Stop> {
         self.shared.admin.put_user(&u).await?;
+        self.created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(u.username.clone());
         self.step(format!(
             "created user {} with groups {:?}",
             u.username, u.groups
         ));
         Ok(u)
+    }
+
+    /// Once the verdict is in: revokes every grant of the users this scenario created, so
+    /// that the RP stops refreshing their sessions (it learns it at its next refresh, or at
+    /// once from a back-channel logout token). Without it every session of every finished
+    /// scenario went on refreshing until the RP stopped, and on two cores those refreshes
+    /// took most of the machine from the scenarios still running. Not evidence: a user
+    /// already deleted, or an IdP that refuses, changes nothing judged.
+    pub async fn end_sessions(&self) {
+        let users = std::mem::take(&mut *self.created.lock().unwrap_or_else(|p| p.into_inner()));
+        for u in users {
+            let _ = self.shared.admin.revoke(&u).await;
+        }
     }
 
     /// A fresh browser.
