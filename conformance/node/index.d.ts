@@ -63,7 +63,7 @@ export class Admin {
   clearFaults(id?: number): Promise<null>;
   journal(query?: { user?: string; since?: number }): Promise<JournalEntry[]>;
   clearJournal(): Promise<null>;
-  createTenant(name: string, opts?: { config?: unknown; profile?: string }): Promise<{ name: string; issuer: string }>;
+  createTenant(name: string, opts?: { config?: unknown; profile?: string; keys?: 'own' | 'shared' }): Promise<{ name: string; issuer: string }>;
   deleteTenant(name: string): Promise<null>;
 }
 
@@ -92,7 +92,7 @@ export class MockIdp {
   readonly origin: string;
   readonly admin: Admin;
   readonly default: Tenant;
-  tenant(opts?: { name?: string; config?: unknown; profile?: string }): Promise<Tenant>;
+  tenant(opts?: { name?: string; config?: unknown; profile?: string; keys?: 'own' | 'shared' }): Promise<Tenant>;
   stop(): Promise<void>;
 }
 

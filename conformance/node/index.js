@@ -67,9 +67,13 @@ class MockIdp {
   }
 
   /** A new tenant (the demo tenant's users and clients unless `config`) at `<origin>/t/<name>`. */
-  async tenant({ name, config, profile } = {}) {
+  /**
+   * A new tenant. `keys: 'shared'` signs with the server's one RSA key under kids of the
+   * tenant's own, so creation never waits for a key to be made (default: 'own').
+   */
+  async tenant({ name, config, profile, keys } = {}) {
     const n = name || `t-${crypto.randomBytes(6).toString('hex')}`;
-    const made = await this.admin.createTenant(n, { config, profile });
+    const made = await this.admin.createTenant(n, { config, profile, keys });
     // The demo tenant's client, or the config's first (a public client has no secret).
     const client = config && config.clients && config.clients[0];
     return client

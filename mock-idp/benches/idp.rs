@@ -2,15 +2,18 @@
 //! against `openssl speed rsa2048` measured in the same run, and the token endpoint's
 //! throughput over loopback. Prints a table for the book (docs/src/built/benchmarks.md).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_idp::SigningAlg;
 use mock_idp::SigningKey;
+use support::{rss_kb, spawn};
+
+mod support;
 
 const RUNS: usize = 20;
 const SECONDS: f64 = 3.0;
@@ -179,29 +182,6 @@ fn per_second(mut f: impl FnMut()) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn spawn(config: Option<&str>) -> (Child, String, Instant) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mock-idp"));
-    cmd.args(["serve", "--addr", "127.0.0.1:0"]);
-    if let Some(c) = config {
-        cmd.args(["--config", c]);
-    }
-    cmd.env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("spawn mock-idp");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("addr="))
-        .unwrap_or_else(|| panic!("no addr= in {line:?}"))
-        .to_owned();
-    (child, addr, started)
-}
-
 fn get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
@@ -214,22 +194,11 @@ fn get(addr: &str, path: &str) -> String {
     out
 }
 
-fn rss_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn startup(_fixtures: &str) -> (Duration, u64) {
     let mut times = Vec::new();
     let mut rss = 0;
     for _ in 0..RUNS {
-        let (mut child, addr, started) = spawn(None);
+        let (mut child, addr, started) = spawn(None, &[]);
         let answer = get(&addr, "/.well-known/openid-configuration");
         times.push(started.elapsed());
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -266,7 +235,7 @@ fn token_endpoint(fixtures: &str) -> (f64, u64) {
         );
     let path = std::env::temp_dir().join(format!("mock-idp-bench-{}.toml", std::process::id()));
     std::fs::write(&path, config).unwrap();
-    let (mut child, addr, _) = spawn(path.to_str());
+    let (mut child, addr, _) = spawn(path.to_str(), &[]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

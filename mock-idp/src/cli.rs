@@ -61,6 +61,11 @@ enum Command {
         /// name the https issuer.
         #[arg(long)]
         plain_alongside: bool,
+        /// RSA keys to keep ready for tenants created at runtime (each tenant gets keys
+        /// of its own; a ready one makes creation sub-millisecond). Given, the pool fills
+        /// from start-up; otherwise it holds 8 and fills from the first tenant created.
+        #[arg(long, env = "MOCK_IDP_KEY_POOL")]
+        key_pool: Option<usize>,
     },
     /// Check a config file and exit.
     Check {
@@ -137,7 +142,11 @@ async fn run(command: Command) -> Result<(), String> {
             tls_key,
             tls_ca_out,
             plain_alongside,
+            key_pool,
         } => {
+            if let Some(n) = key_pool {
+                crate::key_pool::warm(n);
+            }
             let tls_on = tls || tls_cert.is_some();
             if plain_alongside && !tls_on {
                 return Err("--plain-alongside needs --tls (or --tls-cert): without TLS the server is plain already".into());

@@ -6,18 +6,19 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{DecodingKey, Header};
 use serde::Serialize;
 
 use std::sync::Arc;
 
 use crate::clock::UnixTime;
 use crate::config::{KeyConfig, KeyFiles};
+use crate::key_material::{KeyMaterial, Pair};
 use crate::types::SigningAlg;
 
 /// One signing key.
@@ -27,14 +28,9 @@ pub struct SigningKey {
     /// Algorithm.
     pub alg: SigningAlg,
     jwk: Jwk,
-    pair: KeyPair,
+    pair: Pair,
     /// The public half, parsed once: the IdP verifies its own access tokens with it.
     decoding: DecodingKey,
-}
-
-enum KeyPair {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -49,28 +45,22 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// Parses a PEM private key for `alg`.
     pub fn from_pem(kid: &str, alg: SigningAlg, pem: &str) -> Result<SigningKey, String> {
-        let (encoding, pair) = match alg {
-            SigningAlg::RS256 | SigningAlg::PS256 => {
-                let key = EncodingKey::from_rsa_pem(pem.as_bytes())
-                    .map_err(|e| format!("not an RSA private key PEM: {e}"))?;
-                let pair = RsaKeyPair::from_der(key.as_bytes())
-                    .map_err(|e| format!("RSA key rejected: {e}"))?;
-                if pair.public_modulus_len() < 256 {
-                    return Err("RSA keys must be at least 2048 bits".into());
-                }
-                (key, KeyPair::Rsa(pair))
-            }
-            SigningAlg::ES256 => {
-                let key = EncodingKey::from_ec_pem(pem.as_bytes())
-                    .map_err(|e| format!("not an EC private key PEM (PKCS#8): {e}"))?;
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
-                        .map_err(|e| format!("not a P-256 key: {e}"))?;
-                (key, KeyPair::Ec(pair))
-            }
-        };
-        let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt())
-            .map_err(|e| format!("cannot derive the public JWK: {e}"))?;
+        SigningKey::from_material(kid, alg, &KeyMaterial::parse(alg, pem)?)
+    }
+
+    /// A signing key under `kid` for `alg` made from a key parsed already (no parse: the
+    /// pair is shared).
+    pub fn from_material(
+        kid: &str,
+        alg: SigningAlg,
+        material: &KeyMaterial,
+    ) -> Result<SigningKey, String> {
+        if !material.fits(alg) {
+            return Err(format!(
+                "{alg} cannot sign with this key (RS256 and PS256 take an RSA key, ES256 a P-256 key)"
+            ));
+        }
+        let mut jwk = material.public_jwk().clone();
         jwk.common.key_id = Some(kid.to_owned());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(match alg {
@@ -84,7 +74,7 @@ impl SigningKey {
             kid: kid.to_owned(),
             alg,
             jwk,
-            pair,
+            pair: material.pair(),
             decoding,
         })
     }
@@ -98,7 +88,7 @@ impl SigningKey {
     pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         let rng = SystemRandom::new();
         match (&self.pair, self.alg) {
-            (KeyPair::Rsa(pair), alg) => {
+            (Pair::Rsa(pair), alg) => {
                 let padding = if alg == SigningAlg::PS256 {
                     &RSA_PSS_SHA256
                 } else {
@@ -109,7 +99,7 @@ impl SigningKey {
                     .map_err(|e| format!("signing failed: {e}"))?;
                 Ok(sig)
             }
-            (KeyPair::Ec(pair), _) => pair
+            (Pair::Ec(pair), _) => pair
                 .sign(&rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|e| format!("signing failed: {e}")),
@@ -150,8 +140,8 @@ impl SigningKey {
         use aws_lc_rs::encoding::AsDer;
         use aws_lc_rs::signature::KeyPair as _;
         let der = match &self.pair {
-            KeyPair::Rsa(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
-            KeyPair::Ec(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            Pair::Rsa(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            Pair::Ec(p) => p.public_key().as_der().map(|d| d.as_ref().to_vec()),
         }
         .map_err(|e| format!("cannot encode the public key: {e}"))?;
         Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der)))
@@ -202,17 +192,29 @@ fn next_generation() -> u64 {
 pub const FORMER_KEYS: usize = 16;
 
 impl KeySet {
-    /// Loads every configured key.
+    /// Loads every configured key; keys that name one file share its parse.
     pub fn load(configs: &[KeyConfig], files: &KeyFiles) -> Result<KeySet, String> {
-        let active = configs
-            .iter()
-            .map(|k| {
-                let pem = files.read(&k.pem_file)?;
-                SigningKey::from_pem(&k.kid, k.alg, &pem)
-                    .map(Arc::new)
-                    .map_err(|e| format!("key {:?} ({}): {e}", k.kid, k.pem_file))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut parsed: Vec<(&str, Arc<KeyMaterial>)> = Vec::new();
+        let mut active = Vec::with_capacity(configs.len());
+        for k in configs {
+            let known = parsed
+                .iter()
+                .find(|(f, m)| *f == k.pem_file && m.fits(k.alg))
+                .map(|(_, m)| m.clone());
+            let material = match known {
+                Some(m) => m,
+                None => {
+                    let m = files
+                        .material(&k.pem_file, k.alg)
+                        .map_err(|e| format!("key {:?} ({}): {e}", k.kid, k.pem_file))?;
+                    parsed.push((&k.pem_file, m.clone()));
+                    m
+                }
+            };
+            let key = SigningKey::from_material(&k.kid, k.alg, &material)
+                .map_err(|e| format!("key {:?} ({}): {e}", k.kid, k.pem_file))?;
+            active.push(Arc::new(key));
+        }
         Ok(KeySet {
             active,
             retired: Vec::new(),

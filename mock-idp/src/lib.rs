@@ -94,8 +94,8 @@
 //! Each module imports only from its own floor or the floors below, and no import circle
 //! runs inside a floor (`cargo test -p sso-tests --test floors` checks both):
 //!
-//! 1. values and time: `types`, `clock`, `faults`, `profiles`, `assertion`, `documents`, `token_exchange`, `tls`, `serve`
-//! 2. the model: `config`, `keys`, `client_keys`, `directory`, `grants`, `journal`, `bearer_grant`, `client_assertion`
+//! 1. values and time: `types`, `clock`, `key_material`, `faults`, `profiles`, `assertion`, `documents`, `token_exchange`, `tls`, `serve`
+//! 2. the model: `config`, `keys`, `key_pool`, `client_keys`, `directory`, `grants`, `journal`, `bearer_grant`, `client_assertion`
 //! 3. the state: `tenant`, `registry`
 //! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
 //! 5. the HTTP adapters: `http`
@@ -118,6 +118,8 @@ mod grants;
 mod http;
 mod inspect;
 pub mod journal;
+mod key_material;
+pub mod key_pool;
 mod keys;
 mod lifecycle;
 mod metadata;
@@ -148,7 +150,7 @@ pub use types::{AuthMethod, GrantType, SigningAlg};
 pub use clock::{Clock, UnixTime};
 pub use directory::{Directory, User};
 pub use lifecycle::{DirectoryError, UserPatch};
-pub use registry::Registry;
+pub use registry::{Keys, Registry};
 pub use tenant::{Paths, RecentToken, Tenant};
 
 // 4. See what the RP did.

@@ -5,8 +5,23 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::{Config, KeyFiles};
-use crate::keys::generate_pem;
+use crate::key_pool;
 use crate::tenant::{Paths, Tenant};
+
+/// Whose RSA key a tenant created at runtime signs with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Keys {
+    /// Keys of its own, never another tenant's (from the key pool: instant while it has
+    /// one ready, else made in the request, tens of milliseconds).
+    #[default]
+    Own,
+    /// The process's one RSA key, under kids of the tenant's own (`<kid>-<tenant name>`);
+    /// its EC key is still its own. Creation never waits for a key; but a token one such
+    /// tenant signs verifies with another's key material (under another kid), so a test
+    /// that forges with its tenant's key, or that needs another tenant's tokens refused by
+    /// signature, asks for `Own`. A rotation always brings in a key of the tenant's own.
+    Shared,
+}
 
 /// The tenants of one server; requests find theirs by path.
 #[derive(Debug)]
@@ -121,11 +136,21 @@ impl Registry {
     }
 
     /// Creates an isolated tenant at `<origin>/t/{name}` with its own users, clients, clock
-    /// and freshly generated keys; `config` defaults to the built-in demo tenant.
+    /// and keys; `config` defaults to the built-in demo tenant.
     pub fn create(&self, name: &str, config: Option<Config>) -> Result<Arc<Tenant>, String> {
+        self.create_with(name, config, Keys::Own)
+    }
+
+    /// [`Registry::create`], with the tenant's RSA key its own or the process's shared one.
+    pub fn create_with(
+        &self,
+        name: &str,
+        config: Option<Config>,
+        keys: Keys,
+    ) -> Result<Arc<Tenant>, String> {
         let issuer = self.issuer_of(name)?;
-        let config = config.unwrap_or_else(Config::builtin);
-        let files = fresh_keys(&config)?;
+        let config = with_kids(config.unwrap_or_else(Config::builtin), name, keys);
+        let files = fresh_keys(&config, keys)?;
         let mut tenant = Tenant::new(config, issuer, &files, Clock::system(), None)?;
         tenant.admin_token = self.read()[0].admin_token.clone();
         let tenant = Arc::new(tenant);
@@ -157,8 +182,18 @@ impl Registry {
     /// configured keys are the same, the signing keys (rotated ones included) stay, so an
     /// RP started once keeps working across many runs. Whether it was created.
     pub fn put(&self, name: &str, config: Option<Config>) -> Result<(Arc<Tenant>, bool), String> {
+        self.put_with(name, config, Keys::Own)
+    }
+
+    /// [`Registry::put`]; new keys (a new tenant, or other keys configured) are `keys`.
+    pub fn put_with(
+        &self,
+        name: &str,
+        config: Option<Config>,
+        keys: Keys,
+    ) -> Result<(Arc<Tenant>, bool), String> {
         let issuer = self.issuer_of(name)?;
-        let config = config.unwrap_or_else(Config::builtin);
+        let config = with_kids(config.unwrap_or_else(Config::builtin), name, keys);
         let old = self
             .read()
             .iter()
@@ -166,7 +201,7 @@ impl Registry {
             .find(|t| t.issuer == issuer)
             .cloned();
         let Some(old) = old else {
-            return Ok((self.create(name, Some(config))?, true));
+            return Ok((self.create_with(name, Some(config), keys)?, true));
         };
         let same_keys = |a: &Config, b: &Config| {
             a.keys.len() == b.keys.len()
@@ -179,7 +214,7 @@ impl Registry {
         let files = if keep {
             old.origin.1.clone()
         } else {
-            fresh_keys(&config)?
+            fresh_keys(&config, keys)?
         };
         let mut tenant = Tenant::new(config, issuer, &files, Clock::system(), None)?;
         tenant.admin_token = old.admin_token.clone();
@@ -202,13 +237,30 @@ impl Registry {
     }
 }
 
-/// New keys for every configured key file (one key per file, as configured).
-fn fresh_keys(config: &Config) -> Result<KeyFiles, String> {
-    let mut files: Vec<(String, String)> = Vec::new();
-    for k in &config.keys {
-        if !files.iter().any(|(n, _)| *n == k.pem_file) {
-            files.push((k.pem_file.clone(), generate_pem(k.alg)?));
+/// A shared-key tenant's kids are its own (`<kid>-<tenant name>`): its JWKS names no key
+/// another tenant's names, so an RP that caches keys by kid never takes one tenant's key
+/// for another's.
+fn with_kids(mut config: Config, name: &str, keys: Keys) -> Config {
+    if keys == Keys::Shared {
+        for k in &mut config.keys {
+            k.kid = format!("{}-{name}", k.kid);
         }
     }
-    Ok(KeyFiles::Memory(files))
+    config
+}
+
+/// New keys for every configured key file (one key per file, as configured): RSA ones from
+/// the pool, or the process's shared one; EC ones made now.
+fn fresh_keys(config: &Config, keys: Keys) -> Result<KeyFiles, String> {
+    let mut files: Vec<(String, std::sync::Arc<crate::key_material::KeyMaterial>)> = Vec::new();
+    for k in &config.keys {
+        if !files.iter().any(|(n, _)| *n == k.pem_file) {
+            let key = match keys {
+                Keys::Own => key_pool::take(k.alg)?,
+                Keys::Shared => key_pool::shared(k.alg)?,
+            };
+            files.push((k.pem_file.clone(), key));
+        }
+    }
+    Ok(KeyFiles::Parsed(files))
 }

@@ -244,8 +244,9 @@ impl Tenant {
             alg.as_str().to_lowercase(),
             self.random_token(6)
         );
-        // Generated outside the lock: an RSA key takes a while.
-        let key = SigningKey::from_pem(&kid, alg, &crate::keys::generate_pem(alg)?)?;
+        // Taken outside the lock: an RSA key the pool did not have takes a while to make.
+        let material = crate::key_pool::take(alg)?;
+        let key = SigningKey::from_material(&kid, alg, &material)?;
         let now = self.clock.now();
         self.keys
             .write()

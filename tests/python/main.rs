@@ -128,7 +128,8 @@ fn the_wheel_installs_with_pip_and_a_real_rp_passes_its_own_pytest_tests_with_th
              assert mock_idp.admin.user(\"alice\")[\"groups\"] == [\"nobody\"]\n",
     )
     .unwrap();
-    let out = pytest(&failing, &[]);
+    // (on shared keys: the plugin's option reaches the server, and the tenant still works)
+    let out = pytest(&failing, &["--mock-idp-keys", "shared"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("mock-idp journal"), "{t}");

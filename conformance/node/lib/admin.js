@@ -70,7 +70,7 @@ class Admin {
   }
   clearJournal() { return this.call('DELETE', '/journal'); }
 
-  createTenant(name, { config, profile } = {}) { return this.call('POST', '/tenants', { name, config, profile }); }
+  createTenant(name, { config, profile, keys } = {}) { return this.call('POST', '/tenants', { name, config, profile, keys }); }
   deleteTenant(name) { return this.call('DELETE', `/tenants/${enc(name)}`); }
 }
 

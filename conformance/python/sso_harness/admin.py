@@ -145,12 +145,15 @@ class Admin:
 
     # Tenants (the default tenant's admin only).
     def create_tenant(self, name: str, config: Optional[Dict[str, Json]] = None,
-                      profile: Optional[str] = None) -> Dict[str, Json]:
+                      profile: Optional[str] = None,
+                      keys: Optional[str] = None) -> Dict[str, Json]:
         body: Dict[str, Json] = {"name": name}
         if config is not None:
             body["config"] = config
         if profile is not None:
             body["profile"] = profile
+        if keys is not None:
+            body["keys"] = keys
         return self.call("POST", "/tenants", body)
 
     def delete_tenant(self, name: str) -> None:

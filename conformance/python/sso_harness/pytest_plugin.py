@@ -37,6 +37,9 @@ def pytest_addoption(parser: Any) -> None:
     g.addoption("--mock-idp-config", default=None, help="config file of the mock IdP fixture")
     g.addoption("--mock-idp-profile", default=None,
                 help="provider profile of the mock IdP fixture (keycloak, entra, okta, ...)")
+    g.addoption("--mock-idp-keys", default="own", choices=["own", "shared"],
+                help="each test's tenant signs with keys of its own (default) or with the "
+                     "server's shared RSA key under its own kids (never waits for a key)")
     g.addoption("--conformance", default=None, metavar="RP_TOML",
                 help="run the conformance suite against this RP: a test per scenario and mode")
     g.addoption("--conformance-args", default="",
@@ -56,8 +59,8 @@ def mock_idp_server(pytestconfig: Any) -> Iterator[MockIdp]:
 
 
 @pytest.fixture
-def mock_idp(mock_idp_server: MockIdp) -> Iterator[Tenant]:
-    tenant = mock_idp_server.tenant()
+def mock_idp(mock_idp_server: MockIdp, pytestconfig: Any) -> Iterator[Tenant]:
+    tenant = mock_idp_server.tenant(keys=pytestconfig.getoption("--mock-idp-keys"))
     try:
         yield tenant
     finally:

@@ -110,11 +110,13 @@ class MockIdp:
         return cls(proc, fields["issuer"], fields["addr"], log.name, None)
 
     def tenant(self, name: Optional[str] = None, config: Optional[Dict[str, Any]] = None,
-               profile: Optional[str] = None) -> Tenant:
+               profile: Optional[str] = None, keys: Optional[str] = None) -> Tenant:
         """A new tenant (the demo tenant's users and clients unless ``config``), at
-        ``<origin>/t/<name>``: isolated users, keys, clock, faults and journal."""
+        ``<origin>/t/<name>``: isolated users, keys, clock, faults and journal.
+        ``keys="shared"``: the server's one RSA key under kids of the tenant's own, so
+        creation never waits for a key to be made (see the book, "Tenants")."""
         name = name or "t-" + uuid.uuid4().hex[:12]
-        made = self.admin.create_tenant(name, config, profile)
+        made = self.admin.create_tenant(name, config, profile, keys)
         # The demo tenant's client, or the config's first (a public client has no secret).
         client_id, secret = "demo-rp", "demo-secret"
         if config and config.get("clients"):

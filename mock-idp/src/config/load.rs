@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use super::Config;
+use crate::key_material::{self, KeyMaterial};
 use crate::profiles::{self, Precedence};
+use crate::types::SigningAlg;
 
 /// The built-in defaults, `fixtures/idp.toml`, compiled in.
 pub(crate) const DEFAULT_CONFIG: &str = include_str!("../../../fixtures/idp.toml");
@@ -45,8 +48,8 @@ pub enum KeyFiles {
     Dir(PathBuf),
     /// The test keys compiled into the binary (for the built-in config).
     BuiltIn,
-    /// Keys held in memory, by file name (tenants created at runtime).
-    Memory(Vec<(String, String)>),
+    /// Keys held in memory and parsed already, by file name (tenants created at runtime).
+    Parsed(Vec<(String, Arc<KeyMaterial>)>),
 }
 
 const BUILT_IN_KEYS: &[(&str, &str)] = &[
@@ -73,10 +76,10 @@ impl KeyFiles {
                 std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))
             }
-            KeyFiles::Memory(files) => files
+            KeyFiles::Parsed(files) => files
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, pem)| pem.clone())
+                .map(|(_, m)| m.pem().to_owned())
                 .ok_or_else(|| format!("no key file {name:?} in this tenant's keys")),
             KeyFiles::BuiltIn => BUILT_IN_KEYS
                 .iter()
@@ -90,12 +93,52 @@ impl KeyFiles {
     }
 }
 
+impl KeyFiles {
+    /// One key file parsed for `alg`: held keys as they are, the built-in ones parsed once
+    /// per process, files read and parsed now.
+    pub fn material(&self, name: &str, alg: SigningAlg) -> Result<Arc<KeyMaterial>, String> {
+        let held = match self {
+            KeyFiles::Parsed(files) => files.iter().find(|(n, _)| n == name).map(|(_, m)| m),
+            KeyFiles::BuiltIn => BUILT_IN_KEYS
+                .iter()
+                .position(|(n, _)| *n == name)
+                .and_then(|i| built_in_parsed()[i].get()),
+            KeyFiles::Dir(_) => None,
+        };
+        if let Some(m) = held.filter(|m| m.fits(alg)) {
+            return Ok(m.clone());
+        }
+        let material = key_material::parse(alg, &self.read(name)?)?;
+        if let (KeyFiles::BuiltIn, Some(i)) =
+            (self, BUILT_IN_KEYS.iter().position(|(n, _)| *n == name))
+        {
+            // The first parse stays (a racing one is dropped).
+            let _ = built_in_parsed()[i].set(material.clone());
+        }
+        Ok(material)
+    }
+}
+
+/// The built-in keys, each parsed at its first use (index-aligned with [`BUILT_IN_KEYS`]).
+fn built_in_parsed() -> &'static [OnceLock<Arc<KeyMaterial>>; 3] {
+    static PARSED: [OnceLock<Arc<KeyMaterial>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    const _: () = assert!(BUILT_IN_KEYS.len() == 3, "one OnceLock per built-in key");
+    &PARSED
+}
+
 impl Config {
     /// The built-in demo tenant (`fixtures/idp.toml`).
     pub fn builtin() -> Config {
-        // The built-in file is tested; failing here is a build defect, not user input.
-        Config::from_toml(DEFAULT_CONFIG, "<built-in>")
-            .unwrap_or_else(|e| panic!("built-in config is invalid: {e}"))
+        // Parsed once per process (each tenant made from it gets a copy). The built-in file
+        // is tested; failing here is a build defect, not user input.
+        static BUILT_IN: OnceLock<Config> = OnceLock::new();
+        BUILT_IN
+            .get_or_init(|| {
+                Config::from_toml(DEFAULT_CONFIG, "<built-in>")
+                    .unwrap_or_else(|e| panic!("built-in config is invalid: {e}"))
+            })
+            .clone()
     }
 
     /// The built-in demo tenant's clients, users and keys, shaped like provider `profile`.

@@ -352,3 +352,97 @@ async fn put_creates_then_rebuilds_a_tenant_keeping_its_issuer_and_keys() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
 }
+
+/// The RSA moduli a tenant publishes, with their kids.
+async fn rsa_keys(http: &reqwest::Client, issuer: &str) -> Vec<(String, String)> {
+    let (_, jwks) = get_json(http, format!("{issuer}/jwks")).await;
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_owned(),
+                k["n"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn create(http: &reqwest::Client, idp: &MockIdp, body: Value) -> (u16, Value) {
+    let res = http
+        .post(format!("{}/admin/tenants", idp.issuer()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn tenants_sign_with_keys_of_their_own_unless_they_ask_to_share_the_servers() {
+    let idp = MockIdp::start().await;
+    let http = http();
+    let mut moduli = Vec::new();
+    for (name, keys) in [
+        ("own-1", None),
+        ("own-2", Some("own")),
+        ("shared-1", Some("shared")),
+        ("shared-2", Some("shared")),
+    ] {
+        let mut body = json!({ "name": name });
+        if let Some(k) = keys {
+            body["keys"] = json!(k);
+        }
+        let (status, made) = create(&http, &idp, body).await;
+        assert_eq!(status, 201, "{name}: {made}");
+        let issuer = made["issuer"].as_str().unwrap().to_owned();
+        let tokens = login(&http, &issuer, "alice").await;
+        assert!(tokens["id_token"].is_string(), "{name} signs: {tokens}");
+        moduli.push(rsa_keys(&http, &issuer).await);
+    }
+    let n = |i: usize| moduli[i][0].1.clone();
+    let (own1, own2, shared1, shared2) = (n(0), n(1), n(2), n(3));
+    assert_ne!(own1, own2, "own keys are no other tenant's");
+    assert_ne!(own1, shared1);
+    assert_ne!(own2, shared1);
+    assert_eq!(
+        shared1, shared2,
+        "shared tenants sign with the server's one RSA key"
+    );
+    let kids = |i: usize| moduli[i].iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(kids(0), kids(1), "own keys keep the config's kids");
+    assert_eq!(kids(2), ["mock-rs256-1-shared-1", "mock-ps256-1-shared-1"]);
+    assert_ne!(
+        kids(2),
+        kids(3),
+        "shared key material under kids of each tenant's own"
+    );
+    // A rotation brings a key of the tenant's own.
+    let rotated = http
+        .post(format!("{}/t/shared-1/admin/keys/rotate", idp.issuer()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(rotated.status().is_success(), "{}", rotated.status());
+    let after = rsa_keys(&http, &format!("{}/t/shared-1", idp.issuer())).await;
+    let fresh: Vec<_> = after.iter().filter(|(k, _)| !kids(2).contains(k)).collect();
+    assert_eq!(fresh.len(), 1, "one new key: {after:?}");
+    assert_ne!(fresh[0].1, shared1, "a rotated-in key is the tenant's own");
+
+    let (status, refused) = create(&http, &idp, json!({"name": "x", "keys": "borrowed"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["error"], "invalid_request");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("keys \"borrowed\""),
+        "{refused}"
+    );
+}

@@ -41,23 +41,51 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
         .and(query)
         .and(warp::header::headers_cloned())
         .and(bounded_body())
-        .map(
+        .then(
             move |(t, rest): (Arc<Tenant>, String),
                   method: Method,
                   query: String,
                   headers: HeaderMap,
                   body: Result<Bytes, OAuthError>| {
-                let req = Request {
-                    method: &method,
-                    rest: &rest,
-                    query: &query,
+                let reg = reg.clone();
+                let blocks = makes_keys(&method, &rest);
+                let answer = move || {
+                    let req = Request {
+                        method: &method,
+                        rest: &rest,
+                        query: &query,
+                    };
+                    authorize(&t, &method, &headers)
+                        .and_then(|()| route(&reg, &t, &req, &body?))
+                        .unwrap_or_else(Reply::into_response)
                 };
-                authorize(&t, &method, &headers)
-                    .and_then(|()| route(&reg, &t, &req, &body?))
-                    .unwrap_or_else(Reply::into_response)
+                async move {
+                    if !blocks {
+                        return answer();
+                    }
+                    // Off the runtime's workers: an RSA key the pool did not have takes
+                    // tens of milliseconds to make, and the other requests go on meanwhile.
+                    tokio::task::spawn_blocking(answer)
+                        .await
+                        .unwrap_or_else(|e| {
+                            status(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "server_error",
+                                format!("the admin request failed: {e}"),
+                            )
+                            .into_response()
+                        })
+                }
             },
         )
         .boxed()
+}
+
+/// Whether an admin request may make a key: a tenant created, rebuilt or reset, a
+/// signing key rotated.
+fn makes_keys(method: &Method, rest: &str) -> bool {
+    (method == Method::POST || method == Method::PUT)
+        && (rest.starts_with("/tenants") || rest == "/keys/rotate")
 }
 
 fn authorize(t: &Tenant, method: &Method, headers: &HeaderMap) -> Result<(), OAuthError> {

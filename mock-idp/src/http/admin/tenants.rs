@@ -11,12 +11,14 @@ use super::{json_body, json_status, status};
 use crate::config::Config;
 use crate::http::errors::OAuthError;
 use crate::profiles::{self, Profile};
-use crate::registry::Registry;
+use crate::registry::{Keys, Registry};
 
 /// `{"name": "t1"}`, optionally with a whole `config` (the config file's shape, as JSON)
 /// and a `profile` (a built-in profile's name) or `profile_toml` (a profile file's text),
 /// over the config or over the built-in demo tenant. The admin API reads no file named by
 /// its caller.
+/// `keys`: `"own"` (the default: keys no other tenant has) or `"shared"` (the process's
+/// RSA key under kids of its own: creation never waits for a key to be made).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Create {
@@ -27,6 +29,19 @@ struct Create {
     profile: Option<String>,
     #[serde(default)]
     profile_toml: Option<String>,
+    #[serde(default)]
+    keys: Option<String>,
+}
+
+/// The `keys` a request asks for.
+fn requested_keys(keys: Option<&str>) -> Result<Keys, OAuthError> {
+    match keys {
+        None | Some("own") => Ok(Keys::Own),
+        Some("shared") => Ok(Keys::Shared),
+        Some(other) => Err(OAuthError::invalid_request(format!(
+            "keys {other:?}: \"own\" (the default) or \"shared\""
+        ))),
+    }
 }
 
 /// The profile a tenant request names (`profile`) or sends (`profile_toml`).
@@ -75,14 +90,16 @@ pub fn create(reg: &Arc<Registry>, body: &[u8]) -> Result<Response, OAuthError> 
         config,
         profile,
         profile_toml,
+        keys,
     } = json_body(body)?;
+    let keys = requested_keys(keys.as_deref())?;
     let config = config_for(
         reg,
         &name,
         config,
         requested_profile(profile, profile_toml)?,
     )?;
-    let t = reg.create(&name, config).map_err(conflict)?;
+    let t = reg.create_with(&name, config, keys).map_err(conflict)?;
     Ok(json_status(
         &json!({ "name": name, "issuer": t.issuer }),
         StatusCode::CREATED,
@@ -101,15 +118,18 @@ pub fn put(reg: &Arc<Registry>, name: &str, body: &[u8]) -> Result<Response, OAu
         profile: Option<String>,
         #[serde(default)]
         profile_toml: Option<String>,
+        #[serde(default)]
+        keys: Option<String>,
     }
     let put: Put = if body.is_empty() {
         Put::default()
     } else {
         json_body(body)?
     };
+    let keys = requested_keys(put.keys.as_deref())?;
     let profile = requested_profile(put.profile, put.profile_toml)?;
     let config = config_for(reg, name, put.config, profile)?;
-    let (t, created) = reg.put(name, config).map_err(conflict)?;
+    let (t, created) = reg.put_with(name, config, keys).map_err(conflict)?;
     let code = if created {
         StatusCode::CREATED
     } else {
