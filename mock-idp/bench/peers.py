@@ -159,6 +159,42 @@ def measure(name, cmd, args, token_script, tokens=True, cwd=None):
     return row
 
 
+def tenants(args, mock_idp_cmd):
+    """A fresh provider per test, created → its first discovery 200, from one Node client:
+    mock-idp's tenants (own keys, shared keys) against a new server of each peer."""
+    script = os.path.join(args.peers, "tenants.mjs")
+
+    def run(which, *more):
+        out = subprocess.run(["node", script, which, str(args.tenants), *more], cwd=args.peers,
+                             capture_output=True, text=True, timeout=1800)
+        if out.returncode != 0:
+            sys.exit(f"tenants.mjs {which}: {out.stderr[-2000:]}")
+        ms = sorted(json.loads(out.stdout.strip().splitlines()[-1])["ms"])
+        return statistics.median(ms), ms[len(ms) * 9 // 10]
+
+    rows = {}
+    for keys in ("own", "shared"):
+        s = Server("mock-idp", mock_idp_cmd)
+        try:
+            rows[f'mock-idp tenant, "keys": "{keys}"'] = run("mock-idp", s.url(""), keys)
+        finally:
+            s.stop()
+    for peer in ("oauth2-mock-server", "oidc-provider"):
+        print(f"new {peer} servers…", file=sys.stderr)
+        rows[f"new {peer} server"] = run(peer)
+    return rows
+
+
+def print_tenants(rows, n):
+    best_peer = min(v[0] for k, v in rows.items() if not k.startswith("mock-idp"))
+    print(f"\nA fresh provider per test, created → its first discovery 200, {n} in a row from one "
+          f"Node client (`bench/tenants.mjs`):\n")
+    print("| provider | median, ms | p90, ms | best peer ÷ this (median) |")
+    print("|---|---|---|---|")
+    for name, (median, p90) in rows.items():
+        print(f"| {name} | {median:.2f} | {p90:.2f} | {best_peer / median:.1f}× |")
+
+
 def fmt_rps(r):
     rps, _, bad, errors = r
     note = f" ({bad} non-2xx)" if bad else ""
@@ -174,6 +210,8 @@ def main():
     p.add_argument("--mock-idp", required=True)
     p.add_argument("--bare", required=True)
     p.add_argument("--peers", required=True, help="directory with the peers' scripts and node_modules")
+    p.add_argument("--tenants", type=int, default=50, help="fresh providers created per server")
+    p.add_argument("--only", choices=["tenants"], help="measure only this (tenants needs no wrk)")
     args = p.parse_args()
 
     cores = os.cpu_count() or 1
@@ -185,8 +223,12 @@ def main():
         f.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
 
     node = ["node"]
+    mock_idp_cmd = [args.mock_idp, "serve", "--addr", "127.0.0.1:0", "--config", mock_idp_config(tmp)]
+    if args.only == "tenants":
+        print_tenants(tenants(args, mock_idp_cmd), args.tenants)
+        return
     servers = {
-        "mock-idp": ([args.mock_idp, "serve", "--addr", "127.0.0.1:0", "--config", mock_idp_config(tmp)], None),
+        "mock-idp": (mock_idp_cmd, None),
         "oauth2-mock-server 9.3.0": (node + [os.path.join(args.peers, "oauth2-mock-server.mjs")], args.peers),
         "oidc-provider 9.13.3": (node + [os.path.join(args.peers, "oidc-provider.mjs")], args.peers),
     }
@@ -268,6 +310,8 @@ def main():
           f"`openssl speed -multi {cores} rsa2048`: {floor:,.0f} RSA-2048 signatures/s for the token endpoint.")
     print(json.dumps({"rows": {n: {k: (v[0] if isinstance(v, tuple) else v) for k, v in r.items()} for n, r in rows.items()},
                       "openssl_sign_per_s": floor}), file=open(os.path.join(tmp, "result.json"), "w"))
+    print("measuring a fresh provider per test…", file=sys.stderr)
+    print_tenants(tenants(args, mock_idp_cmd), args.tenants)
     print(f"(raw figures: {tmp}/result.json)")
 
 
