@@ -21,7 +21,7 @@ use crate::types::SigningAlg;
 /// burst of tests that each create a tenant, a few kilobytes each.
 pub const TARGET: usize = 8;
 
-/// What the pool has done, for the benchmarks and the debug page.
+/// What the pool has done in this process (for a test, or an embedder sizing it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Keys ready now.
@@ -137,7 +137,13 @@ pub fn shared(alg: SigningAlg) -> Result<Arc<KeyMaterial>, String> {
     if let Some(key) = SHARED.get() {
         return Ok(key.clone());
     }
-    let key = take(alg)?;
+    // A ready key if there is one, else one made now: a process whose tenants all share
+    // never starts the filler for keys it would not use.
+    let ready = pool().lock().keys.pop();
+    let key = match ready {
+        Some(key) => key,
+        None => fresh(alg)?,
+    };
     // Two first callers at once: the first set wins, the other key is dropped.
     Ok(SHARED.get_or_init(|| key).clone())
 }
