@@ -109,6 +109,14 @@ pub struct ModeRun {
     /// How long this mode took, from bringing up its tenant and RP to stopping the RP
     /// (the modes of a run go at once, so the run's wall time is about the longest).
     pub wall_time_ms: u64,
+    /// The mode's critical path as measured: its wall time were its concurrent phase only as
+    /// long as its longest scenario — bringing up the tenant and RP, the login gate, the
+    /// longest concurrent scenario, each scenario that runs alone, stopping the RP. The wall
+    /// time beyond it is scenarios queueing for `--jobs` and for the machine.
+    pub critical_path_ms: u64,
+    /// The longest scenario of the concurrent phase (on the critical path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longest_concurrent: Option<String>,
     /// The launched RP exited on its own during the run: how, with the end of its log (the
     /// scenarios' errors after that are its doing).
     #[serde(skip_serializing_if = "Option::is_none")]

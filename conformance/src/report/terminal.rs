@@ -107,7 +107,11 @@ pub fn summary(report: &Report) -> String {
         .iter()
         .map(|r| {
             let label = r.label();
-            format!("{label} {:.2} s", r.wall_time_ms as f64 / 1000.0)
+            format!(
+                "{label} {:.2} s (critical path {:.2} s)",
+                r.wall_time_ms as f64 / 1000.0,
+                r.critical_path_ms as f64 / 1000.0
+            )
         })
         .collect();
     let _ = writeln!(

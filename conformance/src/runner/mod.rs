@@ -192,7 +192,8 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                 .await?;
                 let running = Arc::new(tokio::sync::Mutex::new(up.running));
                 let watcher = tokio::spawn(watch_exit(running.clone(), shared.rp_exit.clone()));
-                let (mut results, no_login) = run_mode(opts, &shared, scenarios).await;
+                let outcome = run_mode(opts, &shared, scenarios).await;
+                let (mut results, no_login) = (outcome.results, outcome.no_login);
                 watcher.abort();
                 let log_name = match profile {
                     Some(p) => format!("{p}-{mode}"),
@@ -228,11 +229,16 @@ pub async fn run(opts: &Options) -> Result<Report, RunError> {
                     Some(r) => write_log(opts, &log_name, r.stop().await),
                     None => None,
                 };
+                let wall = started.elapsed();
+                let (path, longest) =
+                    mode::critical_path(wall, outcome.concurrent_phase, &results, scenarios);
                 let run = ModeRun {
                     idp_profile: shape.profile.clone(),
                     sync_mode: mode,
                     rp_log,
-                    wall_time_ms: started.elapsed().as_millis() as u64,
+                    wall_time_ms: wall.as_millis() as u64,
+                    critical_path_ms: path.as_millis() as u64,
+                    longest_concurrent: longest,
                     rp_exited,
                     no_login,
                     results,

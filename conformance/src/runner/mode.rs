@@ -5,13 +5,21 @@ use super::*;
 /// The scenario that judges the login itself.
 pub(super) const CODE_FLOW: &str = "login.code-flow";
 
+/// What one mode's run gave: the results, why no one could log in (when no one could), and
+/// how long the concurrent phase took, start to last (for the critical path).
+pub(super) struct ModeOutcome {
+    pub results: Vec<ScenarioResult>,
+    pub no_login: Option<String>,
+    pub concurrent_phase: Duration,
+}
+
 /// Runs the scenarios of one mode: the concurrent ones, then those that run alone; when no
 /// one can log in, says why once instead (the reason is returned too).
 pub(super) async fn run_mode(
     opts: &Options,
     shared: &Arc<Shared>,
     scenarios: &[Scenario],
-) -> (Vec<ScenarioResult>, Option<String>) {
+) -> ModeOutcome {
     let timeout = opts
         .scenario_timeout
         .unwrap_or_else(|| default_timeout(&shared.rp));
@@ -43,9 +51,15 @@ pub(super) async fn run_mode(
             }
             results.push(r);
         }
-        return (results, Some(why));
+        return ModeOutcome {
+            results,
+            no_login: Some(why),
+            concurrent_phase: Duration::ZERO,
+        };
     }
+    let mut concurrent_phase = Duration::ZERO;
     for phase in [Phase::Concurrent, Phase::Alone, Phase::Last] {
+        let phase_started = Instant::now();
         let jobs = if phase == Phase::Concurrent {
             opts.jobs.max(1)
         } else {
@@ -88,10 +102,42 @@ pub(super) async fn run_mode(
             }
         }
         drain(&mut set, &mut results, opts.progress, shared).await;
+        if phase == Phase::Concurrent {
+            concurrent_phase = phase_started.elapsed();
+        }
     }
     let order: Vec<&str> = scenarios.iter().map(|s| s.id).collect();
     results.sort_by_key(|r| order.iter().position(|id| *id == r.id));
-    (results, None)
+    ModeOutcome {
+        results,
+        no_login: None,
+        concurrent_phase,
+    }
+}
+
+/// The mode's critical path as measured: its wall time were the concurrent phase only as
+/// long as its longest scenario (bringing up the tenant and RP, the login gate, the longest
+/// concurrent scenario, each scenario that runs alone, stopping the RP). What the wall time
+/// has beyond it is scenarios queueing for `--jobs` and for the machine. With that longest
+/// scenario's id.
+pub(super) fn critical_path(
+    wall: Duration,
+    concurrent_phase: Duration,
+    results: &[ScenarioResult],
+    scenarios: &[Scenario],
+) -> (Duration, Option<String>) {
+    let concurrent = |id: &str| {
+        scenarios
+            .iter()
+            .any(|s| s.id == id && s.phase == Phase::Concurrent)
+    };
+    let longest = results
+        .iter()
+        .filter(|r| concurrent(&r.id))
+        .max_by_key(|r| r.duration_ms);
+    let longest_ms = longest.map_or(0, |r| r.duration_ms);
+    let path = wall.saturating_sub(concurrent_phase) + Duration::from_millis(longest_ms);
+    (path.min(wall), longest.map(|r| r.id.clone()))
 }
 
 /// Waits for the scenarios in `set`, keeping their results.
@@ -283,4 +329,51 @@ pub(super) async fn run_one(
     let took = started.elapsed();
     cx.end_sessions().await;
     result(&s, verdict, expected, took, evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_critical_path_is_the_wall_time_with_the_concurrent_phase_cut_to_its_longest_scenario() {
+        let all = catalogue();
+        let find = |id: &str| *all.iter().find(|s| s.id == id).expect(id);
+        let (quick, slow, alone) = (
+            find("login.code-flow"),
+            find("sync.background-deadline"),
+            find("sync.transient-idp-failure"),
+        );
+        assert_eq!(
+            (quick.phase, slow.phase, alone.phase),
+            (Phase::Concurrent, Phase::Concurrent, Phase::Alone)
+        );
+        let ran = |s: &Scenario, ms: u64| {
+            result(
+                s,
+                Verdict::pass("ran"),
+                false,
+                Duration::from_millis(ms),
+                Evidence::default(),
+            )
+        };
+        let results = [ran(&quick, 2_000), ran(&slow, 3_500), ran(&alone, 9_000)];
+        // 10 s in all, 6 s of it the concurrent phase: queueing made it longer than 3.5 s.
+        let (path, longest) = critical_path(
+            Duration::from_secs(10),
+            Duration::from_secs(6),
+            &results,
+            &[quick, slow, alone],
+        );
+        assert_eq!(path, Duration::from_millis(7_500));
+        assert_eq!(longest.as_deref(), Some("sync.background-deadline"));
+        // No concurrent scenario ran: the path is the wall time less that empty phase.
+        let (path, longest) = critical_path(
+            Duration::from_secs(10),
+            Duration::ZERO,
+            &results[2..],
+            &[alone],
+        );
+        assert_eq!((path, longest), (Duration::from_secs(10), None));
+    }
 }

@@ -101,6 +101,8 @@ async fn launch_mode_runs_the_binary_in_every_mode_writes_reports_and_matches_th
             let name = format!("reference_rp_report_{}", run.sync_mode);
             insta::assert_json_snapshot!(name, run, {
                 ".wall_time_ms" => "[ms]",
+                ".critical_path_ms" => "[ms]",
+                ".longest_concurrent" => "[id]",
                 ".results[].duration_ms" => "[ms]",
                 ".results[].evidence.measurements" => "[measured]",
                 ".results[].evidence.latency[].min_ms" => "[ms]",
