@@ -72,6 +72,7 @@ pub(super) fn first_refresh(
         NewRefresh {
             expires_at: now + policy.absolute.unwrap_or(t.config.lifetimes.refresh_token) as i64,
             idle: policy.idle,
+            grant: None,
         }
     })
 }

@@ -39,7 +39,8 @@ pub(super) fn refresh_token(
             crate::lifecycle::active_user(t, g).map(|_| ())
         })
         .map_err(|r| refused_refresh(t, r.0))?;
-    let mut grant = used.grant;
+    let presented = used.grant;
+    let mut grant = presented.clone();
     entry.user = grant.username.clone();
     if used.reused {
         entry.lints.push(Lint::RefreshTokenReused);
@@ -64,9 +65,11 @@ pub(super) fn refresh_token(
             code: None,
             lineage: Some(&used.family),
             grant_type: GrantType::RefreshToken,
-            refresh: policy.rotate.then_some(NewRefresh {
+            refresh: policy.rotate.then(|| NewRefresh {
                 expires_at: used.family_expires_at,
                 idle: policy.idle,
+                // The presented token's scope, however narrow this request's (RFC 6749 §6).
+                grant: (!Arc::ptr_eq(&grant, &presented)).then(|| presented.clone()),
             }),
             audience: None,
             act: None,

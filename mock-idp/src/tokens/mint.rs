@@ -73,6 +73,10 @@ pub struct NewRefresh {
     pub expires_at: i64,
     /// Idle lifetime in seconds.
     pub idle: Option<u64>,
+    /// What the refresh token grants, when not the minted tokens' grant: a refresh that
+    /// asked for a narrower scope gets it in its access token, while the new refresh token
+    /// keeps the scope of the one presented (RFC 6749 §6).
+    pub grant: Option<Arc<Grant>>,
 }
 
 /// Signs and records the tokens of one token response. A JWT access token is not
@@ -137,7 +141,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
         grants.insert_refresh(
             rt,
             RefreshRecord {
-                grant: m.grant.clone(),
+                grant: new.grant.clone().unwrap_or_else(|| m.grant.clone()),
                 family: family.to_owned(),
                 issued_at: now,
                 expires_at: new.expires_at,

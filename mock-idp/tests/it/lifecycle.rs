@@ -237,3 +237,54 @@ async fn a_refused_refresh_does_not_spend_a_rotating_token() {
         "the token was not spent by the refusal"
     );
 }
+
+#[tokio::test]
+async fn a_narrower_scope_narrows_the_access_token_and_the_rotated_refresh_token_keeps_the_original()
+{
+    let idp = idp_with(|c| c.clients[0].refresh_policy.rotate = true);
+    let first = rt(&idp.tokens("alice").await);
+    let narrow = |token: String| {
+        let idp = &idp;
+        async move {
+            idp.post(
+                "/token",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("scope", "openid email"),
+                    ("client_id", "demo-rp"),
+                    ("client_secret", "demo-secret"),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let narrowed = json(&narrow(first).await);
+    assert_eq!(narrowed["scope"], "openid email", "{narrowed}");
+    assert_eq!(claims(narrowed["access_token"].as_str().unwrap())["scope"], "openid email");
+    // RFC 6749 §6: the new refresh token's scope is the presented one's, so the next
+    // refresh may ask for the whole of it again (and gets it without asking).
+    let whole = json(&idp.refresh(&rt(&narrowed)).await);
+    assert_eq!(
+        whole["scope"], "openid profile email offline_access",
+        "{whole}"
+    );
+    let again = json(&narrow(rt(&whole)).await);
+    assert_eq!(again["scope"], "openid email");
+    // Wider than the grant: refused.
+    let res = idp
+        .post(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&again)),
+                ("scope", "openid admin"),
+                ("client_id", "demo-rp"),
+                ("client_secret", "demo-secret"),
+            ],
+            &[],
+        )
+        .await;
+    assert!(assert_error(&res, 400, "invalid_scope").contains("\"admin\""));
+}
