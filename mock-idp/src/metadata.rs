@@ -35,6 +35,9 @@ pub struct Metadata {
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     scopes_supported: Vec<&'static str>,
     claims_supported: Vec<String>,
+    /// OIDC Discovery §3: the tenant sends normal claims, and aggregated and distributed
+    /// ones (OIDC Core §5.6.2) when a test arms `groups_aggregated` / `groups_distributed`.
+    claim_types_supported: Vec<&'static str>,
     code_challenge_methods_supported: Vec<&'static str>,
     prompt_values_supported: Vec<&'static str>,
     claims_parameter_supported: bool,
@@ -123,6 +126,7 @@ pub fn metadata(t: &Tenant) -> Metadata {
         revocation_endpoint_auth_methods_supported: auth_methods,
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         claims_supported: claims_supported(t),
+        claim_types_supported: vec!["normal", "aggregated", "distributed"],
         code_challenge_methods_supported: vec!["S256", "plain"],
         prompt_values_supported: vec!["none", "login", "consent"],
         claims_parameter_supported: false,
