@@ -120,7 +120,32 @@ impl NotYet {
 #[error("this code is not valid: it was mistyped, has expired, or was already used")]
 pub struct UnknownUserCode;
 
+/// How many wrong user codes the verification page takes within [`GUESS_WINDOW`] seconds
+/// before it refuses every code until the oldest of them is that old (RFC 8628 §5.1: an
+/// 8-letter code from 20 letters has 2^34 values, and guessing is slowed to make finding
+/// a live one hopeless). Tenant-wide: every client of a mock reaches it from loopback.
+pub const GUESSES: usize = 5;
+
+/// The window of [`GUESSES`], in seconds of the tenant's clock.
+pub const GUESS_WINDOW: i64 = 60;
+
 impl Grants {
+    /// Seconds until the verification page takes a code again, when too many wrong ones
+    /// were typed lately.
+    pub fn guessing_blocked(&self, now: UnixTime) -> Option<u64> {
+        let oldest = *self.guesses.front()?;
+        (self.guesses.len() >= GUESSES && now - oldest < GUESS_WINDOW)
+            .then(|| (GUESS_WINDOW - (now - oldest)) as u64)
+    }
+
+    /// Notes a wrong user code typed now.
+    pub fn wrong_user_code(&mut self, now: UnixTime) {
+        if self.guesses.len() >= GUESSES {
+            self.guesses.pop_front();
+        }
+        self.guesses.push_back(now);
+    }
+
     /// Records a device authorization under its device code.
     pub fn insert_device(&mut self, device_code: &str, record: DeviceRecord, now: UnixTime) {
         let evicted = self.devices.insert(device_code, record);
@@ -304,5 +329,26 @@ mod tests {
         );
         assert!(!g.user_code_taken("BCDFGHJK", 1_000));
         assert!(g.user_code_taken("BCDFGHJK", 999));
+    }
+
+    #[test]
+    fn wrong_user_codes_past_the_limit_block_every_code_for_the_rest_of_the_window() {
+        let mut g = Grants::default();
+        for i in 0..GUESSES as i64 - 1 {
+            g.wrong_user_code(1_000 + i);
+            assert_eq!(g.guessing_blocked(1_000 + i), None, "{} wrong codes", i + 1);
+        }
+        g.wrong_user_code(1_010);
+        assert_eq!(
+            g.guessing_blocked(1_010),
+            Some(50),
+            "the oldest was typed at 1000"
+        );
+        assert_eq!(g.guessing_blocked(1_059), Some(1));
+        assert_eq!(g.guessing_blocked(1_060), None, "a minute after the oldest");
+        // One more wrong code: the oldest of the last five (1001) starts the wait.
+        g.wrong_user_code(1_060);
+        assert_eq!(g.guessing_blocked(1_060), Some(1));
+        assert_eq!(g.guesses.len(), GUESSES, "memory stays at the limit");
     }
 }

@@ -116,6 +116,9 @@ pub struct Grants {
     pub(crate) sessions: Capped<Session>,
     pub(crate) pending: Capped<PendingLogin>,
     pub(crate) devices: Capped<DeviceRecord>,
+    /// When the last wrong user codes were typed on the verification page (at most
+    /// [`devices::GUESSES`], oldest first).
+    pub(crate) guesses: std::collections::VecDeque<UnixTime>,
     /// Evictions not yet journaled (at most [`MAX_UNREPORTED`]).
     evicted: Vec<Record>,
     /// Set when `evicted` has something, read without the lock by the journal.
@@ -155,6 +158,7 @@ impl Grants {
             sessions: Capped::new(cap),
             pending: Capped::new(cap),
             devices: Capped::new(cap),
+            guesses: Default::default(),
             evicted: Vec::new(),
             eviction_flag: Arc::default(),
             inserts: 0,

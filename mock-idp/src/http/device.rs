@@ -75,20 +75,53 @@ fn unknown(t: &Tenant, typed: &str) -> Response {
     res
 }
 
+/// Past five wrong codes in a minute (the grants' `GUESSES`), every code is refused until
+/// the oldest of them is a minute old (RFC 8628 §5.1): 429, with `Retry-After`.
+fn guessing_blocked(t: &Tenant, typed: &str) -> Option<Response> {
+    let wait = t.lock_grants().guessing_blocked(t.clock.now())?;
+    let message = format!(
+        "Too many wrong codes were typed here lately. Wait {wait} s, then type the code again."
+    );
+    let mut res = enter_code(t, Some(typed), Some(&message));
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    res.headers_mut()
+        .insert(warp::http::header::RETRY_AFTER, wait.into());
+    res.extensions_mut().insert(PageError(
+        "slow_down".to_owned(),
+        Some(format!(
+            "too many wrong user codes: retry after {wait} s (RFC 8628 §5.1)"
+        )),
+    ));
+    Some(res)
+}
+
+/// The answer to a code that names no pending request, counted as a guess.
+fn wrong(t: &Tenant, typed: &str) -> Response {
+    t.lock_grants().wrong_user_code(t.clock.now());
+    unknown(t, typed)
+}
+
 fn show(t: &Tenant, params: &Params, entry: &mut Entry) -> Response {
     if !params.has("user_code") {
         return enter_code(t, None, None);
     }
+    let said = params.get("user_code").ok().flatten().unwrap_or("");
+    if let Some(blocked) = guessing_blocked(t, said) {
+        return blocked;
+    }
     match typed(t, params, entry) {
         (_, Some(device)) => confirm(t, &device, None, None),
-        (typed, None) => unknown(t, &typed),
+        (typed, None) => wrong(t, &typed),
     }
 }
 
 fn decide(t: &Tenant, params: &Params, entry: &mut Entry) -> Response {
+    let said = params.get("user_code").ok().flatten().unwrap_or("");
+    if let Some(blocked) = guessing_blocked(t, said) {
+        return blocked;
+    }
     let (typed, Some(device)) = typed(t, params, entry) else {
-        let typed = params.get("user_code").ok().flatten().unwrap_or("");
-        return unknown(t, typed);
+        return wrong(t, said);
     };
     let now = t.clock.now();
     if params.has("deny") {

@@ -344,3 +344,56 @@ async fn discovery_lists_the_endpoint_and_grant_only_where_a_client_may_use_them
             .contains(&GRANT.into())
     );
 }
+
+#[tokio::test]
+async fn the_page_slows_user_code_guessing_to_five_wrong_codes_a_minute() {
+    let idp = idp();
+    let auth = start(&idp).await;
+    let user_code = auth["user_code"].as_str().unwrap();
+    // Control: the right code is shown its request.
+    let res = idp
+        .get(&format!("/device?user_code={user_code}"), None)
+        .await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    // Five wrong codes (typed on GET or POST) are each told the code is not valid...
+    for (i, wrong) in [
+        "BBBB-BBBB",
+        "CCCC-CCCC",
+        "DDDD-DDDD",
+        "FFFF-FFFF",
+        "GGGG-GGGG",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let res = if i % 2 == 0 {
+            decide(&idp, wrong, &[("username", "alice")]).await
+        } else {
+            idp.get(&format!("/device?user_code={wrong}"), None).await
+        };
+        assert_ne!(
+            res.status(),
+            429,
+            "wrong code {} of 5 is not yet limited",
+            i + 1
+        );
+        assert!(body(&res).contains("not valid"), "{}", body(&res));
+        idp.tenant.clock.advance(1);
+    }
+    // ...then every code, the right one too, waits for the oldest to be a minute old.
+    let res = decide(&idp, user_code, &[("username", "alice")]).await;
+    assert_eq!(res.status(), 429, "{}", body(&res));
+    assert_eq!(res.headers()["retry-after"], "55");
+    assert!(
+        body(&res).contains("Too many wrong codes"),
+        "{}",
+        body(&res)
+    );
+    let pending = poll(&idp, auth["device_code"].as_str().unwrap()).await;
+    assert_error(&pending, 400, "authorization_pending");
+    idp.tenant.clock.advance(55);
+    let res = decide(&idp, user_code, &[("username", "alice")]).await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let tokens = poll(&idp, auth["device_code"].as_str().unwrap()).await;
+    assert_eq!(tokens.status(), 200, "{}", body(&tokens));
+}

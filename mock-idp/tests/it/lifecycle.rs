@@ -240,7 +240,7 @@ async fn a_refused_refresh_does_not_spend_a_rotating_token() {
 
 #[tokio::test]
 async fn a_narrower_scope_narrows_the_access_token_and_the_rotated_refresh_token_keeps_the_original()
-{
+ {
     let idp = idp_with(|c| c.clients[0].refresh_policy.rotate = true);
     let first = rt(&idp.tokens("alice").await);
     let narrow = |token: String| {
@@ -262,7 +262,10 @@ async fn a_narrower_scope_narrows_the_access_token_and_the_rotated_refresh_token
     };
     let narrowed = json(&narrow(first).await);
     assert_eq!(narrowed["scope"], "openid email", "{narrowed}");
-    assert_eq!(claims(narrowed["access_token"].as_str().unwrap())["scope"], "openid email");
+    assert_eq!(
+        claims(narrowed["access_token"].as_str().unwrap())["scope"],
+        "openid email"
+    );
     // RFC 6749 §6: the new refresh token's scope is the presented one's, so the next
     // refresh may ask for the whole of it again (and gets it without asking).
     let whole = json(&idp.refresh(&rt(&narrowed)).await);
