@@ -29,6 +29,8 @@ pub enum Endpoint {
     EndSession,
     /// Device authorization (RFC 8628 §3.1).
     DeviceAuthorization,
+    /// A pushed authorization request (RFC 9126).
+    Par,
     /// The page where a device's user enters its code and decides (RFC 8628 §3.3).
     Device,
     /// The groups of an overage (`_claim_sources`).

@@ -19,6 +19,11 @@ pub struct Metadata {
     end_session_endpoint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     device_authorization_endpoint: Option<String>,
+    /// RFC 9126 §5, with `[par] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    require_pushed_authorization_requests: Option<bool>,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -104,6 +109,12 @@ pub fn metadata(t: &Tenant) -> Metadata {
         end_session_endpoint: url(&t.paths.end_session),
         device_authorization_endpoint: allows(t, GrantType::DeviceCode)
             .then(|| url(&t.paths.device_authorization)),
+        pushed_authorization_request_endpoint: t.config.par.enabled.then(|| url(&t.paths.par)),
+        require_pushed_authorization_requests: t
+            .config
+            .par
+            .enabled
+            .then_some(t.config.par.required),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: grant_types(t),

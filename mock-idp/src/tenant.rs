@@ -43,6 +43,8 @@ pub struct Paths {
     pub jwks: String,
     /// The groups of an overage.
     pub groups: String,
+    /// Pushed authorization requests (RFC 9126), when the tenant serves them.
+    pub par: String,
     /// The distributed claims source (`<issuer path>/claims`).
     pub claims: String,
     /// The admin API's root (`<issuer path>/admin`).
@@ -85,6 +87,7 @@ impl Paths {
             device: format!("{base}/device"),
             jwks: or(&e.jwks, "jwks"),
             groups: or(&e.groups, "groups"),
+            par: or(&e.par, "par"),
             claims: format!("{base}/claims"),
             admin: format!("{base}/admin"),
             debug: format!("{base}/debug"),

@@ -3,6 +3,7 @@
 mod authlib_clients;
 mod device_flow;
 mod lifecycle;
+mod openid_client_par;
 mod openidconnect_rp;
 mod profiles;
 mod support;

@@ -64,6 +64,40 @@ pub struct Config {
     /// (`urn:ietf:params:oauth:grant-type:jwt-bearer`, RFC 7523 §2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assertion_issuers: Vec<AssertionIssuer>,
+    /// Pushed authorization requests (RFC 9126).
+    #[serde(default, skip_serializing_if = "Par::is_off")]
+    pub par: Par,
+}
+
+/// Pushed authorization requests (RFC 9126): a client POSTs its authorization request to
+/// the tenant first (authenticated as at the token endpoint) and sends the browser to the
+/// authorization endpoint with only `client_id` and the `request_uri` it got back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Par {
+    /// Serve the pushed authorization request endpoint and list it in discovery.
+    pub enabled: bool,
+    /// Every client must push its authorization requests
+    /// (`require_pushed_authorization_requests`).
+    pub required: bool,
+    /// Seconds a `request_uri` is good for; it is good for one use.
+    pub lifetime: u64,
+}
+
+impl Default for Par {
+    fn default() -> Par {
+        Par {
+            enabled: false,
+            required: false,
+            lifetime: 60,
+        }
+    }
+}
+
+impl Par {
+    fn is_off(&self) -> bool {
+        *self == Par::default()
+    }
 }
 
 /// A party that may present JWT bearer grants about the tenant's users.
@@ -223,6 +257,9 @@ pub struct Endpoints {
     pub jwks: Option<String>,
     /// The groups of an overage (`quirks.groups_overage`; default `<issuer path>/groups`).
     pub groups: Option<String>,
+    /// Pushed authorization requests (RFC 9126; served with `[par] enabled`; default
+    /// `<issuer path>/par`).
+    pub par: Option<String>,
 }
 
 /// A signing key loaded from a PEM file.
@@ -316,6 +353,10 @@ pub struct ClientConfig {
     /// assertion names a key the IdP does not hold yet; RFC 7591 §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// This client must push its authorization requests (RFC 9126 §6; needs `[par]
+    /// enabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A client's refresh-token lifecycle (the knobs real providers expose).

@@ -142,4 +142,5 @@ pub const DISCOVERY_OPTIONAL_ENDPOINTS: &[&str] = &[
     "revocation_endpoint",
     "end_session_endpoint",
     "device_authorization_endpoint",
+    "pushed_authorization_request_endpoint",
 ];

@@ -21,9 +21,24 @@ impl Config {
         self.validate_discovery()?;
         self.validate_placements()?;
         self.validate_keys()?;
+        self.validate_par()?;
         self.validate_clients()?;
         self.validate_assertion_issuers()?;
         self.validate_users()
+    }
+
+    fn validate_par(&self) -> Result<(), Invalid> {
+        let at = |field| vec![Seg::Key("par"), Seg::Key(field)];
+        if self.par.required && !self.par.enabled {
+            return bad(at("required"), "needs enabled = true");
+        }
+        if self.par.enabled && !(1..=600).contains(&self.par.lifetime) {
+            return bad(
+                at("lifetime"),
+                "1 to 600 seconds (RFC 9126 §2.2: a request_uri is short-lived)",
+            );
+        }
+        Ok(())
     }
 
     fn validate_discovery(&self) -> Result<(), Invalid> {
@@ -175,6 +190,7 @@ impl Config {
             device_authorization,
             jwks,
             groups,
+            par,
         } = &self.endpoints;
         for (name, value) in [
             ("authorization", authorization),
@@ -186,6 +202,7 @@ impl Config {
             ("device_authorization", device_authorization),
             ("jwks", jwks),
             ("groups", groups),
+            ("par", par),
         ] {
             if let Some(p) = value
                 && (!p.starts_with('/') || p.contains(['?', '#']))
@@ -278,6 +295,12 @@ impl Config {
             }
             if let Some((field, why)) = client_keys_problem(c) {
                 return bad(at(field), why);
+            }
+            if c.require_pushed_authorization_requests && !self.par.enabled {
+                return bad(
+                    at("require_pushed_authorization_requests"),
+                    "needs [par] enabled = true (the tenant must serve pushed authorization requests)",
+                );
             }
             if !confidential && c.grant_types.contains(&GrantType::ClientCredentials) {
                 return bad(

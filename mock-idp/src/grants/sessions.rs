@@ -51,6 +51,16 @@ impl Grants {
         self.note_insert(Record::PendingLogin, evicted, now);
     }
 
+    /// The client of a parked request, if it is held (expired or not).
+    pub fn pending_client(&self, id: &str) -> Option<String> {
+        self.pending.get(id).and_then(|p| {
+            p.params
+                .iter()
+                .find(|(k, _)| k == "client_id")
+                .map(|(_, v)| v.clone())
+        })
+    }
+
     /// Takes a parked request (once).
     pub fn take_pending(&mut self, id: &str, now: UnixTime) -> Option<PendingLogin> {
         self.pending.remove(id).filter(|p| now < p.expires_at)

@@ -83,7 +83,7 @@ pub fn session_cookie(t: &Tenant, headers: &HeaderMap) -> Option<String> {
 }
 
 /// The authorization parameters, each sent at most once.
-fn parameters(params: &Params) -> Result<authorization::Params<'_>, OAuthError> {
+pub(super) fn parameters(params: &Params) -> Result<authorization::Params<'_>, OAuthError> {
     Ok(authorization::Params {
         response_type: params.get("response_type")?,
         response_mode: params.get("response_mode")?,
@@ -102,6 +102,35 @@ fn parameters(params: &Params) -> Result<authorization::Params<'_>, OAuthError> 
 /// Handles an authorization request (also replayed by the login form); notes the user in
 /// the journal entry.
 pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response {
+    // A pushed request (RFC 9126 §4): its parameters are the pushed ones, whatever else the
+    // browser carries; the login form replays them as they were resolved here.
+    let from_browser = matches!(who, Who::Cookie(_));
+    let pushed_params;
+    let mut pushed = false;
+    let params = match params.get("request_uri") {
+        Ok(Some(uri)) if from_browser && t.config.par.enabled => {
+            let client_id = match params.require("client_id") {
+                Ok(id) => id,
+                Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+            };
+            match crate::par::take(t, uri, client_id) {
+                Ok(p) => {
+                    pushed_params = Params(p);
+                    pushed = true;
+                    entry.redirect_uri = pushed_params
+                        .get("redirect_uri")
+                        .ok()
+                        .flatten()
+                        .map(str::to_owned);
+                    &pushed_params
+                }
+                Err(why) => {
+                    return error_page(StatusCode::BAD_REQUEST, "invalid_request_uri", &why);
+                }
+            }
+        }
+        _ => params,
+    };
     let client_id = match params.require("client_id") {
         Ok(id) => id,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
@@ -148,6 +177,16 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     };
     if matches!(who, Who::Cancelled) {
         return back("access_denied", "the user cancelled the login");
+    }
+    if from_browser && !pushed && crate::par::required(t, client) {
+        return back(
+            "invalid_request",
+            &format!(
+                "client {client_id:?} must push its authorization requests to {}{} first and send only client_id and request_uri here (RFC 9126 §5)",
+                crate::types::origin(&t.issuer),
+                t.paths.par
+            ),
+        );
     }
     let req = match parameters(params)
         .map_err(|e| AuthError::new(e.error, e.description))

@@ -41,6 +41,8 @@ fn login(t: &Tenant, form: &Params, entry: &mut Entry) -> Response {
         .get("request")
         .ok()
         .flatten()
+        // A pushed request is the authorization endpoint's to take, not the form's.
+        .filter(|id| !id.starts_with(crate::par::URI_PREFIX))
         .and_then(|id| t.lock_grants().take_pending(id, now));
     let Some(pending) = pending else {
         return error_page(

@@ -19,6 +19,7 @@ mod introspect;
 mod jwks;
 mod login;
 mod login_page;
+mod par;
 mod params;
 mod redirect;
 mod revoke;
@@ -70,6 +71,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(end_session::filter(&reg))
         .unify()
         .or(device_authorization::filter(&reg))
+        .unify()
+        .or(par::filter(&reg))
         .unify()
         .or(device::filter(&reg))
         .unify()

@@ -21,6 +21,7 @@ fn post_only_client() -> ClientConfig {
         frontchannel_logout_uri: None,
         jwks: None,
         jwks_uri: None,
+        require_pushed_authorization_requests: false,
     }
 }
 

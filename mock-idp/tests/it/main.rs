@@ -20,6 +20,7 @@ mod journal;
 mod lifecycle;
 mod live_state;
 mod model;
+mod par;
 mod profiles;
 mod shutdown;
 mod slow_clients;

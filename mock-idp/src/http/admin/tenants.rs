@@ -193,6 +193,7 @@ fn endpoints_under(mut c: Config, issuer: &str) -> Config {
         &mut e.device_authorization,
         &mut e.jwks,
         &mut e.groups,
+        &mut e.par,
     ]
     .into_iter()
     .flatten()
