@@ -5,14 +5,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn hidden_request_id(html: &str) -> String {
-    let at = html
-        .find("name=\"request\" value=\"")
-        .expect("a request field")
-        + 22;
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
-
 #[tokio::test]
 async fn login_page_then_silent_login_with_the_session_cookie() {
     let idp = idp();

@@ -7,14 +7,6 @@ use warp::http::Response;
 
 use crate::support::*;
 
-fn hidden_request_id(html: &str) -> String {
-    let at = html
-        .find("name=\"request\" value=\"")
-        .expect("a request field")
-        + 22;
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
-
 fn par_idp(edit: impl FnOnce(&mut mock_idp::Config)) -> Idp {
     idp_with(|c| {
         c.par.enabled = true;

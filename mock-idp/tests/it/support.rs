@@ -321,3 +321,12 @@ pub fn key_pair(kid: &str, alg: mock_idp::SigningAlg) -> KeyPair {
         jwks: jsonwebtoken::jwk::JwkSet { keys: vec![public] },
     }
 }
+
+/// The login page's hidden `request` field: the parked authorization request's id.
+pub fn hidden_request_id(html: &str) -> String {
+    let at = html
+        .find("name=\"request\" value=\"")
+        .expect("a request field")
+        + 22;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
