@@ -98,7 +98,7 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
     }
     rows.sort_by_key(|(k, _)| *k);
     let mut table = String::from(
-        "| defect | mode | found after | kind | actions drawn → shrunk | re-runs showing it |\n|---|---|---|---|---|---|\n",
+        "| defect | mode | found after | kind | actions drawn → shrunk | re-runs showing it | actions/s |\n|---|---|---|---|---|---|---|\n",
     );
     let mut missed = Vec::new();
     for (k, r) in &rows {
@@ -109,6 +109,7 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
             ""
         };
         let m = &r.modes[0];
+        let speed = m.actions as f64 / m.wall_time_s.max(f64::EPSILON);
         let found = m
             .findings
             .iter()
@@ -116,7 +117,7 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
             .or(m.findings.first());
         match found {
             Some(f) => table.push_str(&format!(
-                "| `{name}`{new} | {mode} | {:.0} s | {}{} | {} → {} | {} of {} |\n",
+                "| `{name}`{new} | {mode} | {:.0} s | {}{} | {} → {} | {} of {} | {speed:.1} |\n",
                 f.found_after_s,
                 f.disagreement.kind.as_str(),
                 if f.disagreement.recommendation {
@@ -132,7 +133,7 @@ async fn every_defect_of_the_families_is_found_by_exploring_alone() {
             None => {
                 missed.push(name);
                 table.push_str(&format!(
-                    "| `{name}`{new} | {mode} | not within {budget} s | | | |\n"
+                    "| `{name}`{new} | {mode} | not within {budget} s | | | | {speed:.1} |\n"
                 ));
             }
         }
