@@ -65,6 +65,9 @@ pub struct Shape {
     pub(super) c_hash: bool,
     /// The login's ID token's `amr`.
     pub(super) amr: Vec<String>,
+    /// Pushed authorization requests: whether the provider requires them, when it takes
+    /// them at all (its discovery names the endpoint).
+    pub(super) par_required: Option<bool>,
 }
 
 impl Shape {
@@ -98,6 +101,7 @@ impl Shape {
             "authorization_endpoint",
             "token_endpoint",
             "jwks_uri",
+            "require_pushed_authorization_requests",
         ];
         if let Some(doc) = d.doc.as_object() {
             self.not_emulated = doc
@@ -134,10 +138,15 @@ impl Shape {
             ("end_session", "end_session_endpoint"),
             ("device_authorization", "device_authorization_endpoint"),
             ("jwks", "jwks_uri"),
+            ("par", "pushed_authorization_request_endpoint"),
         ] {
             if let Some(u) = d.get(key) {
                 self.endpoints.push((name, u.to_owned()));
             }
+        }
+        if d.get("pushed_authorization_request_endpoint").is_some() {
+            let required = d.doc.get("require_pushed_authorization_requests");
+            self.par_required = Some(required.and_then(Value::as_bool).unwrap_or(false));
         }
     }
 

@@ -130,6 +130,12 @@ impl Shape {
                 }
             );
         }
+        if let Some(required) = self.par_required {
+            let _ = writeln!(
+                out,
+                "\n[par]   # pushed authorization requests (RFC 9126): the provider takes them\nenabled = true\nrequired = {required}"
+            );
+        }
         let _ = writeln!(
             out,
             "\n[discovery]   # the provider's metadata as it publishes it"
