@@ -118,6 +118,7 @@ pub const DISCOVERY_LISTS: &[&str] = &[
     "revocation_endpoint_auth_signing_alg_values_supported",
     "scopes_supported",
     "claims_supported",
+    "claim_types_supported",
     "code_challenge_methods_supported",
     "prompt_values_supported",
 ];
