@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mock_idp::SigningAlg;
 use mock_idp::SigningKey;
-use support::{rss_kb, spawn};
+use support::{code_in, exchange, rss_kb, spawn};
 
 mod support;
 
@@ -140,24 +140,7 @@ fn embedded() -> (Duration, f64) {
                 .await
                 .unwrap();
             let location = res.headers()["location"].to_str().unwrap().to_owned();
-            let code = url::Url::parse(&location)
-                .unwrap()
-                .query_pairs()
-                .find(|(k, _)| k == "code")
-                .map(|(_, v)| v.into_owned())
-                .expect("a code");
-            let res = client
-                .post(format!("{issuer}/token"))
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("redirect_uri", redirect),
-                    ("client_id", "demo-rp"),
-                    ("client_secret", "demo-secret"),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let res = exchange(&client, &issuer, &code_in(&location), redirect).await;
             assert_eq!(res.status(), 200);
             res.bytes().await.unwrap();
             n += 1;

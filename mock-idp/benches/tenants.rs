@@ -20,7 +20,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{rss_kb, spawn};
+use support::{code_in, exchange, rss_kb, spawn};
 
 mod support;
 
@@ -194,23 +194,5 @@ async fn login(http: &reqwest::Client, issuer: &str) {
         .and_then(|l| l.to_str().ok())
         .expect("a redirect")
         .to_owned();
-    let code = url::Url::parse(&location)
-        .expect("a URL")
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("a code");
-    let token = http
-        .post(format!("{issuer}/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", "demo-rp"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
-        .await
-        .expect("token");
-    assert!(token.status().is_success(), "token: {}", token.status());
+    exchange(http, issuer, &code_in(&location), CALLBACK).await;
 }

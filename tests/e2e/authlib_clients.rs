@@ -4,7 +4,7 @@
 //! doing a token exchange (RFC 8693), and fetching and verifying groups sent as distributed
 //! claims (OIDC Core §5.6.2).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use mock_idp::generate_pair;
@@ -13,18 +13,7 @@ use serde_json::Value;
 
 /// The pinned Authlib of `tests/rps/python-authlib`, installed (its venv's python).
 fn python() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rps/python-authlib");
-    let out = Command::new("bash")
-        .arg(dir.join("install.sh"))
-        .output()
-        .expect("install.sh runs");
-    assert!(
-        out.status.success(),
-        "install.sh: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join(".venv/bin/python")
+    crate::support::installed_rp("python-authlib").join(".venv/bin/python")
 }
 
 /// Runs `script` with these variables; its stdout as JSON.

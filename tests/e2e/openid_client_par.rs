@@ -4,7 +4,6 @@
 //! `client_id` and `request_uri`, and trades the code. The control: the same library's
 //! plain authorization URL is refused by the same tenant.
 
-use std::path::Path;
 use std::process::Command;
 
 use mock_idp::{Config, MockIdp};
@@ -34,16 +33,7 @@ console.log(JSON.stringify({
 
 #[tokio::test]
 async fn openid_client_pushes_its_request_and_a_plain_one_is_refused() {
-    let rp = Path::new(env!("CARGO_MANIFEST_DIR")).join("rps/node-openid-client-v6");
-    let installed = Command::new("bash")
-        .arg(rp.join("install.sh"))
-        .output()
-        .expect("install.sh runs");
-    assert!(
-        installed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
+    let rp = crate::support::installed_rp("node-openid-client-v6");
     let idp = MockIdp::builder()
         .edit_config(|c: &mut Config| {
             c.par.enabled = true;

@@ -89,3 +89,21 @@ pub fn payload(jwt: &str) -> Option<Value> {
         .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+/// `tests/rps/<rp>`, its pinned libraries installed by its own `install.sh`.
+pub fn installed_rp(rp: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rps")
+        .join(rp);
+    let out = std::process::Command::new("bash")
+        .arg(dir.join("install.sh"))
+        .output()
+        .expect("install.sh runs");
+    assert!(
+        out.status.success(),
+        "{rp}/install.sh: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}

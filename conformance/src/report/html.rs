@@ -147,11 +147,7 @@ fn mode(run: &ModeRun, b: &mut String) {
         }),
         run.wall_time_ms as f64 / 1000.0
     );
-    let _ = write!(
-        b,
-        "<p>{}</p>",
-        esc(&super::markdown::critical_path_line(run))
-    );
+    let _ = write!(b, "<p>{}</p>", esc(&run.critical_path_line()));
     let mut by_cat: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
     for r in &run.results {
         by_cat.entry(r.category.as_str()).or_default()[r.verdict as usize] += 1;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{ModeRun, Report};
+use super::Report;
 use crate::verdict::Outcome;
 
 /// The Markdown text.
@@ -74,7 +74,7 @@ pub fn markdown(report: &Report) -> String {
                 let _ = writeln!(md, "## Sync mode `{}` ({took:.1} s)\n", run.sync_mode);
             }
         }
-        let _ = writeln!(md, "{}\n", critical_path_line(run));
+        let _ = writeln!(md, "{}\n", run.critical_path_line());
         let mut by_cat: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
         for r in &run.results {
             by_cat.entry(r.category.as_str()).or_default()[r.verdict as usize] += 1;
@@ -169,27 +169,4 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     md
-}
-
-/// The mode's wall time against its critical path, in plain words (Markdown and HTML).
-pub fn critical_path_line(run: &ModeRun) -> String {
-    let (wall, path) = (
-        run.wall_time_ms as f64 / 1000.0,
-        run.critical_path_ms as f64 / 1000.0,
-    );
-    let ratio = if run.critical_path_ms > 0 {
-        format!(" ({:.2}x)", wall / path)
-    } else {
-        String::new()
-    };
-    let longest = run
-        .longest_concurrent
-        .as_deref()
-        .map(|id| format!(", through {id}, the longest concurrent scenario"))
-        .unwrap_or_default();
-    format!(
-        "Wall time {wall:.1} s against a critical path of {path:.1} s{ratio}{longest}: the time \
-         were every concurrent scenario to take only its own; the rest is scenarios queueing \
-         for --jobs and for the machine."
-    )
 }

@@ -130,6 +130,29 @@ pub struct ModeRun {
 }
 
 impl ModeRun {
+    /// The mode's wall time against its critical path, in plain words (Markdown and HTML).
+    pub fn critical_path_line(&self) -> String {
+        let (wall, path) = (
+            self.wall_time_ms as f64 / 1000.0,
+            self.critical_path_ms as f64 / 1000.0,
+        );
+        let ratio = if self.critical_path_ms > 0 {
+            format!(" ({:.2}x)", wall / path)
+        } else {
+            String::new()
+        };
+        let longest = self
+            .longest_concurrent
+            .as_deref()
+            .map(|id| format!(", through {id}, the longest concurrent scenario"))
+            .unwrap_or_default();
+        format!(
+            "Wall time {wall:.1} s against a critical path of {path:.1} s{ratio}{longest}: the time \
+             were every concurrent scenario to take only its own; the rest is scenarios queueing \
+             for --jobs and for the machine."
+        )
+    }
+
     /// `strict`, or `okta/strict` against a provider profile.
     pub fn label(&self) -> String {
         match &self.idp_profile {

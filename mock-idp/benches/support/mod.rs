@@ -1,5 +1,5 @@
-//! What the benches share: the release binary started on a free port, and a process's
-//! memory as the kernel counts it.
+//! What the benches share: the release binary started on a free port, a process's memory
+//! as the kernel counts it, and the demo client's code exchange.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -41,4 +41,37 @@ pub fn rss_kb(pid: u32, field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The `code` of an authorization response's redirect `location`.
+pub fn code_in(location: &str) -> String {
+    url::Url::parse(location)
+        .expect("a URL")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code")
+}
+
+/// The demo client's code exchange (`client_secret_post`), answered 2xx.
+pub async fn exchange(
+    http: &reqwest::Client,
+    issuer: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> reqwest::Response {
+    let res = http
+        .post(format!("{issuer}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert!(res.status().is_success(), "token: {}", res.status());
+    res
 }

@@ -16,20 +16,20 @@ fn par_idp(edit: impl FnOnce(&mut mock_idp::Config)) -> Idp {
 
 /// demo-rp pushes an authorization request with these parameters over the usual ones.
 async fn push(idp: &Idp, extra: &[(&str, &str)]) -> Response<bytes::Bytes> {
-    let mut p = vec![
-        ("client_id", "demo-rp"),
-        ("client_secret", "demo-secret"),
-        ("redirect_uri", REDIRECT),
-        ("response_type", "code"),
-        ("scope", "openid profile email offline_access"),
-        ("state", "pushed-state"),
-        ("nonce", "pushed-nonce"),
-        ("login_hint", "alice"),
-    ];
-    for (k, v) in extra {
-        p.retain(|(pk, _)| pk != k);
-        p.push((k, v));
-    }
+    let mut p = overridden(
+        vec![
+            ("client_id", "demo-rp"),
+            ("client_secret", "demo-secret"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid profile email offline_access"),
+            ("state", "pushed-state"),
+            ("nonce", "pushed-nonce"),
+            ("login_hint", "alice"),
+        ],
+        extra,
+    );
+    // An empty value leaves the parameter out.
     p.retain(|(_, v)| !v.is_empty());
     idp.post("/par", &p, &[]).await
 }

@@ -96,18 +96,17 @@ impl Idp {
 
     /// An authorization request for `demo-rp`, with these extra parameters.
     pub async fn authorize(&self, extra: &[(&str, &str)], cookie: Option<&str>) -> Response<Bytes> {
-        let mut p = vec![
-            ("client_id", "demo-rp"),
-            ("redirect_uri", REDIRECT),
-            ("response_type", "code"),
-            ("scope", "openid profile email offline_access"),
-            ("state", "st"),
-            ("nonce", "no"),
-        ];
-        for (k, v) in extra {
-            p.retain(|(pk, _)| pk != k);
-            p.push((k, v));
-        }
+        let p = overridden(
+            vec![
+                ("client_id", "demo-rp"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+                ("scope", "openid profile email offline_access"),
+                ("state", "st"),
+                ("nonce", "no"),
+            ],
+            extra,
+        );
         self.get(&format!("/authorize?{}", form(&p)), cookie).await
     }
 
@@ -329,4 +328,16 @@ pub fn hidden_request_id(html: &str) -> String {
         .expect("a request field")
         + 22;
     html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// `base` with each parameter of `extra` put in place of the one of the same name.
+pub fn overridden<'a>(
+    mut base: Vec<(&'a str, &'a str)>,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    for (k, v) in extra {
+        base.retain(|(bk, _)| bk != k);
+        base.push((k, v));
+    }
+    base
 }

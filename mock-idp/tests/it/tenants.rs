@@ -64,17 +64,9 @@ async fn get_json(http: &reqwest::Client, url: String) -> (u16, Value) {
 async fn a_created_tenant_is_a_whole_isolated_provider() {
     let idp = MockIdp::start().await;
     let http = http();
-    let res = http
-        .post(format!("{}/admin/tenants", idp.issuer()))
-        .json(&json!({"name": "acme"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let issuer = res.json::<Value>().await.unwrap()["issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, made) = create(&http, &idp, json!({"name": "acme"})).await;
+    assert_eq!(status, 201);
+    let issuer = made["issuer"].as_str().unwrap().to_owned();
     assert_eq!(issuer, format!("{}/t/acme", idp.issuer()));
 
     let (status, discovery) =
