@@ -4,7 +4,9 @@
 //! (`tests/rps/node-openid-client`, no registry upload), and used only through what they
 //! installed: the commands in `node_modules/.bin`, and the helper by the RP's own
 //! `node:test` tests (login, a group change reaching the app, a deleted user losing access,
-//! an outage). Prints the time from the fresh project to the first green test.
+//! an outage), then one test each under vitest (the helper imported as an ES module) and
+//! jest (required as CommonJS), pinned as the project's dev dependencies. Prints the time
+//! from the fresh project to the first green test.
 
 #[path = "../python/commands.rs"]
 mod commands;
@@ -33,12 +35,17 @@ fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_nod
     let app = root().join("tests/rps/node-openid-client");
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-app");
     let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("test")).unwrap();
+    for d in ["test", "vitest", "jest"] {
+        std::fs::create_dir_all(work.join(d)).unwrap();
+    }
     for f in [
         "app.js",
+        "harness.js",
         "package.json",
         "package-lock.json",
         "test/app.test.js",
+        "vitest/app.test.mjs",
+        "jest/app.test.js",
     ] {
         std::fs::copy(app.join(f), work.join(f)).unwrap();
     }
@@ -74,6 +81,29 @@ fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_nod
         installed.as_secs_f64(),
         (green - installed).as_secs_f64()
     );
+
+    // The same helper from the two other runners a Node team uses, each through its own
+    // command line as `npm run` would start it (one test each; exit status and summary).
+    for (runner, args, passed) in [
+        (
+            "vitest",
+            &["run", "vitest/"][..],
+            "Tests  1 passed (1)",
+        ),
+        ("jest", &["--ci", "jest/"][..], "Tests:       1 passed, 1 total"),
+    ] {
+        let out = Command::new(work.join("node_modules/.bin").join(runner))
+            .args(args)
+            .current_dir(&work)
+            .env_remove("SSO_HARNESS_BIN_DIR")
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .output()
+            .unwrap_or_else(|e| panic!("{runner} runs: {e}"));
+        let t = text(&out);
+        assert!(out.status.success(), "{runner}: {t}");
+        assert!(t.contains(passed), "{runner} did not report `{passed}`: {t}");
+    }
 }
 
 /// One version for the crates, the wheel (maturin reads the conformance crate's) and the

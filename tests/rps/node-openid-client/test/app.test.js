@@ -5,14 +5,8 @@
 
 const { test, before, after, beforeEach, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const net = require('node:net');
-const path = require('node:path');
 const { startMockIdp } = require('sso-harness');
-
-const APP = path.join(__dirname, '..', 'app.js');
-const GROUP_MAP = { analysts: ['read'], admins: ['read', 'write'] };
-const DEADLINE_MS = 5000;
+const { startApp, eventually } = require('../harness');
 
 let idp;
 let tenant;
@@ -26,50 +20,9 @@ beforeEach(async () => {
   app = await startApp(tenant);
 });
 afterEach(async () => {
-  app.child.kill('SIGTERM');
+  app.stop();
   await tenant.delete();
 });
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startApp(t) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [APP], {
-    env: {
-      ...process.env, ISSUER: t.issuer, CLIENT_ID: t.clientId, CLIENT_SECRET: t.clientSecret,
-      BASE_URL: url, PORT: String(port), SYNC_MODE: 'strict', GROUP_MAP: JSON.stringify(GROUP_MAP),
-      SYNC_INTERVAL_S: '0.3', IDP_TIMEOUT_S: '2',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const end = Date.now() + 30000;
-  for (;;) {
-    try {
-      await fetch(`${url}/me`);
-      return { url, child };
-    } catch (e) {
-      if (child.exitCode !== null || Date.now() > end) throw new Error(`the app did not come up: ${e}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-async function eventually(read, want) {
-  const end = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = await read();
-    if (want(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a login shows the user and the groups permissions', async () => {
   const b = tenant.browser(app.url);
