@@ -107,6 +107,17 @@ pub struct Entry {
     pub pkce: Option<String>,
     /// The user the request concerned, when known.
     pub user: Option<String>,
+    /// A pushed authorization request's `request_uri` (RFC 9126): the one handed out at
+    /// `par`, the one presented at `authorize` (written only where there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    /// At `authorize`: the request was a pushed one, so its `scope`, `redirect_uri`,
+    /// `state`, `nonce`, `pkce` and lints are the pushed request's (written only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pushed: bool,
+    /// At `par`: the authorization request the client pushed, its credentials left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
     /// HTTP status of the answer.
     pub status: u16,
     /// The OAuth error code, when it failed.
@@ -181,6 +192,9 @@ impl Entry {
             id_token_hint: get("id_token_hint").is_some(),
             pkce,
             user: None,
+            request_uri: None,
+            pushed: false,
+            parameters: None,
             status: 0,
             error: None,
             error_description: None,

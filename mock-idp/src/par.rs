@@ -18,22 +18,28 @@ const NOT_KEPT: [&str; 4] = [
     "request_uri",
 ];
 
-/// Holds a validated authorization request of `client_id`; its `request_uri` and how many
-/// seconds it is good for.
-pub fn push(t: &Tenant, client_id: &str, params: &[(String, String)]) -> (String, u64) {
-    let now = t.clock.now();
-    let lifetime = t.config.par.lifetime;
+/// The parameters a pushed request keeps: all the client sent but its credentials, with
+/// the authenticated client's id.
+pub fn kept(client_id: &str, params: &[(String, String)]) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = params
         .iter()
         .filter(|(k, _)| !NOT_KEPT.contains(&k.as_str()) && k != "client_id")
         .cloned()
         .collect();
     kept.push(("client_id".into(), client_id.to_owned()));
+    kept
+}
+
+/// Holds a validated authorization request of `client_id` (its [`kept`] parameters); its
+/// `request_uri` and how many seconds it is good for.
+pub fn push(t: &Tenant, client_id: &str, params: &[(String, String)]) -> (String, u64) {
+    let now = t.clock.now();
+    let lifetime = t.config.par.lifetime;
     let uri = format!("{URI_PREFIX}{}", t.random_token(24));
     t.lock_grants().insert_pending(
         &uri,
         PendingLogin {
-            params: kept,
+            params: kept(client_id, params),
             expires_at: now + lifetime as i64,
         },
         now,

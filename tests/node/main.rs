@@ -85,12 +85,12 @@ fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_nod
     // The same helper from the two other runners a Node team uses, each through its own
     // command line as `npm run` would start it (one test each; exit status and summary).
     for (runner, args, passed) in [
+        ("vitest", &["run", "vitest/"][..], "Tests  1 passed (1)"),
         (
-            "vitest",
-            &["run", "vitest/"][..],
-            "Tests  1 passed (1)",
+            "jest",
+            &["--ci", "jest/"][..],
+            "Tests:       1 passed, 1 total",
         ),
-        ("jest", &["--ci", "jest/"][..], "Tests:       1 passed, 1 total"),
     ] {
         let out = Command::new(work.join("node_modules/.bin").join(runner))
             .args(args)
@@ -102,7 +102,10 @@ fn the_npm_packages_install_from_their_tarballs_and_a_real_rp_passes_its_own_nod
             .unwrap_or_else(|e| panic!("{runner} runs: {e}"));
         let t = text(&out);
         assert!(out.status.success(), "{runner}: {t}");
-        assert!(t.contains(passed), "{runner} did not report `{passed}`: {t}");
+        assert!(
+            t.contains(passed),
+            "{runner} did not report `{passed}`: {t}"
+        );
     }
 }
 

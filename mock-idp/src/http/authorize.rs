@@ -113,15 +113,22 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                 Ok(id) => id,
                 Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
             };
+            entry.request_uri = Some(uri.to_owned());
             match crate::par::take(t, uri, client_id) {
                 Ok(p) => {
                     pushed_params = Params(p);
                     pushed = true;
-                    entry.redirect_uri = pushed_params
-                        .get("redirect_uri")
-                        .ok()
-                        .flatten()
-                        .map(str::to_owned);
+                    // The journal tells what was asked for: the pushed request, not the
+                    // two parameters the browser carried.
+                    let mut e = Entry::new(
+                        Endpoint::Authorize,
+                        &entry.method,
+                        &Params::default(),
+                        &pushed_params,
+                    );
+                    e.request_uri = Some(uri.to_owned());
+                    e.pushed = true;
+                    *entry = e;
                     &pushed_params
                 }
                 Err(why) => {

@@ -88,6 +88,38 @@ async fn a_pushed_request_is_carried_by_its_request_uri_once() {
         .expect("the push is journaled");
     assert_eq!(pushed.client_id.as_deref(), Some("demo-rp"));
     assert_eq!(pushed.status, 201);
+    // Asked by its request_uri, the journal gives the push (what was pushed, the secret
+    // left out) and the authorization requests that presented it, which it describes by
+    // the pushed parameters, not by the two the browser carried.
+    let j = json(
+        &idp.get(
+            &format!("/admin/journal?{}", form(&[("request_uri", &uri)])),
+            None,
+        )
+        .await,
+    );
+    let entries = j.as_array().unwrap();
+    let endpoints: Vec<_> = entries.iter().map(|e| e["endpoint"].clone()).collect();
+    assert_eq!(
+        endpoints,
+        vec!["par", "authorize", "authorize"],
+        "the push, its use, the refused reuse: {j:#}"
+    );
+    let params = &entries[0]["parameters"];
+    assert_eq!(params["state"], "pushed-state");
+    assert_eq!(params["scope"], "openid profile email offline_access");
+    assert_eq!(params["client_id"], "demo-rp");
+    assert!(params.get("client_secret").is_none(), "{params}");
+    let used = &entries[1];
+    assert_eq!(used["pushed"], true);
+    assert_eq!(used["state"], true);
+    assert_eq!(used["nonce"], true);
+    assert_eq!(used["scope"], "openid profile email offline_access");
+    assert_eq!(used["redirect_uri"], REDIRECT);
+    assert_eq!(used["user"], "alice");
+    // No PKCE was pushed: the lint is the pushed request's; no state or nonce lint.
+    assert_eq!(used["lints"], serde_json::json!(["no_pkce"]));
+    assert_eq!(entries[2]["status"], 400);
 }
 
 #[tokio::test]

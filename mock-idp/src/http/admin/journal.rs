@@ -1,5 +1,6 @@
-//! `GET /admin/journal[?since=SEQ][&user=NAME]`: the journal, optionally only entries after
-//! a sequence number and about one user.
+//! `GET /admin/journal[?since=SEQ][&user=NAME][&request_uri=URI]`: the journal, optionally
+//! only entries after a sequence number, about one user, or of one pushed authorization
+//! request (its push and the authorization request that used it).
 
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -18,10 +19,12 @@ pub fn get(t: &Tenant, query: &str) -> Result<Response, OAuthError> {
             .map_err(|_| OAuthError::invalid_request(format!("since={s:?}: a sequence number")))?,
     };
     let user = q.get("user")?;
+    let request_uri = q.get("request_uri")?;
     let entries: Vec<_> = t
         .journal(since)
         .into_iter()
         .filter(|e| user.is_none_or(|u| e.user.as_deref() == Some(u)))
+        .filter(|e| request_uri.is_none_or(|r| e.request_uri.as_deref() == Some(r)))
         .collect();
     Ok(json_status(&entries, StatusCode::OK))
 }
