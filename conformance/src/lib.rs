@@ -59,7 +59,7 @@ pub use rp::{
 };
 pub use runner::{IdpChoice, Options, RunError, default_timeout, run, setup};
 pub use scenario::{Category, Phase, Scenario};
-pub use verdict::{Evidence, Hop, LatencyStat, MeReading, Outcome, Verdict};
+pub use verdict::{DOES_NOT_APPLY, Evidence, Hop, LatencyStat, MeReading, Outcome, Verdict};
 
 /// Every scenario of the catalogue, in order.
 pub fn catalogue() -> Vec<Scenario> {

@@ -680,3 +680,56 @@ async fn groups_by_reference_are_followed_in_both_forms() {
         assert_eq!(m.permissions, ["read"], "{fault:?}");
     }
 }
+
+/// An app that pushes its authorization requests (rp.toml `par = true`) is rehearsed
+/// pushing: against a provider that requires pushing, it logs in and the push is the
+/// journal's (the browser carried client_id and request_uri alone); the same app told it
+/// sends its requests through the browser is refused there (the control); and a provider
+/// without the endpoint is a problem naming it.
+#[tokio::test]
+async fn an_app_that_pushes_its_requests_is_rehearsed_pushing() {
+    let idp = MockIdp::builder()
+        .edit_config(|c: &mut Config| {
+            c.par.enabled = true;
+            c.par.required = true;
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut app = rp("id_token:/groups", &[("analysts", "read")]);
+    app.par = true;
+    let r = run(&opts(&idp, app.clone())).await;
+    assert!(r.ready, "{}", preflight::terminal(&r));
+    assert_eq!(status(&r, "login.par"), Status::Ok);
+    let journal = idp.tenant().journal(0);
+    let push = journal
+        .iter()
+        .find(|e| e.request_uri.is_some() && e.status == 201)
+        .expect("the push is journaled");
+    assert_eq!(
+        push.auth_method.map(|m| m.as_str()),
+        Some("client_secret_post")
+    );
+    assert!(
+        journal.iter().any(|e| e.pushed && e.user.is_some()),
+        "the login used the pushed request"
+    );
+
+    app.par = false;
+    let plain = run(&opts(&idp, app.clone())).await;
+    assert!(!plain.ready, "{}", preflight::terminal(&plain));
+    assert!(
+        preflight::terminal(&plain).contains("must push its authorization requests"),
+        "{}",
+        preflight::terminal(&plain)
+    );
+
+    let without = MockIdp::start().await;
+    app.par = true;
+    let (detail, fix) = problem(&run(&opts(&without, app)).await, "login.par");
+    assert!(
+        detail.contains("names no pushed_authorization_request_endpoint"),
+        "{detail}"
+    );
+    assert!(fix.contains("par = false"), "{fix}");
+}

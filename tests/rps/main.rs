@@ -88,6 +88,17 @@ const TOKEN_ENDPOINT: &[&str] = &[
     "revocation.refresh-expired",
 ];
 
+/// The scenarios that read the authorization request: what pushing it (PAR) changes.
+const AUTHORIZATION_REQUEST: &[&str] = &[
+    "login.code-flow",
+    "login.scopes",
+    "login.par",
+    "login.pkce",
+    "login.state-mismatch",
+    "login.idp-error",
+    "idtoken.nonce-mismatch",
+];
+
 /// The scenarios that use each of the IdP's endpoints the apps call (discovery and the JWKS
 /// at start-up, the token endpoint, a refresh, end_session): what serving the IdP over
 /// HTTPS changes.
@@ -330,6 +341,11 @@ async fn node_openid_client_v6() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_v6_private_key_jwt() {
     judge_as("node-openid-client-v6", "private-key-jwt", TOKEN_ENDPOINT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_pushing_its_requests() {
+    judge_as("node-openid-client-v6", "par", AUTHORIZATION_REQUEST).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,11 +73,11 @@ impl Browser {
                     return Ok(out);
                 }
             }
-            if out.authorize.is_empty()
+            if out.front_channel.is_empty()
                 && at_idp(&next)
                 && next.query_pairs().any(|(k, _)| k == "client_id")
             {
-                out.authorize = next.query_pairs().into_owned().collect();
+                out.front_channel = next.query_pairs().into_owned().collect();
             }
             let (method, req) = match &form {
                 Some(f) => ("POST", self.http.post(self.wired(&next)).form(f)),

@@ -70,8 +70,10 @@ pub type Tamper = fn(&mut Url);
 /// How a login went, as the browser saw it.
 #[derive(Debug, Clone, Default)]
 pub struct Login {
-    /// The authorization request's parameters, unmasked (for the scenario's checks).
-    pub authorize: BTreeMap<String, String>,
+    /// The authorization request as the browser carried it to the IdP, unmasked: the whole
+    /// request, or, for a pushed one (RFC 9126), `client_id` and `request_uri`
+    /// (`Ctx::authorization_request` gives what was asked for either way).
+    pub front_channel: BTreeMap<String, String>,
     /// The authorization response's parameters as delivered to the RP.
     pub response: BTreeMap<String, String>,
     /// The RP's answer to the callback (none when the IdP never redirected back).
@@ -414,7 +416,7 @@ mod tests {
         let evidence: Arc<Mutex<Evidence>> = Arc::default();
         let b = Browser::new(1, sites, evidence.clone());
         let login = b.login("alice", None).await.unwrap();
-        assert_eq!(login.authorize["response_mode"], "form_post");
+        assert_eq!(login.front_channel["response_mode"], "form_post");
         assert_eq!(login.callback_status, Some(200));
         assert_eq!(login.callback_body, "code=true state=s1");
         assert!(login.response.contains_key("code"));

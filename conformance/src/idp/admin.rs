@@ -157,6 +157,21 @@ impl Admin {
         self.call(reqwest::Method::GET, "/keys", None).await
     }
 
+    /// The journal's entries of one pushed authorization request: its push, and the
+    /// authorization requests that presented its `request_uri`.
+    pub async fn journal_of_request(
+        &self,
+        request_uri: &str,
+    ) -> Result<Vec<JournalEntry>, IdpError> {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("request_uri", request_uri)
+            .finish();
+        let v = self
+            .call(reqwest::Method::GET, &format!("/journal?{query}"), None)
+            .await?;
+        serde_json::from_value(v).map_err(|e| IdpError(format!("the journal: {e}")))
+    }
+
     /// The journal's entries after sequence number `since`, whoever they concern.
     pub async fn journal_since(&self, since: u64) -> Result<Vec<JournalEntry>, IdpError> {
         let v = self

@@ -2,6 +2,7 @@
 //! run, and the admin API calls scenarios make (users, faults, keys, journal).
 
 mod admin;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,16 @@ pub struct JournalEntry {
     /// Faults fired.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// A pushed authorization request's `request_uri`: handed out (`par`), presented
+    /// (`authorize`).
+    #[serde(default)]
+    pub request_uri: Option<String>,
+    /// At `authorize`: the request was a pushed one.
+    #[serde(default)]
+    pub pushed: bool,
+    /// At `par`: the parameters pushed, credentials left out.
+    #[serde(default)]
+    pub parameters: Option<BTreeMap<String, String>>,
 }
 
 /// The last sequence number of `entries`, or `mark` when they hold none later: where the
@@ -132,6 +143,9 @@ impl JournalEntry {
     /// A one-line summary for evidence, e.g. `token POST authorization_code client_secret_post → 200`.
     pub fn line(&self) -> String {
         let mut s = format!("{} {}", self.endpoint, self.method);
+        if self.pushed {
+            s.push_str(" (a pushed request)");
+        }
         for part in [&self.grant_type, &self.auth_method].into_iter().flatten() {
             s.push(' ');
             s.push_str(part);
@@ -453,6 +467,11 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });
+    }
+    if rp.par {
+        // Taken, not required: an RP that declares pushing but sends its request in the
+        // front channel still logs in, and `login.par` says what it did.
+        config["par"] = json!({ "enabled": true });
     }
     if let Some(alg) = spec.signing_alg {
         let kid = format!("conformance-{}-1", alg.as_str().to_lowercase());

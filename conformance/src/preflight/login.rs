@@ -110,23 +110,50 @@ pub async fn login(
             return Err(Failed::Reported);
         }
     };
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", plan.app.client_id),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("scope", plan.app.rp.scopes.as_str()),
+        ("state", state.as_str()),
+        ("nonce", nonce.as_str()),
+    ];
+    if attempt.pkce {
+        params.push(("code_challenge", challenge.as_str()));
+        params.push(("code_challenge_method", "S256"));
+    }
+    if let Some(hint) = plan.hint {
+        params.push(("login_hint", hint));
+    }
+    if let Some(p) = attempt.prompt {
+        params.push(("prompt", p));
+    }
+    // An app that pushes its requests (RFC 9126): pushed as it would, the browser carrying
+    // client_id and the request_uri.
+    let pushed = if plan.app.rp.par {
+        // The client authentication carries client_id.
+        let body: Vec<_> = params
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "client_id")
+            .collect();
+        match super::par::push(client, plan, d, &body, f).await {
+            Some(uri) => Some(uri),
+            None => return Err(Failed::Reported),
+        }
+    } else {
+        None
+    };
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", plan.app.client_id)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", &plan.app.rp.scopes)
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce);
-        if attempt.pkce {
-            q.append_pair("code_challenge", &challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
-        if let Some(hint) = plan.hint {
-            q.append_pair("login_hint", hint);
-        }
-        if let Some(p) = attempt.prompt {
-            q.append_pair("prompt", p);
+        match &pushed {
+            Some(uri) => {
+                q.append_pair("client_id", plan.app.client_id)
+                    .append_pair("request_uri", uri);
+            }
+            None => {
+                q.extend_pairs(params.iter().copied());
+            }
         }
     }
     // Who logged in, for a timeout's finding: whether anyone was at the provider's pages.

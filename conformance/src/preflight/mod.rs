@@ -24,6 +24,7 @@ mod login;
 mod mapping;
 mod offline;
 mod options;
+mod par;
 mod provider;
 mod refresh;
 mod render;

@@ -388,6 +388,12 @@ pub struct RpDescription {
     /// for every client; on by default. Preflight does as the app does.
     #[serde(default = "yes")]
     pub pkce: bool,
+    /// Whether the app pushes its authorization requests (RFC 9126) to the provider's
+    /// `pushed_authorization_request_endpoint`, the browser carrying only `client_id` and
+    /// the `request_uri`; off by default. The run's tenant then takes pushed requests
+    /// (without requiring them) and `login.par` judges the pushes.
+    #[serde(default)]
+    pub par: bool,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

@@ -1,6 +1,8 @@
 //! What a scenario does and sees at the IdP: the user's journal, refreshes and logout deliveries awaited, faults armed and disarmed.
 
 use super::*;
+use crate::browser::Login;
+use crate::verdict::Verdict;
 
 impl Ctx {
     /// The journal's newest sequence number for this user (0: none): a mark to tell
@@ -190,5 +192,33 @@ impl Ctx {
     /// The journal's entries about this user.
     pub async fn journal(&self, user: &TestUser) -> Result<Vec<JournalEntry>, Stop> {
         Ok(self.shared.admin.journal(&user.username).await?)
+    }
+
+    /// The authorization request a login made, as the provider took it: the front channel's
+    /// parameters, or, when the browser carried a `request_uri`, the request the RP pushed
+    /// (RFC 9126) as the journal recorded it, with the push.
+    pub async fn authorization_request(&self, login: &Login) -> Result<AuthorizationRequest, Stop> {
+        let Some(uri) = login.front_channel.get("request_uri") else {
+            return Ok(AuthorizationRequest {
+                params: login.front_channel.clone(),
+                push: None,
+            });
+        };
+        let push = self
+            .shared
+            .admin
+            .journal_of_request(uri)
+            .await?
+            .into_iter()
+            .find(|e| e.endpoint == "par" && e.status == 201);
+        match push {
+            Some(p) => Ok(AuthorizationRequest {
+                params: p.parameters.clone().unwrap_or_default(),
+                push: Some(p),
+            }),
+            None => Err(Stop::with(Verdict::error(format!(
+                "the browser carried request_uri {uri:?} to the authorization endpoint, and the provider's journal has no push that handed it out: the request it stands for cannot be read"
+            )))),
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! own browsers, and the evidence it gathers.
 
 mod idp_side;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -97,6 +98,16 @@ impl std::fmt::Debug for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id)
     }
+}
+
+/// The authorization request of a login, as the provider took it
+/// ([`Ctx::authorization_request`]).
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// Its parameters: the front channel's, or those of the request pushed.
+    pub params: BTreeMap<String, String>,
+    /// The journal's entry of the push, for a pushed request (RFC 9126).
+    pub push: Option<JournalEntry>,
 }
 
 /// What every scenario of a run shares.

@@ -66,7 +66,7 @@ async fn judge(cx: &Ctx, up: &Up, configured: &str, advertised: &str) -> Judged 
             me.who()
         )));
     }
-    if login.authorize.is_empty() {
+    if login.front_channel.is_empty() {
         return Ok(Verdict::pass(format!(
             "the RP never sent the user to the provider: it refused the discovery document fetched from {configured}, which names issuer {advertised} (OIDC Discovery §4.3; /me {})",
             me.status

@@ -34,6 +34,13 @@ pub fn all() -> Vec<Scenario> {
             client_auth
         ),
         scenario!(
+            "login.par",
+            Login,
+            "an RP that pushes its authorization requests pushes each one to the pushed_authorization_request_endpoint, authenticated as at the token endpoint, and sends the browser with client_id and the request_uri alone; RFC 9126 §2, §4",
+            "declared par: each login pushes its request (201, the declared client authentication), the browser carries only client_id and request_uri (warn if more)",
+            super::login_par::par
+        ),
+        scenario!(
             "login.pkce",
             Login,
             "PKCE with S256 is recommended for every client, confidential ones too; RFC 9700 §2.1.1; RFC 7636",
@@ -110,7 +117,7 @@ async fn code_flow(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (_, login, me) = login_ok(cx, &u).await?;
     let rp = &cx.shared.rp;
-    let a = &login.authorize;
+    let a = &cx.authorization_request(&login).await?.params;
     let expected_redirect = format!("{}{}", cx.shared.sites.rp, rp.paths.callback);
     let mut problems = Vec::new();
     if a.get("response_type").map(String::as_str) != Some("code") {
@@ -162,8 +169,8 @@ async fn code_flow(cx: &Ctx) -> Judged {
 async fn scopes(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (_, login, _) = login_ok(cx, &u).await?;
-    let sent: Vec<&str> = login
-        .authorize
+    let asked = cx.authorization_request(&login).await?.params;
+    let sent: Vec<&str> = asked
         .get("scope")
         .map(|s| s.split(' ').collect())
         .unwrap_or_default();
@@ -215,7 +222,7 @@ async fn client_auth(cx: &Ctx) -> Judged {
         )));
     }
     let mut problems = Vec::new();
-    if login.authorize.contains_key("client_secret") {
+    if login.front_channel.contains_key("client_secret") {
         problems.push(
             "the client_secret is in the authorization request URL, where browsers, proxies and logs keep it".to_owned(),
         );

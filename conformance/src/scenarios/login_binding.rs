@@ -10,9 +10,9 @@ use crate::verdict::{Judged, Verdict};
 pub(super) async fn pkce(cx: &Ctx) -> Judged {
     let u = cx.user("u", &[]).await?;
     let (_, login, _) = login_ok(cx, &u).await?;
-    let method = login.authorize.get("code_challenge").map(|_| {
-        login
-            .authorize
+    let asked = cx.authorization_request(&login).await?.params;
+    let method = asked.get("code_challenge").map(|_| {
+        asked
             .get("code_challenge_method")
             .cloned()
             .unwrap_or_else(|| "plain".into())

@@ -105,6 +105,8 @@ defects! {
     LogoutDropsAccountSync = "logout-drops-account-sync": "at /logout forgets the refresh tokens of every session of the account, not only the one logging out: the account's other browsers stay logged in but never sync again",
     AdditiveLoginReplaces = "additive-login-replaces": "in additive mode a login sets the permissions to the groups' (the login path shared with strict mode): webapp grants and the permissions of groups the user has left are lost at every login",
     RefreshNeverRefetchesJwks = "refresh-never-refetches-jwks": "refetches the JWKS for an unknown kid at login only: after a key rotation every background sync fails until the user logs in again",
+    ParFrontChannel = "par-front-channel": "is set to push its authorization requests (PAR) but sends the whole request through the browser, pushing nothing",
+    ParRepeatsFrontChannel = "par-repeats-front-channel": "pushes its authorization request (PAR) and repeats every parameter in the browser's URL besides client_id and request_uri",
     RenameSplitsAccount = "rename-splits-account": "finds the account of a background sync by email: a sync that brings a new email moves the session to a new, empty account",
 }
 

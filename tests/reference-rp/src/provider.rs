@@ -28,6 +28,9 @@ pub struct Metadata {
     /// `end_session_endpoint` (RP-Initiated Logout 1.0).
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
 }
 
 /// A successful token response.
@@ -163,31 +166,10 @@ impl Provider {
             detail,
         };
         let m = self.metadata().await.map_err(transport)?;
-        let s = &self.settings;
-        let mut req = self.http.post(&m.token_endpoint);
-        let basic = s.client_auth == ClientAuth::ClientSecretBasic
-            || s.defects.has(Defect::ClientSecretBasic);
-        match s.client_auth {
-            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
-                let assertion = self.assertion(&m.token_endpoint).await.map_err(transport)?;
-                form.push(("client_id", s.client_id.clone()));
-                form.push((
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
-                ));
-                form.push(("client_assertion", assertion));
-            }
-            _ if basic => {
-                req = req.basic_auth(
-                    form_encode(&s.client_id),
-                    Some(form_encode(&s.client_secret)),
-                );
-            }
-            _ => {
-                form.push(("client_id", s.client_id.clone()));
-                form.push(("client_secret", s.client_secret.clone()));
-            }
-        }
+        let req = self
+            .authenticated(&m.token_endpoint, &mut form)
+            .await
+            .map_err(transport)?;
         let res = req
             .form(&form)
             .send()
@@ -213,6 +195,64 @@ impl Provider {
             ),
             error,
         })
+    }
+
+    /// A POST to `endpoint` authenticated as the client (the token endpoint's way, which the
+    /// pushed authorization request endpoint shares): credentials added to `form`, or HTTP
+    /// Basic on the request.
+    async fn authenticated(
+        &self,
+        endpoint: &str,
+        form: &mut Vec<(&str, String)>,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let s = &self.settings;
+        let req = self.http.post(endpoint);
+        let basic = s.client_auth == ClientAuth::ClientSecretBasic
+            || s.defects.has(Defect::ClientSecretBasic);
+        match s.client_auth {
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
+                let assertion = self.assertion(endpoint).await?;
+                form.push(("client_id", s.client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
+                form.push(("client_assertion", assertion));
+                Ok(req)
+            }
+            _ if basic => Ok(req.basic_auth(
+                form_encode(&s.client_id),
+                Some(form_encode(&s.client_secret)),
+            )),
+            _ => {
+                form.push(("client_id", s.client_id.clone()));
+                form.push(("client_secret", s.client_secret.clone()));
+                Ok(req)
+            }
+        }
+    }
+
+    /// Pushes an authorization request (RFC 9126 §2): its `request_uri`.
+    pub async fn push(&self, mut form: Vec<(&str, String)>) -> Result<String, String> {
+        let m = self.metadata().await?;
+        let endpoint = m.pushed_authorization_request_endpoint.ok_or(
+            "the provider's discovery document names no pushed_authorization_request_endpoint",
+        )?;
+        let req = self.authenticated(&endpoint, &mut form).await?;
+        let res = req
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("POST {endpoint}: {e}"))?;
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        if status != reqwest::StatusCode::CREATED {
+            return Err(format!("POST {endpoint}: {status} {body}"));
+        }
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["request_uri"].as_str().map(str::to_owned))
+            .ok_or_else(|| format!("POST {endpoint}: no request_uri in {body}"))
     }
 
     /// A client assertion for one token request (RFC 7523 §3, OIDC Core §9): the client

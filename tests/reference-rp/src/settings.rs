@@ -121,6 +121,10 @@ pub struct Settings {
     /// `false` leaves it to background sync, as an RP that takes its profile from the ID
     /// token does.
     pub userinfo_at_login: bool,
+    /// `PAR` (default false): push each authorization request to the provider's
+    /// pushed_authorization_request_endpoint (RFC 9126) and send the browser with
+    /// `client_id` and the `request_uri` alone.
+    pub par: bool,
 }
 
 impl Settings {
@@ -150,6 +154,7 @@ impl Settings {
             validates_with_userinfo: false,
             logout_lag_s: 0.0,
             userinfo_at_login: true,
+            par: false,
         }
     }
 
@@ -220,6 +225,9 @@ impl Settings {
         }
         if let Some(b) = flag(&var, "USERINFO_AT_LOGIN")? {
             s.userinfo_at_login = b;
+        }
+        if let Some(b) = flag(&var, "PAR")? {
+            s.par = b;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

@@ -22,6 +22,7 @@ const GROUP_MAP = JSON.parse(env.GROUP_MAP || '{}');
 const [GROUPS_TOKEN, GROUPS_POINTER] = splitOnce(env.GROUPS_CLAIM || 'id_token:/groups', ':');
 const SYNC_MS = parseFloat(env.SYNC_INTERVAL_S || '600') * 1000;
 const TIMEOUT_S = parseFloat(env.IDP_TIMEOUT_S || '10');
+const PAR = env.PAR === 'true';
 
 function splitOnce(s, sep) {
   const i = s.indexOf(sep);
@@ -112,14 +113,24 @@ app.get('/healthz', (req, res) => res.json({ ok: true }));
 app.get('/login', async (req, res) => {
   const verifier = client.randomPKCECodeVerifier();
   req.session.login = { state: client.randomState(), nonce: client.randomNonce(), verifier };
-  const url = client.buildAuthorizationUrl(config, {
+  const params = {
     redirect_uri: BASE_URL + CALLBACK,
     scope: env.SCOPES || 'openid profile email offline_access',
     state: req.session.login.state,
     nonce: req.session.login.nonce,
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
-  });
+  };
+  // PAR=true: the request is pushed (RFC 9126) and the browser carries its request_uri.
+  let url;
+  try {
+    url = PAR
+      ? await client.buildAuthorizationUrlWithPAR(config, params)
+      : client.buildAuthorizationUrl(config, params);
+  } catch (e) {
+    res.status(502).json({ error: 'provider_unavailable', detail: String(e) });
+    return;
+  }
   res.redirect(url.href);
 });
 

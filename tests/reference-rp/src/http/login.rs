@@ -50,18 +50,47 @@ async fn login(app: &App) -> Response {
             );
         }
     };
+    let mut params: Vec<(&str, String)> = vec![
+        ("response_type", "code".into()),
+        ("client_id", s.client_id.clone()),
+        ("redirect_uri", format!("{}{CALLBACK}", app.base_url)),
+        ("scope", scope.join(" ")),
+        ("state", pending.state.clone()),
+        ("nonce", pending.nonce.clone()),
+    ];
+    if let Some(v) = &pending.verifier {
+        let hash = digest::digest(&digest::SHA256, v.as_bytes());
+        params.push(("code_challenge", URL_SAFE_NO_PAD.encode(hash.as_ref())));
+        params.push(("code_challenge_method", "S256".into()));
+    }
+    // Pushed (RFC 9126): the browser carries client_id and the request_uri alone.
+    let pushed = if s.par && !d.has(Defect::ParFrontChannel) {
+        // The client authentication adds client_id where it needs it.
+        let pushed: Vec<_> = params
+            .iter()
+            .filter(|(k, _)| *k != "client_id")
+            .cloned()
+            .collect();
+        match app.provider.push(pushed).await {
+            Ok(uri) => Some(uri),
+            Err(e) => return error(StatusCode::BAD_GATEWAY, "provider_unavailable", &e),
+        }
+    } else {
+        None
+    };
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &s.client_id)
-            .append_pair("redirect_uri", &format!("{}{CALLBACK}", app.base_url))
-            .append_pair("scope", &scope.join(" "))
-            .append_pair("state", &pending.state)
-            .append_pair("nonce", &pending.nonce);
-        if let Some(v) = &pending.verifier {
-            let hash = digest::digest(&digest::SHA256, v.as_bytes());
-            q.append_pair("code_challenge", &URL_SAFE_NO_PAD.encode(hash.as_ref()))
-                .append_pair("code_challenge_method", "S256");
+        if let Some(uri) = &pushed {
+            q.append_pair("client_id", &s.client_id)
+                .append_pair("request_uri", uri);
+        }
+        if pushed.is_none() || d.has(Defect::ParRepeatsFrontChannel) {
+            q.extend_pairs(
+                params
+                    .iter()
+                    .filter(|(k, _)| pushed.is_none() || *k != "client_id")
+                    .map(|(k, v)| (*k, v.as_str())),
+            );
         }
         if d.has(Defect::SecretInAuthorize) {
             q.append_pair("client_secret", &s.client_secret);

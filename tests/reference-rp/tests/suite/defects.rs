@@ -350,6 +350,8 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("logout-no-id-token-hint", &["logout.rp-initiated (warn)"]),
     ("logout-clears-cookie-only", &["logout.session-ended"]),
+    ("par-front-channel", &["login.par"]),
+    ("par-repeats-front-channel", &["login.par (warn)"]),
     // Written for `conformance explore` (tests/explore): sequences no scenario was written
     // for. The catalogue passes each; explore finds them.
     ("logout-drops-account-sync", &[]),

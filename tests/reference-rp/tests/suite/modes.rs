@@ -170,6 +170,30 @@ async fn in_process_launch_the_correct_rp_passes_every_mode() {
     assert_eq!(report.runs.len(), 3);
 }
 
+/// The control of the PAR defects (`par-front-channel`, `par-repeats-front-channel`), and
+/// the catalogue judging an RP whose authorization requests the browser never sees: the
+/// correct RP pushing each request passes every scenario, `login.par` included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_rp_pushing_its_requests_passes_every_scenario() {
+    let mut opts = Options::new(crate::support::launched_as(&[], "client_secret_post", true));
+    opts.launcher = Some(crate::support::in_process());
+    opts.modes = vec![SyncMode::Strict];
+    let report = run(&opts).await;
+    assert_eq!(not_passing(&report), vec![]);
+    assert_eq!(odd_skips(&report), vec![]);
+    let par = report.runs[0]
+        .results
+        .iter()
+        .find(|x| x.id == "login.par")
+        .expect("login.par ran");
+    assert!(
+        par.reason
+            .contains("the browser carried only client_id and request_uri"),
+        "{}",
+        par.reason
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attach_mode_an_rp_started_once_passes_run_after_run() {
     // One RP, started once (discovery and JWKS fetched at start-up), three runs: the tenant
