@@ -79,7 +79,7 @@ pub fn by_secret(assertion: &str, alg: Algorithm, secret: &str) -> Result<Value,
     })
 }
 
-fn check_signature(
+pub(crate) fn check_signature(
     assertion: &str,
     alg: Algorithm,
     key: &DecodingKey,
@@ -268,6 +268,19 @@ impl SpentJtis {
         exp: UnixTime,
         now: UnixTime,
     ) -> Result<(), String> {
+        self.spend_one("an assertion", signer, jti, exp, now)
+    }
+
+    /// [`SpentJtis::spend`] for JWTs of another kind (`what`: "a DPoP proof"), named so in
+    /// the refusal.
+    pub fn spend_one(
+        &mut self,
+        what: &str,
+        signer: &str,
+        jti: &str,
+        exp: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), String> {
         while let Some(Reverse((e, ..))) = self.by_exp.peek()
             && *e < now
         {
@@ -278,12 +291,12 @@ impl SpentJtis {
         let key = (signer.to_owned(), jti.to_owned());
         if self.seen.contains(&key) {
             return Err(format!(
-                "jti {jti:?} was already used (an assertion is good for one request)"
+                "jti {jti:?} was already used ({what} is good for one request)"
             ));
         }
         if self.seen.len() >= self.capacity {
             return Err(format!(
-                "{} assertions are live; the IdP holds no more until some expire",
+                "{} JWTs of one use are live; the IdP holds no more until some expire",
                 self.capacity
             ));
         }

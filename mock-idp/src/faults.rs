@@ -51,6 +51,10 @@ pub enum Fault {
     NoRefreshToken,
     /// A refresh is answered `invalid_grant` (the token itself stays good).
     RefreshInvalidGrant,
+    /// The token response is a bearer token (`token_type` Bearer, no `cnf`) although the
+    /// request carried a good DPoP proof: what a provider that ignores DPoP answers, and
+    /// what a client that asked for a bound token must refuse (RFC 9449 §5).
+    DpopUnbound,
     /// The token endpoint answers this HTTP status (500, 503…) without processing.
     HttpStatus {
         /// The status.
@@ -128,6 +132,7 @@ impl Fault {
         match self {
             Fault::NoRefreshToken
             | Fault::RefreshInvalidGrant
+            | Fault::DpopUnbound
             | Fault::HttpStatus { .. }
             | Fault::Latency { .. }
             | Fault::MalformedJson => FaultPoint::TokenEndpoint,

@@ -115,6 +115,10 @@ pub struct Entry {
     /// `state`, `nonce`, `pkce` and lints are the pushed request's (written only when true).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pushed: bool,
+    /// The thumbprint of the key of the request's accepted DPoP proof (RFC 9449): at the
+    /// token endpoint, the key the tokens were bound to; at a resource, the proof's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<String>,
     /// At `par`: the authorization request the client pushed, its credentials left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
@@ -194,6 +198,7 @@ impl Entry {
             user: None,
             request_uri: None,
             pushed: false,
+            dpop: None,
             parameters: None,
             status: 0,
             error: None,

@@ -112,6 +112,7 @@ mod clock;
 pub mod config;
 mod directory;
 mod documents;
+mod dpop;
 pub mod faults;
 mod frontchannel;
 mod grants;

@@ -24,6 +24,9 @@ pub struct Metadata {
     pushed_authorization_request_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.1, with `[dpop] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
     response_types_supported: Vec<&'static str>,
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
@@ -115,6 +118,11 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .par
             .enabled
             .then_some(t.config.par.required),
+        dpop_signing_alg_values_supported: t
+            .config
+            .dpop
+            .enabled
+            .then(|| crate::dpop::ALGS.to_vec()),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: grant_types(t),

@@ -127,6 +127,8 @@ pub struct Tenant {
     /// `jti`s of the assertions accepted and not yet expired (single use): clients' and
     /// assertion issuers'.
     pub(crate) spent_jtis: Mutex<crate::assertion::SpentJtis>,
+    /// What the tenant's DPoP nonces are made from (RFC 9449 §8).
+    pub(crate) dpop_seed: [u8; 16],
 }
 
 /// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
@@ -177,10 +179,12 @@ impl Tenant {
             .map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?
             .path()
             .to_owned();
-        let rng = match seed {
+        let mut rng = match seed {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_os_rng(),
         };
+        let mut dpop_seed = [0u8; 16];
+        rng.fill_bytes(&mut dpop_seed);
         let paths = Paths::resolve(&config, &path);
         let grants = Grants::new(&config.limits);
         Ok(Tenant {
@@ -198,6 +202,7 @@ impl Tenant {
             published: Default::default(),
             remote_keys: Default::default(),
             spent_jtis: Mutex::new(crate::assertion::SpentJtis::new(config.limits.live_records)),
+            dpop_seed,
             issuer,
             config,
             keys: RwLock::new(keys),

@@ -1,9 +1,11 @@
 //! The configuration file: serde types, loading with located errors, validation.
 
+mod dpop;
 mod load;
 mod provider;
 mod validate;
 
+pub use dpop::Dpop;
 pub use load::{ConfigError, KeyFiles};
 pub use provider::{
     DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS, DiscoveryAsPublished,
@@ -67,6 +69,9 @@ pub struct Config {
     /// Pushed authorization requests (RFC 9126).
     #[serde(default, skip_serializing_if = "Par::is_off")]
     pub par: Par,
+    /// Sender-constrained tokens (RFC 9449).
+    #[serde(default, skip_serializing_if = "Dpop::is_off")]
+    pub dpop: Dpop,
 }
 
 /// Pushed authorization requests (RFC 9126): a client POSTs its authorization request to
@@ -357,6 +362,18 @@ pub struct ClientConfig {
     /// enabled`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Every token request of this client must carry a DPoP proof, so every access token
+    /// it gets is DPoP-bound (`dpop_bound_access_tokens`, RFC 9449 §5.2; needs `[dpop]
+    /// enabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
+}
+
+impl ClientConfig {
+    /// A public client: no authentication but `none` (RFC 6749 §2.1).
+    pub fn is_public(&self) -> bool {
+        self.auth_methods.iter().all(|m| *m == AuthMethod::None)
+    }
 }
 
 /// A client's refresh-token lifecycle (the knobs real providers expose).

@@ -22,6 +22,7 @@ impl Config {
         self.validate_placements()?;
         self.validate_keys()?;
         self.validate_par()?;
+        self.validate_dpop()?;
         self.validate_clients()?;
         self.validate_assertion_issuers()?;
         self.validate_users()
@@ -36,6 +37,20 @@ impl Config {
             return bad(
                 at("lifetime"),
                 "1 to 600 seconds (RFC 9126 §2.2: a request_uri is short-lived)",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_dpop(&self) -> Result<(), Invalid> {
+        let at = |field| vec![Seg::Key("dpop"), Seg::Key(field)];
+        if self.dpop.nonce && !self.dpop.enabled {
+            return bad(at("nonce"), "needs enabled = true");
+        }
+        if !(1..=3600).contains(&self.dpop.window) {
+            return bad(
+                at("window"),
+                "1 to 3600 seconds (RFC 9449 §11.1: a proof is good for a short time)",
             );
         }
         Ok(())
@@ -300,6 +315,12 @@ impl Config {
                 return bad(
                     at("require_pushed_authorization_requests"),
                     "needs [par] enabled = true (the tenant must serve pushed authorization requests)",
+                );
+            }
+            if c.dpop_bound_access_tokens && !self.dpop.enabled {
+                return bad(
+                    at("dpop_bound_access_tokens"),
+                    "needs [dpop] enabled = true (the tenant must take DPoP proofs)",
                 );
             }
             if !confidential && c.grant_types.contains(&GrantType::ClientCredentials) {

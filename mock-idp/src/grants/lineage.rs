@@ -33,6 +33,8 @@ pub struct AccessView {
     pub issued_at: UnixTime,
     /// Expiry.
     pub expires_at: UnixTime,
+    /// The DPoP key it is bound to (`cnf.jkt`, RFC 9449 §6).
+    pub jkt: Option<String>,
 }
 
 /// What a JWT access token says of itself, its signature and issuer already verified.
@@ -49,6 +51,16 @@ pub struct SignedAccess {
     pub iat: UnixTime,
     /// `exp`.
     pub exp: UnixTime,
+    /// `cnf` (RFC 7800): the DPoP key it is bound to.
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800 §3.1), as DPoP uses it (RFC 9449 §6.1).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint of the key.
+    pub jkt: String,
 }
 
 /// Why a revocation request was refused.
@@ -185,6 +197,7 @@ impl Grants {
         Ok(AccessView {
             grant,
             jti: token.jti.clone(),
+            jkt: token.cnf.as_ref().map(|c| c.jkt.clone()),
             issued_at: token.iat,
             expires_at: token.exp,
         })

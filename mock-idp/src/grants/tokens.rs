@@ -24,6 +24,9 @@ pub struct RefreshRecord {
     pub spent_at: Option<UnixTime>,
     /// Revoked (RFC 7009, code reuse, reuse detection, user revocation, logout).
     pub revoked: bool,
+    /// The DPoP key it is bound to (a public client's, RFC 9449 §5): a refresh must come
+    /// with a proof by that key.
+    pub jkt: Option<String>,
 }
 
 /// An issued opaque access token (JWT access tokens are not stored).
@@ -41,6 +44,8 @@ pub struct AccessRecord {
     pub revoked: bool,
     /// The lineage it was issued under (none for client_credentials).
     pub lineage: Option<String>,
+    /// The DPoP key it is bound to (RFC 9449 §6).
+    pub jkt: Option<String>,
 }
 
 /// An accepted refresh token: what to issue next.
@@ -55,6 +60,8 @@ pub struct RefreshUse {
     /// The token had already been exchanged for a successor and was accepted only
     /// because the reuse grace period had not passed.
     pub reused: bool,
+    /// The DPoP key it was bound to (its successor is bound to it too).
+    pub jkt: Option<String>,
 }
 
 impl Grants {
@@ -76,12 +83,15 @@ impl Grants {
     /// idle expiry otherwise; a refused use spends nothing. A spent token presented again
     /// outside the grace period revokes the whole family. Atomic: of concurrent uses of a
     /// rotating token, exactly one succeeds.
+    /// A token bound to a DPoP key is taken only with a proof by that key (`jkt`, RFC 9449
+    /// §5).
     pub fn use_refresh(
         &mut self,
         token: &str,
         client_id: &str,
         policy: &RefreshTokenPolicy,
         now: UnixTime,
+        jkt: Option<&str>,
         accept: impl FnOnce(&Grant) -> Result<(), Refused>,
     ) -> Result<RefreshUse, Refused> {
         let record = self
@@ -98,6 +108,14 @@ impl Grants {
         }
         if let Some(refused) = self.lineage_refused(&record.family) {
             return Err(refused);
+        }
+        if let Some(bound) = &record.jkt
+            && jkt != Some(bound.as_str())
+        {
+            return Err(Refused(match jkt {
+                None => "the refresh token is bound to a DPoP key: a refresh needs a DPoP proof by that key (RFC 9449 §5)".into(),
+                Some(_) => "the refresh token is bound to another DPoP key than this request's proof (RFC 9449 §5)".into(),
+            }));
         }
         let in_grace =
             |spent: UnixTime| policy.reuse_grace > 0 && now - spent < policy.reuse_grace as i64;
@@ -124,6 +142,7 @@ impl Grants {
             family: record.family.clone(),
             family_expires_at: record.expires_at,
             reused: record.spent_at.is_some(),
+            jkt: record.jkt.clone(),
         };
         let record = self.refresh.get_mut(token).expect("looked up above");
         if policy.rotate {
@@ -176,6 +195,7 @@ impl Grants {
             jti: record.jti.clone(),
             issued_at: record.issued_at,
             expires_at: record.expires_at,
+            jkt: record.jkt.clone(),
         })
     }
 

@@ -18,6 +18,8 @@ pub struct OAuthError {
     pub description: String,
     /// A `WWW-Authenticate` challenge, when the status is 401.
     pub challenge: Option<String>,
+    /// A `DPoP-Nonce` for the client's next proof (RFC 9449 §8, §9).
+    pub dpop_nonce: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +36,7 @@ impl OAuthError {
             error,
             description: description.into(),
             challenge: None,
+            dpop_nonce: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl OAuthError {
             error: "invalid_client",
             description: description.into(),
             challenge: basic.then(|| "Basic realm=\"mock-idp\"".to_owned()),
+            dpop_nonce: None,
         }
     }
 
@@ -64,6 +68,7 @@ impl OAuthError {
                 description.replace(['"', '\\'], "'")
             )),
             description,
+            dpop_nonce: None,
         }
     }
 
@@ -78,6 +83,7 @@ impl OAuthError {
                 description.replace(['"', '\\'], "'")
             )),
             description,
+            dpop_nonce: None,
         }
     }
 
@@ -88,6 +94,7 @@ impl OAuthError {
             error: "server_error",
             description: description.into(),
             challenge: None,
+            dpop_nonce: None,
         }
     }
 }
@@ -106,6 +113,11 @@ impl Reply for OAuthError {
             && let Ok(v) = HeaderValue::from_str(&challenge)
         {
             headers.insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let Some(nonce) = self.dpop_nonce
+            && let Ok(v) = HeaderValue::from_str(&nonce)
+        {
+            headers.insert("dpop-nonce", v);
         }
         res
     }

@@ -10,6 +10,7 @@ mod device;
 mod device_authorization;
 mod device_page;
 mod discovery;
+mod dpop;
 mod end_session;
 mod errors;
 mod form_post;

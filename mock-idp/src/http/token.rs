@@ -51,6 +51,7 @@ fn request(form: &Params) -> Result<TokenRequest<'_>, OAuthError> {
         audience: form.get("audience")?,
         resource: form.get("resource")?,
         requested_token_type: form.get("requested_token_type")?,
+        dpop_jkt: None,
     })
 }
 
@@ -67,12 +68,24 @@ fn token(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     };
-    let req = request(form)?;
+    let mut req = request(form)?;
     // Refused requests (a wrong secret, a spent client assertion, a deleted user, an
     // expired token) are journaled under the user of what they present too.
     let user = token_endpoint::presented_user(t, grant_type, &req);
     entry.user.clone_from(&user);
     let (client, _method) = authenticate(t, headers, form, entry)?;
+    // A DPoP proof (RFC 9449 §5): the tokens are bound to its key.
+    let jkt = super::dpop::at_token_endpoint(t, headers)?;
+    entry.dpop.clone_from(&jkt);
+    if client.dpop_bound_access_tokens && jkt.is_none() {
+        return Err(OAuthError {
+            dpop_nonce: super::dpop::nonce(t),
+            ..OAuthError::invalid_request(format!(
+                "client {:?} must send a DPoP proof with every token request (dpop_bound_access_tokens, RFC 9449 §5.2)",
+                client.id
+            ))
+        });
+    }
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",
@@ -108,6 +121,10 @@ fn token(
         let detail = "the refresh token is invalid or expired".to_owned();
         return Err(token_endpoint::refused_refresh(t, detail).into());
     }
+    // A provider that ignores DPoP answers with bearer tokens, proof or not.
+    if !fault(&Fault::DpopUnbound) {
+        req.dpop_jkt = jkt.as_deref();
+    }
     let mut body = token_endpoint::issue(t, client, grant_type, &req, entry)?;
     entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
@@ -124,5 +141,9 @@ fn token(
         );
         return Ok(res);
     }
-    Ok(json_no_store(&body))
+    let mut res = json_no_store(&body);
+    if let Some(n) = super::dpop::nonce(t).and_then(|n| n.parse().ok()) {
+        res.headers_mut().insert("dpop-nonce", n);
+    }
+    Ok(res)
 }

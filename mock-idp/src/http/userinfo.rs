@@ -24,9 +24,10 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     super::bearer_get_post(reg, |p| &p.userinfo, Endpoint::Userinfo, userinfo)
 }
 
-/// The bearer token of a request: the Authorization header, or `access_token` in a form
-/// body (RFC 6750 §2.1, §2.2); both at once is an error.
-pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> {
+/// The access token of a request: the Authorization header (`Bearer`, or `DPoP` for a
+/// DPoP-bound token: the flag), or `access_token` in a form body (RFC 6750 §2.1, §2.2);
+/// both at once is an error.
+pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<(String, bool), OAuthError> {
     let header = match headers.get(warp::http::header::AUTHORIZATION) {
         None => None,
         Some(v) => {
@@ -37,11 +38,16 @@ pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> 
                 Some((scheme, token))
                     if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
                 {
-                    Some(token.trim().to_owned())
+                    Some((token.trim().to_owned(), false))
+                }
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("dpop") && !token.trim().is_empty() =>
+                {
+                    Some((token.trim().to_owned(), true))
                 }
                 _ => {
                     return Err(OAuthError::invalid_token(
-                        "the Authorization header must be `Bearer <access token>`",
+                        "the Authorization header must be `Bearer <access token>` (or `DPoP <access token>` for a DPoP-bound one)",
                     ));
                 }
             }
@@ -53,7 +59,7 @@ pub fn bearer(headers: &HeaderMap, form: &Params) -> Result<String, OAuthError> 
             "the access token was sent in both the header and the body (RFC 6750 §2)",
         )),
         (Some(h), None) => Ok(h),
-        (None, Some(b)) => Ok(b.to_owned()),
+        (None, Some(b)) => Ok((b.to_owned(), false)),
         (None, None) => Err(OAuthError {
             challenge: Some("Bearer realm=\"mock-idp\"".into()),
             ..OAuthError::invalid_token("no access token: send Authorization: Bearer <token>")
@@ -68,9 +74,19 @@ pub fn bearer_grant(
     form: &Params,
     entry: &mut Entry,
 ) -> Result<Grant, OAuthError> {
-    let token = bearer(headers, form)?;
+    let (token, dpop_scheme) = bearer(headers, form)?;
     let grant = match crate::tokens::check_access(t, &token) {
-        Ok(view) => view.grant,
+        Ok(view) => {
+            let at = (entry.endpoint, entry.method.as_str());
+            if let Err(e) =
+                super::dpop::at_resource(t, headers, at, (&token, dpop_scheme), view.jkt.as_deref())
+            {
+                entry.user = view.grant.username.clone();
+                return Err(e);
+            }
+            entry.dpop = view.jkt.clone();
+            view.grant
+        }
         Err(r) => {
             // Refused, but still about someone: the journal says whom.
             entry.user = crate::tokens::access_owner(t, &token);

@@ -29,6 +29,8 @@ pub(super) fn client_credentials(
             refresh: None,
             audience: None,
             act: None,
+            jkt: req.dpop_jkt,
+            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

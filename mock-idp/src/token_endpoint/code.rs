@@ -47,6 +47,8 @@ pub(super) fn authorization_code(
             refresh: first_refresh(t, client, &record.grant, now),
             audience: None,
             act: None,
+            jkt: req.dpop_jkt,
+            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

@@ -38,6 +38,8 @@ pub(super) fn device_code(
             refresh: super::code::first_refresh(t, client, &grant, now),
             audience: None,
             act: None,
+            jkt: req.dpop_jkt,
+            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

@@ -108,6 +108,8 @@ pub fn exchange(
             refresh: None,
             audience,
             act,
+            jkt: req.dpop_jkt,
+            bind_refresh: false,
         },
     )
     .map_err(TokenError::server_error)?;

@@ -51,6 +51,8 @@ pub(super) fn jwt_bearer(
             refresh: None,
             audience: None,
             act: None,
+            jkt: req.dpop_jkt,
+            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

@@ -50,6 +50,9 @@ pub struct TokenRequest<'a> {
     pub resource: Option<&'a str>,
     /// `requested_token_type`.
     pub requested_token_type: Option<&'a str>,
+    /// The key thumbprint of the request's checked DPoP proof (RFC 9449): the tokens are
+    /// bound to it.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl<'a> TokenRequest<'a> {

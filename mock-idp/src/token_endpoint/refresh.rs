@@ -35,7 +35,7 @@ pub(super) fn refresh_token(
     let policy = &client.refresh_policy;
     let used = t
         .lock_grants()
-        .use_refresh(token, &client.id, policy, now, |g| {
+        .use_refresh(token, &client.id, policy, now, req.dpop_jkt, |g| {
             crate::lifecycle::active_user(t, g).map(|_| ())
         })
         .map_err(|r| refused_refresh(t, r.0))?;
@@ -73,6 +73,8 @@ pub(super) fn refresh_token(
             }),
             audience: None,
             act: None,
+            jkt: req.dpop_jkt,
+            bind_refresh: client.is_public() || used.jkt.is_some(),
         },
     )
     .map_err(TokenError::server_error)

@@ -18,7 +18,7 @@ use crate::types::GrantType;
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a DPoP-bound access token (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -64,6 +64,11 @@ pub struct Mint<'a> {
     pub audience: Option<&'a str>,
     /// The access token's `act` claim: who acts for the subject (RFC 8693 §4.1).
     pub act: Option<Value>,
+    /// The DPoP key the tokens are bound to (the request's proof, RFC 9449 §5): the access
+    /// token always, the refresh token for a public client or when the presented one was.
+    pub jkt: Option<&'a str>,
+    /// Bind the refresh token to [`Mint::jkt`] (a public client's, or a bound one's successor).
+    pub bind_refresh: bool,
 }
 
 /// A refresh token to issue; its family is the mint's lineage.
@@ -133,6 +138,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
                 expires_at: access_expires,
                 revoked: false,
                 lineage: m.lineage.map(str::to_owned),
+                jkt: m.jkt.map(str::to_owned),
             },
             now,
         );
@@ -148,6 +154,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
                 idle_expires_at: new.idle.map(|i| now + i as i64),
                 spent_at: None,
                 revoked: false,
+                jkt: m.jkt.filter(|_| m.bind_refresh).map(str::to_owned),
             },
             now,
         );
@@ -170,7 +177,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
     }
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: if m.jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: life.access_token,
         id_token,
         refresh_token,
@@ -206,6 +213,9 @@ fn access_jwt(
     );
     c.insert("jti".into(), json!(jti));
     c.insert("scope".into(), json!(m.grant.scope_string()));
+    if let Some(jkt) = m.jkt {
+        c.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
     if let Some(user) = m.user {
         c.insert("auth_time".into(), json!(m.grant.auth_time));
         if let Some(sid) = &m.grant.sid {

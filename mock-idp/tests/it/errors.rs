@@ -22,6 +22,7 @@ fn post_only_client() -> ClientConfig {
         jwks: None,
         jwks_uri: None,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     }
 }
 

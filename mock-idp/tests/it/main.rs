@@ -10,6 +10,7 @@ mod client_assertion;
 mod config_errors;
 mod debug;
 mod device;
+mod dpop;
 mod errors;
 mod faults;
 mod flows;

@@ -1,0 +1,36 @@
+//! `[dpop]`: sender-constrained tokens (RFC 9449).
+
+use serde::{Deserialize, Serialize};
+
+/// DPoP: a token request carrying a proof gets tokens bound to the proof's key, which the
+/// resource endpoints (userinfo, groups, claims) then take only with a proof by that key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dpop {
+    /// Take DPoP proofs and list `dpop_signing_alg_values_supported` in discovery. Off, a
+    /// `DPoP` header is ignored and tokens are bearer tokens, as at a provider without
+    /// DPoP.
+    pub enabled: bool,
+    /// Proofs must carry a nonce the server handed out (`DPoP-Nonce`; the first request
+    /// of a client is refused with `use_dpop_nonce`, RFC 9449 §8, §9).
+    pub nonce: bool,
+    /// How far (seconds) a proof's `iat` may be from the server's time; a proof's `jti` is
+    /// refused a second time within it.
+    pub window: u64,
+}
+
+impl Default for Dpop {
+    fn default() -> Dpop {
+        Dpop {
+            enabled: false,
+            nonce: false,
+            window: 60,
+        }
+    }
+}
+
+impl Dpop {
+    pub(crate) fn is_off(&self) -> bool {
+        *self == Dpop::default()
+    }
+}
