@@ -77,6 +77,9 @@ pub struct JournalEntry {
     /// At `authorize`: the request was a pushed one.
     #[serde(default)]
     pub pushed: bool,
+    /// The thumbprint of the key of the request's accepted DPoP proof (RFC 9449).
+    #[serde(default)]
+    pub dpop: Option<String>,
     /// At `par`: the parameters pushed, credentials left out.
     #[serde(default)]
     pub parameters: Option<BTreeMap<String, String>>,
@@ -467,6 +470,9 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     }
     if let Some(i) = spec.advertised_issuer {
         config["quirks"] = json!({ "advertised_issuer": i });
+    }
+    if rp.dpop {
+        config["dpop"] = json!({ "enabled": true });
     }
     if rp.par {
         // Taken, not required: an RP that declares pushing but sends its request in the

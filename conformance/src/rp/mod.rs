@@ -394,6 +394,11 @@ pub struct RpDescription {
     /// (without requiring them) and `login.par` judges the pushes.
     #[serde(default)]
     pub par: bool,
+    /// Whether the app sends DPoP proofs (RFC 9449) with its token requests and uses the
+    /// DPoP-bound access tokens it gets with a proof each time; off by default. The run's
+    /// tenant then takes proofs and `login.dpop*` judge them.
+    #[serde(default)]
+    pub dpop: bool,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

@@ -41,6 +41,20 @@ pub fn all() -> Vec<Scenario> {
             super::login_par::par
         ),
         scenario!(
+            "login.dpop",
+            Login,
+            "an RP that uses DPoP proves possession of one key with a fresh proof at every token request, the refreshes included, and at every use of its bound access tokens; RFC 9449 §4, §5, §7",
+            "declared dpop: the code exchange and the refreshes carry proofs by one key, none refused (a reused jti, a wrong htm, htu or ath)",
+            super::login_dpop::dpop
+        ),
+        scenario!(
+            "login.dpop-unbound",
+            Login,
+            "an RP that asked for a DPoP-bound token may discard a response with a bearer token instead; RFC 9449 §5",
+            "declared dpop: a bearer token response to a proved code exchange opens no session and the token is not used (warn if taken)",
+            super::login_dpop::unbound
+        ),
+        scenario!(
             "login.pkce",
             Login,
             "PKCE with S256 is recommended for every client, confidential ones too; RFC 9700 §2.1.1; RFC 7636",

@@ -11,6 +11,7 @@ mod idtoken_keys;
 mod idtoken_refresh;
 mod login;
 mod login_binding;
+mod login_dpop;
 mod login_par;
 mod login_userinfo;
 mod logout;

@@ -107,6 +107,8 @@ defects! {
     RefreshNeverRefetchesJwks = "refresh-never-refetches-jwks": "refetches the JWKS for an unknown kid at login only: after a key rotation every background sync fails until the user logs in again",
     ParFrontChannel = "par-front-channel": "is set to push its authorization requests (PAR) but sends the whole request through the browser, pushing nothing",
     ParRepeatsFrontChannel = "par-repeats-front-channel": "pushes its authorization request (PAR) and repeats every parameter in the browser's URL besides client_id and request_uri",
+    DpopReusesProof = "dpop-reuses-proof": "makes one DPoP proof per endpoint and sends it with every request there",
+    DpopAcceptsBearer = "dpop-accepts-bearer": "takes a bearer token response (token_type Bearer) to its DPoP-proved token request",
     RenameSplitsAccount = "rename-splits-account": "finds the account of a background sync by email: a sync that brings a new email moves the session to a new, empty account",
 }
 

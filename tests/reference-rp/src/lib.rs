@@ -14,6 +14,7 @@
 //! ```
 
 mod defects;
+mod dpop;
 mod http;
 mod idtoken;
 mod profile;
@@ -145,7 +146,7 @@ impl Drop for RunningRp {
 /// document and JWKS at start-up, and refuses to start without them.
 pub async fn start(settings: Settings) -> Result<RunningRp, String> {
     let settings = Arc::new(settings);
-    let provider = Provider::new(settings.clone());
+    let provider = Provider::new(settings.clone())?;
     provider
         .jwks(false)
         .await

@@ -47,6 +47,9 @@ pub struct TokenResponse {
     /// `expires_in` (of the access token).
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// `token_type`: `Bearer`, or `DPoP` for a DPoP-bound token.
+    #[serde(default)]
+    pub token_type: String,
 }
 
 impl TokenResponse {
@@ -77,6 +80,8 @@ pub struct Provider {
     unknown_since: Mutex<Option<std::time::Instant>>,
     /// The one client assertion defect `reuses-client-assertion` sends every time.
     first_assertion: Mutex<Option<String>>,
+    /// The DPoP key, with `DPOP=true`.
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 /// How long defect `jwks-refetch-cooldown` waits before refetching for an unknown kid.
@@ -84,20 +89,27 @@ const REFETCH_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Provider {
     /// A provider for these settings; nothing is fetched yet.
-    pub fn new(settings: Arc<Settings>) -> Provider {
+    pub fn new(settings: Arc<Settings>) -> Result<Provider, String> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs_f64(settings.idp_timeout_s))
             .build()
             .unwrap_or_default();
-        Provider {
+        let dpop = match settings.dpop {
+            true => Some(crate::dpop::Dpop::new(
+                settings.defects.has(Defect::DpopReusesProof),
+            )?),
+            false => None,
+        };
+        Ok(Provider {
             settings,
             http,
             metadata: Mutex::new(None),
             jwks: Mutex::new(None),
             unknown_since: Mutex::new(None),
             first_assertion: Mutex::new(None),
-        }
+            dpop,
+        })
     }
 
     /// The discovery document, fetched on first use.
@@ -166,10 +178,17 @@ impl Provider {
             detail,
         };
         let m = self.metadata().await.map_err(transport)?;
-        let req = self
+        let mut req = self
             .authenticated(&m.token_endpoint, &mut form)
             .await
             .map_err(transport)?;
+        if let Some(d) = &self.dpop {
+            req = req.header(
+                "DPoP",
+                d.proof("POST", &m.token_endpoint, None)
+                    .map_err(transport)?,
+            );
+        }
         let res = req
             .form(&form)
             .send()
@@ -181,8 +200,19 @@ impl Provider {
             .await
             .map_err(|e| transport(format!("token endpoint: {e}")))?;
         if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|e| transport(format!("token endpoint: invalid response: {e}")));
+            let tokens: TokenResponse = serde_json::from_slice(&body)
+                .map_err(|e| transport(format!("token endpoint: invalid response: {e}")))?;
+            // Asked for a DPoP-bound token, a bearer one is discarded (RFC 9449 §5).
+            if self.dpop.is_some()
+                && !tokens.token_type.eq_ignore_ascii_case("dpop")
+                && !self.settings.defects.has(Defect::DpopAcceptsBearer)
+            {
+                return Err(transport(format!(
+                    "token endpoint: token_type {:?} to a DPoP-proved request: not a DPoP-bound token",
+                    tokens.token_type
+                )));
+            }
+            return Ok(tokens);
         }
         let error = serde_json::from_slice::<Value>(&body)
             .ok()
@@ -333,9 +363,7 @@ impl Provider {
     /// bearer token.
     pub async fn claims_source(&self, endpoint: &str, token: &str) -> Result<String, String> {
         let res = self
-            .http
-            .get(endpoint)
-            .bearer_auth(token)
+            .with_token(self.http.get(endpoint), endpoint, token)?
             .send()
             .await
             .map_err(|e| format!("the claims source {endpoint}: {e}"))?;
@@ -358,7 +386,7 @@ impl Provider {
         let req = if in_query {
             self.http.get(&url).query(&[("access_token", access_token)])
         } else {
-            self.http.get(&url).bearer_auth(access_token)
+            self.with_token(self.http.get(&url), &url, access_token)?
         };
         let res = req.send().await.map_err(|e| format!("userinfo: {e}"))?;
         if in_query && !res.status().is_success() {
@@ -372,6 +400,24 @@ impl Provider {
             .await
             .map(Some)
             .map_err(|e| format!("userinfo: {e}"))
+    }
+}
+
+impl Provider {
+    /// A GET presenting `token`: as a bearer token, or, with DPoP, as a bound one with a
+    /// proof for this request (RFC 9449 §7.1).
+    fn with_token(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+        token: &str,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        match &self.dpop {
+            Some(d) => Ok(req
+                .header("Authorization", format!("DPoP {token}"))
+                .header("DPoP", d.proof("GET", url, Some(token))?)),
+            _ => Ok(req.bearer_auth(token)),
+        }
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Settings {
     /// pushed_authorization_request_endpoint (RFC 9126) and send the browser with
     /// `client_id` and the `request_uri` alone.
     pub par: bool,
+    /// `DPOP` (default false): send a DPoP proof (RFC 9449) with every token request, take
+    /// only DPoP-bound access tokens, and use them with a proof each time.
+    pub dpop: bool,
 }
 
 impl Settings {
@@ -155,6 +158,7 @@ impl Settings {
             logout_lag_s: 0.0,
             userinfo_at_login: true,
             par: false,
+            dpop: false,
         }
     }
 
@@ -228,6 +232,9 @@ impl Settings {
         }
         if let Some(b) = flag(&var, "PAR")? {
             s.par = b;
+        }
+        if let Some(b) = flag(&var, "DPOP")? {
+            s.dpop = b;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

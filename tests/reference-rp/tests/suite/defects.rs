@@ -352,6 +352,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("logout-clears-cookie-only", &["logout.session-ended"]),
     ("par-front-channel", &["login.par"]),
     ("par-repeats-front-channel", &["login.par (warn)"]),
+    ("dpop-accepts-bearer", &["login.dpop-unbound (warn)"]),
     // Written for `conformance explore` (tests/explore): sequences no scenario was written
     // for. The catalogue passes each; explore finds them.
     ("logout-drops-account-sync", &[]),
@@ -374,6 +375,9 @@ const ALONE: &[(&str, &str, &[&str])] = &[
         "logout.frontchannel",
         &["logout.frontchannel"],
     ),
+    // Every refresh of the RP is refused (its one proof's jti was spent at the code
+    // exchange): the others race it.
+    ("dpop-reuses-proof", "login.dpop", &["login.dpop"]),
     // Every session ends at its first refresh: the scenarios that judge a refreshed ID token
     // must not credit that to the token they broke.
     (

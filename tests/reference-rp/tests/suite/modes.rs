@@ -175,23 +175,60 @@ async fn in_process_launch_the_correct_rp_passes_every_mode() {
 /// correct RP pushing each request passes every scenario, `login.par` included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correct_rp_pushing_its_requests_passes_every_scenario() {
-    let mut opts = Options::new(crate::support::launched_as(&[], "client_secret_post", true));
+    let features = crate::support::Features {
+        par: true,
+        ..Default::default()
+    };
+    let report = correct_in_strict_mode(features).await;
+    let par = verdict(&report, "login.par");
+    assert!(
+        par.contains("the browser carried only client_id and request_uri"),
+        "{par}"
+    );
+}
+
+/// The control of the DPoP defects (`dpop-reuses-proof`, `dpop-accepts-bearer`), and the
+/// catalogue judging an RP whose tokens are bound to its key: the correct RP proving
+/// possession at every token request and every use of a token passes every scenario,
+/// `login.dpop` and `login.dpop-unbound` included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_rp_proving_possession_passes_every_scenario() {
+    let features = crate::support::Features {
+        dpop: true,
+        ..Default::default()
+    };
+    let report = correct_in_strict_mode(features).await;
+    let dpop = verdict(&report, "login.dpop");
+    assert!(dpop.contains("fresh DPoP proofs by one key"), "{dpop}");
+    let unbound = verdict(&report, "login.dpop-unbound");
+    assert!(unbound.starts_with("refused"), "{unbound}");
+}
+
+/// The correct reference RP doing `features`, every scenario in strict mode: each passes
+/// and nothing is skipped that applies.
+async fn correct_in_strict_mode(features: crate::support::Features) -> conformance::Report {
+    let mut opts = Options::new(crate::support::launched_as(
+        &[],
+        "client_secret_post",
+        features,
+    ));
     opts.launcher = Some(crate::support::in_process());
     opts.modes = vec![SyncMode::Strict];
     let report = run(&opts).await;
     assert_eq!(not_passing(&report), vec![]);
     assert_eq!(odd_skips(&report), vec![]);
-    let par = report.runs[0]
+    report
+}
+
+/// The reason of scenario `id`'s verdict (the first mode's).
+fn verdict(report: &conformance::Report, id: &str) -> String {
+    report.runs[0]
         .results
         .iter()
-        .find(|x| x.id == "login.par")
-        .expect("login.par ran");
-    assert!(
-        par.reason
-            .contains("the browser carried only client_id and request_uri"),
-        "{}",
-        par.reason
-    );
+        .find(|x| x.id == id)
+        .unwrap_or_else(|| panic!("{id} ran"))
+        .reason
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -117,11 +117,17 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
     } else {
         "client_secret_post"
     };
-    // The PAR defects need an RP set to push its authorization requests, declaring it.
-    let pushes = defects
-        .iter()
-        .any(|d| matches!(d, Defect::ParFrontChannel | Defect::ParRepeatsFrontChannel));
-    let mut opts = Options::new(launched_as(&names, auth, pushes));
+    // The PAR and DPoP defects need an RP set to push its authorization requests or to
+    // send proofs, declaring it.
+    let features = Features {
+        par: defects
+            .iter()
+            .any(|d| matches!(d, Defect::ParFrontChannel | Defect::ParRepeatsFrontChannel)),
+        dpop: defects
+            .iter()
+            .any(|d| matches!(d, Defect::DpopReusesProof | Defect::DpopAcceptsBearer)),
+    };
+    let mut opts = Options::new(launched_as(&names, auth, features));
     opts.launcher = Some(in_process());
     edit(&mut opts);
     run(&opts).await
@@ -129,18 +135,27 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
 
 /// The reference RP's description in launch mode, every sync mode, with these defects.
 fn launched(defects: &[&str], client_auth: &str) -> RpDescription {
-    launched_as(defects, client_auth, false)
+    launched_as(defects, client_auth, Features::default())
 }
 
-/// [`launched`], the RP pushing its authorization requests (`PAR`) and declaring it
-/// (`par = true`) when `par`.
-pub fn launched_as(defects: &[&str], client_auth: &str, par: bool) -> RpDescription {
+/// What the reference RP is set to do beyond the contract, and declares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Features {
+    /// Push its authorization requests (`PAR`, `par = true`).
+    pub par: bool,
+    /// Send DPoP proofs (`DPOP`, `dpop = true`).
+    pub dpop: bool,
+}
+
+/// [`launched`], the RP doing and declaring `features`.
+pub fn launched_as(defects: &[&str], client_auth: &str, features: Features) -> RpDescription {
+    let Features { par, dpop } = features;
     let toml = rp_toml_as(
         client_auth,
         r#"["strict", "additive", "none"]"#,
-        if par { "par = true" } else { "" },
+        &format!("par = {par}\ndpop = {dpop}"),
         &format!(
-            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\" }}",
+            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\" }}",
             defects.join(",")
         ),
     );
@@ -288,14 +303,19 @@ pub fn odd_attach_skips(r: &Report) -> Vec<(String, String)> {
     odd
 }
 
-/// Skips other than those of a scenario for other sync modes, or of `login.par` for an RP
-/// that does not declare pushing (the control that pushes is
-/// `modes::the_correct_rp_pushing_its_requests_passes_every_scenario`).
+/// Skips other than those of a scenario for other sync modes, or of `login.par` and
+/// `login.dpop*` for an RP that does not declare pushing or DPoP (the controls that do are
+/// `modes::the_correct_rp_pushing_its_requests_passes_every_scenario` and
+/// `modes::the_correct_rp_proving_possession_passes_every_scenario`).
 pub fn odd_skips(r: &Report) -> Vec<(String, String)> {
     let not_declared = |id: &str, reason: &str| {
-        id == "login.par"
-            && reason.starts_with(conformance::DOES_NOT_APPLY)
-            && reason.contains("does not declare pushed authorization requests")
+        let feature = match id {
+            "login.par" => "pushed authorization requests",
+            "login.dpop" | "login.dpop-unbound" => "DPoP",
+            _ => return false,
+        };
+        reason.starts_with(conformance::DOES_NOT_APPLY)
+            && reason.contains(&format!("does not declare {feature}"))
     };
     r.runs
         .iter()
