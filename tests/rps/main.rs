@@ -99,6 +99,18 @@ const AUTHORIZATION_REQUEST: &[&str] = &[
     "idtoken.nonce-mismatch",
 ];
 
+/// The scenarios that use the token endpoint, and those of DPoP: what proving possession
+/// of a key changes.
+const DPOP: &[&str] = &[
+    "login.code-flow",
+    "login.client-auth",
+    "login.dpop",
+    "login.dpop-unbound",
+    "sync.uses-refresh-token",
+    "sync.rotation",
+    "revocation.refresh-expired",
+];
+
 /// The scenarios that use each of the IdP's endpoints the apps call (discovery and the JWKS
 /// at start-up, the token endpoint, a refresh, end_session): what serving the IdP over
 /// HTTPS changes.
@@ -346,6 +358,11 @@ async fn node_openid_client_v6_private_key_jwt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_v6_pushing_its_requests() {
     judge_as("node-openid-client-v6", "par", AUTHORIZATION_REQUEST).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_proving_possession() {
+    judge_as("node-openid-client-v6", "dpop", DPOP).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,7 @@ const [GROUPS_TOKEN, GROUPS_POINTER] = splitOnce(env.GROUPS_CLAIM || 'id_token:/
 const SYNC_MS = parseFloat(env.SYNC_INTERVAL_S || '600') * 1000;
 const TIMEOUT_S = parseFloat(env.IDP_TIMEOUT_S || '10');
 const PAR = env.PAR === 'true';
+const DPOP = env.DPOP === 'true';
 
 function splitOnce(s, sep) {
   const i = s.indexOf(sep);
@@ -103,6 +104,9 @@ const config = await client.discovery(
   },
 );
 const metadata = config.serverMetadata();
+// DPOP=true: one key pair for the process; the library proves possession at every token
+// request (RFC 9449), retrying with the server's nonce when it asks for one.
+const dpop = DPOP ? { DPoP: client.getDPoPHandle(config, await client.randomDPoPKeyPair()) } : undefined;
 
 const app = express();
 app.use(express.json());
@@ -144,7 +148,7 @@ app.get(CALLBACK, async (req, res) => {
       expectedState: login.state,
       expectedNonce: login.nonce,
       idTokenExpected: true,
-    });
+    }, undefined, dpop);
   } catch (e) {
     return res.status(401).json({ error: 'login_failed', error_description: `${e.code || e.name}: ${e.message}` });
   }
@@ -204,7 +208,7 @@ setInterval(() => {
   for (const [sid, s] of sessions) {
     if (inFlight.has(sid)) continue;
     inFlight.add(sid);
-    client.refreshTokenGrant(config, s.tokens.refresh_token)
+    client.refreshTokenGrant(config, s.tokens.refresh_token, undefined, dpop)
       .then((fresh) => {
         if (!sessions.has(sid)) return;
         const kept = { ...fresh, refresh_token: fresh.refresh_token || s.tokens.refresh_token };
