@@ -733,3 +733,22 @@ async fn an_app_that_pushes_its_requests_is_rehearsed_pushing() {
     );
     assert!(fix.contains("par = false"), "{fix}");
 }
+
+/// An app that sends DPoP proofs is told that preflight does not rehearse them (unknown,
+/// never ok), with what the provider's discovery says; without `dpop` no such check.
+#[tokio::test]
+async fn an_app_that_proves_possession_is_told_preflight_does_not_rehearse_it() {
+    let idp = MockIdp::builder()
+        .edit_config(|c: &mut Config| c.dpop.enabled = true)
+        .start()
+        .await
+        .unwrap();
+    let mut app = rp("id_token:/groups", &[("analysts", "read")]);
+    let plain = run(&opts(&idp, app.clone())).await;
+    assert!(plain.checks.iter().all(|c| c.id != "login.dpop"));
+    app.dpop = true;
+    let r = run(&opts(&idp, app)).await;
+    assert_eq!(status(&r, "login.dpop"), Status::Unknown);
+    let c = r.checks.iter().find(|c| c.id == "login.dpop").unwrap();
+    assert!(c.detail.contains("ES256"), "{}", c.detail);
+}

@@ -139,6 +139,7 @@ pub async fn check(
     scopes(&d, app, f);
     refresh_grant(&d, f);
     claims(&d, app, f);
+    dpop(&d, app, f);
     match client.get_json(&jwks_uri).await {
         Ok(v) => match serde_json::from_value::<JwkSet>(v.clone()) {
             Ok(set) => {
@@ -155,6 +156,24 @@ pub async fn check(
         Err(e) => f.problem("discovery.jwks", STEP, format!("GET {jwks_uri}: {e}"), None),
     }
     Some(d)
+}
+
+/// An app that sends DPoP proofs (rp.toml `dpop`): preflight's own requests carry none
+/// yet, so whether the provider binds the app's tokens is not rehearsed; said as unknown,
+/// with what the provider's discovery document says of DPoP.
+fn dpop(d: &Discovery, app: &RpDescription, f: &mut Findings) {
+    if !app.dpop {
+        return;
+    }
+    let listed = match d.list("dpop_signing_alg_values_supported") {
+        Some(algs) => format!("the provider lists DPoP proof algorithms {}", algs.join(", ")),
+        None => "the provider's discovery document does not list dpop_signing_alg_values_supported (RFC 9449 §5.1), which says nothing either way".into(),
+    };
+    f.unknown(
+        "login.dpop",
+        STEP,
+        format!("the app sends DPoP proofs (rp.toml dpop = true), and preflight's login and refresh send none: whether the provider binds the app's tokens to its key is not rehearsed here ({listed}); `conformance run` judges the app's proofs against the mock"),
+    );
 }
 
 fn https(d: &Discovery, f: &mut Findings) {
