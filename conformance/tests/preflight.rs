@@ -341,7 +341,12 @@ async fn discovery(idp: &MockIdp) -> Value {
 async fn a_captured_profile_reproduces_the_tenant_it_was_captured_from() {
     let dir = std::env::temp_dir().join(format!("preflight-capture-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for p in mock_idp::profiles::PROFILES {
+    // fapi2's tenant takes only DPoP-proved requests of private_key_jwt clients, and
+    // preflight sends no DPoP proofs yet (its login.dpop check says so): not captured.
+    for p in mock_idp::profiles::PROFILES
+        .iter()
+        .filter(|p| p.name != "fapi2")
+    {
         let idp = shaped(&p.name, |_| {}).await;
         let file = dir.join(format!("{}.toml", p.name));
         let mut o = opts(&idp, RpDescription::preflight_default());

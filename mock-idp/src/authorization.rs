@@ -178,10 +178,22 @@ fn pkce(p: &Params<'_>, client: &ClientConfig) -> Result<Option<Pkce>, AuthError
                 "PKCE is required for public clients: send code_challenge (RFC 9700 §2.1.1)",
             ));
         }
+        if client.require_pkce {
+            return Err(bad(&format!(
+                "PKCE with S256 is required of client {:?}: send code_challenge (require_pkce; FAPI 2.0 Security Profile, RFC 9700 §2.1.1)",
+                client.id
+            )));
+        }
         return Ok(None);
     };
     let method = PkceMethod::parse(p.code_challenge_method)
         .ok_or_else(|| bad("code_challenge_method must be S256 or plain"))?;
+    if client.require_pkce && method != PkceMethod::S256 {
+        return Err(bad(&format!(
+            "client {:?} must use code_challenge_method S256 (require_pkce; FAPI 2.0 Security Profile)",
+            client.id
+        )));
+    }
     if !valid_pkce_string(challenge) {
         return Err(bad(
             "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.2)",

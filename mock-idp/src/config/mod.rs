@@ -367,6 +367,10 @@ pub struct ClientConfig {
     /// enabled`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// PKCE with S256 is required of this client though it is confidential (public
+    /// clients always need PKCE): FAPI 2.0 Security Profile, RFC 9700 §2.1.1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pkce: bool,
 }
 
 impl ClientConfig {

@@ -74,6 +74,11 @@ pub const PROFILES: &[Profile] = &[
         include_str!("pingfederate.toml"),
     ),
     builtin(
+        "fapi2",
+        "FAPI 2.0 Security Profile: PAR and PKCE S256 required, private_key_jwt, DPoP-bound tokens, 60 s codes, PS256/ES256",
+        include_str!("fapi2.toml"),
+    ),
+    builtin(
         "opaque-tokens",
         "opaque access tokens of at most 400 characters, userinfo at /as/user, a check-token endpoint",
         include_str!("opaque-tokens.toml"),

@@ -17,14 +17,14 @@ use warp::http::Response;
 use crate::support::*;
 
 /// A client's P-256 key: what it signs proofs with, its public JWK and thumbprint.
-struct Key {
+pub struct Key {
     signing: EncodingKey,
     jwk: Value,
     jkt: String,
 }
 
 impl Key {
-    fn new() -> Key {
+    pub fn new() -> Key {
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                 .unwrap();
@@ -45,7 +45,7 @@ impl Key {
     }
 
     /// A proof for `htm` `htu`, with `extra` claims over the usual ones.
-    fn proof_with(
+    pub fn proof_with(
         &self,
         htm: &str,
         htu: &str,
@@ -68,7 +68,7 @@ impl Key {
         jsonwebtoken::encode(&h, &claims, &self.signing).unwrap()
     }
 
-    fn proof(&self, htm: &str, path: &str, token: Option<&str>) -> String {
+    pub fn proof(&self, htm: &str, path: &str, token: Option<&str>) -> String {
         let extra = match token {
             Some(t) => json!({ "ath": URL_SAFE_NO_PAD.encode(digest(&SHA256, t.as_bytes())) }),
             None => json!({}),

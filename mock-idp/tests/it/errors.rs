@@ -23,6 +23,7 @@ fn post_only_client() -> ClientConfig {
         jwks_uri: None,
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
+        require_pkce: false,
     }
 }
 

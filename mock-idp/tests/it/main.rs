@@ -12,6 +12,7 @@ mod debug;
 mod device;
 mod dpop;
 mod errors;
+mod fapi2;
 mod faults;
 mod flows;
 mod form_post;
