@@ -115,6 +115,11 @@ pub struct Entry {
     /// `state`, `nonce`, `pkce` and lints are the pushed request's (written only when true).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pushed: bool,
+    /// At `authorize` and `par`: the request came as a signed request object (RFC 9101),
+    /// checked; its `scope`, `state`, `nonce`, `pkce` and lints are the object's (written
+    /// only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub request_object: bool,
     /// The thumbprint of the key of the request's accepted DPoP proof (RFC 9449): at the
     /// token endpoint, the key the tokens were bound to; at a resource, the proof's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,6 +203,7 @@ impl Entry {
             user: None,
             request_uri: None,
             pushed: false,
+            request_object: false,
             dpop: None,
             parameters: None,
             status: 0,

@@ -118,6 +118,7 @@ mod frontchannel;
 mod grants;
 mod http;
 mod inspect;
+mod jar;
 pub mod journal;
 mod key_material;
 pub mod key_pool;

@@ -50,6 +50,12 @@ pub struct Metadata {
     prompt_values_supported: Vec<&'static str>,
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
+    /// RFC 9101 §10.1, with `[jar] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_object_signing_alg_values_supported: Option<Vec<&'static str>>,
+    /// RFC 9101 §10.5, with `[jar] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    require_signed_request_object: Option<bool>,
     request_uri_parameter_supported: bool,
     authorization_response_iss_parameter_supported: bool,
     backchannel_logout_supported: bool,
@@ -149,7 +155,13 @@ pub fn metadata(t: &Tenant) -> Metadata {
         code_challenge_methods_supported: vec!["S256", "plain"],
         prompt_values_supported: vec!["none", "login", "consent"],
         claims_parameter_supported: false,
-        request_parameter_supported: false,
+        request_parameter_supported: t.config.jar.enabled,
+        request_object_signing_alg_values_supported: t
+            .config
+            .jar
+            .enabled
+            .then(|| crate::jar::ALGS.to_vec()),
+        require_signed_request_object: t.config.jar.enabled.then_some(t.config.jar.required),
         request_uri_parameter_supported: false,
         authorization_response_iss_parameter_supported: true,
         backchannel_logout_supported: true,

@@ -1,11 +1,11 @@
 //! The configuration file: serde types, loading with located errors, validation.
 
-mod dpop;
+mod features;
 mod load;
 mod provider;
 mod validate;
 
-pub use dpop::Dpop;
+pub use features::{Dpop, Jar};
 pub use load::{ConfigError, KeyFiles};
 pub use provider::{
     DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS, DiscoveryAsPublished,
@@ -72,6 +72,9 @@ pub struct Config {
     /// Sender-constrained tokens (RFC 9449).
     #[serde(default, skip_serializing_if = "Dpop::is_off")]
     pub dpop: Dpop,
+    /// Signed request objects (RFC 9101).
+    #[serde(default, skip_serializing_if = "Jar::is_off")]
+    pub jar: Jar,
 }
 
 /// Pushed authorization requests (RFC 9126): a client POSTs its authorization request to
@@ -371,6 +374,10 @@ pub struct ClientConfig {
     /// clients always need PKCE): FAPI 2.0 Security Profile, RFC 9700 §2.1.1.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pkce: bool,
+    /// This client must send its authorization requests as signed request objects (RFC
+    /// 9101 §10.5 `require_signed_request_object`; needs `[jar] enabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_request_object: bool,
 }
 
 impl ClientConfig {

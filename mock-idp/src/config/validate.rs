@@ -44,6 +44,12 @@ impl Config {
 
     fn validate_dpop(&self) -> Result<(), Invalid> {
         let at = |field| vec![Seg::Key("dpop"), Seg::Key(field)];
+        if self.jar.required && !self.jar.enabled {
+            return bad(
+                vec![Seg::Key("jar"), Seg::Key("required")],
+                "needs enabled = true",
+            );
+        }
         if self.dpop.nonce && !self.dpop.enabled {
             return bad(at("nonce"), "needs enabled = true");
         }
@@ -315,6 +321,12 @@ impl Config {
                 return bad(
                     at("require_pushed_authorization_requests"),
                     "needs [par] enabled = true (the tenant must serve pushed authorization requests)",
+                );
+            }
+            if c.require_signed_request_object && !self.jar.enabled {
+                return bad(
+                    at("require_signed_request_object"),
+                    "needs [jar] enabled = true (the tenant must take signed request objects)",
                 );
             }
             if c.dpop_bound_access_tokens && !self.dpop.enabled {

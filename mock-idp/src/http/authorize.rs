@@ -49,11 +49,14 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
     super::at(reg, |p| &p.authorization)
         .and(super::query_or_form(Endpoint::Authorize))
         .and(warp::header::headers_cloned())
-        .map(
+        .then(
             |t: Arc<Tenant>,
              params: Result<Params, OAuthError>,
              mut entry: Entry,
-             headers: HeaderMap| {
+             headers: HeaderMap| async move {
+                if let Ok(p) = &params {
+                    request_object_keys(&t, p).await;
+                }
                 let res = match params {
                     Ok(p) => run(
                         &t,
@@ -67,6 +70,24 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
             },
         )
         .boxed()
+}
+
+/// Fetches the keys of the client whose signed request object a request carries, when
+/// they are published at a `jwks_uri` (the one step that waits on the network).
+pub(super) async fn request_object_keys(t: &Tenant, p: &Params) {
+    if !t.config.jar.enabled {
+        return;
+    }
+    if let (Ok(Some(jwt)), Ok(Some(id))) = (p.get("request"), p.get("client_id"))
+        && let Some(client) = t.client(id)
+    {
+        t.remote_keys
+            .refresh(
+                &crate::client_keys::KeySource::client(client),
+                crate::jar::kid(jwt).as_deref(),
+            )
+            .await;
+    }
 }
 
 /// The tenant's session id in the request's cookies.
@@ -138,6 +159,44 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         }
         _ => params,
     };
+    // A signed request object (RFC 9101): its parameters, and only its (§6.3).
+    let signed_params;
+    let mut signed = false;
+    let params = match params.get("request") {
+        Ok(Some(jwt)) if t.config.jar.enabled => {
+            let client = match params.require("client_id").map(|id| (id, t.client(id))) {
+                Ok((_, Some(c))) => c,
+                Ok((id, None)) => {
+                    return error_page(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_client",
+                        &format!("unknown client_id {id:?}"),
+                    );
+                }
+                Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
+            };
+            match crate::jar::resolve(t, client, jwt) {
+                Ok(p) => {
+                    signed_params = Params(p);
+                    signed = true;
+                    let mut e = Entry::new(
+                        Endpoint::Authorize,
+                        &entry.method,
+                        &Params::default(),
+                        &signed_params,
+                    );
+                    e.request_object = true;
+                    *entry = e;
+                    &signed_params
+                }
+                // The redirect_uri is inside what could not be trusted: an error page.
+                Err(why) => {
+                    return error_page(StatusCode::BAD_REQUEST, "invalid_request_object", &why);
+                }
+            }
+        }
+        _ => params,
+    };
     let client_id = match params.require("client_id") {
         Ok(id) => id,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
@@ -184,6 +243,14 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     };
     if matches!(who, Who::Cancelled) {
         return back("access_denied", "the user cancelled the login");
+    }
+    if from_browser && !pushed && !signed && crate::jar::required(t, client) {
+        return back(
+            "invalid_request",
+            &format!(
+                "client {client_id:?} must send its authorization requests as signed request objects (require_signed_request_object, RFC 9101 §10.5)"
+            ),
+        );
     }
     if from_browser && !pushed && crate::par::required(t, client) {
         return back(

@@ -263,6 +263,7 @@ fn client_post(
                 let (entry, result): (Entry, Result<Response, OAuthError>) = match form {
                     Ok(f) => {
                         client_auth::fetch_signer_keys(&t, &f).await;
+                        authorize::request_object_keys(&t, &f).await;
                         let mut entry = Entry::new(endpoint, "POST", &query, &f);
                         let result = handler(&t, &headers, &f, &mut entry);
                         (entry, result)

@@ -52,6 +52,25 @@ fn push(
             "a pushed authorization request must not carry request_uri (RFC 9126 §2.1)",
         ));
     }
+    // A signed request object pushed (RFC 9126 §3): the request is what it carries.
+    let resolved;
+    let form = match form.get("request")? {
+        Some(jwt) if t.config.jar.enabled => {
+            resolved = Params(
+                crate::jar::resolve(t, client, jwt)
+                    .map_err(|why| OAuthError::bad_request("invalid_request_object", why))?,
+            );
+            entry.request_object = true;
+            &resolved
+        }
+        _ if crate::jar::required(t, client) => {
+            return Err(OAuthError::invalid_request(format!(
+                "client {:?} must push its authorization requests as signed request objects (require_signed_request_object, RFC 9101 §10.5)",
+                client.id
+            )));
+        }
+        _ => form,
+    };
     if !client.grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",

@@ -24,6 +24,7 @@ fn post_only_client() -> ClientConfig {
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
         require_pkce: false,
+        require_signed_request_object: false,
     }
 }
 

@@ -18,6 +18,7 @@ mod flows;
 mod form_post;
 mod frontchannel;
 mod fuzz;
+mod jar;
 mod journal;
 mod lifecycle;
 mod live_state;

@@ -1,4 +1,4 @@
-//! `[dpop]`: sender-constrained tokens (RFC 9449).
+//! `[dpop]` and `[jar]`: sender-constrained tokens (RFC 9449) and signed request objects (RFC 9101).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,5 +32,24 @@ impl Default for Dpop {
 impl Dpop {
     pub(crate) fn is_off(&self) -> bool {
         *self == Dpop::default()
+    }
+}
+
+/// Signed request objects (RFC 9101, JAR): the authorization request (or a pushed one)
+/// as a JWT the client signed, passed by value in `request`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jar {
+    /// Take `request` objects, signed with the client's registered keys (or HS256 with its
+    /// secret), and say so in discovery (`request_parameter_supported`).
+    pub enabled: bool,
+    /// Every client must send its authorization requests as signed request objects
+    /// (`require_signed_request_object`).
+    pub required: bool,
+}
+
+impl Jar {
+    pub(crate) fn is_off(&self) -> bool {
+        *self == Jar::default()
     }
 }
