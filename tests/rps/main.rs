@@ -93,6 +93,7 @@ const AUTHORIZATION_REQUEST: &[&str] = &[
     "login.code-flow",
     "login.scopes",
     "login.par",
+    "login.jar",
     "login.pkce",
     "login.state-mismatch",
     "login.idp-error",
@@ -358,6 +359,11 @@ async fn node_openid_client_v6_private_key_jwt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_v6_pushing_its_requests() {
     judge_as("node-openid-client-v6", "par", AUTHORIZATION_REQUEST).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_signing_its_requests() {
+    judge_as("node-openid-client-v6", "jar", AUTHORIZATION_REQUEST).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

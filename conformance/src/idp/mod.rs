@@ -77,6 +77,9 @@ pub struct JournalEntry {
     /// At `authorize`: the request was a pushed one.
     #[serde(default)]
     pub pushed: bool,
+    /// At `authorize` and `par`: the request came as a signed request object (RFC 9101).
+    #[serde(default)]
+    pub request_object: bool,
     /// The thumbprint of the key of the request's accepted DPoP proof (RFC 9449).
     #[serde(default)]
     pub dpop: Option<String>,
@@ -473,6 +476,10 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     }
     if rp.dpop {
         config["dpop"] = json!({ "enabled": true });
+    }
+    if rp.jar {
+        // Taken, not required: a plain request still logs in, and login.jar says so.
+        config["jar"] = json!({ "enabled": true });
     }
     if rp.par {
         // Taken, not required: an RP that declares pushing but sends its request in the

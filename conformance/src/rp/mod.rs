@@ -399,6 +399,11 @@ pub struct RpDescription {
     /// tenant then takes proofs and `login.dpop*` judge them.
     #[serde(default)]
     pub dpop: bool,
+    /// Whether the app sends its authorization requests as signed request objects (RFC
+    /// 9101, `request`); off by default. The run's tenant then takes them and `login.jar`
+    /// judges them.
+    #[serde(default)]
+    pub jar: bool,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

@@ -204,7 +204,10 @@ pub(crate) async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)
                 },
                 me.status
             ),
-            None => "the IdP never redirected back to the RP's callback".to_owned(),
+            None => match refused_authorization(shared).await {
+                Some(why) => format!("the IdP refused the RP's authorization request ({why})"),
+                None => "the IdP never redirected back to the RP's callback".to_owned(),
+            },
         };
     }
     let evidence = cx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
@@ -227,6 +230,22 @@ pub(crate) async fn no_login(shared: &Arc<Shared>) -> Option<(Verdict, Evidence)
         ));
     }
     Some((Verdict::fail(why), evidence))
+}
+
+/// Why the provider last refused an authorization request of the RP's client with an error
+/// page (an unknown redirect_uri, a request object it could not take…), as its journal
+/// says: the real reason a login never came back.
+async fn refused_authorization(shared: &Shared) -> Option<String> {
+    let client = shared.rp.client_id.as_str();
+    let entries = shared.admin.journal_since(0).await.ok()?;
+    let e = entries.iter().rev().find(|e| {
+        e.endpoint == "authorize" && e.client_id.as_deref() == Some(client) && e.error.is_some()
+    })?;
+    Some(format!(
+        "{}: {}",
+        e.error.as_deref().unwrap_or_default(),
+        e.error_description.as_deref().unwrap_or_default()
+    ))
 }
 
 /// A scenario that does not apply to this sync mode.

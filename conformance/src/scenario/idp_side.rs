@@ -199,10 +199,13 @@ impl Ctx {
     /// (RFC 9126) as the journal recorded it, with the push.
     pub async fn authorization_request(&self, login: &Login) -> Result<AuthorizationRequest, Stop> {
         let Some(uri) = login.front_channel.get("request_uri") else {
-            return Ok(AuthorizationRequest {
-                params: login.front_channel.clone(),
-                push: None,
-            });
+            // A signed request object (RFC 9101): its parameters are the request (the
+            // provider checked its signature; the suite reads it).
+            let params = match login.front_channel.get("request") {
+                Some(jwt) => request_object_params(jwt, &login.front_channel)?,
+                None => login.front_channel.clone(),
+            };
+            return Ok(AuthorizationRequest { params, push: None });
         };
         let push = self
             .shared
@@ -212,6 +215,11 @@ impl Ctx {
             .into_iter()
             .find(|e| e.endpoint == "par" && e.status == 201);
         match push {
+            Some(p) if p.request_object => Ok(AuthorizationRequest {
+                // Pushed as a signed object: the push's parameters are the object's.
+                params: p.parameters.clone().unwrap_or_default(),
+                push: Some(p),
+            }),
             Some(p) => Ok(AuthorizationRequest {
                 params: p.parameters.clone().unwrap_or_default(),
                 push: Some(p),
@@ -221,4 +229,32 @@ impl Ctx {
             )))),
         }
     }
+}
+
+/// The parameters a request object carries (its JWT claims left out), with the front
+/// channel's `client_id`.
+fn request_object_params(
+    jwt: &str,
+    front: &std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, Stop> {
+    let claims: serde_json::Map<String, Value> =
+        jsonwebtoken::dangerous::insecure_decode_claims(jwt).map_err(|e| {
+            Stop::with(Verdict::error(format!(
+                "the browser carried a request object whose claims cannot be read: {e}"
+            )))
+        })?;
+    let mut params: std::collections::BTreeMap<String, String> = claims
+        .into_iter()
+        .filter(|(k, _)| !["iss", "aud", "exp", "iat", "nbf", "jti"].contains(&k.as_str()))
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect();
+    if let Some(id) = front.get("client_id") {
+        params
+            .entry("client_id".into())
+            .or_insert_with(|| id.clone());
+    }
+    Ok(params)
 }

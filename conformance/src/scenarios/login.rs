@@ -41,6 +41,13 @@ pub fn all() -> Vec<Scenario> {
             super::login_par::par
         ),
         scenario!(
+            "login.jar",
+            Login,
+            "an RP that signs its authorization requests sends each as a request object signed with its key or secret, naming itself (iss) and the provider (aud), which the provider takes; RFC 9101 §4, §5",
+            "declared jar: the login's authorization request is a signed request object the provider accepts",
+            super::login_jar::jar
+        ),
+        scenario!(
             "login.dpop",
             Login,
             "an RP that uses DPoP proves possession of one key with a fresh proof at every token request, the refreshes included, and at every use of its bound access tokens; RFC 9449 §4, §5, §7",

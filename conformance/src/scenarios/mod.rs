@@ -12,6 +12,7 @@ mod idtoken_refresh;
 mod login;
 mod login_binding;
 mod login_dpop;
+mod login_jar;
 mod login_par;
 mod login_userinfo;
 mod logout;

@@ -285,6 +285,50 @@ impl Provider {
             .ok_or_else(|| format!("POST {endpoint}: no request_uri in {body}"))
     }
 
+    /// An authorization request as a request object (RFC 9101 §4): its parameters as
+    /// claims, the client as `iss`, the issuer as `aud`, a minute to live; HS256 with the
+    /// secret, or RS256 with the client key for private_key_jwt.
+    pub fn request_object(&self, params: &[(&str, String)]) -> Result<String, String> {
+        let s = &self.settings;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let mut claims = serde_json::Map::new();
+        for (k, v) in params {
+            claims.insert((*k).to_owned(), Value::String(v.clone()));
+        }
+        claims.insert("iss".into(), Value::String(s.client_id.clone()));
+        claims.insert("aud".into(), Value::String(s.issuer.clone()));
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), (now + 60).into());
+        claims.insert("jti".into(), Value::String(crate::random_token()));
+        let claims = Value::Object(claims);
+        if s.defects.has(Defect::JarUnsigned) {
+            use base64::Engine;
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            return Ok(format!(
+                "{}.{}.",
+                b64(&serde_json::json!({ "alg": "none" })),
+                b64(&claims)
+            ));
+        }
+        match (&s.client_key, s.client_auth) {
+            (Some(k), ClientAuth::PrivateKeyJwt) => {
+                let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+                h.kid = Some(k.kid.clone());
+                jsonwebtoken::encode(&h, &claims, &k.key)
+            }
+            _ => jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(s.client_secret.as_bytes()),
+            ),
+        }
+        .map_err(|e| format!("cannot sign the request object: {e}"))
+    }
+
     /// A client assertion for one token request (RFC 7523 §3, OIDC Core §9): the client
     /// as `iss` and `sub`, the issuer as its only audience (RFC 7523bis), a minute to live,
     /// a fresh `jti`; HS256 with the secret or RS256 with the client's key.

@@ -128,6 +128,9 @@ pub struct Settings {
     /// `DPOP` (default false): send a DPoP proof (RFC 9449) with every token request, take
     /// only DPoP-bound access tokens, and use them with a proof each time.
     pub dpop: bool,
+    /// `JAR` (default false): send each authorization request as a request object (RFC
+    /// 9101) signed HS256 with the secret, or RS256 with the client key for private_key_jwt.
+    pub jar: bool,
 }
 
 impl Settings {
@@ -159,6 +162,7 @@ impl Settings {
             userinfo_at_login: true,
             par: false,
             dpop: false,
+            jar: false,
         }
     }
 
@@ -235,6 +239,9 @@ impl Settings {
         }
         if let Some(b) = flag(&var, "DPOP")? {
             s.dpop = b;
+        }
+        if let Some(b) = flag(&var, "JAR")? {
+            s.jar = b;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

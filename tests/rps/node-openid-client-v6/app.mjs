@@ -24,6 +24,8 @@ const SYNC_MS = parseFloat(env.SYNC_INTERVAL_S || '600') * 1000;
 const TIMEOUT_S = parseFloat(env.IDP_TIMEOUT_S || '10');
 const PAR = env.PAR === 'true';
 const DPOP = env.DPOP === 'true';
+// JAR=true (with private_key_jwt): each request signed as a request object (RFC 9101).
+const JAR = env.JAR === 'true';
 
 function splitOnce(s, sep) {
   const i = s.indexOf(sep);
@@ -76,10 +78,7 @@ function revoke(sub) {
 
 // CLIENT_AUTH: client_secret_post, or private_key_jwt with the key the runner made
 // (CLIENT_KEY_FILE, CLIENT_KEY_ID), imported as a WebCrypto key for the library to sign with.
-async function clientAuth() {
-  if ((env.CLIENT_AUTH || 'client_secret_post') !== 'private_key_jwt') {
-    return client.ClientSecretPost(need('CLIENT_SECRET'));
-  }
+async function clientKey() {
   const key = crypto.createPrivateKey(fs.readFileSync(need('CLIENT_KEY_FILE')));
   const cryptoKey = await crypto.webcrypto.subtle.importKey(
     'pkcs8',
@@ -88,7 +87,13 @@ async function clientAuth() {
     false,
     ['sign'],
   );
-  return client.PrivateKeyJwt({ key: cryptoKey, kid: need('CLIENT_KEY_ID') });
+  return { key: cryptoKey, kid: need('CLIENT_KEY_ID') };
+}
+const privateKeyJwt = (env.CLIENT_AUTH || 'client_secret_post') === 'private_key_jwt';
+const signingKey = privateKeyJwt ? await clientKey() : undefined;
+async function clientAuth() {
+  if (!privateKeyJwt) return client.ClientSecretPost(need('CLIENT_SECRET'));
+  return client.PrivateKeyJwt(signingKey);
 }
 
 const issuerUrl = new URL(need('ISSUER'));
@@ -128,9 +133,9 @@ app.get('/login', async (req, res) => {
   // PAR=true: the request is pushed (RFC 9126) and the browser carries its request_uri.
   let url;
   try {
-    url = PAR
-      ? await client.buildAuthorizationUrlWithPAR(config, params)
-      : client.buildAuthorizationUrl(config, params);
+    if (JAR) url = await client.buildAuthorizationUrlWithJAR(config, params, signingKey);
+    else if (PAR) url = await client.buildAuthorizationUrlWithPAR(config, params);
+    else url = client.buildAuthorizationUrl(config, params);
   } catch (e) {
     res.status(502).json({ error: 'provider_unavailable', detail: String(e) });
     return;

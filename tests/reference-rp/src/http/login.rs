@@ -63,6 +63,13 @@ async fn login(app: &App) -> Response {
         params.push(("code_challenge", URL_SAFE_NO_PAD.encode(hash.as_ref())));
         params.push(("code_challenge_method", "S256".into()));
     }
+    // Signed (RFC 9101): the parameters travel as one request object beside client_id.
+    if s.jar && !d.has(Defect::JarPlainRequest) {
+        match app.provider.request_object(&params) {
+            Ok(jwt) => params = vec![("client_id", s.client_id.clone()), ("request", jwt)],
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
+        }
+    }
     // Pushed (RFC 9126): the browser carries client_id and the request_uri alone.
     let pushed = if s.par && !d.has(Defect::ParFrontChannel) {
         // The client authentication adds client_id where it needs it.

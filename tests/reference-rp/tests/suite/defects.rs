@@ -353,6 +353,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("par-front-channel", &["login.par"]),
     ("par-repeats-front-channel", &["login.par (warn)"]),
     ("dpop-accepts-bearer", &["login.dpop-unbound (warn)"]),
+    ("jar-plain-request", &["login.jar"]),
     // Written for `conformance explore` (tests/explore): sequences no scenario was written
     // for. The catalogue passes each; explore finds them.
     ("logout-drops-account-sync", &[]),
@@ -378,6 +379,9 @@ const ALONE: &[(&str, &str, &[&str])] = &[
     // Every refresh of the RP is refused (its one proof's jti was spent at the code
     // exchange): the others race it.
     ("dpop-reuses-proof", "login.dpop", &["login.dpop"]),
+    // Every login is refused (the provider takes no unsigned request object): the run's
+    // gate says so once, with the provider's reason, and skips the rest.
+    ("jar-unsigned", "login.jar", &["login.code-flow"]),
     // Every session ends at its first refresh: the scenarios that judge a refreshed ID token
     // must not credit that to the token they broke.
     (
@@ -593,4 +597,25 @@ fn the_books_table_is_this_table() {
         let row = format!("| `{name}` | {} | {caught} |", d.description());
         assert!(readme.contains(&row), "{page} lacks the row\n{row}");
     }
+}
+
+/// A login the provider refuses before it redirects back is said with the provider's own
+/// reason, read from its journal (not "the IdP never redirected back").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_authorization_request_is_told_with_the_providers_reason() {
+    let report = crate::support::launch_with(&[Defect::JarUnsigned], |o| {
+        o.only = vec!["login.jar".into()];
+        o.modes = vec![conformance::SyncMode::Strict];
+    })
+    .await;
+    let gate = report.runs[0]
+        .results
+        .iter()
+        .find(|r| r.id == "login.code-flow")
+        .expect("the gate's verdict");
+    assert!(
+        gate.reason.contains("invalid_request_object") && gate.reason.contains("not signed"),
+        "{}",
+        gate.reason
+    );
 }

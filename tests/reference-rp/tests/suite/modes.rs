@@ -204,6 +204,24 @@ async fn the_correct_rp_proving_possession_passes_every_scenario() {
     assert!(unbound.starts_with("refused"), "{unbound}");
 }
 
+/// The control of the JAR defects (`jar-plain-request`, `jar-unsigned`), and the catalogue
+/// judging an RP whose requests travel signed, pushed too: the correct RP signing and
+/// pushing every request passes every scenario, `login.jar` and `login.par` included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_rp_signing_its_requests_passes_every_scenario() {
+    for par in [false, true] {
+        let features = crate::support::Features {
+            jar: true,
+            par,
+            ..Default::default()
+        };
+        let report = correct_in_strict_mode(features).await;
+        let jar = verdict(&report, "login.jar");
+        let how = if par { "pushed" } else { "signed HS256" };
+        assert!(jar.contains(how), "par {par}: {jar}");
+    }
+}
+
 /// The correct reference RP doing `features`, every scenario in strict mode: each passes
 /// and nothing is skipped that applies.
 async fn correct_in_strict_mode(features: crate::support::Features) -> conformance::Report {

@@ -126,6 +126,9 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
         dpop: defects
             .iter()
             .any(|d| matches!(d, Defect::DpopReusesProof | Defect::DpopAcceptsBearer)),
+        jar: defects
+            .iter()
+            .any(|d| matches!(d, Defect::JarPlainRequest | Defect::JarUnsigned)),
     };
     let mut opts = Options::new(launched_as(&names, auth, features));
     opts.launcher = Some(in_process());
@@ -145,17 +148,19 @@ pub struct Features {
     pub par: bool,
     /// Send DPoP proofs (`DPOP`, `dpop = true`).
     pub dpop: bool,
+    /// Sign its authorization requests (`JAR`, `jar = true`).
+    pub jar: bool,
 }
 
 /// [`launched`], the RP doing and declaring `features`.
 pub fn launched_as(defects: &[&str], client_auth: &str, features: Features) -> RpDescription {
-    let Features { par, dpop } = features;
+    let Features { par, dpop, jar } = features;
     let toml = rp_toml_as(
         client_auth,
         r#"["strict", "additive", "none"]"#,
-        &format!("par = {par}\ndpop = {dpop}"),
+        &format!("par = {par}\ndpop = {dpop}\njar = {jar}"),
         &format!(
-            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\" }}",
+            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\", JAR = \"{jar}\" }}",
             defects.join(",")
         ),
     );
@@ -311,6 +316,7 @@ pub fn odd_skips(r: &Report) -> Vec<(String, String)> {
     let not_declared = |id: &str, reason: &str| {
         let feature = match id {
             "login.par" => "pushed authorization requests",
+            "login.jar" => "signed request objects",
             "login.dpop" | "login.dpop-unbound" => "DPoP",
             _ => return false,
         };
