@@ -79,7 +79,7 @@ pub(super) enum Ending {
     /// refresh, userinfo answering 401, an introspection), which may have ended it instead.
     Ended {
         after: Duration,
-        refused: Option<JournalEntry>,
+        refused: Option<Box<JournalEntry>>,
     },
     /// It was still open after the limit.
     Kept(MeReading),
@@ -103,7 +103,10 @@ pub(super) async fn watch(
             let after = start.elapsed();
             let refused = cx.told_of_end(u, mark).await?.into_iter().next();
             cx.me(b).await?;
-            return Ok(Ending::Ended { after, refused });
+            return Ok(Ending::Ended {
+                after,
+                refused: refused.map(Box::new),
+            });
         }
         if start.elapsed() >= limit {
             return Ok(Ending::Kept(cx.me(b).await?));
