@@ -152,6 +152,14 @@ const CONTROLS: &[(&str, &[&str])] = &[
         "the copy of the session cookie opens the session before the logout",
         &["logout.session-ended"],
     ),
+    (
+        "the correct RP doing it (pushing, signing, proving possession) passes, judged by the same observation of the journal and the front channel (modes::the_correct_rp_pushing…, …signing…, …proving_possession…)",
+        &["login.par", "login.jar", "login.dpop"],
+    ),
+    (
+        "the same user logs in again with nothing broken and gets a session (scenarios::control), and the refused response's token was never used",
+        &["login.dpop-unbound"],
+    ),
 ];
 
 #[test]
