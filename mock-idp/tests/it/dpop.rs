@@ -103,6 +103,11 @@ async fn exchange(idp: &Idp, user: &str, headers: &[(&str, &str)]) -> Response<b
     .await
 }
 
+/// demo-rp trades a code for `user` with a proof by `key`.
+async fn proved(idp: &Idp, user: &str, key: &Key) -> Response<bytes::Bytes> {
+    exchange(idp, user, &[("dpop", &key.proof("POST", "/token", None))]).await
+}
+
 async fn userinfo(idp: &Idp, authorization: &str, proof: Option<&str>) -> Response<bytes::Bytes> {
     let mut r = warp::test::request()
         .method("GET")
@@ -125,12 +130,7 @@ fn www_authenticate(res: &Response<bytes::Bytes>) -> String {
 async fn a_proof_binds_the_tokens_and_userinfo_takes_them_only_with_a_fresh_proof_by_that_key() {
     let idp = dpop_idp(|_| {});
     let key = Key::new();
-    let res = exchange(
-        &idp,
-        "alice",
-        &[("dpop", &key.proof("POST", "/token", None))],
-    )
-    .await;
+    let res = proved(&idp, "alice", &key).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     let tokens = json(&res);
     assert_eq!(tokens["token_type"], "DPoP");
@@ -320,7 +320,7 @@ async fn a_public_clients_refresh_token_is_bound_a_confidential_ones_is_not() {
 
     // demo-rp, confidential: its refresh token is not bound; a refresh without a proof
     // gets a bearer token.
-    let res = exchange(&idp, "bob", &[("dpop", &key.proof("POST", "/token", None))]).await;
+    let res = proved(&idp, "bob", &key).await;
     let rt = json(&res)["refresh_token"].as_str().unwrap().to_owned();
     let res = idp.refresh(&rt).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
@@ -331,12 +331,7 @@ async fn a_public_clients_refresh_token_is_bound_a_confidential_ones_is_not() {
 async fn a_tenant_that_wants_nonces_hands_one_out_and_takes_it() {
     let idp = dpop_idp(|c| c.dpop.nonce = true);
     let key = Key::new();
-    let res = exchange(
-        &idp,
-        "alice",
-        &[("dpop", &key.proof("POST", "/token", None))],
-    )
-    .await;
+    let res = proved(&idp, "alice", &key).await;
     assert_eq!(res.status(), 400);
     assert_eq!(json(&res)["error"], "use_dpop_nonce");
     let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_owned();
@@ -355,12 +350,7 @@ async fn dpop_is_off_unless_enabled_required_where_configured_and_a_fault_unbind
     // Off: the header is ignored, as at a provider without DPoP; discovery says nothing.
     let off = idp();
     let key = Key::new();
-    let res = exchange(
-        &off,
-        "alice",
-        &[("dpop", &key.proof("POST", "/token", None))],
-    )
-    .await;
+    let res = proved(&off, "alice", &key).await;
     assert_eq!(json(&res)["token_type"], "Bearer");
     let doc = json(&off.get("/.well-known/openid-configuration", None).await);
     assert!(doc.get("dpop_signing_alg_values_supported").is_none());
@@ -379,12 +369,7 @@ async fn dpop_is_off_unless_enabled_required_where_configured_and_a_fault_unbind
     // The fault: a good proof, and still a bearer token back.
     on.tenant
         .arm_fault(mock_idp::faults::Fault::DpopUnbound, Default::default());
-    let res = exchange(
-        &on,
-        "alice",
-        &[("dpop", &key.proof("POST", "/token", None))],
-    )
-    .await;
+    let res = proved(&on, "alice", &key).await;
     let tokens = json(&res);
     assert_eq!(tokens["token_type"], "Bearer");
     assert!(

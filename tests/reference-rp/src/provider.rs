@@ -314,19 +314,7 @@ impl Provider {
                 b64(&claims)
             ));
         }
-        match (&s.client_key, s.client_auth) {
-            (Some(k), ClientAuth::PrivateKeyJwt) => {
-                let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-                h.kid = Some(k.kid.clone());
-                jsonwebtoken::encode(&h, &claims, &k.key)
-            }
-            _ => jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-                &claims,
-                &jsonwebtoken::EncodingKey::from_secret(s.client_secret.as_bytes()),
-            ),
-        }
-        .map_err(|e| format!("cannot sign the request object: {e}"))
+        sign_as_client(s, &claims).map_err(|e| format!("cannot sign the request object: {e}"))
     }
 
     /// A client assertion for one token request (RFC 7523 §3, OIDC Core §9): the client
@@ -359,19 +347,8 @@ impl Provider {
             "exp": now + if s.defects.has(Defect::ReusesClientAssertion) { 3600 } else { 60 },
             "jti": crate::random_token(),
         });
-        let signed = match (&s.client_key, s.client_auth) {
-            (Some(k), ClientAuth::PrivateKeyJwt) => {
-                let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-                h.kid = Some(k.kid.clone());
-                jsonwebtoken::encode(&h, &claims, &k.key)
-            }
-            _ => jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-                &claims,
-                &jsonwebtoken::EncodingKey::from_secret(s.client_secret.as_bytes()),
-            ),
-        }
-        .map_err(|e| format!("cannot sign the client assertion: {e}"))?;
+        let signed = sign_as_client(s, &claims)
+            .map_err(|e| format!("cannot sign the client assertion: {e}"))?;
         *first = Some(signed.clone());
         Ok(signed)
     }
@@ -462,6 +439,23 @@ impl Provider {
                 .header("DPoP", d.proof("GET", url, Some(token))?)),
             _ => Ok(req.bearer_auth(token)),
         }
+    }
+}
+
+/// A JWT of the client's (a client assertion, a request object): RS256 with the client
+/// key for private_key_jwt, HS256 with the secret otherwise.
+fn sign_as_client(s: &Settings, claims: &Value) -> jsonwebtoken::errors::Result<String> {
+    match (&s.client_key, s.client_auth) {
+        (Some(k), ClientAuth::PrivateKeyJwt) => {
+            let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+            h.kid = Some(k.kid.clone());
+            jsonwebtoken::encode(&h, claims, &k.key)
+        }
+        _ => jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(s.client_secret.as_bytes()),
+        ),
     }
 }
 
