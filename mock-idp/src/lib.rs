@@ -97,7 +97,7 @@
 //! 1. values and time: `types`, `clock`, `key_material`, `faults`, `profiles`, `assertion`, `documents`, `token_exchange`, `tls`, `serve`
 //! 2. the model: `config`, `keys`, `key_pool`, `client_keys`, `directory`, `grants`, `journal`, `bearer_grant`, `client_assertion`
 //! 3. the state: `tenant`, `registry`
-//! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `par`, `jar`, `dpop`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
+//! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `par`, `jar`, `dpop`, `session_state`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
 //! 5. the HTTP adapters: `http`
 //! 6. the server, the command and this page: `server`, `cli`, `lib`, `main`
 
@@ -131,6 +131,7 @@ mod published;
 mod registry;
 mod serve;
 mod server;
+mod session_state;
 mod tenant;
 mod tls;
 mod token_endpoint;

@@ -24,6 +24,9 @@ pub struct Metadata {
     pushed_authorization_request_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     require_pushed_authorization_requests: Option<bool>,
+    /// Session Management §3.3, with `[session_management] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_session_iframe: Option<String>,
     /// RFC 9449 §5.1, with `[dpop] enabled`.
     #[serde(skip_serializing_if = "Option::is_none")]
     dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
@@ -124,6 +127,11 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .par
             .enabled
             .then_some(t.config.par.required),
+        check_session_iframe: t
+            .config
+            .session_management
+            .enabled
+            .then(|| url(&t.paths.check_session)),
         dpop_signing_alg_values_supported: t
             .config
             .dpop

@@ -53,6 +53,8 @@ pub struct Paths {
     pub debug: String,
     /// The live journal page.
     pub debug_journal: String,
+    /// The check-session iframe (OIDC Session Management 1.0 §3.3).
+    pub check_session: String,
 }
 
 impl Tenant {
@@ -92,6 +94,7 @@ impl Paths {
             admin: format!("{base}/admin"),
             debug: format!("{base}/debug"),
             debug_journal: format!("{base}/debug/journal"),
+            check_session: format!("{base}/check_session"),
         }
     }
 }

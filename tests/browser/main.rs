@@ -1,7 +1,9 @@
 //! The pages people look at, in a real headless browser (Debian's chromium, driven by
 //! playwright-core from `pages.mjs`): mock-idp's login page, form_post page, signed-out
 //! page (its front-channel logout iframe reaching a stand-in RP with iss and sid, and the
-//! way back to the application), token inspector, users and live journal, the preflight
+//! way back to the application), the check-session iframe (Session Management: answering a
+//! stand-in RP's poll unchanged, then changed after a logout), token inspector, users and
+//! live journal, the preflight
 //! report and a conformance report of a real third-party RP (openid-client on Node), with
 //! JavaScript off, each with an accessibility smoke check.
 //! Screenshots land in `target/screenshots/` (CI keeps them).
@@ -62,7 +64,30 @@ async fn callback_server(issuer: String) -> String {
                 }
             },
         );
-    tokio::spawn(warp::serve(route).incoming(listener).run());
+    // The RP's session check (OIDC Session Management §4.1): a page at the RP's origin that
+    // loads the provider's check-session iframe, posts it "client_id session_state" and
+    // shows the answer.
+    let check = warp::path!("session-check").map(|| {
+        warp::reply::html(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>session check</title></head>
+<body><main><h1>Session check</h1><p id="answer">waiting</p></main>
+<script>
+const q = new URLSearchParams(location.search);
+const op = new URL(q.get('iframe')).origin;
+window.addEventListener('message', (e) => {
+  if (e.origin === op) document.getElementById('answer').textContent = e.data;
+});
+const frame = document.createElement('iframe');
+frame.hidden = true;
+frame.title = 'check session';
+frame.onload = () => frame.contentWindow.postMessage('demo-rp ' + q.get('state'), op);
+frame.src = q.get('iframe');
+document.body.appendChild(frame);
+</script></body></html>"#,
+        )
+    });
+    tokio::spawn(warp::serve(route.or(check)).incoming(listener).run());
     callback
 }
 
@@ -230,7 +255,10 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
     let (rp_base, frontchannel) = frontchannel_server().await;
     let front = format!("{rp_base}/frontchannel-logout");
     let idp = MockIdp::builder()
-        .edit_config(move |c| c.clients[0].frontchannel_logout_uri = Some(front.clone()))
+        .edit_config(move |c| {
+            c.clients[0].frontchannel_logout_uri = Some(front.clone());
+            c.session_management.enabled = true;
+        })
         .start()
         .await
         .unwrap();
@@ -265,6 +293,8 @@ async fn the_pages_people_look_at_work_in_a_real_browser() {
         "callbackPrefix": callback,
         "debugUrl": format!("{}/debug", idp.issuer()),
         "endSessionUrl": format!("{}/end_session", idp.issuer()),
+        "checkSessionUrl": format!("{}/check_session", idp.issuer()),
+        "sessionCheckUrl": callback.replace("/login/oauth2/callback", "/session-check"),
         "postLogoutUrl": format!("{rp_base}/"),
         "idToken": id_token(&idp).await,
         "deviceUrl": device["verification_uri"],

@@ -165,6 +165,30 @@ check(new URL(page.url()).searchParams.get('state') === 'bye', 'signed-out page:
   await p.close();
 }
 
+// Session management (OIDC Session Management 1.0): the RP's page at its own origin loads
+// the provider's check-session iframe and posts it the session_state of its login: the
+// iframe's script recomputes it from the browser state cookie and answers "unchanged";
+// after a logout at the provider, "changed".
+{
+  const p = await withJs.newPage();
+  await Promise.all([p.waitForURL(`${cfg.callbackPrefix}**`), p.goto(`${cfg.authorizeUrl}&login_hint=alice`)]);
+  const state = new URL(p.url()).searchParams.get('session_state');
+  check(state && state.includes('.'), 'session management: the authorization response carries session_state');
+  const checkPage = `${cfg.sessionCheckUrl}?iframe=${encodeURIComponent(cfg.checkSessionUrl)}&state=${encodeURIComponent(state)}`;
+  const answer = async () => {
+    await p.goto(checkPage);
+    await p.waitForFunction(() => document.getElementById('answer').textContent !== 'waiting');
+    return p.textContent('#answer');
+  };
+  const before = await answer();
+  check(before === 'unchanged', `session management: the iframe answers unchanged while the session lasts (${before})`);
+  await p.screenshot({ path: `${cfg.out}/session_check.png` });
+  await p.goto(cfg.endSessionUrl);
+  const after = await answer();
+  check(after === 'changed', `session management: after the logout the iframe answers changed (${after})`);
+  await p.close();
+}
+
 // The device verification page (RFC 8628): the code typed as people type it, what the
 // device asks for shown, a user picked, the outcome said.
 await page.goto(cfg.deviceUrl);

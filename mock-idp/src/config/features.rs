@@ -1,4 +1,4 @@
-//! `[dpop]` and `[jar]`: sender-constrained tokens (RFC 9449) and signed request objects (RFC 9101).
+//! `[dpop]`, `[jar]` and `[session_management]`: sender-constrained tokens (RFC 9449), signed request objects (RFC 9101), OIDC Session Management 1.0.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,5 +51,21 @@ pub struct Jar {
 impl Jar {
     pub(crate) fn is_off(&self) -> bool {
         *self == Jar::default()
+    }
+}
+
+/// OpenID Connect Session Management 1.0: `session_state` in each authorization response
+/// and a `check_session_iframe` an RP polls to learn that the browser's IdP session
+/// changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionManagement {
+    /// Serve `<issuer path>/check_session`, list it in discovery, send `session_state`.
+    pub enabled: bool,
+}
+
+impl SessionManagement {
+    pub(crate) fn is_off(&self) -> bool {
+        *self == SessionManagement::default()
     }
 }

@@ -5,7 +5,7 @@ mod load;
 mod provider;
 mod validate;
 
-pub use features::{Dpop, Jar};
+pub use features::{Dpop, Jar, SessionManagement};
 pub use load::{ConfigError, KeyFiles};
 pub use provider::{
     DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS, DiscoveryAsPublished,
@@ -75,6 +75,9 @@ pub struct Config {
     /// Signed request objects (RFC 9101).
     #[serde(default, skip_serializing_if = "Jar::is_off")]
     pub jar: Jar,
+    /// OpenID Connect Session Management 1.0.
+    #[serde(default, skip_serializing_if = "SessionManagement::is_off")]
+    pub session_management: SessionManagement,
 }
 
 /// Pushed authorization requests (RFC 9126): a client POSTs its authorization request to

@@ -297,6 +297,15 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         Who::Cancelled => unreachable!("answered above"),
     };
     let cookie = fresh.then(|| session_cookie_header(t, &signed_in.sid));
+    // Session Management (§3): the browser state the check-session iframe reads, and the
+    // session_state this response gives the RP at its redirect URI's origin.
+    let managed = t.config.session_management.enabled.then(|| {
+        let opbs = crate::session_state::browser_state(t, &signed_in.sid);
+        let salt = t.random_token(8);
+        let origin = crate::types::origin(redirect_uri);
+        let state = crate::session_state::session_state(&client.id, &origin, &opbs, &salt);
+        (opbs_cookie_header(t, &opbs), state)
+    });
     match authorization::issue_code(t, client, req, signed_in, state, entry) {
         Err(e) => back(e.error, &e.description),
         Ok(issued) => {
@@ -305,9 +314,15 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                 p.push(("state", s));
             }
             p.push(("iss", t.iss()));
+            if let Some((_, session_state)) = &managed {
+                p.push(("session_state", session_state));
+            }
             let mut res = answer(&p);
             if let Some(cookie) = cookie {
                 res.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            if let Some((opbs, _)) = managed {
+                res.headers_mut().append(header::SET_COOKIE, opbs);
             }
             res
         }
@@ -331,6 +346,22 @@ fn session_cookie_header(t: &Tenant, sid: &str) -> HeaderValue {
         t.config.lifetimes.session
     );
     // The sid is base64url, always a valid header value.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The name of the cookie holding the OP browser state the check-session iframe reads
+/// (Session Management §3.3; readable by its script, so not HttpOnly).
+pub fn opbs_cookie_name(t: &Tenant) -> String {
+    format!("{}_opbs", cookie_name(t))
+}
+
+/// The `Set-Cookie` of the OP browser state.
+fn opbs_cookie_header(t: &Tenant, opbs: &str) -> HeaderValue {
+    let cookie = format!(
+        "{}={opbs}; Path=/; SameSite=Lax; Max-Age={}",
+        opbs_cookie_name(t),
+        t.config.lifetimes.session
+    );
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

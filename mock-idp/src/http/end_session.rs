@@ -157,5 +157,15 @@ fn end_session(
     if let Ok(v) = HeaderValue::from_str(&clear) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
+    // The browser state changes with the session (Session Management §3.3).
+    if t.config.session_management.enabled {
+        let clear = format!(
+            "{}=; Path=/; SameSite=Lax; Max-Age=0",
+            super::authorize::opbs_cookie_name(t)
+        );
+        if let Ok(v) = HeaderValue::from_str(&clear) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     Ok(res)
 }

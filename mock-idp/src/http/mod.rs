@@ -2,6 +2,7 @@
 
 mod admin;
 mod authorize;
+mod check_session;
 mod claims;
 mod client_auth;
 mod debug;
@@ -74,6 +75,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(device_authorization::filter(&reg))
         .unify()
         .or(par::filter(&reg))
+        .unify()
+        .or(check_session::filter(&reg))
         .unify()
         .or(device::filter(&reg))
         .unify()
