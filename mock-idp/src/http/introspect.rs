@@ -37,6 +37,7 @@ fn introspect(
             a.issued_at,
             a.expires_at,
             Some(a.jti),
+            a.jkt,
         )
     });
     let found = access.or_else(|| {
@@ -48,6 +49,7 @@ fn introspect(
                 r.issued_at,
                 r.expires_at,
                 None,
+                r.jkt.clone(),
             )
         })
     });
@@ -57,17 +59,21 @@ fn introspect(
     let active = found.filter(|(_, grant, ..)| user_exists(t, grant));
     let body = match active {
         None => json!({"active": false}),
-        Some((kind, grant, iat, exp, jti)) => {
+        Some((kind, grant, iat, exp, jti, jkt)) => {
             let mut m = Map::new();
             m.insert("active".into(), json!(true));
             m.insert(
                 "token_type".into(),
-                json!(if kind == "access_token" {
-                    "Bearer"
-                } else {
-                    "refresh_token"
+                json!(match (kind, &jkt) {
+                    ("access_token", Some(_)) => "DPoP",
+                    ("access_token", None) => "Bearer",
+                    _ => "refresh_token",
                 }),
             );
+            // The key a DPoP-bound token is bound to (RFC 9449 §6.2).
+            if let Some(jkt) = jkt {
+                m.insert("cnf".into(), json!({ "jkt": jkt }));
+            }
             m.insert("scope".into(), json!(grant.scope_string()));
             m.insert("client_id".into(), json!(grant.client_id));
             if let Some(u) = &grant.username {

@@ -176,6 +176,10 @@ async fn a_proof_binds_the_tokens_and_userinfo_takes_them_only_with_a_fresh_proo
             body(&res)
         );
     }
+    // Introspection says the binding (RFC 9449 §6.2).
+    let seen = idp.introspect(at).await;
+    assert_eq!(seen["token_type"], "DPoP");
+    assert_eq!(seen["cnf"]["jkt"], key.jkt);
     // The journal names the key of each accepted proof.
     let journal = idp.tenant.journal(0);
     let token = journal.iter().find(|e| e.status == 200 && e.dpop.is_some());
