@@ -139,14 +139,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                 Ok(p) => {
                     pushed_params = Params(p);
                     pushed = true;
-                    // The journal tells what was asked for: the pushed request, not the
-                    // two parameters the browser carried.
-                    let mut e = Entry::new(
-                        Endpoint::Authorize,
-                        &entry.method,
-                        &Params::default(),
-                        &pushed_params,
-                    );
+                    let mut e = resolved_entry(entry, &pushed_params);
                     e.request_uri = Some(uri.to_owned());
                     e.pushed = true;
                     *entry = e;
@@ -179,12 +172,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                 Ok(p) => {
                     signed_params = Params(p);
                     signed = true;
-                    let mut e = Entry::new(
-                        Endpoint::Authorize,
-                        &entry.method,
-                        &Params::default(),
-                        &signed_params,
-                    );
+                    let mut e = resolved_entry(entry, &signed_params);
                     e.request_object = true;
                     *entry = e;
                     &signed_params
@@ -347,6 +335,17 @@ fn session_cookie_header(t: &Tenant, sid: &str) -> HeaderValue {
     );
     // The sid is base64url, always a valid header value.
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The journal entry of an authorization request described by what it resolved to (a
+/// pushed request, a request object), not by the parameters the browser carried.
+fn resolved_entry(entry: &Entry, params: &Params) -> Entry {
+    Entry::new(
+        Endpoint::Authorize,
+        &entry.method,
+        &Params::default(),
+        params,
+    )
 }
 
 /// The name of the cookie holding the OP browser state the check-session iframe reads
