@@ -29,6 +29,9 @@ pub struct Expect<'a> {
     pub access_token: Option<&'a str>,
     /// The key thumbprint the presented token is bound to.
     pub jkt: Option<&'a str>,
+    /// The proof must carry a current nonce of the server (`[dpop] nonce`, or a
+    /// `dpop_nonce` fault for this request).
+    pub nonce: bool,
 }
 
 /// Why a proof was refused.
@@ -132,7 +135,7 @@ pub fn check(t: &Tenant, proof: &str, e: &Expect<'_>) -> Result<String, DpopErro
             }));
         }
     }
-    if t.config.dpop.nonce && !text("nonce").is_some_and(|n| fresh_nonce(t, n)) {
+    if e.nonce && !text("nonce").is_some_and(|n| fresh_nonce(t, n)) {
         return Err(DpopError::UseNonce(match text("nonce") {
             None => "this provider wants a nonce in the DPoP proof: use the DPoP-Nonce header's (RFC 9449 §8)".into(),
             Some(_) => "the DPoP proof's nonce is not a current one of this provider: use the DPoP-Nonce header's (RFC 9449 §8)".into(),

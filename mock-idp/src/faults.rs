@@ -55,6 +55,11 @@ pub enum Fault {
     /// request carried a good DPoP proof: what a provider that ignores DPoP answers, and
     /// what a client that asked for a bound token must refuse (RFC 9449 §5).
     DpopUnbound,
+    /// The token endpoint wants a DPoP nonce of this request: a proof without the
+    /// server's current nonce is refused `use_dpop_nonce` with a `DPoP-Nonce` header, and
+    /// one carrying it taken (RFC 9449 §8): what a provider that asks for nonces does, and
+    /// what a client must retry.
+    DpopNonce,
     /// The token endpoint answers this HTTP status (500, 503…) without processing.
     HttpStatus {
         /// The status.
@@ -133,6 +138,7 @@ impl Fault {
             Fault::NoRefreshToken
             | Fault::RefreshInvalidGrant
             | Fault::DpopUnbound
+            | Fault::DpopNonce
             | Fault::HttpStatus { .. }
             | Fault::Latency { .. }
             | Fault::MalformedJson => FaultPoint::TokenEndpoint,

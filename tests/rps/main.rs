@@ -106,6 +106,7 @@ const DPOP: &[&str] = &[
     "login.code-flow",
     "login.client-auth",
     "login.dpop",
+    "login.dpop-nonce",
     "login.dpop-unbound",
     "sync.uses-refresh-token",
     "sync.rotation",

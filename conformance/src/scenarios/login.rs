@@ -55,6 +55,13 @@ pub fn all() -> Vec<Scenario> {
             super::login_dpop::dpop
         ),
         scenario!(
+            "login.dpop-nonce",
+            Login,
+            "an RP that uses DPoP and is refused use_dpop_nonce retries with a proof carrying the provider's DPoP-Nonce; RFC 9449 §8",
+            "declared dpop: a code exchange refused use_dpop_nonce is retried with the nonce and the user logs in",
+            super::login_dpop::nonce
+        ),
+        scenario!(
             "login.dpop-unbound",
             Login,
             "an RP that asked for a DPoP-bound token may discard a response with a bearer token instead; RFC 9449 §5",

@@ -150,3 +150,63 @@ pub(super) async fn unbound(cx: &Ctx) -> Judged {
         super::support::status(login.callback_status)
     )))
 }
+
+pub(super) async fn nonce(cx: &Ctx) -> Judged {
+    if !cx.shared.rp.dpop {
+        return Ok(not_declared());
+    }
+    let u = cx.user("u", &[]).await?;
+    // Every code exchange of this user's login wants the provider's nonce (not only the
+    // first): a retry without it is refused again.
+    let id = cx
+        .shared
+        .admin
+        .arm(
+            &Fault::DpopNonce,
+            &u.username,
+            None,
+            Some("authorization_code"),
+        )
+        .await?;
+    cx.step(format!(
+        "armed fault dpop_nonce on {}'s code exchanges (until cleared)",
+        u.username
+    ));
+    let b = cx.browser();
+    let login = b.login(&u.username, None).await;
+    cx.disarm(id).await?;
+    let login = login?;
+    let me = cx.me(&b).await?;
+    let journal = cx.journal(&u).await?;
+    let exchanges: Vec<&JournalEntry> = journal
+        .iter()
+        .filter(|e| e.endpoint == "token" && e.grant_type.as_deref() == Some("authorization_code"))
+        .collect();
+    for e in &exchanges {
+        cx.cite(e);
+    }
+    let asked = exchanges
+        .iter()
+        .any(|e| e.error.as_deref() == Some("use_dpop_nonce"));
+    if !asked {
+        return Ok(Verdict::error(format!(
+            "the provider never asked for a nonce: no code exchange of the login was refused use_dpop_nonce (callback {}, /me {})",
+            super::support::status(login.callback_status),
+            me.status
+        )));
+    }
+    if me.logged_in() {
+        return Ok(Verdict::pass(
+            "refused use_dpop_nonce, the RP traded its code again with a proof carrying the provider's DPoP-Nonce, and logged the user in",
+        ));
+    }
+    let retried = exchanges.len() > 1;
+    Ok(Verdict::fail(if retried {
+        "the provider asked for a nonce (use_dpop_nonce, with DPoP-Nonce) and the RP's retry carried none it took, so no one logs in at a provider that asks for nonces (RFC 9449 §8)".to_owned()
+    } else {
+        format!(
+            "the provider asked for a nonce (use_dpop_nonce, with DPoP-Nonce) and the RP did not retry its code exchange with it: the login failed (callback {}), as every login would at a provider that asks for nonces (RFC 9449 §8)",
+            super::support::status(login.callback_status)
+        )
+    }))
+}

@@ -33,8 +33,14 @@ pub fn nonce(t: &Tenant) -> Option<String> {
 }
 
 /// At the token endpoint: the key thumbprint of the request's proof, checked, or none
-/// (no proof, or a tenant that does not take DPoP and ignores the header).
-pub fn at_token_endpoint(t: &Tenant, headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+/// (no proof, or a tenant that does not take DPoP and ignores the header). `want_nonce`:
+/// the proof must carry the server's nonce though the tenant does not always ask (a
+/// `dpop_nonce` fault), and a refusal hands it out.
+pub fn at_token_endpoint(
+    t: &Tenant,
+    headers: &HeaderMap,
+    want_nonce: bool,
+) -> Result<Option<String>, OAuthError> {
     if !t.config.dpop.enabled {
         return Ok(None);
     }
@@ -47,11 +53,12 @@ pub fn at_token_endpoint(t: &Tenant, headers: &HeaderMap) -> Result<Option<Strin
         url: &url,
         access_token: None,
         jkt: None,
+        nonce: t.config.dpop.nonce || want_nonce,
     };
     crate::dpop::check(t, p, &expect)
         .map(Some)
         .map_err(|e| OAuthError {
-            dpop_nonce: nonce(t),
+            dpop_nonce: (t.config.dpop.nonce || want_nonce).then(|| crate::dpop::nonce(t)),
             ..OAuthError::bad_request(e.code(), e.description())
         })
 }
@@ -101,6 +108,7 @@ pub fn at_resource(
         url: &url,
         access_token: Some(token),
         jkt: Some(jkt),
+        nonce: t.config.dpop.nonce,
     };
     crate::dpop::check(t, p, &expect)
         .map(drop)

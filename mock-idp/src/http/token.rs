@@ -74,18 +74,6 @@ fn token(
     let user = token_endpoint::presented_user(t, grant_type, &req);
     entry.user.clone_from(&user);
     let (client, _method) = authenticate(t, headers, form, entry)?;
-    // A DPoP proof (RFC 9449 §5): the tokens are bound to its key.
-    let jkt = super::dpop::at_token_endpoint(t, headers)?;
-    entry.dpop.clone_from(&jkt);
-    if client.dpop_bound_access_tokens && jkt.is_none() {
-        return Err(OAuthError {
-            dpop_nonce: super::dpop::nonce(t),
-            ..OAuthError::invalid_request(format!(
-                "client {:?} must send a DPoP proof with every token request (dpop_bound_access_tokens, RFC 9449 §5.2)",
-                client.id
-            ))
-        });
-    }
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",
@@ -115,6 +103,18 @@ fn token(
                 "temporarily_unavailable",
                 "the server is unavailable (injected fault)",
             )
+        });
+    }
+    // A DPoP proof (RFC 9449 §5): the tokens are bound to its key.
+    let jkt = super::dpop::at_token_endpoint(t, headers, fault(&Fault::DpopNonce))?;
+    entry.dpop.clone_from(&jkt);
+    if client.dpop_bound_access_tokens && jkt.is_none() {
+        return Err(OAuthError {
+            dpop_nonce: super::dpop::nonce(t),
+            ..OAuthError::invalid_request(format!(
+                "client {:?} must send a DPoP proof with every token request (dpop_bound_access_tokens, RFC 9449 §5.2)",
+                client.id
+            ))
         });
     }
     if grant_type == GrantType::RefreshToken && fault(&Fault::RefreshInvalidGrant) {

@@ -390,3 +390,51 @@ async fn dpop_is_off_unless_enabled_required_where_configured_and_a_fault_unbind
     assert_eq!(e.line, Some(7), "{e}");
     assert!(e.to_string().contains("needs enabled = true"), "{e}");
 }
+
+/// The `dpop_nonce` fault: a tenant that does not always want nonces asks one request of a
+/// user for one; the same code traded again with a proof carrying it is taken (the code was
+/// not spent by the refusal), while another user's requests are untouched.
+#[tokio::test]
+async fn the_dpop_nonce_fault_asks_one_users_request_for_a_nonce() {
+    let idp = dpop_idp(|_| {});
+    idp.tenant.arm_fault(
+        mock_idp::faults::Fault::DpopNonce,
+        mock_idp::faults::FaultScope {
+            user: Some("alice".into()),
+            ..Default::default()
+        },
+    );
+    let key = Key::new();
+    let res = proved(&idp, "bob", &key).await;
+    assert_eq!(res.status(), 200, "another user: {}", body(&res));
+    let code = idp.code("alice", &[]).await;
+    let trade = |proof: String| {
+        let (idp, code) = (&idp, code.clone());
+        async move {
+            idp.post(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", "demo-rp"),
+                    ("client_secret", "demo-secret"),
+                ],
+                &[("dpop", &proof)],
+            )
+            .await
+        }
+    };
+    let res = trade(key.proof("POST", "/token", None)).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(&res)["error"], "use_dpop_nonce");
+    let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let htu = format!("{ISSUER}/token");
+    let res = trade(key.proof_with("POST", &htu, json!({ "nonce": nonce }), |_| {})).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the retry with the nonce: {}",
+        body(&res)
+    );
+}

@@ -109,6 +109,7 @@ defects! {
     ParRepeatsFrontChannel = "par-repeats-front-channel": "pushes its authorization request (PAR) and repeats every parameter in the browser's URL besides client_id and request_uri",
     DpopReusesProof = "dpop-reuses-proof": "makes one DPoP proof per endpoint and sends it with every request there",
     DpopAcceptsBearer = "dpop-accepts-bearer": "takes a bearer token response (token_type Bearer) to its DPoP-proved token request",
+    DpopIgnoresNonce = "dpop-ignores-nonce": "gives up when the provider answers use_dpop_nonce instead of retrying with its DPoP-Nonce",
     JarPlainRequest = "jar-plain-request": "is set to sign its authorization requests (JAR) but sends them plain",
     JarUnsigned = "jar-unsigned": "sends its request objects unsigned (alg none)",
     RenameSplitsAccount = "rename-splits-account": "finds the account of a background sync by email: a sync that brings a new email moves the session to a new, empty account",

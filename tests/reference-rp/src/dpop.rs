@@ -50,12 +50,13 @@ impl Dpop {
     }
 
     /// A proof for a `htm` request to `htu` (query left out), presenting `access_token`
-    /// (its hash as `ath`) when given.
+    /// (its hash as `ath`) and the provider's `nonce` when given.
     pub fn proof(
         &self,
         htm: &str,
         htu: &str,
         access_token: Option<&str>,
+        nonce: Option<&str>,
     ) -> Result<String, String> {
         let mut target = url::Url::parse(htu).map_err(|e| format!("{htu}: {e}"))?;
         target.set_query(None);
@@ -81,6 +82,9 @@ impl Dpop {
         });
         if let Some(t) = access_token {
             claims["ath"] = json!(URL_SAFE_NO_PAD.encode(digest(&SHA256, t.as_bytes())));
+        }
+        if let Some(n) = nonce {
+            claims["nonce"] = json!(n);
         }
         let proof = jsonwebtoken::encode(&h, &claims, &self.key)
             .map_err(|e| format!("cannot sign a DPoP proof: {e}"))?;

@@ -60,6 +60,14 @@ impl TokenResponse {
     }
 }
 
+/// One token request's outcome: done (tokens or a refusal), or a DPoP nonce asked for.
+enum TokenAnswer {
+    /// The tokens, or why not.
+    Done(Result<TokenResponse, TokenError>),
+    /// `use_dpop_nonce`, with the provider's `DPoP-Nonce`.
+    WantsNonce(String),
+}
+
 /// A failed token request: the OAuth error code, or none for transport and server errors.
 #[derive(Debug, Clone)]
 pub struct TokenError {
@@ -172,12 +180,44 @@ impl Provider {
 
     /// A token request (`authorization_code` or `refresh_token`), authenticated with
     /// client_secret_post (or basic, when that defect is on).
-    pub async fn token(&self, mut form: Vec<(&str, String)>) -> Result<TokenResponse, TokenError> {
+    pub async fn token(&self, form: Vec<(&str, String)>) -> Result<TokenResponse, TokenError> {
+        let m = self.metadata().await.map_err(|detail| TokenError {
+            error: None,
+            detail,
+        })?;
+        let answer = self.token_once(&m, form.clone(), None).await?;
+        // Asked for the provider's nonce (RFC 9449 §8): once more, with it.
+        match answer {
+            TokenAnswer::WantsNonce(nonce)
+                if !self.settings.defects.has(Defect::DpopIgnoresNonce) =>
+            {
+                match self.token_once(&m, form, Some(&nonce)).await? {
+                    TokenAnswer::Done(r) => r,
+                    TokenAnswer::WantsNonce(_) => Err(TokenError {
+                        error: Some("use_dpop_nonce".into()),
+                        detail: "token endpoint: use_dpop_nonce again, with its own nonce".into(),
+                    }),
+                }
+            }
+            TokenAnswer::WantsNonce(_) => Err(TokenError {
+                error: Some("use_dpop_nonce".into()),
+                detail: "token endpoint answered 400 use_dpop_nonce".into(),
+            }),
+            TokenAnswer::Done(r) => r,
+        }
+    }
+
+    /// One token request, its DPoP proof carrying `nonce` when given.
+    async fn token_once(
+        &self,
+        m: &Metadata,
+        mut form: Vec<(&str, String)>,
+        nonce: Option<&str>,
+    ) -> Result<TokenAnswer, TokenError> {
         let transport = |detail: String| TokenError {
             error: None,
             detail,
         };
-        let m = self.metadata().await.map_err(transport)?;
         let mut req = self
             .authenticated(&m.token_endpoint, &mut form)
             .await
@@ -185,7 +225,7 @@ impl Provider {
         if let Some(d) = &self.dpop {
             req = req.header(
                 "DPoP",
-                d.proof("POST", &m.token_endpoint, None)
+                d.proof("POST", &m.token_endpoint, None, nonce)
                     .map_err(transport)?,
             );
         }
@@ -195,6 +235,11 @@ impl Provider {
             .await
             .map_err(|e| transport(format!("token endpoint: {e}")))?;
         let status = res.status();
+        let dpop_nonce = res
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = res
             .bytes()
             .await
@@ -212,19 +257,24 @@ impl Provider {
                     tokens.token_type
                 )));
             }
-            return Ok(tokens);
+            return Ok(TokenAnswer::Done(Ok(tokens)));
         }
         let error = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))
             .filter(|_| status.is_client_error());
-        Err(TokenError {
+        if let (Some("use_dpop_nonce"), Some(n), Some(_)) =
+            (error.as_deref(), dpop_nonce, &self.dpop)
+        {
+            return Ok(TokenAnswer::WantsNonce(n));
+        }
+        Ok(TokenAnswer::Done(Err(TokenError {
             detail: format!(
                 "token endpoint answered {status}: {}",
                 String::from_utf8_lossy(&body)
             ),
             error,
-        })
+        })))
     }
 
     /// A POST to `endpoint` authenticated as the client (the token endpoint's way, which the
@@ -436,7 +486,7 @@ impl Provider {
         match &self.dpop {
             Some(d) => Ok(req
                 .header("Authorization", format!("DPoP {token}"))
-                .header("DPoP", d.proof("GET", url, Some(token))?)),
+                .header("DPoP", d.proof("GET", url, Some(token), None)?)),
             _ => Ok(req.bearer_auth(token)),
         }
     }

@@ -353,6 +353,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("par-front-channel", &["login.par"]),
     ("par-repeats-front-channel", &["login.par (warn)"]),
     ("dpop-accepts-bearer", &["login.dpop-unbound (warn)"]),
+    ("dpop-ignores-nonce", &["login.dpop-nonce"]),
     ("jar-plain-request", &["login.jar"]),
     // Written for `conformance explore` (tests/explore): sequences no scenario was written
     // for. The catalogue passes each; explore finds them.

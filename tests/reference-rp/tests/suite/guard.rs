@@ -154,7 +154,7 @@ const CONTROLS: &[(&str, &[&str])] = &[
     ),
     (
         "the correct RP doing it (pushing, signing, proving possession) passes, judged by the same observation of the journal and the front channel (modes::the_correct_rp_pushing…, …signing…, …proving_possession…)",
-        &["login.par", "login.jar", "login.dpop"],
+        &["login.par", "login.jar", "login.dpop", "login.dpop-nonce"],
     ),
     (
         "the same user logs in again with nothing broken and gets a session (scenarios::control), and the refused response's token was never used",

@@ -136,7 +136,7 @@ async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
         o.expected = expected;
     })
     .await;
-    assert_eq!(report.summary.total, 17, "--only login.*");
+    assert_eq!(report.summary.total, 18, "--only login.*");
     assert_eq!(
         (report.summary.fail, report.summary.expected_failures),
         (2, 2)

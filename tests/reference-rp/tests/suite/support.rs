@@ -123,9 +123,12 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
         par: defects
             .iter()
             .any(|d| matches!(d, Defect::ParFrontChannel | Defect::ParRepeatsFrontChannel)),
-        dpop: defects
-            .iter()
-            .any(|d| matches!(d, Defect::DpopReusesProof | Defect::DpopAcceptsBearer)),
+        dpop: defects.iter().any(|d| {
+            matches!(
+                d,
+                Defect::DpopReusesProof | Defect::DpopAcceptsBearer | Defect::DpopIgnoresNonce
+            )
+        }),
         jar: defects
             .iter()
             .any(|d| matches!(d, Defect::JarPlainRequest | Defect::JarUnsigned)),
@@ -317,7 +320,7 @@ pub fn odd_skips(r: &Report) -> Vec<(String, String)> {
         let feature = match id {
             "login.par" => "pushed authorization requests",
             "login.jar" => "signed request objects",
-            "login.dpop" | "login.dpop-unbound" => "DPoP",
+            "login.dpop" | "login.dpop-nonce" | "login.dpop-unbound" => "DPoP",
             _ => return false,
         };
         reason.starts_with(conformance::DOES_NOT_APPLY)
