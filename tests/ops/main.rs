@@ -494,6 +494,24 @@ async fn node_oidc_provider_with_consent() {
     .await;
 }
 
+/// The same tenant, the app with consent pushing its authorization requests (RFC 9126):
+/// oidc-provider's pushed authorization request endpoint takes the app's push
+/// (client_secret_post) and the browser carries client_id and request_uri alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_pushing_its_requests() {
+    Case {
+        name: "node-oidc-provider",
+        rp_file: "rp-par.toml",
+        findings: "findings-par.md",
+        user: "alice",
+        password: "any",
+        groups: &["engineering", "admins"],
+        env: &[],
+    }
+    .judge()
+    .await;
+}
+
 /// juanifioren's django-oidc-provider: Django's login page and the provider's consent page;
 /// a refresh token on every code exchange, rotated on use; groups in the ID token by hook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
