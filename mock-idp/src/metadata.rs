@@ -106,8 +106,7 @@ fn assertion_algs(methods: &[&str]) -> Option<Vec<&'static str>> {
 
 /// The metadata of a tenant.
 pub fn metadata(t: &Tenant) -> Metadata {
-    let origin = crate::types::origin(&t.issuer);
-    let url = |path: &str| format!("{origin}{path}");
+    let url = |path: &str| t.url_of(path);
     let auth_methods = auth_methods(t);
     let algs = assertion_algs(&auth_methods);
     Metadata {

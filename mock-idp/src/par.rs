@@ -30,16 +30,16 @@ pub fn kept(client_id: &str, params: &[(String, String)]) -> Vec<(String, String
     kept
 }
 
-/// Holds a validated authorization request of `client_id` (its [`kept`] parameters); its
-/// `request_uri` and how many seconds it is good for.
-pub fn push(t: &Tenant, client_id: &str, params: &[(String, String)]) -> (String, u64) {
+/// Holds a validated authorization request (its [`kept`] parameters); its `request_uri`
+/// and how many seconds it is good for.
+pub fn push(t: &Tenant, kept: Vec<(String, String)>) -> (String, u64) {
     let now = t.clock.now();
     let lifetime = t.config.par.lifetime;
     let uri = format!("{URI_PREFIX}{}", t.random_token(24));
     t.lock_grants().insert_pending(
         &uri,
         PendingLogin {
-            params: kept(client_id, params),
+            params: kept,
             expires_at: now + lifetime as i64,
         },
         now,

@@ -286,6 +286,12 @@ impl Tenant {
         URL_SAFE_NO_PAD.encode(buf)
     }
 
+    /// The URL of an endpoint of this tenant (a path of its [`Paths`]) at its issuer's
+    /// origin, as discovery names it.
+    pub(crate) fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", crate::types::origin(&self.issuer))
+    }
+
     /// Runs `f` with the audiences that name this IdP in an assertion sent to the endpoint
     /// at `receiving` (a path): the issuer, and during the transition RFC 7523bis allows,
     /// the issuer as configured, the token endpoint and that endpoint.
@@ -294,9 +300,8 @@ impl Tenant {
         receiving: &str,
         f: impl FnOnce(crate::assertion::Audiences<'_>) -> R,
     ) -> R {
-        let origin = crate::types::origin(&self.issuer);
-        let token_endpoint = format!("{origin}{}", self.paths.token);
-        let receiving = format!("{origin}{receiving}");
+        let token_endpoint = self.url_of(&self.paths.token);
+        let receiving = self.url_of(receiving);
         let also = [self.issuer.as_str(), &token_endpoint, &receiving];
         f(crate::assertion::Audiences {
             issuer: self.iss(),

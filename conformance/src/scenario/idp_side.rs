@@ -214,12 +214,8 @@ impl Ctx {
             .await?
             .into_iter()
             .find(|e| e.endpoint == "par" && e.status == 201);
+        // Pushed as a signed object too, the push's parameters are the object's.
         match push {
-            Some(p) if p.request_object => Ok(AuthorizationRequest {
-                // Pushed as a signed object: the push's parameters are the object's.
-                params: p.parameters.clone().unwrap_or_default(),
-                push: Some(p),
-            }),
             Some(p) => Ok(AuthorizationRequest {
                 params: p.parameters.clone().unwrap_or_default(),
                 push: Some(p),

@@ -22,6 +22,7 @@ impl Config {
         self.validate_placements()?;
         self.validate_keys()?;
         self.validate_par()?;
+        self.validate_jar()?;
         self.validate_dpop()?;
         self.validate_clients()?;
         self.validate_assertion_issuers()?;
@@ -42,14 +43,18 @@ impl Config {
         Ok(())
     }
 
-    fn validate_dpop(&self) -> Result<(), Invalid> {
-        let at = |field| vec![Seg::Key("dpop"), Seg::Key(field)];
+    fn validate_jar(&self) -> Result<(), Invalid> {
         if self.jar.required && !self.jar.enabled {
             return bad(
                 vec![Seg::Key("jar"), Seg::Key("required")],
                 "needs enabled = true",
             );
         }
+        Ok(())
+    }
+
+    fn validate_dpop(&self) -> Result<(), Invalid> {
+        let at = |field| vec![Seg::Key("dpop"), Seg::Key(field)];
         if self.dpop.nonce && !self.dpop.enabled {
             return bad(at("nonce"), "needs enabled = true");
         }

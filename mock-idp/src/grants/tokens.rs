@@ -60,8 +60,6 @@ pub struct RefreshUse {
     /// The token had already been exchanged for a successor and was accepted only
     /// because the reuse grace period had not passed.
     pub reused: bool,
-    /// The DPoP key it was bound to (its successor is bound to it too).
-    pub jkt: Option<String>,
 }
 
 impl Grants {
@@ -142,7 +140,6 @@ impl Grants {
             family: record.family.clone(),
             family_expires_at: record.expires_at,
             reused: record.spent_at.is_some(),
-            jkt: record.jkt.clone(),
         };
         let record = self.refresh.get_mut(token).expect("looked up above");
         if policy.rotate {

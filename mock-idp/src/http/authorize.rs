@@ -152,39 +152,6 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         }
         _ => params,
     };
-    // A signed request object (RFC 9101): its parameters, and only its (§6.3).
-    let signed_params;
-    let mut signed = false;
-    let params = match params.get("request") {
-        Ok(Some(jwt)) if t.config.jar.enabled => {
-            let client = match params.require("client_id").map(|id| (id, t.client(id))) {
-                Ok((_, Some(c))) => c,
-                Ok((id, None)) => {
-                    return error_page(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_client",
-                        &format!("unknown client_id {id:?}"),
-                    );
-                }
-                Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
-            };
-            match crate::jar::resolve(t, client, jwt) {
-                Ok(p) => {
-                    signed_params = Params(p);
-                    signed = true;
-                    let mut e = resolved_entry(entry, &signed_params);
-                    e.request_object = true;
-                    *entry = e;
-                    &signed_params
-                }
-                // The redirect_uri is inside what could not be trusted: an error page.
-                Err(why) => {
-                    return error_page(StatusCode::BAD_REQUEST, "invalid_request_object", &why);
-                }
-            }
-        }
-        _ => params,
-    };
     let client_id = match params.require("client_id") {
         Ok(id) => id,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
@@ -195,6 +162,26 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
             "invalid_client",
             &format!("unknown client_id {client_id:?}"),
         );
+    };
+    // A signed request object (RFC 9101): its parameters, and only its (§6.3).
+    let signed_params;
+    let mut signed = false;
+    let params = match params.get("request") {
+        Ok(Some(jwt)) if t.config.jar.enabled => match crate::jar::resolve(t, client, jwt) {
+            Ok(p) => {
+                signed_params = Params(p);
+                signed = true;
+                let mut e = resolved_entry(entry, &signed_params);
+                e.request_object = true;
+                *entry = e;
+                &signed_params
+            }
+            // The redirect_uri is inside what could not be trusted: an error page.
+            Err(why) => {
+                return error_page(StatusCode::BAD_REQUEST, "invalid_request_object", &why);
+            }
+        },
+        _ => params,
     };
     let redirect_uri = match params.require("redirect_uri") {
         Ok(uri) if redirect::allowed(&client.redirect_uris, uri) => uri,
@@ -244,9 +231,8 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         return back(
             "invalid_request",
             &format!(
-                "client {client_id:?} must push its authorization requests to {}{} first and send only client_id and request_uri here (RFC 9126 §5)",
-                crate::types::origin(&t.issuer),
-                t.paths.par
+                "client {client_id:?} must push its authorization requests to {} first and send only client_id and request_uri here (RFC 9126 §5)",
+                t.url_of(&t.paths.par)
             ),
         );
     }

@@ -11,8 +11,8 @@ use warp::reply::Response;
 
 use super::client_auth::authenticate;
 use super::errors::OAuthError;
+use super::json_no_store;
 use super::params::Params;
-use super::{json_no_store, origin};
 use crate::grants::{DeviceRecord, DeviceState, display_user_code, user_code};
 use crate::journal::{Endpoint, Entry};
 use crate::registry::Registry;
@@ -82,7 +82,7 @@ fn device_authorization(
         code
     };
     let shown = display_user_code(&code);
-    let verification_uri = format!("{}{}", origin(&t.issuer), t.paths.device);
+    let verification_uri = t.url_of(&t.paths.device);
     Ok(json_no_store(&DeviceAuthorization {
         device_code,
         verification_uri_complete: format!("{verification_uri}?user_code={shown}"),

@@ -47,18 +47,19 @@ pub fn at_token_endpoint(
     let Some(p) = proof(headers)? else {
         return Ok(None);
     };
-    let url = format!("{}{}", crate::types::origin(&t.issuer), t.paths.token);
+    let url = t.url_of(&t.paths.token);
+    let nonce = t.config.dpop.nonce || want_nonce;
     let expect = Expect {
         method: "POST",
         url: &url,
         access_token: None,
         jkt: None,
-        nonce: t.config.dpop.nonce || want_nonce,
+        nonce,
     };
     crate::dpop::check(t, p, &expect)
         .map(Some)
         .map_err(|e| OAuthError {
-            dpop_nonce: (t.config.dpop.nonce || want_nonce).then(|| crate::dpop::nonce(t)),
+            dpop_nonce: nonce.then(|| crate::dpop::nonce(t)),
             ..OAuthError::bad_request(e.code(), e.description())
         })
 }
@@ -102,7 +103,7 @@ pub fn at_resource(
         Endpoint::Claims => &t.paths.claims,
         _ => &t.paths.userinfo,
     };
-    let url = format!("{}{path}", crate::types::origin(&t.issuer));
+    let url = t.url_of(path);
     let expect = Expect {
         method,
         url: &url,

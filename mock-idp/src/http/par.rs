@@ -92,9 +92,10 @@ fn push(
     // would be refused there is refused here, to the client that can read why.
     crate::authorization::validate(&parameters(form)?, client, redirect_uri, &t.config.quirks)
         .map_err(|e| OAuthError::bad_request(e.error, e.description))?;
-    let (request_uri, expires_in) = crate::par::push(t, &client.id, &form.0);
+    let kept = crate::par::kept(&client.id, &form.0);
+    entry.parameters = Some(kept.iter().cloned().collect());
+    let (request_uri, expires_in) = crate::par::push(t, kept);
     entry.request_uri = Some(request_uri.clone());
-    entry.parameters = Some(crate::par::kept(&client.id, &form.0).into_iter().collect());
     let mut res = json_no_store(&Pushed {
         request_uri,
         expires_in,

@@ -30,7 +30,6 @@ pub(super) fn client_credentials(
             audience: None,
             act: None,
             jkt: req.dpop_jkt,
-            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

@@ -48,7 +48,6 @@ pub(super) fn authorization_code(
             audience: None,
             act: None,
             jkt: req.dpop_jkt,
-            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

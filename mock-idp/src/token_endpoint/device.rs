@@ -39,7 +39,6 @@ pub(super) fn device_code(
             audience: None,
             act: None,
             jkt: req.dpop_jkt,
-            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

@@ -109,7 +109,6 @@ pub fn exchange(
             audience,
             act,
             jkt: req.dpop_jkt,
-            bind_refresh: false,
         },
     )
     .map_err(TokenError::server_error)?;

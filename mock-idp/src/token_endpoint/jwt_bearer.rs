@@ -52,7 +52,6 @@ pub(super) fn jwt_bearer(
             audience: None,
             act: None,
             jkt: req.dpop_jkt,
-            bind_refresh: client.is_public(),
         },
     )
     .map_err(TokenError::server_error)

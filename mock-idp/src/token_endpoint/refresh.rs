@@ -74,7 +74,6 @@ pub(super) fn refresh_token(
             audience: None,
             act: None,
             jkt: req.dpop_jkt,
-            bind_refresh: client.is_public() || used.jkt.is_some(),
         },
     )
     .map_err(TokenError::server_error)

@@ -65,10 +65,9 @@ pub struct Mint<'a> {
     /// The access token's `act` claim: who acts for the subject (RFC 8693 §4.1).
     pub act: Option<Value>,
     /// The DPoP key the tokens are bound to (the request's proof, RFC 9449 §5): the access
-    /// token always, the refresh token for a public client or when the presented one was.
+    /// token always, the refresh token for a public client (only a public client's refresh
+    /// tokens are bound, so a bound one's successor is bound too).
     pub jkt: Option<&'a str>,
-    /// Bind the refresh token to [`Mint::jkt`] (a public client's, or a bound one's successor).
-    pub bind_refresh: bool,
 }
 
 /// A refresh token to issue; its family is the mint's lineage.
@@ -154,7 +153,7 @@ pub(crate) fn mint(t: &Tenant, m: &Mint<'_>) -> Result<TokenResponse, String> {
                 idle_expires_at: new.idle.map(|i| now + i as i64),
                 spent_at: None,
                 revoked: false,
-                jkt: m.jkt.filter(|_| m.bind_refresh).map(str::to_owned),
+                jkt: m.jkt.filter(|_| m.client.is_public()).map(str::to_owned),
             },
             now,
         );

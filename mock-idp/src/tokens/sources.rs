@@ -95,7 +95,7 @@ pub fn by_reference(
     let source = match shape {
         Shape::Aggregated => json!({ "JWT": claims_jwt(t, client, grant, user)? }),
         Shape::Distributed => {
-            let endpoint = format!("{}{}", crate::types::origin(&t.issuer), t.paths.claims);
+            let endpoint = t.url_of(&t.paths.claims);
             match access_token {
                 Some(at) => json!({ "endpoint": endpoint, "access_token": at }),
                 None => json!({ "endpoint": endpoint }),
