@@ -15,17 +15,17 @@ fn not_declared() -> Verdict {
     ))
 }
 
-/// A proof the provider refused, and why (a reused `jti`, a wrong `htu`…).
+/// A proof the provider refused, and why (a reused `jti`, a wrong `htu`…). A request asked
+/// for the provider's nonce (`use_dpop_nonce`) is not one: retrying with it is what a correct
+/// RP does, and `login.dpop-nonce` judges that.
 fn refused_proof(entries: &[JournalEntry]) -> Option<&JournalEntry> {
     entries.iter().find(|e| {
-        matches!(
-            e.error.as_deref(),
-            Some("invalid_dpop_proof" | "use_dpop_nonce")
-        ) || e.status == 401
-            && e.error.as_deref() == Some("invalid_token")
-            && e.error_description
-                .as_deref()
-                .is_some_and(|d| d.contains("DPoP"))
+        e.error.as_deref() == Some("invalid_dpop_proof")
+            || e.status == 401
+                && e.error.as_deref() == Some("invalid_token")
+                && e.error_description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("DPoP"))
     })
 }
 
