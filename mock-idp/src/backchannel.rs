@@ -64,7 +64,7 @@ pub(crate) fn notices(
         if !hit {
             continue;
         }
-        let uri = t.client(&g.client_id).and_then(|c| channel(c).cloned());
+        let uri = t.client(&g.client_id).and_then(|c| channel(&c).cloned());
         if let (Some(uri), Some(username)) = (uri, &g.username) {
             out.insert(Notice {
                 client_id: g.client_id.clone(),
@@ -156,7 +156,7 @@ fn logout_token(t: &Tenant, n: &Notice, faults: &[Fault]) -> Result<String, Stri
         })
         .collect();
     crate::tokens::sign_faulty(
-        &t.signing_key(client),
+        &t.signing_key(&client),
         "logout+jwt",
         &claims,
         &signing,

@@ -45,6 +45,9 @@ pub enum Endpoint {
     /// A fetch of the JWKS (no client, no user: a JWKS is public). What shows an RP fetched
     /// the keys of a rotation, rather than accepting a token it never verified.
     Jwks,
+    /// Dynamic client registration (RFC 7591) and a registration's management (RFC 7592:
+    /// `GET`, `PUT`, `DELETE`); `client_id` is the client registered or managed.
+    Register,
 }
 
 /// Something the relying party did that a careful one would not.
@@ -127,6 +130,9 @@ pub struct Entry {
     /// At `par`: the authorization request the client pushed, its credentials left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    /// At `register`: the client metadata the request sent (a registration or an update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
     /// HTTP status of the answer.
     pub status: u16,
     /// The OAuth error code, when it failed.
@@ -206,6 +212,7 @@ impl Entry {
             request_object: false,
             dpop: None,
             parameters: None,
+            metadata: None,
             status: 0,
             error: None,
             error_description: None,

@@ -95,9 +95,9 @@
 //! runs inside a floor (`cargo test -p sso-tests --test floors` checks both):
 //!
 //! 1. values and time: `types`, `clock`, `key_material`, `faults`, `profiles`, `assertion`, `documents`, `token_exchange`, `tls`, `serve`
-//! 2. the model: `config`, `keys`, `key_pool`, `client_keys`, `directory`, `grants`, `journal`, `bearer_grant`, `client_assertion`
+//! 2. the model: `config`, `keys`, `key_pool`, `client_keys`, `directory`, `grants`, `journal`, `bearer_grant`, `client_assertion`, `clients`
 //! 3. the state: `tenant`, `registry`
-//! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `par`, `jar`, `dpop`, `session_state`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
+//! 4. the protocol, plain functions over a tenant's state, no HTTP types: `tokens`, `par`, `jar`, `dpop`, `registration`, `session_state`, `metadata`, `published`, `authorization`, `backchannel`, `frontchannel`, `lifecycle`, `inspect`, `token_endpoint`
 //! 5. the HTTP adapters: `http`
 //! 6. the server, the command and this page: `server`, `cli`, `lib`, `main`
 
@@ -108,6 +108,7 @@ mod bearer_grant;
 pub mod cli;
 mod client_assertion;
 mod client_keys;
+mod clients;
 mod clock;
 pub mod config;
 mod directory;
@@ -128,6 +129,7 @@ mod metadata;
 mod par;
 pub mod profiles;
 mod published;
+mod registration;
 mod registry;
 mod serve;
 mod server;

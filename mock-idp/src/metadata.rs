@@ -24,6 +24,9 @@ pub struct Metadata {
     pushed_authorization_request_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     require_pushed_authorization_requests: Option<bool>,
+    /// RFC 7591 §3, with `[registration] enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     /// Session Management §3.3, with `[session_management] enabled`.
     #[serde(skip_serializing_if = "Option::is_none")]
     check_session_iframe: Option<String>,
@@ -75,7 +78,8 @@ const KEY_ALGS: [&str; 9] = [
 /// What a `client_secret_jwt` assertion may be signed with (HMAC with the secret).
 const SECRET_ALGS: [&str; 3] = ["HS256", "HS384", "HS512"];
 
-/// The client authentication methods the tenant's clients declare, in a fixed order.
+/// The client authentication methods the tenant's clients declare (every one, where
+/// clients may register), in a fixed order.
 fn auth_methods(t: &Tenant) -> Vec<&'static str> {
     use crate::types::AuthMethod as M;
     [
@@ -86,7 +90,9 @@ fn auth_methods(t: &Tenant) -> Vec<&'static str> {
         M::None,
     ]
     .into_iter()
-    .filter(|m| t.config.clients.iter().any(|c| c.auth_methods.contains(m)))
+    .filter(|m| {
+        t.config.registration.enabled || t.config.clients.iter().any(|c| c.auth_methods.contains(m))
+    })
     .map(M::as_str)
     .collect()
 }
@@ -126,6 +132,11 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .par
             .enabled
             .then_some(t.config.par.required),
+        registration_endpoint: t
+            .config
+            .registration
+            .enabled
+            .then(|| url(&t.paths.registration)),
         check_session_iframe: t
             .config
             .session_management

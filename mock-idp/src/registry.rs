@@ -55,8 +55,18 @@ impl Registry {
 
     /// The tenant whose admin API `path` is under, and the rest of the path.
     pub(crate) fn admin(&self, path: &str) -> Option<(Arc<Tenant>, String)> {
+        self.under(path, |p| &p.admin)
+    }
+
+    /// The tenant for which `path` is `select(paths)` or under it, and the rest of the path
+    /// (empty, or starting with `/`).
+    pub(crate) fn under(
+        &self,
+        path: &str,
+        select: fn(&Paths) -> &String,
+    ) -> Option<(Arc<Tenant>, String)> {
         self.read().iter().find_map(|t| {
-            let rest = path.strip_prefix(t.paths.admin.as_str())?;
+            let rest = path.strip_prefix(select(&t.paths).as_str())?;
             (rest.is_empty() || rest.starts_with('/')).then(|| (t.clone(), rest.to_owned()))
         })
     }

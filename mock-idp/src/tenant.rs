@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
+use crate::clients::{ClientRef, RegisteredClients};
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, KeyFiles};
 use crate::directory::Directory;
@@ -55,6 +56,9 @@ pub struct Paths {
     pub debug_journal: String,
     /// The check-session iframe (OIDC Session Management 1.0 §3.3).
     pub check_session: String,
+    /// Dynamic client registration (RFC 7591); a registration is managed at this path
+    /// followed by `/<client_id>` (RFC 7592).
+    pub registration: String,
 }
 
 impl Tenant {
@@ -95,6 +99,7 @@ impl Paths {
             debug: format!("{base}/debug"),
             debug_journal: format!("{base}/debug/journal"),
             check_session: format!("{base}/check_session"),
+            registration: or(&e.registration, "register"),
         }
     }
 }
@@ -132,6 +137,8 @@ pub struct Tenant {
     pub(crate) spent_jtis: Mutex<crate::assertion::SpentJtis>,
     /// What the tenant's DPoP nonces are made from (RFC 9449 §8).
     pub(crate) dpop_seed: [u8; 16],
+    /// Clients registered at runtime (RFC 7591).
+    registered: RwLock<RegisteredClients>,
 }
 
 /// How many of the newest JWTs a tenant keeps for the token inspector to pick from.
@@ -206,6 +213,7 @@ impl Tenant {
             remote_keys: Default::default(),
             spent_jtis: Mutex::new(crate::assertion::SpentJtis::new(config.limits.live_records)),
             dpop_seed,
+            registered: RwLock::default(),
             issuer,
             config,
             keys: RwLock::new(keys),
@@ -213,9 +221,37 @@ impl Tenant {
         })
     }
 
-    /// A registered client.
-    pub(crate) fn client(&self, id: &str) -> Option<&ClientConfig> {
-        self.config.clients.iter().find(|c| c.id == id)
+    /// A client: configured, or registered at runtime.
+    pub(crate) fn client(&self, id: &str) -> Option<ClientRef<'_>> {
+        if let Some(c) = self.config.clients.iter().find(|c| c.id == id) {
+            return Some(ClientRef::Configured(c));
+        }
+        let registered = self.registered();
+        registered
+            .get(id)
+            .map(|r| ClientRef::Registered(r.client.clone()))
+    }
+
+    /// When the secret of client `id` expired, if it was registered with one that did.
+    pub(crate) fn secret_expired(&self, id: &str) -> Option<i64> {
+        let registered = self.registered();
+        let at = registered.get(id)?.secret_expires_at;
+        (at != 0 && self.clock.now() >= at).then_some(at)
+    }
+
+    /// The clients registered at runtime, for reading.
+    pub(crate) fn registered(&self) -> RwLockReadGuard<'_, RegisteredClients> {
+        self.registered.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The clients registered at runtime, for a change.
+    pub(crate) fn registered_mut(&self) -> std::sync::RwLockWriteGuard<'_, RegisteredClients> {
+        self.registered.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many clients were registered at runtime and are held.
+    pub fn registered_clients(&self) -> usize {
+        self.registered().len()
     }
 
     /// The key that signs this client's tokens.

@@ -32,6 +32,19 @@ impl AuthMethod {
         )
     }
 
+    /// The method of a registered name (`client_secret_basic`…).
+    pub fn parse(name: &str) -> Option<AuthMethod> {
+        [
+            AuthMethod::ClientSecretPost,
+            AuthMethod::ClientSecretBasic,
+            AuthMethod::ClientSecretJwt,
+            AuthMethod::PrivateKeyJwt,
+            AuthMethod::None,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == name)
+    }
+
     /// The registered name.
     pub fn as_str(self) -> &'static str {
         match self {

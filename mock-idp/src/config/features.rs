@@ -1,4 +1,6 @@
-//! `[dpop]`, `[jar]` and `[session_management]`: sender-constrained tokens (RFC 9449), signed request objects (RFC 9101), OIDC Session Management 1.0.
+//! `[dpop]`, `[jar]`, `[session_management]` and `[registration]`: sender-constrained tokens
+//! (RFC 9449), signed request objects (RFC 9101), OIDC Session Management 1.0, dynamic
+//! client registration (RFC 7591, RFC 7592).
 
 use serde::{Deserialize, Serialize};
 
@@ -67,5 +69,36 @@ pub struct SessionManagement {
 impl SessionManagement {
     pub(crate) fn is_off(&self) -> bool {
         *self == SessionManagement::default()
+    }
+}
+
+/// Dynamic client registration (RFC 7591) and its management (RFC 7592): a client POSTs
+/// its metadata to the registration endpoint and gets a `client_id` (and secret), which
+/// the tenant then takes like a configured client's, and a registration access token to
+/// read, update or delete its registration with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Registration {
+    /// Serve the registration endpoint and list it in discovery (`registration_endpoint`).
+    pub enabled: bool,
+    /// The initial access token a registration must carry as a bearer token (RFC 7591
+    /// §3); none: registration is open, as RFC 7591 allows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_access_token: Option<String>,
+    /// A configured client whose settings registered clients start from (its refresh
+    /// token policy, access token format and audience, signing algorithm); what a
+    /// client registers (redirect URIs, authentication, grants, keys) replaces the rest.
+    /// None: a configured client's defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Seconds a registered client's secret is good for (`client_secret_expires_at`);
+    /// 0: it does not expire. An expired secret is refused at the token endpoint, as a
+    /// provider that rotates secrets would: the client registers again.
+    pub secret_lifetime: u64,
+}
+
+impl Registration {
+    pub(crate) fn is_off(&self) -> bool {
+        *self == Registration::default()
     }
 }

@@ -5,7 +5,7 @@ mod load;
 mod provider;
 mod validate;
 
-pub use features::{Dpop, Jar, SessionManagement};
+pub use features::{Dpop, Jar, Registration, SessionManagement};
 pub use load::{ConfigError, KeyFiles};
 pub use provider::{
     DISCOVERY_FLAGS, DISCOVERY_LISTS, DISCOVERY_OPTIONAL_ENDPOINTS, DiscoveryAsPublished,
@@ -78,6 +78,9 @@ pub struct Config {
     /// OpenID Connect Session Management 1.0.
     #[serde(default, skip_serializing_if = "SessionManagement::is_off")]
     pub session_management: SessionManagement,
+    /// Dynamic client registration (RFC 7591, RFC 7592).
+    #[serde(default, skip_serializing_if = "Registration::is_off")]
+    pub registration: Registration,
 }
 
 /// Pushed authorization requests (RFC 9126): a client POSTs its authorization request to
@@ -271,6 +274,10 @@ pub struct Endpoints {
     /// Pushed authorization requests (RFC 9126; served with `[par] enabled`; default
     /// `<issuer path>/par`).
     pub par: Option<String>,
+    /// Dynamic client registration (RFC 7591; served with `[registration] enabled`;
+    /// default `<issuer path>/register`). A registration is managed at this path
+    /// followed by `/<client_id>` (RFC 7592).
+    pub registration: Option<String>,
 }
 
 /// A signing key loaded from a PEM file.
@@ -384,6 +391,33 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A client with this id and every other field at its default (as a config file's
+    /// `[[clients]]` with `id` alone): no secret, no redirect URI, `client_secret_post`
+    /// and `client_secret_basic`, the code and refresh grants.
+    pub fn new(id: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            id: id.into(),
+            secret: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            auth_methods: default_auth_methods(),
+            grant_types: default_grant_types(),
+            access_token_format: AccessTokenFormat::default(),
+            refresh_tokens: RefreshPolicy::default(),
+            signing_alg: None,
+            access_token_audience: None,
+            refresh_policy: RefreshTokenPolicy::default(),
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            jwks: None,
+            jwks_uri: None,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            require_pkce: false,
+            require_signed_request_object: false,
+        }
+    }
+
     /// A public client: no authentication but `none` (RFC 6749 §2.1).
     pub fn is_public(&self) -> bool {
         self.auth_methods.iter().all(|m| *m == AuthMethod::None)

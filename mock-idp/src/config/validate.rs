@@ -24,6 +24,7 @@ impl Config {
         self.validate_par()?;
         self.validate_jar()?;
         self.validate_dpop()?;
+        self.validate_registration()?;
         self.validate_clients()?;
         self.validate_assertion_issuers()?;
         self.validate_users()
@@ -63,6 +64,33 @@ impl Config {
                 at("window"),
                 "1 to 3600 seconds (RFC 9449 §11.1: a proof is good for a short time)",
             );
+        }
+        Ok(())
+    }
+
+    fn validate_registration(&self) -> Result<(), Invalid> {
+        let r = &self.registration;
+        let at = |field| vec![Seg::Key("registration"), Seg::Key(field)];
+        if !r.enabled && !r.is_off() {
+            let field = if r.initial_access_token.is_some() {
+                "initial_access_token"
+            } else if r.template.is_some() {
+                "template"
+            } else {
+                "secret_lifetime"
+            };
+            return bad(at(field), "needs enabled = true");
+        }
+        if r.initial_access_token.as_deref() == Some("") {
+            return bad(
+                at("initial_access_token"),
+                "empty: leave it out for open registration",
+            );
+        }
+        if let Some(t) = &r.template
+            && !self.clients.iter().any(|c| &c.id == t)
+        {
+            return bad(at("template"), format!("{t:?} is not a configured client"));
         }
         Ok(())
     }
@@ -217,6 +245,7 @@ impl Config {
             jwks,
             groups,
             par,
+            registration,
         } = &self.endpoints;
         for (name, value) in [
             ("authorization", authorization),
@@ -229,6 +258,7 @@ impl Config {
             ("jwks", jwks),
             ("groups", groups),
             ("par", par),
+            ("registration", registration),
         ] {
             if let Some(p) = value
                 && (!p.starts_with('/') || p.contains(['?', '#']))

@@ -83,7 +83,7 @@ pub(super) async fn request_object_keys(t: &Tenant, p: &Params) {
     {
         t.remote_keys
             .refresh(
-                &crate::client_keys::KeySource::client(client),
+                &crate::client_keys::KeySource::client(&client),
                 crate::jar::kid(jwt).as_deref(),
             )
             .await;
@@ -167,7 +167,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     let signed_params;
     let mut signed = false;
     let params = match params.get("request") {
-        Ok(Some(jwt)) if t.config.jar.enabled => match crate::jar::resolve(t, client, jwt) {
+        Ok(Some(jwt)) if t.config.jar.enabled => match crate::jar::resolve(t, &client, jwt) {
             Ok(p) => {
                 signed_params = Params(p);
                 signed = true;
@@ -219,7 +219,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     if matches!(who, Who::Cancelled) {
         return back("access_denied", "the user cancelled the login");
     }
-    if from_browser && !pushed && !signed && crate::jar::required(t, client) {
+    if from_browser && !pushed && !signed && crate::jar::required(t, &client) {
         return back(
             "invalid_request",
             &format!(
@@ -227,7 +227,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
             ),
         );
     }
-    if from_browser && !pushed && crate::par::required(t, client) {
+    if from_browser && !pushed && crate::par::required(t, &client) {
         return back(
             "invalid_request",
             &format!(
@@ -238,7 +238,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
     }
     let req = match parameters(params)
         .map_err(|e| AuthError::new(e.error, e.description))
-        .and_then(|p| authorization::validate(&p, client, redirect_uri, &t.config.quirks))
+        .and_then(|p| authorization::validate(&p, &client, redirect_uri, &t.config.quirks))
     {
         Ok(r) => r,
         Err(e) => return back(e.error, &e.description),
@@ -280,7 +280,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
         let state = crate::session_state::session_state(&client.id, &origin, &opbs, &salt);
         (opbs_cookie_header(t, &opbs), state)
     });
-    match authorization::issue_code(t, client, req, signed_in, state, entry) {
+    match authorization::issue_code(t, &client, req, signed_in, state, entry) {
         Err(e) => back(e.error, &e.description),
         Ok(issued) => {
             let mut p = vec![("code", issued.code.as_str())];

@@ -32,7 +32,7 @@ fn claims(
     let client = t
         .client(&grant.client_id)
         .ok_or_else(|| OAuthError::invalid_token("the token's client no longer exists"))?;
-    let jwt = claims_jwt(t, client, &grant, &user).map_err(OAuthError::server_error)?;
+    let jwt = claims_jwt(t, &client, &grant, &user).map_err(OAuthError::server_error)?;
     let mut res = warp::reply::with_header(jwt, "content-type", "application/jwt").into_response();
     res.headers_mut().insert(
         "cache-control",

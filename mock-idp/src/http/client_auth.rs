@@ -10,6 +10,7 @@ use super::errors::OAuthError;
 use super::params::Params;
 use crate::client_assertion;
 use crate::client_keys::KeySource;
+use crate::clients::ClientRef;
 use crate::config::ClientConfig;
 use crate::journal::{Endpoint, Entry, Lint};
 use crate::tenant::Tenant;
@@ -71,7 +72,7 @@ pub async fn fetch_signer_keys(tenant: &Tenant, params: &Params) {
     if let Some(client) = tenant.client(&claimed.client_id) {
         tenant
             .remote_keys
-            .refresh(&KeySource::client(client), claimed.peeked.kid.as_deref())
+            .refresh(&KeySource::client(&client), claimed.peeked.kid.as_deref())
             .await;
     }
 }
@@ -82,7 +83,7 @@ pub fn authenticate<'t>(
     headers: &HeaderMap,
     params: &Params,
     entry: &mut Entry,
-) -> Result<(&'t ClientConfig, AuthMethod), OAuthError> {
+) -> Result<(ClientRef<'t>, AuthMethod), OAuthError> {
     let header = basic(headers)?;
     let body_id = params.get("client_id")?;
     let body_secret = params.get("client_secret")?;
@@ -135,7 +136,8 @@ pub fn authenticate<'t>(
     let client = tenant
         .client(id)
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client {id:?}"), is_basic))?;
-    declared(client, method, entry, is_basic)?;
+    declared(&client, method, entry, is_basic)?;
+    unexpired(tenant, id, method, is_basic)?;
     if let Some(given) = secret {
         let expected = client.secret.as_deref().unwrap_or("");
         if verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_err() {
@@ -153,6 +155,20 @@ pub fn authenticate<'t>(
     Ok((client, method))
 }
 
+/// Refuses a method that proves the client with a registered secret past its
+/// `client_secret_expires_at` (RFC 7591 §3.2.1).
+fn unexpired(tenant: &Tenant, id: &str, method: AuthMethod, basic: bool) -> Result<(), OAuthError> {
+    match tenant.secret_expired(id) {
+        Some(at) if method.uses_secret() => Err(OAuthError::invalid_client(
+            format!(
+                "the secret of client {id:?} expired at {at} (its client_secret_expires_at, RFC 7591 §3.2.1): register again"
+            ),
+            basic,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Client authentication with a JWT assertion (RFC 7523 §2.2; OIDC Core §9).
 fn by_assertion<'t>(
     tenant: &'t Tenant,
@@ -160,7 +176,7 @@ fn by_assertion<'t>(
     assertion: &str,
     body_id: Option<&str>,
     entry: &mut Entry,
-) -> Result<(&'t ClientConfig, AuthMethod), OAuthError> {
+) -> Result<(ClientRef<'t>, AuthMethod), OAuthError> {
     let refused = |r: client_assertion::Refusal| OAuthError::invalid_client(r.0, false);
     match params.get("client_assertion_type")? {
         Some(client_assertion::JWT_BEARER) => {}
@@ -196,8 +212,9 @@ fn by_assertion<'t>(
     // client_secret_jwt is refused before any key is tried.
     let method = client_assertion::method(claimed.peeked.alg);
     entry.auth_method = Some(method);
-    declared(client, method, entry, false)?;
-    let keys = match tenant.remote_keys.get(&KeySource::client(client)) {
+    declared(&client, method, entry, false)?;
+    unexpired(tenant, id, method, false)?;
+    let keys = match tenant.remote_keys.get(&KeySource::client(&client)) {
         Some(Ok(keys)) => Some(keys),
         Some(Err(why)) if method == AuthMethod::PrivateKeyJwt => {
             return Err(OAuthError::invalid_client(
@@ -216,7 +233,7 @@ fn by_assertion<'t>(
     let now = tenant.clock.peer_now();
     let verified = tenant
         .with_assertion_audiences(receiving, |audiences| {
-            client_assertion::verify(client, keys.as_ref(), assertion, &claimed, audiences, now)
+            client_assertion::verify(&client, keys.as_ref(), assertion, &claimed, audiences, now)
         })
         .map_err(refused)?;
     entry.lints.extend(verified.lints.iter().copied());

@@ -65,7 +65,7 @@ impl OAuthError {
             error: "invalid_token",
             challenge: Some(format!(
                 "Bearer realm=\"mock-idp\", error=\"invalid_token\", error_description=\"{}\"",
-                description.replace(['"', '\\'], "'")
+                quotable(&description)
             )),
             description,
             dpop_nonce: None,
@@ -80,7 +80,7 @@ impl OAuthError {
             error: "insufficient_scope",
             challenge: Some(format!(
                 "Bearer realm=\"mock-idp\", error=\"insufficient_scope\", error_description=\"{}\"",
-                description.replace(['"', '\\'], "'")
+                quotable(&description)
             )),
             description,
             dpop_nonce: None,
@@ -97,6 +97,20 @@ impl OAuthError {
             dpop_nonce: None,
         }
     }
+}
+
+/// A description as a challenge's quoted `error_description` may carry (RFC 6750 §3:
+/// printable ASCII but `"` and `\\`): `§` spelt out, anything else outside it replaced.
+fn quotable(description: &str) -> String {
+    description
+        .replace('§', "section ")
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 impl Reply for OAuthError {

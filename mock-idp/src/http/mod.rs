@@ -24,6 +24,7 @@ mod login_page;
 mod par;
 mod params;
 mod redirect;
+mod register;
 mod revoke;
 mod token;
 mod userinfo;
@@ -75,6 +76,8 @@ pub fn routes_for(reg: Arc<Registry>) -> BoxedFilter<(Response,)> {
         .or(device_authorization::filter(&reg))
         .unify()
         .or(par::filter(&reg))
+        .unify()
+        .or(register::filter(&reg))
         .unify()
         .or(check_session::filter(&reg))
         .unify()

@@ -57,13 +57,13 @@ fn push(
     let form = match form.get("request")? {
         Some(jwt) if t.config.jar.enabled => {
             resolved = Params(
-                crate::jar::resolve(t, client, jwt)
+                crate::jar::resolve(t, &client, jwt)
                     .map_err(|why| OAuthError::bad_request("invalid_request_object", why))?,
             );
             entry.request_object = true;
             &resolved
         }
-        _ if crate::jar::required(t, client) => {
+        _ if crate::jar::required(t, &client) => {
             return Err(OAuthError::invalid_request(format!(
                 "client {:?} must push its authorization requests as signed request objects (require_signed_request_object, RFC 9101 §10.5)",
                 client.id
@@ -90,7 +90,7 @@ fn push(
     entry.redirect_uri = Some(redirect_uri.to_owned());
     // Checked now as the authorization endpoint checks it (RFC 9126 §2.1): a request that
     // would be refused there is refused here, to the client that can read why.
-    crate::authorization::validate(&parameters(form)?, client, redirect_uri, &t.config.quirks)
+    crate::authorization::validate(&parameters(form)?, &client, redirect_uri, &t.config.quirks)
         .map_err(|e| OAuthError::bad_request(e.error, e.description))?;
     let kept = crate::par::kept(&client.id, &form.0);
     entry.parameters = Some(kept.iter().cloned().collect());

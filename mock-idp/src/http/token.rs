@@ -125,7 +125,7 @@ fn token(
     if !fault(&Fault::DpopUnbound) {
         req.dpop_jkt = jkt.as_deref();
     }
-    let mut body = token_endpoint::issue(t, client, grant_type, &req, entry)?;
+    let mut body = token_endpoint::issue(t, &client, grant_type, &req, entry)?;
     entry.faults.extend(body.faults.iter().cloned());
     if entry.faults.contains(&Fault::NoRefreshToken) {
         body.refresh_token = None;

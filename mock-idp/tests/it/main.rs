@@ -25,6 +25,7 @@ mod live_state;
 mod model;
 mod par;
 mod profiles;
+mod registration;
 mod session_management;
 mod shutdown;
 mod slow_clients;

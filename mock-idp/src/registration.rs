@@ -1,0 +1,488 @@
+//! Dynamic client registration (RFC 7591) and its management (RFC 7592), as plain
+//! functions over a tenant's state: client metadata checked and turned into a client the
+//! tenant takes like a configured one; a registration read, replaced or deleted with its
+//! registration access token.
+
+use std::sync::Arc;
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::clients::Registered;
+use crate::config::ClientConfig;
+use crate::tenant::Tenant;
+use crate::types::{AuthMethod, GrantType, SigningAlg};
+
+/// Why a registration request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token where one is needed (RFC 6750 §3.1: a challenge without an error).
+    NoToken(String),
+    /// A wrong initial or registration access token, or one for another client (RFC 7591
+    /// §3, RFC 7592 §3: `invalid_token`, 401).
+    Token(String),
+    /// The metadata is refused (RFC 7591 §3.2.2): `invalid_redirect_uri` or
+    /// `invalid_client_metadata`, and why.
+    Metadata(&'static str, String),
+    /// The tenant holds as many registered clients as it keeps.
+    Full(String),
+}
+
+fn metadata(why: impl Into<String>) -> Refusal {
+    Refusal::Metadata("invalid_client_metadata", why.into())
+}
+
+fn redirect(why: impl Into<String>) -> Refusal {
+    Refusal::Metadata("invalid_redirect_uri", why.into())
+}
+
+/// Metadata members a client may not send, set by the server (RFC 7592 §2.2).
+const SERVER_SET: [&str; 4] = [
+    "registration_access_token",
+    "registration_client_uri",
+    "client_secret_expires_at",
+    "client_id_issued_at",
+];
+
+/// Informational members kept as sent (RFC 7591 §2, OIDC Dynamic Registration §2): each a
+/// string, or (`contacts`) an array of strings.
+const KEPT_STRINGS: [&str; 9] = [
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "tos_uri",
+    "policy_uri",
+    "software_id",
+    "software_version",
+    "application_type",
+];
+
+/// Whether a registration may be made with this bearer token (`None`: none was sent).
+pub fn may_register(t: &Tenant, bearer: Option<&str>) -> Result<(), Refusal> {
+    let Some(expected) = &t.config.registration.initial_access_token else {
+        return Ok(());
+    };
+    let Some(given) = bearer else {
+        return Err(Refusal::NoToken(
+            "this provider registers clients that present its initial access token as a bearer token (RFC 7591 §3)".into(),
+        ));
+    };
+    if verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_err() {
+        return Err(Refusal::Token(
+            "the initial access token is not this provider's (RFC 7591 §3)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Registers a client from its metadata (RFC 7591 §3.1); the registration as answered
+/// (RFC 7591 §3.2.1: the client's credentials and its metadata as registered).
+pub fn register(t: &Tenant, body: &Map<String, Value>) -> Result<Map<String, Value>, Refusal> {
+    if let Some(k) = SERVER_SET.iter().find(|k| body.contains_key(**k)) {
+        return Err(metadata(format!(
+            "{k} is set by the provider, not sent by the client (RFC 7591 §3.2.1)"
+        )));
+    }
+    let requested = Requested::parse(t, body)?;
+    let id = format!("dcr-{}", t.random_token(12));
+    let secret = requested.method.uses_secret().then(|| t.random_token(32));
+    let now = t.clock.now();
+    let lifetime = t.config.registration.secret_lifetime;
+    let registered = Registered {
+        client: Arc::new(requested.client(t, id.clone(), secret)),
+        access_token: t.random_token(32),
+        issued_at: now,
+        secret_expires_at: if lifetime == 0 {
+            0
+        } else {
+            now + lifetime as i64
+        },
+        metadata: requested.echo,
+    };
+    let answer = answer(t, &registered);
+    t.registered_mut().put(registered).map_err(Refusal::Full)?;
+    Ok(answer)
+}
+
+/// The registration of client `id` (RFC 7592 §2.1), to the holder of its registration
+/// access token.
+pub fn read(t: &Tenant, id: &str, token: Option<&str>) -> Result<Map<String, Value>, Refusal> {
+    let registered = t.registered();
+    let r = held(registered.get(id), id, token)?;
+    Ok(answer(t, r))
+}
+
+/// Replaces the registration of client `id` with the metadata sent (RFC 7592 §2.2: values
+/// replace, omitted ones are deleted); its id, secret and registration access token stay.
+pub fn update(
+    t: &Tenant,
+    id: &str,
+    token: Option<&str>,
+    body: &Map<String, Value>,
+) -> Result<Map<String, Value>, Refusal> {
+    let before = {
+        let registered = t.registered();
+        held(registered.get(id), id, token)?.clone()
+    };
+    if let Some(k) = SERVER_SET.iter().find(|k| body.contains_key(**k)) {
+        return Err(metadata(format!(
+            "an update must not carry {k} (RFC 7592 §2.2)"
+        )));
+    }
+    match body.get("client_id") {
+        Some(Value::String(sent)) if sent == id => {}
+        Some(other) => {
+            return Err(metadata(format!(
+                "client_id {other} is not the client whose registration this is ({id:?}; RFC 7592 §2.2)"
+            )));
+        }
+        None => {
+            return Err(metadata(
+                "an update must carry the client's client_id (RFC 7592 §2.2)",
+            ));
+        }
+    }
+    if let Some(sent) = body.get("client_secret")
+        && sent.as_str() != before.client.secret.as_deref()
+    {
+        return Err(metadata(
+            "client_secret is not the client's current secret (RFC 7592 §2.2)",
+        ));
+    }
+    let requested = Requested::parse(t, body)?;
+    let secret = requested.method.uses_secret().then(|| {
+        before
+            .client
+            .secret
+            .clone()
+            .unwrap_or_else(|| t.random_token(32))
+    });
+    let registered = Registered {
+        client: Arc::new(requested.client(t, id.to_owned(), secret)),
+        metadata: requested.echo,
+        ..before
+    };
+    let answer = answer(t, &registered);
+    t.registered_mut().put(registered).map_err(Refusal::Full)?;
+    Ok(answer)
+}
+
+/// Deletes the registration of client `id` (RFC 7592 §2.3): the client is unknown from
+/// now on, so its refresh tokens and codes are no longer redeemed.
+pub fn delete(t: &Tenant, id: &str, token: Option<&str>) -> Result<(), Refusal> {
+    let mut registered = t.registered_mut();
+    held(registered.get(id), id, token)?;
+    registered.remove(id);
+    Ok(())
+}
+
+/// The registration, when `token` is its registration access token (RFC 7592 §3: an
+/// unknown client and a wrong token are told alike, 401).
+fn held<'r>(
+    registered: Option<&'r Registered>,
+    id: &str,
+    token: Option<&str>,
+) -> Result<&'r Registered, Refusal> {
+    let Some(token) = token else {
+        return Err(Refusal::NoToken(
+            "a registration is managed with its registration access token as a bearer token (RFC 7592 §3)".into(),
+        ));
+    };
+    match registered {
+        Some(r) if verify_slices_are_equal(token.as_bytes(), r.access_token.as_bytes()).is_ok() => {
+            Ok(r)
+        }
+        _ => Err(Refusal::Token(format!(
+            "no registration of client {id:?} is managed by this token (RFC 7592 §3)"
+        ))),
+    }
+}
+
+/// The answer for a registration (RFC 7591 §3.2.1, RFC 7592 §3).
+fn answer(t: &Tenant, r: &Registered) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("client_id".into(), json!(r.client.id));
+    if let Some(secret) = &r.client.secret {
+        out.insert("client_secret".into(), json!(secret));
+        out.insert(
+            "client_secret_expires_at".into(),
+            json!(r.secret_expires_at),
+        );
+    }
+    out.insert("client_id_issued_at".into(), json!(r.issued_at));
+    out.insert("registration_access_token".into(), json!(r.access_token));
+    out.insert(
+        "registration_client_uri".into(),
+        json!(format!(
+            "{}/{}",
+            t.url_of(&t.paths.registration),
+            r.client.id
+        )),
+    );
+    out.extend(r.metadata.clone());
+    out
+}
+
+/// Client metadata, checked.
+struct Requested {
+    redirect_uris: Vec<String>,
+    method: AuthMethod,
+    grant_types: Vec<GrantType>,
+    jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    jwks_uri: Option<String>,
+    signing_alg: Option<SigningAlg>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    frontchannel_logout_uri: Option<String>,
+    dpop_bound: bool,
+    require_par: bool,
+    require_jar: bool,
+    /// The metadata as registered, defaults filled in.
+    echo: Map<String, Value>,
+}
+
+/// A member of the metadata: absent or null is `None`; a value of the wrong type is
+/// refused, naming the member.
+fn member<T: DeserializeOwned>(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, Refusal> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(|e| metadata(format!("{name}: {e}"))),
+    }
+}
+
+/// An absolute URI without a fragment (RFC 6749 §3.1.2), as member `name` needs.
+fn absolute(uri: &str, name: &str, refuse: fn(String) -> Refusal) -> Result<(), Refusal> {
+    match url::Url::parse(uri) {
+        Err(e) => Err(refuse(format!(
+            "{name}: {uri:?} is not an absolute URI ({e})"
+        ))),
+        Ok(u) if u.fragment().is_some() => Err(refuse(format!(
+            "{name}: {uri:?} has a fragment (RFC 6749 §3.1.2)"
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+impl Requested {
+    fn parse(t: &Tenant, body: &Map<String, Value>) -> Result<Requested, Refusal> {
+        let mut echo = Map::new();
+        for name in KEPT_STRINGS {
+            if let Some(v) = member::<String>(body, name)? {
+                echo.insert(name.into(), json!(v));
+            }
+        }
+        if let Some(contacts) = member::<Vec<String>>(body, "contacts")? {
+            echo.insert("contacts".into(), json!(contacts));
+        }
+        match echo.get("application_type").and_then(Value::as_str) {
+            None => {
+                echo.insert("application_type".into(), json!("web"));
+            }
+            Some("web" | "native") => {}
+            Some(other) => {
+                return Err(metadata(format!(
+                    "application_type {other:?}: web or native (OIDC Dynamic Registration §2)"
+                )));
+            }
+        }
+        let method = match member::<String>(body, "token_endpoint_auth_method")? {
+            // RFC 7591 §2: the default.
+            None => AuthMethod::ClientSecretBasic,
+            Some(m) => AuthMethod::parse(&m).ok_or_else(|| {
+                metadata(format!(
+                    "token_endpoint_auth_method {m:?}: client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none"
+                ))
+            })?,
+        };
+        let grants: Vec<String> =
+            member(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+        let grant_types = grants
+            .iter()
+            .map(|g| {
+                GrantType::parse(g).ok_or_else(|| {
+                    metadata(format!(
+                        "grant_types: {g:?} is not a grant this provider serves (authorization_code, refresh_token, client_credentials, jwt-bearer, token-exchange, device_code)"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let code = grant_types.contains(&GrantType::AuthorizationCode);
+        // RFC 7591 §2: `code` by default, for a client of the code grant.
+        let response_types: Vec<String> = member(body, "response_types")?.unwrap_or_else(|| {
+            if code {
+                vec!["code".into()]
+            } else {
+                Vec::new()
+            }
+        });
+        if let Some(r) = response_types.iter().find(|r| *r != "code") {
+            return Err(metadata(format!(
+                "response_types: {r:?} is not served (this provider does the code flow: code)"
+            )));
+        }
+        if code != !response_types.is_empty() {
+            return Err(metadata(
+                "grant_types and response_types disagree: authorization_code goes with response type code (RFC 7591 §2.1)",
+            ));
+        }
+        let redirect_uris: Vec<String> = member(body, "redirect_uris")?.unwrap_or_default();
+        if code && redirect_uris.is_empty() {
+            return Err(redirect(
+                "redirect_uris: a client of the authorization_code grant registers at least one (RFC 7591 §2)",
+            ));
+        }
+        for uri in &redirect_uris {
+            absolute(uri, "redirect_uris", |w| redirect(w))?;
+        }
+        let jwks: Option<jsonwebtoken::jwk::JwkSet> = member(body, "jwks")?;
+        let jwks_uri: Option<String> = member(body, "jwks_uri")?;
+        if jwks.is_some() && jwks_uri.is_some() {
+            return Err(metadata(
+                "jwks and jwks_uri must not both be sent (RFC 7591 §2)",
+            ));
+        }
+        if let Some(uri) = &jwks_uri {
+            absolute(uri, "jwks_uri", metadata)?;
+        }
+        if method == AuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
+            return Err(metadata(
+                "token_endpoint_auth_method private_key_jwt needs the client's public keys: jwks or jwks_uri",
+            ));
+        }
+        let signing_alg = match member::<String>(body, "id_token_signed_response_alg")? {
+            None => None,
+            Some(a) => {
+                let alg = t.keys().algs().into_iter().find(|k| k.as_str() == a);
+                Some(alg.ok_or_else(|| {
+                    metadata(format!(
+                        "id_token_signed_response_alg {a:?}: this provider signs with {}",
+                        t.keys()
+                            .algs()
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?)
+            }
+        };
+        let post_logout_redirect_uris: Vec<String> =
+            member(body, "post_logout_redirect_uris")?.unwrap_or_default();
+        for uri in &post_logout_redirect_uris {
+            absolute(uri, "post_logout_redirect_uris", metadata)?;
+        }
+        let backchannel_logout_uri: Option<String> = member(body, "backchannel_logout_uri")?;
+        let frontchannel_logout_uri: Option<String> = member(body, "frontchannel_logout_uri")?;
+        for (name, uri) in [
+            ("backchannel_logout_uri", &backchannel_logout_uri),
+            ("frontchannel_logout_uri", &frontchannel_logout_uri),
+        ] {
+            if let Some(uri) = uri {
+                absolute(uri, name, metadata)?;
+            }
+        }
+        let flag = |name: &str, needs: Option<&str>| -> Result<bool, Refusal> {
+            let on = member::<bool>(body, name)?.unwrap_or(false);
+            match needs {
+                Some(section) if on => Err(metadata(format!(
+                    "{name}: this provider does not offer it ([{section}] enabled = false)"
+                ))),
+                _ => Ok(on),
+            }
+        };
+        let dpop_bound = flag(
+            "dpop_bound_access_tokens",
+            (!t.config.dpop.enabled).then_some("dpop"),
+        )?;
+        let require_par = flag(
+            "require_pushed_authorization_requests",
+            (!t.config.par.enabled).then_some("par"),
+        )?;
+        let require_jar = flag(
+            "require_signed_request_object",
+            (!t.config.jar.enabled).then_some("jar"),
+        )?;
+        echo.insert("redirect_uris".into(), json!(redirect_uris));
+        echo.insert("token_endpoint_auth_method".into(), json!(method.as_str()));
+        echo.insert(
+            "grant_types".into(),
+            json!(grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>()),
+        );
+        echo.insert("response_types".into(), json!(response_types));
+        for (name, on) in [
+            ("dpop_bound_access_tokens", dpop_bound),
+            ("require_pushed_authorization_requests", require_par),
+            ("require_signed_request_object", require_jar),
+        ] {
+            if on {
+                echo.insert(name.into(), json!(true));
+            }
+        }
+        for name in [
+            "jwks",
+            "jwks_uri",
+            "id_token_signed_response_alg",
+            "backchannel_logout_uri",
+            "frontchannel_logout_uri",
+        ] {
+            if let Some(v) = body.get(name).filter(|v| !v.is_null()) {
+                echo.insert(name.into(), v.clone());
+            }
+        }
+        if !post_logout_redirect_uris.is_empty() {
+            echo.insert(
+                "post_logout_redirect_uris".into(),
+                json!(post_logout_redirect_uris),
+            );
+        }
+        Ok(Requested {
+            redirect_uris,
+            method,
+            grant_types,
+            jwks,
+            jwks_uri,
+            signing_alg,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            frontchannel_logout_uri,
+            dpop_bound,
+            require_par,
+            require_jar,
+            echo,
+        })
+    }
+
+    /// The client the tenant takes: the registration template's settings (or a
+    /// configured client's defaults) under what was registered.
+    fn client(&self, t: &Tenant, id: String, secret: Option<String>) -> ClientConfig {
+        let template = t
+            .config
+            .registration
+            .template
+            .as_deref()
+            .and_then(|name| t.config.clients.iter().find(|c| c.id == name));
+        let mut c = template.cloned().unwrap_or_else(|| ClientConfig::new(""));
+        c.id = id;
+        c.secret = secret;
+        c.redirect_uris = self.redirect_uris.clone();
+        c.post_logout_redirect_uris = self.post_logout_redirect_uris.clone();
+        c.auth_methods = vec![self.method];
+        c.grant_types = self.grant_types.clone();
+        c.signing_alg = self.signing_alg.or(c.signing_alg);
+        c.backchannel_logout_uri = self.backchannel_logout_uri.clone();
+        c.frontchannel_logout_uri = self.frontchannel_logout_uri.clone();
+        c.jwks = self.jwks.clone();
+        c.jwks_uri = self.jwks_uri.clone();
+        c.dpop_bound_access_tokens = self.dpop_bound;
+        c.require_pushed_authorization_requests = self.require_par;
+        c.require_signed_request_object = self.require_jar;
+        c
+    }
+}
