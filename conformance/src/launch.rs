@@ -48,6 +48,9 @@ pub struct Env<'a> {
     /// The CA of an IdP served over HTTPS (`--tls`): `IDP_CA_FILE`, and the variables the
     /// common runtimes read their extra trusted certificates from.
     pub ca_file: Option<&'a std::path::Path>,
+    /// `REGISTRATION_TOKEN`: the RP registers itself (RFC 7591) with this initial access
+    /// token; `CLIENT_ID` and `CLIENT_SECRET` are then empty.
+    pub registration: Option<&'a str>,
 }
 
 /// The variables naming the IdP's CA file: the contract's own, OpenSSL's (Python's `ssl`,
@@ -201,6 +204,11 @@ pub fn contract_vars(
     )
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    if let Some(token) = env.registration {
+        vars.insert("CLIENT_ID".into(), String::new());
+        vars.insert("CLIENT_SECRET".into(), String::new());
+        vars.insert("REGISTRATION_TOKEN".into(), token.to_owned());
+    }
     vars.extend(l.env.clone());
     Ok(vars)
 }

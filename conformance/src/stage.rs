@@ -51,6 +51,9 @@ pub struct TenantShape<'a> {
     pub advertised_issuer: Option<&'a str>,
     /// The one algorithm it signs with (its only key), instead of RS256.
     pub signing_alg: Option<mock_idp::SigningAlg>,
+    /// Clients may register with this initial access token (RFC 7591), and a launched RP
+    /// is told it (`REGISTRATION_TOKEN`) instead of a client id and secret.
+    pub registration: Option<&'a str>,
 }
 
 /// Where the groups go, and how.
@@ -156,6 +159,7 @@ impl Stage {
             signing_alg: shape.signing_alg,
             jwks_path: jwks_path.as_deref(),
             client_keys: &self.client_keys,
+            registration: shape.registration,
         };
         let admin = self
             .server
@@ -172,6 +176,7 @@ impl Stage {
                     groups_claim: &groups.claim,
                     client_keys: &self.client_keys,
                     ca_file: self.server.ca_file(),
+                    registration: shape.registration,
                 };
                 Some(launch(rp, l, &env, self.launcher.as_ref()).await?)
             }

@@ -327,7 +327,9 @@ impl Requested {
                 "response_types: {r:?} is not served (this provider does the code flow: code)"
             )));
         }
-        if code != !response_types.is_empty() {
+        // Only `code` is served, so a response type is `code`.
+        let code_response = !response_types.is_empty();
+        if code != code_response {
             return Err(metadata(
                 "grant_types and response_types disagree: authorization_code goes with response type code (RFC 7591 §2.1)",
             ));
@@ -339,7 +341,7 @@ impl Requested {
             ));
         }
         for uri in &redirect_uris {
-            absolute(uri, "redirect_uris", |w| redirect(w))?;
+            absolute(uri, "redirect_uris", redirect)?;
         }
         let jwks: Option<jsonwebtoken::jwk::JwkSet> = member(body, "jwks")?;
         let jwks_uri: Option<String> = member(body, "jwks_uri")?;

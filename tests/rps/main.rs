@@ -367,6 +367,19 @@ async fn node_openid_client_v6_signing_its_requests() {
     judge_as("node-openid-client-v6", "jar", AUTHORIZATION_REQUEST).await;
 }
 
+/// The library registering the app (RFC 7591, `dynamicClientRegistration`): the scenario
+/// that starts it with an initial access token, and the login every other scenario starts
+/// from, with its configured client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_v6_registering_itself() {
+    judge_as(
+        "node-openid-client-v6",
+        "registration",
+        &["login.code-flow", "login.registration"],
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_openid_client_v6_proving_possession() {
     judge_as("node-openid-client-v6", "dpop", DPOP).await;

@@ -86,6 +86,12 @@ pub struct JournalEntry {
     /// At `par`: the parameters pushed, credentials left out.
     #[serde(default)]
     pub parameters: Option<BTreeMap<String, String>>,
+    /// At `register`: the client metadata the request sent (RFC 7591).
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    /// `redirect_uri` (at `register`, the first registered).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
 }
 
 /// The last sequence number of `entries`, or `mark` when they hold none later: where the
@@ -332,6 +338,12 @@ impl IdpServer {
         self.embedded.is_some()
     }
 
+    /// The admin API of the tenant with this issuer (one a scenario made, whose RP did not
+    /// come up with an [`crate::stage::Up`] to hand it over).
+    pub fn admin_of(&self, issuer: &str) -> Admin {
+        Admin::new(&self.wired(issuer), self.token.clone())
+    }
+
     /// Creates the run's tenant, or rebuilds it when it exists: one RS256 key, the RP's
     /// client, groups where the RP reads them, a journal big enough for the run. A rebuilt
     /// tenant keeps its issuer and signing keys (an RP started once, in attach mode, keeps
@@ -413,6 +425,10 @@ pub struct TenantSpec<'a> {
     pub jwks_path: Option<&'a str>,
     /// The RP's public keys for `private_key_jwt`.
     pub client_keys: &'a crate::client_keys::ClientKeys,
+    /// The initial access token of dynamic client registration (RFC 7591), when clients
+    /// may register (`login.registration`); registered clients get the run's client's
+    /// token policy.
+    pub registration: Option<&'a str>,
 }
 
 /// The tenant's configuration, in the mock IdP's config format: groups where the RP
@@ -485,6 +501,13 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
         // Taken, not required: an RP that declares pushing but sends its request in the
         // front channel still logs in, and `login.par` says what it did.
         config["par"] = json!({ "enabled": true });
+    }
+    if let Some(token) = spec.registration {
+        config["registration"] = json!({
+            "enabled": true,
+            "initial_access_token": token,
+            "template": rp.client_id,
+        });
     }
     if let Some(alg) = spec.signing_alg {
         let kid = format!("conformance-{}-1", alg.as_str().to_lowercase());

@@ -404,6 +404,13 @@ pub struct RpDescription {
     /// judges them.
     #[serde(default)]
     pub jar: bool,
+    /// Whether the app can register itself at the provider (RFC 7591): started with
+    /// `REGISTRATION_TOKEN` (an initial access token) and an empty `CLIENT_ID`, it POSTs its
+    /// metadata to discovery's `registration_endpoint` and logs users in with the
+    /// credentials it gets; off by default. `login.registration` then starts it once more
+    /// that way (launch mode).
+    #[serde(default)]
+    pub registration: bool,
     /// The sync modes it supports.
     #[serde(default = "default_modes")]
     pub sync_modes: Vec<SyncMode>,

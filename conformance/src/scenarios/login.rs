@@ -69,6 +69,13 @@ pub fn all() -> Vec<Scenario> {
             super::login_dpop::unbound
         ),
         scenario!(
+            "login.registration",
+            Login,
+            "an RP that registers itself does so at the registration_endpoint with the initial access token, its callback as a redirect URI and its declared client authentication, and logs users in with the client_id and credentials it gets; RFC 7591 §2, §3",
+            "declared registration: started with REGISTRATION_TOKEN and no client id, the RP registers (201) and logs a user in as the client it registered",
+            super::login_registration::registration
+        ),
+        scenario!(
             "login.pkce",
             Login,
             "PKCE with S256 is recommended for every client, confidential ones too; RFC 9700 §2.1.1; RFC 7636",

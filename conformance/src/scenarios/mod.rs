@@ -14,6 +14,7 @@ mod login_binding;
 mod login_dpop;
 mod login_jar;
 mod login_par;
+mod login_registration;
 mod login_userinfo;
 mod logout;
 mod logout_delivery;

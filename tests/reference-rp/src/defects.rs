@@ -112,6 +112,8 @@ defects! {
     DpopIgnoresNonce = "dpop-ignores-nonce": "gives up when the provider answers use_dpop_nonce instead of retrying with its DPoP-Nonce",
     JarPlainRequest = "jar-plain-request": "is set to sign its authorization requests (JAR) but sends them plain",
     JarUnsigned = "jar-unsigned": "sends its request objects unsigned (alg none)",
+    DcrNoInitialToken = "dcr-no-initial-token": "registers itself (RFC 7591) without the initial access token it was given",
+    DcrUnregisteredRedirect = "dcr-unregistered-redirect": "registers itself (RFC 7591) with a redirect URI other than the callback its logins use",
     RenameSplitsAccount = "rename-splits-account": "finds the account of a background sync by email: a sync that brings a new email moves the session to a new, empty account",
 }
 

@@ -19,6 +19,7 @@ mod http;
 mod idtoken;
 mod profile;
 mod provider;
+mod registration;
 mod settings;
 mod store;
 mod sync;
@@ -144,7 +145,22 @@ impl Drop for RunningRp {
 /// Starts the RP on `127.0.0.1:PORT` (any free port for 0). Like most production RPs
 /// (Spring Security with `issuer-uri`, ASP.NET), it fetches the provider's discovery
 /// document and JWKS at start-up, and refuses to start without them.
-pub async fn start(settings: Settings) -> Result<RunningRp, String> {
+///
+/// With `REGISTRATION_TOKEN` and no client id it first registers itself (RFC 7591).
+pub async fn start(mut settings: Settings) -> Result<RunningRp, String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = settings
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    if settings.client_id.is_empty()
+        && let Some(token) = settings.registration_token.clone()
+    {
+        registration::register(&mut settings, &token, base_url.trim_end_matches('/')).await?;
+    }
     let settings = Arc::new(settings);
     let provider = Provider::new(settings.clone())?;
     provider
@@ -161,14 +177,6 @@ pub async fn start(settings: Settings) -> Result<RunningRp, String> {
             .is_ok()
     });
     let locked_out = settings.lock_file.is_some() && lock.is_none();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let base_url = settings
-        .base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
     let app = Arc::new(App {
         provider,
         settings,

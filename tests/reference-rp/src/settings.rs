@@ -131,6 +131,10 @@ pub struct Settings {
     /// `JAR` (default false): send each authorization request as a request object (RFC
     /// 9101) signed HS256 with the secret, or RS256 with the client key for private_key_jwt.
     pub jar: bool,
+    /// `REGISTRATION_TOKEN` (default none): with an empty `CLIENT_ID`, register at the
+    /// provider's registration_endpoint with this initial access token at start-up (RFC
+    /// 7591) and use the client id and secret it gets.
+    pub registration_token: Option<String>,
 }
 
 impl Settings {
@@ -163,17 +167,28 @@ impl Settings {
             par: false,
             dpop: false,
             jar: false,
+            registration_token: None,
         }
     }
 
     /// Reads the environment variables through `var`; the error names the variable.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
-        let mut s = Settings::new(
-            &required("ISSUER")?,
-            &required("CLIENT_ID")?,
-            &required("CLIENT_SECRET")?,
-        );
+        let registration_token = var("REGISTRATION_TOKEN").filter(|t| !t.is_empty());
+        let mut s = match &registration_token {
+            // It registers: the client id and secret are what it gets.
+            Some(_) => Settings::new(
+                &required("ISSUER")?,
+                &var("CLIENT_ID").unwrap_or_default(),
+                &var("CLIENT_SECRET").unwrap_or_default(),
+            ),
+            None => Settings::new(
+                &required("ISSUER")?,
+                &required("CLIENT_ID")?,
+                &required("CLIENT_SECRET")?,
+            ),
+        };
+        s.registration_token = registration_token;
         if let Some(p) = var("PORT") {
             s.port = p.parse().map_err(|e| format!("PORT={p:?}: {e}"))?;
         }

@@ -96,18 +96,41 @@ async function clientAuth() {
   return client.PrivateKeyJwt(signingKey);
 }
 
+// The public half of the private_key_jwt key, to register (DCR).
+function publicJwk() {
+  const key = crypto.createPublicKey(fs.readFileSync(need('CLIENT_KEY_FILE')));
+  return { ...key.export({ format: 'jwk' }), kid: need('CLIENT_KEY_ID'), alg: 'RS256', use: 'sig' };
+}
+
 const issuerUrl = new URL(need('ISSUER'));
 const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuerUrl.hostname);
-const config = await client.discovery(
-  issuerUrl,
-  need('CLIENT_ID'),
-  need('CLIENT_SECRET'),
-  await clientAuth(),
-  {
-    timeout: TIMEOUT_S,
-    execute: issuerUrl.protocol === 'http:' && loopback ? [client.allowInsecureRequests] : [],
-  },
-);
+const options = {
+  timeout: TIMEOUT_S,
+  execute: issuerUrl.protocol === 'http:' && loopback ? [client.allowInsecureRequests] : [],
+};
+// REGISTRATION_TOKEN with no CLIENT_ID: the app registers itself (RFC 7591) with the
+// library's dynamicClientRegistration, and uses the credentials it gets.
+const config = !env.CLIENT_ID && env.REGISTRATION_TOKEN
+  ? await client.dynamicClientRegistration(
+    issuerUrl,
+    {
+      client_name: 'openid-client 6 app',
+      redirect_uris: [BASE_URL + CALLBACK],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: privateKeyJwt ? 'private_key_jwt' : 'client_secret_post',
+      ...(privateKeyJwt ? { jwks: { keys: [publicJwk()] } } : {}),
+    },
+    privateKeyJwt ? await clientAuth() : undefined,
+    { ...options, initialAccessToken: env.REGISTRATION_TOKEN },
+  )
+  : await client.discovery(
+    issuerUrl,
+    need('CLIENT_ID'),
+    need('CLIENT_SECRET'),
+    await clientAuth(),
+    options,
+  );
 const metadata = config.serverMetadata();
 // DPOP=true: one key pair for the process; the library proves possession at every token
 // request (RFC 9449), retrying with the server's nonce when it asks for one.

@@ -380,6 +380,18 @@ const ALONE: &[(&str, &str, &[&str])] = &[
     // Every refresh of the RP is refused (its one proof's jti was spent at the code
     // exchange): the others race it.
     ("dpop-reuses-proof", "login.dpop", &["login.dpop"]),
+    // Act only when the RP registers itself, which only login.registration has it do (the
+    // rest of the run uses its configured client): the one scenario they can touch.
+    (
+        "dcr-no-initial-token",
+        "login.registration",
+        &["login.registration"],
+    ),
+    (
+        "dcr-unregistered-redirect",
+        "login.registration",
+        &["login.registration"],
+    ),
     // Every login is refused (the provider takes no unsigned request object): the run's
     // gate says so once, with the provider's reason, and skips the rest.
     ("jar-unsigned", "login.jar", &["login.code-flow"]),

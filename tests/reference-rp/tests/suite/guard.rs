@@ -160,6 +160,10 @@ const CONTROLS: &[(&str, &[&str])] = &[
         "the same user logs in again with nothing broken and gets a session (scenarios::control), and the refused response's token was never used",
         &["login.dpop-unbound"],
     ),
+    (
+        "the correct RP registering itself passes (modes::the_correct_rp_registering_itself…); a failure is backed by the same RP started with its configured client logging a user in (restarted::control)",
+        &["login.registration"],
+    ),
 ];
 
 #[test]

@@ -136,7 +136,7 @@ async fn expected_failures_pass_the_run_and_stale_entries_are_reported() {
         o.expected = expected;
     })
     .await;
-    assert_eq!(report.summary.total, 18, "--only login.*");
+    assert_eq!(report.summary.total, 19, "--only login.*");
     assert_eq!(
         (report.summary.fail, report.summary.expected_failures),
         (2, 2)
@@ -219,6 +219,41 @@ async fn the_correct_rp_signing_its_requests_passes_every_scenario() {
         let jar = verdict(&report, "login.jar");
         let how = if par { "pushed" } else { "signed HS256" };
         assert!(jar.contains(how), "par {par}: {jar}");
+    }
+}
+
+/// The control of the registration defects (`dcr-no-initial-token`,
+/// `dcr-unregistered-redirect`): the correct RP, started with an initial access token and
+/// no client id, registers itself and logs a user in as the client it registered. In each
+/// sync mode, as the defects are judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_rp_registering_itself_passes_login_registration() {
+    let features = crate::support::Features {
+        registration: true,
+        ..Default::default()
+    };
+    let mut opts = Options::new(crate::support::launched_as(
+        &[],
+        "client_secret_post",
+        features,
+    ));
+    opts.launcher = Some(crate::support::in_process());
+    opts.only = vec!["login.registration".into()];
+    let report = run(&opts).await;
+    assert_eq!(not_passing(&report), vec![]);
+    for mode in &report.runs {
+        let r = mode
+            .results
+            .iter()
+            .find(|x| x.id == "login.registration")
+            .expect("login.registration ran");
+        assert_eq!(r.verdict, conformance::Outcome::Pass, "{}", r.reason);
+        assert!(
+            r.reason
+                .starts_with("registered itself with the initial access token (201, client dcr-"),
+            "{}",
+            r.reason
+        );
     }
 }
 

@@ -132,6 +132,12 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
         jar: defects
             .iter()
             .any(|d| matches!(d, Defect::JarPlainRequest | Defect::JarUnsigned)),
+        registration: defects.iter().any(|d| {
+            matches!(
+                d,
+                Defect::DcrNoInitialToken | Defect::DcrUnregisteredRedirect
+            )
+        }),
     };
     let mut opts = Options::new(launched_as(&names, auth, features));
     opts.launcher = Some(in_process());
@@ -153,15 +159,22 @@ pub struct Features {
     pub dpop: bool,
     /// Sign its authorization requests (`JAR`, `jar = true`).
     pub jar: bool,
+    /// Register itself when started with `REGISTRATION_TOKEN` (`registration = true`).
+    pub registration: bool,
 }
 
 /// [`launched`], the RP doing and declaring `features`.
 pub fn launched_as(defects: &[&str], client_auth: &str, features: Features) -> RpDescription {
-    let Features { par, dpop, jar } = features;
+    let Features {
+        par,
+        dpop,
+        jar,
+        registration,
+    } = features;
     let toml = rp_toml_as(
         client_auth,
         r#"["strict", "additive", "none"]"#,
-        &format!("par = {par}\ndpop = {dpop}\njar = {jar}"),
+        &format!("par = {par}\ndpop = {dpop}\njar = {jar}\nregistration = {registration}"),
         &format!(
             "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\", JAR = \"{jar}\" }}",
             defects.join(",")
@@ -321,6 +334,7 @@ pub fn odd_skips(r: &Report) -> Vec<(String, String)> {
             "login.par" => "pushed authorization requests",
             "login.jar" => "signed request objects",
             "login.dpop" | "login.dpop-nonce" | "login.dpop-unbound" => "DPoP",
+            "login.registration" => "dynamic client registration",
             _ => return false,
         };
         reason.starts_with(conformance::DOES_NOT_APPLY)
