@@ -170,11 +170,14 @@ pub fn update(
 }
 
 /// Deletes the registration of client `id` (RFC 7592 §2.3): the client is unknown from
-/// now on, so its refresh tokens and codes are no longer redeemed.
+/// now on, and the grants it holds are revoked with every token issued under them.
 pub fn delete(t: &Tenant, id: &str, token: Option<&str>) -> Result<(), Refusal> {
-    let mut registered = t.registered_mut();
-    held(registered.get(id), id, token)?;
-    registered.remove(id);
+    {
+        let mut registered = t.registered_mut();
+        held(registered.get(id), id, token)?;
+        registered.remove(id);
+    }
+    t.lock_grants().revoke_client(id);
     Ok(())
 }
 

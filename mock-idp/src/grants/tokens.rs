@@ -230,6 +230,19 @@ impl Grants {
         lineages.len()
     }
 
+    /// Revokes every grant of a client (with every token issued under it), as the deletion
+    /// of its registration asks (RFC 7592 §2.3); how many grants were live.
+    pub fn revoke_client(&mut self, client_id: &str) -> usize {
+        let lineages: Vec<String> = self
+            .lineages
+            .iter()
+            .filter(|(_, l)| l.grant.client_id == client_id && !l.revoked)
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        self.revoke_lineages(&lineages);
+        lineages.len()
+    }
+
     /// Revokes the grants of a session for which `bound(client_id)` holds (session-bound,
     /// not offline, tokens).
     pub fn revoke_session_tokens(&mut self, sid: &str, bound: impl Fn(&str) -> bool) {

@@ -377,8 +377,41 @@ async fn a_registration_is_read_replaced_and_deleted_with_its_access_token() {
         assert!(why.contains(k), "{why}");
     }
 
+    // A login of the client before it is deleted: its tokens die with it.
+    let code = idp
+        .code("alice", &[("client_id", &id), ("redirect_uri", moved)])
+        .await;
+    let res = idp
+        .post(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", moved),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", body(&res));
+    let access = json(&res)["access_token"].as_str().unwrap().to_owned();
+    let userinfo = |access: String| {
+        let idp = &idp;
+        async move {
+            warp::test::request()
+                .method("GET")
+                .path("/userinfo")
+                .header("authorization", format!("Bearer {access}"))
+                .reply(&idp.routes)
+                .await
+        }
+    };
+    assert_eq!(userinfo(access.clone()).await.status(), 200);
+
     let res = send(&idp, "DELETE", &path, Some(token), None).await;
     assert_eq!(res.status(), 204, "{}", body(&res));
+    assert_error(&userinfo(access).await, 401, "invalid_token");
     let res = send(&idp, "GET", &path, Some(token), None).await;
     assert_error(&res, 401, "invalid_token");
     let res = idp
