@@ -132,10 +132,20 @@ impl RemoteKeys {
 }
 
 async fn fetch(uri: &str) -> Result<JwkSet, String> {
-    let req = warp::http::Request::get(uri)
-        .header("accept", "application/json")
-        .body(Empty::<Bytes>::new())
+    let body = get(uri, "application/json", MAX_BYTES)
+        .await
         .map_err(|e| format!("jwks_uri {uri:?}: {e}"))?;
+    serde_json::from_slice::<JwkSet>(&body)
+        .map_err(|e| format!("jwks_uri {uri:?}: not a JWK Set: {e}"))
+}
+
+/// GETs `uri` (plain HTTP: the parties a test runs are on loopback) asking for `accept`:
+/// the body of a 2xx answer, at most `max` bytes, within [`FETCH_TIMEOUT`].
+pub(crate) async fn get(uri: &str, accept: &str, max: usize) -> Result<Bytes, String> {
+    let req = warp::http::Request::get(uri)
+        .header("accept", accept)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
     let client: Client<HttpConnector, Empty<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
     let read = async {
@@ -143,18 +153,16 @@ async fn fetch(uri: &str) -> Result<JwkSet, String> {
         if !res.status().is_success() {
             return Err(format!("answered {}", res.status().as_u16()));
         }
-        let body = Limited::new(res.into_body(), MAX_BYTES)
+        Limited::new(res.into_body(), max)
             .collect()
             .await
-            .map_err(|e| format!("reading the body: {e} (at most {MAX_BYTES} bytes)"))?
-            .to_bytes();
-        serde_json::from_slice::<JwkSet>(&body).map_err(|e| format!("not a JWK Set: {e}"))
+            .map_err(|e| format!("reading the body: {e} (at most {max} bytes)"))
+            .map(|b| b.to_bytes())
     };
     tokio::time::timeout(FETCH_TIMEOUT, read)
         .await
         .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))
         .and_then(|r| r)
-        .map_err(|e| format!("jwks_uri {uri:?}: {e}"))
 }
 
 /// An error and its sources, joined by `: `.

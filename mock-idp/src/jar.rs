@@ -127,6 +127,40 @@ pub fn resolve(
     Ok(params)
 }
 
+/// The most bytes of a request object fetched by reference.
+const MAX_OBJECT_BYTES: usize = 64 * 1024;
+
+/// Whether `client` may have its request objects fetched from `uri` (RFC 9101 §5.2): one
+/// of its `request_uris`, or under one that ends in `*` (a fragment is not compared).
+pub fn registered_request_uri(client: &ClientConfig, uri: &str) -> Result<(), String> {
+    let bare = uri.split('#').next().unwrap_or(uri);
+    let registered = client
+        .request_uris
+        .iter()
+        .any(|r| match r.strip_suffix('*') {
+            Some(prefix) => bare.starts_with(prefix),
+            None => r.split('#').next() == Some(bare),
+        });
+    if registered {
+        Ok(())
+    } else {
+        Err(format!(
+            "request_uri {uri:?} is not one of client {:?}'s request_uris: a request object is fetched only from where the client registered (OIDC Core §6.2)",
+            client.id
+        ))
+    }
+}
+
+/// The request object at `uri` (RFC 9101 §5.2: `application/oauth-authz-req+jwt`).
+pub async fn fetch(uri: &str) -> Result<String, String> {
+    let body = crate::client_keys::get(uri, "application/oauth-authz-req+jwt", MAX_OBJECT_BYTES)
+        .await
+        .map_err(|e| format!("request_uri {uri:?} could not be fetched: {e}"))?;
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| format!("request_uri {uri:?} answered something that is not text"))?;
+    Ok(text.trim().to_owned())
+}
+
 /// Whether `client` must send signed request objects (the tenant's `[jar] required`, or
 /// its own `require_signed_request_object`).
 pub fn required(t: &Tenant, client: &ClientConfig) -> bool {

@@ -63,6 +63,9 @@ pub struct Metadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     require_signed_request_object: Option<bool>,
     request_uri_parameter_supported: bool,
+    /// OIDC Discovery §3, with `[jar] enabled`: a `request_uri` must be registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    require_request_uri_registration: Option<bool>,
     authorization_response_iss_parameter_supported: bool,
     backchannel_logout_supported: bool,
     backchannel_logout_session_supported: bool,
@@ -180,7 +183,8 @@ pub fn metadata(t: &Tenant) -> Metadata {
             .enabled
             .then(|| crate::jar::ALGS.to_vec()),
         require_signed_request_object: t.config.jar.enabled.then_some(t.config.jar.required),
-        request_uri_parameter_supported: false,
+        request_uri_parameter_supported: t.config.jar.enabled,
+        require_request_uri_registration: t.config.jar.enabled.then_some(true),
         authorization_response_iss_parameter_supported: true,
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,

@@ -237,6 +237,7 @@ struct Requested {
     jwks_uri: Option<String>,
     signing_alg: Option<SigningAlg>,
     post_logout_redirect_uris: Vec<String>,
+    request_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
     frontchannel_logout_uri: Option<String>,
     dpop_bound: bool,
@@ -383,6 +384,15 @@ impl Requested {
         for uri in &post_logout_redirect_uris {
             absolute(uri, "post_logout_redirect_uris", metadata)?;
         }
+        let request_uris: Vec<String> = member(body, "request_uris")?.unwrap_or_default();
+        if !request_uris.is_empty() && !t.config.jar.enabled {
+            return Err(metadata(
+                "request_uris: this provider takes no request objects ([jar] enabled = false)",
+            ));
+        }
+        for uri in &request_uris {
+            absolute(uri, "request_uris", metadata)?;
+        }
         let backchannel_logout_uri: Option<String> = member(body, "backchannel_logout_uri")?;
         let frontchannel_logout_uri: Option<String> = member(body, "frontchannel_logout_uri")?;
         for (name, uri) in [
@@ -441,6 +451,9 @@ impl Requested {
                 echo.insert(name.into(), v.clone());
             }
         }
+        if !request_uris.is_empty() {
+            echo.insert("request_uris".into(), json!(request_uris));
+        }
         if !post_logout_redirect_uris.is_empty() {
             echo.insert(
                 "post_logout_redirect_uris".into(),
@@ -455,6 +468,7 @@ impl Requested {
             jwks_uri,
             signing_alg,
             post_logout_redirect_uris,
+            request_uris,
             backchannel_logout_uri,
             frontchannel_logout_uri,
             dpop_bound,
@@ -478,6 +492,7 @@ impl Requested {
         c.secret = secret;
         c.redirect_uris = self.redirect_uris.clone();
         c.post_logout_redirect_uris = self.post_logout_redirect_uris.clone();
+        c.request_uris = self.request_uris.clone();
         c.auth_methods = vec![self.method];
         c.grant_types = self.grant_types.clone();
         c.signing_alg = self.signing_alg.or(c.signing_alg);

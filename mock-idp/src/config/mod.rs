@@ -388,6 +388,11 @@ pub struct ClientConfig {
     /// 9101 §10.5 `require_signed_request_object`; needs `[jar] enabled`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_signed_request_object: bool,
+    /// Where this client publishes request objects by reference (RFC 9101 §5.2; OIDC Core
+    /// §6.2 `request_uris`): a `request_uri` the authorization endpoint fetches must be
+    /// one of these, or start with one that ends in `*` (needs `[jar] enabled`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_uris: Vec<String>,
 }
 
 impl ClientConfig {
@@ -415,6 +420,7 @@ impl ClientConfig {
             dpop_bound_access_tokens: false,
             require_pkce: false,
             require_signed_request_object: false,
+            request_uris: Vec::new(),
         }
     }
 

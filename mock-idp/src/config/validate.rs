@@ -364,6 +364,19 @@ impl Config {
                     "needs [jar] enabled = true (the tenant must take signed request objects)",
                 );
             }
+            if !c.request_uris.is_empty() && !self.jar.enabled {
+                return bad(
+                    at("request_uris"),
+                    "needs [jar] enabled = true (the tenant must take request objects)",
+                );
+            }
+            if let Some(u) = c
+                .request_uris
+                .iter()
+                .find(|u| url::Url::parse(u.trim_end_matches('*')).is_err())
+            {
+                return bad(at("request_uris"), format!("{u:?} is not an absolute URL"));
+            }
             if c.dpop_bound_access_tokens && !self.dpop.enabled {
                 return bad(
                     at("dpop_bound_access_tokens"),

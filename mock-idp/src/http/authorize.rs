@@ -54,22 +54,79 @@ pub fn filter(reg: &Arc<Registry>) -> BoxedFilter<(Response,)> {
              params: Result<Params, OAuthError>,
              mut entry: Entry,
              headers: HeaderMap| async move {
-                if let Ok(p) = &params {
-                    request_object_keys(&t, p).await;
-                }
                 let res = match params {
-                    Ok(p) => run(
-                        &t,
-                        &p,
-                        Who::Cookie(session_cookie(&t, &headers)),
-                        &mut entry,
-                    ),
+                    Ok(p) => match by_reference(&t, &p).await {
+                        Err((uri, why)) => {
+                            entry.request_uri = Some(uri);
+                            error_page(StatusCode::BAD_REQUEST, "invalid_request_uri", &why)
+                        }
+                        Ok(fetched) => {
+                            let (p, uri) = match fetched {
+                                Some((p, uri)) => (p, Some(uri)),
+                                None => (p, None),
+                            };
+                            request_object_keys(&t, &p).await;
+                            let res = run(
+                                &t,
+                                &p,
+                                Who::Cookie(session_cookie(&t, &headers)),
+                                &mut entry,
+                            );
+                            if uri.is_some() {
+                                entry.request_uri = uri;
+                            }
+                            res
+                        }
+                    },
                     Err(e) => error_page(StatusCode::BAD_REQUEST, e.error, &e.description),
                 };
                 super::journaled(&t, entry, Ok(res))
             },
         )
         .boxed()
+}
+
+/// A request object by reference (RFC 9101 §5.2): with `[jar] enabled`, a `request_uri`
+/// that no push handed out is fetched from where the client registered it, and the request
+/// is then the object, as if sent by value (`request`). `Ok(None)`: nothing to fetch (no
+/// such `request_uri`, or an unknown client, which the request's own checks refuse);
+/// `Err`: the `request_uri` and why it cannot be used (`invalid_request_uri`).
+async fn by_reference(
+    t: &Tenant,
+    p: &Params,
+) -> Result<Option<(Params, String)>, (String, String)> {
+    if !t.config.jar.enabled {
+        return Ok(None);
+    }
+    let (Ok(Some(uri)), Ok(Some(id))) = (p.get("request_uri"), p.get("client_id")) else {
+        return Ok(None);
+    };
+    if uri.starts_with(crate::par::URI_PREFIX) {
+        return Ok(None);
+    }
+    let Some(client) = t.client(id) else {
+        return Ok(None);
+    };
+    let refuse = |why: String| Err((uri.to_owned(), why));
+    if p.has("request") {
+        return refuse(
+            "the request carries both request and request_uri: send one (RFC 9101 §5)".into(),
+        );
+    }
+    if let Err(why) = crate::jar::registered_request_uri(&client, uri) {
+        return refuse(why);
+    }
+    let jwt = match crate::jar::fetch(uri).await {
+        Ok(jwt) => jwt,
+        Err(why) => return refuse(why),
+    };
+    let mut params: Vec<(String, String)> =
+        p.0.iter()
+            .filter(|(k, _)| k != "request_uri")
+            .cloned()
+            .collect();
+    params.push(("request".into(), jwt));
+    Ok(Some((Params(params), uri.to_owned())))
 }
 
 /// Fetches the keys of the client whose signed request object a request carries, when
@@ -173,6 +230,7 @@ pub fn run(t: &Tenant, params: &Params, who: Who, entry: &mut Entry) -> Response
                 signed = true;
                 let mut e = resolved_entry(entry, &signed_params);
                 e.request_object = true;
+                e.parameters = Some(signed_params.0.iter().cloned().collect());
                 *entry = e;
                 &signed_params
             }

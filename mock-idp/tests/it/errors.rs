@@ -25,6 +25,7 @@ fn post_only_client() -> ClientConfig {
         dpop_bound_access_tokens: false,
         require_pkce: false,
         require_signed_request_object: false,
+        request_uris: Vec::new(),
     }
 }
 

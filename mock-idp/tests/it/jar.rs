@@ -263,3 +263,134 @@ async fn a_client_that_requires_request_objects_refuses_a_plain_request_and_take
         Some("signed-nonce")
     );
 }
+
+/// A stand-in client's request objects by reference: `/req/<name>` answers the object
+/// named, with RFC 9101's media type; anything else 404. Its origin.
+async fn object_server(objects: Vec<(&'static str, String)>) -> String {
+    use warp::Filter;
+    let objects = std::sync::Arc::new(objects);
+    let route = warp::path!("req" / String).map(move |name: String| {
+        match objects.iter().find(|(n, _)| *n == name) {
+            Some((_, jwt)) => warp::http::Response::builder()
+                .header("content-type", "application/oauth-authz-req+jwt")
+                .body(jwt.clone())
+                .unwrap(),
+            None => warp::http::Response::builder()
+                .status(404)
+                .body(String::new())
+                .unwrap(),
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(warp::serve(route).incoming(listener).run());
+    format!("http://{addr}")
+}
+
+/// Through the socketed server: the fetch of a request object needs the tenant's own
+/// runtime, which `warp::test` gives as well.
+async fn authorize_by_reference(idp: &Idp, uri: &str) -> warp::http::Response<bytes::Bytes> {
+    idp.get(
+        &format!(
+            "/authorize?{}",
+            form(&[("client_id", "demo-rp"), ("request_uri", uri)])
+        ),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_request_object_by_reference_is_fetched_from_where_the_client_registered_it() {
+    let origin = object_server(vec![
+        ("good", hs256(&claims(|_| {}))),
+        ("unsigned", {
+            let c = claims(|_| {});
+            format!(
+                "eyJhbGciOiJub25lIn0.{}.",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    c.to_string()
+                )
+            )
+        }),
+    ])
+    .await;
+    let registered = format!("{origin}/req/*");
+    let idp = jar_idp(|c| c.clients[0].request_uris = vec![registered.clone()]);
+    let d = json(&idp.get("/.well-known/openid-configuration", None).await);
+    assert_eq!(d["request_uri_parameter_supported"], true);
+    assert_eq!(d["require_request_uri_registration"], true);
+
+    let uri = format!("{origin}/req/good");
+    let res = authorize_by_reference(&idp, &uri).await;
+    assert_eq!(res.status(), 302, "{}", body(&res));
+    let back = location(&res);
+    assert_eq!(param(&back, "state").as_deref(), Some("signed-state"));
+    let code = param(&back, "code").unwrap();
+    let tokens = json(&idp.exchange(&code, &[]).await);
+    assert_eq!(
+        crate::support::claims(tokens["id_token"].as_str().unwrap())["nonce"],
+        "signed-nonce"
+    );
+    let entry = idp
+        .tenant
+        .journal(0)
+        .into_iter()
+        .find(|e| e.endpoint == mock_idp::journal::Endpoint::Authorize)
+        .unwrap();
+    assert_eq!(entry.request_uri.as_deref(), Some(uri.as_str()));
+    assert!(entry.request_object && !entry.pushed, "{entry:?}");
+    assert_eq!(entry.parameters.as_ref().unwrap()["state"], "signed-state");
+
+    // Each refusal names the request_uri's problem on an error page.
+    let not_registered = "http://127.0.0.1:9/elsewhere".to_owned();
+    for (uri, error, says) in [
+        (not_registered, "invalid_request_uri", "request_uris"),
+        (
+            format!("{origin}/req/missing"),
+            "invalid_request_uri",
+            "answered 404",
+        ),
+        (
+            format!("{origin}/req/unsigned"),
+            "invalid_request_object",
+            "not signed",
+        ),
+    ] {
+        let res = authorize_by_reference(&idp, &uri).await;
+        assert_eq!(res.status(), 400, "{uri}: {}", body(&res));
+        let page = body(&res);
+        assert!(page.contains(error) && page.contains(says), "{uri}: {page}");
+    }
+    let both = idp
+        .get(
+            &format!(
+                "/authorize?{}",
+                form(&[
+                    ("client_id", "demo-rp"),
+                    ("request_uri", &format!("{origin}/req/good")),
+                    ("request", &hs256(&claims(|_| {}))),
+                ])
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        body(&both).contains("both request and request_uri"),
+        "{}",
+        body(&both)
+    );
+
+    // Registered without a wildcard: that URI alone.
+    let exact = jar_idp(|c| c.clients[0].request_uris = vec![format!("{origin}/req/good")]);
+    let res = authorize_by_reference(&exact, &format!("{origin}/req/good#v1")).await;
+    assert_eq!(
+        res.status(),
+        302,
+        "a fragment is not compared: {}",
+        body(&res)
+    );
+    let res = authorize_by_reference(&exact, &format!("{origin}/req/unsigned")).await;
+    assert_eq!(res.status(), 400);
+}
