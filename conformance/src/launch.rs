@@ -296,7 +296,12 @@ impl Launched {
         let addr = url::Url::parse(&self.base_url)
             .ok()
             .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
-        let http = reqwest::Client::new();
+        let http = crate::wire::Http::new(
+            &crate::wire::Trust::system(),
+            Duration::from_secs(10),
+            64 << 10,
+            None,
+        );
         let start = Instant::now();
         let limit = Duration::from_secs_f64(l.startup_timeout_s);
         let mut wait = Duration::from_millis(10);
@@ -314,10 +319,14 @@ impl Launched {
             }
             let ready = match (health, &addr) {
                 (Some(_), _) => http
-                    .get(&url)
-                    .send()
+                    .send(
+                        crate::wire::Method::GET,
+                        &url,
+                        None,
+                        crate::wire::Body::Empty,
+                    )
                     .await
-                    .is_ok_and(|r| r.status().is_success()),
+                    .is_ok_and(|r| (200..300).contains(&r.status)),
                 (None, Some(a)) => tokio::net::TcpStream::connect(a.as_str()).await.is_ok(),
                 (None, None) => false,
             };

@@ -10,7 +10,7 @@
 //! Each module imports only from its own floor or the floors below, and no import circle
 //! runs inside a floor (`cargo test -p sso-tests --test floors` checks both):
 //!
-//! 1. verdicts, evidence and what the RP declares: `verdict`, `rp`, `load`, `quiet`, `group`, `glob`, `random`
+//! 1. verdicts, evidence and what the RP declares, and the runner's HTTP: `verdict`, `rp`, `load`, `quiet`, `group`, `glob`, `random`, `wire`
 //! 2. the clients of the RP and of the IdP: `browser`, `client_keys`, `expected`, `launch`, `idp`
 //! 3. the stage a run sets: `stage`, `profile`
 //! 4. what a scenario is: `scenario`
@@ -48,6 +48,7 @@ mod scenario;
 mod scenarios;
 mod stage;
 mod verdict;
+mod wire;
 
 pub use expected::{Expected, ExpectedFailures};
 pub use glob::matches;

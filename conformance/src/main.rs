@@ -50,13 +50,14 @@ struct IdpArgs {
     /// The running mock IdP's admin token.
     #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
     admin_token: Option<String>,
-    /// For a running mock IdP served over HTTPS: the same server's plain origin, which the
-    /// runner's own clients use (`mock-idp serve --tls --plain-alongside` prints it as
-    /// plain=…).
+    /// For a running mock IdP served over HTTPS, optional: the same server's plain origin,
+    /// which the runner's own clients then use instead of TLS (`mock-idp serve --tls
+    /// --plain-alongside` prints it as plain=…).
     #[arg(long, requires = "idp")]
     idp_plain: Option<String>,
-    /// For a running mock IdP served over HTTPS: its CA file (`ca=…` in its ready line),
-    /// handed to a launched RP as with --tls.
+    /// For a running mock IdP (or a proxy in front of it) served over HTTPS: its CA file
+    /// (`ca=…` in mock-idp's ready line), which the runner trusts besides the system's roots
+    /// and hands to a launched RP as with --tls.
     #[arg(long, requires = "idp")]
     idp_ca: Option<PathBuf>,
     /// Address of the embedded IdP (default: rp.toml's idp.issuer, else a random port).
@@ -243,10 +244,15 @@ struct Setup {
     /// The running mock IdP's admin token.
     #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN")]
     admin_token: Option<String>,
-    /// For an IdP served over HTTPS: the same server's plain origin, which the runner uses
-    /// (`mock-idp serve --tls --plain-alongside` prints it as plain=…).
+    /// For an IdP served over HTTPS, optional: the same server's plain origin, which the
+    /// runner then uses instead of TLS (`mock-idp serve --tls --plain-alongside` prints it
+    /// as plain=…).
     #[arg(long)]
     idp_plain: Option<String>,
+    /// For an IdP (or a proxy in front of it) served over HTTPS: its CA file, which the
+    /// runner trusts besides the system's roots.
+    #[arg(long)]
+    idp_ca: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -282,7 +288,7 @@ async fn main() -> ExitCode {
                 url: s.idp,
                 token: s.admin_token,
                 plain: s.idp_plain,
-                ca_file: None,
+                ca_file: s.idp_ca,
             };
             match conformance::setup(&rp, &idp).await {
                 Ok(issuer) => {

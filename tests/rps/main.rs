@@ -130,14 +130,13 @@ const OVER_TLS: &[&str] = &[
 const TLS: &str = "tls";
 
 /// The TLS variant's scenarios again, with the IdP attached rather than embedded: a mock
-/// IdP served over HTTPS with a plain listener alongside (as `mock-idp serve --tls
-/// --plain-alongside`), its CA file handed over as `--idp-ca` would; the verdicts must be
+/// IdP served over HTTPS alone (as `mock-idp serve --tls`), its CA file handed over as
+/// `--idp-ca` would, which the runner trusts and the RP is told; the verdicts must be
 /// those of `verdicts-tls.md` (never rewritten from this run).
 async fn judge_attached_tls(name: &str) {
     install(name);
     let idp = mock_idp::MockIdp::builder()
         .tls()
-        .plain_alongside()
         .start()
         .await
         .expect("an https mock IdP");
@@ -148,7 +147,7 @@ async fn judge_attached_tls(name: &str) {
     opts.idp = conformance::IdpChoice::Attached {
         url: idp.issuer().to_owned(),
         token: None,
-        plain: idp.plain_url(),
+        plain: None,
         ca_file: Some(ca),
     };
     opts.only = OVER_TLS.iter().map(|s| (*s).to_owned()).collect();

@@ -5,46 +5,25 @@ use super::*;
 /// The most of an RP's answer the browser reads: a login page or a `/me` is far smaller.
 pub(super) const BODY_LIMIT: usize = 1 << 20;
 
-/// An answer's body as text, refusing one over [`BODY_LIMIT`] (an RP that answers 50 MB is
-/// an `error` naming it, not a runner out of memory).
 /// A request that failed, in words: a timeout says so with the browser's patience, any
-/// other failure with its cause (connection refused, reset…), which reqwest's own message
-/// leaves out.
-pub(super) fn failure(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return format!(
+/// other failure with its cause (connection refused, reset, a certificate refused…).
+pub(super) fn failure(e: &crate::wire::Failure) -> String {
+    match e {
+        crate::wire::Failure::Timeout(_) => format!(
             "no answer within {} s (the browser's patience): the RP hangs",
             PATIENCE.as_secs()
-        );
+        ),
+        crate::wire::Failure::Other(s) if s.contains("message head is too large") => format!(
+            "{s} (the RP's answer has more header lines than the browser reads, 100, or over 400 KB of them: hundreds of Set-Cookie?)"
+        ),
+        crate::wire::Failure::Other(s) => s.clone(),
     }
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        s.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    if s.contains("message head is too large") {
-        s.push_str(" (the RP's answer has more header lines than the browser reads, 100, or over 400 KB of them: hundreds of Set-Cookie?)");
-    }
-    s
 }
 
-pub(super) async fn read_capped(mut res: reqwest::Response, what: &str) -> Result<String, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| format!("{what}: reading the answer: {e}"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > BODY_LIMIT {
-            return Err(format!(
-                "{what}: the answer is larger than {} MiB; the browser stopped reading",
-                BODY_LIMIT >> 20
-            ));
-        }
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
+/// An answer's body as text; one over [`BODY_LIMIT`] is an error naming it (an RP that
+/// answers 50 MB is an `error`, not a runner out of memory).
+pub(super) fn read_capped(res: &crate::wire::Answer, what: &str) -> Result<String, String> {
+    res.text().map_err(|e| format!("{what}: {e}"))
 }
 
 pub(super) fn lock(e: &Mutex<Evidence>) -> std::sync::MutexGuard<'_, Evidence> {

@@ -79,33 +79,31 @@ impl Browser {
             {
                 out.front_channel = next.query_pairs().into_owned().collect();
             }
-            let (method, req) = match &form {
-                Some(f) => ("POST", self.http.post(self.wired(&next)).form(f)),
-                None => ("GET", self.http.get(self.wired(&next))),
+            let wired = self.wired(&next);
+            let (method, sent) = match &form {
+                Some(f) => (Method::POST, Body::Form(f)),
+                None => (Method::GET, Body::Empty),
             };
-            let res = req
-                .send()
+            let res = self
+                .http
+                .send(method.clone(), &wired, None, sent)
                 .await
                 .map_err(|e| format!("{method} {}: {}", self.show(next.as_str()), failure(&e)))?;
-            let status = res.status();
-            let location = res
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| next.join(l).ok());
+            let status = res.status;
+            let location = res.location().and_then(|l| next.join(l).ok());
             let sent = form.take().unwrap_or_default();
-            self.record(method, &next, &sent, status.as_u16(), location.as_ref());
-            let body = read_capped(res, &self.show(next.as_str())).await?;
+            self.record(method.as_str(), &next, &sent, status, location.as_ref());
+            let body = read_capped(&res, &self.show(next.as_str()))?;
             if is_callback {
-                out.callback_status = Some(status.as_u16());
+                out.callback_status = Some(status);
                 out.callback_body = body.chars().take(500).collect();
                 return Ok(out);
             }
-            if status.is_redirection() {
+            if (300..400).contains(&status) {
                 next = location.ok_or_else(|| format!("a {status} without Location"))?;
                 continue;
             }
-            if status == StatusCode::OK
+            if status == 200
                 && at_idp(&next)
                 && let Some((action, fields)) = login_form(&body)
             {

@@ -70,11 +70,15 @@ impl Browser {
         let discovery = format!("{}/.well-known/openid-configuration", self.sites.idp);
         let res = self
             .http
-            .get(rewire(&discovery, self.sites.wire.as_ref()))
-            .send()
+            .send(
+                Method::GET,
+                &rewire(&discovery, self.sites.wire.as_ref()),
+                None,
+                Body::Empty,
+            )
             .await
             .map_err(|e| format!("GET {}: {}", self.show(&discovery), failure(&e)))?;
-        let body = read_capped(res, &self.show(&discovery)).await?;
+        let body = read_capped(&res, &self.show(&discovery))?;
         let v: serde_json::Value = serde_json::from_str(&body)
             .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&discovery)))?;
         let end = v["end_session_endpoint"]

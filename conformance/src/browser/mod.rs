@@ -7,12 +7,14 @@ mod logout;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use url::Url;
 
 use crate::verdict::{Evidence, Hop, MeReading};
-use html::{attr, continue_link, error_description, failure, lock, login_form, read_capped};
+use crate::wire::{Body, Http, Method, Trust};
+use html::{
+    BODY_LIMIT, attr, continue_link, error_description, failure, lock, login_form, read_capped,
+};
 
 /// Parameters whose values never appear in evidence.
 const MASKED: &[&str] = &[
@@ -43,10 +45,13 @@ pub struct Sites {
     pub login: String,
     /// The RP's callback path.
     pub callback: String,
-    /// An IdP served over HTTPS: its https origin, and the plain origin of the same server
-    /// that this browser (which speaks no TLS) sends those requests to. Hops are recorded
-    /// with the URLs the RP and the IdP named.
+    /// An IdP served over HTTPS reached through a plain listener of the same server
+    /// (`--idp-plain`): its https origin, and that plain origin, which this browser sends
+    /// those requests to. Hops are recorded with the URLs the RP and the IdP named. None:
+    /// every URL as named, over TLS where it is https.
     pub wire: Option<(String, String)>,
+    /// Whom the browser trusts over TLS: the system's roots and the run's IdP CA.
+    pub trust: Trust,
 }
 
 /// `scheme://host:port` of a URL (the URL itself when it does not parse).
@@ -126,7 +131,7 @@ impl Page {
 #[derive(Debug, Clone)]
 pub struct Browser {
     id: u32,
-    http: reqwest::Client,
+    http: Http,
     jar: Arc<Jar>,
     sites: Arc<Sites>,
     evidence: Arc<Mutex<Evidence>>,
@@ -136,12 +141,7 @@ impl Browser {
     /// A fresh browser recording into `evidence`.
     pub fn new(id: u32, sites: Arc<Sites>, evidence: Arc<Mutex<Evidence>>) -> Browser {
         let jar = Arc::new(Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(PATIENCE)
-            .build()
-            .unwrap_or_default();
+        let http = Http::new(&sites.trust, PATIENCE, BODY_LIMIT, Some(jar.clone()));
         Browser {
             id,
             http,
@@ -231,14 +231,13 @@ impl Browser {
         let url = self.url(path);
         let res = self
             .http
-            .get(&url)
-            .send()
+            .send(Method::GET, &url, None, Body::Empty)
             .await
             .map_err(|e| format!("GET {}: {}", self.show(&url), failure(&e)))?;
-        let status = res.status().as_u16();
+        let status = res.status;
         let mut reading = match status {
             200 => {
-                let body = read_capped(res, &self.show(&url)).await?;
+                let body = read_capped(&res, &self.show(&url))?;
                 let v: serde_json::Value = serde_json::from_str(&body)
                     .map_err(|e| format!("GET {}: not JSON: {e}", self.show(&url)))?;
                 read(&v)
@@ -270,18 +269,13 @@ impl Browser {
     async fn get_url(&self, url: Url) -> Result<Page, String> {
         let res = self
             .http
-            .get(self.wired(&url))
-            .send()
+            .send(Method::GET, &self.wired(&url), None, Body::Empty)
             .await
             .map_err(|e| format!("GET {}: {}", self.show(url.as_str()), failure(&e)))?;
-        let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .and_then(|l| url.join(l).ok());
+        let status = res.status;
+        let location = res.location().and_then(|l| url.join(l).ok());
         self.record("GET", &url, &[], status, location.as_ref());
-        let body = read_capped(res, &self.show(url.as_str())).await?;
+        let body = read_capped(&res, &self.show(url.as_str()))?;
         let location = location.filter(|_| (300..400).contains(&status));
         Ok(Page {
             status,
@@ -301,12 +295,10 @@ impl Browser {
         let url = Url::parse(&self.url(path)).map_err(|e| e.to_string())?;
         let res = self
             .http
-            .post(url.clone())
-            .json(body)
-            .send()
+            .send(Method::POST, url.as_str(), None, Body::Json(body))
             .await
             .map_err(|e| format!("POST {}: {}", self.show(url.as_str()), failure(&e)))?;
-        let status = res.status().as_u16();
+        let status = res.status;
         self.record("POST", &url, &[], status, None);
         Ok(status)
     }
@@ -358,6 +350,7 @@ mod tests {
             login: "/login".into(),
             callback: "/cb".into(),
             wire: None,
+            trust: Trust::system(),
         });
         let b = Browser::new(1, sites, Arc::default());
         let e = b
@@ -366,7 +359,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e,
-            "{rp}/me: the answer is larger than 1 MiB; the browser stopped reading"
+            "{rp}/me: the answer is larger than 1 MiB; the client stopped reading"
         );
     }
 
@@ -412,6 +405,7 @@ mod tests {
             login: "/login".into(),
             callback: "/login/oauth2/callback".into(),
             wire: None,
+            trust: Trust::system(),
         });
         let evidence: Arc<Mutex<Evidence>> = Arc::default();
         let b = Browser::new(1, sites, evidence.clone());

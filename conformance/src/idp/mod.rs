@@ -196,7 +196,7 @@ pub fn kind(fault: &Fault) -> String {
 /// The admin API of one tenant.
 #[derive(Debug, Clone)]
 pub struct Admin {
-    http: reqwest::Client,
+    http: crate::wire::Http,
     /// `<issuer>/admin`.
     base: String,
     token: Option<String>,
@@ -209,9 +209,12 @@ pub struct IdpServer {
     /// Admin token.
     pub token: Option<String>,
     embedded: Option<mock_idp::MockIdp>,
-    /// Served over HTTPS (`--tls`): the https origin the RP sees, and the plain origin of
-    /// the same server that the runner's own clients (which speak no TLS) use instead.
+    /// An attached IdP served over HTTPS and reached through a plain listener of the same
+    /// server (`--idp-plain`): its https origin, and that plain origin, which the runner's
+    /// own clients use instead. None: the runner speaks TLS to it.
     wire: Option<(String, String)>,
+    /// Whom the runner's clients trust over TLS: the system's roots and the IdP's CA.
+    trust: crate::wire::Trust,
     /// The HTTPS server's CA, for the RP to trust.
     ca_file: Option<std::path::PathBuf>,
     /// Whether this run wrote that file (an embedded server's: removed with it).
@@ -244,16 +247,13 @@ impl IdpServer {
             .addr(addr)
             .admin_token(token.clone());
         if tls {
-            builder = builder.tls().plain_alongside();
+            builder = builder.tls();
         }
         let idp = builder
             .start()
             .await
             .map_err(|e| IdpError(format!("cannot start the embedded mock IdP on {addr}: {e}")))?;
         let root = idp.issuer().to_owned();
-        let wire = idp
-            .plain_url()
-            .map(|plain| (crate::browser::origin_of(&root), plain));
         let ca_file = match idp.ca_pem() {
             None => None,
             Some(pem) => {
@@ -264,11 +264,14 @@ impl IdpServer {
                 Some(path)
             }
         };
+        let trust = crate::wire::Trust::new(ca_file.as_deref())
+            .map_err(|e| IdpError(format!("the embedded IdP's CA: {e}")))?;
         Ok(IdpServer {
             root,
             token: Some(token),
             embedded: Some(idp),
-            wire,
+            wire: None,
+            trust,
             owns_ca_file: ca_file.is_some(),
             ca_file,
         })
@@ -279,9 +282,15 @@ impl IdpServer {
         self.ca_file.as_deref()
     }
 
-    /// The https origin the RP sees and the plain one the runner uses, when over HTTPS.
+    /// The https origin the RP sees and the plain one the runner uses, when an attached
+    /// HTTPS IdP is reached through a plain listener (`--idp-plain`).
     pub fn wire(&self) -> Option<(String, String)> {
         self.wire.clone()
+    }
+
+    /// Whom the runner trusts over TLS: the system's roots and the IdP's CA.
+    pub fn trust(&self) -> crate::wire::Trust {
+        self.trust.clone()
     }
 
     /// `url` as the runner reaches it (the plain origin for the https one).
@@ -289,10 +298,10 @@ impl IdpServer {
         crate::browser::rewire(url, self.wire.as_ref())
     }
 
-    /// A mock IdP already running at `root` (its default issuer). One served over HTTPS
-    /// (`mock-idp serve --tls --plain-alongside`) is reached through `plain`, the same
-    /// server's plain loopback origin, and its CA file (`ca_file`) is handed to a launched
-    /// RP, as with an embedded one.
+    /// A mock IdP already running at `root` (its default issuer), or a proxy in front of
+    /// one. One served over HTTPS is reached over TLS, trusting the system's roots and
+    /// `ca_file` (which is handed to a launched RP too), or through `plain`, a plain
+    /// loopback origin of the same server (`mock-idp serve --tls --plain-alongside`).
     pub fn attached(
         root: &str,
         token: Option<String>,
@@ -306,11 +315,6 @@ impl IdpServer {
                 crate::browser::origin_of(&root),
                 crate::browser::origin_of(&p),
             )),
-            None if https => {
-                return Err(IdpError(format!(
-                    "{root} is served over HTTPS and the runner speaks plain HTTP only: give --idp-plain, the plain origin of the same server (mock-idp serve --tls --plain-alongside prints it as plain=…)"
-                )));
-            }
             Some(_) => {
                 return Err(IdpError(
                     "--idp-plain is for an IdP served over HTTPS: this one is plain HTTP".into(),
@@ -323,11 +327,14 @@ impl IdpServer {
         {
             return Err(IdpError(format!("--idp-ca {}: no such file", f.display())));
         }
+        let trust = crate::wire::Trust::new(ca_file.as_deref())
+            .map_err(|e| IdpError(format!("--idp-ca {e}")))?;
         Ok(IdpServer {
             root,
             token,
             embedded: None,
             wire,
+            trust,
             ca_file,
             owns_ca_file: false,
         })
@@ -341,7 +348,7 @@ impl IdpServer {
     /// The admin API of the tenant with this issuer (one a scenario made, whose RP did not
     /// come up with an [`crate::stage::Up`] to hand it over).
     pub fn admin_of(&self, issuer: &str) -> Admin {
-        Admin::new(&self.wired(issuer), self.token.clone())
+        Admin::trusting(&self.wired(issuer), self.token.clone(), &self.trust)
     }
 
     /// Creates the run's tenant, or rebuilds it when it exists: one RS256 key, the RP's
@@ -350,7 +357,7 @@ impl IdpServer {
     /// its cached discovery and JWKS across runs); users, grants, sessions, journal, faults
     /// and clock start afresh.
     pub async fn tenant(&self, name: &str, spec: &TenantSpec<'_>) -> Result<Admin, IdpError> {
-        let root = Admin::new(&self.wired(&self.root), self.token.clone());
+        let root = Admin::trusting(&self.wired(&self.root), self.token.clone(), &self.trust);
         let config = tenant_config(spec)?;
         // A profile file is sent as its text: the IdP reads no file its caller names.
         let body = match spec.profile {
@@ -363,7 +370,7 @@ impl IdpServer {
         };
         let v = root
             .call(
-                reqwest::Method::PUT,
+                crate::wire::Method::PUT,
                 &format!("/tenants/{name}"),
                 Some(body),
             )
@@ -371,7 +378,11 @@ impl IdpServer {
         let issuer = v["issuer"]
             .as_str()
             .ok_or_else(|| IdpError(format!("creating the tenant answered {v}")))?;
-        Ok(Admin::new(&self.wired(issuer), self.token.clone()))
+        Ok(Admin::trusting(
+            &self.wired(issuer),
+            self.token.clone(),
+            &self.trust,
+        ))
     }
 }
 

@@ -33,33 +33,9 @@ pub struct Client {
 /// Builds the client: the system's trusted roots, and the CA certificates of `ca_file`
 /// (PEM) for a provider behind a private CA.
 pub fn client(ca_file: Option<&std::path::Path>) -> Result<Client, PreflightError> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    // A system store that cannot be read leaves only --ca-file (and plain http) usable: an
-    // https provider then fails its discovery check with the certificate error.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = ca_file {
-        let bad = |e: String| PreflightError(format!("--ca-file {}: {e}", path.display()));
-        let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
-            roots
-                .add(cert.map_err(|e| bad(e.to_string()))?)
-                .map_err(|e| bad(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(bad("no certificate in it".into()));
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| PreflightError(format!("cannot set up TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let tls = crate::wire::Trust::new(ca_file)
+        .map_err(|e| PreflightError(format!("--ca-file {e}")))?
+        .config();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()

@@ -119,6 +119,7 @@ pub(crate) async fn open(
             login: rp.paths.login.clone(),
             callback: rp.paths.callback.clone(),
             wire: stage.server.wire(),
+            trust: stage.server.trust(),
         }),
         admin: up.admin.clone(),
         run_id: o.run_id.to_owned(),
