@@ -135,6 +135,7 @@ impl Stage {
         let backchannel = at_rp(&rp.paths.backchannel_logout);
         let frontchannel = at_rp(&rp.paths.frontchannel_logout);
         let post_logout = at_rp(&rp.paths.post_logout_redirect);
+        let request_objects = at_rp(&rp.paths.request_objects);
         // A launched RP gets a JWKS at a path of its own, found only through discovery
         // (OIDF oidcc-client-test-discovery-jwks-uri-keys: an RP that builds the URL from
         // the issuer verifies nothing). Attach mode keeps its paths across runs, and a
@@ -151,6 +152,7 @@ impl Stage {
             backchannel_logout_uri: backchannel.as_deref(),
             frontchannel_logout_uri: frontchannel.as_deref(),
             post_logout_redirect_uri: post_logout.as_deref(),
+            request_objects_uri: request_objects.as_deref(),
             secret: &self.secret,
             groups: &groups.claim,
             single_as_string: groups.single_as_string,

@@ -418,6 +418,9 @@ pub struct TenantSpec<'a> {
     pub frontchannel_logout_uri: Option<&'a str>,
     /// Where its RP-initiated logout returns, if it declares one.
     pub post_logout_redirect_uri: Option<&'a str>,
+    /// Where it publishes request objects by reference, if it declares it: registered as
+    /// the prefix of its `request_uris`.
+    pub request_objects_uri: Option<&'a str>,
     /// Its client secret.
     pub secret: &'a str,
     /// Where the groups go (rp.toml's claim, or a variant).
@@ -491,6 +494,9 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
         if let Some(uri) = spec.post_logout_redirect_uri {
             c.insert("post_logout_redirect_uris".into(), json!([uri]));
         }
+        if let Some(uri) = spec.request_objects_uri {
+            c.insert("request_uris".into(), json!([format!("{uri}*")]));
+        }
     }
     if let (Some((key, value)), Some(Value::Object(c))) = (
         spec.client_keys.registration(),
@@ -504,7 +510,7 @@ fn tenant_config(spec: &TenantSpec<'_>) -> Result<Value, IdpError> {
     if rp.dpop {
         config["dpop"] = json!({ "enabled": true });
     }
-    if rp.jar {
+    if rp.jar || spec.request_objects_uri.is_some() {
         // Taken, not required: a plain request still logs in, and login.jar says so.
         config["jar"] = json!({ "enabled": true });
     }

@@ -210,6 +210,11 @@ pub struct Paths {
     /// the client's `post_logout_redirect_uris`, and `logout.rp-initiated` judges it.
     /// None: it does not apply.
     pub post_logout_redirect: Option<String>,
+    /// Where the RP publishes its request objects by reference (RFC 9101 §5.2), if it
+    /// sends them so: the client's `request_uris` are registered as `BASE_URL`, this path
+    /// and `*`, and the provider fetches each `request_uri` under it. None: request
+    /// objects by reference are refused (an unregistered `request_uri`).
+    pub request_objects: Option<String>,
 }
 
 impl Default for Paths {
@@ -224,6 +229,7 @@ impl Default for Paths {
             backchannel_logout: None,
             frontchannel_logout: None,
             post_logout_redirect: None,
+            request_objects: None,
         }
     }
 }

@@ -205,23 +205,34 @@ impl Ctx {
                 Some(jwt) => request_object_params(jwt, &login.front_channel)?,
                 None => login.front_channel.clone(),
             };
-            return Ok(AuthorizationRequest { params, push: None });
+            return Ok(AuthorizationRequest {
+                params,
+                push: None,
+                by_reference: None,
+            });
         };
-        let push = self
-            .shared
-            .admin
-            .journal_of_request(uri)
-            .await?
-            .into_iter()
+        let entries = self.shared.admin.journal_of_request(uri).await?;
+        let push = entries
+            .iter()
             .find(|e| e.endpoint == "par" && e.status == 201);
+        // A request object the provider fetched from the request_uri (RFC 9101 §5.2).
+        let fetched = entries
+            .iter()
+            .find(|e| e.endpoint == "authorize" && e.request_object && !e.pushed);
         // Pushed as a signed object too, the push's parameters are the object's.
-        match push {
-            Some(p) => Ok(AuthorizationRequest {
+        match (push, fetched) {
+            (Some(p), _) => Ok(AuthorizationRequest {
                 params: p.parameters.clone().unwrap_or_default(),
-                push: Some(p),
+                push: Some(p.clone()),
+                by_reference: None,
             }),
-            None => Err(Stop::with(Verdict::error(format!(
-                "the browser carried request_uri {uri:?} to the authorization endpoint, and the provider's journal has no push that handed it out: the request it stands for cannot be read"
+            (None, Some(f)) => Ok(AuthorizationRequest {
+                params: f.parameters.clone().unwrap_or_default(),
+                push: None,
+                by_reference: Some(f.clone()),
+            }),
+            (None, None) => Err(Stop::with(Verdict::error(format!(
+                "the browser carried request_uri {uri:?} to the authorization endpoint, and the provider's journal has neither a push that handed it out nor a request object fetched from it: the request it stands for cannot be read"
             )))),
         }
     }

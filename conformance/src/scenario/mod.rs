@@ -108,6 +108,9 @@ pub struct AuthorizationRequest {
     pub params: BTreeMap<String, String>,
     /// The journal's entry of the push, for a pushed request (RFC 9126).
     pub push: Option<JournalEntry>,
+    /// The journal's entry of the authorization request whose request object the
+    /// provider fetched from the `request_uri` the browser carried (RFC 9101 §5.2).
+    pub by_reference: Option<JournalEntry>,
 }
 
 /// What every scenario of a run shares.

@@ -37,6 +37,17 @@ pub(super) async fn jar(cx: &Ctx) -> Judged {
     }
     let (_, login, _) = login?;
     let asked = cx.authorization_request(&login).await?;
+    if let Some(fetched) = &asked.by_reference {
+        cx.cite(fetched);
+        return Ok(Verdict::pass(format!(
+            "sent its authorization request by reference: the browser carried client_id and request_uri {}, from which the provider fetched a signed request object, checked it and took it (RFC 9101 §5.2)",
+            login
+                .front_channel
+                .get("request_uri")
+                .map(String::as_str)
+                .unwrap_or("?")
+        )));
+    }
     let pushed_signed = asked.push.as_ref().is_some_and(|p| p.request_object);
     let Some(jwt) = login
         .front_channel

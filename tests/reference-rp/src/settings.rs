@@ -135,6 +135,10 @@ pub struct Settings {
     /// provider's registration_endpoint with this initial access token at start-up (RFC
     /// 7591) and use the client id and secret it gets.
     pub registration_token: Option<String>,
+    /// `JAR_BY_REFERENCE` (default false): with `JAR`, publish each request object at
+    /// `BASE_URL/request-objects/<id>` and send the browser with its `request_uri` (RFC
+    /// 9101 §5.2) instead of the object itself.
+    pub jar_by_reference: bool,
 }
 
 impl Settings {
@@ -168,6 +172,7 @@ impl Settings {
             dpop: false,
             jar: false,
             registration_token: None,
+            jar_by_reference: false,
         }
     }
 
@@ -257,6 +262,9 @@ impl Settings {
         }
         if let Some(b) = flag(&var, "JAR")? {
             s.jar = b;
+        }
+        if let Some(b) = flag(&var, "JAR_BY_REFERENCE")? {
+            s.jar_by_reference = b;
         }
         if let Some(v) = var("ME_SHOWS_SUB") {
             s.me_shows_sub = v

@@ -79,6 +79,8 @@ pub struct Store {
     accounts: BTreeMap<u64, Account>,
     sessions: HashMap<String, Session>,
     pending: HashMap<String, Pending>,
+    /// Request objects published by reference (`JAR_BY_REFERENCE`), by id, until fetched.
+    objects: HashMap<String, String>,
     next_id: u64,
 }
 
@@ -86,6 +88,16 @@ impl Store {
     /// Parks a login.
     pub fn park(&mut self, id: String, p: Pending) {
         self.pending.insert(id, p);
+    }
+
+    /// Publishes a request object under `id` until the provider fetches it.
+    pub fn publish_object(&mut self, id: String, jwt: String) {
+        self.objects.insert(id, jwt);
+    }
+
+    /// The request object published under `id`, fetched once.
+    pub fn take_object(&mut self, id: &str) -> Option<String> {
+        self.objects.remove(id)
     }
 
     /// Takes a parked login.

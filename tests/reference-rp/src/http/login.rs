@@ -10,16 +10,30 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{CALLBACK, LOGIN, error, random, redirect, set_cookie, with_app};
+use super::{CALLBACK, LOGIN, OBJECTS, error, random, redirect, set_cookie, with_app};
 use crate::App;
 use crate::defects::Defect;
 use crate::store::Pending;
 
 pub fn filter(app: Arc<App>) -> BoxedFilter<(Response,)> {
+    let objects = warp::path!("request-objects" / String)
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .map(
+            |id: String, app: Arc<App>| match app.store().take_object(&id) {
+                Some(jwt) => warp::http::Response::builder()
+                    .header("content-type", "application/oauth-authz-req+jwt")
+                    .body(jwt.into())
+                    .unwrap_or_default(),
+                None => error(StatusCode::NOT_FOUND, "not_found", "no such request object"),
+            },
+        );
     warp::path!("login")
         .and(warp::get())
         .and(with_app(app))
         .then(|app: Arc<App>| async move { login(&app).await })
+        .or(objects)
+        .unify()
         .boxed()
 }
 
@@ -66,6 +80,13 @@ async fn login(app: &App) -> Response {
     // Signed (RFC 9101): the parameters travel as one request object beside client_id.
     if s.jar && !d.has(Defect::JarPlainRequest) {
         match app.provider.request_object(&params) {
+            // By reference (RFC 9101 §5.2): published here until the provider fetches it.
+            Ok(jwt) if s.jar_by_reference && !s.par => {
+                let id = random();
+                let uri = format!("{}{OBJECTS}/{id}", app.base_url);
+                app.store().publish_object(id, jwt);
+                params = vec![("client_id", s.client_id.clone()), ("request_uri", uri)];
+            }
             Ok(jwt) => params = vec![("client_id", s.client_id.clone()), ("request", jwt)],
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
         }

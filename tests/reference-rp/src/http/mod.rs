@@ -26,6 +26,8 @@ const SESSION: &str = "rp_session";
 const LOGIN: &str = "rp_login";
 /// The callback path (the registered redirect URI).
 pub const CALLBACK: &str = "/login/oauth2/callback";
+/// Where request objects are published by reference (`JAR_BY_REFERENCE`).
+pub const OBJECTS: &str = "/request-objects";
 
 /// Every route.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {

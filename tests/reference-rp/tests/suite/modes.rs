@@ -205,20 +205,26 @@ async fn the_correct_rp_proving_possession_passes_every_scenario() {
 }
 
 /// The control of the JAR defects (`jar-plain-request`, `jar-unsigned`), and the catalogue
-/// judging an RP whose requests travel signed, pushed too: the correct RP signing and
-/// pushing every request passes every scenario, `login.jar` and `login.par` included.
+/// judging an RP whose requests travel signed — by value, pushed, or by reference (the
+/// provider fetching each object from the RP): the correct RP passes every scenario,
+/// `login.jar` and `login.par` included, the login scenarios reading each request from the
+/// object the provider took.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correct_rp_signing_its_requests_passes_every_scenario() {
-    for par in [false, true] {
+    for (par, jar_by_reference, how) in [
+        (false, false, "signed HS256"),
+        (true, false, "pushed"),
+        (false, true, "by reference"),
+    ] {
         let features = crate::support::Features {
             jar: true,
             par,
+            jar_by_reference,
             ..Default::default()
         };
         let report = correct_in_strict_mode(features).await;
         let jar = verdict(&report, "login.jar");
-        let how = if par { "pushed" } else { "signed HS256" };
-        assert!(jar.contains(how), "par {par}: {jar}");
+        assert!(jar.contains(how), "{how}: {jar}");
     }
 }
 

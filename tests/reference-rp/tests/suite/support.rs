@@ -138,6 +138,7 @@ pub async fn launch_with(defects: &[Defect], edit: impl FnOnce(&mut Options)) ->
                 Defect::DcrNoInitialToken | Defect::DcrUnregisteredRedirect
             )
         }),
+        jar_by_reference: false,
     };
     let mut opts = Options::new(launched_as(&names, auth, features));
     opts.launcher = Some(in_process());
@@ -161,6 +162,9 @@ pub struct Features {
     pub jar: bool,
     /// Register itself when started with `REGISTRATION_TOKEN` (`registration = true`).
     pub registration: bool,
+    /// With `jar`: publish its request objects and send their `request_uri`
+    /// (`JAR_BY_REFERENCE`, `[paths] request_objects`).
+    pub jar_by_reference: bool,
 }
 
 /// [`launched`], the RP doing and declaring `features`.
@@ -170,16 +174,23 @@ pub fn launched_as(defects: &[&str], client_auth: &str, features: Features) -> R
         dpop,
         jar,
         registration,
+        jar_by_reference,
     } = features;
-    let toml = rp_toml_as(
+    let mut toml = rp_toml_as(
         client_auth,
         r#"["strict", "additive", "none"]"#,
         &format!("par = {par}\ndpop = {dpop}\njar = {jar}\nregistration = {registration}"),
         &format!(
-            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\", JAR = \"{jar}\" }}",
+            "[launch]\ncommand = [\"reference-rp\"]\nsync_interval_s = {INTERVAL_S}\nenv = {{ DEFECTS = {:?}, PAR = \"{par}\", DPOP = \"{dpop}\", JAR = \"{jar}\", JAR_BY_REFERENCE = \"{jar_by_reference}\" }}",
             defects.join(",")
         ),
     );
+    if jar_by_reference {
+        toml = toml.replace(
+            "[paths]\n",
+            "[paths]\nrequest_objects = \"/request-objects/\"\n",
+        );
+    }
     RpDescription::from_toml(&toml, "rp.toml").expect("valid rp.toml")
 }
 
