@@ -1,31 +1,117 @@
 #!/usr/bin/env bash
 # Packs the npm packages from this checkout into target/npm/: `sso-harness` (the helper and
-# the launchers) and `@sso-harness/<platform>-<arch>` (this machine's mock-idp and
-# conformance, stripped). `pack.sh` builds them with --release; `pack.sh dev` with the
-# dev profile (the tests' build, reused). Install both tarballs from the files:
+# the launchers) and one `@sso-harness/<platform>-<arch>` per platform (mock-idp and
+# conformance, stripped).
+#
+#   pack.sh [PROFILE] [TARGET...]
+#
+# PROFILE: release (the default) or dev (the tests' build, reused). TARGET: Rust target
+# triples to cross-build, each into its platform package; none: this machine's platform.
+#   x86_64-unknown-linux-gnu   linux-x64
+#   aarch64-unknown-linux-gnu  linux-arm64  (Debian: gcc-aarch64-linux-gnu; smoke-run under
+#                                            qemu-aarch64 when qemu-user is installed)
+#   x86_64-pc-windows-gnu      win32-x64    (Debian: gcc-mingw-w64-x86-64; smoke-run under
+#                                            wine when installed)
+#   aarch64-apple-darwin, x86_64-apple-darwin: darwin-arm64, darwin-x64 (on a Mac only)
+# The release's packages: pack.sh release x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-pc-windows-gnu
+# Install the helper's tarball and your platform's from the files:
 #   npm install target/npm/sso-harness-*.tgz target/npm/sso-harness-linux-x64-*.tgz
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-profile="${1:-release}"
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) platform=linux-x64 ;;
-  Linux-aarch64) platform=linux-arm64 ;;
-  Darwin-arm64) platform=darwin-arm64 ;;
-  Darwin-x86_64) platform=darwin-x64 ;;
-  *) echo "pack.sh: no npm platform name for $(uname -s)-$(uname -m)" >&2; exit 2 ;;
-esac
-cargo build --quiet --profile "$profile" -p conformance --features wheel --bins
-dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+profile=release
+if [ $# -gt 0 ] && [ "${1#*-}" = "$1" ]; then profile="$1"; shift; fi
+targets=("$@")
 version=$(node -p 'require("./conformance/node/package.json").version')
 out=target/npm
-stage=$out/$platform
-rm -rf "$stage" && mkdir -p "$stage/bin"
-for b in mock-idp conformance; do
-  cp "$dir/$b" "$stage/bin/$b"
-  strip "$stage/bin/$b" 2>/dev/null || true
-done
-os=${platform%-*}; cpu=${platform#*-}
-cat > "$stage/package.json" <<JSON
+mkdir -p "$out"
+rm -f "$out"/*.tgz
+
+# The npm platform name of a target triple (empty: this machine's).
+platform_of() {
+  case "$1" in
+    x86_64-unknown-linux-gnu) echo linux-x64 ;;
+    aarch64-unknown-linux-gnu) echo linux-arm64 ;;
+    x86_64-pc-windows-gnu) echo win32-x64 ;;
+    aarch64-apple-darwin) echo darwin-arm64 ;;
+    x86_64-apple-darwin) echo darwin-x64 ;;
+    "")
+      case "$(uname -s)-$(uname -m)" in
+        Linux-x86_64) echo linux-x64 ;;
+        Linux-aarch64) echo linux-arm64 ;;
+        Darwin-arm64) echo darwin-arm64 ;;
+        Darwin-x86_64) echo darwin-x64 ;;
+        *) echo "pack.sh: no npm platform name for $(uname -s)-$(uname -m)" >&2; return 2 ;;
+      esac ;;
+    *) echo "pack.sh: no npm platform for target $1 (see the list at the top of pack.sh)" >&2; return 2 ;;
+  esac
+}
+
+# The C cross compiler a target's build needs (aws-lc-rs builds C), and its linker.
+cross_env() {
+  local gcc=""
+  case "$1" in
+    aarch64-unknown-linux-gnu) gcc=aarch64-linux-gnu-gcc; pkg=gcc-aarch64-linux-gnu ;;
+    x86_64-pc-windows-gnu) gcc=x86_64-w64-mingw32-gcc; pkg=gcc-mingw-w64-x86-64 ;;
+    *) return 0 ;;
+  esac
+  if ! command -v "$gcc" >/dev/null; then
+    echo "pack.sh: $1 needs the C cross compiler $gcc (Debian: apt-get install $pkg)" >&2
+    return 2
+  fi
+  local up
+  up=$(echo "$1" | tr 'a-z-' 'A-Z_')
+  export "CARGO_TARGET_${up}_LINKER=$gcc" "CC_${1//-/_}=$gcc"
+}
+
+# The strip of a target's binaries (the cross binutils' for another architecture).
+strip_for() {
+  case "$1" in
+    aarch64-unknown-linux-gnu) [ "$(uname -m)" = aarch64 ] && echo strip || echo aarch64-linux-gnu-strip ;;
+    x86_64-pc-windows-gnu) echo x86_64-w64-mingw32-strip ;;
+    *) echo strip ;;
+  esac
+}
+
+# Runs a packed binary once (its --help) where this machine can: natively, under qemu, or
+# under wine; says so when it cannot.
+smoke() {
+  local platform=$1 bin=$2
+  case "$platform" in
+    linux-arm64)
+      if [ "$(uname -m)" = aarch64 ]; then "$bin" --help >/dev/null
+      elif command -v qemu-aarch64 >/dev/null; then qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" --help >/dev/null
+      else echo "pack.sh: $bin not run (no qemu-aarch64: apt-get install qemu-user)" >&2; return 0; fi ;;
+    win32-x64)
+      if command -v wine >/dev/null; then wine "$bin" --help >/dev/null
+      else echo "pack.sh: $bin not run (no wine here)" >&2; return 0; fi ;;
+    *)
+      if [ "$platform" = "$(platform_of "")" ]; then "$bin" --help >/dev/null
+      else echo "pack.sh: $bin not run (another platform)" >&2; return 0; fi ;;
+  esac
+  echo "pack.sh: $bin runs" >&2
+}
+
+# Builds and packs one platform package.
+pack_platform() {
+  local target=$1 platform dir exe=""
+  platform=$(platform_of "$target")
+  if [ -z "$target" ]; then
+    cargo build --quiet --profile "$profile" -p conformance --features wheel --bins
+    dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+  else
+    (cross_env "$target" && cargo build --quiet --profile "$profile" --target "$target" -p conformance --features wheel --bins)
+    dir=target/$target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+  fi
+  [ "$platform" = win32-x64 ] && exe=.exe
+  local stage=$out/$platform
+  rm -rf "$stage" && mkdir -p "$stage/bin"
+  for b in mock-idp conformance; do
+    cp "$dir/$b$exe" "$stage/bin/$b$exe"
+    "$(strip_for "$target")" "$stage/bin/$b$exe" 2>/dev/null || true
+    smoke "$platform" "$stage/bin/$b$exe"
+  done
+  local os=${platform%-*} cpu=${platform#*-}
+  cat > "$stage/package.json" <<JSON
 {
   "name": "@sso-harness/$platform",
   "version": "$version",
@@ -36,7 +122,13 @@ cat > "$stage/package.json" <<JSON
   "files": ["bin/"]
 }
 JSON
-rm -f "$out"/*.tgz
-(cd "$stage" && npm pack --quiet --pack-destination ..) >/dev/null
+  (cd "$stage" && npm pack --quiet --pack-destination ..) >/dev/null
+}
+
+if [ ${#targets[@]} -eq 0 ]; then
+  pack_platform ""
+else
+  for t in "${targets[@]}"; do pack_platform "$t"; done
+fi
 (cd conformance/node && npm pack --quiet --pack-destination "../../$out") >/dev/null
 ls "$out"/*.tgz

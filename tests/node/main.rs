@@ -127,14 +127,29 @@ fn the_crates_the_wheel_and_the_npm_package_share_one_version() {
             "conformance/node/package.json",
             npm["version"].as_str().unwrap().to_owned(),
         ),
-        (
-            "conformance/node/package.json optionalDependencies",
-            npm["optionalDependencies"]["@sso-harness/linux-x64"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        ),
     ];
+    // Every platform package the helper names: the ones `pack.sh` builds for a release.
+    let platforms = npm["optionalDependencies"].as_object().unwrap();
+    let names: Vec<&str> = platforms.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "@sso-harness/linux-arm64",
+            "@sso-harness/linux-x64",
+            "@sso-harness/win32-x64"
+        ],
+        "the platforms pack.sh builds for a release"
+    );
+    let versions: Vec<(String, String)> = versions
+        .into_iter()
+        .map(|(f, v)| (f.to_owned(), v))
+        .chain(platforms.iter().map(|(name, v)| {
+            (
+                format!("conformance/node/package.json optionalDependencies {name}"),
+                v.as_str().unwrap().to_owned(),
+            )
+        }))
+        .collect();
     for (file, v) in &versions {
         assert_eq!(
             v, &versions[0].1,
