@@ -369,6 +369,42 @@ async fn a_captured_profile_reproduces_the_tenant_it_was_captured_from() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A provider that registers clients, takes DPoP proofs and does session management is
+/// captured doing so: the captured profile's discovery document is the provider's.
+#[tokio::test]
+async fn a_captured_profile_keeps_registration_dpop_and_session_management() {
+    let idp = shaped("keycloak", |c| {
+        c.registration.enabled = true;
+        c.dpop.enabled = true;
+        c.session_management.enabled = true;
+    })
+    .await;
+    let d = discovery(&idp).await;
+    for m in [
+        "registration_endpoint",
+        "dpop_signing_alg_values_supported",
+        "check_session_iframe",
+    ] {
+        assert!(d.get(m).is_some(), "{m} in {d}");
+    }
+    let file = std::env::temp_dir().join(format!("preflight-features-{}.toml", std::process::id()));
+    let mut o = opts(&idp, RpDescription::preflight_default());
+    o.write_profile = Some(file.clone());
+    let r = run(&o).await;
+    assert_eq!(r.profile_written.as_deref(), file.to_str());
+    let text = std::fs::read_to_string(&file).unwrap();
+    for section in ["[registration]", "[dpop]", "[session_management]"] {
+        assert!(text.contains(section), "{section}:\n{text}");
+    }
+    let again = MockIdp::builder()
+        .profile(file.display().to_string())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(discovery(&again).await, d, "{text}");
+    std::fs::remove_file(file).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_exits_0_ready_1_not_ready_2_bad_usage() {
     let idp = shaped("okta", |_| {}).await;

@@ -68,6 +68,13 @@ pub struct Shape {
     /// Pushed authorization requests: whether the provider requires them, when it takes
     /// them at all (its discovery names the endpoint).
     pub(super) par_required: Option<bool>,
+    /// Whether the provider registers clients (its discovery names a
+    /// `registration_endpoint`, RFC 7591).
+    pub(super) registration: bool,
+    /// Whether it takes DPoP proofs (it lists `dpop_signing_alg_values_supported`).
+    pub(super) dpop: bool,
+    /// Whether it does session management (it names a `check_session_iframe`).
+    pub(super) session_management: bool,
 }
 
 impl Shape {
@@ -139,11 +146,15 @@ impl Shape {
             ("device_authorization", "device_authorization_endpoint"),
             ("jwks", "jwks_uri"),
             ("par", "pushed_authorization_request_endpoint"),
+            ("registration", "registration_endpoint"),
         ] {
             if let Some(u) = d.get(key) {
                 self.endpoints.push((name, u.to_owned()));
             }
         }
+        self.registration = d.get("registration_endpoint").is_some();
+        self.dpop = d.doc.get("dpop_signing_alg_values_supported").is_some();
+        self.session_management = d.get("check_session_iframe").is_some();
         if d.get("pushed_authorization_request_endpoint").is_some() {
             let required = d.doc.get("require_pushed_authorization_requests");
             self.par_required = Some(required.and_then(Value::as_bool).unwrap_or(false));

@@ -136,6 +136,24 @@ impl Shape {
                 "\n[par]   # pushed authorization requests (RFC 9126): the provider takes them\nenabled = true\nrequired = {required}"
             );
         }
+        if self.registration {
+            let _ = writeln!(
+                out,
+                "\n[registration]   # the provider registers clients (RFC 7591): its registration_endpoint\nenabled = true\n# initial_access_token: the provider's is not observable; set one to require it"
+            );
+        }
+        if self.dpop {
+            let _ = writeln!(
+                out,
+                "\n[dpop]   # the provider takes DPoP proofs (RFC 9449): dpop_signing_alg_values_supported\nenabled = true"
+            );
+        }
+        if self.session_management {
+            let _ = writeln!(
+                out,
+                "\n[session_management]   # the provider names a check_session_iframe (OIDC Session Management 1.0)\nenabled = true"
+            );
+        }
         let _ = writeln!(
             out,
             "\n[discovery]   # the provider's metadata as it publishes it"

@@ -121,6 +121,7 @@ pub const DISCOVERY_LISTS: &[&str] = &[
     "claim_types_supported",
     "code_challenge_methods_supported",
     "prompt_values_supported",
+    "dpop_signing_alg_values_supported",
 ];
 
 /// Discovery members that are booleans.
@@ -144,4 +145,6 @@ pub const DISCOVERY_OPTIONAL_ENDPOINTS: &[&str] = &[
     "end_session_endpoint",
     "device_authorization_endpoint",
     "pushed_authorization_request_endpoint",
+    "registration_endpoint",
+    "check_session_iframe",
 ];
