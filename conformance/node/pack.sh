@@ -72,21 +72,39 @@ strip_for() {
   esac
 }
 
-# Runs a packed binary once (its --help) where this machine can: natively, under qemu, or
-# under wine; says so when it cannot.
+# Runs the packed binaries where this machine can — natively, the arm64 ones under qemu, the
+# Windows ones under wine — and says so when it cannot: conformance lists its catalogue,
+# mock-idp serves its demo tenant on a loopback port until its discovery document answers.
 smoke() {
-  local platform=$1 bin=$2
+  local platform=$1 bin=$2 run=()
   case "$platform" in
     linux-arm64)
-      if [ "$(uname -m)" = aarch64 ]; then "$bin" --help >/dev/null
-      elif command -v qemu-aarch64 >/dev/null; then qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" --help >/dev/null
+      if [ "$(uname -m)" = aarch64 ]; then run=()
+      elif command -v qemu-aarch64 >/dev/null; then run=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
       else echo "pack.sh: $bin not run (no qemu-aarch64: apt-get install qemu-user)" >&2; return 0; fi ;;
     win32-x64)
-      if command -v wine >/dev/null; then wine "$bin" --help >/dev/null
+      if command -v wine >/dev/null; then run=(wine)
       else echo "pack.sh: $bin not run (no wine here)" >&2; return 0; fi ;;
     *)
-      if [ "$platform" = "$(platform_of "")" ]; then "$bin" --help >/dev/null
-      else echo "pack.sh: $bin not run (another platform)" >&2; return 0; fi ;;
+      if [ "$platform" != "$(platform_of "")" ]; then
+        echo "pack.sh: $bin not run (another platform)" >&2; return 0
+      fi ;;
+  esac
+  case "$bin" in
+    *conformance*) "${run[@]}" "$bin" list >/dev/null ;;
+    *)
+      local log issuer pid
+      log=$(mktemp)
+      "${run[@]}" "$bin" serve --addr 127.0.0.1:0 >"$log" 2>&1 &
+      pid=$!
+      for _ in $(seq 100); do grep -q '^mock-idp ready' "$log" && break; sleep 0.2; done
+      issuer=$(grep -o 'issuer=[^ ]*' "$log" | cut -d= -f2)
+      local ok=0
+      [ -n "$issuer" ] && curl -fsS "$issuer/.well-known/openid-configuration" | grep -q '"issuer"' && ok=1
+      kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+      rm -f "$log"
+      [ "$ok" = 1 ] || { echo "pack.sh: $bin did not serve its discovery document" >&2; return 1; }
+      ;;
   esac
   echo "pack.sh: $bin runs" >&2
 }

@@ -101,11 +101,12 @@ impl ClientKeys {
 
 fn write_private(file: &std::path::Path, pem: &str) -> Result<(), String> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // Readable by the runner's user only (on Windows the temporary folder is the user's).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
         .open(file)
         .map_err(|e| format!("cannot write the RP's key to {}: {e}", file.display()))?;
     f.write_all(pem.as_bytes())

@@ -1,12 +1,11 @@
 //! Launched RPs live in process groups of their own, and the whole group goes when the RP
 //! stops: on a normal stop, when the run is dropped, on Ctrl-C or SIGTERM, and on a panic.
-//! An RP started through `npm start` or a shell script leaves no orphan behind.
+//! An RP started through `npm start` or a shell script leaves no orphan behind. (On
+//! Windows, which has no process groups, the RP's process tree is killed: `taskkill /T`.)
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
 /// The process groups of the RPs running now.
@@ -26,7 +25,9 @@ impl Group {
     /// anyone can ask to kill it: a Ctrl-C that arrives while the RP starts waits for this.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<(Child, Option<Group>)> {
         let mut live = live();
-        let child = cmd.process_group(0).spawn()?;
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let child = cmd.spawn()?;
         let group = child
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
@@ -45,9 +46,22 @@ impl Drop for Group {
     }
 }
 
+#[cfg(unix)]
 fn kill(group: i32) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
     // Already gone is fine: the RP may have exited on its own.
     let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+}
+
+#[cfg(windows)]
+fn kill(root: i32) {
+    // The RP and every process it started; already gone is fine.
+    let _ = std::process::Command::new("taskkill")
+        .args(["/T", "/F", "/PID", &root.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
 }
 
 /// Kills every launched RP's group (Ctrl-C, SIGTERM, a panic); how many.

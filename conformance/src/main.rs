@@ -334,8 +334,9 @@ async fn supervise(
 
 /// Ctrl-C or SIGTERM: the signal's name and the exit status it asks for (128 + signal).
 async fn interrupted() -> (&'static str, u8) {
-    use tokio::signal::unix::{SignalKind, signal};
+    #[cfg(unix)]
     let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut s) => {
                 s.recv().await;
@@ -343,6 +344,9 @@ async fn interrupted() -> (&'static str, u8) {
             Err(_) => std::future::pending::<()>().await,
         }
     };
+    // Windows has no SIGTERM: Ctrl-C (and Ctrl-Break's default) only.
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
     tokio::select! {
         Ok(()) = tokio::signal::ctrl_c() => ("interrupted (SIGINT)", 130),
         () = term => ("terminated (SIGTERM)", 143),

@@ -194,12 +194,20 @@ async fn run(command: Command) -> Result<(), String> {
             );
             // Ctrl-C or SIGTERM (what CI runners and service managers send): stop accepting,
             // finish the requests in flight, exit 0.
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+            // (Windows has no SIGTERM: Ctrl-C only.)
+            #[cfg(unix)]
+            let term = async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+                term.recv().await;
+                Ok::<(), String>(())
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<Result<(), String>>();
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?,
-                _ = term.recv() => {}
+                r = term => r?,
             }
             idp.shutdown().await;
             Ok(())

@@ -97,12 +97,15 @@ impl Driver {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port for chromedriver: {e}"))?
             .port();
-        let child = Command::new(&driver)
+        let mut command = Command::new(&driver);
+        command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        let child = command
             .spawn()
             .map_err(|e| {
                 format!(
