@@ -11,9 +11,10 @@
 #   aarch64-unknown-linux-gnu  linux-arm64  (Debian: gcc-aarch64-linux-gnu; smoke-run under
 #                                            qemu-aarch64 when qemu-user is installed)
 #   x86_64-pc-windows-gnu      win32-x64    (Debian: gcc-mingw-w64-x86-64; smoke-run under
-#                                            wine when installed)
+#                                            Wine 9 or later; not yet one of the helper's
+#                                            optional dependencies: never run here)
 #   aarch64-apple-darwin, x86_64-apple-darwin: darwin-arm64, darwin-x64 (on a Mac only)
-# The release's packages: pack.sh release x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-pc-windows-gnu
+# The release's packages: pack.sh release x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
 # Install the helper's tarball and your platform's from the files:
 #   npm install target/npm/sso-harness-*.tgz target/npm/sso-harness-linux-x64-*.tgz
 set -euo pipefail
@@ -83,8 +84,17 @@ smoke() {
       elif command -v qemu-aarch64 >/dev/null; then run=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
       else echo "pack.sh: $bin not run (no qemu-aarch64: apt-get install qemu-user)" >&2; return 0; fi ;;
     win32-x64)
-      if command -v wine >/dev/null; then run=(wine)
-      else echo "pack.sh: $bin not run (no wine here)" >&2; return 0; fi ;;
+      if ! command -v wine >/dev/null; then
+        echo "pack.sh: $bin not run (no wine here)" >&2; return 0
+      fi
+      # Rust's Windows runtime needs bcryptprimitives.dll, which Wine has from 9.0 on.
+      local said
+      said=$(wine "$bin" --help 2>&1 || true)
+      if grep -q 'bcryptprimitives.dll' <<<"$said"; then
+        echo "pack.sh: $bin not run (this wine lacks bcryptprimitives.dll: Wine 9 or Windows needed)" >&2
+        return 0
+      fi
+      run=(wine) ;;
     *)
       if [ "$platform" != "$(platform_of "")" ]; then
         echo "pack.sh: $bin not run (another platform)" >&2; return 0
