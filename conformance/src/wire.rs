@@ -162,7 +162,12 @@ impl Http {
         body: Body<'_>,
     ) -> Result<Answer, Failure> {
         let parsed = url::Url::parse(url).map_err(|e| Failure::Other(format!("{e}")))?;
-        let mut req = hyper::Request::builder().method(method).uri(url);
+        // As a browser and reqwest do: some frameworks answer a request without Accept
+        // otherwise than one with it.
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(url)
+            .header(hyper::header::ACCEPT, "*/*");
         if let Some(jar) = &self.jar
             && let Some(c) = jar.cookies(&parsed)
         {

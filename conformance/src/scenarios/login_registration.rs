@@ -160,8 +160,19 @@ async fn registrations(cx: &Ctx, admin: &Admin) -> Result<Vec<JournalEntry>, Sto
     Ok(registered)
 }
 
-/// What the RP's requests at the registration endpoint came to, when none was accepted.
+/// What the RP's requests at the registration endpoint came to.
 fn what_registration_did(registered: &[JournalEntry]) -> String {
+    if let Some(e) = registered.iter().rev().find(|e| e.status == 201) {
+        return format!(
+            "it registered as {} (201){}",
+            e.client_id.as_deref().unwrap_or("?"),
+            if registered.len() > 1 {
+                format!(", {} registration requests", registered.len())
+            } else {
+                String::new()
+            }
+        );
+    }
     match registered.last() {
         None => "it never called the provider's registration_endpoint, so it did not register (RFC 7591 §3)".to_owned(),
         Some(e) => format!(
@@ -210,4 +221,34 @@ fn why_not(
         return "the RP never sent the browser to the provider".to_owned();
     }
     "the provider refused nothing, yet the RP opened no session".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(status: u16, client: Option<&str>, error: Option<&str>) -> JournalEntry {
+        serde_json::from_value(serde_json::json!({
+            "seq": 1, "endpoint": "register", "method": "POST", "status": status,
+            "client_id": client, "error": error,
+            "error_description": error.map(|_| "the initial access token is not this provider's"),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_the_registration_came_to_is_told_from_the_journal() {
+        assert!(what_registration_did(&[]).starts_with("it never called"));
+        let refused = entry(401, None, Some("invalid_token"));
+        assert_eq!(
+            what_registration_did(std::slice::from_ref(&refused)),
+            "its registration was refused (401 invalid_token: the initial access token is not this provider's)"
+        );
+        // Accepted, even after a refusal: a later failure is not the registration's.
+        let accepted = entry(201, Some("dcr-a"), None);
+        assert_eq!(
+            what_registration_did(&[refused, accepted]),
+            "it registered as dcr-a (201), 2 registration requests"
+        );
+    }
 }
