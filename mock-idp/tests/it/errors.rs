@@ -6,26 +6,11 @@ use crate::support::*;
 
 fn post_only_client() -> ClientConfig {
     ClientConfig {
-        id: "post-only".into(),
         secret: Some("s3cret".into()),
         redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: vec![],
         auth_methods: vec![AuthMethod::ClientSecretPost],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        access_token_format: Default::default(),
-        refresh_tokens: Default::default(),
-        signing_alg: None,
-        access_token_audience: None,
-        refresh_policy: Default::default(),
-        backchannel_logout_uri: None,
-        frontchannel_logout_uri: None,
-        jwks: None,
-        jwks_uri: None,
-        require_pushed_authorization_requests: false,
-        dpop_bound_access_tokens: false,
-        require_pkce: false,
-        require_signed_request_object: false,
-        request_uris: Vec::new(),
+        ..ClientConfig::new("post-only")
     }
 }
 

@@ -61,6 +61,27 @@ async fn register(idp: &Idp, metadata: &Value) -> Value {
     json(&res)
 }
 
+/// Redeems `code` as a registered client, with client_secret_post.
+async fn exchange_as(
+    idp: &Idp,
+    (id, secret): (&str, &str),
+    code: &str,
+    redirect_uri: &str,
+) -> Response<bytes::Bytes> {
+    idp.post(
+        "/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+        &[],
+    )
+    .await
+}
+
 /// The registration's client id, secret and its management path.
 fn credentials(reg: &Value) -> (String, String, String) {
     let uri = reg["registration_client_uri"].as_str().unwrap();
@@ -117,19 +138,7 @@ async fn a_registered_client_logs_a_user_in_and_refreshes_with_its_credentials()
         .await;
     assert_eq!(res.status(), 302, "{}", body(&res));
     let code = param(&location(&res), "code").unwrap();
-    let res = idp
-        .post(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("client_id", &id),
-                ("client_secret", &secret),
-            ],
-            &[],
-        )
-        .await;
+    let res = exchange_as(&idp, (&id, &secret), &code, REDIRECT).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     let tokens = json(&res);
     assert_eq!(claims(tokens["id_token"].as_str().unwrap())["aud"], id);
@@ -381,19 +390,7 @@ async fn a_registration_is_read_replaced_and_deleted_with_its_access_token() {
     let code = idp
         .code("alice", &[("client_id", &id), ("redirect_uri", moved)])
         .await;
-    let res = idp
-        .post(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", moved),
-                ("client_id", &id),
-                ("client_secret", &secret),
-            ],
-            &[],
-        )
-        .await;
+    let res = exchange_as(&idp, (&id, &secret), &code, moved).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     let access = json(&res)["access_token"].as_str().unwrap().to_owned();
     let userinfo = |access: String| {
@@ -443,35 +440,17 @@ async fn a_secret_past_its_expiry_is_refused_and_the_template_shapes_registered_
     let reg = register(&idp, &metadata).await;
     assert_eq!(reg["client_secret_expires_at"], T0 + 3600);
     let (id, secret, _) = credentials(&reg);
-    let exchange = |code: String| {
-        let (id, secret) = (id.clone(), secret.clone());
-        let idp = &idp;
-        async move {
-            idp.post(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                    ("client_id", &id),
-                    ("client_secret", &secret),
-                ],
-                &[],
-            )
-            .await
-        }
-    };
     // The template's refresh policy: a refresh token without offline_access.
     let code = idp
         .code("alice", &[("client_id", &id), ("scope", "openid")])
         .await;
-    let res = exchange(code).await;
+    let res = exchange_as(&idp, (&id, &secret), &code, REDIRECT).await;
     assert_eq!(res.status(), 200, "{}", body(&res));
     assert!(json(&res)["refresh_token"].is_string(), "{}", body(&res));
 
     idp.tenant.clock.advance(3600);
     let code = idp.code("alice", &[("client_id", &id)]).await;
-    let res = exchange(code).await;
+    let res = exchange_as(&idp, (&id, &secret), &code, REDIRECT).await;
     let why = assert_error(&res, 401, "invalid_client");
     assert!(why.contains("expired"), "{why}");
 }
