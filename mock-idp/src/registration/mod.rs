@@ -130,7 +130,8 @@ pub fn update(
             ));
         }
     }
-    if let Some(sent) = body.get("client_secret")
+    // A null is no value (RFC 7592 §2.2 lets the server ignore it).
+    if let Some(sent) = body.get("client_secret").filter(|v| !v.is_null())
         && sent.as_str() != before.client.secret.as_deref()
     {
         return Err(metadata(
