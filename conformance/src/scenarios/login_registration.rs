@@ -34,11 +34,12 @@ pub(super) async fn registration(cx: &Ctx) -> Judged {
     cx.step(format!(
         "started the RP with ISSUER={issuer} (its discovery names a registration_endpoint), REGISTRATION_TOKEN set to the tenant's initial access token, and CLIENT_ID and CLIENT_SECRET empty"
     ));
-    let admin = cx.shared.stage.server.admin_of(&issuer);
     let up = match started {
         Ok(up) => up,
         Err(LaunchError::Setup(m)) => return Err(Stop::Harness(m)),
         Err(e) => {
+            // No `Up` to hand the tenant's admin API over: reached by its issuer.
+            let admin = cx.shared.stage.server.admin_of(&issuer);
             let registered = registrations(cx, &admin).await?;
             let verdict = Verdict::fail(format!(
                 "the RP did not come up with REGISTRATION_TOKEN and no client id: {}; {e}",
@@ -48,7 +49,7 @@ pub(super) async fn registration(cx: &Ctx) -> Judged {
             return Ok(verdict);
         }
     };
-    let judged = judge(cx, &up, &admin).await;
+    let judged = judge(cx, &up).await;
     if let Some(rp) = up.running {
         rp.stop().await;
     }
@@ -61,14 +62,14 @@ pub(super) async fn registration(cx: &Ctx) -> Judged {
 }
 
 /// A login at the RP started to register itself.
-async fn judge(cx: &Ctx, up: &Up, admin: &Admin) -> Judged {
+async fn judge(cx: &Ctx, up: &Up) -> Judged {
     let u = cx.new_user("u", &[]);
     up.admin.put_user(&u).await?;
     let b = super::restarted::browser(cx, up);
     let login = b.login(&u.username, None).await?;
     let me = cx.me(&b).await?;
     // The tenant is this scenario's alone: its whole journal is this RP's doing.
-    let journal = admin.journal_since(0).await?;
+    let journal = up.admin.journal_since(0).await?;
     let registered: Vec<JournalEntry> = journal
         .iter()
         .filter(|e| e.endpoint == "register")
