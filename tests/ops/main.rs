@@ -465,33 +465,29 @@ fn changes(want: &str, got: &str) -> String {
 /// does not send prompt=consent gets no refresh token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider() {
+    oidc_provider("rp.toml", "findings.md").judge().await;
+}
+
+/// panva's oidc-provider tenant (user alice, any password, in two groups) preflighted for
+/// the app of `rp_file`, against `findings`.
+fn oidc_provider(rp_file: &'static str, findings: &'static str) -> Case<'static> {
     Case {
         name: "node-oidc-provider",
-        rp_file: "rp.toml",
-        findings: "findings.md",
+        rp_file,
+        findings,
         user: "alice",
         password: "any",
         groups: &["engineering", "admins"],
         env: &[],
     }
-    .judge()
-    .await;
 }
 
 /// The same tenant, the app sending prompt=consent: ready.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_with_consent() {
-    Case {
-        name: "node-oidc-provider",
-        rp_file: "rp-consent.toml",
-        findings: "findings-consent.md",
-        user: "alice",
-        password: "any",
-        groups: &["engineering", "admins"],
-        env: &[],
-    }
-    .judge()
-    .await;
+    oidc_provider("rp-consent.toml", "findings-consent.md")
+        .judge()
+        .await;
 }
 
 /// The same tenant, the app with consent pushing its authorization requests (RFC 9126):
@@ -499,17 +495,9 @@ async fn node_oidc_provider_with_consent() {
 /// (client_secret_post) and the browser carries client_id and request_uri alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_pushing_its_requests() {
-    Case {
-        name: "node-oidc-provider",
-        rp_file: "rp-par.toml",
-        findings: "findings-par.md",
-        user: "alice",
-        password: "any",
-        groups: &["engineering", "admins"],
-        env: &[],
-    }
-    .judge()
-    .await;
+    oidc_provider("rp-par.toml", "findings-par.md")
+        .judge()
+        .await;
 }
 
 /// juanifioren's django-oidc-provider: Django's login page and the provider's consent page;

@@ -193,21 +193,23 @@ fn query_or_form(
     get.or(post).unify().untuple_one()
 }
 
+/// The media type of the request's `Content-Type`, its parameters left out (none when it
+/// sent none, or one that is not text).
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let ct = headers
+        .get(warp::http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    Some(ct.split(';').next().unwrap_or("").trim())
+}
+
 /// A form body's parameters; another content type is an `invalid_request`.
 fn form() -> impl Filter<Extract = (Result<Params, OAuthError>,), Error = Rejection> + Clone {
     warp::header::headers_cloned().and(bounded_body()).map(
         |headers: HeaderMap, body: Result<bytes::Bytes, OAuthError>| {
             let body = body?;
-            let form = headers
-                .get(warp::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_none_or(|ct| {
-                    ct.split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                });
+            let form = media_type(&headers)
+                .is_none_or(|t| t.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
             if !form {
                 return Err(OAuthError::invalid_request(
                     "the body must be application/x-www-form-urlencoded",

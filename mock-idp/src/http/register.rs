@@ -144,16 +144,8 @@ fn json_object(
     body: &[u8],
     entry: &mut Entry,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let json = headers
-        .get(warp::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
+    let json =
+        super::media_type(headers).is_some_and(|t| t.eq_ignore_ascii_case("application/json"));
     let bad = |why: String| OAuthError::bad_request("invalid_client_metadata", why);
     if !json {
         return Err(bad(

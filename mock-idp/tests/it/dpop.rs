@@ -89,18 +89,7 @@ fn dpop_idp(edit: impl FnOnce(&mut mock_idp::Config)) -> Idp {
 /// demo-rp trades a code for `user` with these headers.
 async fn exchange(idp: &Idp, user: &str, headers: &[(&str, &str)]) -> Response<bytes::Bytes> {
     let code = idp.code(user, &[]).await;
-    idp.post(
-        "/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", "demo-rp"),
-            ("client_secret", "demo-secret"),
-        ],
-        headers,
-    )
-    .await
+    idp.exchange_sending(&code, &[], headers).await
 }
 
 /// demo-rp trades a code for `user` with a proof by `key`.
@@ -410,20 +399,7 @@ async fn the_dpop_nonce_fault_asks_one_users_request_for_a_nonce() {
     let code = idp.code("alice", &[]).await;
     let trade = |proof: String| {
         let (idp, code) = (&idp, code.clone());
-        async move {
-            idp.post(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                    ("client_id", "demo-rp"),
-                    ("client_secret", "demo-secret"),
-                ],
-                &[("dpop", &proof)],
-            )
-            .await
-        }
+        async move { idp.exchange_sending(&code, &[], &[("dpop", &proof)]).await }
     };
     let res = trade(key.proof("POST", "/token", None)).await;
     assert_eq!(res.status(), 400);

@@ -121,6 +121,16 @@ impl Idp {
 
     /// Exchanges a code with client_secret_post.
     pub async fn exchange(&self, code: &str, extra: &[(&str, &str)]) -> Response<Bytes> {
+        self.exchange_sending(code, extra, &[]).await
+    }
+
+    /// [`Idp::exchange`] with these headers too (a DPoP proof).
+    pub async fn exchange_sending(
+        &self,
+        code: &str,
+        extra: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response<Bytes> {
         let mut p = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -129,7 +139,7 @@ impl Idp {
             ("client_secret", "demo-secret"),
         ];
         p.extend_from_slice(extra);
-        self.post("/token", &p, &[]).await
+        self.post("/token", &p, headers).await
     }
 
     /// Introspects a token as demo-rp (client_secret_post); the JSON answer.
